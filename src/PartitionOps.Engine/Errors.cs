@@ -1,0 +1,26 @@
+namespace PartitionOps.Engine;
+
+/// <summary>
+/// Bad input: a name, value or option that cannot be accepted. Raised before anything is changed,
+/// so front ends map it to exit code 2 / ErrorCategory.InvalidArgument.
+/// </summary>
+public sealed class InvalidRequestException : Exception
+{
+    public InvalidRequestException(string parameter, object? value, string problem)
+        : base($"{parameter} '{value}' {problem}")
+    {
+        Parameter = parameter;
+        Value = value;
+    }
+
+    /// <summary>The option or parameter that carried the bad value (e.g. "--table", "table").</summary>
+    public string Parameter { get; }
+
+    public object? Value { get; }
+}
+
+/// <summary>An operation that was valid but failed (exit code 1).</summary>
+public class PartitionOpsException : Exception
+{
+    public PartitionOpsException(string message, Exception? inner = null) : base(message, inner) { }
+}

@@ -1,0 +1,8 @@
+namespace PartitionOps.Engine.Providers;
+
+public enum DatabaseKind
+{
+    SqlServer,
+    Oracle,
+    PostgreSql,
+}

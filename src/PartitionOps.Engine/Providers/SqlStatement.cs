@@ -1,0 +1,17 @@
+namespace PartitionOps.Engine.Providers;
+
+/// <summary>A parameter value; the name carries no prefix (the dialect adds @ or :).</summary>
+public sealed record SqlParameter(string Name, object? Value);
+
+/// <summary>
+/// One statement (or one server-side batch) exactly as it will be sent. Plans are lists of these,
+/// so -WhatIf / --dry-run show the very text that would run.
+/// </summary>
+public sealed record SqlStatement(string Text, IReadOnlyList<SqlParameter> Parameters)
+{
+    public SqlStatement(string text) : this(text, Array.Empty<SqlParameter>()) { }
+
+    public static SqlStatement Of(string text, params SqlParameter[] parameters) => new(text, parameters);
+
+    public override string ToString() => Text;
+}
