@@ -33,7 +33,11 @@ public interface IDatabaseProvider
     /// <summary>The name given to DbParameter.ParameterName (Oracle wants it without the colon).</summary>
     string BindName(string name) => ParameterMarker(name);
 
-    DbConnection CreateConnection(string connectionString);
+    /// <summary>
+    /// A closed connection. <paramref name="accessToken"/> is an Entra ID token: SqlConnection.AccessToken
+    /// on SQL Server, the password on PostgreSQL (Azure Database for PostgreSQL takes tokens as passwords).
+    /// </summary>
+    DbConnection CreateConnection(string connectionString, string? accessToken = null);
 
     /// <summary>Sets provider specifics on every command (Oracle: BindByName, LONG fetch size).</summary>
     void PrepareCommand(DbCommand command) { }

@@ -1,0 +1,64 @@
+using System.Data.Common;
+using Npgsql;
+using PartitionOps.Engine.Backfill;
+using PartitionOps.Engine.Ilm;
+
+namespace PartitionOps.Engine.Providers.PostgreSql;
+
+public sealed class PostgreSqlProvider : IDatabaseProvider
+{
+    public static readonly PostgreSqlProvider Instance = new();
+
+    public DatabaseKind Kind => DatabaseKind.PostgreSql;
+    public string Name => "postgresql";
+    public string DefaultSchema => "public";
+    public string DefaultControlSchema => "partitionops";
+    public IErrorClassifier Errors { get; } = new PostgreSqlErrorClassifier();
+
+    public string Quote(string identifier) => Identifier.Quote(identifier, '"', '"');
+    public string ParameterMarker(string name) => "@" + name;
+
+    public DbConnection CreateConnection(string connectionString, string? accessToken = null)
+    {
+        NpgsqlConnectionStringBuilder builder;
+        try { builder = new NpgsqlConnectionStringBuilder(connectionString); }
+        catch (ArgumentException e) { throw new InvalidRequestException("connection string", Redact(connectionString), "is not a valid PostgreSQL connection string: " + e.Message); }
+        // Names our sessions, so throttling can find whom our batches block.
+        if (string.IsNullOrEmpty(builder.ApplicationName)) builder.ApplicationName = "partitionops";
+        if (accessToken != null) builder.Password = accessToken;
+        return new NpgsqlConnection(builder.ConnectionString);
+    }
+
+    public IBackfillDialect? Backfill => null;
+    public IIlmDialect? Ilm => null;
+
+    private static string Redact(string cs) => ConnectionStrings.Redact(cs);
+}
+
+/// <summary>SQLSTATE based: https://www.postgresql.org/docs/current/errcodes-appendix.html</summary>
+public sealed class PostgreSqlErrorClassifier : IErrorClassifier
+{
+    public ErrorKind Classify(Exception exception)
+    {
+        for (var e = exception; e != null; e = e.InnerException)
+        {
+            if (e is OperationCanceledException) return ErrorKind.Canceled;
+            if (e is PostgresException pg)
+            {
+                return pg.SqlState switch
+                {
+                    "55P03" => ErrorKind.LockTimeout,          // lock_not_available (lock_timeout, NOWAIT)
+                    "40P01" => ErrorKind.Deadlock,             // deadlock_detected
+                    "40001" => ErrorKind.Deadlock,             // serialization_failure: retry whole
+                    "57014" => ErrorKind.Canceled,             // query_canceled (statement_timeout or cancel)
+                    "57P01" or "57P02" or "57P03" => ErrorKind.Transient, // admin/crash shutdown, cannot connect now
+                    "53300" => ErrorKind.Transient,            // too_many_connections
+                    _ when pg.SqlState.StartsWith("08", StringComparison.Ordinal) => ErrorKind.Transient, // connection exceptions
+                    _ => ErrorKind.Permanent,
+                };
+            }
+            if (e is NpgsqlException { IsTransient: true }) return ErrorKind.Transient;
+        }
+        return ErrorKind.Permanent;
+    }
+}

@@ -1,0 +1,27 @@
+using PartitionOps.Engine.Providers.PostgreSql;
+using PartitionOps.Engine.Providers.SqlServer;
+
+namespace PartitionOps.Engine.Providers;
+
+/// <summary>Looks providers up by their command-line name.</summary>
+public static class ProviderRegistry
+{
+    private static readonly Dictionary<string, Func<IDatabaseProvider>> Factories = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["postgresql"] = () => PostgreSqlProvider.Instance,
+        ["postgres"] = () => PostgreSqlProvider.Instance,
+        ["sqlserver"] = () => SqlServerProvider.Instance,
+        ["mssql"] = () => SqlServerProvider.Instance,
+    };
+
+    public static IReadOnlyCollection<string> Names => ["sqlserver", "oracle", "postgresql"];
+
+    /// <summary>Lets a provider that lives elsewhere (Oracle, loaded at run time) register itself.</summary>
+    public static void Register(string name, Func<IDatabaseProvider> factory) => Factories[name] = factory;
+
+    public static IDatabaseProvider Get(string? name)
+    {
+        if (name != null && Factories.TryGetValue(name.Trim(), out var factory)) return factory();
+        throw new InvalidRequestException("--provider", name ?? "", $"is not a known provider: use one of {string.Join(", ", Names)}");
+    }
+}

@@ -1,0 +1,66 @@
+using System.Data.Common;
+using Microsoft.Data.SqlClient;
+using PartitionOps.Engine.Backfill;
+using PartitionOps.Engine.Ilm;
+
+namespace PartitionOps.Engine.Providers.SqlServer;
+
+public sealed class SqlServerProvider : IDatabaseProvider
+{
+    public static readonly SqlServerProvider Instance = new();
+
+    public DatabaseKind Kind => DatabaseKind.SqlServer;
+    public string Name => "sqlserver";
+    public string DefaultSchema => "dbo";
+    public string DefaultControlSchema => "partitionops";
+    public IErrorClassifier Errors { get; } = new SqlServerErrorClassifier();
+
+    public string Quote(string identifier) => Identifier.Quote(identifier, '[', ']');
+    public string ParameterMarker(string name) => "@" + name;
+
+    public DbConnection CreateConnection(string connectionString, string? accessToken = null)
+    {
+        SqlConnectionStringBuilder builder;
+        try { builder = new SqlConnectionStringBuilder(connectionString); }
+        catch (Exception e) when (e is ArgumentException or KeyNotFoundException or FormatException)
+        { throw new InvalidRequestException("connection string", ConnectionStrings.Redact(connectionString), "is not a valid SQL Server connection string: " + e.Message); }
+        if (string.IsNullOrEmpty(builder.ApplicationName) || builder.ApplicationName == ".Net SqlClient Data Provider")
+            builder.ApplicationName = "partitionops";
+        var connection = new SqlConnection(builder.ConnectionString);
+        if (accessToken != null) connection.AccessToken = accessToken;
+        return connection;
+    }
+
+    public IBackfillDialect? Backfill => null;
+    public IIlmDialect? Ilm => null;
+}
+
+/// <summary>
+/// Error numbers: 1222 lock request time out, 1205 deadlock victim; the transient list is the one
+/// Azure SQL documents for retry logic (learn.microsoft.com/azure/azure-sql/database/troubleshoot-common-connectivity-issues).
+/// </summary>
+public sealed class SqlServerErrorClassifier : IErrorClassifier
+{
+    private static readonly HashSet<int> TransientNumbers =
+        [-2, 20, 64, 233, 4060, 4221, 10053, 10054, 10060, 10928, 10929, 40143, 40197, 40501, 40540, 40613, 42108, 42109, 49918, 49919, 49920];
+
+    public ErrorKind Classify(Exception exception)
+    {
+        for (var e = exception; e != null; e = e.InnerException)
+        {
+            if (e is OperationCanceledException) return ErrorKind.Canceled;
+            if (e is SqlException sql)
+            {
+                foreach (SqlError error in sql.Errors)
+                {
+                    if (error.Number == 1222) return ErrorKind.LockTimeout;
+                    if (error.Number == 1205) return ErrorKind.Deadlock;
+                    if (error.Number == 0 && error.Message.Contains("cancelled by user", StringComparison.OrdinalIgnoreCase)) return ErrorKind.Canceled;
+                    if (TransientNumbers.Contains(error.Number)) return ErrorKind.Transient;
+                }
+                return ErrorKind.Permanent;
+            }
+        }
+        return ErrorKind.Permanent;
+    }
+}
