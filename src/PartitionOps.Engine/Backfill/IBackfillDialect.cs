@@ -1,6 +1,164 @@
+using PartitionOps.Engine.Providers;
+
 namespace PartitionOps.Engine.Backfill;
 
-/// <summary>Backfill SQL for one database engine: builds text only, never executes.</summary>
+/// <summary>
+/// Backfill SQL for one database engine. It only builds text: the engine runs it and never branches
+/// on the database. Result columns are named exactly as documented here (lower case) on every engine.
+/// Parameters are referenced as <see cref="IDatabaseProvider.ParameterMarker"/> names listed per method.
+/// Identifiers come validated; the dialect quotes every one.
+/// </summary>
 public interface IBackfillDialect
 {
+    // ---------------------------------------------------------------- control tables
+
+    /// <summary>
+    /// Idempotent DDL creating the control schema and tables (safe to run on every start):
+    /// schema_version(version int, applied_at), backfill_run(run_id identity, table_schema, table_name,
+    /// column_name, direction, status, host, started_at, ended_at, options), backfill_checkpoint(run_id,
+    /// type_id, type_name, target_value, last_key, high_water_mark, estimated_rows, rows_scanned,
+    /// rows_updated, batches, lock_waits, status, host, started_at, updated_at, completed_at, last_error;
+    /// primary key (run_id, type_id)), backfill_control(table_schema, table_name, column_name,
+    /// stop_requested, requested_by, requested_at; primary key of the first three).
+    /// </summary>
+    IReadOnlyList<SqlStatement> CreateControlTables(string controlSchema);
+
+    /// <summary>Scalar int: 1 when backfill_run exists in the control schema, else 0. Params: none.</summary>
+    SqlStatement ControlTablesExist(string controlSchema);
+
+    /// <summary>Inserts a run with status 'running'; scalar bigint: the new run_id.
+    /// Params: table_schema, table_name, column_name, direction, host, options (text).</summary>
+    SqlStatement InsertRun(string controlSchema);
+
+    /// <summary>The newest run of a table's column (at most one row): run_id, direction, status, host,
+    /// started_at, ended_at. Params: table_schema, table_name, column_name.</summary>
+    SqlStatement LatestRun(string controlSchema);
+
+    /// <summary>Sets a run's status; ended_at = now when ended = 1 (else null), host = @host.
+    /// Params: run_id, status, ended (int 0/1), host.</summary>
+    SqlStatement SetRunStatus(string controlSchema);
+
+    /// <summary>Inserts one checkpoint row with status 'pending' and zero counters, unless (run_id, type_id)
+    /// exists. Params: run_id, type_id, type_name, target_value, last_key, high_water_mark, estimated_rows.</summary>
+    SqlStatement InsertCheckpoint(string controlSchema);
+
+    /// <summary>All checkpoints of a run ordered by type_name: run_id, type_id, type_name, target_value,
+    /// last_key, high_water_mark, estimated_rows, rows_scanned, rows_updated, batches, lock_waits, status,
+    /// host, started_at, updated_at, completed_at, last_error. Params: run_id.</summary>
+    SqlStatement ReadCheckpoints(string controlSchema);
+
+    /// <summary>Sets status, host, high_water_mark, last_error and updated_at = now; started_at = now when
+    /// still null; completed_at = now when status is 'done' (else unchanged). Params: run_id, type_id,
+    /// status, host, high_water_mark, last_error.</summary>
+    SqlStatement UpdateCheckpointStatus(string controlSchema);
+
+    /// <summary>Adds @lock_waits to lock_waits and sets updated_at. Params: run_id, type_id, lock_waits.</summary>
+    SqlStatement AddLockWaits(string controlSchema);
+
+    /// <summary>Upserts backfill_control. Params: table_schema, table_name, column_name, stop_requested (int), requested_by.</summary>
+    SqlStatement SetStopFlag(string controlSchema);
+
+    /// <summary>Scalar int: 1 when a stop is requested, else 0 (also 0 when no row). Params: table_schema, table_name, column_name.</summary>
+    SqlStatement ReadStopFlag(string controlSchema);
+
+    /// <summary>Scalar int 1 when the session-level application lock named @resource was taken now,
+    /// 0 when another session holds it (never waits). Params: resource.</summary>
+    SqlStatement TryAcquireAppLock();
+
+    /// <summary>Releases the session-level lock taken by <see cref="TryAcquireAppLock"/>. Params: resource.</summary>
+    SqlStatement ReleaseAppLock();
+
+    // ---------------------------------------------------------------- catalog
+
+    /// <summary>One row: version (text), major_version (int), edition (text), supports_online_index (int),
+    /// supports_resumable_index (int). Params: none.</summary>
+    SqlStatement ServerInfo();
+
+    /// <summary>Scalar int 1 when the schema exists. Params: schema.</summary>
+    SqlStatement SchemaExists();
+
+    /// <summary>Zero rows when the table does not exist, else one row: is_partitioned (int). Params: schema, table.</summary>
+    SqlStatement TableInfo();
+
+    /// <summary>Columns of a table: column_name, data_type (engine's base type name, lower case), is_nullable (int),
+    /// default_value (text, null when none). Params: schema, table.</summary>
+    SqlStatement Columns();
+
+    /// <summary>Leaf partitions that own storage and need their own index build (PostgreSQL), in a stable order:
+    /// partition_schema, partition_name. Engines whose indexes span partitions return no rows. Params: schema, table.</summary>
+    SqlStatement Partitions();
+
+    /// <summary>Every index on the table and (PostgreSQL) on its partitions: object_schema, object_name,
+    /// index_name, is_valid (int), is_paused (int: a paused resumable build). The dialect's
+    /// <see cref="BuildFilteredIndex"/> picks out the ones it named. Params: schema, table.</summary>
+    SqlStatement Indexes();
+
+    /// <summary>The lookup table: type_id (int), name (text). Params: none.</summary>
+    SqlStatement LookupTypes(BackfillTable table);
+
+    /// <summary>Catalog (statistics) estimates, no table scan: type_id, estimated_rows (bigint). Types
+    /// missing from the result have no estimate. Params: schema, table, type_column.</summary>
+    SqlStatement EstimatedRowsPerType(BackfillTable table);
+
+    /// <summary>What the connected login may do: permission (text), granted (int). Must include
+    /// 'alter_table', 'update_table', 'create_control_schema'. Params: schema, table.</summary>
+    SqlStatement Permissions();
+
+    /// <summary>Current throttle signals: signal (text), value (float). Signals: 'replica_lag_seconds',
+    /// 'blocked_by_us' (sessions waiting on a session whose application name starts with 'partitionops'),
+    /// and on SQL Server 'log_used_percent'. Params: none.</summary>
+    SqlStatement ThrottleSignals();
+
+    // ---------------------------------------------------------------- phase 1 and 2
+
+    /// <summary>Session lock timeout for the DDL and DML that follow.</summary>
+    SqlStatement SetLockTimeout(TimeSpan timeout);
+
+    /// <summary>Adds the partition column NOT NULL with its default, metadata-only (no WITH CHECK, no scan).</summary>
+    SqlStatement AddPartitionColumn(BackfillTable table);
+
+    /// <summary>
+    /// Statements that bring one filtered unique index to a valid state given what the catalog holds now:
+    /// nothing when it is valid everywhere; resume a paused build; rebuild an invalid one; on a partitioned
+    /// PostgreSQL table build per partition CONCURRENTLY and attach to an index on the parent. Each
+    /// statement runs on its own, outside any transaction.
+    /// </summary>
+    IReadOnlyList<SqlStatement> BuildFilteredIndex(BackfillTable table, FilteredIndex index,
+        IReadOnlyList<IndexState> existing, IReadOnlyList<TablePartition> partitions, IndexBuildOptions options);
+
+    // ---------------------------------------------------------------- phase 3
+
+    /// <summary>Scalar bigint: the highest key of a type now (null when none). Params: type_id.</summary>
+    SqlStatement HighWaterMark(BackfillTable table);
+
+    /// <summary>
+    /// One batch, atomic: take the next @batch_size keys of type @type_id above @last_key and at most
+    /// @high_water_mark; set the partition column to @target_value on those whose value differs; advance
+    /// the checkpoint (run_id, type_id) in the same transaction: last_key = range end, rows_scanned,
+    /// rows_updated and batches added, updated_at = now. Returns one row: range_end (bigint, null when no
+    /// key was left), rows_scanned (int), rows_updated (int). Params: run_id, type_id, last_key,
+    /// high_water_mark, batch_size, target_value.
+    /// </summary>
+    SqlStatement Batch(BackfillTable table);
+
+    /// <summary>
+    /// Stragglers: up to @batch_size rows of @type_id with key &lt;= @upto_key whose value is still
+    /// @source_value (rows inserted behind the walk), set to @target_value in one transaction with the
+    /// checkpoint's rows_updated. Matching on equality lets the filtered index of the source partition
+    /// find them without a scan. One row: rows_updated (int).
+    /// Params: run_id, type_id, upto_key, batch_size, target_value, source_value.
+    /// </summary>
+    SqlStatement Sweep(BackfillTable table);
+
+    // ---------------------------------------------------------------- progress and validation
+
+    /// <summary>Exact counts (a scan): type_id, total_rows, system_rows (= system value), default_rows
+    /// (= default value), grouped by type. Params: system_value, default_value.</summary>
+    SqlStatement ExactCounts(BackfillTable table);
+
+    /// <summary>The spec's two health checks in one scan: type_id, misplaced_rows, for every type that has
+    /// rows not at their expected value (system types: system value; others: default value).
+    /// Params: system_value, default_value, and the system type ids as sys_0, sys_1 ...
+    /// (<paramref name="systemTypeCount"/> of them, at least one).</summary>
+    SqlStatement Misplaced(BackfillTable table, int systemTypeCount);
 }

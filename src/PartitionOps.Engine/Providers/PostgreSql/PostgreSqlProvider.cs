@@ -29,7 +29,7 @@ public sealed class PostgreSqlProvider : IDatabaseProvider
         return new NpgsqlConnection(builder.ConnectionString);
     }
 
-    public IBackfillDialect? Backfill => null;
+    public IBackfillDialect? Backfill { get; } = new PostgreSqlBackfillDialect();
     public IIlmDialect? Ilm => null;
 
     private static string Redact(string cs) => ConnectionStrings.Redact(cs);

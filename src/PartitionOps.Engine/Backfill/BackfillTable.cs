@@ -1,0 +1,41 @@
+namespace PartitionOps.Engine.Backfill;
+
+/// <summary>The profile resolved against a database: schema filled in, control schema chosen.</summary>
+public sealed record BackfillTable(string Schema, BackfillProfile Profile, string ControlSchema)
+{
+    public string Table => Profile.Table;
+
+    /// <summary>Key of this table in the control tables and lock names, e.g. "public.Resource.PartitionId".</summary>
+    public string LockResource(string? typeName = null) =>
+        $"partitionops.backfill.{Schema}.{Profile.Table}.{Profile.PartitionColumn}" + (typeName is null ? "" : "." + typeName);
+}
+
+/// <summary>A filtered unique index of phase 2: WHERE partition column = FilterValue.</summary>
+public sealed record FilteredIndex(string Name, IReadOnlyList<string> Columns, int FilterValue);
+
+/// <summary>What the catalog says of one index on one table object (the table, or one of its partitions).</summary>
+public sealed record IndexState(string ObjectSchema, string ObjectName, string IndexName, bool IsValid, bool IsPaused);
+
+/// <summary>A leaf partition of a partitioned table (PostgreSQL declarative partitioning).</summary>
+public sealed record TablePartition(string Schema, string Name);
+
+/// <summary>Options of phase 2. SQL Server uses them all; PostgreSQL builds CONCURRENTLY and ignores the rest.</summary>
+public sealed record IndexBuildOptions
+{
+    public bool Online { get; init; } = true;
+    public bool Resumable { get; init; } = true;
+    /// <summary>MAX_DURATION of a resumable build, in minutes (the spec's 240).</summary>
+    public int MaxDurationMinutes { get; init; } = 240;
+    public int MaxDop { get; init; } = 4;
+    /// <summary>NONE, ROW or PAGE.</summary>
+    public string DataCompression { get; init; } = "PAGE";
+    /// <summary>Build offline where the edition cannot build online (otherwise such a server is refused).</summary>
+    public bool AllowOffline { get; init; }
+}
+
+/// <summary>Which way a run moves rows: backfill puts system types in the system partition; undo puts them back.</summary>
+public enum BackfillDirection
+{
+    Backfill,
+    Undo,
+}

@@ -1,0 +1,413 @@
+using System.Globalization;
+using System.Text;
+using PartitionOps.Engine.Backfill;
+
+namespace PartitionOps.Engine.Providers.PostgreSql;
+
+/// <summary>Backfill SQL for PostgreSQL 15+. Text only.</summary>
+public sealed class PostgreSqlBackfillDialect : IBackfillDialect
+{
+    /// <summary>NAMEDATALEN - 1: longer names are silently truncated by the server.</summary>
+    public const int MaxIdentifierLength = 63;
+
+    private static string Q(string identifier) => Identifier.Quote(identifier, '"', '"');
+    private static string Q(string schema, string name) => Q(schema) + "." + Q(name);
+    private static string Int(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    // ---------------------------------------------------------------- control tables
+
+    public IReadOnlyList<SqlStatement> CreateControlTables(string controlSchema)
+    {
+        var s = Q(controlSchema);
+        return
+        [
+            new($"CREATE SCHEMA IF NOT EXISTS {s}"),
+            new($"""
+                CREATE TABLE IF NOT EXISTS {s}.schema_version (
+                    component text PRIMARY KEY,
+                    version int NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now())
+                """),
+            new($"""
+                CREATE TABLE IF NOT EXISTS {s}.backfill_run (
+                    run_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    table_schema text NOT NULL,
+                    table_name text NOT NULL,
+                    column_name text NOT NULL,
+                    direction text NOT NULL,
+                    status text NOT NULL,
+                    host text,
+                    started_at timestamptz NOT NULL DEFAULT now(),
+                    ended_at timestamptz,
+                    options text)
+                """),
+            new($"""
+                CREATE TABLE IF NOT EXISTS {s}.backfill_checkpoint (
+                    run_id bigint NOT NULL REFERENCES {s}.backfill_run (run_id),
+                    type_id int NOT NULL,
+                    type_name text NOT NULL,
+                    target_value int NOT NULL,
+                    last_key bigint NOT NULL,
+                    high_water_mark bigint,
+                    estimated_rows bigint,
+                    rows_scanned bigint NOT NULL DEFAULT 0,
+                    rows_updated bigint NOT NULL DEFAULT 0,
+                    batches bigint NOT NULL DEFAULT 0,
+                    lock_waits bigint NOT NULL DEFAULT 0,
+                    status text NOT NULL,
+                    host text,
+                    started_at timestamptz,
+                    updated_at timestamptz,
+                    completed_at timestamptz,
+                    last_error text,
+                    PRIMARY KEY (run_id, type_id))
+                """),
+            new($"""
+                CREATE TABLE IF NOT EXISTS {s}.backfill_control (
+                    table_schema text NOT NULL,
+                    table_name text NOT NULL,
+                    column_name text NOT NULL,
+                    stop_requested boolean NOT NULL DEFAULT false,
+                    requested_by text,
+                    requested_at timestamptz,
+                    PRIMARY KEY (table_schema, table_name, column_name))
+                """),
+            new($"INSERT INTO {s}.schema_version (component, version) VALUES ('backfill', 1) ON CONFLICT (component) DO NOTHING"),
+        ];
+    }
+
+    public SqlStatement ControlTablesExist(string controlSchema) => SqlStatement.Of(
+        "SELECT CASE WHEN to_regclass(@relation) IS NULL THEN 0 ELSE 1 END",
+        new SqlParameter("relation", Q(controlSchema, "backfill_run")));
+
+    public SqlStatement InsertRun(string controlSchema) => new($"""
+        INSERT INTO {Q(controlSchema)}.backfill_run (table_schema, table_name, column_name, direction, status, host, options)
+        VALUES (@table_schema, @table_name, @column_name, @direction, 'running', @host, @options)
+        RETURNING run_id
+        """);
+
+    public SqlStatement LatestRun(string controlSchema) => new($"""
+        SELECT run_id, direction, status, host, started_at, ended_at
+        FROM {Q(controlSchema)}.backfill_run
+        WHERE table_schema = @table_schema AND table_name = @table_name AND column_name = @column_name
+        ORDER BY run_id DESC
+        LIMIT 1
+        """);
+
+    public SqlStatement SetRunStatus(string controlSchema) => new($"""
+        UPDATE {Q(controlSchema)}.backfill_run
+        SET status = @status, host = @host, ended_at = CASE WHEN @ended = 1 THEN now() END
+        WHERE run_id = @run_id
+        """);
+
+    public SqlStatement InsertCheckpoint(string controlSchema) => new($"""
+        INSERT INTO {Q(controlSchema)}.backfill_checkpoint
+            (run_id, type_id, type_name, target_value, last_key, high_water_mark, estimated_rows, status)
+        VALUES (@run_id, @type_id, @type_name, @target_value, @last_key, @high_water_mark, @estimated_rows, 'pending')
+        ON CONFLICT (run_id, type_id) DO NOTHING
+        """);
+
+    public SqlStatement ReadCheckpoints(string controlSchema) => new($"""
+        SELECT run_id, type_id, type_name, target_value, last_key, high_water_mark, estimated_rows,
+               rows_scanned, rows_updated, batches, lock_waits, status, host,
+               started_at, updated_at, completed_at, last_error
+        FROM {Q(controlSchema)}.backfill_checkpoint
+        WHERE run_id = @run_id
+        ORDER BY type_name
+        """);
+
+    public SqlStatement UpdateCheckpointStatus(string controlSchema) => new($"""
+        UPDATE {Q(controlSchema)}.backfill_checkpoint
+        SET status = @status, host = @host, high_water_mark = @high_water_mark, last_error = @last_error,
+            updated_at = now(), started_at = COALESCE(started_at, now()),
+            completed_at = CASE WHEN @status = 'done' THEN now() ELSE completed_at END
+        WHERE run_id = @run_id AND type_id = @type_id
+        """);
+
+    public SqlStatement AddLockWaits(string controlSchema) => new($"""
+        UPDATE {Q(controlSchema)}.backfill_checkpoint
+        SET lock_waits = lock_waits + @lock_waits, updated_at = now()
+        WHERE run_id = @run_id AND type_id = @type_id
+        """);
+
+    public SqlStatement SetStopFlag(string controlSchema) => new($"""
+        INSERT INTO {Q(controlSchema)}.backfill_control (table_schema, table_name, column_name, stop_requested, requested_by, requested_at)
+        VALUES (@table_schema, @table_name, @column_name, @stop_requested = 1, @requested_by, now())
+        ON CONFLICT (table_schema, table_name, column_name)
+        DO UPDATE SET stop_requested = EXCLUDED.stop_requested, requested_by = EXCLUDED.requested_by, requested_at = EXCLUDED.requested_at
+        """);
+
+    public SqlStatement ReadStopFlag(string controlSchema) => new($"""
+        SELECT COALESCE(max(CASE WHEN stop_requested THEN 1 ELSE 0 END), 0)
+        FROM {Q(controlSchema)}.backfill_control
+        WHERE table_schema = @table_schema AND table_name = @table_name AND column_name = @column_name
+        """);
+
+    // Session-level advisory locks: released when the session ends, so a killed runner frees its types.
+    public SqlStatement TryAcquireAppLock() =>
+        new("SELECT CASE WHEN pg_try_advisory_lock(hashtextextended(@resource, 0)) THEN 1 ELSE 0 END");
+
+    public SqlStatement ReleaseAppLock() =>
+        new("SELECT pg_advisory_unlock(hashtextextended(@resource, 0))");
+
+    // ---------------------------------------------------------------- catalog
+
+    public SqlStatement ServerInfo() => new("""
+        SELECT version() AS version,
+               current_setting('server_version_num')::int / 10000 AS major_version,
+               'PostgreSQL' AS edition,
+               1 AS supports_online_index,
+               0 AS supports_resumable_index
+        """);
+
+    public SqlStatement SchemaExists() => new("SELECT count(*)::int FROM pg_namespace WHERE nspname = @schema");
+
+    public SqlStatement TableInfo() => new("""
+        SELECT CASE WHEN c.relkind = 'p' THEN 1 ELSE 0 END AS is_partitioned
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = @schema AND c.relname = @table AND c.relkind IN ('r', 'p')
+        """);
+
+    public SqlStatement Columns() => new("""
+        SELECT a.attname::text AS column_name,
+               format_type(a.atttypid, NULL) AS data_type,
+               CASE WHEN a.attnotnull THEN 0 ELSE 1 END AS is_nullable,
+               pg_get_expr(d.adbin, d.adrelid) AS default_value
+        FROM pg_attribute a
+        JOIN pg_class c ON c.oid = a.attrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+        WHERE n.nspname = @schema AND c.relname = @table AND a.attnum > 0 AND NOT a.attisdropped
+        ORDER BY a.attnum
+        """);
+
+    /// <summary>The table and everything below it in the partition tree.</summary>
+    private const string PartitionTree = """
+        WITH RECURSIVE tree AS (
+            SELECT c.oid
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = @schema AND c.relname = @table
+            UNION ALL
+            SELECT i.inhrelid FROM pg_inherits i JOIN tree t ON i.inhparent = t.oid)
+        """;
+
+    public SqlStatement Partitions() => new($"""
+        {PartitionTree}
+        SELECT n.nspname::text AS partition_schema, c.relname::text AS partition_name
+        FROM tree t JOIN pg_class c ON c.oid = t.oid JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind = 'r' AND c.relispartition
+        ORDER BY 1, 2
+        """);
+
+    public SqlStatement Indexes() => new($"""
+        {PartitionTree}
+        SELECT n.nspname::text AS object_schema, c.relname::text AS object_name, i.relname::text AS index_name,
+               CASE WHEN x.indisvalid THEN 1 ELSE 0 END AS is_valid, 0 AS is_paused
+        FROM tree t
+        JOIN pg_index x ON x.indrelid = t.oid
+        JOIN pg_class i ON i.oid = x.indexrelid
+        JOIN pg_class c ON c.oid = t.oid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        ORDER BY 1, 2, 3
+        """);
+
+    public SqlStatement LookupTypes(BackfillTable table) => new($"""
+        SELECT {Q(table.Profile.LookupIdColumn)}::int AS type_id, {Q(table.Profile.LookupNameColumn)}::text AS name
+        FROM {Q(table.Schema, table.Profile.LookupTable)}
+        """);
+
+    /// <summary>
+    /// Row estimates from each leaf's statistics (autovacuum analyzes leaves, never a partitioned parent):
+    /// reltuples times the type's most-common-value frequency.
+    /// </summary>
+    public SqlStatement EstimatedRowsPerType(BackfillTable table) => new($"""
+        {PartitionTree}
+        SELECT v.type_value::int AS type_id, sum(v.freq * greatest(c.reltuples, 0))::bigint AS estimated_rows
+        FROM tree t
+        JOIN pg_class c ON c.oid = t.oid AND c.relkind = 'r'
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = c.relname AND s.attname = @type_column AND NOT s.inherited
+        CROSS JOIN LATERAL unnest(s.most_common_vals::text::text[], s.most_common_freqs) AS v(type_value, freq)
+        GROUP BY v.type_value
+        """);
+
+    public SqlStatement Permissions() => new("""
+        SELECT 'alter_table' AS permission,
+               CASE WHEN pg_has_role(current_user, c.relowner, 'USAGE') THEN 1 ELSE 0 END AS granted
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = @schema AND c.relname = @table
+        UNION ALL
+        SELECT 'update_table', CASE WHEN has_table_privilege(c.oid, 'SELECT, UPDATE') THEN 1 ELSE 0 END
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = @schema AND c.relname = @table
+        UNION ALL
+        SELECT 'create_control_schema', CASE WHEN has_database_privilege(current_database(), 'CREATE') THEN 1 ELSE 0 END
+        """);
+
+    public SqlStatement ThrottleSignals() => new("""
+        SELECT 'replica_lag_seconds' AS signal,
+               COALESCE(max(extract(epoch FROM replay_lag)), 0)::float8 AS value
+        FROM pg_stat_replication
+        UNION ALL
+        SELECT 'blocked_by_us', count(*)::float8
+        FROM pg_stat_activity w
+        WHERE w.pid <> pg_backend_pid()
+          AND EXISTS (SELECT 1 FROM pg_stat_activity b
+                      WHERE b.pid = ANY (pg_blocking_pids(w.pid)) AND b.application_name LIKE 'partitionops%')
+        """);
+
+    // ---------------------------------------------------------------- phase 1 and 2
+
+    public SqlStatement SetLockTimeout(TimeSpan timeout) =>
+        new($"SET lock_timeout = '{Int((long)Math.Max(1, timeout.TotalMilliseconds))}ms'");
+
+    /// <summary>PostgreSQL 11+ stores a constant default in the catalog: no rewrite, no scan.</summary>
+    public SqlStatement AddPartitionColumn(BackfillTable table) => new(
+        $"ALTER TABLE {Q(table.Schema, table.Table)} ADD COLUMN IF NOT EXISTS {Q(table.Profile.PartitionColumn)} " +
+        $"{table.Profile.PartitionColumnType.ToLowerInvariant()} NOT NULL DEFAULT {Int(table.Profile.DefaultValue)}");
+
+    public IReadOnlyList<SqlStatement> BuildFilteredIndex(BackfillTable table, FilteredIndex index,
+        IReadOnlyList<IndexState> existing, IReadOnlyList<TablePartition> partitions, IndexBuildOptions options)
+    {
+        if (index.Name.Length > MaxIdentifierLength)
+            throw new InvalidRequestException("index name", index.Name, $"is longer than PostgreSQL's {MaxIdentifierLength} characters");
+
+        var columns = string.Join(", ", index.Columns.Select(Q));
+        var where = $"WHERE {Q(table.Profile.PartitionColumn)} = {Int(index.FilterValue)}";
+        var onTable = existing.FirstOrDefault(e => e.ObjectSchema == table.Schema && e.ObjectName == table.Table && e.IndexName == index.Name);
+        var statements = new List<SqlStatement>();
+
+        if (partitions.Count == 0)
+        {
+            if (onTable is { IsValid: true }) return statements;
+            // A failed CONCURRENTLY build leaves an invalid index that IF NOT EXISTS would keep: drop it first.
+            if (onTable is { IsValid: false })
+                statements.Add(new($"DROP INDEX CONCURRENTLY IF EXISTS {Q(table.Schema, index.Name)}"));
+            statements.Add(new($"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {Q(index.Name)} ON {Q(table.Schema, table.Table)} ({columns}) {where}"));
+            return statements;
+        }
+
+        // Partitioned: CONCURRENTLY is refused on the parent, so build an index ON ONLY the parent (invalid
+        // until complete), each partition's index concurrently, and attach them; the parent turns valid
+        // when the last one is attached. https://www.postgresql.org/docs/current/ddl-partitioning.html#DDL-PARTITIONING-DECLARATIVE-MAINTENANCE
+        if (onTable is { IsValid: true }) return statements;
+        if (onTable is null)
+            statements.Add(new($"CREATE UNIQUE INDEX IF NOT EXISTS {Q(index.Name)} ON ONLY {Q(table.Schema, table.Table)} ({columns}) {where}"));
+        foreach (var partition in partitions)
+        {
+            var childName = PartitionIndexName(index.Name, partition);
+            var child = existing.FirstOrDefault(e => e.ObjectSchema == partition.Schema && e.ObjectName == partition.Name && e.IndexName == childName);
+            if (child is { IsValid: false })
+                statements.Add(new($"DROP INDEX CONCURRENTLY IF EXISTS {Q(partition.Schema, childName)}"));
+            if (child is not { IsValid: true })
+                statements.Add(new($"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {Q(childName)} ON {Q(partition.Schema, partition.Name)} ({columns}) {where}"));
+            // Attaching an index that is already attached to this parent does nothing.
+            statements.Add(new($"ALTER INDEX {Q(table.Schema, index.Name)} ATTACH PARTITION {Q(partition.Schema, childName)}"));
+        }
+        return statements;
+    }
+
+    /// <summary>
+    /// A partition's index name: the parent index's name cut to fit, plus a stable hash of the partition,
+    /// so names never collide after PostgreSQL's 63-character truncation.
+    /// </summary>
+    public static string PartitionIndexName(string indexName, TablePartition partition)
+    {
+        uint hash = 2166136261; // FNV-1a: stable across processes, unlike string.GetHashCode
+        foreach (var b in Encoding.UTF8.GetBytes(partition.Schema + "." + partition.Name)) hash = (hash ^ b) * 16777619;
+        var stem = indexName.Length > 54 ? indexName[..54] : indexName;
+        return $"{stem}_{hash:x8}";
+    }
+
+    // ---------------------------------------------------------------- phase 3
+
+    public SqlStatement HighWaterMark(BackfillTable table) => new(
+        $"SELECT max({Q(table.Profile.KeyColumn)})::bigint FROM {Q(table.Schema, table.Table)} WHERE {Q(table.Profile.TypeColumn)} = @type_id");
+
+    public SqlStatement Batch(BackfillTable table)
+    {
+        var p = table.Profile;
+        return new($"""
+            WITH next_range AS (
+                SELECT max(k) AS range_end, count(*)::int AS rows_scanned
+                FROM (SELECT {Q(p.KeyColumn)} AS k
+                      FROM {Q(table.Schema, table.Table)}
+                      WHERE {Q(p.TypeColumn)} = @type_id AND {Q(p.KeyColumn)} > @last_key AND {Q(p.KeyColumn)} <= @high_water_mark
+                      ORDER BY {Q(p.KeyColumn)}
+                      LIMIT @batch_size) AS next_keys),
+            updated AS (
+                UPDATE {Q(table.Schema, table.Table)} AS r
+                SET {Q(p.PartitionColumn)} = @target_value
+                FROM next_range
+                WHERE r.{Q(p.TypeColumn)} = @type_id AND r.{Q(p.KeyColumn)} > @last_key
+                  AND r.{Q(p.KeyColumn)} <= next_range.range_end AND r.{Q(p.PartitionColumn)} <> @target_value
+                RETURNING 1),
+            counted AS (SELECT count(*)::int AS rows_updated FROM updated),
+            checkpoint AS (
+                UPDATE {Q(table.ControlSchema)}.backfill_checkpoint AS c
+                SET last_key = next_range.range_end, rows_scanned = c.rows_scanned + next_range.rows_scanned,
+                    rows_updated = c.rows_updated + counted.rows_updated, batches = c.batches + 1, updated_at = now()
+                FROM next_range, counted
+                WHERE c.run_id = @run_id AND c.type_id = @type_id AND next_range.range_end IS NOT NULL)
+            SELECT next_range.range_end, next_range.rows_scanned, counted.rows_updated
+            FROM next_range, counted
+            """);
+    }
+
+    public SqlStatement Sweep(BackfillTable table)
+    {
+        var p = table.Profile;
+        return new($"""
+            WITH stragglers AS (
+                SELECT {Q(p.KeyColumn)} AS k
+                FROM {Q(table.Schema, table.Table)}
+                WHERE {Q(p.TypeColumn)} = @type_id AND {Q(p.KeyColumn)} <= @upto_key AND {Q(p.PartitionColumn)} = @source_value
+                ORDER BY {Q(p.KeyColumn)}
+                LIMIT @batch_size),
+            updated AS (
+                UPDATE {Q(table.Schema, table.Table)} AS r
+                SET {Q(p.PartitionColumn)} = @target_value
+                FROM stragglers
+                WHERE r.{Q(p.TypeColumn)} = @type_id AND r.{Q(p.KeyColumn)} = stragglers.k AND r.{Q(p.PartitionColumn)} = @source_value
+                RETURNING 1),
+            counted AS (SELECT count(*)::int AS rows_updated FROM updated),
+            checkpoint AS (
+                UPDATE {Q(table.ControlSchema)}.backfill_checkpoint AS c
+                SET rows_updated = c.rows_updated + counted.rows_updated, batches = c.batches + 1, updated_at = now()
+                FROM counted
+                WHERE c.run_id = @run_id AND c.type_id = @type_id AND counted.rows_updated > 0)
+            SELECT counted.rows_updated FROM counted
+            """);
+    }
+
+    // ---------------------------------------------------------------- progress and validation
+
+    public SqlStatement ExactCounts(BackfillTable table)
+    {
+        var p = table.Profile;
+        var col = Q(p.PartitionColumn);
+        return new($"""
+            SELECT {Q(p.TypeColumn)}::int AS type_id, count(*) AS total_rows,
+                   count(*) FILTER (WHERE {col} = @system_value) AS system_rows,
+                   count(*) FILTER (WHERE {col} = @default_value) AS default_rows
+            FROM {Q(table.Schema, table.Table)}
+            GROUP BY {Q(p.TypeColumn)}
+            """);
+    }
+
+    public SqlStatement Misplaced(BackfillTable table, int systemTypeCount)
+    {
+        if (systemTypeCount < 1) throw new ArgumentOutOfRangeException(nameof(systemTypeCount));
+        var p = table.Profile;
+        var type = Q(p.TypeColumn);
+        var col = Q(p.PartitionColumn);
+        var ids = string.Join(", ", Enumerable.Range(0, systemTypeCount).Select(i => $"@sys_{i}"));
+        return new($"""
+            SELECT {type}::int AS type_id, count(*) AS misplaced_rows
+            FROM {Q(table.Schema, table.Table)}
+            WHERE ({type} IN ({ids}) AND {col} <> @system_value)
+               OR ({type} NOT IN ({ids}) AND {col} <> @default_value)
+            GROUP BY {type}
+            """);
+    }
+}
