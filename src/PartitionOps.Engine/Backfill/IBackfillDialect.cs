@@ -10,6 +10,9 @@ namespace PartitionOps.Engine.Backfill;
 /// </summary>
 public interface IBackfillDialect
 {
+    /// <summary>The largest batch the controller may grow to on this engine (SQL Server: below lock escalation).</summary>
+    int SafeMaxBatchSize { get; }
+
     // ---------------------------------------------------------------- control tables
 
     /// <summary>

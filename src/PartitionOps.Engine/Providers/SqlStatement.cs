@@ -13,5 +13,10 @@ public sealed record SqlStatement(string Text, IReadOnlyList<SqlParameter> Param
 
     public static SqlStatement Of(string text, params SqlParameter[] parameters) => new(text, parameters);
 
+    /// <summary>The same statement with one more parameter value bound.</summary>
+    public SqlStatement With(string name, object? value) => this with { Parameters = [.. Parameters, new SqlParameter(name, value)] };
+
+    public SqlStatement With(params SqlParameter[] parameters) => this with { Parameters = [.. Parameters, .. parameters] };
+
     public override string ToString() => Text;
 }

@@ -10,6 +10,9 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
     /// <summary>NAMEDATALEN - 1: longer names are silently truncated by the server.</summary>
     public const int MaxIdentifierLength = 63;
 
+    /// <summary>PostgreSQL has no lock escalation; row locks live in the tuples. The bound keeps one batch's WAL and lock time small.</summary>
+    public int SafeMaxBatchSize => 50_000;
+
     private static string Q(string identifier) => Identifier.Quote(identifier, '"', '"');
     private static string Q(string schema, string name) => Q(schema) + "." + Q(name);
     private static string Int(long value) => value.ToString(CultureInfo.InvariantCulture);

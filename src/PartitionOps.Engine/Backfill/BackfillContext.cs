@@ -1,0 +1,119 @@
+using System.Data.Common;
+using PartitionOps.Engine.Providers;
+
+namespace PartitionOps.Engine.Backfill;
+
+/// <summary>A system type as found in the lookup table.</summary>
+public sealed record ResolvedType(string Name, int Id);
+
+/// <summary>
+/// A scope checked against the database: every name exists, the key is an integer, the partition column
+/// (if present) has the profile's type, the lookup holds the system types. Built before anything changes.
+/// </summary>
+internal sealed class BackfillContext
+{
+    public required DatabaseTarget Target { get; init; }
+    public required IBackfillDialect Dialect { get; init; }
+    public required BackfillTable Table { get; init; }
+    public required bool IsPartitioned { get; init; }
+    public required bool ColumnExists { get; init; }
+    /// <summary>Every type of the lookup by id.</summary>
+    public required IReadOnlyDictionary<int, string> AllTypes { get; init; }
+    /// <summary>All of the profile's system types found in the lookup.</summary>
+    public required IReadOnlyList<ResolvedType> SystemTypes { get; init; }
+    /// <summary>The system types this request works on (all, or the --resource-type ones).</summary>
+    public required IReadOnlyList<ResolvedType> SelectedTypes { get; init; }
+
+    public IDatabaseProvider Provider => Target.Provider;
+    public BackfillProfile Profile => Table.Profile;
+    public string Display => $"{Table.Schema}.{Table.Table}";
+
+    private static readonly string[] IntegerTypes = ["smallint", "integer", "int", "bigint", "tinyint", "numeric", "number"];
+
+    public SqlParameter[] TableParameters() =>
+        [new("table_schema", Table.Schema), new("table_name", Table.Table), new("column_name", Profile.PartitionColumn)];
+
+    public static async Task<BackfillContext> ResolveAsync(BackfillScope scope, DbConnection connection, CancellationToken ct)
+    {
+        var provider = scope.Target.Provider;
+        var dialect = provider.Backfill
+            ?? throw new InvalidRequestException("--provider", provider.Name, "does not support backfill: use sqlserver or postgresql");
+        var profile = scope.Profile.Validated();
+        var schema = Identifier.Validate(scope.Schema ?? profile.Schema ?? provider.DefaultSchema, "--schema");
+        var controlSchema = Identifier.Validate(scope.ControlSchema ?? provider.DefaultControlSchema, "--control-schema");
+        var table = new BackfillTable(schema, profile, controlSchema);
+
+        if (await connection.ScalarAsync<int>(provider, dialect.SchemaExists().With("schema", schema), ct) == 0)
+            throw new InvalidRequestException("--schema", schema, "does not exist");
+
+        var tableInfo = await connection.QueryAsync(provider, dialect.TableInfo().With("schema", schema).With("table", profile.Table),
+            r => r.Get<int>("is_partitioned") == 1, ct);
+        if (tableInfo.Count == 0) throw new InvalidRequestException("table", $"{schema}.{profile.Table}", "does not exist");
+
+        var columns = (await connection.QueryAsync(provider, dialect.Columns().With("schema", schema).With("table", profile.Table),
+                r => (Name: r.Get<string>("column_name")!, Type: r.Get<string>("data_type")!.ToLowerInvariant()), ct))
+            .ToDictionary(c => c.Name, c => c.Type, StringComparer.Ordinal);
+        string RequireColumn(string name, string what)
+        {
+            if (!columns.TryGetValue(name, out var type))
+                throw new InvalidRequestException(what, name, $"is not a column of {schema}.{profile.Table}");
+            return type;
+        }
+        RequireColumn(profile.TypeColumn, "profile type_column");
+        var keyType = RequireColumn(profile.KeyColumn, "profile key_column");
+        if (!IntegerTypes.Any(keyType.StartsWith))
+            throw new InvalidRequestException("profile key_column", profile.KeyColumn, $"has type {keyType}: the key walked in ranges must be an integer");
+        foreach (var c in profile.IndexColumns.Where(c => c != profile.PartitionColumn)) RequireColumn(c, "profile index_columns");
+
+        var columnExists = columns.TryGetValue(profile.PartitionColumn, out var partitionType);
+        if (columnExists && !SameIntegerType(partitionType!, profile.PartitionColumnType))
+            throw new InvalidRequestException("profile partition_column", profile.PartitionColumn,
+                $"already exists with type {partitionType}, not {profile.PartitionColumnType}");
+
+        var lookupInfo = await connection.QueryAsync(provider, dialect.TableInfo().With("schema", schema).With("table", profile.LookupTable), r => 0, ct);
+        if (lookupInfo.Count == 0) throw new InvalidRequestException("profile lookup_table", $"{schema}.{profile.LookupTable}", "does not exist");
+        List<(int Id, string Name)> lookup;
+        try
+        {
+            lookup = await connection.QueryAsync(provider, dialect.LookupTypes(table), r => (r.Get<int>("type_id"), r.Get<string>("name")!), ct);
+        }
+        catch (DbException e) when (provider.Errors.Classify(e) == ErrorKind.Permanent)
+        {
+            throw new InvalidRequestException("profile lookup_table", $"{schema}.{profile.LookupTable}",
+                $"cannot be read with columns {profile.LookupIdColumn}, {profile.LookupNameColumn}: {e.Message}");
+        }
+        var byName = lookup.GroupBy(t => t.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First().Id, StringComparer.Ordinal);
+        var missing = profile.SystemTypes.Where(t => !byName.ContainsKey(t)).ToList();
+        if (missing.Count > 0)
+            throw new InvalidRequestException("profile system_types", string.Join(", ", missing), $"not found in {schema}.{profile.LookupTable}");
+        var systemTypes = profile.SystemTypes.Select(n => new ResolvedType(n, byName[n])).ToList();
+
+        var selected = systemTypes;
+        if (scope.ResourceTypes.Count > 0)
+        {
+            foreach (var name in scope.ResourceTypes)
+                if (!profile.SystemTypes.Contains(name, StringComparer.Ordinal))
+                    throw new InvalidRequestException("--resource-type", name,
+                        $"is not one of the profile's system types ({string.Join(", ", profile.SystemTypes)})");
+            selected = systemTypes.Where(t => scope.ResourceTypes.Contains(t.Name, StringComparer.Ordinal)).ToList();
+        }
+
+        return new BackfillContext
+        {
+            Target = scope.Target,
+            Dialect = dialect,
+            Table = table,
+            IsPartitioned = tableInfo[0],
+            ColumnExists = columnExists,
+            AllTypes = lookup.GroupBy(t => t.Id).ToDictionary(g => g.Key, g => g.First().Name),
+            SystemTypes = systemTypes,
+            SelectedTypes = selected,
+        };
+    }
+
+    private static bool SameIntegerType(string actual, string wanted)
+    {
+        static string Norm(string t) => t switch { "int" or "int4" or "integer" => "integer", "int2" => "smallint", "int8" => "bigint", _ => t };
+        return Norm(actual.ToLowerInvariant()) == Norm(wanted.ToLowerInvariant());
+    }
+}

@@ -1,0 +1,122 @@
+using PartitionOps.Engine.Providers;
+
+namespace PartitionOps.Engine.Backfill;
+
+/// <summary>Status words stored in the control tables and shown to users.</summary>
+public static class BackfillStatus
+{
+    public const string Pending = "pending";
+    public const string Running = "running";
+    public const string CatchUp = "catch-up";
+    public const string Sweep = "sweep";
+    public const string Done = "done";
+    public const string Paused = "paused";
+    public const string Failed = "failed";
+}
+
+/// <summary>Progress of one type: from the checkpoint, the catalog estimate and (on request) exact counts.</summary>
+public sealed record TypeProgress
+{
+    public required string TypeName { get; init; }
+    public required int TypeId { get; init; }
+    public required string Status { get; init; }
+    public long? EstimatedRows { get; init; }
+    public long RowsScanned { get; init; }
+    public long RowsUpdated { get; init; }
+    public long Batches { get; init; }
+    public long LockWaits { get; init; }
+    public long LastKey { get; init; }
+    public long? HighWaterMark { get; init; }
+    public int? BatchSize { get; init; }
+    public double? LastBatchMilliseconds { get; init; }
+    public double? RowsPerSecond { get; init; }
+    /// <summary>0..100; 100 when done.</summary>
+    public double? PercentComplete { get; init; }
+    public TimeSpan? Eta { get; init; }
+    public DateTimeOffset? StartedAt { get; init; }
+    public DateTimeOffset? UpdatedAt { get; init; }
+    public DateTimeOffset? CompletedAt { get; init; }
+    public string? Host { get; init; }
+    public string? LastError { get; init; }
+    /// <summary>Why the worker is waiting right now (throttle signal, lock wait), if it is.</summary>
+    public string? Waiting { get; init; }
+    /// <summary>With --exact: rows of the type, and rows not yet at the target value.</summary>
+    public long? ExactTotalRows { get; init; }
+    public long? ExactRemainingRows { get; init; }
+}
+
+public sealed record BackfillProgressReport
+{
+    public long? RunId { get; init; }
+    public string? Direction { get; init; }
+    /// <summary>The run's status, or "none" when no run was ever started on this table.</summary>
+    public required string Status { get; init; }
+    public DateTimeOffset? StartedAt { get; init; }
+    public DateTimeOffset? EndedAt { get; init; }
+    public required string Table { get; init; }
+    public IReadOnlyList<TypeProgress> Types { get; init; } = [];
+    public long RowsUpdated => Types.Sum(t => t.RowsUpdated);
+    public long RowsScanned => Types.Sum(t => t.RowsScanned);
+    public long? EstimatedRows => Types.All(t => t.EstimatedRows is null) ? null : Types.Sum(t => t.EstimatedRows ?? t.RowsScanned);
+    public double? PercentComplete { get; init; }
+    public TimeSpan? Eta { get; init; }
+}
+
+/// <summary>Something that happened: a phase step, a statement run, a retry, a throttle. For logs and -Verbose.</summary>
+public sealed record BackfillEvent(string Phase, string Message, TypeProgress? Type = null);
+
+/// <summary>What a start / undo did.</summary>
+public sealed record BackfillResult
+{
+    public long? RunId { get; init; }
+    /// <summary>done, paused (max duration, stop flag, Ctrl+C; resume by running again), failed.</summary>
+    public required string Status { get; init; }
+    public string? StopReason { get; init; }
+    public bool ColumnAdded { get; init; }
+    public IReadOnlyList<string> IndexesBuilt { get; init; } = [];
+    public IReadOnlyList<TypeProgress> Types { get; init; } = [];
+    /// <summary>Types another runner was working on (their application lock was taken).</summary>
+    public IReadOnlyList<string> SkippedTypes { get; init; } = [];
+    public TimeSpan Elapsed { get; init; }
+    public long RowsUpdated => Types.Sum(t => t.RowsUpdated);
+    public long RowsScanned => Types.Sum(t => t.RowsScanned);
+    public long Batches => Types.Sum(t => t.Batches);
+    public double RowsPerSecond => Elapsed.TotalSeconds > 0 ? RowsScanned / Elapsed.TotalSeconds : 0;
+    /// <summary>Filled on a dry run: every statement the run would execute, phase by phase.</summary>
+    public BackfillPlan? Plan { get; init; }
+}
+
+public sealed record PlannedStep(string Phase, string Description, IReadOnlyList<SqlStatement> Statements);
+
+/// <summary>A dry run: what would run, with the exact SQL, and what the catalog says now.</summary>
+public sealed record BackfillPlan(string Table, IReadOnlyList<PlannedStep> Steps, IReadOnlyList<TypeProgress> Types)
+{
+    public IEnumerable<SqlStatement> Statements => Steps.SelectMany(s => s.Statements);
+}
+
+public sealed record TypeIntegrity(string TypeName, int TypeId, bool IsSystemType, int ExpectedValue, long MisplacedRows);
+
+/// <summary>The spec's two health checks. Passed when no row is misplaced.</summary>
+public sealed record IntegrityReport
+{
+    public required string Table { get; init; }
+    public long MisplacedSystemRows { get; init; }
+    public long MisplacedUserRows { get; init; }
+    public bool Passed => MisplacedSystemRows == 0 && MisplacedUserRows == 0;
+    /// <summary>Every system type, and every other type that has a misplaced row.</summary>
+    public IReadOnlyList<TypeIntegrity> Types { get; init; } = [];
+}
+
+public sealed record PrerequisiteCheck(string Name, bool Passed, string Detail);
+
+public sealed record PrerequisiteReport
+{
+    public required string Table { get; init; }
+    public required string ServerVersion { get; init; }
+    public required string Edition { get; init; }
+    public IReadOnlyList<PrerequisiteCheck> Checks { get; init; } = [];
+    public bool Passed => Checks.All(c => c.Passed);
+    /// <summary>From one sample batch rolled back: rows per second, and the whole backfill at that rate.</summary>
+    public double? SampleRowsPerSecond { get; init; }
+    public TimeSpan? EstimatedDuration { get; init; }
+}

@@ -1,0 +1,320 @@
+using System.Data.Common;
+using System.Diagnostics;
+using PartitionOps.Engine.Providers;
+
+namespace PartitionOps.Engine.Backfill;
+
+/// <summary>
+/// The backfill as front ends call it: start (phases 1-3, or a dry-run plan), progress, validate, undo,
+/// stop, prerequisites. Every method checks its input against the catalog before changing anything.
+/// </summary>
+public sealed class BackfillService
+{
+    internal const long StartKey = long.MinValue;
+    private static readonly string Host = $"{Environment.MachineName}:{Environment.ProcessId}";
+
+    // ================================================================ start / undo
+
+    public async Task<BackfillResult> StartAsync(BackfillRequest request, IProgress<BackfillEvent>? events = null,
+        CancellationToken ct = default)
+    {
+        request = request.Validated();
+        var clock = Stopwatch.StartNew();
+        await using var connection = await request.Scope.Target.OpenAsync(ct).ConfigureAwait(false);
+        var context = await BackfillContext.ResolveAsync(request.Scope, connection, ct).ConfigureAwait(false);
+        var provider = context.Provider;
+        var dialect = context.Dialect;
+
+        var server = await ReadServerAsync(connection, context, ct).ConfigureAwait(false);
+        var indexOptions = EffectiveIndexOptions(request, server);
+        var columnStep = ColumnStep(request, context);
+        var indexSteps = await IndexStepsAsync(connection, context, request, indexOptions, ct).ConfigureAwait(false);
+
+        if (request.DryRun)
+        {
+            var plan = await PlanAsync(connection, context, request, columnStep, indexSteps, ct).ConfigureAwait(false);
+            return new BackfillResult { Status = "planned", Plan = plan, Types = plan.Types, Elapsed = clock.Elapsed };
+        }
+
+        foreach (var statement in dialect.CreateControlTables(context.Table.ControlSchema))
+            await connection.ExecuteAsync(provider, statement, ct).ConfigureAwait(false);
+
+        var columnAdded = false;
+        if (columnStep is not null)
+        {
+            await RunDdlWithRetriesAsync(connection, context, request, columnStep.Statements, "column", events, ct).ConfigureAwait(false);
+            columnAdded = true;
+            events?.Report(new("column", $"added {context.Profile.PartitionColumn} to {context.Display} (metadata only)"));
+        }
+
+        var built = new List<string>();
+        foreach (var step in indexSteps)
+        {
+            // Re-read: a build started by another runner (or a resumed one) may have changed the state.
+            events?.Report(new("index", step.Description));
+            await RunDdlWithRetriesAsync(connection, context, request, step.Statements, "index", events, ct).ConfigureAwait(false);
+            built.Add(step.Description);
+        }
+
+        if (request.SkipBackfill)
+            return new BackfillResult { Status = BackfillStatus.Done, ColumnAdded = columnAdded, IndexesBuilt = built, Elapsed = clock.Elapsed };
+
+        var walk = new BackfillWalk(context, request, Host, events, clock);
+        var outcome = await walk.RunAsync(connection, ct).ConfigureAwait(false);
+        return new BackfillResult
+        {
+            RunId = outcome.RunId,
+            Status = outcome.Status,
+            StopReason = outcome.StopReason,
+            ColumnAdded = columnAdded,
+            IndexesBuilt = built,
+            Types = outcome.Types,
+            SkippedTypes = outcome.SkippedTypes,
+            Elapsed = clock.Elapsed,
+        };
+    }
+
+    /// <summary>
+    /// Puts the system types (all, or the scope's) back to the default value with the same batched,
+    /// resumable engine. Never touches the column or the indexes.
+    /// </summary>
+    public Task<BackfillResult> UndoAsync(BackfillRequest request, IProgress<BackfillEvent>? events = null, CancellationToken ct = default) =>
+        StartAsync(request with { Direction = BackfillDirection.Undo, SkipColumn = true, SkipIndexes = true }, events, ct);
+
+    // ================================================================ stop
+
+    /// <summary>Sets the stop flag: running workers finish their batch and pause. The next start clears it.</summary>
+    public async Task RequestStopAsync(BackfillScope scope, CancellationToken ct = default)
+    {
+        await using var connection = await scope.Target.OpenAsync(ct).ConfigureAwait(false);
+        var context = await BackfillContext.ResolveAsync(scope, connection, ct).ConfigureAwait(false);
+        foreach (var statement in context.Dialect.CreateControlTables(context.Table.ControlSchema))
+            await connection.ExecuteAsync(context.Provider, statement, ct).ConfigureAwait(false);
+        await SetStopFlagAsync(connection, context, true, ct).ConfigureAwait(false);
+    }
+
+    internal static Task SetStopFlagAsync(DbConnection connection, BackfillContext context, bool stop, CancellationToken ct) =>
+        connection.ExecuteAsync(context.Provider, context.Dialect.SetStopFlag(context.Table.ControlSchema)
+            .With(context.TableParameters()).With("stop_requested", stop ? 1 : 0).With("requested_by", Host), ct);
+
+    // ================================================================ progress
+
+    public async Task<BackfillProgressReport> GetProgressAsync(BackfillScope scope, bool exact = false, CancellationToken ct = default)
+    {
+        await using var connection = await scope.Target.OpenAsync(ct).ConfigureAwait(false);
+        var context = await BackfillContext.ResolveAsync(scope, connection, ct).ConfigureAwait(false);
+        return await ProgressReader.ReadAsync(connection, context, exact, ct).ConfigureAwait(false);
+    }
+
+    // ================================================================ validate
+
+    public async Task<IntegrityReport> ValidateAsync(BackfillScope scope, CancellationToken ct = default)
+    {
+        await using var connection = await scope.Target.OpenAsync(ct).ConfigureAwait(false);
+        var context = await BackfillContext.ResolveAsync(scope, connection, ct).ConfigureAwait(false);
+        if (!context.ColumnExists)
+            throw new InvalidRequestException("profile partition_column", context.Profile.PartitionColumn,
+                $"does not exist in {context.Display} yet: run backfill start first");
+        var p = context.Profile;
+        var statement = context.Dialect.Misplaced(context.Table, context.SystemTypes.Count)
+            .With("system_value", p.SystemValue).With("default_value", p.DefaultValue)
+            .With(context.SystemTypes.Select((t, i) => new SqlParameter($"sys_{i}", t.Id)).ToArray());
+        var misplaced = (await connection.QueryAsync(context.Provider, statement,
+                r => (Id: r.Get<int>("type_id"), Rows: r.Get<long>("misplaced_rows")), ct, timeoutSeconds: 0).ConfigureAwait(false))
+            .ToDictionary(x => x.Id, x => x.Rows);
+        var systemIds = context.SystemTypes.Select(t => t.Id).ToHashSet();
+        var selected = context.SelectedTypes.Select(t => t.Id).ToHashSet();
+        var types = context.SystemTypes.Where(t => selected.Contains(t.Id))
+            .Select(t => new TypeIntegrity(t.Name, t.Id, true, p.SystemValue, misplaced.GetValueOrDefault(t.Id)))
+            .Concat(misplaced.Where(m => !systemIds.Contains(m.Key))
+                .Select(m => new TypeIntegrity(context.AllTypes.GetValueOrDefault(m.Key, $"#{m.Key}"), m.Key, false, p.DefaultValue, m.Value)))
+            .ToList();
+        return new IntegrityReport
+        {
+            Table = context.Display,
+            MisplacedSystemRows = types.Where(t => t.IsSystemType).Sum(t => t.MisplacedRows),
+            MisplacedUserRows = scope.ResourceTypes.Count > 0 ? 0 : types.Where(t => !t.IsSystemType).Sum(t => t.MisplacedRows),
+            Types = scope.ResourceTypes.Count > 0 ? types.Where(t => t.IsSystemType).ToList() : types,
+        };
+    }
+
+    // ================================================================ prerequisites
+
+    public async Task<PrerequisiteReport> TestPrerequisitesAsync(BackfillRequest request, CancellationToken ct = default)
+    {
+        request = request.Validated();
+        await using var connection = await request.Scope.Target.OpenAsync(ct).ConfigureAwait(false);
+        var context = await BackfillContext.ResolveAsync(request.Scope, connection, ct).ConfigureAwait(false);
+        var server = await ReadServerAsync(connection, context, ct).ConfigureAwait(false);
+        var checks = new List<PrerequisiteCheck>
+        {
+            new("lookup holds every system type", true, $"{context.SystemTypes.Count} system types found in {context.Profile.LookupTable}"),
+            new("online index build", server.SupportsOnline || request.Index.AllowOffline || !request.Index.Online,
+                server.SupportsOnline ? $"{server.Edition} builds indexes online" : $"{server.Edition} cannot build indexes online: pass the offline option to build offline"),
+            new("resumable index build", true, server.SupportsResumable ? "supported" : "not supported here: index builds are not resumable"),
+            new("partition column", true, context.ColumnExists ? $"{context.Profile.PartitionColumn} exists" : $"{context.Profile.PartitionColumn} will be added"),
+        };
+        var permissions = await connection.QueryAsync(context.Provider,
+            context.Dialect.Permissions().With("schema", context.Table.Schema).With("table", context.Table.Table),
+            r => (Name: r.Get<string>("permission")!, Granted: r.Get<int>("granted") == 1), ct).ConfigureAwait(false);
+        foreach (var (name, granted) in permissions)
+            checks.Add(new($"permission {name}", granted, granted ? "granted" : $"missing: the login needs {name.Replace('_', ' ')}"));
+
+        var (rate, estimate) = await SampleBatchAsync(connection, context, request, ct).ConfigureAwait(false);
+        return new PrerequisiteReport
+        {
+            Table = context.Display,
+            ServerVersion = server.Version,
+            Edition = server.Edition,
+            Checks = checks,
+            SampleRowsPerSecond = rate,
+            EstimatedDuration = estimate,
+        };
+    }
+
+    /// <summary>
+    /// Times one batch of the largest selected type inside a transaction that is rolled back (with the
+    /// control tables it needs), so nothing persists; extrapolates to every selected type's estimate.
+    /// </summary>
+    private static async Task<(double? Rate, TimeSpan? Estimate)> SampleBatchAsync(DbConnection connection, BackfillContext context,
+        BackfillRequest request, CancellationToken ct)
+    {
+        if (!context.ColumnExists) return (null, null);
+        var estimates = await ProgressReader.EstimatesAsync(connection, context, ct).ConfigureAwait(false);
+        var type = context.SelectedTypes.OrderByDescending(t => estimates.GetValueOrDefault(t.Id)).First();
+        await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+        try
+        {
+            foreach (var statement in context.Dialect.CreateControlTables(context.Table.ControlSchema))
+                await connection.ExecuteAsync(context.Provider, statement, ct, tx).ConfigureAwait(false);
+            var batch = context.Dialect.Batch(context.Table).With(
+                new("run_id", -1L), new("type_id", type.Id), new("last_key", StartKey), new("high_water_mark", long.MaxValue),
+                new("batch_size", request.BatchSize), new("target_value", TargetValue(context, request.Direction)));
+            var watch = Stopwatch.StartNew();
+            var rows = await connection.QueryAsync(context.Provider, batch, r => r.Get<int>("rows_scanned"), ct, tx).ConfigureAwait(false);
+            watch.Stop();
+            var scanned = rows.FirstOrDefault();
+            if (scanned == 0) return (null, null);
+            var rate = scanned / Math.Max(watch.Elapsed.TotalSeconds, 0.001);
+            var total = context.SelectedTypes.Sum(t => estimates.GetValueOrDefault(t.Id));
+            return (rate, total > 0 ? TimeSpan.FromSeconds(total / rate) : null);
+        }
+        finally
+        {
+            await tx.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    // ================================================================ shared pieces
+
+    internal static int TargetValue(BackfillContext context, BackfillDirection direction) =>
+        direction == BackfillDirection.Backfill ? context.Profile.SystemValue : context.Profile.DefaultValue;
+
+    internal static int SourceValue(BackfillContext context, BackfillDirection direction) =>
+        direction == BackfillDirection.Backfill ? context.Profile.DefaultValue : context.Profile.SystemValue;
+
+    internal sealed record ServerFacts(string Version, int MajorVersion, string Edition, bool SupportsOnline, bool SupportsResumable);
+
+    internal static async Task<ServerFacts> ReadServerAsync(DbConnection connection, BackfillContext context, CancellationToken ct)
+    {
+        var rows = await connection.QueryAsync(context.Provider, context.Dialect.ServerInfo(), r => new ServerFacts(
+            r.Get<string>("version") ?? "", r.Get<int>("major_version"), r.Get<string>("edition") ?? "",
+            r.Get<int>("supports_online_index") == 1, r.Get<int>("supports_resumable_index") == 1), ct).ConfigureAwait(false);
+        return rows.Single();
+    }
+
+    private static IndexBuildOptions EffectiveIndexOptions(BackfillRequest request, ServerFacts server)
+    {
+        var options = request.Index;
+        if (request.SkipIndexes || !options.Online) return options with { Resumable = options.Resumable && options.Online };
+        if (!server.SupportsOnline)
+        {
+            if (!options.AllowOffline)
+                throw new InvalidRequestException("--online", "on", $"is not available on {server.Edition}: allow an offline build explicitly (it blocks writers for the build)");
+            options = options with { Online = false, Resumable = false };
+        }
+        if (!server.SupportsResumable) options = options with { Resumable = false };
+        return options;
+    }
+
+    private static PlannedStep? ColumnStep(BackfillRequest request, BackfillContext context) =>
+        request.SkipColumn || context.ColumnExists
+            ? null
+            : new PlannedStep("column", $"add {context.Profile.PartitionColumn} {context.Profile.PartitionColumnType} NOT NULL DEFAULT {context.Profile.DefaultValue}",
+                [context.Dialect.SetLockTimeout(request.DdlLockTimeout), context.Dialect.AddPartitionColumn(context.Table)]);
+
+    private static async Task<List<PlannedStep>> IndexStepsAsync(DbConnection connection, BackfillContext context,
+        BackfillRequest request, IndexBuildOptions options, CancellationToken ct)
+    {
+        var steps = new List<PlannedStep>();
+        if (request.SkipIndexes) return steps;
+        var dialect = context.Dialect;
+        var provider = context.Provider;
+        var tableParams = new[] { new SqlParameter("schema", context.Table.Schema), new SqlParameter("table", context.Table.Table) };
+        var partitions = await connection.QueryAsync(provider, dialect.Partitions().With(tableParams),
+            r => new TablePartition(r.Get<string>("partition_schema")!, r.Get<string>("partition_name")!), ct).ConfigureAwait(false);
+        var existing = await connection.QueryAsync(provider, dialect.Indexes().With(tableParams),
+            r => new IndexState(r.Get<string>("object_schema")!, r.Get<string>("object_name")!, r.Get<string>("index_name")!,
+                r.Get<int>("is_valid") == 1, r.Get<int>("is_paused") == 1), ct).ConfigureAwait(false);
+        var p = context.Profile;
+        foreach (var index in new[] { new FilteredIndex(p.SystemIndexName, p.IndexColumns, p.SystemValue), new FilteredIndex(p.DefaultIndexName, p.IndexColumns, p.DefaultValue) })
+        {
+            var statements = dialect.BuildFilteredIndex(context.Table, index, existing, partitions, options);
+            if (statements.Count > 0)
+                steps.Add(new PlannedStep("index", $"build {index.Name} WHERE {p.PartitionColumn} = {index.FilterValue}",
+                    [dialect.SetLockTimeout(TimeSpan.FromSeconds(30)), .. statements]));
+        }
+        return steps;
+    }
+
+    /// <summary>
+    /// Runs DDL with a short lock timeout: when it cannot get its lock it gives up quickly (so it never
+    /// queues application writers behind it for long) and tries again after a back-off.
+    /// </summary>
+    private static async Task RunDdlWithRetriesAsync(DbConnection connection, BackfillContext context, BackfillRequest request,
+        IReadOnlyList<SqlStatement> statements, string phase, IProgress<BackfillEvent>? events, CancellationToken ct)
+    {
+        foreach (var statement in statements)
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    await connection.ExecuteAsync(context.Provider, statement, ct, timeoutSeconds: 0).ConfigureAwait(false);
+                    break;
+                }
+                catch (Exception e) when (context.Provider.Errors.Classify(e) is ErrorKind.LockTimeout or ErrorKind.Deadlock && attempt < request.DdlRetries)
+                {
+                    var wait = Backoff(attempt);
+                    events?.Report(new(phase, $"lock not granted ({e.Message.Trim()}); attempt {attempt} of {request.DdlRetries}, retrying in {wait.TotalSeconds:0.#}s"));
+                    await Task.Delay(wait, ct).ConfigureAwait(false);
+                }
+            }
+        }
+    }
+
+    internal static TimeSpan Backoff(int attempt) =>
+        TimeSpan.FromMilliseconds(Math.Min(10_000, 100 * Math.Pow(2, Math.Min(attempt - 1, 10))) * (0.75 + Random.Shared.NextDouble() / 2));
+
+    private static async Task<BackfillPlan> PlanAsync(DbConnection connection, BackfillContext context, BackfillRequest request,
+        PlannedStep? columnStep, List<PlannedStep> indexSteps, CancellationToken ct)
+    {
+        var dialect = context.Dialect;
+        var steps = new List<PlannedStep>();
+        var controlExists = await connection.ScalarAsync<int>(context.Provider, dialect.ControlTablesExist(context.Table.ControlSchema), ct).ConfigureAwait(false) == 1;
+        if (!controlExists)
+            steps.Add(new("control", $"create control tables in schema {context.Table.ControlSchema}", dialect.CreateControlTables(context.Table.ControlSchema)));
+        if (columnStep != null) steps.Add(columnStep);
+        steps.AddRange(indexSteps);
+        if (!request.SkipBackfill)
+        {
+            steps.Add(new("backfill", $"walk {context.SelectedTypes.Count} types in key ranges of up to {request.BatchSize} rows, " +
+                $"setting {context.Profile.PartitionColumn} = {TargetValue(context, request.Direction)}; one statement per batch, checkpoint included",
+                [dialect.HighWaterMark(context.Table), dialect.Batch(context.Table), dialect.Sweep(context.Table)]));
+        }
+        var types = context.ColumnExists
+            ? (await ProgressReader.ReadAsync(connection, context, exact: false, ct).ConfigureAwait(false)).Types
+            : [];
+        return new BackfillPlan(context.Display, steps, types);
+    }
+}

@@ -1,0 +1,412 @@
+using System.Data.Common;
+using System.Diagnostics;
+using PartitionOps.Engine.Providers;
+
+namespace PartitionOps.Engine.Backfill;
+
+internal sealed record WalkOutcome(long RunId, string Status, string? StopReason, IReadOnlyList<TypeProgress> Types, IReadOnlyList<string> SkippedTypes);
+
+/// <summary>
+/// Phase 3: walks each selected type in key ranges, smallest type first, N types at once. Each batch
+/// moves one range and its checkpoint in one transaction; after the walk a catch-up follows rows
+/// inserted above the high-water mark and a sweep fixes rows inserted behind the walk.
+/// </summary>
+internal sealed class BackfillWalk(
+    BackfillContext context, BackfillRequest request, string host, IProgress<BackfillEvent>? events, Stopwatch clock)
+{
+    // The nested worker cannot see primary-constructor parameters.
+    private BackfillContext Context => context;
+    private BackfillRequest Request => request;
+    private Stopwatch Clock => clock;
+    private IProgress<BackfillEvent>? Events => events;
+    private readonly IDatabaseProvider _provider = context.Provider;
+    private readonly IBackfillDialect _dialect = context.Dialect;
+    private readonly string _controlSchema = context.Table.ControlSchema;
+    private readonly int _target = BackfillService.TargetValue(context, request.Direction);
+    private readonly int _source = BackfillService.SourceValue(context, request.Direction);
+    private readonly string _direction = request.Direction.ToString().ToLowerInvariant();
+    /// <summary>A time long before the run started (TimeSpan.MinValue would overflow in subtraction).</summary>
+    private static readonly TimeSpan NeverChecked = TimeSpan.FromDays(-365);
+    private readonly System.Collections.Concurrent.ConcurrentBag<string> _skipped = [];
+    private volatile string? _stopReason;
+
+    public async Task<WalkOutcome> RunAsync(DbConnection connection, CancellationToken ct)
+    {
+        await BackfillService.SetStopFlagAsync(connection, context, false, ct).ConfigureAwait(false);
+        var runId = await OpenRunAsync(connection, ct).ConfigureAwait(false);
+        var estimates = await ProgressReader.EstimatesAsync(connection, context, ct).ConfigureAwait(false);
+        var checkpoints = await ProgressReader.CheckpointsAsync(connection, context, runId, ct).ConfigureAwait(false);
+        var selected = context.SelectedTypes.Select(t => t.Id).ToHashSet();
+        // Smallest first: quick wins, and the finished types are usable early.
+        var work = checkpoints
+            .Where(c => selected.Contains(c.TypeId) && c.Status != BackfillStatus.Done)
+            .OrderBy(c => estimates.GetValueOrDefault(c.TypeId, c.EstimatedRows ?? 0))
+            .ThenBy(c => c.TypeName, StringComparer.Ordinal)
+            .ToList();
+
+        events?.Report(new("backfill", $"run {runId}: {work.Count} of {selected.Count} types to walk, {request.Parallelism} at a time"));
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        await Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = request.Parallelism, CancellationToken = CancellationToken.None },
+            async (checkpoint, _) =>
+            {
+                try { await WalkTypeAsync(checkpoint, estimates.TryGetValue(checkpoint.TypeId, out var e) ? e : checkpoint.EstimatedRows, ct).ConfigureAwait(false); }
+                catch (OperationCanceledException) { _stopReason ??= "cancelled"; }
+            }).ConfigureAwait(false);
+
+        var final = await ProgressReader.CheckpointsAsync(connection, context, runId, CancellationToken.None).ConfigureAwait(false);
+        var status = final.All(c => c.Status == BackfillStatus.Done) ? BackfillStatus.Done
+            : final.Any(c => c.Status == BackfillStatus.Failed) ? BackfillStatus.Failed
+            : BackfillStatus.Paused;
+        await connection.ExecuteAsync(_provider, _dialect.SetRunStatus(_controlSchema).With(
+            new("run_id", runId), new("status", status), new("ended", status == BackfillStatus.Running ? 0 : 1), new("host", host)),
+            CancellationToken.None).ConfigureAwait(false);
+        var now = DateTimeOffset.UtcNow;
+        var types = final.Where(c => selected.Contains(c.TypeId))
+            .Select(c => c.ToProgress(estimates.TryGetValue(c.TypeId, out var e) ? e : c.EstimatedRows, now)).ToList();
+        return new WalkOutcome(runId, status, status == BackfillStatus.Done ? null : _stopReason, types, _skipped.ToList());
+    }
+
+    /// <summary>
+    /// Resumes the newest run of this direction that has not finished; otherwise starts a new one. A new
+    /// run after a finished one of the same direction starts each type where that one ended, so a rerun
+    /// only catches up and sweeps instead of walking the whole table again.
+    /// </summary>
+    private async Task<long> OpenRunAsync(DbConnection connection, CancellationToken ct)
+    {
+        var latest = (await connection.QueryAsync(_provider, _dialect.LatestRun(_controlSchema).With(context.TableParameters()),
+            r => (RunId: r.Get<long>("run_id"), Direction: r.Get<string>("direction")!, Status: r.Get<string>("status")!), ct).ConfigureAwait(false))
+            .FirstOrDefault();
+        Dictionary<int, Checkpoint> seed = [];
+        long runId;
+        if (latest.Direction == _direction && latest.Status != BackfillStatus.Done)
+        {
+            runId = latest.RunId;
+            await connection.ExecuteAsync(_provider, _dialect.SetRunStatus(_controlSchema).With(
+                new("run_id", runId), new("status", BackfillStatus.Running), new("ended", 0), new("host", host)), ct).ConfigureAwait(false);
+            events?.Report(new("backfill", $"resuming run {runId}"));
+        }
+        else
+        {
+            if (latest.Direction == _direction)
+                seed = (await ProgressReader.CheckpointsAsync(connection, context, latest.RunId, ct).ConfigureAwait(false)).ToDictionary(c => c.TypeId);
+            var options = $"batch_size={request.BatchSize};target_batch_ms={request.TargetBatchTime.TotalMilliseconds};parallel={request.Parallelism}";
+            runId = await connection.ScalarAsync<long>(_provider, _dialect.InsertRun(_controlSchema).With(
+                new("table_schema", context.Table.Schema), new("table_name", context.Table.Table), new("column_name", context.Profile.PartitionColumn),
+                new("direction", _direction), new("host", host), new("options", options)), ct).ConfigureAwait(false);
+            events?.Report(new("backfill", $"started run {runId} ({_direction})"));
+        }
+
+        var estimates = await ProgressReader.EstimatesAsync(connection, context, ct).ConfigureAwait(false);
+        foreach (var type in context.SelectedTypes)
+        {
+            var highWaterMark = await connection.ScalarAsync<long?>(_provider, _dialect.HighWaterMark(context.Table).With("type_id", type.Id), ct).ConfigureAwait(false);
+            var lastKey = seed.TryGetValue(type.Id, out var previous) && previous.Status == BackfillStatus.Done ? previous.LastKey : BackfillService.StartKey;
+            await connection.ExecuteAsync(_provider, _dialect.InsertCheckpoint(_controlSchema).With(
+                new("run_id", runId), new("type_id", type.Id), new("type_name", type.Name), new("target_value", _target),
+                new("last_key", lastKey), new("high_water_mark", highWaterMark),
+                new("estimated_rows", estimates.TryGetValue(type.Id, out var e) ? e : null)), ct).ConfigureAwait(false);
+        }
+        return runId;
+    }
+
+    // ---------------------------------------------------------------- one type
+
+    private sealed class TypeState
+    {
+        public required Checkpoint Checkpoint;
+        public long LastKey;
+        public long HighWaterMark;
+        public long Scanned, Updated, Batches, LockWaits;
+        public string Status = BackfillStatus.Running;
+        public string? Waiting;
+        public double? LastBatchMs;
+        public DateTimeOffset Started = DateTimeOffset.UtcNow;
+    }
+
+    private async Task WalkTypeAsync(Checkpoint checkpoint, long? estimate, CancellationToken ct)
+    {
+        var resource = context.Table.LockResource(checkpoint.TypeName);
+        var worker = new Worker(this, resource);
+        await using var _ = worker;
+        if (!await worker.ConnectAsync(ct).ConfigureAwait(false))
+        {
+            _skipped.Add(checkpoint.TypeName);
+            events?.Report(new("backfill", $"{checkpoint.TypeName}: another runner holds it, skipped"));
+            return;
+        }
+
+        var state = new TypeState
+        {
+            Checkpoint = checkpoint,
+            LastKey = checkpoint.LastKey,
+            HighWaterMark = checkpoint.HighWaterMark ?? BackfillService.StartKey,
+        };
+        var controller = new BatchSizeController(request.BatchSize, request.TargetBatchTime, Math.Min(100, request.BatchSize), context.Dialect.SafeMaxBatchSize);
+        await SetStatusAsync(worker, state, BackfillStatus.Running, null, ct).ConfigureAwait(false);
+        var lastFlagCheck = NeverChecked;
+        var lastThrottleCheck = NeverChecked;
+
+        try
+        {
+            while (true)
+            {
+                // Stop conditions are only looked at between batches: a batch always commits or rolls back whole.
+                if (await ShouldStopAsync(worker, ct, () => (clock.Elapsed - lastFlagCheck) >= TimeSpan.FromSeconds(1), () => lastFlagCheck = clock.Elapsed).ConfigureAwait(false))
+                {
+                    await SetStatusAsync(worker, state, BackfillStatus.Paused, null, CancellationToken.None).ConfigureAwait(false);
+                    Report(state, estimate);
+                    return;
+                }
+                if (clock.Elapsed - lastThrottleCheck >= request.Throttle.CheckInterval)
+                {
+                    var wait = await ThrottleAsync(worker, ct).ConfigureAwait(false);
+                    lastThrottleCheck = clock.Elapsed;
+                    if (wait is { } w)
+                    {
+                        state.Waiting = w.Reason;
+                        Report(state, estimate);
+                        await Task.Delay(w.Duration, ct).ConfigureAwait(false);
+                        lastThrottleCheck = NeverChecked;
+                        continue;
+                    }
+                    state.Waiting = null;
+                }
+
+                if (state.Status is BackfillStatus.Running or BackfillStatus.CatchUp)
+                {
+                    var batch = _dialect.Batch(context.Table).With(
+                        new("run_id", checkpoint.RunId), new("type_id", checkpoint.TypeId), new("last_key", state.LastKey),
+                        new("high_water_mark", state.HighWaterMark), new("batch_size", controller.Current), new("target_value", _target));
+                    var watch = Stopwatch.StartNew();
+                    var result = await worker.RetryingAsync(state, controller, async (conn, token) =>
+                        (await conn.QueryAsync(_provider, batch, r => (End: r.Get<long?>("range_end"), Scanned: r.Get<int>("rows_scanned"), Updated: r.Get<int>("rows_updated")), token, timeoutSeconds: 600).ConfigureAwait(false)).Single(),
+                        ct).ConfigureAwait(false);
+                    watch.Stop();
+                    if (result is null) return; // lost the type to another runner
+                    var (end, scanned, updated) = result.Value;
+                    if (end is { } rangeEnd)
+                    {
+                        state.LastKey = rangeEnd;
+                        state.Scanned += scanned;
+                        state.Updated += updated;
+                        state.Batches++;
+                        state.LastBatchMs = watch.Elapsed.TotalMilliseconds;
+                        controller.Observe(scanned, watch.Elapsed);
+                        Report(state, estimate, controller.Current);
+                        if (request.Delay > TimeSpan.Zero) await Task.Delay(request.Delay, ct).ConfigureAwait(false);
+                        continue;
+                    }
+                    // Walked up to the high-water mark: rows inserted meanwhile lie above it.
+                    if (await RaiseHighWaterMarkAsync(worker, state, ct).ConfigureAwait(false))
+                    {
+                        await SetStatusAsync(worker, state, BackfillStatus.CatchUp, null, ct).ConfigureAwait(false);
+                        continue;
+                    }
+                    await SetStatusAsync(worker, state, BackfillStatus.Sweep, null, ct).ConfigureAwait(false);
+                    continue;
+                }
+
+                // Sweep: rows inserted behind the walk (keys at or below where it passed).
+                var sweep = _dialect.Sweep(context.Table).With(
+                    new("run_id", checkpoint.RunId), new("type_id", checkpoint.TypeId), new("upto_key", state.LastKey),
+                    new("batch_size", controller.Current), new("target_value", _target), new("source_value", _source));
+                var swept = await worker.RetryingAsync(state, controller, async (conn, token) =>
+                    await conn.ScalarAsync<int>(_provider, sweep, token, timeoutSeconds: 600).ConfigureAwait(false), ct).ConfigureAwait(false);
+                if (swept is null) return;
+                if (swept > 0)
+                {
+                    state.Updated += swept.Value;
+                    state.Batches++;
+                    Report(state, estimate, controller.Current);
+                    continue;
+                }
+                if (await RaiseHighWaterMarkAsync(worker, state, ct).ConfigureAwait(false))
+                {
+                    await SetStatusAsync(worker, state, BackfillStatus.CatchUp, null, ct).ConfigureAwait(false);
+                    continue;
+                }
+                await SetStatusAsync(worker, state, BackfillStatus.Done, null, ct).ConfigureAwait(false);
+                Report(state, estimate, controller.Current);
+                events?.Report(new("backfill", $"{checkpoint.TypeName}: done, {state.Updated:N0} rows moved in {state.Batches:N0} batches"));
+                return;
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException && _provider.Errors.Classify(e) != ErrorKind.Canceled)
+        {
+            await SetStatusAsync(worker, state, BackfillStatus.Failed, e.Message, CancellationToken.None).ConfigureAwait(false);
+            _stopReason ??= $"{checkpoint.TypeName} failed: {e.Message}";
+            events?.Report(new("backfill", $"{checkpoint.TypeName}: failed: {e.Message}"));
+        }
+        catch (Exception) when (ct.IsCancellationRequested)
+        {
+            _stopReason ??= "cancelled";
+            await SetStatusAsync(worker, state, BackfillStatus.Paused, null, CancellationToken.None).ConfigureAwait(false);
+            Report(state, estimate);
+        }
+    }
+
+    private async Task<bool> RaiseHighWaterMarkAsync(Worker worker, TypeState state, CancellationToken ct)
+    {
+        var current = await worker.Connection.ScalarAsync<long?>(_provider,
+            _dialect.HighWaterMark(context.Table).With("type_id", state.Checkpoint.TypeId), ct).ConfigureAwait(false);
+        if (current is { } mark && mark > state.HighWaterMark)
+        {
+            events?.Report(new("backfill", $"{state.Checkpoint.TypeName}: catching up with rows inserted during the run (keys up to {mark})"));
+            state.HighWaterMark = mark;
+            return true;
+        }
+        return false;
+    }
+
+    private async Task<bool> ShouldStopAsync(Worker worker, CancellationToken ct, Func<bool> flagDue, Action flagChecked)
+    {
+        if (_stopReason != null) return true;
+        if (ct.IsCancellationRequested) { _stopReason = "cancelled"; return true; }
+        if (request.MaxDuration is { } max && clock.Elapsed >= max) { _stopReason = $"max duration {max} reached"; return true; }
+        if (flagDue())
+        {
+            flagChecked();
+            var flag = await worker.Connection.ScalarAsync<int>(_provider, _dialect.ReadStopFlag(_controlSchema).With(context.TableParameters()), ct).ConfigureAwait(false);
+            if (flag == 1) { _stopReason = "stop requested"; return true; }
+        }
+        return false;
+    }
+
+    private async Task<(string Reason, TimeSpan Duration)?> ThrottleAsync(Worker worker, CancellationToken ct)
+    {
+        var limits = request.Throttle;
+        var signals = await worker.Connection.QueryAsync(_provider, _dialect.ThrottleSignals(),
+            r => (Signal: r.Get<string>("signal")!, Value: r.Get<double>("value")), ct).ConfigureAwait(false);
+        foreach (var (signal, value) in signals)
+        {
+            double? limit = signal switch
+            {
+                "replica_lag_seconds" => limits.MaxReplicaLagSeconds,
+                "log_used_percent" => limits.MaxLogUsedPercent,
+                "blocked_by_us" => limits.MaxBlockedSessions,
+                _ => null,
+            };
+            if (limit is { } l && value > l) return ($"{signal} {value:0.##} > {l:0.##}", limits.Pause);
+        }
+        if (limits.CustomQuery is { } query)
+        {
+            var ms = await worker.Connection.ScalarAsync<double?>(_provider, new SqlStatement(query), ct).ConfigureAwait(false);
+            if (ms is > 0) return ($"throttle query asked for {ms:0} ms", TimeSpan.FromMilliseconds(Math.Min(ms.Value, 60_000)));
+        }
+        return null;
+    }
+
+    private async Task SetStatusAsync(Worker worker, TypeState state, string status, string? error, CancellationToken ct)
+    {
+        state.Status = status;
+        await worker.Connection.ExecuteAsync(_provider, _dialect.UpdateCheckpointStatus(_controlSchema).With(
+            new("run_id", state.Checkpoint.RunId), new("type_id", state.Checkpoint.TypeId), new("status", status),
+            new("host", host), new("high_water_mark", state.HighWaterMark), new("last_error", error)), ct).ConfigureAwait(false);
+    }
+
+    private void Report(TypeState state, long? estimate, int? batchSize = null)
+    {
+        if (events is null) return;
+        var cp = state.Checkpoint;
+        var live = cp with
+        {
+            LastKey = state.LastKey, HighWaterMark = state.HighWaterMark, Status = state.Status,
+            RowsScanned = cp.RowsScanned + state.Scanned, RowsUpdated = cp.RowsUpdated + state.Updated,
+            Batches = cp.Batches + state.Batches, LockWaits = cp.LockWaits + state.LockWaits,
+            StartedAt = cp.StartedAt ?? state.Started, UpdatedAt = DateTimeOffset.UtcNow,
+        };
+        // Rate over this session's work only, so a resumed run does not count the pause.
+        var progress = live.ToProgress(estimate, DateTimeOffset.UtcNow, state.Waiting, batchSize, state.LastBatchMs);
+        var seconds = (DateTimeOffset.UtcNow - state.Started).TotalSeconds;
+        if (seconds > 0 && state.Scanned > 0)
+        {
+            var rate = state.Scanned / seconds;
+            progress = progress with
+            {
+                RowsPerSecond = rate,
+                Eta = progress.Status == BackfillStatus.Done ? TimeSpan.Zero
+                    : progress.EstimatedRows is { } total ? TimeSpan.FromSeconds(Math.Max(0, total - progress.RowsScanned) / rate) : null,
+            };
+        }
+        events.Report(new BackfillEvent("backfill", $"{cp.TypeName}: {progress.RowsScanned:N0} rows walked, {progress.RowsUpdated:N0} moved", progress));
+    }
+
+    // ---------------------------------------------------------------- a worker's connection
+
+    /// <summary>
+    /// One type's session: holds the type's application lock for as long as it lives, and reconnects
+    /// (taking the lock again) after a transient fault.
+    /// </summary>
+    private sealed class Worker(BackfillWalk walk, string resource) : IAsyncDisposable
+    {
+        public DbConnection Connection { get; private set; } = null!;
+
+        public async Task<bool> ConnectAsync(CancellationToken ct)
+        {
+            Connection = await walk.Context.Target.OpenAsync(ct).ConfigureAwait(false);
+            await Connection.ExecuteAsync(walk._provider, walk._dialect.SetLockTimeout(walk.Request.BatchLockTimeout), ct).ConfigureAwait(false);
+            return await Connection.ScalarAsync<int>(walk._provider, walk._dialect.TryAcquireAppLock().With("resource", resource), ct).ConfigureAwait(false) == 1;
+        }
+
+        /// <summary>
+        /// Runs one unit of work; lock timeouts and deadlocks wait and retry (smaller), transient faults
+        /// reconnect. Returns null when the type's lock went to another runner while reconnecting.
+        /// </summary>
+        public async Task<T?> RetryingAsync<T>(TypeState state, BatchSizeController controller,
+            Func<DbConnection, CancellationToken, Task<T>> work, CancellationToken ct) where T : struct
+        {
+            var transientFailures = 0;
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    // Not cancelled mid-statement by Ctrl+C: the batch finishes (or rolls back) whole.
+                    return await work(Connection, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception e)
+                {
+                    var kind = walk._provider.Errors.Classify(e);
+                    if (kind is ErrorKind.LockTimeout or ErrorKind.Deadlock)
+                    {
+                        state.LockWaits++;
+                        controller.Backoff();
+                        state.Waiting = $"{(kind == ErrorKind.Deadlock ? "deadlock" : "lock wait")}, retry {attempt}";
+                        walk.Report(state, null, controller.Current);
+                        await Connection.ExecuteAsync(walk._provider, walk._dialect.AddLockWaits(walk._controlSchema).With(
+                            new("run_id", state.Checkpoint.RunId), new("type_id", state.Checkpoint.TypeId), new("lock_waits", 1L)), CancellationToken.None).ConfigureAwait(false);
+                        await Task.Delay(Backoff(attempt), ct).ConfigureAwait(false);
+                        if (walk.Request.MaxDuration is { } max && walk.Clock.Elapsed >= max) throw new OperationCanceledException("max duration");
+                        continue;
+                    }
+                    if (kind == ErrorKind.Transient && ++transientFailures <= 10)
+                    {
+                        walk.Events?.Report(new("backfill", $"{state.Checkpoint.TypeName}: connection fault ({e.Message.Trim()}), reconnecting"));
+                        await Task.Delay(Backoff(transientFailures), ct).ConfigureAwait(false);
+                        await Connection.DisposeAsync().ConfigureAwait(false);
+                        try
+                        {
+                            if (!await ConnectAsync(ct).ConfigureAwait(false)) { walk._skipped.Add(state.Checkpoint.TypeName); return null; }
+                        }
+                        catch (PartitionOpsException) when (transientFailures < 10) { }
+                        continue;
+                    }
+                    throw;
+                }
+            }
+        }
+
+        private static TimeSpan Backoff(int attempt) => BackfillService.Backoff(attempt);
+
+        public async ValueTask DisposeAsync()
+        {
+            if (Connection is null) return;
+            try
+            {
+                if (Connection.State == System.Data.ConnectionState.Open)
+                    await Connection.ExecuteAsync(walk._provider, walk._dialect.ReleaseAppLock().With("resource", resource), CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (DbException) { /* the lock ends with the session anyway */ }
+            await Connection.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}
