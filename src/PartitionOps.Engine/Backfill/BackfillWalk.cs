@@ -29,6 +29,7 @@ internal sealed class BackfillWalk(
     private static readonly TimeSpan NeverChecked = TimeSpan.FromDays(-365);
     private readonly System.Collections.Concurrent.ConcurrentBag<string> _skipped = [];
     private volatile string? _stopReason;
+    private long _rowsMoved;
 
     public async Task<WalkOutcome> RunAsync(DbConnection connection, CancellationToken ct)
     {
@@ -45,13 +46,19 @@ internal sealed class BackfillWalk(
             .ToList();
 
         events?.Report(new("backfill", $"run {runId}: {work.Count} of {selected.Count} types to walk, {request.Parallelism} at a time"));
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        await Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = request.Parallelism, CancellationToken = CancellationToken.None },
-            async (checkpoint, _) =>
-            {
-                try { await WalkTypeAsync(checkpoint, estimates.TryGetValue(checkpoint.TypeId, out var e) ? e : checkpoint.EstimatedRows, ct).ConfigureAwait(false); }
-                catch (OperationCanceledException) { _stopReason ??= "cancelled"; }
-            }).ConfigureAwait(false);
+        await WalkAllAsync(work, estimates, finalPass: false, ct).ConfigureAwait(false);
+
+        // Rows of a type may arrive after that type finished while others were still walking. Before the
+        // run is called done, every type catches up once more; repeat while a pass still finds rows.
+        for (var pass = 1; pass <= 5 && _stopReason is null && _skipped.IsEmpty; pass++)
+        {
+            var finished = (await ProgressReader.CheckpointsAsync(connection, context, runId, ct).ConfigureAwait(false))
+                .Where(c => selected.Contains(c.TypeId) && c.Status == BackfillStatus.Done).ToList();
+            if (finished.Count < selected.Count) break;
+            var before = Interlocked.Read(ref _rowsMoved);
+            await WalkAllAsync(finished, estimates, finalPass: true, ct).ConfigureAwait(false);
+            if (Interlocked.Read(ref _rowsMoved) == before) break;
+        }
 
         var final = await ProgressReader.CheckpointsAsync(connection, context, runId, CancellationToken.None).ConfigureAwait(false);
         var status = final.All(c => c.Status == BackfillStatus.Done) ? BackfillStatus.Done
@@ -65,6 +72,14 @@ internal sealed class BackfillWalk(
             .Select(c => c.ToProgress(estimates.TryGetValue(c.TypeId, out var e) ? e : c.EstimatedRows, now)).ToList();
         return new WalkOutcome(runId, status, status == BackfillStatus.Done ? null : _stopReason, types, _skipped.ToList());
     }
+
+    private Task WalkAllAsync(IReadOnlyList<Checkpoint> work, Dictionary<int, long> estimates, bool finalPass, CancellationToken ct) =>
+        Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = request.Parallelism, CancellationToken = CancellationToken.None },
+            async (checkpoint, _) =>
+            {
+                try { await WalkTypeAsync(checkpoint, estimates.TryGetValue(checkpoint.TypeId, out var e) ? e : checkpoint.EstimatedRows, finalPass, ct).ConfigureAwait(false); }
+                catch (OperationCanceledException) { _stopReason ??= "cancelled"; }
+            });
 
     /// <summary>
     /// Resumes the newest run of this direction that has not finished; otherwise starts a new one. A new
@@ -123,7 +138,7 @@ internal sealed class BackfillWalk(
         public DateTimeOffset Started = DateTimeOffset.UtcNow;
     }
 
-    private async Task WalkTypeAsync(Checkpoint checkpoint, long? estimate, CancellationToken ct)
+    private async Task WalkTypeAsync(Checkpoint checkpoint, long? estimate, bool finalPass, CancellationToken ct)
     {
         var resource = context.Table.LockResource(checkpoint.TypeName);
         var worker = new Worker(this, resource);
@@ -142,7 +157,8 @@ internal sealed class BackfillWalk(
             HighWaterMark = checkpoint.HighWaterMark ?? BackfillService.StartKey,
         };
         var controller = new BatchSizeController(request.BatchSize, request.TargetBatchTime, Math.Min(100, request.BatchSize), context.Dialect.SafeMaxBatchSize);
-        await SetStatusAsync(worker, state, BackfillStatus.Running, null, ct).ConfigureAwait(false);
+        // A final pass starts with the sweep behind the checkpoint, then looks above the high-water mark.
+        await SetStatusAsync(worker, state, finalPass ? BackfillStatus.Sweep : BackfillStatus.Running, null, ct).ConfigureAwait(false);
         var lastFlagCheck = NeverChecked;
         var lastThrottleCheck = NeverChecked;
 
@@ -190,6 +206,7 @@ internal sealed class BackfillWalk(
                         state.Scanned += scanned;
                         state.Updated += updated;
                         state.Batches++;
+                        Interlocked.Add(ref _rowsMoved, updated);
                         state.LastBatchMs = watch.Elapsed.TotalMilliseconds;
                         controller.Observe(scanned, watch.Elapsed);
                         Report(state, estimate, controller.Current);
@@ -217,6 +234,7 @@ internal sealed class BackfillWalk(
                 {
                     state.Updated += swept.Value;
                     state.Batches++;
+                    Interlocked.Add(ref _rowsMoved, swept.Value);
                     Report(state, estimate, controller.Current);
                     continue;
                 }
@@ -227,7 +245,8 @@ internal sealed class BackfillWalk(
                 }
                 await SetStatusAsync(worker, state, BackfillStatus.Done, null, ct).ConfigureAwait(false);
                 Report(state, estimate, controller.Current);
-                events?.Report(new("backfill", $"{checkpoint.TypeName}: done, {state.Updated:N0} rows moved in {state.Batches:N0} batches"));
+                if (!finalPass || state.Updated > 0)
+                    events?.Report(new("backfill", $"{checkpoint.TypeName}: done, {state.Updated:N0} rows moved in {state.Batches:N0} batches{(finalPass ? " (final catch-up)" : "")}"));
                 return;
             }
         }
