@@ -327,6 +327,11 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
     public SqlStatement HighWaterMark(BackfillTable table) => new(
         $"SELECT max({Q(table.Profile.KeyColumn)})::bigint FROM {Q(table.Schema, table.Table)} WHERE {Q(table.Profile.TypeColumn)} = @type_id");
 
+    /// <remarks>
+    /// The range end is a scalar subquery, not a join: PostgreSQL turns it into an InitPlan parameter that
+    /// bounds the index scan, so each batch reads only its own range (a join condition would only filter,
+    /// and every batch would scan to the end of the type).
+    /// </remarks>
     public SqlStatement Batch(BackfillTable table)
     {
         var p = table.Profile;
@@ -341,9 +346,9 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
             updated AS (
                 UPDATE {Q(table.Schema, table.Table)} AS r
                 SET {Q(p.PartitionColumn)} = @target_value
-                FROM next_range
                 WHERE r.{Q(p.TypeColumn)} = @type_id AND r.{Q(p.KeyColumn)} > @last_key
-                  AND r.{Q(p.KeyColumn)} <= next_range.range_end AND r.{Q(p.PartitionColumn)} <> @target_value
+                  AND r.{Q(p.KeyColumn)} <= (SELECT range_end FROM next_range)
+                  AND r.{Q(p.PartitionColumn)} <> @target_value
                 RETURNING 1),
             counted AS (SELECT count(*)::int AS rows_updated FROM updated),
             checkpoint AS (

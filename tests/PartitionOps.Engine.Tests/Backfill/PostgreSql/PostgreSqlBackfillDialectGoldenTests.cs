@@ -100,9 +100,9 @@ public sealed class PostgreSqlBackfillDialectGoldenTests
             updated AS (
                 UPDATE "public"."Resource" AS r
                 SET "PartitionId" = @target_value
-                FROM next_range
                 WHERE r."ResourceTypeId" = @type_id AND r."ResourceSurrogateId" > @last_key
-                  AND r."ResourceSurrogateId" <= next_range.range_end AND r."PartitionId" <> @target_value
+                  AND r."ResourceSurrogateId" <= (SELECT range_end FROM next_range)
+                  AND r."PartitionId" <> @target_value
                 RETURNING 1),
             counted AS (SELECT count(*)::int AS rows_updated FROM updated),
             checkpoint AS (
