@@ -295,9 +295,10 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
         """);
 
     /// <summary>
-    /// The histogram of the newest statistics whose leading column is the type column (the clustered
-    /// index's on the FHIR table): equal_rows of a step is the estimate for its range_high_key. Up to 200
-    /// steps; a type that is not a step boundary has no estimate. No table scan.
+    /// The histogram of the newest unfiltered statistics whose leading column is the type column (the
+    /// clustered index's on the FHIR table; the filtered indexes of phase 2 lead with it too but see one
+    /// partition only): equal_rows of a step is the estimate for its range_high_key. Up to 200 steps; a
+    /// type that is not a step boundary has no estimate. No table scan.
     /// https://learn.microsoft.com/sql/relational-databases/system-dynamic-management-views/sys-dm-db-stats-histogram-transact-sql
     /// </summary>
     public SqlStatement EstimatedRowsPerType(BackfillTable table) => new("""
@@ -307,6 +308,7 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
               JOIN sys.stats_columns AS sc ON sc.object_id = st.object_id AND sc.stats_id = st.stats_id AND sc.stats_column_id = 1
               JOIN sys.columns AS c ON c.object_id = sc.object_id AND c.column_id = sc.column_id
               WHERE st.object_id = OBJECT_ID(QUOTENAME(@schema) + N'.' + QUOTENAME(@table), N'U') AND c.name = @type_column
+                AND st.has_filter = 0
               ORDER BY STATS_DATE(st.object_id, st.stats_id) DESC) AS lead_stats
         CROSS APPLY sys.dm_db_stats_histogram(lead_stats.object_id, lead_stats.stats_id) AS h
         WHERE h.range_high_key IS NOT NULL
@@ -482,7 +484,8 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
     /// (type, key)); the update and the checkpoint commit together. The update touches only
     /// (last_key, range_end] of one type, so migrated rows are never read again (the spec's
     /// UPDATE TOP ... WHERE PartitionId = 2 rescans them and grows quadratically). XACT_ABORT rolls the
-    /// whole transaction back on any error, a lock timeout (1222) included.
+    /// whole transaction back on any run-time error: without it a lock timeout (1222) would end only the
+    /// UPDATE statement and the checkpoint would still advance past rows that were never updated.
     /// https://learn.microsoft.com/sql/t-sql/statements/set-xact-abort-transact-sql
     /// </summary>
     public SqlStatement Batch(BackfillTable table)

@@ -306,6 +306,7 @@ public sealed class SqlServerBackfillDialectGoldenTests
               JOIN sys.stats_columns AS sc ON sc.object_id = st.object_id AND sc.stats_id = st.stats_id AND sc.stats_column_id = 1
               JOIN sys.columns AS c ON c.object_id = sc.object_id AND c.column_id = sc.column_id
               WHERE st.object_id = OBJECT_ID(QUOTENAME(@schema) + N'.' + QUOTENAME(@table), N'U') AND c.name = @type_column
+                AND st.has_filter = 0
               ORDER BY STATS_DATE(st.object_id, st.stats_id) DESC) AS lead_stats
         CROSS APPLY sys.dm_db_stats_histogram(lead_stats.object_id, lead_stats.stats_id) AS h
         WHERE h.range_high_key IS NOT NULL
