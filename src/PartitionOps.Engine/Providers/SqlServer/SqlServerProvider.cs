@@ -31,7 +31,7 @@ public sealed class SqlServerProvider : IDatabaseProvider
         return connection;
     }
 
-    public IBackfillDialect? Backfill => null;
+    public IBackfillDialect? Backfill { get; } = new SqlServerBackfillDialect();
     public IIlmDialect? Ilm => null;
 }
 

@@ -1,0 +1,485 @@
+using PartitionOps.Engine.Backfill;
+using PartitionOps.Engine.Providers;
+using PartitionOps.Engine.Providers.SqlServer;
+
+namespace PartitionOps.Engine.Tests.Backfill.SqlServer;
+
+/// <summary>
+/// The exact text of every SQL Server backfill statement for the fhir profile (schema dbo, control schema
+/// partitionops). A change here is a change to what runs on customers' servers: review it as such.
+/// Line endings are normalised so that a CRLF checkout compares equal.
+/// </summary>
+public sealed class SqlServerBackfillDialectGoldenTests
+{
+    private const string Control = "partitionops";
+    private static readonly SqlServerBackfillDialect Dialect = new();
+    private static readonly BackfillTable Fhir = new("dbo", BackfillProfile.Fhir, Control);
+
+    private static string Lf(string text) => text.Replace("\r\n", "\n");
+
+    private static void Golden(string expected, SqlStatement actual) => Assert.Equal(Lf(expected), Lf(actual.Text));
+
+    [Fact]
+    public void CreateControlTables()
+    {
+        var statements = Dialect.CreateControlTables(Control);
+        string[] expected =
+        [
+            """
+            IF SCHEMA_ID(N'partitionops') IS NULL EXEC(N'CREATE SCHEMA [partitionops]')
+            """,
+            """
+            IF OBJECT_ID(N'[partitionops].[schema_version]', N'U') IS NULL
+            CREATE TABLE [partitionops].[schema_version] (
+                [component] nvarchar(128) NOT NULL PRIMARY KEY,
+                [version] int NOT NULL,
+                [applied_at] datetime2 NOT NULL DEFAULT SYSUTCDATETIME())
+            """,
+            """
+            IF OBJECT_ID(N'[partitionops].[backfill_run]', N'U') IS NULL
+            CREATE TABLE [partitionops].[backfill_run] (
+                [run_id] bigint IDENTITY(1, 1) NOT NULL PRIMARY KEY,
+                [table_schema] nvarchar(128) NOT NULL,
+                [table_name] nvarchar(128) NOT NULL,
+                [column_name] nvarchar(128) NOT NULL,
+                [direction] nvarchar(32) NOT NULL,
+                [status] nvarchar(32) NOT NULL,
+                [host] nvarchar(256) NULL,
+                [started_at] datetime2 NOT NULL DEFAULT SYSUTCDATETIME(),
+                [ended_at] datetime2 NULL,
+                [options] nvarchar(max) NULL)
+            """,
+            """
+            IF OBJECT_ID(N'[partitionops].[backfill_checkpoint]', N'U') IS NULL
+            CREATE TABLE [partitionops].[backfill_checkpoint] (
+                [run_id] bigint NOT NULL REFERENCES [partitionops].[backfill_run] ([run_id]),
+                [type_id] int NOT NULL,
+                [type_name] nvarchar(256) NOT NULL,
+                [target_value] int NOT NULL,
+                [last_key] bigint NOT NULL,
+                [high_water_mark] bigint NULL,
+                [estimated_rows] bigint NULL,
+                [rows_scanned] bigint NOT NULL DEFAULT 0,
+                [rows_updated] bigint NOT NULL DEFAULT 0,
+                [batches] bigint NOT NULL DEFAULT 0,
+                [lock_waits] bigint NOT NULL DEFAULT 0,
+                [status] nvarchar(32) NOT NULL,
+                [host] nvarchar(256) NULL,
+                [started_at] datetime2 NULL,
+                [updated_at] datetime2 NULL,
+                [completed_at] datetime2 NULL,
+                [last_error] nvarchar(max) NULL,
+                PRIMARY KEY ([run_id], [type_id]))
+            """,
+            """
+            IF OBJECT_ID(N'[partitionops].[backfill_control]', N'U') IS NULL
+            CREATE TABLE [partitionops].[backfill_control] (
+                [table_schema] nvarchar(128) NOT NULL,
+                [table_name] nvarchar(128) NOT NULL,
+                [column_name] nvarchar(128) NOT NULL,
+                [stop_requested] bit NOT NULL DEFAULT 0,
+                [requested_by] nvarchar(256) NULL,
+                [requested_at] datetime2 NULL,
+                PRIMARY KEY ([table_schema], [table_name], [column_name]))
+            """,
+            """
+            INSERT INTO [partitionops].[schema_version] ([component], [version])
+            SELECT N'backfill', 1
+            WHERE NOT EXISTS (SELECT 1 FROM [partitionops].[schema_version] WITH (UPDLOCK, HOLDLOCK) WHERE [component] = N'backfill')
+            """,
+        ];
+        Assert.Equal(expected.Select(Lf), statements.Select(s => Lf(s.Text)));
+        Assert.All(statements, s => Assert.Empty(s.Parameters));
+    }
+
+    [Fact]
+    public void ControlTablesExist()
+    {
+        var statement = Dialect.ControlTablesExist(Control);
+        Golden("SELECT CASE WHEN OBJECT_ID(@relation, N'U') IS NULL THEN 0 ELSE 1 END", statement);
+        Assert.Equal([new SqlParameter("relation", "[partitionops].[backfill_run]")], statement.Parameters);
+    }
+
+    [Fact]
+    public void InsertRun() => Golden(
+        """
+        INSERT INTO [partitionops].[backfill_run] ([table_schema], [table_name], [column_name], [direction], [status], [host], [options])
+        OUTPUT INSERTED.[run_id]
+        VALUES (@table_schema, @table_name, @column_name, @direction, N'running', @host, @options)
+        """,
+        Dialect.InsertRun(Control));
+
+    [Fact]
+    public void LatestRun() => Golden(
+        """
+        SELECT TOP (1) [run_id], [direction], [status], [host], [started_at], [ended_at]
+        FROM [partitionops].[backfill_run]
+        WHERE [table_schema] = @table_schema AND [table_name] = @table_name AND [column_name] = @column_name
+        ORDER BY [run_id] DESC
+        """,
+        Dialect.LatestRun(Control));
+
+    [Fact]
+    public void SetRunStatus() => Golden(
+        """
+        UPDATE [partitionops].[backfill_run]
+        SET [status] = @status, [host] = @host, [ended_at] = CASE WHEN @ended = 1 THEN SYSUTCDATETIME() END
+        WHERE [run_id] = @run_id
+        """,
+        Dialect.SetRunStatus(Control));
+
+    [Fact]
+    public void InsertCheckpoint() => Golden(
+        """
+        INSERT INTO [partitionops].[backfill_checkpoint]
+            ([run_id], [type_id], [type_name], [target_value], [last_key], [high_water_mark], [estimated_rows], [status])
+        SELECT @run_id, @type_id, @type_name, @target_value, @last_key, @high_water_mark, @estimated_rows, N'pending'
+        WHERE NOT EXISTS (SELECT 1 FROM [partitionops].[backfill_checkpoint] WITH (UPDLOCK, HOLDLOCK)
+                          WHERE [run_id] = @run_id AND [type_id] = @type_id)
+        """,
+        Dialect.InsertCheckpoint(Control));
+
+    [Fact]
+    public void ReadCheckpoints() => Golden(
+        """
+        SELECT [run_id], [type_id], [type_name], [target_value], [last_key], [high_water_mark], [estimated_rows],
+               [rows_scanned], [rows_updated], [batches], [lock_waits], [status], [host],
+               [started_at], [updated_at], [completed_at], [last_error]
+        FROM [partitionops].[backfill_checkpoint]
+        WHERE [run_id] = @run_id
+        ORDER BY [type_name]
+        """,
+        Dialect.ReadCheckpoints(Control));
+
+    [Fact]
+    public void UpdateCheckpointStatus() => Golden(
+        """
+        UPDATE [partitionops].[backfill_checkpoint]
+        SET [status] = @status, [host] = @host, [high_water_mark] = @high_water_mark, [last_error] = @last_error,
+            [updated_at] = SYSUTCDATETIME(), [started_at] = COALESCE([started_at], SYSUTCDATETIME()),
+            [completed_at] = CASE WHEN @status = N'done' THEN SYSUTCDATETIME() ELSE [completed_at] END
+        WHERE [run_id] = @run_id AND [type_id] = @type_id
+        """,
+        Dialect.UpdateCheckpointStatus(Control));
+
+    [Fact]
+    public void AddLockWaits() => Golden(
+        """
+        UPDATE [partitionops].[backfill_checkpoint]
+        SET [lock_waits] = [lock_waits] + @lock_waits, [updated_at] = SYSUTCDATETIME()
+        WHERE [run_id] = @run_id AND [type_id] = @type_id
+        """,
+        Dialect.AddLockWaits(Control));
+
+    [Fact]
+    public void SetStopFlag() => Golden(
+        """
+        SET XACT_ABORT ON;
+        BEGIN TRANSACTION;
+        UPDATE [partitionops].[backfill_control] WITH (UPDLOCK, HOLDLOCK)
+        SET [stop_requested] = CASE WHEN @stop_requested = 1 THEN 1 ELSE 0 END, [requested_by] = @requested_by, [requested_at] = SYSUTCDATETIME()
+        WHERE [table_schema] = @table_schema AND [table_name] = @table_name AND [column_name] = @column_name;
+        IF @@ROWCOUNT = 0
+            INSERT INTO [partitionops].[backfill_control] ([table_schema], [table_name], [column_name], [stop_requested], [requested_by], [requested_at])
+            VALUES (@table_schema, @table_name, @column_name, CASE WHEN @stop_requested = 1 THEN 1 ELSE 0 END, @requested_by, SYSUTCDATETIME());
+        COMMIT TRANSACTION;
+        """,
+        Dialect.SetStopFlag(Control));
+
+    [Fact]
+    public void ReadStopFlag() => Golden(
+        """
+        SELECT COALESCE(MAX(CASE WHEN [stop_requested] = 1 THEN 1 ELSE 0 END), 0)
+        FROM [partitionops].[backfill_control]
+        WHERE [table_schema] = @table_schema AND [table_name] = @table_name AND [column_name] = @column_name
+        """,
+        Dialect.ReadStopFlag(Control));
+
+    [Fact]
+    public void TryAcquireAppLock() => Golden(
+        """
+        DECLARE @result int;
+        EXEC @result = sys.sp_getapplock @Resource = @resource, @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0;
+        SELECT CASE WHEN @result >= 0 THEN 1 ELSE 0 END;
+        """,
+        Dialect.TryAcquireAppLock());
+
+    [Fact]
+    public void ReleaseAppLock() => Golden(
+        """
+        IF APPLOCK_MODE('public', @resource, 'Session') <> 'NoLock'
+            EXEC sys.sp_releaseapplock @Resource = @resource, @LockOwner = 'Session';
+        """,
+        Dialect.ReleaseAppLock());
+
+    [Fact]
+    public void ServerInfo() => Golden(
+        """
+        SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)) AS version,
+               CAST(SERVERPROPERTY('ProductMajorVersion') AS int) AS major_version,
+               CAST(SERVERPROPERTY('Edition') AS nvarchar(128)) AS edition,
+               CASE WHEN CAST(SERVERPROPERTY('EngineEdition') AS int) IN (3, 5, 8) THEN 1 ELSE 0 END AS supports_online_index,
+               CASE WHEN CAST(SERVERPROPERTY('EngineEdition') AS int) IN (5, 8)
+                      OR (CAST(SERVERPROPERTY('EngineEdition') AS int) = 3 AND CAST(SERVERPROPERTY('ProductMajorVersion') AS int) >= 15)
+                    THEN 1 ELSE 0 END AS supports_resumable_index
+        """,
+        Dialect.ServerInfo());
+
+    [Fact]
+    public void SchemaExists() => Golden("SELECT CASE WHEN SCHEMA_ID(@schema) IS NULL THEN 0 ELSE 1 END", Dialect.SchemaExists());
+
+    [Fact]
+    public void TableInfo() => Golden(
+        """
+        SELECT CASE WHEN EXISTS (SELECT 1 FROM sys.indexes AS i JOIN sys.partition_schemes AS ps ON ps.data_space_id = i.data_space_id
+                                 WHERE i.object_id = t.object_id AND i.index_id IN (0, 1))
+                      OR (SELECT COUNT(*) FROM sys.partitions AS p WHERE p.object_id = t.object_id AND p.index_id IN (0, 1)) > 1
+                    THEN 1 ELSE 0 END AS is_partitioned
+        FROM sys.tables AS t
+        WHERE t.schema_id = SCHEMA_ID(@schema) AND t.name = @table
+        """,
+        Dialect.TableInfo());
+
+    [Fact]
+    public void Columns() => Golden(
+        """
+        SELECT c.name AS column_name,
+               LOWER(COALESCE(bt.name, ut.name)) AS data_type,
+               CAST(c.is_nullable AS int) AS is_nullable,
+               CASE WHEN d2.literal_text NOT LIKE '%[()]%' THEN d2.literal_text ELSE d1.inner_text END AS default_value
+        FROM sys.columns AS c
+        JOIN sys.tables AS t ON t.object_id = c.object_id
+        JOIN sys.types AS ut ON ut.user_type_id = c.user_type_id
+        LEFT JOIN sys.types AS bt ON bt.user_type_id = c.system_type_id
+        LEFT JOIN sys.default_constraints AS dc ON dc.object_id = c.default_object_id
+        CROSS APPLY (SELECT CASE WHEN dc.definition LIKE '(%)' THEN SUBSTRING(dc.definition, 2, LEN(dc.definition) - 2)
+                                 ELSE dc.definition END AS inner_text) AS d1
+        CROSS APPLY (SELECT CASE WHEN d1.inner_text LIKE '(%)' THEN SUBSTRING(d1.inner_text, 2, LEN(d1.inner_text) - 2)
+                            END AS literal_text) AS d2
+        WHERE t.schema_id = SCHEMA_ID(@schema) AND t.name = @table
+        ORDER BY c.column_id
+        """,
+        Dialect.Columns());
+
+    [Fact]
+    public void Partitions() => Golden(
+        """
+        SELECT CAST(NULL AS sysname) AS partition_schema, CAST(NULL AS sysname) AS partition_name
+        WHERE 1 = 0
+        """,
+        Dialect.Partitions());
+
+    [Fact]
+    public void Indexes() => Golden(
+        """
+        SELECT s.name AS object_schema, t.name AS object_name, i.name AS index_name,
+               CASE WHEN i.is_disabled = 0 THEN 1 ELSE 0 END AS is_valid, 0 AS is_paused
+        FROM sys.indexes AS i
+        JOIN sys.tables AS t ON t.object_id = i.object_id
+        JOIN sys.schemas AS s ON s.schema_id = t.schema_id
+        WHERE s.name = @schema AND t.name = @table AND i.name IS NOT NULL AND i.is_hypothetical = 0
+          AND NOT EXISTS (SELECT 1 FROM sys.index_resumable_operations AS r WHERE r.object_id = i.object_id AND r.index_id = i.index_id)
+        UNION ALL
+        SELECT s.name, t.name, r.name, 0, CASE WHEN r.state = 1 THEN 1 ELSE 0 END
+        FROM sys.index_resumable_operations AS r
+        JOIN sys.tables AS t ON t.object_id = r.object_id
+        JOIN sys.schemas AS s ON s.schema_id = t.schema_id
+        WHERE s.name = @schema AND t.name = @table
+        ORDER BY 1, 2, 3
+        """,
+        Dialect.Indexes());
+
+    [Fact]
+    public void LookupTypes() => Golden(
+        """
+        SELECT CAST([ResourceTypeId] AS int) AS type_id, CAST([Name] AS nvarchar(4000)) AS name
+        FROM [dbo].[ResourceType]
+        """,
+        Dialect.LookupTypes(Fhir));
+
+    [Fact]
+    public void EstimatedRowsPerType() => Golden(
+        """
+        SELECT CAST(h.range_high_key AS int) AS type_id, CAST(h.equal_rows AS bigint) AS estimated_rows
+        FROM (SELECT TOP (1) st.object_id, st.stats_id
+              FROM sys.stats AS st
+              JOIN sys.stats_columns AS sc ON sc.object_id = st.object_id AND sc.stats_id = st.stats_id AND sc.stats_column_id = 1
+              JOIN sys.columns AS c ON c.object_id = sc.object_id AND c.column_id = sc.column_id
+              WHERE st.object_id = OBJECT_ID(QUOTENAME(@schema) + N'.' + QUOTENAME(@table), N'U') AND c.name = @type_column
+                AND st.has_filter = 0
+              ORDER BY STATS_DATE(st.object_id, st.stats_id) DESC) AS lead_stats
+        CROSS APPLY sys.dm_db_stats_histogram(lead_stats.object_id, lead_stats.stats_id) AS h
+        WHERE h.range_high_key IS NOT NULL
+        """,
+        Dialect.EstimatedRowsPerType(Fhir));
+
+    [Fact]
+    public void Permissions() => Golden(
+        """
+        SELECT N'alter_table' AS permission,
+               COALESCE(HAS_PERMS_BY_NAME(QUOTENAME(@schema) + N'.' + QUOTENAME(@table), N'OBJECT', N'ALTER'), 0) AS granted
+        UNION ALL
+        SELECT N'update_table',
+               CASE WHEN HAS_PERMS_BY_NAME(QUOTENAME(@schema) + N'.' + QUOTENAME(@table), N'OBJECT', N'UPDATE') = 1
+                     AND HAS_PERMS_BY_NAME(QUOTENAME(@schema) + N'.' + QUOTENAME(@table), N'OBJECT', N'SELECT') = 1 THEN 1 ELSE 0 END
+        UNION ALL
+        SELECT N'create_control_schema',
+               CASE WHEN HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', N'CREATE SCHEMA') = 1 THEN 1 ELSE 0 END
+        """,
+        Dialect.Permissions());
+
+    [Fact]
+    public void ThrottleSignals() => Golden(
+        """
+        SET NOCOUNT ON;
+        DECLARE @log float, @geo float, @replica float, @blocked float;
+        BEGIN TRY
+            SELECT @log = MAX(CAST(used_log_space_in_percent AS float)) FROM sys.dm_db_log_space_usage;
+        END TRY
+        BEGIN CATCH
+            SET @log = NULL;
+        END CATCH;
+        IF OBJECT_ID(N'sys.dm_geo_replication_link_status') IS NOT NULL
+        BEGIN
+            BEGIN TRY
+                EXEC sys.sp_executesql
+                    N'SELECT @v = MAX(CAST(replication_lag_sec AS float)) FROM sys.dm_geo_replication_link_status WHERE role = 0',
+                    N'@v float OUTPUT', @v = @geo OUTPUT;
+            END TRY
+            BEGIN CATCH
+                SET @geo = NULL;
+            END CATCH;
+        END;
+        DECLARE @replica_view nvarchar(128) =
+            CASE WHEN EXISTS (SELECT 1 FROM sys.all_columns WHERE object_id = OBJECT_ID(N'sys.dm_database_replica_states') AND name = N'secondary_lag_seconds')
+                 THEN N'sys.dm_database_replica_states'
+                 WHEN EXISTS (SELECT 1 FROM sys.all_columns WHERE object_id = OBJECT_ID(N'sys.dm_hadr_database_replica_states') AND name = N'secondary_lag_seconds')
+                 THEN N'sys.dm_hadr_database_replica_states' END;
+        IF @replica_view IS NOT NULL
+        BEGIN
+            DECLARE @replica_sql nvarchar(max) =
+                N'SELECT @v = MAX(CAST(secondary_lag_seconds AS float)) FROM ' + @replica_view + N' WHERE database_id = DB_ID() AND is_local = 0';
+            BEGIN TRY
+                EXEC sys.sp_executesql @replica_sql, N'@v float OUTPUT', @v = @replica OUTPUT;
+            END TRY
+            BEGIN CATCH
+                SET @replica = NULL;
+            END CATCH;
+        END;
+        BEGIN TRY
+            SELECT @blocked = COUNT(*)
+            FROM sys.dm_exec_requests AS w
+            JOIN sys.dm_exec_sessions AS b ON b.session_id = w.blocking_session_id
+            WHERE w.session_id <> @@SPID AND w.blocking_session_id <> 0 AND b.program_name LIKE N'partitionops%';
+        END TRY
+        BEGIN CATCH
+            SET @blocked = NULL;
+        END CATCH;
+        SELECT N'log_used_percent' AS signal, COALESCE(@log, 0) AS value
+        UNION ALL
+        SELECT N'replica_lag_seconds', CASE WHEN COALESCE(@geo, 0) > COALESCE(@replica, 0) THEN COALESCE(@geo, 0) ELSE COALESCE(@replica, 0) END
+        UNION ALL
+        SELECT N'blocked_by_us', COALESCE(@blocked, 0);
+        """,
+        Dialect.ThrottleSignals());
+
+    [Fact]
+    public void SetLockTimeout() => Golden("SET LOCK_TIMEOUT 5000", Dialect.SetLockTimeout(TimeSpan.FromSeconds(5)));
+
+    [Fact]
+    public void AddPartitionColumn() => Golden(
+        """
+        IF COL_LENGTH(N'[dbo].[Resource]', N'PartitionId') IS NULL
+        ALTER TABLE [dbo].[Resource] ADD [PartitionId] smallint NOT NULL CONSTRAINT [DF_Resource_PartitionId] DEFAULT 2
+        """,
+        Dialect.AddPartitionColumn(Fhir));
+
+    [Fact]
+    public void HighWaterMark() => Golden("SELECT CAST(MAX([ResourceSurrogateId]) AS bigint) FROM [dbo].[Resource] WHERE [ResourceTypeId] = @type_id", Dialect.HighWaterMark(Fhir));
+
+    [Fact]
+    public void Batch() => Golden(
+        """
+        SET XACT_ABORT ON;
+        SET NOCOUNT ON;
+        DECLARE @range_end bigint, @rows_scanned int, @rows_updated int = 0;
+        SELECT @range_end = MAX(next_keys.k), @rows_scanned = COUNT(*)
+        FROM (SELECT TOP (@batch_size) [ResourceSurrogateId] AS k
+              FROM [dbo].[Resource]
+              WHERE [ResourceTypeId] = @type_id AND [ResourceSurrogateId] > @last_key AND [ResourceSurrogateId] <= @high_water_mark
+              ORDER BY [ResourceSurrogateId]) AS next_keys;
+        IF @range_end IS NOT NULL
+        BEGIN
+            BEGIN TRANSACTION;
+            UPDATE [dbo].[Resource]
+            SET [PartitionId] = @target_value
+            WHERE [ResourceTypeId] = @type_id AND [ResourceSurrogateId] > @last_key AND [ResourceSurrogateId] <= @range_end AND [PartitionId] <> @target_value;
+            SET @rows_updated = @@ROWCOUNT;
+            UPDATE [partitionops].[backfill_checkpoint]
+            SET [last_key] = @range_end, [rows_scanned] = [rows_scanned] + @rows_scanned,
+                [rows_updated] = [rows_updated] + @rows_updated, [batches] = [batches] + 1, [updated_at] = SYSUTCDATETIME()
+            WHERE [run_id] = @run_id AND [type_id] = @type_id;
+            COMMIT TRANSACTION;
+        END;
+        SELECT @range_end AS range_end, @rows_scanned AS rows_scanned, @rows_updated AS rows_updated;
+        """,
+        Dialect.Batch(Fhir));
+
+    [Fact]
+    public void Sweep() => Golden(
+        """
+        SET XACT_ABORT ON;
+        SET NOCOUNT ON;
+        DECLARE @rows_updated int;
+        BEGIN TRANSACTION;
+        UPDATE TOP (@batch_size) [dbo].[Resource]
+        SET [PartitionId] = @target_value
+        WHERE [ResourceTypeId] = @type_id AND [ResourceSurrogateId] <= @upto_key AND [PartitionId] = @source_value
+        OPTION (RECOMPILE);
+        SET @rows_updated = @@ROWCOUNT;
+        IF @rows_updated > 0
+            UPDATE [partitionops].[backfill_checkpoint]
+            SET [rows_updated] = [rows_updated] + @rows_updated, [batches] = [batches] + 1, [updated_at] = SYSUTCDATETIME()
+            WHERE [run_id] = @run_id AND [type_id] = @type_id;
+        COMMIT TRANSACTION;
+        SELECT @rows_updated AS rows_updated;
+        """,
+        Dialect.Sweep(Fhir));
+
+    [Fact]
+    public void ExactCounts() => Golden(
+        """
+        SELECT CAST([ResourceTypeId] AS int) AS type_id, COUNT_BIG(*) AS total_rows,
+               SUM(CASE WHEN [PartitionId] = @system_value THEN CAST(1 AS bigint) ELSE 0 END) AS system_rows,
+               SUM(CASE WHEN [PartitionId] = @default_value THEN CAST(1 AS bigint) ELSE 0 END) AS default_rows
+        FROM [dbo].[Resource]
+        GROUP BY [ResourceTypeId]
+        """,
+        Dialect.ExactCounts(Fhir));
+
+    [Fact]
+    public void Misplaced() => Golden(
+        """
+        SELECT CAST([ResourceTypeId] AS int) AS type_id, COUNT_BIG(*) AS misplaced_rows
+        FROM [dbo].[Resource]
+        WHERE ([ResourceTypeId] IN (@sys_0, @sys_1, @sys_2, @sys_3, @sys_4, @sys_5, @sys_6) AND [PartitionId] <> @system_value)
+           OR ([ResourceTypeId] NOT IN (@sys_0, @sys_1, @sys_2, @sys_3, @sys_4, @sys_5, @sys_6) AND [PartitionId] <> @default_value)
+        GROUP BY [ResourceTypeId]
+        """,
+        Dialect.Misplaced(Fhir, BackfillProfile.FhirSystemTypes.Count));
+
+    [Fact]
+    public void BuildFilteredIndex_creates_both_missing_indexes_online_resumable_with_the_spec_options()
+    {
+        var system = Dialect.BuildFilteredIndex(Fhir, new FilteredIndex(Fhir.Profile.SystemIndexName, Fhir.Profile.IndexColumns, Fhir.Profile.SystemValue),
+            [], [], new IndexBuildOptions());
+        var @default = Dialect.BuildFilteredIndex(Fhir, new FilteredIndex(Fhir.Profile.DefaultIndexName, Fhir.Profile.IndexColumns, Fhir.Profile.DefaultValue),
+            [], [], new IndexBuildOptions());
+        Golden(
+            "CREATE UNIQUE NONCLUSTERED INDEX [IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version] ON [dbo].[Resource] ([ResourceTypeId], [ResourceId], [Version]) WHERE [PartitionId] = 1 WITH (ONLINE = ON, RESUMABLE = ON, MAX_DURATION = 240 MINUTES, MAXDOP = 4, DATA_COMPRESSION = PAGE)",
+            Assert.Single(system));
+        Golden(
+            "CREATE UNIQUE NONCLUSTERED INDEX [IX_Resource_DefaultPartition_ResourceTypeId_ResourceId_Version] ON [dbo].[Resource] ([ResourceTypeId], [ResourceId], [Version]) WHERE [PartitionId] = 2 WITH (ONLINE = ON, RESUMABLE = ON, MAX_DURATION = 240 MINUTES, MAXDOP = 4, DATA_COMPRESSION = PAGE)",
+            Assert.Single(@default));
+    }
+}
