@@ -20,6 +20,9 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
     /// </summary>
     public const int LockEscalationSafeBatchSize = 4000;
 
+    /// <summary>The batch-size controller never grows a SQL Server batch past lock escalation.</summary>
+    public int SafeMaxBatchSize => LockEscalationSafeBatchSize;
+
     private static readonly string[] Compressions = ["NONE", "ROW", "PAGE"];
 
     private static string Q(string identifier) => Identifier.Quote(identifier, '[', ']');
