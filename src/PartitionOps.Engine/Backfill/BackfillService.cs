@@ -29,6 +29,9 @@ public sealed class BackfillService
         var indexOptions = EffectiveIndexOptions(request, server);
         var columnStep = ColumnStep(request, context);
         var indexSteps = await IndexStepsAsync(connection, context, request, indexOptions, ct).ConfigureAwait(false);
+        // Only a build that is still needed has to be online; finished indexes need no consent.
+        if (indexSteps.Count > 0 && request.Index.Online && !server.SupportsOnline && !request.Index.AllowOffline)
+            throw new InvalidRequestException("--online", "on", $"is not available on {server.Edition}: allow an offline build explicitly (it blocks writers for the build)");
 
         if (request.DryRun)
         {
@@ -227,12 +230,7 @@ public sealed class BackfillService
     {
         var options = request.Index;
         if (request.SkipIndexes || !options.Online) return options with { Resumable = options.Resumable && options.Online };
-        if (!server.SupportsOnline)
-        {
-            if (!options.AllowOffline)
-                throw new InvalidRequestException("--online", "on", $"is not available on {server.Edition}: allow an offline build explicitly (it blocks writers for the build)");
-            options = options with { Online = false, Resumable = false };
-        }
+        if (!server.SupportsOnline) options = options with { Online = false, Resumable = false };
         if (!server.SupportsResumable) options = options with { Resumable = false };
         return options;
     }
