@@ -1,0 +1,106 @@
+using System.Reflection;
+using System.Runtime.Loader;
+using PartitionOps.PowerShell.Loading;
+
+namespace PartitionOps.Engine.Tests.PowerShell;
+
+/// <summary>
+/// The module layout the build produces (module/bin, module/bin/dependencies) and the load context
+/// that isolates the engine and drivers. Building this test project builds the cmdlet project,
+/// whose CopyToModuleBin target lays the module out.
+/// </summary>
+public class LoadContextTests
+{
+    [Fact]
+    public void Module_bin_holds_only_the_cmdlet_assembly()
+    {
+        var assemblies = Directory.GetFiles(ModuleFacts.ModuleBin, "*.dll").Select(Path.GetFileName).ToList();
+        Assert.Equal(["PartitionOps.PowerShell.dll"], assemblies);
+    }
+
+    [Fact]
+    public void Dependencies_folder_holds_engine_and_drivers_but_not_PowerShell()
+    {
+        var dir = ModuleFacts.DependencyDirectory;
+        foreach (var file in new[] { "PartitionOps.Engine.dll", "Npgsql.dll", "Microsoft.Data.SqlClient.dll" })
+            Assert.True(File.Exists(Path.Combine(dir, file)), file + " missing from module/bin/dependencies");
+        Assert.Empty(Directory.GetFiles(ModuleFacts.ModuleBin, "System.Management.Automation.dll", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public void Custom_context_loads_the_engine_from_the_dependencies_folder()
+    {
+        var context = new PartitionOpsLoadContext(ModuleFacts.DependencyDirectory);
+        var engine = context.LoadFromAssemblyName(new AssemblyName("PartitionOps.Engine"));
+
+        Assert.Same(context, AssemblyLoadContext.GetLoadContext(engine));
+        Assert.NotSame(AssemblyLoadContext.Default, AssemblyLoadContext.GetLoadContext(engine));
+        Assert.Equal(Path.Combine(Path.GetFullPath(ModuleFacts.DependencyDirectory), "PartitionOps.Engine.dll"), engine.Location);
+        // The test host's engine (default context) is a different assembly: types do not mix.
+        Assert.NotSame(typeof(PartitionOps.Engine.Providers.DatabaseTarget).Assembly, engine);
+    }
+
+    [Fact]
+    public void Engine_dependencies_resolve_inside_the_custom_context()
+    {
+        var context = new PartitionOpsLoadContext(ModuleFacts.DependencyDirectory);
+        var engine = context.LoadFromAssemblyName(new AssemblyName("PartitionOps.Engine"));
+        var registry = engine.GetType("PartitionOps.Engine.Providers.ProviderRegistry", throwOnError: true)!;
+        var provider = registry.GetMethod("Get")!.Invoke(null, ["postgresql"])!;
+        using var connection = (System.Data.Common.DbConnection)provider.GetType().GetMethod("CreateConnection")!
+            .Invoke(provider, ["Host=localhost;Database=x", null])!;
+
+        var npgsql = connection.GetType().Assembly;
+        Assert.Equal("Npgsql", npgsql.GetName().Name);
+        Assert.Same(context, AssemblyLoadContext.GetLoadContext(npgsql));
+        Assert.StartsWith(Path.GetFullPath(ModuleFacts.DependencyDirectory), npgsql.Location);
+    }
+
+    [Fact]
+    public void SqlClient_resolves_to_the_runtime_specific_build()
+    {
+        // The portable Microsoft.Data.SqlClient.dll only throws PlatformNotSupportedException.
+        var path = PartitionOpsLoadContext.ResolveAssemblyPath(ModuleFacts.DependencyDirectory, new AssemblyName("Microsoft.Data.SqlClient"));
+        Assert.NotNull(path);
+        var expected = OperatingSystem.IsWindows() ? "win" : "unix";
+        Assert.Contains(Path.Combine("runtimes", expected, "lib"), path);
+    }
+
+    [Fact]
+    public void Resolving_handler_answers_only_our_assemblies()
+    {
+        var context = new PartitionOpsLoadContext(ModuleFacts.DependencyDirectory);
+
+        var engine = PartitionOpsModuleInitializer.Resolve(context, new AssemblyName("PartitionOps.Engine"));
+        Assert.NotNull(engine);
+        Assert.Same(context, AssemblyLoadContext.GetLoadContext(engine));
+
+        // Another module's failed load of Npgsql must not be handed our copy; nor may the cmdlet assembly load twice.
+        Assert.Null(PartitionOpsModuleInitializer.Resolve(context, new AssemblyName("Npgsql")));
+        Assert.Null(PartitionOpsModuleInitializer.Resolve(context, new AssemblyName("PartitionOps.PowerShell")));
+        Assert.Null(PartitionOpsModuleInitializer.Resolve(context, new AssemblyName("PartitionOps.DoesNotExist")));
+    }
+
+    [Fact]
+    public void Framework_assemblies_fall_back_to_the_default_context()
+    {
+        Assert.Null(PartitionOpsLoadContext.ResolveAssemblyPath(ModuleFacts.DependencyDirectory, new AssemblyName("System.Runtime")));
+        Assert.Null(PartitionOpsLoadContext.ResolveAssemblyPath(ModuleFacts.DependencyDirectory, new AssemblyName("System.Management.Automation")));
+    }
+
+    [Fact]
+    public void Default_dependency_directory_is_next_to_the_cmdlet_assembly()
+    {
+        var dir = Path.GetDirectoryName(typeof(PartitionOpsModuleInitializer).Assembly.Location)!;
+        Assert.Equal(Path.Combine(dir, "dependencies"), PartitionOpsModuleInitializer.DefaultDependencyDirectory);
+    }
+
+    [Fact]
+    public void Import_and_remove_can_run_repeatedly()
+    {
+        var initializer = new PartitionOpsModuleInitializer();
+        initializer.OnImport();
+        initializer.OnImport();
+        initializer.OnRemove(null!);
+    }
+}
