@@ -72,9 +72,12 @@ public abstract class PartitionOpsCmdletBase : PSCmdlet, IDisposable
     /// <summary>WriteVerbose with secrets scrubbed; safe to call from engine callbacks on any thread.</summary>
     protected void WriteVerboseSafe(string message)
     {
-        var text = ErrorMapping.Scrub(message, Secrets);
+        var text = Scrub(message);
         Dispatcher.Post(() => WriteVerbose(text));
     }
+
+    /// <summary>The text with this cmdlet's secrets (password, token) replaced by ***.</summary>
+    protected string Scrub(string text) => ErrorMapping.Scrub(text, Secrets);
 
     /// <summary>dbatools' -EnableException contract: terminating when set, otherwise WriteError and carry on.</summary>
     protected void WriteFailure(Exception exception, object? targetObject, string? errorId = null)
@@ -89,7 +92,7 @@ public abstract class PartitionOpsCmdletBase : PSCmdlet, IDisposable
         var (category, id) = ErrorMapping.Classify(exception, CurrentProvider);
         var safe = ErrorMapping.Sanitize(exception, Secrets);
         // A connection string as target would print its password: show the redacted form instead.
-        var target = targetObject is string s ? ErrorMapping.Scrub(s, Secrets) : targetObject;
+        var target = targetObject is string s ? Scrub(s) : targetObject;
         return new ErrorRecord(safe, errorId ?? id, category, target);
     }
 
@@ -99,8 +102,8 @@ public abstract class PartitionOpsCmdletBase : PSCmdlet, IDisposable
     /// </summary>
     protected bool ShouldProcessPlan(string target, string operation, IReadOnlyList<SqlStatement> plan)
     {
-        var description = ErrorMapping.Scrub(PlanText.Describe(target, operation, plan), Secrets);
-        var warning = ErrorMapping.Scrub($"{operation} on {target}?{Environment.NewLine}{PlanText.Sql(plan)}", Secrets);
+        var description = Scrub(PlanText.Describe(target, operation, plan));
+        var warning = Scrub(PlanText.ConfirmQuestion(target, operation, plan));
         return ShouldProcess(description, warning, operation);
     }
 

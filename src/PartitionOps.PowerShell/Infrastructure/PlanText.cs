@@ -26,6 +26,10 @@ public static class PlanText
             ? $"Performing the operation \"{operation}\" on target \"{target}\": nothing to do."
             : $"Performing the operation \"{operation}\" on target \"{target}\" with this SQL:{Environment.NewLine}{Sql(plan)}";
 
+    /// <summary>What -Confirm asks.</summary>
+    public static string ConfirmQuestion(string target, string operation, IReadOnlyList<SqlStatement> plan) =>
+        plan.Count == 0 ? $"{operation} on {target}?" : $"{operation} on {target}?{Environment.NewLine}{Sql(plan)}";
+
     private static string Format(object? value) => value switch
     {
         null => "NULL",
