@@ -61,8 +61,12 @@ public abstract class PartitionOpsCmdletBase : PSCmdlet, IDisposable
         }
     }
 
-    /// <summary>Synchronous variant of <see cref="Run{T}"/>.</summary>
-    protected T? Run<T>(object? targetObject, Func<CancellationToken, T> work, string? errorId = null) =>
+    /// <summary>For work without a result; true when it completed.</summary>
+    protected bool Run(object? targetObject, Func<CancellationToken, Task> work, string? errorId = null) =>
+        Run(targetObject, async ct => { await work(ct).ConfigureAwait(false); return true; }, errorId);
+
+    /// <summary>Synchronous variant of <see cref="Run{T}"/> (a separate name: an async lambda must never bind here).</summary>
+    protected T? RunSync<T>(object? targetObject, Func<CancellationToken, T> work, string? errorId = null) =>
         Run(targetObject, ct => Task.FromResult(work(ct)), errorId);
 
     /// <summary>An IProgress whose reports run on the pipeline thread (e.g. WriteProgress) while <see cref="Run{T}"/> pumps.</summary>
@@ -98,13 +102,15 @@ public abstract class PartitionOpsCmdletBase : PSCmdlet, IDisposable
 
     /// <summary>
     /// ShouldProcess with the plan's exact SQL as the action text: -WhatIf prints it, -Confirm asks with it.
+    /// Callable from inside <see cref="Run{T}"/> work (e.g. once per merge action).
     /// <paramref name="target"/> is what the plan changes, e.g. a table plus the connection's DisplayName.
     /// </summary>
     protected bool ShouldProcessPlan(string target, string operation, IReadOnlyList<SqlStatement> plan)
     {
         var description = Scrub(PlanText.Describe(target, operation, plan));
         var warning = Scrub(PlanText.ConfirmQuestion(target, operation, plan));
-        return ShouldProcess(description, warning, operation);
+        // ShouldProcess must run on the pipeline thread; engine work may ask from a pool thread.
+        return Dispatcher.Invoke(() => ShouldProcess(description, warning, operation));
     }
 
     private sealed class DispatcherProgress<TReport>(PipelineDispatcher dispatcher, Action<TReport> handler) : IProgress<TReport>

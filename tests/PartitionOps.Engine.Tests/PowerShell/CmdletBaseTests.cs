@@ -111,6 +111,26 @@ public class CmdletBaseTests
     }
 
     [Fact]
+    public void Engine_work_can_ask_the_pipeline_thread_and_wait_for_the_answer()
+    {
+        var dispatcher = new PartitionOps.PowerShell.Infrastructure.PipelineDispatcher();
+        var pipelineThread = Environment.CurrentManagedThreadId;
+        var answeredOn = dispatcher.Run(async () =>
+        {
+            await Task.Delay(10).ConfigureAwait(false);
+            Assert.NotEqual(pipelineThread, Environment.CurrentManagedThreadId);
+            return dispatcher.Invoke(() => Environment.CurrentManagedThreadId);
+        });
+        Assert.Equal(pipelineThread, answeredOn);
+        // Outside Run there is nobody to answer: fail instead of hanging.
+        Exception? outside = null;
+        var thread = new Thread(() => { try { dispatcher.Invoke(() => 1); } catch (Exception e) { outside = e; } });
+        thread.Start();
+        thread.Join();
+        Assert.IsType<InvalidOperationException>(outside);
+    }
+
+    [Fact]
     public void Secrets_of_parameters_and_of_a_piped_connection_are_scrubbed()
     {
         var withPassword = new ProbeCmdlet { ConnectionString = "Host=pg01;Username=po;Password=Hunter2xyz", Provider = "postgresql", AccessToken = Secure("eyJ.token.sig") };
@@ -121,6 +141,23 @@ public class CmdletBaseTests
         Assert.Contains("Hunter2xyz", piped.SecretList);
         Assert.Contains("eyJ.token.sig", piped.SecretList);
         Assert.DoesNotContain("Hunter2xyz", piped.ScrubText("password Hunter2xyz rejected"));
+    }
+
+    [Fact]
+    public void Run_awaits_async_work_and_returns_its_result()
+    {
+        var cmdlet = new ProbeCmdlet();
+        Assert.Equal(42, cmdlet.RunWork(async ct => { await Task.Delay(20, ct); return 42; }));
+        Assert.True(cmdlet.RunAction(ct => Task.Delay(10, ct)));
+    }
+
+    [Fact]
+    public void Run_turns_a_failure_into_an_error_and_returns_default()
+    {
+        // The stub's WriteError does nothing; in a host this is a non-terminating error record.
+        var cmdlet = new ProbeCmdlet();
+        Assert.Equal(0, cmdlet.RunWork<int>(_ => throw new PartitionOpsException("merge failed")));
+        Assert.False(cmdlet.RunAction(async _ => { await Task.Yield(); throw new PartitionOpsException("merge failed"); }));
     }
 
     [Fact]

@@ -21,5 +21,7 @@ public sealed class ProbeCmdlet : PartitionOpsCmdlet
     public PartitionOpsConnection Resolve() => ResolveConnection();
     public PartitionOps.Engine.Providers.DatabaseTarget CurrentTarget => Target;
     public PartitionOps.PowerShell.Infrastructure.PipelineDispatcher PipelineDispatcher => Dispatcher;
+    public T? RunWork<T>(Func<CancellationToken, Task<T>> work) => Run("probe", work);
+    public bool RunAction(Func<CancellationToken, Task> work) => Run("probe", work);
     public IProgress<int> Progress(Action<int> handler) => CreateProgress(handler);
 }
