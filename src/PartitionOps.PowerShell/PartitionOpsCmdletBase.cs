@@ -80,6 +80,9 @@ public abstract class PartitionOpsCmdletBase : PSCmdlet, IDisposable
         Dispatcher.Post(() => WriteVerbose(text));
     }
 
+    /// <summary>WriteObject from any thread: results streamed by engine work while <see cref="Run{T}"/> pumps.</summary>
+    protected void WriteObjectSafe(object? value) => Dispatcher.Post(() => WriteObject(value));
+
     /// <summary>The text with this cmdlet's secrets (password, token) replaced by ***.</summary>
     protected string Scrub(string text) => ErrorMapping.Scrub(text, Secrets);
 
