@@ -32,10 +32,16 @@ public abstract class PartitionOpsCmdletBase : PSCmdlet, IDisposable
 
     protected override void StopProcessing() => _cancellation?.Cancel();
 
+    /// <summary>PowerShell disposes cmdlets that implement IDisposable when the pipeline ends.</summary>
     public void Dispose()
     {
-        _cancellation?.Dispose();
+        Dispose(true);
         GC.SuppressFinalize(this);
+    }
+
+    protected virtual void Dispose(bool disposing)
+    {
+        if (disposing) _cancellation?.Dispose();
     }
 
     /// <summary>Secrets to keep out of every message this cmdlet writes (the connection's password and token).</summary>

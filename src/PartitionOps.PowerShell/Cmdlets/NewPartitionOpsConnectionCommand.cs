@@ -20,13 +20,13 @@ public sealed class NewPartitionOpsConnectionCommand : PartitionOpsConnectionCmd
     {
         var connection = Run(SqlInstance ?? ConnectionStrings.Redact(ConnectionString), async ct =>
         {
-            var connection = ResolveConnection();
+            var resolved = ResolveConnection();
             if (Validate)
             {
-                await using var open = await connection.Target.OpenAsync(ct).ConfigureAwait(false);
-                WriteVerboseSafe($"Connected to {connection.DisplayName}");
+                await using var open = await resolved.Target.OpenAsync(ct).ConfigureAwait(false);
+                WriteVerboseSafe($"Connected to {resolved.DisplayName}");
             }
-            return connection;
+            return resolved;
         });
         if (connection != null) WriteObject(connection);
     }
