@@ -52,21 +52,22 @@ $ModuleSource = Join-Path $Root 'module'
 # Azure Automation refuses modules with longer paths inside the zip.
 $MaxPackagePathLength = 140
 
+# Takes one array (not remaining arguments) so that '-c' and '--' reach dotnet untouched.
 function Invoke-Dotnet {
-    param([Parameter(ValueFromRemainingArguments)] [string[]] $Arguments)
+    param([string[]] $Arguments)
     Write-Host "dotnet $($Arguments -join ' ')" -ForegroundColor Cyan
     & dotnet @Arguments
     if ($LASTEXITCODE -ne 0) { throw "dotnet $($Arguments[0]) failed with exit code $LASTEXITCODE" }
 }
 
 function Invoke-BuildTask {
-    Invoke-Dotnet build $Solution -c $Configuration --nologo
+    Invoke-Dotnet @('build', $Solution, '-c', $Configuration, '--nologo')
     $cmdlets = Join-Path $ModuleSource 'bin/PartitionOps.PowerShell.dll'
     if (-not (Test-Path $cmdlets)) { throw "The build did not produce $cmdlets" }
 }
 
 function Invoke-TestTask {
-    Invoke-Dotnet test $Solution -c $Configuration --nologo
+    Invoke-Dotnet @('test', $Solution, '-c', $Configuration, '--nologo')
 
     $pesterPath = Join-Path $Root 'tests/Pester'
     $pester = Get-Module -ListAvailable -Name Pester |
@@ -183,7 +184,7 @@ function Invoke-PackageTask {
 }
 
 function Invoke-DemoTask {
-    Invoke-Dotnet run --project (Join-Path $Root 'src/PartitionOps.Cli') -c $Configuration -- demo @DemoArguments
+    Invoke-Dotnet (@('run', '--project', (Join-Path $Root 'src/PartitionOps.Cli'), '-c', $Configuration, '--', 'demo') + $DemoArguments)
 }
 
 foreach ($step in $Task) {

@@ -14,7 +14,7 @@ Describe 'New-PartitionOpsConnection' {
     Context 'Parameter contract' {
         It 'has the SqlInstance (default) and ConnectionString parameter sets' {
             $command.DefaultParameterSet | Should -Be 'SqlInstance'
-            $command.ParameterSets.Name | Sort-Object | Should -Be @('ConnectionString', 'SqlInstance')
+            ($command.ParameterSets.Name | Sort-Object) -join ',' | Should -Be 'ConnectionString,SqlInstance'
         }
 
         It 'has -<Name> of type <Type>' -ForEach @(
@@ -44,7 +44,7 @@ Describe 'New-PartitionOpsConnection' {
         It '-Provider accepts sqlserver, oracle and postgresql only' {
             $validateSet = $command.Parameters['Provider'].Attributes |
                 Where-Object { $_ -is [System.Management.Automation.ValidateSetAttribute] }
-            $validateSet.ValidValues | Sort-Object | Should -Be @('oracle', 'postgresql', 'sqlserver')
+            ($validateSet.ValidValues | Sort-Object) -join ',' | Should -Be 'oracle,postgresql,sqlserver'
         }
 
         It 'declares PartitionOpsConnection as its output type' {
@@ -94,9 +94,9 @@ Describe 'New-PartitionOpsConnection' {
 
         It 'builds one connection per database in a pipeline' {
             $connections = 'fhir01', 'fhir02' | ForEach-Object { New-PartitionOpsConnection -SqlInstance sql01 -Database $_ }
-            $connections.Database | Should -Be @('fhir01', 'fhir02')
+            $connections.Database -join ',' | Should -Be 'fhir01,fhir02'
             # Each carries itself as Connection, so piping it binds -Connection by property name.
-            $connections[0].Connection | Should -Be $connections[0]
+            [object]::ReferenceEquals($connections[0].Connection, $connections[0]) | Should -BeTrue
         }
 
         It 'never shows a password or token' {
