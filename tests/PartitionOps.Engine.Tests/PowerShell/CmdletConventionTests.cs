@@ -140,6 +140,38 @@ public class CmdletConventionTests
         Assert.Empty(documented.Where(p => !expected.Contains(p)).Select(p => $"{name}.md documents -{p}, which the cmdlet does not have"));
     }
 
+    [Theory]
+    [MemberData(nameof(ModuleFacts.CmdletNames), MemberType = typeof(ModuleFacts))]
+    public void Help_markdown_states_each_parameters_type_and_sets(string name)
+    {
+        var cmdlet = ModuleFacts.Cmdlet(name);
+        var path = Path.Combine(ModuleFacts.ModuleDirectory, "docs", name + ".md");
+        if (!File.Exists(path)) return; // reported by Has_help_markdown_for_the_cmdlet_and_every_parameter
+        var text = File.ReadAllText(path);
+        foreach (var parameter in cmdlet.Parameters)
+        {
+            var block = Regex.Match(text, $@"^### -{parameter.Name}\s*$(.*?)^```\s*$", RegexOptions.Multiline | RegexOptions.Singleline);
+            if (!block.Success) continue; // reported by the test above
+            var yaml = Regex.Match(text[block.Index..], @"```yaml(.*?)```", RegexOptions.Singleline).Groups[1].Value;
+            var type = Regex.Match(yaml, @"^Type:\s*(.+?)\s*$", RegexOptions.Multiline).Groups[1].Value;
+            var expectedType = Nullable.GetUnderlyingType(parameter.Type) ?? parameter.Type;
+            Assert.True(ShortTypeName(type) == expectedType.Name, $"{name}.md: -{parameter.Name} is a {expectedType.Name}, the help says '{type}'");
+
+            var sets = Regex.Match(yaml, @"^Parameter Sets:\s*(.+?)\s*$", RegexOptions.Multiline).Groups[1].Value;
+            var documented = sets == "(All)" ? ["__AllParameterSets"] : sets.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).OrderBy(s => s).ToArray();
+            Assert.True(parameter.SetNames.OrderBy(s => s).SequenceEqual(documented),
+                $"{name}.md: -{parameter.Name} is in sets {string.Join(", ", parameter.SetNames)}, the help says '{sets}'");
+        }
+    }
+
+    /// <summary>"System.Nullable`1[System.TimeSpan]" -> "TimeSpan", "System.String[]" -> "String[]".</summary>
+    private static string ShortTypeName(string documented)
+    {
+        var nullable = Regex.Match(documented, @"^(?:System\.)?Nullable`1\[(.+)\]$");
+        var type = nullable.Success ? nullable.Groups[1].Value : documented;
+        return type[(type.LastIndexOf('.') + 1)..];
+    }
+
     [Fact]
     public void The_connection_cmdlet_help_has_a_pipeline_example()
     {
