@@ -82,14 +82,14 @@ public class CmdletBaseTests
     }
 
     [Fact]
-    public void Stopping_ends_running_engine_work_with_OperationCanceled()
+    public async Task Stopping_ends_running_engine_work_with_OperationCanceled()
     {
         var cmdlet = new ProbeCmdlet();
         cmdlet.Begin();
         var stopper = Task.Run(async () => { await Task.Delay(100); cmdlet.Stop(); });
         Assert.ThrowsAny<OperationCanceledException>(() =>
             cmdlet.PipelineDispatcher.Run(async () => { await Task.Delay(Timeout.Infinite, cmdlet.Token); return 0; }));
-        stopper.Wait();
+        await stopper;
     }
 
     [Fact]
