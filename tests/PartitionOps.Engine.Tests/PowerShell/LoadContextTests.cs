@@ -82,6 +82,47 @@ public class LoadContextTests
     }
 
     [Fact]
+    public void Cmdlet_code_in_another_context_reaches_the_isolated_engine()
+    {
+        // Emulates Import-Module: the cmdlet assembly from module/bin in a "PowerShell" context that
+        // cannot see the engine, with our resolver answering for PartitionOps.* assemblies.
+        var isolated = new PartitionOpsLoadContext(ModuleFacts.DependencyDirectory);
+        var host = new HostContext(isolated);
+        try
+        {
+            var cmdlets = host.LoadFromAssemblyPath(Path.Combine(ModuleFacts.ModuleBin, "PartitionOps.PowerShell.dll"));
+            var requestType = cmdlets.GetType("PartitionOps.PowerShell.Connection.ConnectionRequest", throwOnError: true)!;
+            var request = Activator.CreateInstance(requestType)!;
+            requestType.GetProperty("SqlInstance")!.SetValue(request, "pg01:5433");
+            requestType.GetProperty("Provider")!.SetValue(request, "postgresql");
+            var mapping = cmdlets.GetType("PartitionOps.PowerShell.Connection.ConnectionMapping", throwOnError: true)!;
+            var connection = mapping.GetMethod("ToConnection")!.Invoke(null, [request])!;
+
+            Assert.Equal("postgresql", connection.GetType().GetProperty("Provider")!.GetValue(connection));
+            var target = connection.GetType().GetProperty("Target", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(connection)!;
+            Assert.Same(isolated, AssemblyLoadContext.GetLoadContext(target.GetType().Assembly));
+            using var db = (System.Data.Common.DbConnection)target.GetType().GetMethod("CreateConnection")!.Invoke(target, null)!;
+            Assert.Same(isolated, AssemblyLoadContext.GetLoadContext(db.GetType().Assembly));
+        }
+        finally
+        {
+            host.Unload();
+        }
+    }
+
+    private sealed class HostContext(PartitionOpsLoadContext isolated) : AssemblyLoadContext("PowerShellHost", isCollectible: true)
+    {
+        // PartitionOps.* goes through our resolver; a driver requested from the cmdlet side would mean
+        // a cmdlet uses it directly, which must not happen. Everything else: the default context.
+        protected override Assembly? Load(AssemblyName assemblyName) => assemblyName.Name switch
+        {
+            "PartitionOps.Engine" => PartitionOpsModuleInitializer.Resolve(isolated, assemblyName),
+            "Npgsql" or "Microsoft.Data.SqlClient" => throw new FileNotFoundException("the cmdlet side asked for " + assemblyName.Name),
+            _ => null,
+        };
+    }
+
+    [Fact]
     public void Framework_assemblies_fall_back_to_the_default_context()
     {
         Assert.Null(PartitionOpsLoadContext.ResolveAssemblyPath(ModuleFacts.DependencyDirectory, new AssemblyName("System.Runtime")));
