@@ -57,6 +57,20 @@ public class LoadContextTests
     }
 
     [Fact]
+    public void SqlClient_works_inside_the_custom_context()
+    {
+        // With the portable SqlClient this throws PlatformNotSupportedException.
+        var context = new PartitionOpsLoadContext(ModuleFacts.DependencyDirectory);
+        var engine = context.LoadFromAssemblyName(new AssemblyName("PartitionOps.Engine"));
+        var provider = engine.GetType("PartitionOps.Engine.Providers.ProviderRegistry", throwOnError: true)!.GetMethod("Get")!.Invoke(null, ["sqlserver"])!;
+        using var connection = (System.Data.Common.DbConnection)provider.GetType().GetMethod("CreateConnection")!
+            .Invoke(provider, ["Server=sql01;Database=fhir;Integrated Security=true", null])!;
+        Assert.Equal("Microsoft.Data.SqlClient", connection.GetType().Assembly.GetName().Name);
+        Assert.Same(context, AssemblyLoadContext.GetLoadContext(connection.GetType().Assembly));
+        Assert.Contains("runtimes", connection.GetType().Assembly.Location);
+    }
+
+    [Fact]
     public void SqlClient_resolves_to_the_runtime_specific_build()
     {
         // The portable Microsoft.Data.SqlClient.dll only throws PlatformNotSupportedException.
