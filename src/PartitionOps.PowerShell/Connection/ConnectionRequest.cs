@@ -80,13 +80,27 @@ public static class ConnectionMapping
             AddInstance(builder, provider.Kind, request.SqlInstance!.Trim(), request.Database);
         }
 
+        if (hasToken && provider.Kind == DatabaseKind.SqlServer)
+        {
+            // SqlClient throws on AccessToken plus any other way of signing in; say so as bad input.
+            foreach (var key in new[] { "Authentication", "Integrated Security", "Trusted_Connection", "User ID", "UID", "User", "Password", "PWD" })
+                if (builder.ContainsKey(key))
+                    throw new InvalidRequestException("-AccessToken", "***", $"cannot be combined with '{key}' in the connection string: the token is the credential");
+        }
+
         if (hasCredential)
         {
             var (userKey, passwordKey) = CredentialKeys(provider.Kind);
             builder[userKey] = request.UserName;
             var password = Reveal(request.Password);
             if (!string.IsNullOrEmpty(password)) builder[passwordKey] = password;
-            if (provider.Kind == DatabaseKind.SqlServer) builder.Remove("Integrated Security");
+            if (provider.Kind == DatabaseKind.SqlServer)
+            {
+                builder.Remove("Integrated Security");
+                // dbatools' rule: an Entra ID user (name@domain) on Azure SQL signs in with its password.
+                if (!hasString && request.UserName!.Contains('@') && IsAzureSqlHost(request.SqlInstance!))
+                    builder["Authentication"] = "Active Directory Password";
+            }
         }
         else if (!hasString && !hasToken && provider.Kind == DatabaseKind.SqlServer)
         {
@@ -123,6 +137,18 @@ public static class ConnectionMapping
             default:
                 throw new InvalidRequestException("-Provider", kind, "does not support -SqlInstance: use -ConnectionString");
         }
+    }
+
+    private static readonly string[] AzureSqlDomains =
+        [".database.windows.net", ".database.usgovcloudapi.net", ".database.chinacloudapi.cn", ".sql.azuresynapse.net"];
+
+    public static bool IsAzureSqlHost(string instance)
+    {
+        var host = instance.Trim();
+        if (host.StartsWith("tcp:", StringComparison.OrdinalIgnoreCase)) host = host[4..];
+        var comma = host.IndexOf(',');
+        if (comma >= 0) host = host[..comma];
+        return AzureSqlDomains.Any(d => host.EndsWith(d, StringComparison.OrdinalIgnoreCase));
     }
 
     public static (string Host, string? Port) SplitHostPort(string instance)

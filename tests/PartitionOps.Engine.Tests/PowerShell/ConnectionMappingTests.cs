@@ -137,6 +137,31 @@ public class ConnectionMappingTests
     }
 
     [Fact]
+    public void Entra_user_on_Azure_SQL_uses_Active_Directory_Password()
+    {
+        var (cs, _, auth) = ConnectionMapping.BuildConnectionString(new ConnectionRequest
+        {
+            SqlInstance = "tcp:srv.database.windows.net,1433", Database = "fhir", UserName = "dba@contoso.com", Password = Secure("pw"),
+        });
+        Assert.Equal("Active Directory Password", Parse(cs)["Authentication"]);
+        Assert.Equal("Active Directory Password", auth);
+        // On-premises, a login with @ in its name stays a SQL login.
+        var (onPrem, _, _) = ConnectionMapping.BuildConnectionString(new ConnectionRequest { SqlInstance = "sql01", UserName = "odd@name", Password = Secure("pw") });
+        Assert.False(Parse(onPrem).ContainsKey("Authentication"));
+        ConnectionMapping.ToTarget(new ConnectionRequest { SqlInstance = "srv.database.windows.net", UserName = "dba@contoso.com", Password = Secure("pw") });
+    }
+
+    [Theory]
+    [InlineData("Server=srv;Integrated Security=true")]
+    [InlineData("Server=srv;User ID=po;Password=pw")]
+    [InlineData("Server=srv;Authentication=Active Directory Managed Identity")]
+    public void AccessToken_conflicts_with_other_sign_in_keys_on_sqlserver(string cs)
+    {
+        var e = Assert.Throws<InvalidRequestException>(() => ConnectionMapping.ToConnection(new ConnectionRequest { ConnectionString = cs, AccessToken = Secure("eyJtoken") }));
+        Assert.Equal("-AccessToken", e.Parameter);
+    }
+
+    [Fact]
     public void Credential_is_added_to_a_connection_string()
     {
         var (cs, _, _) = ConnectionMapping.BuildConnectionString(new ConnectionRequest
