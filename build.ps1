@@ -35,7 +35,7 @@ param(
     # Package: copy Oracle.ManagedDataAccess (ODP.NET Core) into the module's lib/ folder.
     [switch] $IncludeOracleClient,
 
-    # Package: an explicit Oracle.ManagedDataAccess.dll; otherwise the NuGet cache is searched.
+    # Package: an explicit Oracle.ManagedDataAccess.dll; otherwise module/lib, then the NuGet cache.
     [string] $OracleClientPath,
 
     # Demo: extra arguments for `partitionops demo`, e.g. -DemoArguments '--rows', '100000'.
@@ -97,6 +97,8 @@ function Find-OracleClient {
         if (-not (Test-Path $OracleClientPath -PathType Leaf)) { throw "-OracleClientPath '$OracleClientPath' does not exist" }
         return (Resolve-Path $OracleClientPath).Path
     }
+    $local = Join-Path $ModuleSource 'lib/Oracle.ManagedDataAccess.dll'
+    if (Test-Path $local) { return $local }
     $cache = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages' }
     $candidates = foreach ($package in 'oracle.manageddataaccess.core') {
         $packageRoot = Join-Path $cache $package
@@ -137,7 +139,8 @@ function Invoke-PackageTask {
 
     # The package has module/'s content at its root (bin/, en-US/, the ps1xml files), so the
     # manifest's module/ prefixes go; markdown docs become MAML help instead.
-    Get-ChildItem $ModuleSource -Force | Where-Object { $_.Name -ne 'docs' } |
+    # lib/ (a local Oracle driver) ships only with -IncludeOracleClient.
+    Get-ChildItem $ModuleSource -Force | Where-Object { $_.Name -notin 'docs', 'lib', '.gitignore' } |
         Copy-Item -Destination $staging -Recurse -Force
     $manifest = (Get-Content $manifestSource -Raw) -replace "'module/", "'"
     Set-Content -Path (Join-Path $staging "$ModuleName.psd1") -Value $manifest -Encoding utf8NoBOM

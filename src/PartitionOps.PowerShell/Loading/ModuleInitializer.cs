@@ -14,11 +14,18 @@ public sealed class PartitionOpsModuleInitializer : IModuleAssemblyInitializer, 
 {
     public const string DependencyFolderName = "dependencies";
 
-    private static readonly Lazy<PartitionOpsLoadContext> Context = new(() => new PartitionOpsLoadContext(DefaultDependencyDirectory));
+    private static readonly Lazy<PartitionOpsLoadContext> Context = new(() => new PartitionOpsLoadContext(DefaultDependencyDirectory, DefaultLibDirectory));
+
+    private static string BinDirectory => Path.GetDirectoryName(typeof(PartitionOpsModuleInitializer).Assembly.Location) ?? ".";
 
     /// <summary>module/bin/dependencies, next to this assembly.</summary>
-    public static string DefaultDependencyDirectory =>
-        Path.Combine(Path.GetDirectoryName(typeof(PartitionOpsModuleInitializer).Assembly.Location) ?? ".", DependencyFolderName);
+    public static string DefaultDependencyDirectory => Path.Combine(BinDirectory, DependencyFolderName);
+
+    /// <summary>
+    /// The module's lib/ folder (next to bin/; module/lib in a checkout): Oracle.ManagedDataAccess goes
+    /// here (./build.ps1 -Task Package -IncludeOracleClient), and resolves by name inside our context.
+    /// </summary>
+    public static string DefaultLibDirectory => Path.GetFullPath(Path.Combine(BinDirectory, "..", "lib"));
 
     public void OnImport()
     {
@@ -39,7 +46,7 @@ public sealed class PartitionOpsModuleInitializer : IModuleAssemblyInitializer, 
     public static Assembly? Resolve(PartitionOpsLoadContext context, AssemblyName assemblyName)
     {
         if (!IsOwnAssembly(assemblyName)) return null;
-        if (PartitionOpsLoadContext.ResolveAssemblyPath(context.DependencyDirectory, assemblyName) is null) return null;
+        if (PartitionOpsLoadContext.ResolveAssemblyPath(context.Directories, assemblyName) is null) return null;
         return context.LoadFromAssemblyName(assemblyName);
     }
 

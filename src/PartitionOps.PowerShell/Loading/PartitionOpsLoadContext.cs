@@ -16,25 +16,37 @@ public sealed class PartitionOpsLoadContext : AssemblyLoadContext
     private static readonly string[] TargetFrameworks =
         ["net8.0", "net7.0", "net6.0", "net5.0", "netcoreapp3.1", "netcoreapp3.0", "netcoreapp2.1", "netstandard2.1", "netstandard2.0"];
 
-    public PartitionOpsLoadContext(string dependencyDirectory) : base("PartitionOps", isCollectible: false)
+    /// <param name="dependencyDirectory">module/bin/dependencies: what the build ships.</param>
+    /// <param name="extraDirectories">
+    /// Probed after it: the module's lib/ folder, where users drop what we may not ship (Oracle.ManagedDataAccess),
+    /// so that the engine loading it by name finds it in this context.
+    /// </param>
+    public PartitionOpsLoadContext(string dependencyDirectory, params string[] extraDirectories) : base("PartitionOps", isCollectible: false)
     {
         DependencyDirectory = Path.GetFullPath(dependencyDirectory);
+        Directories = [DependencyDirectory, .. extraDirectories.Select(Path.GetFullPath)];
     }
 
     public string DependencyDirectory { get; }
 
+    public IReadOnlyList<string> Directories { get; }
+
     protected override Assembly? Load(AssemblyName assemblyName)
     {
-        var path = ResolveAssemblyPath(DependencyDirectory, assemblyName);
+        var path = ResolveAssemblyPath(Directories, assemblyName);
         // The ALC must load through its own methods; null hands the name to the default context.
         return path is null ? null : LoadFromAssemblyPath(path);
     }
 
     protected override IntPtr LoadUnmanagedDll(string unmanagedDllName)
     {
-        var path = ResolveNativePath(DependencyDirectory, unmanagedDllName);
-        return path is null ? IntPtr.Zero : LoadUnmanagedDllFromPath(path);
+        foreach (var directory in Directories)
+            if (ResolveNativePath(directory, unmanagedDllName) is { } path) return LoadUnmanagedDllFromPath(path);
+        return IntPtr.Zero;
     }
+
+    public static string? ResolveAssemblyPath(IEnumerable<string> directories, AssemblyName assemblyName) =>
+        directories.Select(d => ResolveAssemblyPath(d, assemblyName)).FirstOrDefault(p => p != null);
 
     /// <summary>
     /// Where an assembly lives in the dependency folder. Runtime-specific builds win over the portable

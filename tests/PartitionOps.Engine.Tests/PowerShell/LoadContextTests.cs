@@ -151,6 +151,35 @@ public class LoadContextTests
     }
 
     [Fact]
+    public void The_lib_folder_is_probed_after_the_dependencies()
+    {
+        var lib = Directory.CreateTempSubdirectory("partitionops-lib-").FullName;
+        try
+        {
+            // A stand-in for Oracle.ManagedDataAccess.dll: probing only looks at file names.
+            File.Copy(Path.Combine(ModuleFacts.DependencyDirectory, "Npgsql.dll"), Path.Combine(lib, "Oracle.ManagedDataAccess.dll"));
+            File.Copy(Path.Combine(ModuleFacts.DependencyDirectory, "Npgsql.dll"), Path.Combine(lib, "Npgsql.dll"));
+            var context = new PartitionOpsLoadContext(ModuleFacts.DependencyDirectory, lib);
+
+            Assert.Equal(Path.Combine(lib, "Oracle.ManagedDataAccess.dll"),
+                PartitionOpsLoadContext.ResolveAssemblyPath(context.Directories, new AssemblyName("Oracle.ManagedDataAccess")));
+            Assert.Equal(Path.Combine(Path.GetFullPath(ModuleFacts.DependencyDirectory), "Npgsql.dll"),
+                PartitionOpsLoadContext.ResolveAssemblyPath(context.Directories, new AssemblyName("Npgsql")));
+        }
+        finally
+        {
+            Directory.Delete(lib, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Default_lib_directory_is_beside_bin()
+    {
+        var bin = Path.GetDirectoryName(typeof(PartitionOpsModuleInitializer).Assembly.Location)!;
+        Assert.Equal(Path.Combine(Path.GetDirectoryName(bin)!, "lib"), PartitionOpsModuleInitializer.DefaultLibDirectory);
+    }
+
+    [Fact]
     public void Import_and_remove_can_run_repeatedly()
     {
         var initializer = new PartitionOpsModuleInitializer();
