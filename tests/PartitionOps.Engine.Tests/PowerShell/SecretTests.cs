@@ -60,6 +60,36 @@ public class SecretTests
         Assert.DoesNotContain(Password, e.Value?.ToString() ?? "");
     }
 
+    /// <summary>
+    /// What cmdlets output is shown, exported to JSON/CSV and logged by runbooks: no public property of an
+    /// output type (or of the objects it exposes) may carry a connection string, password or token.
+    /// DatabaseTarget.ConnectionString holds the password, so output types must not expose a DatabaseTarget.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ModuleFacts.CmdletNames), MemberType = typeof(ModuleFacts))]
+    public void Output_types_expose_no_secret_bearing_property(string name)
+    {
+        var forbiddenNames = new[] { "ConnectionString", "Password", "AccessToken", "Token", "Secret" };
+        var seen = new HashSet<Type>();
+        var queue = new Queue<(Type Type, string Path)>(ModuleFacts.Cmdlet(name).OutputTypes.Select(t => (t, t.Name)));
+        while (queue.Count > 0)
+        {
+            var (type, path) = queue.Dequeue();
+            // Look inside collections and nullables: IReadOnlyList<MergeAction>, MergeAction[], Foo?.
+            if (type.HasElementType) queue.Enqueue((type.GetElementType()!, path + "[]"));
+            foreach (var argument in type.IsGenericType ? type.GetGenericArguments() : [])
+                queue.Enqueue((argument, $"{path}<{argument.Name}>"));
+            if (!seen.Add(type) || type.IsPrimitive || type == typeof(string) || type.Namespace?.StartsWith("System", StringComparison.Ordinal) == true) continue;
+            foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
+            {
+                var where = $"{path}.{property.Name}";
+                Assert.False(forbiddenNames.Contains(property.Name, StringComparer.OrdinalIgnoreCase), $"{name} outputs {where}, which may carry a secret");
+                Assert.False(property.PropertyType == typeof(DatabaseTarget), $"{name} outputs {where}: a DatabaseTarget exposes its connection string; output a PartitionOpsConnection or DisplayName");
+                queue.Enqueue((property.PropertyType, where));
+            }
+        }
+    }
+
     [Fact]
     public void Plan_text_and_verbose_text_are_scrubbed()
     {
