@@ -1,0 +1,201 @@
+#Requires -Version 7.4
+<#
+.SYNOPSIS
+    Builds, tests, packages and demonstrates PartitionOps.
+
+.DESCRIPTION
+    Build    dotnet build of the solution; the cmdlet project lays the module out in module/bin
+             (cmdlets) and module/bin/dependencies (engine and drivers), so that afterwards
+             Import-Module ./PartitionOps.psd1 works from the checkout.
+    Test     dotnet test PartitionOps.sln, then the Pester suites in tests/Pester when Pester 5 is
+             installed (in a child pwsh, so the module's DLLs are not locked in this session).
+    Package  artifacts/PartitionOps/ (PowerShell Gallery layout: folder, manifest and module names
+             match) and artifacts/PartitionOps.zip (Azure Automation import: the zip holds the
+             PartitionOps folder). MAML help is generated from module/docs when platyPS is installed.
+    Demo     dotnet run --project src/PartitionOps.Cli -- demo (a throwaway local PostgreSQL).
+
+.EXAMPLE
+    ./build.ps1
+.EXAMPLE
+    ./build.ps1 -Task Build, Test
+.EXAMPLE
+    ./build.ps1 -Task Package -IncludeOracleClient
+#>
+[CmdletBinding()]
+param(
+    [ValidateSet('Build', 'Test', 'Package', 'Demo')]
+    [string[]] $Task = @('Build'),
+
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release',
+
+    # Where Package writes the module folder and the zip.
+    [string] $OutputPath = (Join-Path $PSScriptRoot 'artifacts'),
+
+    # Package: copy Oracle.ManagedDataAccess (ODP.NET Core) into the module's lib/ folder.
+    [switch] $IncludeOracleClient,
+
+    # Package: an explicit Oracle.ManagedDataAccess.dll; otherwise module/lib, then the NuGet cache.
+    [string] $OracleClientPath,
+
+    # Demo: extra arguments for `partitionops demo`, e.g. -DemoArguments '--rows', '100000'.
+    [string[]] $DemoArguments = @()
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version 3.0
+
+$ModuleName = 'PartitionOps'
+$Root = $PSScriptRoot
+$Solution = Join-Path $Root 'PartitionOps.sln'
+$ModuleSource = Join-Path $Root 'module'
+# Azure Automation refuses modules with longer paths inside the zip.
+$MaxPackagePathLength = 140
+
+# Takes one array (not remaining arguments) so that '-c' and '--' reach dotnet untouched.
+function Invoke-Dotnet {
+    param([string[]] $Arguments)
+    Write-Host "dotnet $($Arguments -join ' ')" -ForegroundColor Cyan
+    & dotnet @Arguments
+    if ($LASTEXITCODE -ne 0) { throw "dotnet $($Arguments[0]) failed with exit code $LASTEXITCODE" }
+}
+
+function Invoke-BuildTask {
+    Invoke-Dotnet @('build', $Solution, '-c', $Configuration, '--nologo')
+    $cmdlets = Join-Path $ModuleSource 'bin/PartitionOps.PowerShell.dll'
+    if (-not (Test-Path $cmdlets)) { throw "The build did not produce $cmdlets" }
+}
+
+function Invoke-TestTask {
+    Invoke-Dotnet @('test', $Solution, '-c', $Configuration, '--nologo')
+
+    $pesterPath = Join-Path $Root 'tests/Pester'
+    $pester = Get-Module -ListAvailable -Name Pester |
+        Where-Object { $_.Version -ge [version]'5.0.0' } |
+        Sort-Object Version -Descending |
+        Select-Object -First 1
+    if (-not $pester) {
+        Write-Host 'Pester 5 is not installed: skipped tests/Pester (Install-Module Pester -MinimumVersion 5.0 -Scope CurrentUser).' -ForegroundColor Yellow
+        return
+    }
+    $pwsh = (Get-Process -Id $PID).Path
+    $script = {
+        param($Path, $PesterVersion)
+        Import-Module Pester -RequiredVersion $PesterVersion
+        $config = New-PesterConfiguration
+        $config.Run.Path = $Path
+        $config.Run.Exit = $true
+        $config.Output.Verbosity = 'Detailed'
+        Invoke-Pester -Configuration $config
+    }
+    & $pwsh -NoProfile -NonInteractive -Command $script -args $pesterPath, $pester.Version.ToString()
+    if ($LASTEXITCODE -ne 0) { throw "Pester reported $LASTEXITCODE failed test(s)" }
+}
+
+function Find-OracleClient {
+    if ($OracleClientPath) {
+        if (-not (Test-Path $OracleClientPath -PathType Leaf)) { throw "-OracleClientPath '$OracleClientPath' does not exist" }
+        return (Resolve-Path $OracleClientPath).Path
+    }
+    $local = Join-Path $ModuleSource 'lib/Oracle.ManagedDataAccess.dll'
+    if (Test-Path $local) { return $local }
+    $cache = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages' }
+    $candidates = foreach ($package in 'oracle.manageddataaccess.core') {
+        $packageRoot = Join-Path $cache $package
+        if (-not (Test-Path $packageRoot)) { continue }
+        foreach ($versionDir in Get-ChildItem $packageRoot -Directory) {
+            foreach ($tfm in 'net8.0', 'net6.0', 'netstandard2.1') {
+                $dll = Join-Path $versionDir.FullName "lib/$tfm/Oracle.ManagedDataAccess.dll"
+                if (Test-Path $dll) {
+                    $parsed = $null
+                    $version = if ([version]::TryParse(($versionDir.Name -replace '-.*$', ''), [ref]$parsed)) { $parsed } else { [version]'0.0' }
+                    [pscustomobject]@{ Path = $dll; Version = $version }
+                    break
+                }
+            }
+        }
+    }
+    $best = $candidates | Sort-Object Version -Descending | Select-Object -First 1
+    if (-not $best) {
+        throw ("Oracle.ManagedDataAccess was not found in the NuGet cache ($cache). Restore it once " +
+            "(e.g. dotnet add <any project> package Oracle.ManagedDataAccess.Core) or pass -OracleClientPath.")
+    }
+    return $best.Path
+}
+
+function Invoke-PackageTask {
+    # Start from an empty module/bin so no file of an earlier build or configuration is shipped.
+    $moduleBin = Join-Path $ModuleSource 'bin'
+    if (Test-Path $moduleBin) { Remove-Item $moduleBin -Recurse -Force }
+    Invoke-BuildTask
+
+    $manifestSource = Join-Path $Root "$ModuleName.psd1"
+    $version = (Import-PowerShellDataFile $manifestSource).ModuleVersion
+    $staging = Join-Path $OutputPath $ModuleName
+    $zip = Join-Path $OutputPath "$ModuleName.zip"
+    if (Test-Path $staging) { Remove-Item $staging -Recurse -Force }
+    if (Test-Path $zip) { Remove-Item $zip -Force }
+    New-Item -ItemType Directory -Path $staging -Force | Out-Null
+
+    # The package has module/'s content at its root (bin/, en-US/, the ps1xml files), so the
+    # manifest's module/ prefixes go; markdown docs become MAML help instead.
+    # lib/ (a local Oracle driver) ships only with -IncludeOracleClient.
+    Get-ChildItem $ModuleSource -Force | Where-Object { $_.Name -notin 'docs', 'lib', '.gitignore' } |
+        Copy-Item -Destination $staging -Recurse -Force
+    $manifest = (Get-Content $manifestSource -Raw) -replace "'module/", "'"
+    Set-Content -Path (Join-Path $staging "$ModuleName.psd1") -Value $manifest -Encoding utf8NoBOM
+
+    $helpDir = Join-Path $staging 'en-US'
+    New-Item -ItemType Directory -Path $helpDir -Force | Out-Null
+    if (Get-Module -ListAvailable -Name platyPS) {
+        Import-Module platyPS
+        New-ExternalHelp -Path (Join-Path $ModuleSource 'docs') -OutputPath $helpDir -Force | Out-Null
+        # Binary cmdlets' help is looked up next to the assembly as well as in the module base.
+        $binHelp = Join-Path $staging 'bin/en-US'
+        New-Item -ItemType Directory -Path $binHelp -Force | Out-Null
+        Get-ChildItem $helpDir -Filter '*-Help.xml' | Copy-Item -Destination $binHelp -Force
+    }
+    else {
+        Write-Host 'platyPS is not installed: no MAML help in the package (Install-Module platyPS to add it).' -ForegroundColor Yellow
+    }
+
+    if ($IncludeOracleClient) {
+        $oracle = Find-OracleClient
+        $lib = Join-Path $staging 'lib'
+        New-Item -ItemType Directory -Path $lib -Force | Out-Null
+        Copy-Item $oracle -Destination $lib -Force
+        Write-Host "Included $oracle in lib/"
+    }
+
+    # Build outputs nobody needs at run time.
+    Get-ChildItem $staging -Recurse -Include '*.deps.json' | Remove-Item -Force
+
+    $tooLong = Get-ChildItem $staging -Recurse -File | ForEach-Object {
+        $relative = "$ModuleName/" + [IO.Path]::GetRelativePath($staging, $_.FullName).Replace('\', '/')
+        if ($relative.Length -ge $MaxPackagePathLength) { $relative }
+    }
+    if ($tooLong) { throw "Paths of $MaxPackagePathLength characters or more break Azure Automation imports:`n$($tooLong -join "`n")" }
+
+    $check = Test-ModuleManifest -Path (Join-Path $staging "$ModuleName.psd1") -ErrorAction Stop
+    if ($check.Version.ToString() -ne $version) { throw "Packaged manifest version $($check.Version) is not $version" }
+
+    Add-Type -AssemblyName System.IO.Compression.FileSystem
+    [IO.Compression.ZipFile]::CreateFromDirectory($staging, $zip, [IO.Compression.CompressionLevel]::Optimal, $true)
+    Write-Host "Module folder: $staging (version $version)"
+    Write-Host "Azure Automation zip: $zip"
+    Write-Host "Publish to the Gallery with: Publish-PSResource -Path '$staging' -ApiKey <key>"
+}
+
+function Invoke-DemoTask {
+    Invoke-Dotnet (@('run', '--project', (Join-Path $Root 'src/PartitionOps.Cli'), '-c', $Configuration, '--', 'demo') + $DemoArguments)
+}
+
+foreach ($step in $Task) {
+    Write-Host "== $step ==" -ForegroundColor Green
+    switch ($step) {
+        'Build' { Invoke-BuildTask }
+        'Test' { Invoke-TestTask }
+        'Package' { Invoke-PackageTask }
+        'Demo' { Invoke-DemoTask }
+    }
+}

@@ -1,0 +1,42 @@
+using PartitionOps.Engine.Providers;
+using PartitionOps.PowerShell.Infrastructure;
+
+namespace PartitionOps.Engine.Tests.PowerShell;
+
+public class PlanTextTests
+{
+    private static readonly IReadOnlyList<SqlStatement> Plan =
+    [
+        new SqlStatement("ALTER TABLE [dbo].[Resource] ADD [PartitionId] smallint NOT NULL DEFAULT 2;"),
+        SqlStatement.Of("UPDATE [dbo].[Resource] SET [PartitionId] = 1 WHERE [ResourceTypeId] = @type AND [ResourceSurrogateId] > @from;",
+            new SqlParameter("type", 103), new SqlParameter("from", 5_000_000_000L)),
+    ];
+
+    [Fact]
+    public void WhatIf_text_is_the_exact_sql_with_parameter_values()
+    {
+        var nl = Environment.NewLine;
+        Assert.Equal(
+            $"Performing the operation \"Backfill\" on target \"dbo.Resource\" with this SQL:{nl}" +
+            $"ALTER TABLE [dbo].[Resource] ADD [PartitionId] smallint NOT NULL DEFAULT 2;{nl}{nl}" +
+            $"UPDATE [dbo].[Resource] SET [PartitionId] = 1 WHERE [ResourceTypeId] = @type AND [ResourceSurrogateId] > @from;{nl}" +
+            $"-- type = 103{nl}-- from = 5000000000",
+            PlanText.Describe("dbo.Resource", "Backfill", Plan));
+    }
+
+    [Fact]
+    public void Strings_are_quoted_and_null_is_NULL()
+    {
+        var text = PlanText.Sql([SqlStatement.Of("SELECT @a, @b", new SqlParameter("a", "O'Brien"), new SqlParameter("b", null))]);
+        Assert.Contains("-- a = 'O''Brien'", text);
+        Assert.Contains("-- b = NULL", text);
+    }
+
+    [Fact]
+    public void Empty_plan_says_nothing_to_do() =>
+        Assert.EndsWith("nothing to do.", PlanText.Describe("t", "Merge", []));
+
+    [Fact]
+    public void Confirm_question_shows_the_sql() =>
+        Assert.Contains("ALTER TABLE", PlanText.ConfirmQuestion("dbo.Resource", "Backfill", Plan));
+}
