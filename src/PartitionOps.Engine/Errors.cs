@@ -24,3 +24,9 @@ public class PartitionOpsException : Exception
 {
     public PartitionOpsException(string message, Exception? inner = null) : base(message, inner) { }
 }
+
+/// <summary>The server could not be reached or refused the login (exit code 1, ErrorCategory.ConnectionError).</summary>
+public sealed class ConnectionFailedException : PartitionOpsException
+{
+    public ConnectionFailedException(string message, Exception? inner = null) : base(message, inner) { }
+}

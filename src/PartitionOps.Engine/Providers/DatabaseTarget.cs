@@ -43,7 +43,7 @@ public sealed class DatabaseTarget
         catch (Exception e) when (e is not OperationCanceledException)
         {
             await connection.DisposeAsync().ConfigureAwait(false);
-            throw new PartitionOpsException($"could not connect to {Provider.Name} at {DisplayName}: {e.Message}", e);
+            throw new ConnectionFailedException($"could not connect to {Provider.Name} at {DisplayName}: {e.Message}", e);
         }
     }
 

@@ -26,18 +26,13 @@ public static class ErrorMapping
         return (ErrorCategory.InvalidOperation, OperationFailedId);
     }
 
-    /// <summary>
-    /// The engine has no connection-failure exception type yet (DatabaseTarget.OpenAsync throws a
-    /// PartitionOpsException "could not connect ..."), so this recognises it by its shape; a future
-    /// ConnectionFailedException is recognised by name.
-    /// </summary>
+    /// <summary>DatabaseTarget.OpenAsync throws ConnectionFailedException; a socket error or a transient fault counts too.</summary>
     public static bool IsConnectionFailure(Exception exception, IDatabaseProvider? provider = null)
     {
         foreach (var e in Chain(exception))
         {
             if (e is SocketException) return true;
-            if (e.GetType().Name == "ConnectionFailedException") return true;
-            if (e is PartitionOpsException && e.Message.StartsWith("could not connect", StringComparison.OrdinalIgnoreCase)) return true;
+            if (e is ConnectionFailedException) return true;
         }
         return provider?.Errors.Classify(exception) == ErrorKind.Transient;
     }

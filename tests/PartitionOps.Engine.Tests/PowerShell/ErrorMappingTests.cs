@@ -27,7 +27,7 @@ public class ErrorMappingTests
     public void Connection_failures_are_ConnectionError()
     {
         Assert.Equal((ErrorCategory.ConnectionError, "ConnectionFailed"),
-            ErrorMapping.Classify(new PartitionOpsException("could not connect to postgresql at Host=x: refused")));
+            ErrorMapping.Classify(new ConnectionFailedException("could not connect to postgresql at Host=x: refused")));
         Assert.Equal(ErrorCategory.ConnectionError, ErrorMapping.Classify(new InvalidOperationException("x", new SocketException(111))).Category);
         Assert.Equal(ErrorCategory.ConnectionError,
             ErrorMapping.Classify(new NpgsqlException("broken", new TimeoutException()), PostgreSqlProvider.Instance).Category);
