@@ -1,0 +1,92 @@
+using PartitionOps.Engine.Backfill;
+using Spectre.Console;
+using Spectre.Console.Rendering;
+
+namespace PartitionOps.Cli.Output;
+
+/// <summary>Human renderings of the engine's results (the JSON renderings are the records themselves).</summary>
+internal static class Tables
+{
+    public static void Run(IAnsiConsole console, BackfillResult result, string verb)
+    {
+        if (result.Types.Count > 0) console.Write(TypeTable(result.Types));
+        foreach (var index in result.IndexesBuilt) console.WriteLine($"index: {index}");
+        if (result.ColumnAdded) console.WriteLine("column: added");
+        foreach (var skipped in result.SkippedTypes) console.WriteLine($"skipped: {skipped} (another runner holds it)");
+        var summary = $"{result.RowsUpdated:N0} rows moved, {result.RowsScanned:N0} walked in {result.Batches:N0} batches, " +
+                      $"{result.RowsPerSecond:N0} rows/s, {JsonOutput.FormatDuration(result.Elapsed)}";
+        var line = result.Status switch
+        {
+            BackfillStatus.Done => $"{verb} done (run {result.RunId}): {summary}",
+            BackfillStatus.Paused => $"{verb} paused ({result.StopReason ?? "stopped"}) (run {result.RunId}): {summary}. " +
+                                     "Run the same command again to resume where it stopped.",
+            _ => $"{verb} {result.Status} (run {result.RunId}): {result.StopReason}. {summary}. " +
+                 "Fix the cause and run the same command again: finished work is kept.",
+        };
+        console.WriteLine(line);
+    }
+
+    public static void Plan(IAnsiConsole console, BackfillPlan plan)
+    {
+        console.WriteLine($"-- plan for {plan.Table}: nothing was changed");
+        var n = 0;
+        foreach (var step in plan.Steps)
+        {
+            console.WriteLine();
+            console.WriteLine($"-- phase {++n} ({step.Phase}): {step.Description}");
+            foreach (var statement in step.Statements)
+            {
+                if (statement.Parameters.Count > 0)
+                    console.WriteLine("-- parameters: " + string.Join(", ", statement.Parameters.Select(p => $"{p.Name} = {p.Value ?? "NULL"}")));
+                console.WriteLine(statement.Text.TrimEnd().TrimEnd(';') + ";");
+            }
+        }
+        if (plan.Types.Count > 0)
+        {
+            console.WriteLine();
+            console.Write(TypeTable(plan.Types));
+        }
+    }
+
+    public static void Progress(IAnsiConsole console, BackfillProgressReport report)
+    {
+        console.WriteLine(report.RunId is null
+            ? $"{report.Table}: no backfill run yet"
+            : $"{report.Table}: run {report.RunId} ({report.Direction}) {report.Status}, started {report.StartedAt:u}" +
+              (report.EndedAt is { } ended ? $", ended {ended:u}" : ""));
+        if (report.Types.Count > 0) console.Write(TypeTable(report.Types));
+        var percent = report.PercentComplete is { } p ? $"{p:0.0}%" : "?";
+        var eta = report.Eta is { } e ? JsonOutput.FormatDuration(e) : "?";
+        console.WriteLine($"total: {report.RowsScanned:N0} rows walked of ~{report.EstimatedRows?.ToString("N0") ?? "?"}, " +
+                          $"{report.RowsUpdated:N0} moved, {percent}, ETA {eta}");
+    }
+
+    public static void Integrity(IAnsiConsole console, IntegrityReport report)
+    {
+        var table = new Table().Border(TableBorder.Simple);
+        foreach (var c in new[] { "Type", "Id", "Kind", "Expected", "Misplaced" }) table.AddColumn(c);
+        foreach (var t in report.Types)
+            table.AddRow(Cell(t.TypeName), Cell(t.TypeId), Cell(t.IsSystemType ? "system" : "user"), Cell(t.ExpectedValue), Cell(t.MisplacedRows.ToString("N0")));
+        console.Write(table);
+        console.WriteLine(report.Passed
+            ? $"{report.Table}: passed, no row is misplaced"
+            : $"{report.Table}: FAILED, {report.MisplacedSystemRows:N0} system rows and {report.MisplacedUserRows:N0} user rows are misplaced");
+    }
+
+    public static Table TypeTable(IEnumerable<TypeProgress> types)
+    {
+        var table = new Table().Border(TableBorder.Simple);
+        foreach (var c in new[] { "Type", "Status", "Done %", "Walked", "Estimate", "Moved", "Batches", "Rows/s", "ETA", "Note" })
+            table.AddColumn(c);
+        foreach (var t in types)
+            table.AddRow(
+                Cell(t.TypeName), Cell(t.Status), Cell(t.PercentComplete?.ToString("0.0")), Cell(t.RowsScanned.ToString("N0")),
+                Cell(t.ExactTotalRows?.ToString("N0") ?? t.EstimatedRows?.ToString("N0")), Cell(t.RowsUpdated.ToString("N0")),
+                Cell(t.Batches.ToString("N0")), Cell(t.RowsPerSecond?.ToString("N0")),
+                Cell(t.Eta is { } eta ? JsonOutput.FormatDuration(eta) : null),
+                Cell(t.LastError ?? t.Waiting ?? (t.ExactRemainingRows is { } left ? $"{left:N0} remaining (exact)" : null)));
+        return table;
+    }
+
+    private static IRenderable Cell(object? value) => new Text(value?.ToString() ?? "");
+}
