@@ -32,7 +32,7 @@ internal sealed class BackfillDemo : IDemoSection
             output.Info($"  sample: {message}");
         }), ct).ConfigureAwait(false);
         var created = clock.Elapsed;
-        output.Info($"backfill demo: sample data ready in {JsonOutput.FormatDuration(created)}");
+        output.Info($"backfill demo: sample data ready in {Tables.Duration(created)}");
 
         var target = new DatabaseTarget(ProviderRegistry.Get("postgresql"), context.ConnectionString);
         var scope = new BackfillScope { Target = target };
@@ -63,8 +63,8 @@ internal sealed class BackfillDemo : IDemoSection
         };
         if (!output.Json)
             output.Human.WriteLine($"backfill demo: {(passed ? "OK" : "PROBLEM")}: {sample.Rows:N0} rows, {result.RowsUpdated:N0} of {systemRows:N0} system rows moved " +
-                                   $"in {result.Batches:N0} batches, {result.RowsPerSecond:N0} rows/s walked, {JsonOutput.FormatDuration(result.Elapsed)} " +
-                                   $"(sample built in {JsonOutput.FormatDuration(created)})");
+                                   $"in {result.Batches:N0} batches, {result.RowsPerSecond:N0} rows/s walked, {Tables.Duration(result.Elapsed)} " +
+                                   $"(sample built in {Tables.Duration(created)})");
         return new DemoSectionResult(passed, summary);
     }
 

@@ -76,7 +76,8 @@ internal sealed class CliOutput
             Interactive = terminal ? InteractionSupport.Yes : InteractionSupport.No,
             Out = new AnsiConsoleOutput(writer),
         });
-        if (!terminal) console.Profile.Width = 200;
+        // Not a terminal: never wrap (SQL text and log lines stay whole for scripts and files).
+        if (!terminal) console.Profile.Width = 4096;
         return console;
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using PartitionOps.Engine.Backfill;
 using Spectre.Console;
+using Spectre.Console.Rendering;
 
 namespace PartitionOps.Cli.Output;
 
@@ -44,10 +45,12 @@ internal static class ProgressRenderer
     private static async Task<T> RunWithBarsAsync<T>(CliOutput output, Func<IProgress<BackfillEvent>, Task<T>> work)
     {
         T result = default!;
+        var details = new DetailColumn();
         await output.Log.Progress()
             .AutoClear(false)
             .HideCompleted(false)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new SpinnerColumn())
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn { Width = 20 }, new PercentageColumn(),
+                details, new SpinnerColumn())
             .StartAsync(async context =>
             {
                 var gate = new object();
@@ -62,18 +65,44 @@ internal static class ProgressRenderer
                             return;
                         }
                         if (!tasks.TryGetValue(type.TypeName, out var task))
-                            tasks[type.TypeName] = task = context.AddTask(type.TypeName, autoStart: true);
+                            tasks[type.TypeName] = task = context.AddTask(Markup.Escape(type.TypeName), autoStart: true);
                         var total = type.EstimatedRows is > 0 ? type.EstimatedRows.Value : (long?)null;
                         task.IsIndeterminate = total is null && type.Status != BackfillStatus.Done;
                         task.MaxValue = Math.Max(1, total ?? type.RowsScanned);
                         task.Value = type.Status == BackfillStatus.Done ? task.MaxValue : Math.Min(task.MaxValue, type.RowsScanned);
-                        task.Description = Markup.Escape(Describe(type));
+                        details.Set(task, Brief(type));
                         if (type.Status is BackfillStatus.Done or BackfillStatus.Failed or BackfillStatus.Paused) task.StopTask();
                     }
                 });
                 result = await work(progress).ConfigureAwait(false);
             }).ConfigureAwait(false);
         return result;
+    }
+
+    /// <summary>Short text next to a bar: "1,200/1,734 rows 8,532/s ETA 00:00:03" (or the status when it ended).</summary>
+    private static string Brief(TypeProgress t)
+    {
+        var rows = t.EstimatedRows is { } total ? $"{t.RowsScanned:N0}/{total:N0} rows" : $"{t.RowsScanned:N0} rows";
+        var tail = t.Status switch
+        {
+            BackfillStatus.Done => $"done, {t.RowsUpdated:N0} moved",
+            BackfillStatus.Failed => "failed",
+            BackfillStatus.Paused => "paused",
+            _ when t.Waiting is { } waiting => $"waiting: {waiting}",
+            _ => (t.RowsPerSecond is { } rate ? $"{rate:N0}/s" : "") + (t.Eta is { } eta ? $" ETA {JsonOutput.FormatDuration(eta)}" : ""),
+        };
+        return $"{rows} {tail}".TrimEnd();
+    }
+
+    /// <summary>A column showing a line of text per task (rows, rate, ETA).</summary>
+    private sealed class DetailColumn : ProgressColumn
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<int, string> _text = new();
+
+        public void Set(ProgressTask task, string text) => _text[task.Id] = text;
+
+        public override IRenderable Render(RenderOptions options, ProgressTask task, TimeSpan deltaTime) =>
+            new Text(_text.TryGetValue(task.Id, out var text) ? text : "", new Style(Color.Grey));
     }
 
     /// <summary>"ValueSet running 12,000/40,000 rows (30.0%), 5,000 moved, 4,200 rows/s, ETA 00:00:07".</summary>

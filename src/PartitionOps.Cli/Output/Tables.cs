@@ -14,7 +14,7 @@ internal static class Tables
         if (result.ColumnAdded) console.WriteLine("column: added");
         foreach (var skipped in result.SkippedTypes) console.WriteLine($"skipped: {skipped} (another runner holds it)");
         var summary = $"{result.RowsUpdated:N0} rows moved, {result.RowsScanned:N0} walked in {result.Batches:N0} batches, " +
-                      $"{result.RowsPerSecond:N0} rows/s, {JsonOutput.FormatDuration(result.Elapsed)}";
+                      $"{result.RowsPerSecond:N0} rows/s, {Duration(result.Elapsed)}";
         var line = result.Status switch
         {
             BackfillStatus.Done => $"{verb} done (run {result.RunId}): {summary}",
@@ -33,7 +33,7 @@ internal static class Tables
         foreach (var step in plan.Steps)
         {
             console.WriteLine();
-            console.WriteLine($"-- phase {++n} ({step.Phase}): {step.Description}");
+            console.WriteLine($"-- step {++n}, phase {step.Phase}: {step.Description}");
             foreach (var statement in step.Statements)
             {
                 if (statement.Parameters.Count > 0)
@@ -75,18 +75,32 @@ internal static class Tables
 
     public static Table TypeTable(IEnumerable<TypeProgress> types)
     {
+        var list = types.ToList();
+        string? Note(TypeProgress t) => t.LastError ?? t.Waiting ?? (t.ExactRemainingRows is { } left ? $"{left:N0} remaining (exact)" : null);
+        var withNote = list.Any(t => Note(t) != null);
         var table = new Table().Border(TableBorder.Simple);
-        foreach (var c in new[] { "Type", "Status", "Done %", "Walked", "Estimate", "Moved", "Batches", "Rows/s", "ETA", "Note" })
-            table.AddColumn(c);
-        foreach (var t in types)
-            table.AddRow(
+        table.AddColumn(new TableColumn("Type").NoWrap());
+        foreach (var c in new[] { "Status", "Done %", "Walked", "Estimate", "Moved", "Batches", "Rows/s", "ETA" })
+            table.AddColumn(new TableColumn(c).NoWrap());
+        if (withNote) table.AddColumn("Note");
+        foreach (var t in list)
+        {
+            var cells = new List<IRenderable>
+            {
                 Cell(t.TypeName), Cell(t.Status), Cell(t.PercentComplete?.ToString("0.0")), Cell(t.RowsScanned.ToString("N0")),
                 Cell(t.ExactTotalRows?.ToString("N0") ?? t.EstimatedRows?.ToString("N0")), Cell(t.RowsUpdated.ToString("N0")),
                 Cell(t.Batches.ToString("N0")), Cell(t.RowsPerSecond?.ToString("N0")),
-                Cell(t.Eta is { } eta ? JsonOutput.FormatDuration(eta) : null),
-                Cell(t.LastError ?? t.Waiting ?? (t.ExactRemainingRows is { } left ? $"{left:N0} remaining (exact)" : null)));
+                Cell(t.Eta is { } eta && t.Status != BackfillStatus.Done ? JsonOutput.FormatDuration(eta) : null),
+            };
+            if (withNote) cells.Add(Cell(Note(t)));
+            table.AddRow(cells);
+        }
         return table;
     }
+
+    /// <summary>Durations for people: "4.2s" under a minute, else hh:mm:ss.</summary>
+    public static string Duration(TimeSpan value) =>
+        value < TimeSpan.FromMinutes(1) ? $"{value.TotalSeconds:0.0}s" : JsonOutput.FormatDuration(value);
 
     private static IRenderable Cell(object? value) => new Text(value?.ToString() ?? "");
 }

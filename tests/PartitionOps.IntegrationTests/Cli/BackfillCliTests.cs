@@ -121,6 +121,39 @@ public sealed class BackfillCliTests(PostgresFixture postgres)
     }
 
     [Fact]
+    public async Task Cancelling_pauses_after_a_whole_batch_exit_1_and_the_rerun_finishes()
+    {
+        var db = await BackfillHarness.CreateAsync(postgres, rows: 10_000, types: 10);
+        var system = await db.SystemRowsAsync();
+        // Phases 1 and 2 first, so the cancel lands in the batched walk.
+        var prepare = await CliRun.BackfillAsync("start", db.ConnectionString, "--json", "--resource-type", "SearchParameter");
+        Assert.True(prepare.ExitCode == 0, prepare.ToString());
+        var prepared = prepare.Json().GetProperty("rowsUpdated").GetInt64();
+
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(1.5));
+        var code = await PartitionOps.Cli.CliApp.RunAsync(
+            ["backfill", "start", "--provider", "postgresql", "--connection", db.ConnectionString, "--json",
+             "--batch-size", "10", "--target-batch-ms", "0", "--delay-ms", "50"], stdout, stderr, cancel.Token);
+        var cancelled = new CliRun(code, stdout.ToString(), stderr.ToString());
+        Assert.True(cancelled.ExitCode == 1, cancelled.ToString());
+        var result = cancelled.Json();
+        Assert.Equal("paused", result.GetProperty("status").GetString());
+        Assert.Equal("cancelled", result.GetProperty("stopReason").GetString());
+        // Every batch committed whole: the checkpoints agree with the table.
+        var moved = await db.RowsAtAsync(1);
+        Assert.True(moved < system, $"{moved} of {system} moved before the cancel");
+        Assert.Equal(moved - prepared, result.GetProperty("rowsUpdated").GetInt64());
+
+        var rerun = await CliRun.BackfillAsync("start", db.ConnectionString, "--json", "--batch-size", "2000");
+        Assert.True(rerun.ExitCode == 0, rerun.ToString());
+        Assert.Equal("done", rerun.Json().GetProperty("status").GetString());
+        Assert.Equal(system, await db.RowsAtAsync(1));
+        Assert.Equal(0, await db.MisplacedAsync());
+    }
+
+    [Fact]
     public async Task Bad_input_is_exit_2_names_the_bad_value_and_changes_nothing()
     {
         var db = await BackfillHarness.CreateAsync(postgres, rows: 2_000, types: 10);
