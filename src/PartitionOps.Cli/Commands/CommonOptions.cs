@@ -108,6 +108,20 @@ internal static class Numbers
         },
     };
 
+    public static Option<long?> Long(string name, string description, string helpName) => new(name)
+    {
+        Description = description,
+        HelpName = helpName,
+        CustomParser = result =>
+        {
+            var token = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
+            if (long.TryParse(token.Replace("_", ""), System.Globalization.NumberStyles.Integer | System.Globalization.NumberStyles.AllowThousands,
+                    System.Globalization.CultureInfo.InvariantCulture, out var value)) return value;
+            result.AddError($"{name} '{token}' is not a whole number");
+            return null;
+        },
+    };
+
     public static Option<double?> Double(string name, string description, string helpName) => new(name)
     {
         Description = description,

@@ -15,8 +15,8 @@ internal static class DemoCommand
     public static Command Create(CliHost host)
     {
         var command = new Command("demo", "Walk-through on a throwaway local PostgreSQL: FHIR-like sample, full backfill with live progress, validation.");
-        var rows = new Option<long>("--rows") { Description = "Rows in the sample Resource table.", DefaultValueFactory = _ => 1_000_000, HelpName = "N" };
-        var types = new Option<int>("--types") { Description = "Resource types in the sample.", DefaultValueFactory = _ => 150, HelpName = "N" };
+        var rows = Numbers.Long("--rows", "Rows in the sample Resource table (default 1,000,000).", "N");
+        var types = Numbers.Int("--types", "Resource types in the sample (default 150).", "N");
         var keep = new Option<bool>("--keep") { Description = "Leave the server running and print its connection string." };
         var json = new JsonOption();
         command.Add(rows);
@@ -25,7 +25,7 @@ internal static class DemoCommand
         command.Add(json);
         command.SetRun(host, json, async (parse, output) =>
         {
-            var options = new DemoOptions(parse.GetValue(rows), parse.GetValue(types));
+            var options = new DemoOptions(parse.GetValue(rows) ?? 1_000_000, parse.GetValue(types) ?? 150);
             if (options.Rows < 1) throw new Engine.InvalidRequestException("--rows", options.Rows, "must be a positive number of rows");
             if (options.Types is < 7 or > 30000) throw new Engine.InvalidRequestException("--types", options.Types, "must be between 7 and 30000");
             var keepServer = parse.GetValue(keep);
