@@ -51,7 +51,9 @@ public static class CliApp
     /// <summary>The command tree. Each group lives in its own file under Commands/.</summary>
     internal static RootCommand BuildRootCommand(CliHost host)
     {
-        var root = new RootCommand("partitionops: incremental backfill and ILM partition merge for SQL Server, Oracle and PostgreSQL.");
+        var root = new RootCommand("partitionops: incremental backfill and ILM partition merge for SQL Server, Oracle and PostgreSQL.\n" +
+            "Exit codes: 0 done (a clean pause is done), 1 failed, 2 invalid input (nothing changed), 3 a check found problems.\n" +
+            "--json writes one JSON document to stdout; human output then goes to stderr.");
         AddCommandGroups(root, host);
         return root;
     }
@@ -68,21 +70,26 @@ public static class CliApp
     {
         var output = host.CreateOutput(args.Contains("--json"), CancellationToken.None);
         var first = parse.Errors[0];
-        var parameter = first.SymbolResult switch
+        var unmatched = parse.UnmatchedTokens.FirstOrDefault();
+        var (parameter, value) = first.SymbolResult switch
         {
-            OptionResult o => o.Option.Name,
-            ArgumentResult { Parent: OptionResult o } => o.Option.Name,
-            ArgumentResult a => a.Argument.Name,
-            CommandResult c => c.Command.Name,
-            _ => null,
+            OptionResult o => (o.Option.Name, Tokens(o)),
+            ArgumentResult { Parent: OptionResult o } a => (o.Option.Name, Tokens(a)),
+            ArgumentResult a => (a.Argument.Name, Tokens(a)),
+            // An unknown option or word: the token itself is the bad value.
+            CommandResult when unmatched != null => (null, unmatched),
+            CommandResult c => (c.Command.Name, null),
+            _ => (null, unmatched),
         };
-        var value = first.SymbolResult?.Tokens.Count > 0 ? string.Join(" ", first.SymbolResult.Tokens.Select(t => t.Value)) : null;
         foreach (var error in parse.Errors) output.Log.WriteLine($"error: {error.Message}");
         output.Log.WriteLine("Run with --help to see the commands and options.");
         if (output.Json)
             JsonOutput.WriteError(host.Stdout, "usage", string.Join(" ", parse.Errors.Select(e => e.Message)), parameter, value);
         return ExitCodes.InvalidInput;
     }
+
+    private static string? Tokens(SymbolResult result) =>
+        result.Tokens.Count > 0 ? string.Join(" ", result.Tokens.Select(t => t.Value)) : null;
 
     private static bool DumbTerminal() =>
         Environment.GetEnvironmentVariable("TERM") == "dumb" || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("PARTITIONOPS_NO_PROGRESS"));
