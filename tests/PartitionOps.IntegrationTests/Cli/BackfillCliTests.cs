@@ -154,6 +154,27 @@ public sealed class BackfillCliTests(PostgresFixture postgres)
     }
 
     [Fact]
+    public async Task A_type_that_fails_is_exit_1_and_names_the_cause()
+    {
+        var db = await BackfillHarness.CreateAsync(postgres, rows: 5_000, types: 10);
+        await db.ExecAsync("""
+            CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'ValueSet is read-only today'; END $$;
+            CREATE TRIGGER refuse BEFORE UPDATE ON "Resource_4" FOR EACH ROW EXECUTE FUNCTION refuse();
+            """);
+
+        var run = await CliRun.BackfillAsync("start", db.ConnectionString, "--json", "--skip-indexes");
+        Assert.True(run.ExitCode == 1, run.ToString());
+        var result = run.Json();
+        Assert.Equal("failed", result.GetProperty("status").GetString());
+        Assert.Contains("read-only", result.GetProperty("stopReason").GetString());
+        var types = result.GetProperty("types").EnumerateArray().ToDictionary(t => t.GetProperty("typeName").GetString()!, t => t.GetProperty("status").GetString());
+        Assert.Equal("failed", types["ValueSet"]);
+        // The engine stops the run at the first failure: the other types are done or paused, never failed.
+        Assert.All(types.Where(t => t.Key != "ValueSet"), t => Assert.Contains(t.Value, new[] { "done", "paused" }));
+        Assert.Contains("read-only", run.Stderr);
+    }
+
+    [Fact]
     public async Task Bad_input_is_exit_2_names_the_bad_value_and_changes_nothing()
     {
         var db = await BackfillHarness.CreateAsync(postgres, rows: 2_000, types: 10);
