@@ -9,9 +9,9 @@ internal static class Tables
 {
     public static void Run(IAnsiConsole console, BackfillResult result, string verb)
     {
+        if (result.ColumnAdded) console.WriteLine("phase 1: partition column added");
+        foreach (var index in result.IndexesBuilt) console.WriteLine($"phase 2: {index}");
         if (result.Types.Count > 0) console.Write(TypeTable(result.Types));
-        foreach (var index in result.IndexesBuilt) console.WriteLine($"index: {index}");
-        if (result.ColumnAdded) console.WriteLine("column: added");
         foreach (var skipped in result.SkippedTypes) console.WriteLine($"skipped: {skipped} (another runner holds it)");
         var summary = $"{result.RowsUpdated:N0} rows moved, {result.RowsScanned:N0} walked in {result.Batches:N0} batches, " +
                       $"{result.RowsPerSecond:N0} rows/s, {Duration(result.Elapsed)}";
