@@ -1,1 +1,1 @@
-return 0;
+return await PartitionOps.Cli.CliApp.MainAsync(args);
