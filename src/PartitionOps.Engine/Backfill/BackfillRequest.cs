@@ -52,8 +52,10 @@ public sealed record BackfillRequest
         if (Delay < TimeSpan.Zero) throw new InvalidRequestException("--delay-ms", (long)Delay.TotalMilliseconds, "must be zero or positive");
         if (Parallelism < 1 || Parallelism > 64) throw new InvalidRequestException("--parallel", Parallelism, "must be between 1 and 64");
         if (MaxDuration is { } d && d <= TimeSpan.Zero) throw new InvalidRequestException("--max-duration", d, "must be positive");
-        if (BatchLockTimeout <= TimeSpan.Zero) throw new InvalidRequestException("--lock-timeout", BatchLockTimeout, "must be positive");
+        if (BatchLockTimeout <= TimeSpan.Zero) throw new InvalidRequestException("--lock-timeout-ms", (long)BatchLockTimeout.TotalMilliseconds, "must be positive");
         if (Index.MaxDop < 0) throw new InvalidRequestException("--maxdop", Index.MaxDop, "must be zero or positive");
+        if (!new[] { "NONE", "ROW", "PAGE" }.Contains(Index.DataCompression, StringComparer.OrdinalIgnoreCase))
+            throw new InvalidRequestException("--data-compression", Index.DataCompression, "must be NONE, ROW or PAGE");
         if (Index.MaxDurationMinutes < 1) throw new InvalidRequestException("--index-max-duration", Index.MaxDurationMinutes, "must be at least one minute");
         Throttle.Validate();
         return this;

@@ -31,7 +31,7 @@ public sealed class BackfillService
         var indexSteps = await IndexStepsAsync(connection, context, request, indexOptions, ct).ConfigureAwait(false);
         // Only a build that is still needed has to be online; finished indexes need no consent.
         if (indexSteps.Count > 0 && request.Index.Online && !server.SupportsOnline && !request.Index.AllowOffline)
-            throw new InvalidRequestException("--online", "on", $"is not available on {server.Edition}: allow an offline build explicitly (it blocks writers for the build)");
+            throw new InvalidRequestException("--offline-index-build", "off", $"is required on {server.Edition}, which cannot build indexes online: an offline build blocks writers while it runs, so it must be asked for (--offline-index-build / -AllowOfflineIndexBuild)");
 
         if (request.DryRun)
         {

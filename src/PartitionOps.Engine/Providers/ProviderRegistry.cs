@@ -14,7 +14,9 @@ public static class ProviderRegistry
         ["mssql"] = () => SqlServerProvider.Instance,
     };
 
-    public static IReadOnlyCollection<string> Names => ["sqlserver", "oracle", "postgresql"];
+    /// <summary>The canonical names of the registered providers (aliases left out).</summary>
+    public static IReadOnlyCollection<string> Names =>
+        Factories.Where(kv => string.Equals(kv.Key, kv.Value().Name, StringComparison.OrdinalIgnoreCase)).Select(kv => kv.Key).Order().ToList();
 
     /// <summary>Lets a provider that lives elsewhere (Oracle, loaded at run time) register itself.</summary>
     public static void Register(string name, Func<IDatabaseProvider> factory) => Factories[name] = factory;

@@ -49,7 +49,13 @@ public static class FhirSample
         var names = TypeNames(options.TypeCount);
         var systemCount = Backfill.BackfillProfile.FhirSystemTypes.Count;
         static double[] Zipf(int n) { var w = Enumerable.Range(1, n).Select(r => 1.0 / Math.Pow(r, 1.1)).ToArray(); var s = w.Sum(); return w.Select(x => x / s).ToArray(); }
-        var systemWeights = Zipf(systemCount).AsEnumerable().Reverse().ToArray(); // CompartmentDefinition smallest, like the spec's priority table
+        // Relative sizes of the spec's priority table: ValueSet largest, CompartmentDefinition smallest.
+        var relative = new Dictionary<string, double>
+        {
+            ["ValueSet"] = 30, ["SearchParameter"] = 10, ["CodeSystem"] = 8, ["OperationDefinition"] = 5,
+            ["StructureDefinition"] = 3, ["CapabilityStatement"] = 1, ["CompartmentDefinition"] = 0.5,
+        };
+        var systemWeights = Backfill.BackfillProfile.FhirSystemTypes.Select(t => relative[t] / relative.Values.Sum()).ToArray();
         var userWeights = Zipf(names.Count - systemCount);
         var systemRows = (long)Math.Round(options.Rows * options.SystemShare);
         var userRows = options.Rows - systemRows;

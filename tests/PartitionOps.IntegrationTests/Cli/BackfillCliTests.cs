@@ -273,7 +273,7 @@ public sealed class BackfillCliTests(PostgresFixture postgres)
     [Fact]
     public async Task The_built_program_returns_the_exit_code_of_validate()
     {
-        var dll = FindCliDll();
+        var dll = CliRun.FindDll();
         var db = await BackfillHarness.CreateAsync(postgres, rows: 2_000, types: 10);
         var start = await CliRun.BackfillAsync("start", db.ConnectionString, "--skip-indexes");
         Assert.True(start.ExitCode == 0, start.ToString());
@@ -291,18 +291,6 @@ public sealed class BackfillCliTests(PostgresFixture postgres)
         Assert.True(run.ExitCode == 3, run.ToString());
         Assert.True(run.Json().GetProperty("misplacedUserRows").GetInt64() > 0);
         Assert.DoesNotContain("\u001b[", run.Stderr); // no ANSI codes or progress bars when redirected
-    }
-
-    private static string FindCliDll()
-    {
-        var here = Path.Combine(AppContext.BaseDirectory, "partitionops.dll");
-        if (File.Exists(here) && File.Exists(Path.Combine(AppContext.BaseDirectory, "partitionops.runtimeconfig.json"))) return here;
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir != null && !File.Exists(Path.Combine(dir.FullName, "PartitionOps.sln"))) dir = dir.Parent;
-        Assert.NotNull(dir);
-        var candidates = Directory.GetFiles(Path.Combine(dir.FullName, "src", "PartitionOps.Cli", "bin"), "partitionops.dll", SearchOption.AllDirectories);
-        Assert.NotEmpty(candidates);
-        return candidates.OrderByDescending(File.GetLastWriteTimeUtc).First();
     }
 
     private static async Task AssertUntouchedAsync(BackfillHarness db)

@@ -33,5 +33,18 @@ internal sealed record CliRun(int ExitCode, string Stdout, string Stderr)
         }
     }
 
+    /// <summary>The built partitionops.dll, to run as a separate process.</summary>
+    public static string FindDll()
+    {
+        var here = Path.Combine(AppContext.BaseDirectory, "partitionops.dll");
+        if (File.Exists(here) && File.Exists(Path.Combine(AppContext.BaseDirectory, "partitionops.runtimeconfig.json"))) return here;
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir != null && !File.Exists(Path.Combine(dir.FullName, "PartitionOps.sln"))) dir = dir.Parent;
+        Assert.NotNull(dir);
+        var candidates = Directory.GetFiles(Path.Combine(dir.FullName, "src", "PartitionOps.Cli", "bin"), "partitionops.dll", SearchOption.AllDirectories);
+        Assert.NotEmpty(candidates);
+        return candidates.OrderByDescending(File.GetLastWriteTimeUtc).First();
+    }
+
     public override string ToString() => $"exit {ExitCode}\nstdout:\n{Stdout}\nstderr:\n{Stderr}";
 }
