@@ -4,6 +4,9 @@ using PartitionOps.Engine.Providers;
 
 namespace PartitionOps.Engine.Backfill;
 
+/// <summary>The type's application lock went to another runner while this one reconnected.</summary>
+internal sealed class TypeLostException : Exception;
+
 internal sealed record WalkOutcome(long RunId, string Status, string? StopReason, IReadOnlyList<TypeProgress> Types, IReadOnlyList<string> SkippedTypes);
 
 /// <summary>
@@ -167,7 +170,7 @@ internal sealed class BackfillWalk(
             while (true)
             {
                 // Stop conditions are only looked at between batches: a batch always commits or rolls back whole.
-                if (await ShouldStopAsync(worker, ct, () => (clock.Elapsed - lastFlagCheck) >= TimeSpan.FromSeconds(1), () => lastFlagCheck = clock.Elapsed).ConfigureAwait(false))
+                if (await ShouldStopAsync(worker, state, ct, () => (clock.Elapsed - lastFlagCheck) >= TimeSpan.FromSeconds(1), () => lastFlagCheck = clock.Elapsed).ConfigureAwait(false))
                 {
                     await SetStatusAsync(worker, state, BackfillStatus.Paused, null, CancellationToken.None).ConfigureAwait(false);
                     Report(state, estimate);
@@ -175,7 +178,7 @@ internal sealed class BackfillWalk(
                 }
                 if (clock.Elapsed - lastThrottleCheck >= request.Throttle.CheckInterval)
                 {
-                    var wait = await ThrottleAsync(worker, ct).ConfigureAwait(false);
+                    var wait = await ThrottleAsync(worker, state, ct).ConfigureAwait(false);
                     lastThrottleCheck = clock.Elapsed;
                     if (wait is { } w)
                     {
@@ -198,8 +201,7 @@ internal sealed class BackfillWalk(
                         (await conn.QueryAsync(_provider, batch, r => (End: r.Get<long?>("range_end"), Scanned: r.Get<int>("rows_scanned"), Updated: r.Get<int>("rows_updated")), token, timeoutSeconds: 600).ConfigureAwait(false)).Single(),
                         ct).ConfigureAwait(false);
                     watch.Stop();
-                    if (result is null) return; // lost the type to another runner
-                    var (end, scanned, updated) = result.Value;
+                    var (end, scanned, updated) = result;
                     if (end is { } rangeEnd)
                     {
                         state.LastKey = rangeEnd;
@@ -229,12 +231,11 @@ internal sealed class BackfillWalk(
                     new("batch_size", controller.Current), new("target_value", _target), new("source_value", _source));
                 var swept = await worker.RetryingAsync(state, controller, async (conn, token) =>
                     await conn.ScalarAsync<int>(_provider, sweep, token, timeoutSeconds: 600).ConfigureAwait(false), ct).ConfigureAwait(false);
-                if (swept is null) return;
                 if (swept > 0)
                 {
-                    state.Updated += swept.Value;
+                    state.Updated += swept;
                     state.Batches++;
-                    Interlocked.Add(ref _rowsMoved, swept.Value);
+                    Interlocked.Add(ref _rowsMoved, swept);
                     Report(state, estimate, controller.Current);
                     continue;
                 }
@@ -250,23 +251,29 @@ internal sealed class BackfillWalk(
                 return;
             }
         }
+        catch (TypeLostException)
+        {
+            events?.Report(new("backfill", $"{checkpoint.TypeName}: another runner took it over while reconnecting"));
+        }
         catch (Exception e) when (e is not OperationCanceledException && _provider.Errors.Classify(e) != ErrorKind.Canceled)
         {
-            await SetStatusAsync(worker, state, BackfillStatus.Failed, e.Message, CancellationToken.None).ConfigureAwait(false);
+            try { await SetStatusAsync(worker, state, BackfillStatus.Failed, e.Message, CancellationToken.None).ConfigureAwait(false); }
+            catch (DbException) { /* the database is unreachable too: the checkpoint stays 'running' and resumable */ }
             _stopReason ??= $"{checkpoint.TypeName} failed: {e.Message}";
             events?.Report(new("backfill", $"{checkpoint.TypeName}: failed: {e.Message}"));
         }
         catch (Exception) when (ct.IsCancellationRequested)
         {
             _stopReason ??= "cancelled";
-            await SetStatusAsync(worker, state, BackfillStatus.Paused, null, CancellationToken.None).ConfigureAwait(false);
+            try { await SetStatusAsync(worker, state, BackfillStatus.Paused, null, CancellationToken.None).ConfigureAwait(false); }
+            catch (DbException) { /* stays 'running': the next start resumes it all the same */ }
             Report(state, estimate);
         }
     }
 
     private async Task<bool> RaiseHighWaterMarkAsync(Worker worker, TypeState state, CancellationToken ct)
     {
-        var current = await worker.Connection.ScalarAsync<long?>(_provider,
+        var current = await worker.ScalarAsync<long?>(state,
             _dialect.HighWaterMark(context.Table).With("type_id", state.Checkpoint.TypeId), ct).ConfigureAwait(false);
         if (current is { } mark && mark > state.HighWaterMark)
         {
@@ -277,7 +284,7 @@ internal sealed class BackfillWalk(
         return false;
     }
 
-    private async Task<bool> ShouldStopAsync(Worker worker, CancellationToken ct, Func<bool> flagDue, Action flagChecked)
+    private async Task<bool> ShouldStopAsync(Worker worker, TypeState state, CancellationToken ct, Func<bool> flagDue, Action flagChecked)
     {
         if (_stopReason != null) return true;
         if (ct.IsCancellationRequested) { _stopReason = "cancelled"; return true; }
@@ -285,17 +292,17 @@ internal sealed class BackfillWalk(
         if (flagDue())
         {
             flagChecked();
-            var flag = await worker.Connection.ScalarAsync<int>(_provider, _dialect.ReadStopFlag(_controlSchema).With(context.TableParameters()), ct).ConfigureAwait(false);
+            var flag = await worker.ScalarAsync<int>(state, _dialect.ReadStopFlag(_controlSchema).With(context.TableParameters()), ct).ConfigureAwait(false);
             if (flag == 1) { _stopReason = "stop requested"; return true; }
         }
         return false;
     }
 
-    private async Task<(string Reason, TimeSpan Duration)?> ThrottleAsync(Worker worker, CancellationToken ct)
+    private async Task<(string Reason, TimeSpan Duration)?> ThrottleAsync(Worker worker, TypeState state, CancellationToken ct)
     {
         var limits = request.Throttle;
-        var signals = await worker.Connection.QueryAsync(_provider, _dialect.ThrottleSignals(),
-            r => (Signal: r.Get<string>("signal")!, Value: r.Get<double>("value")), ct).ConfigureAwait(false);
+        var signals = await worker.RetryingAsync(state, null, (c, token) => c.QueryAsync(_provider, _dialect.ThrottleSignals(),
+            r => (Signal: r.Get<string>("signal")!, Value: r.Get<double>("value")), token), ct).ConfigureAwait(false);
         foreach (var (signal, value) in signals)
         {
             double? limit = signal switch
@@ -309,7 +316,7 @@ internal sealed class BackfillWalk(
         }
         if (limits.CustomQuery is { } query)
         {
-            var ms = await worker.Connection.ScalarAsync<double?>(_provider, new SqlStatement(query), ct).ConfigureAwait(false);
+            var ms = await worker.ScalarAsync<double?>(state, new SqlStatement(query), ct).ConfigureAwait(false);
             if (ms is > 0) return ($"throttle query asked for {ms:0} ms", TimeSpan.FromMilliseconds(Math.Min(ms.Value, 60_000)));
         }
         return null;
@@ -318,7 +325,7 @@ internal sealed class BackfillWalk(
     private async Task SetStatusAsync(Worker worker, TypeState state, string status, string? error, CancellationToken ct)
     {
         state.Status = status;
-        await worker.Connection.ExecuteAsync(_provider, _dialect.UpdateCheckpointStatus(_controlSchema).With(
+        await worker.ExecuteAsync(state, _dialect.UpdateCheckpointStatus(_controlSchema).With(
             new("run_id", state.Checkpoint.RunId), new("type_id", state.Checkpoint.TypeId), new("status", status),
             new("host", host), new("high_water_mark", state.HighWaterMark), new("last_error", error)), ct).ConfigureAwait(false);
     }
@@ -368,11 +375,12 @@ internal sealed class BackfillWalk(
         }
 
         /// <summary>
-        /// Runs one unit of work; lock timeouts and deadlocks wait and retry (smaller), transient faults
-        /// reconnect. Returns null when the type's lock went to another runner while reconnecting.
+        /// Runs one statement of this type's work; lock timeouts and deadlocks wait and retry (smaller
+        /// batches), transient faults reconnect. Throws <see cref="TypeLostException"/> when the type's
+        /// lock went to another runner while reconnecting.
         /// </summary>
-        public async Task<T?> RetryingAsync<T>(TypeState state, BatchSizeController controller,
-            Func<DbConnection, CancellationToken, Task<T>> work, CancellationToken ct) where T : struct
+        public async Task<T> RetryingAsync<T>(TypeState state, BatchSizeController? controller,
+            Func<DbConnection, CancellationToken, Task<T>> work, CancellationToken ct)
         {
             var transientFailures = 0;
             for (var attempt = 1; ; attempt++)
@@ -388,9 +396,9 @@ internal sealed class BackfillWalk(
                     if (kind is ErrorKind.LockTimeout or ErrorKind.Deadlock)
                     {
                         state.LockWaits++;
-                        controller.Backoff();
+                        controller?.Backoff();
                         state.Waiting = $"{(kind == ErrorKind.Deadlock ? "deadlock" : "lock wait")}, retry {attempt}";
-                        walk.Report(state, null, controller.Current);
+                        walk.Report(state, null, controller?.Current);
                         await Connection.ExecuteAsync(walk._provider, walk._dialect.AddLockWaits(walk._controlSchema).With(
                             new("run_id", state.Checkpoint.RunId), new("type_id", state.Checkpoint.TypeId), new("lock_waits", 1L)), CancellationToken.None).ConfigureAwait(false);
                         await Task.Delay(Backoff(attempt), ct).ConfigureAwait(false);
@@ -404,7 +412,7 @@ internal sealed class BackfillWalk(
                         await Connection.DisposeAsync().ConfigureAwait(false);
                         try
                         {
-                            if (!await ConnectAsync(ct).ConfigureAwait(false)) { walk._skipped.Add(state.Checkpoint.TypeName); return null; }
+                            if (!await ConnectAsync(ct).ConfigureAwait(false)) { walk._skipped.Add(state.Checkpoint.TypeName); throw new TypeLostException(); }
                         }
                         catch (PartitionOpsException) when (transientFailures < 10) { }
                         continue;
@@ -415,6 +423,13 @@ internal sealed class BackfillWalk(
         }
 
         private static TimeSpan Backoff(int attempt) => BackfillService.Backoff(attempt);
+
+        /// <summary>Runs a statement of this type through <see cref="RetryingAsync{T}"/>.</summary>
+        public Task<int> ExecuteAsync(TypeState state, SqlStatement statement, CancellationToken ct) =>
+            RetryingAsync(state, null, (c, token) => c.ExecuteAsync(walk._provider, statement, token), ct);
+
+        public Task<T?> ScalarAsync<T>(TypeState state, SqlStatement statement, CancellationToken ct) =>
+            RetryingAsync(state, null, (c, token) => c.ScalarAsync<T>(walk._provider, statement, token), ct);
 
         public async ValueTask DisposeAsync()
         {

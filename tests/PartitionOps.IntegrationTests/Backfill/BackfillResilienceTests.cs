@@ -137,12 +137,19 @@ public sealed class BackfillResilienceTests(PostgresFixture postgres)
             {
                 // Kill the workers' sessions (they hold the type locks), as a failover would.
                 using var c = db.OpenAsync().GetAwaiter().GetResult();
-                using var kill = new NpgsqlCommand("SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid()", c);
+                using var kill = new NpgsqlCommand("SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid() AND database = (SELECT oid FROM pg_database WHERE datname = current_database())", c);
                 kill.ExecuteScalar();
             }
         });
 
-        var result = await _service.StartAsync(db.Request(batchSize: 100) with { TargetBatchTime = TimeSpan.Zero, Parallelism = 2 }, progress);
+        // Signals read after every batch: the first statement after the kill is a throttle probe, not a batch,
+        // so this also proves that every statement of a worker reconnects, not only the batches.
+        var request = db.Request(batchSize: 100) with
+        {
+            TargetBatchTime = TimeSpan.Zero, Parallelism = 2,
+            Throttle = new ThrottleOptions { MaxBlockedSessions = null, CheckInterval = TimeSpan.Zero },
+        };
+        var result = await _service.StartAsync(request, progress);
 
         AssertDone(result);
         Assert.Contains(progress.Events, e => e.Message.Contains("reconnecting"));

@@ -116,7 +116,7 @@ public sealed class BackfillUndoAndInputTests(PostgresFixture postgres)
     {
         var target = new PartitionOps.Engine.Providers.DatabaseTarget(PartitionOps.Engine.Providers.PostgreSql.PostgreSqlProvider.Instance,
             "Host=/nonexistent-partitionops;Port=5999;Username=u;Password=secret-pw;Database=x;Timeout=2");
-        var error = await Assert.ThrowsAsync<PartitionOpsException>(() => _service.StartAsync(new BackfillRequest { Scope = new BackfillScope { Target = target } }));
+        var error = await Assert.ThrowsAsync<ConnectionFailedException>(() => _service.StartAsync(new BackfillRequest { Scope = new BackfillScope { Target = target } }));
         Assert.Contains("could not connect", error.Message);
         Assert.DoesNotContain("secret-pw", error.Message);
     }
