@@ -104,6 +104,14 @@ public interface IIlmDialect
 
     IReadOnlyList<SqlStatement> Rename(PartitionLayout table, RenameAction rename);
 
+    /// <summary>
+    /// Single value, true when this session now holds the table's application lock (two runners never
+    /// work the same table); null when the engine offers none we can take without extra grants (Oracle's DBMS_LOCK).
+    /// </summary>
+    SqlStatement? TryLockTable(string owner, string table);
+
+    SqlStatement? UnlockTable(string owner, string table);
+
     /// <summary>Single value: the exact row count of one partition.</summary>
     SqlStatement CountRows(PartitionLayout table, string partition);
 

@@ -17,6 +17,7 @@ public static class LayoutJson
         ReadCommentHandling = JsonCommentHandling.Skip,
         AllowTrailingCommas = true,
         PropertyNameCaseInsensitive = true,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
     };
 
     public static string Serialize(PartitionLayout layout) => JsonSerializer.Serialize(layout, Options);

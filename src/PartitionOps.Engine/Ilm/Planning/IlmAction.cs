@@ -12,14 +12,13 @@ public enum IlmActionKind
 }
 
 /// <summary>One step of an ILM plan for one table. Plans are data: the executor runs them in order.</summary>
-[JsonPolymorphic(TypeDiscriminatorPropertyName = "kind")]
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "action")]
 [JsonDerivedType(typeof(MoveAction), "move")]
 [JsonDerivedType(typeof(MergeAction), "merge")]
 [JsonDerivedType(typeof(RenameAction), "rename")]
 [JsonDerivedType(typeof(SkipAction), "skip")]
 public abstract record IlmAction
 {
-    [JsonIgnore]
     public abstract IlmActionKind Kind { get; }
 
     /// <summary>The partition the action is about (for a merge: the name of the result).</summary>
@@ -91,8 +90,12 @@ public sealed record RenameAction(string PartitionName, string NewName, string R
     public override string Describe() => $"rename {PartitionName} to {NewName}: {Reason}";
 }
 
-/// <summary>Nothing is done to the partition, and here is why.</summary>
-public sealed record SkipAction(string PartitionName, string Reason) : IlmAction
+/// <summary>
+/// Nothing is done to the partition, and here is why. <see cref="WouldMergeInto"/> is set when a merge
+/// was due but held back by the run's limits (MAX_MERGES_PER_RUN, MERGE_RETRY_FAILED = N): the run
+/// writes a SKIPPED audit row for it.
+/// </summary>
+public sealed record SkipAction(string PartitionName, string Reason, string? WouldMergeInto = null) : IlmAction
 {
     public override IlmActionKind Kind => IlmActionKind.Skip;
     public override string Partition => PartitionName;

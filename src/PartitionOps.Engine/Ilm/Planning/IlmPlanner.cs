@@ -77,6 +77,7 @@ public static class IlmPlanner
         private readonly IlmTier[] _tiers;
         private readonly HashSet<int> _yearsWithYearly = [];
         private readonly Dictionary<int, string> _reasons = [];
+        private readonly Dictionary<int, string> _heldBack = [];
         private readonly bool _pairwise;
         private int _mergeBudget;
 
@@ -180,6 +181,7 @@ public static class IlmPlanner
                 if (_options.DoNotMerge.Contains(q.Name))
                 {
                     _reasons[j] = "its last merge FAILED and MERGE_RETRY_FAILED = N";
+                    _heldBack[j] = _names[head].Kind == PartitionNameKind.Yearly ? _parts[head].Name : _names[head].YearlyName;
                     break;
                 }
                 months.Add(j);
@@ -199,7 +201,11 @@ public static class IlmPlanner
             if (cost > _mergeBudget)
             {
                 var allowed = Math.Max(0, _mergeBudget - (startsYear ? 1 : 0));
-                foreach (var m in months.Skip(allowed)) _reasons[m] = "MAX_MERGES_PER_RUN reached: merges on a later run";
+                foreach (var m in months.Skip(allowed))
+                {
+                    _reasons[m] = "MAX_MERGES_PER_RUN reached: merges on a later run";
+                    _heldBack[m] = startsYear ? _names[head].YearlyName : _parts[head].Name;
+                }
                 months = months.Take(allowed).ToList();
                 cost = months.Count + (startsYear && months.Count > 0 ? 1 : 0);
             }
@@ -257,7 +263,7 @@ public static class IlmPlanner
 
             var name = _names[i];
             if (explainMonthly && name.Kind == PartitionNameKind.Monthly && _options.MergesEnabled && _policy.MergesInto(tier))
-                _actions.Add(new SkipAction(p.Name, _reasons.GetValueOrDefault(i) ?? WhyStaysMonthly(i)));
+                _actions.Add(new SkipAction(p.Name, _reasons.GetValueOrDefault(i) ?? WhyStaysMonthly(i), _heldBack.GetValueOrDefault(i)));
         }
 
         private string WhyStaysMonthly(int i)

@@ -126,6 +126,11 @@ public sealed class OracleIlmDialect : IIlmDialect
     public IReadOnlyList<SqlStatement> Rename(PartitionLayout table, RenameAction rename) =>
         [new($"ALTER TABLE {Table(table)} RENAME PARTITION {Q(rename.PartitionName)} TO {Q(rename.NewName)}")];
 
+    // DBMS_LOCK needs an EXECUTE grant most ILM accounts lack; Oracle's own DDL locks keep two merges apart.
+    public SqlStatement? TryLockTable(string owner, string table) => null;
+
+    public SqlStatement? UnlockTable(string owner, string table) => null;
+
     public SqlStatement CountRows(PartitionLayout table, string partition) =>
         new($"SELECT COUNT(*) FROM {Table(table)} PARTITION ({Q(partition)})");
 

@@ -136,9 +136,9 @@ public sealed partial class PostgreSqlIlmDialect : IIlmDialect
     public MergeScript Merge(PartitionLayout table, MergeAction merge, bool online)
     {
         if (string.IsNullOrEmpty(table.PartitionKey))
-            throw new InvalidOperationException($"the layout of {table.Table} has no partition key: read it from the catalog to merge on PostgreSQL");
+            throw new InvalidRequestException("--layout", table.Table, "has no partition_key: PostgreSQL merge statements need it (take the layout with ilm snapshot on PostgreSQL)");
         if (table.Columns.Count == 0)
-            throw new InvalidOperationException($"the layout of {table.Table} has no columns: read it from the catalog to merge on PostgreSQL");
+            throw new InvalidRequestException("--layout", table.Table, "has no columns: PostgreSQL merge statements copy rows by column (take the layout with ilm snapshot on PostgreSQL)");
         var head = Partition(table, merge.Head);
         var key = Q(table.PartitionKey);
         var range = new StringBuilder($"{key} IS NOT NULL");
@@ -175,6 +175,13 @@ public sealed partial class PostgreSqlIlmDialect : IIlmDialect
 
     public IReadOnlyList<SqlStatement> Rename(PartitionLayout table, RenameAction rename) =>
         [new($"ALTER TABLE {Partition(table, rename.PartitionName)} RENAME TO {Q(rename.NewName)}")];
+
+    // Session-level advisory lock keyed by the table's name; released explicitly and when the session ends.
+    public SqlStatement? TryLockTable(string owner, string table) =>
+        SqlStatement.Of("SELECT pg_try_advisory_lock(hashtext(@lock_name))", P("lock_name", $"partitionops.ilm:{owner}.{table}"));
+
+    public SqlStatement? UnlockTable(string owner, string table) =>
+        SqlStatement.Of("SELECT pg_advisory_unlock(hashtext(@lock_name))", P("lock_name", $"partitionops.ilm:{owner}.{table}"));
 
     public SqlStatement CountRows(PartitionLayout table, string partition) => new($"SELECT count(*) FROM {Partition(table, partition)}");
 
