@@ -53,6 +53,12 @@ public sealed record IlmRunRequest(DatabaseTarget Target, string Table)
 
     /// <summary>--dry-run / -WhatIf: plan and show the statements, change nothing.</summary>
     public bool DryRun { get; init; }
+
+    /// <summary>
+    /// --max-duration: no new action starts after this long (the one running finishes), so a
+    /// scheduled job stops cleanly before its host kills it; the next run carries on. Null = no limit.
+    /// </summary>
+    public TimeSpan? MaxDuration { get; init; }
 }
 
 /// <summary>ilm history: audit rows, newest first; Table null = every table.</summary>
@@ -119,6 +125,11 @@ public sealed record IlmRunResult(
     IReadOnlyList<ReconcileDecision> Reconciled,
     bool DryRun)
 {
+    /// <summary>Actions of the plan not started because --max-duration was reached.</summary>
+    public IReadOnlyList<IlmAction> NotStarted { get; init; } = [];
+
+    public bool StoppedEarly => NotStarted.Count > 0;
+
     public int Succeeded => Outcomes.Count(o => o.Status == IlmStatus.Success);
     public int Failed => Outcomes.Count(o => o.Status == IlmStatus.Failed);
     public long RowsMerged => Outcomes.Where(o => o.Action is MergeAction && o.Status == IlmStatus.Success).Sum(o => o.RowsAfter ?? 0);

@@ -68,6 +68,9 @@ public sealed class IlmService(TimeProvider? time = null)
     public async Task<IlmRunResult> RunAsync(IlmRunRequest request, IProgress<IlmProgress>? progress = null, CancellationToken ct = default)
     {
         request.Overrides.Validate();
+        if (request.MaxDuration is { } limit && limit < TimeSpan.Zero)
+            throw new InvalidRequestException("--max-duration", limit, "must not be negative");
+        var started = _time.GetTimestamp();
         var asOf = request.AsOf ?? Today;
         var provider = request.Target.Provider;
         var names = Names.Of(request.Target, request.Schema, request.Table, request.ControlSchema);
@@ -110,9 +113,15 @@ public sealed class IlmService(TimeProvider? time = null)
             var executor = new IlmExecutor(connection, provider, dialect, names.ControlSchema, layout, request.Policy.Online);
             var outcomes = new List<ActionOutcome>();
             var work = plan.Work.ToList();
+            var notStarted = new List<IlmAction>();
             for (var i = 0; i < work.Count; i++)
             {
                 ct.ThrowIfCancellationRequested();
+                if (request.MaxDuration is { } max && _time.GetElapsedTime(started) >= max)
+                {
+                    notStarted.AddRange(work.Skip(i));
+                    break;
+                }
                 progress?.Report(new IlmProgress(layout.Table, i + 1, work.Count, work[i], "starting"));
                 var outcome = await executor.RunAsync(work[i], ct).ConfigureAwait(false);
                 outcomes.Add(outcome);
@@ -121,7 +130,7 @@ public sealed class IlmService(TimeProvider? time = null)
             foreach (var held in plan.Actions.OfType<SkipAction>().Where(s => s.WouldMergeInto != null))
                 await connection.ExecuteAsync(provider, dialect.InsertMergeAudit(names.ControlSchema, new MergeAuditEntry(
                     layout.Schema, layout.Table, held.PartitionName, held.WouldMergeInto!, IlmStatus.Skipped, held.Reason)), ct).ConfigureAwait(false);
-            return new IlmRunResult(planned, outcomes, reconciled, DryRun: false);
+            return new IlmRunResult(planned, outcomes, reconciled, DryRun: false) { NotStarted = notStarted };
         }
         finally
         {

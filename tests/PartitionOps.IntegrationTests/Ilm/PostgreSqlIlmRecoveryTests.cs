@@ -141,6 +141,25 @@ public sealed class PostgreSqlIlmRecoveryTests(PostgresFixture postgres, ITestOu
         Assert.All(events, e => Assert.Equal(2, e.Count));
     }
 
+    [Fact]
+    public async Task Max_duration_stops_before_the_next_action_and_the_next_run_carries_on()
+    {
+        var db = await IlmTestDatabase.CreateAsync(postgres, output);
+        if (db is null) return;
+        await db.AddPartitionAsync("p_2019", "2019-01-01", "2020-01-01", db.Warm);
+        await db.AddPartitionAsync("p_2023", "2023-01-01", "2023-11-01", db.Warm);
+        await db.AddMonthAsync(2023, 11, db.Hot);
+
+        var stopped = await _ilm.RunAsync(new IlmRunRequest(db.Target, "sales") { Policy = db.Policy, AsOf = new DateOnly(2025, 12, 1), MaxDuration = TimeSpan.Zero });
+        Assert.Empty(stopped.Outcomes);
+        Assert.True(stopped.StoppedEarly);
+        Assert.Equal(2, stopped.NotStarted.Count);
+        Assert.Empty(await db.AuditAsync());
+
+        var resumed = await RunAsync(db, "2025-12-01");
+        Assert.Equal(2, resumed.Outcomes.Count(o => o.Status == IlmStatus.Success));
+    }
+
     private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
     {
         public void Report(T value) => report(value);
