@@ -8,8 +8,8 @@ namespace PartitionOps.Engine.Providers.Oracle;
 /// <summary>
 /// ILM on Oracle 12.2+. Merges name the higher-bound partition as the result and then rename it
 /// (ORA-14275: the result may only reuse the highest source's name), always state TABLESPACE and
-/// compression (a merged partition otherwise takes the table's defaults) and UPDATE INDEXES; ONLINE
-/// is added on 18c+ when the policy asks. Syntax:
+/// compression (a merged partition otherwise takes the table's defaults) and UPDATE INDEXES, or ONLINE
+/// on 18c+ when the policy asks (it maintains the indexes itself). Syntax:
 /// https://docs.oracle.com/cd/F82042_01/sqlrf/img_text/merge_table_partitions.html (MERGE PARTITIONS p1, p2, ... INTO partition_spec [update_index_clauses] [ONLINE]).
 /// DDL is not transactional: a crash between the merge and the rename is reconciled on the next run.
 /// Unqualified names use the connected user's schema; names are folded to upper case, as Oracle does
@@ -19,7 +19,7 @@ public sealed class OracleIlmDialect : IIlmDialect
 {
     public static readonly OracleIlmDialect Instance = new();
 
-    /// <summary>ONLINE MERGE PARTITIONS exists from 18c on; MOVE follows the same rule to keep one switch.</summary>
+    /// <summary>ONLINE MERGE PARTITIONS exists from 18c on (MOVE PARTITION from 12c); one switch for both keeps plans predictable.</summary>
     public const int OnlineFromVersion = 18;
 
     public string ProviderName => "oracle";
@@ -112,11 +112,13 @@ public sealed class OracleIlmDialect : IIlmDialect
     {
         // ORA-14275: the merged partition may only take the highest source's name, so merge into it and rename.
         var highest = merge.Sources[^1];
+        // ONLINE (18c+) keeps DML going and maintains local and global indexes itself, so it replaces
+        // UPDATE INDEXES: https://oracle-base.com/articles/18c/online-merge-partition-and-subpartition-18c
         var statements = new List<SqlStatement>
         {
             new($"ALTER TABLE {Table(table)} MERGE PARTITIONS {string.Join(", ", merge.Sources.Select(Q))} " +
                 $"INTO PARTITION {Q(highest)} TABLESPACE {Q(merge.Tablespace)} {CompressionClause(merge.Compression)} " +
-                $"UPDATE INDEXES{(Online(table, online) ? " ONLINE" : "")}"),
+                (Online(table, online) ? "ONLINE" : "UPDATE INDEXES")),
         };
         if (!string.Equals(highest, merge.TargetName, StringComparison.OrdinalIgnoreCase))
             statements.Add(new($"ALTER TABLE {Table(table)} RENAME PARTITION {Q(highest)} TO {Q(merge.TargetName)}"));
