@@ -138,13 +138,16 @@ public interface IIlmDialect
     /// <summary>Same columns as <see cref="MergeHistory"/>: the IN_PROGRESS rows of one table (interrupted runs).</summary>
     SqlStatement InProgressMerges(string? controlSchema, string owner, string table);
 
-    /// <summary>source_partition, merge_status, merge_date: the latest audit row of each source of one table.</summary>
+    /// <summary>
+    /// source_partition, merge_status, merge_date: the latest attempt of each source of one table. SKIPPED rows
+    /// are not attempts: a merge held back because it failed before must still count as failed.
+    /// </summary>
     SqlStatement LatestMergeStatus(string? controlSchema, string owner, string table);
 
     /// <summary>total_merges, succeeded, failed, avg_success_seconds, max_seconds over the last <paramref name="days"/> days (no FILTER: Oracle has none).</summary>
     SqlStatement MergeStatistics(string? controlSchema, string? table, int days);
 
-    /// <summary>Single value: sources whose latest merge FAILED more than <paramref name="days"/> days ago.</summary>
+    /// <summary>Single value: sources whose latest attempt (SKIPPED rows aside) FAILED more than <paramref name="days"/> days ago.</summary>
     SqlStatement StaleFailedMerges(string? controlSchema, string? table, int days);
 
     SqlStatement InsertExecutionLog(string? controlSchema, ExecutionLogEntry entry);

@@ -216,6 +216,8 @@ public sealed class OracleHighValueTests
     [InlineData("TIMESTAMP' 2023-11-01 00:00:00'", "2023-11-01")]
     [InlineData("TIMESTAMP' 2024-01-01 00:00:00.000000'", "2024-01-01")]
     [InlineData("DATE '2023-02-01'", "2023-02-01")]
+    [InlineData("TIMESTAMP' 2023-11-01 00:00:00 +00:00'", "2023-11-01")]
+    [InlineData("TIMESTAMP' 2023-11-01 00:00:00.000000 Europe/Paris'", "2023-11-01")]
     [InlineData("{\"high_value\":\"2023-11-01T00:00:00\"}", "2023-11-01")]
     [InlineData("[\"2023-12-01T00:00:00\"]", "2023-12-01")]
     public void Reads_date_bounds(string text, string expected)

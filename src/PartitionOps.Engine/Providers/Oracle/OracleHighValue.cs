@@ -8,12 +8,13 @@ namespace PartitionOps.Engine.Providers.Oracle;
 /// Reads ALL_TAB_PARTITIONS.HIGH_VALUE (a LONG holding the bound's SQL text) or 23ai's HIGH_VALUE_JSON
 /// as a date. Forms seen in the catalog:
 /// <c>TO_DATE(' 2023-11-01 00:00:00', 'SYYYY-MM-DD HH24:MI:SS', 'NLS_CALENDAR=GREGORIAN')</c>,
-/// <c>TIMESTAMP' 2023-11-01 00:00:00'</c>, <c>DATE '2023-11-01'</c> and <c>MAXVALUE</c>.
+/// <c>TIMESTAMP' 2023-11-01 00:00:00'</c> (with a zone for TIMESTAMP WITH TIME ZONE keys: the local
+/// date and time are taken), <c>DATE '2023-11-01'</c> and <c>MAXVALUE</c>.
 /// </summary>
 public static partial class OracleHighValue
 {
     // The leading blank in ' 2023-...' is the sign position of the SYYYY mask; a '-' there is BC.
-    [GeneratedRegex(@"^\s*(?:TO_DATE\s*\(\s*|TIMESTAMP\s*|DATE\s*)'\s*(?<date>\d{4}-\d{2}-\d{2})(?:[ T](?<time>\d{2}:\d{2}:\d{2})(?:\.\d+)?)?\s*'",
+    [GeneratedRegex(@"^\s*(?:TO_DATE\s*\(\s*|TIMESTAMP\s*|DATE\s*)'\s*(?<date>\d{4}-\d{2}-\d{2})(?:[ T](?<time>\d{2}:\d{2}:\d{2})(?:\.\d+)?)?(?:\s*(?:[+-]\d{1,2}:\d{2}|[A-Za-z_/]+))?\s*'",
         RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex DateLiteral();
 

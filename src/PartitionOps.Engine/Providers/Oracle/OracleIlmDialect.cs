@@ -275,7 +275,8 @@ public sealed class OracleIlmDialect : IIlmDialect
         return SqlStatement.Of(
             $"SELECT m.source_partition, m.merge_status, m.merge_date FROM {t} m " +
             "WHERE m.table_owner = :table_owner AND m.table_name = :table_name " +
-            $"AND m.merge_id = (SELECT MAX(x.merge_id) FROM {t} x WHERE x.table_owner = m.table_owner AND x.table_name = m.table_name AND x.source_partition = m.source_partition)",
+            $"AND m.merge_id = (SELECT MAX(x.merge_id) FROM {t} x WHERE x.table_owner = m.table_owner AND x.table_name = m.table_name " +
+            "AND x.source_partition = m.source_partition AND x.merge_status <> 'SKIPPED')",
             P("table_owner", owner), P("table_name", table));
     }
 
@@ -303,7 +304,8 @@ public sealed class OracleIlmDialect : IIlmDialect
         if (table != null) { filter = " AND m.table_name = :table_name"; parameters.Add(P("table_name", NormalizeName(table))); }
         return new SqlStatement(
             $"SELECT COUNT(*) FROM {t} m WHERE m.merge_status = 'FAILED' AND m.merge_date < SYSTIMESTAMP - NUMTODSINTERVAL(:days, 'DAY'){filter} " +
-            $"AND m.merge_id = (SELECT MAX(x.merge_id) FROM {t} x WHERE x.table_owner = m.table_owner AND x.table_name = m.table_name AND x.source_partition = m.source_partition)",
+            $"AND m.merge_id = (SELECT MAX(x.merge_id) FROM {t} x WHERE x.table_owner = m.table_owner AND x.table_name = m.table_name " +
+            "AND x.source_partition = m.source_partition AND x.merge_status <> 'SKIPPED')",
             parameters);
     }
 
