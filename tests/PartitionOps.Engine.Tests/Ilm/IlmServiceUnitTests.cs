@@ -258,6 +258,11 @@ public sealed class IlmOfflinePlanTests
             ], step.Statements.Select(s => s.Text));
             Assert.Equal("ALTER SESSION SET DDL_LOCK_TIMEOUT = 30", Assert.Single(result.SessionSetup).Text);
             Assert.Equal("oracle", result.Provider);
+
+            // --json: the whole result is one JSON document.
+            var json = System.Text.Json.JsonSerializer.Serialize(result, LayoutJson.Options);
+            Assert.Contains("\"statements\": [", json);
+            Assert.Contains("RENAME PARTITION", json);
         }
         finally
         {
