@@ -125,6 +125,45 @@ public sealed class PostgreSqlIlmRecoveryTests(PostgresFixture postgres, ITestOu
     }
 
     [Fact]
+    public async Task Rows_written_while_months_merge_are_not_lost()
+    {
+        var db = await IlmTestDatabase.CreateAsync(postgres, output);
+        if (db is null) return;
+        await db.AddPartitionAsync("p_2023", "2023-01-01", "2023-08-01", db.Warm);
+        for (var m = 8; m <= 12; m++) await db.AddMonthAsync(2023, m, db.Hot);
+        await db.AddMonthAsync(2024, 1, db.Hot);
+        var initial = await db.TotalRowsAsync();
+
+        // A writer keeps inserting into the months being merged (and a HOT month) for the whole run.
+        using var stop = new CancellationTokenSource();
+        var inserted = 0;
+        var writer = Task.Run(async () =>
+        {
+            await using var connection = new NpgsqlConnection(db.ConnectionString);
+            await connection.OpenAsync();
+            var day = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                var date = new DateTime(2023, 8, 1).AddDays(day++ % 180);
+                await using var insert = new NpgsqlCommand("INSERT INTO public.sales (id, sale_date, amount) VALUES (-1, @d, 2)", connection);
+                insert.Parameters.AddWithValue("d", DateOnly.FromDateTime(date));
+                await insert.ExecuteNonQueryAsync();
+                inserted++;
+            }
+        });
+        await Task.Delay(200);
+        var result = await RunAsync(db, "2026-01-01");
+        await Task.Delay(200);
+        stop.Cancel();
+        await writer;
+
+        Assert.Equal(IlmStatus.Success, Assert.Single(result.Outcomes).Status);
+        Assert.True(inserted > 0);
+        Assert.Equal(initial + inserted, await db.TotalRowsAsync());
+        Assert.Equal(["p_2023", "p_2024_01"], (await db.PartitionsAsync()).Keys.Order());
+    }
+
+    [Fact]
     public async Task Progress_reports_each_action_starting_and_ending()
     {
         var db = await IlmTestDatabase.CreateAsync(postgres, output);
