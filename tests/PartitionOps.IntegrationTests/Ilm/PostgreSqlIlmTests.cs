@@ -204,6 +204,30 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
     }
 
     [Fact]
+    public async Task Max_merges_per_run_merges_some_months_moves_the_rest_and_finishes_next_run()
+    {
+        var db = await IlmTestDatabase.CreateAsync(postgres, output);
+        if (db is null) return;
+        await db.AddPartitionAsync("p_2023", "2023-01-01", "2023-08-01", db.Warm);
+        for (var m = 8; m <= 12; m++) await db.AddMonthAsync(2023, m, db.Hot);
+        var total = await db.TotalRowsAsync();
+
+        var first = await RunAsync(db, "2026-01-01", new IlmConfigOverrides { MaxMerges = 2 });
+
+        Assert.Equal([IlmActionKind.Merge, IlmActionKind.Move, IlmActionKind.Move, IlmActionKind.Move], first.Outcomes.Select(o => o.Action.Kind));
+        Assert.All(first.Outcomes, o => Assert.Equal(IlmStatus.Success, o.Status));
+        Assert.Equal(["SUCCESS", "SUCCESS", "SKIPPED", "SKIPPED", "SKIPPED"], (await db.AuditAsync()).Select(a => a.Status));
+        var parts = await db.PartitionsAsync();
+        Assert.Equal(["p_2023", "p_2023_10", "p_2023_11", "p_2023_12"], parts.Keys.Order());
+        Assert.All(parts.Values, p => Assert.Equal(db.Warm, p.Tablespace));
+
+        var second = await RunAsync(db, "2026-01-01");
+        Assert.Equal(IlmActionKind.Merge, Assert.Single(second.Outcomes).Action.Kind);
+        Assert.Equal(["p_2023"], (await db.PartitionsAsync()).Keys);
+        Assert.Equal(total, await db.TotalRowsAsync());
+    }
+
+    [Fact]
     public async Task January_after_a_complete_year_is_renamed_and_later_months_merge_into_it()
     {
         var db = await IlmTestDatabase.CreateAsync(postgres, output);
