@@ -79,7 +79,7 @@ public interface IIlmDialect
     /// <summary>Single value: the server's major version.</summary>
     SqlStatement ServerVersion();
 
-    /// <summary>table_owner, table_name, partitioning_type (null when not partitioned), key_count, partition_key, is_interval.</summary>
+    /// <summary>table_owner, table_name, partitioning_type (null when not partitioned), key_count, partition_key, is_interval, is_composite (subpartitioned).</summary>
     SqlStatement TableInfo(string? schema, string table);
 
     /// <summary>partition_name, partition_position, bound_text, tablespace_name, compression, row_estimate, is_interval.</summary>

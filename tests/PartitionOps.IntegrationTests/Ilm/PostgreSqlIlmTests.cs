@@ -348,6 +348,12 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
 
         await Refused(new IlmRunRequest(db.Target, "missing_table") { Policy = db.Policy, AsOf = asOf }, "--table", "missing_table");
         await Refused(new IlmRunRequest(db.Target, "plain") { Policy = db.Policy, AsOf = asOf }, "--table", "is not a partitioned table");
+        await db.ExecuteAsync("CREATE TABLE public.nested (id int, d date) PARTITION BY RANGE (d)");
+        await db.ExecuteAsync("CREATE TABLE public.nested_2023 PARTITION OF public.nested FOR VALUES FROM ('2023-01-01') TO ('2024-01-01') PARTITION BY LIST (id)");
+        await Refused(new IlmRunRequest(db.Target, "nested") { Policy = db.Policy, AsOf = asOf }, "--table", "is subpartitioned");
+        await db.ExecuteAsync("CREATE TABLE public.by_id (id int) PARTITION BY RANGE (id)");
+        await db.ExecuteAsync("CREATE TABLE public.by_id_1 PARTITION OF public.by_id FOR VALUES FROM (1) TO (100)");
+        await Refused(new IlmRunRequest(db.Target, "by_id") { Policy = db.Policy, AsOf = asOf }, "--table", "is not range partitioned by date");
         await Refused(new IlmRunRequest(db.Target, "sales; drop table sales") { Policy = db.Policy, AsOf = asOf }, "--table", "sales; drop table sales");
         var unknownTablespace = db.Policy with { Warm = db.Policy.Warm with { Tablespace = "tbs_nowhere" } };
         await Refused(new IlmRunRequest(db.Target, "sales") { Policy = unknownTablespace, AsOf = asOf }, "tablespace", "tbs_nowhere");

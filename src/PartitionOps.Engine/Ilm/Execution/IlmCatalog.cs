@@ -27,11 +27,14 @@ public static class IlmCatalog
             KeyCount = r.Get<int?>("key_count"),
             Key = r.Get<string>("partition_key"),
             Interval = r.Get<int>("is_interval") == 1,
+            Composite = r.Get<int>("is_composite") == 1,
         }, ct).ConfigureAwait(false);
         var t = info.Count > 0 ? info[0] : throw new InvalidRequestException("--table", qualified, "does not exist");
         if (t.Type is null) throw new InvalidRequestException("--table", qualified, "is not a partitioned table");
         if (!string.Equals(t.Type, "RANGE", StringComparison.OrdinalIgnoreCase) || t.KeyCount != 1 || t.Key is null)
             throw new InvalidRequestException("--table", qualified, $"is partitioned by {t.Type} on {t.KeyCount} key(s): ILM needs range partitioning on one date column");
+        if (t.Composite)
+            throw new InvalidRequestException("--table", qualified, "is subpartitioned: ILM handles one level of range partitions (the spec leaves subpartitions to a later phase)");
 
         var rows = await connection.QueryAsync(provider, dialect.Partitions(t.Owner, t.Name), r => new
         {

@@ -66,7 +66,8 @@ public sealed class OracleIlmDialect : IIlmDialect
                pt.partitioning_key_count AS key_count,
                (SELECT MAX(k.column_name) FROM all_part_key_columns k
                 WHERE k.owner = t.owner AND k.name = t.table_name AND k.object_type = 'TABLE') AS partition_key,
-               CASE WHEN pt.interval IS NULL THEN 0 ELSE 1 END AS is_interval
+               CASE WHEN pt.interval IS NULL THEN 0 ELSE 1 END AS is_interval,
+               CASE WHEN pt.subpartitioning_type IS NULL OR pt.subpartitioning_type = 'NONE' THEN 0 ELSE 1 END AS is_composite
         FROM all_tables t
         LEFT JOIN all_part_tables pt ON pt.owner = t.owner AND pt.table_name = t.table_name
         WHERE t.owner = COALESCE(:owner, {CurrentSchema}) AND t.table_name = :table_name

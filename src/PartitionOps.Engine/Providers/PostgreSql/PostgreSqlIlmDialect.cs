@@ -52,7 +52,9 @@ public sealed partial class PostgreSqlIlmDialect : IIlmDialect
                CASE pt.partstrat WHEN 'r' THEN 'RANGE' WHEN 'l' THEN 'LIST' WHEN 'h' THEN 'HASH' END AS partitioning_type,
                pt.partnatts AS key_count,
                (SELECT a.attname FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum = pt.partattrs[0]) AS partition_key,
-               0 AS is_interval
+               0 AS is_interval,
+               CASE WHEN EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class k ON k.oid = i.inhrelid
+                                 WHERE i.inhparent = c.oid AND k.relkind = 'p') THEN 1 ELSE 0 END AS is_composite
         FROM pg_class c
         JOIN pg_namespace n ON n.oid = c.relnamespace
         LEFT JOIN pg_partitioned_table pt ON pt.partrelid = c.oid
