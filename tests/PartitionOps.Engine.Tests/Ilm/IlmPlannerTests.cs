@@ -244,6 +244,23 @@ public sealed class IlmPlannerTests
     }
 
     [Fact]
+    public void Tiers_sharing_one_tablespace_still_merge_without_moves_or_noise()
+    {
+        var users = new TierSettings(PartitionInterval.Monthly, "USERS", "NONE", 24, false);
+        var policy = Policy with
+        {
+            Hot = users,
+            Warm = users with { Interval = PartitionInterval.Yearly, AgeMonths = 60, MergeMonthly = true },
+            Cold = users with { Interval = PartitionInterval.Yearly, AgeMonths = null, MergeMonthly = true },
+        };
+        var layout = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1), "USERS", "NONE"), Layouts.Monthly(2023, 11, "USERS"), Layouts.Monthly(2023, 12, "USERS"));
+        var plan = Plan(layout, "2026-01-01", policy);
+        Assert.Equal(plan.Work, plan.Actions);
+        Assert.Equal(["P_2023", "P_2023_11", "P_2023_12"], Assert.IsType<MergeAction>(Assert.Single(plan.Work)).Sources);
+        AssertNothingLeftToDo(layout, plan, "2026-01-01", policy);
+    }
+
+    [Fact]
     public void Other_names_and_maxvalue_are_reported_and_left_alone()
     {
         var layout = Layouts.Of(

@@ -256,7 +256,8 @@ public static class IlmPlanner
             var tier = _tiers[i];
             var settings = _policy.For(tier);
             var current = _policy.TierOfTablespace(p.Tablespace);
-            if (current is { } c && c > tier)
+            var inTarget = string.Equals(p.Tablespace, settings.Tablespace, StringComparison.OrdinalIgnoreCase);
+            if (!inTarget && current is { } c && c > tier)
                 _actions.Add(new SkipAction(p.Name, $"already in the colder tier {Tier(c)} ({p.Tablespace}): never moved back"));
             else if (NeedsRelocation(p.Tablespace, p.Compression, settings, tier))
                 _actions.Add(new MoveAction(p.Name, p.Tablespace, settings.Tablespace, settings.Compression, tier, p.RowEstimate));
@@ -287,10 +288,11 @@ public static class IlmPlanner
 
         private bool NeedsRelocation(string? tablespace, string? compression, TierSettings settings, IlmTier tier)
         {
-            if (_policy.TierOfTablespace(tablespace) is { } current && current > tier) return false;
-            if (!string.Equals(tablespace, settings.Tablespace, StringComparison.OrdinalIgnoreCase)) return true;
             // Engines without table compression report none: nothing to fix then.
-            return compression != null && !string.Equals(compression, settings.Compression, StringComparison.OrdinalIgnoreCase);
+            if (string.Equals(tablespace, settings.Tablespace, StringComparison.OrdinalIgnoreCase))
+                return compression != null && !string.Equals(compression, settings.Compression, StringComparison.OrdinalIgnoreCase);
+            // Tiers may share a tablespace; a partition already in a colder tier's own tablespace stays there.
+            return !(_policy.TierOfTablespace(tablespace) is { } current && current > tier);
         }
 
         private bool FollowsCompleteYear(PartitionName month) =>
