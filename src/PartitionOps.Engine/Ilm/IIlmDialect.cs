@@ -1,6 +1,154 @@
+using PartitionOps.Engine.Ilm.Model;
+using PartitionOps.Engine.Ilm.Planning;
+using PartitionOps.Engine.Providers;
+
 namespace PartitionOps.Engine.Ilm;
 
-/// <summary>ILM SQL for one database engine: builds text only, never executes.</summary>
+/// <summary>
+/// The statements of one merge. <see cref="Prepare"/> runs first, each statement on its own (on
+/// PostgreSQL: the CHECK constraint that lets ATTACH skip its scan, validated without blocking
+/// writers). <see cref="Lock"/> and <see cref="Merge"/> run in one transaction when the engine has
+/// transactional DDL; rows are counted between them and after <see cref="Merge"/>.
+/// </summary>
+public sealed record MergeScript(
+    IReadOnlyList<SqlStatement> Prepare,
+    IReadOnlyList<SqlStatement> Lock,
+    IReadOnlyList<SqlStatement> Merge)
+{
+    public IEnumerable<SqlStatement> All => Prepare.Concat(Lock).Concat(Merge);
+}
+
+/// <summary>A partition's range as read from the catalog: null lower = first/MINVALUE, null upper = MAXVALUE.</summary>
+public sealed record PartitionBound(DateTime? Lower, DateTime? Upper);
+
+/// <summary>One row of dwh_ilm_partition_merges to write.</summary>
+public sealed record MergeAuditEntry(
+    string TableOwner,
+    string TableName,
+    string SourcePartition,
+    string TargetPartition,
+    string Status,
+    string? ErrorMessage = null,
+    decimal? DurationSeconds = null,
+    long? RowsMerged = null);
+
+/// <summary>One row of dwh_ilm_execution_log (moves and renames).</summary>
+public sealed record ExecutionLogEntry(
+    string TableOwner,
+    string TableName,
+    string PartitionName,
+    string Action,
+    string? SourceTablespace,
+    string? TargetTablespace,
+    string Status,
+    string? ErrorMessage,
+    decimal DurationSeconds,
+    string SqlText);
+
+/// <summary>
+/// ILM SQL for one database engine: builds text only, never executes (Respawn style). Names are
+/// validated by the caller and quoted here; values are parameters except where the engine's DDL
+/// cannot take them (bounds, lock timeouts), where they come from typed values, never from text.
+/// Catalog queries return the same column names on every engine.
+/// </summary>
 public interface IIlmDialect
 {
+    /// <summary>provider name, for layouts and messages.</summary>
+    string ProviderName { get; }
+
+    /// <summary>Several adjacent partitions merge in one operation (except interval tables on Oracle).</summary>
+    bool MultiPartitionMerge { get; }
+
+    /// <summary>A merge rewrites the partition that grows as well as the months (Oracle), or only the months (PostgreSQL).</summary>
+    bool MergeRewritesTarget { get; }
+
+    /// <summary>DDL is transactional: the merge runs in one transaction and rolls back on a row count mismatch.</summary>
+    bool TransactionalDdl { get; }
+
+    /// <summary>Schema used for tables when none is given, null meaning the connected user's (Oracle).</summary>
+    string? DefaultSchema { get; }
+
+    /// <summary>Schema of the control tables when none is given, null meaning the connected user's (Oracle).</summary>
+    string? DefaultControlSchema { get; }
+
+    /// <summary>How the engine writes a name the user typed (Oracle folds to upper case).</summary>
+    string NormalizeName(string name);
+
+    // ---- catalog ----
+
+    /// <summary>Single value: the server's major version.</summary>
+    SqlStatement ServerVersion();
+
+    /// <summary>table_owner, table_name, partitioning_type (null when not partitioned), key_count, partition_key, is_interval, is_composite (subpartitioned).</summary>
+    SqlStatement TableInfo(string? schema, string table);
+
+    /// <summary>partition_name, partition_position, bound_text, tablespace_name, compression, row_estimate, is_interval.</summary>
+    SqlStatement Partitions(string owner, string table);
+
+    /// <summary>column_name of the columns a merge copies, in order; null when merges do not copy rows.</summary>
+    SqlStatement? Columns(string owner, string table);
+
+    /// <summary>Single value: 1 when the tablespace exists.</summary>
+    SqlStatement TablespaceExists(string tablespace);
+
+    /// <summary>Reads a bound_text value; null when it is not a date range (e.g. a DEFAULT partition).</summary>
+    PartitionBound? ParseBound(string boundText);
+
+    // ---- work ----
+
+    SqlStatement SetLockTimeout(int seconds);
+
+    IReadOnlyList<SqlStatement> Move(PartitionLayout table, MoveAction move, bool online);
+
+    MergeScript Merge(PartitionLayout table, MergeAction merge, bool online);
+
+    IReadOnlyList<SqlStatement> Rename(PartitionLayout table, RenameAction rename);
+
+    /// <summary>
+    /// Single value, true when this session now holds the table's application lock (two runners never
+    /// work the same table); null when the engine offers none we can take without extra grants (Oracle's DBMS_LOCK).
+    /// </summary>
+    SqlStatement? TryLockTable(string owner, string table);
+
+    SqlStatement? UnlockTable(string owner, string table);
+
+    /// <summary>Single value: the exact row count of one partition.</summary>
+    SqlStatement CountRows(PartitionLayout table, string partition);
+
+    // ---- control tables ----
+
+    IReadOnlyList<SqlStatement> CreateControlTables(string? controlSchema);
+
+    /// <summary>Inserts the key with its value unless it exists (defaults on first use).</summary>
+    SqlStatement SeedConfig(string? controlSchema, string key, string value, string description);
+
+    SqlStatement SetConfig(string? controlSchema, string key, string value, string? description);
+
+    /// <summary>config_key, config_value, description.</summary>
+    SqlStatement ReadConfig(string? controlSchema);
+
+    SqlStatement InsertMergeAudit(string? controlSchema, MergeAuditEntry entry);
+
+    /// <summary>Turns the IN_PROGRESS row of one source into its final status.</summary>
+    SqlStatement CompleteMergeAudit(string? controlSchema, MergeAuditEntry entry);
+
+    /// <summary>Merge audit rows, newest first: merge_id, merge_date, table_owner, table_name, source_partition, target_partition, merge_status, error_message, duration_seconds, rows_merged.</summary>
+    SqlStatement MergeHistory(string? controlSchema, string? owner, string? table, int maxRows);
+
+    /// <summary>Same columns as <see cref="MergeHistory"/>: the IN_PROGRESS rows of one table (interrupted runs).</summary>
+    SqlStatement InProgressMerges(string? controlSchema, string owner, string table);
+
+    /// <summary>
+    /// source_partition, merge_status, merge_date: the latest attempt of each source of one table. SKIPPED rows
+    /// are not attempts: a merge held back because it failed before must still count as failed.
+    /// </summary>
+    SqlStatement LatestMergeStatus(string? controlSchema, string owner, string table);
+
+    /// <summary>total_merges, succeeded, failed, avg_success_seconds, max_seconds over the last <paramref name="days"/> days (no FILTER: Oracle has none).</summary>
+    SqlStatement MergeStatistics(string? controlSchema, string? table, int days);
+
+    /// <summary>Single value: sources whose latest attempt (SKIPPED rows aside) FAILED more than <paramref name="days"/> days ago.</summary>
+    SqlStatement StaleFailedMerges(string? controlSchema, string? table, int days);
+
+    SqlStatement InsertExecutionLog(string? controlSchema, ExecutionLogEntry entry);
 }

@@ -1,3 +1,4 @@
+using PartitionOps.Engine.Providers.Oracle;
 using PartitionOps.Engine.Providers.PostgreSql;
 using PartitionOps.Engine.Providers.SqlServer;
 
@@ -12,6 +13,7 @@ public static class ProviderRegistry
         ["postgres"] = () => PostgreSqlProvider.Instance,
         ["sqlserver"] = () => SqlServerProvider.Instance,
         ["mssql"] = () => SqlServerProvider.Instance,
+        ["oracle"] = () => OracleProvider.Instance,
     };
 
     /// <summary>The canonical names of the registered providers (aliases left out).</summary>

@@ -30,7 +30,7 @@ public sealed class PostgreSqlProvider : IDatabaseProvider
     }
 
     public IBackfillDialect? Backfill { get; } = new PostgreSqlBackfillDialect();
-    public IIlmDialect? Ilm => null;
+    public IIlmDialect? Ilm => PostgreSqlIlmDialect.Instance;
 
     private static string Redact(string cs) => ConnectionStrings.Redact(cs);
 }

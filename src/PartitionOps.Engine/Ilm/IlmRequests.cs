@@ -1,0 +1,148 @@
+using System.Globalization;
+using PartitionOps.Engine.Ilm.Execution;
+using PartitionOps.Engine.Ilm.Model;
+using PartitionOps.Engine.Ilm.Monitoring;
+using PartitionOps.Engine.Ilm.Planning;
+using PartitionOps.Engine.Ilm.Policy;
+using PartitionOps.Engine.Providers;
+
+namespace PartitionOps.Engine.Ilm;
+
+/// <summary>Which table, where. Schema null = the provider's default (public, or the connected user on Oracle).</summary>
+public sealed record IlmTableRequest(DatabaseTarget Target, string Table)
+{
+    public string? Schema { get; init; }
+
+    /// <summary>--control-schema; null = partitionops on PostgreSQL, the connected user on Oracle.</summary>
+    public string? ControlSchema { get; init; }
+}
+
+/// <summary>
+/// ilm plan: live (<see cref="Target"/> + <see cref="Table"/>, reading layout and config from the
+/// database) or offline (<see cref="Layout"/> + <see cref="Provider"/> choosing whose SQL to show).
+/// </summary>
+public sealed record IlmPlanRequest
+{
+    public DatabaseTarget? Target { get; init; }
+    public string? Table { get; init; }
+    public string? Schema { get; init; }
+    public string? ControlSchema { get; init; }
+
+    /// <summary>--layout FILE: plan from a snapshot, without a database.</summary>
+    public PartitionLayout? Layout { get; init; }
+
+    /// <summary>Offline: whose statements to show (--provider). Live plans use the target's provider.</summary>
+    public IDatabaseProvider? Provider { get; init; }
+
+    public IlmPolicy Policy { get; init; } = IlmPolicy.Default;
+
+    /// <summary>--as-of; null = today (UTC).</summary>
+    public DateOnly? AsOf { get; init; }
+
+    public IlmConfigOverrides Overrides { get; init; } = new();
+}
+
+/// <summary>ilm run / Invoke-IlmPartitionMerge.</summary>
+public sealed record IlmRunRequest(DatabaseTarget Target, string Table)
+{
+    public string? Schema { get; init; }
+    public string? ControlSchema { get; init; }
+    public IlmPolicy Policy { get; init; } = IlmPolicy.Default;
+    public DateOnly? AsOf { get; init; }
+    public IlmConfigOverrides Overrides { get; init; } = new();
+
+    /// <summary>--dry-run / -WhatIf: plan and show the statements, change nothing.</summary>
+    public bool DryRun { get; init; }
+
+    /// <summary>
+    /// --max-duration: no new action starts after this long (the one running finishes), so a
+    /// scheduled job stops cleanly before its host kills it; the next run carries on. Null = no limit.
+    /// </summary>
+    public TimeSpan? MaxDuration { get; init; }
+}
+
+/// <summary>ilm history: audit rows, newest first; Table null = every table.</summary>
+public sealed record IlmHistoryRequest(DatabaseTarget Target)
+{
+    public string? Table { get; init; }
+    public string? Schema { get; init; }
+    public string? ControlSchema { get; init; }
+    public int MaxRows { get; init; } = 100;
+}
+
+/// <summary>ilm health / Test-IlmHealth: Table null = audit numbers only (no partition counts).</summary>
+public sealed record IlmHealthRequest(DatabaseTarget Target)
+{
+    public string? Table { get; init; }
+    public string? Schema { get; init; }
+    public string? ControlSchema { get; init; }
+    public IlmPolicy Policy { get; init; } = IlmPolicy.Default;
+    public IlmHealthThresholds Thresholds { get; init; } = new();
+}
+
+/// <summary>ilm simulate: offline, from a layout.</summary>
+public sealed record IlmSimulateRequest(PartitionLayout Layout, DateOnly From, DateOnly To)
+{
+    public IlmPolicy Policy { get; init; } = IlmPolicy.Default;
+
+    /// <summary>Strategies to compare; null = incremental and year_complete.</summary>
+    public IReadOnlyList<MergeStrategy>? Strategies { get; init; }
+
+    /// <summary>Whose engine's costs to count (Oracle rewrites the yearly partition on every merge); null = Oracle's.</summary>
+    public IDatabaseProvider? Provider { get; init; }
+
+    /// <summary>Rows of each new month; null = the median of the layout's monthly partitions.</summary>
+    public long? RowsPerNewMonth { get; init; }
+}
+
+public sealed record IlmConfigRequest(DatabaseTarget Target)
+{
+    public string? ControlSchema { get; init; }
+}
+
+public sealed record IlmSetConfigRequest(DatabaseTarget Target, string Key, string Value)
+{
+    public string? ControlSchema { get; init; }
+    public string? Description { get; init; }
+}
+
+/// <summary>The plan with the exact statements each action runs, and the config it was made with.</summary>
+public sealed record IlmPlanResult(
+    PartitionLayout Layout,
+    IlmPlan Plan,
+    IReadOnlyList<PlannedAction> Steps,
+    IlmConfig Config,
+    string Provider)
+{
+    /// <summary>Statements run first on the connection (the lock timeout).</summary>
+    public IReadOnlyList<SqlStatement> SessionSetup { get; init; } = [];
+}
+
+/// <summary>What a run did; <see cref="Failed"/> &gt; 0 means exit code 1.</summary>
+public sealed record IlmRunResult(
+    IlmPlanResult Plan,
+    IReadOnlyList<ActionOutcome> Outcomes,
+    IReadOnlyList<ReconcileDecision> Reconciled,
+    bool DryRun)
+{
+    /// <summary>Actions of the plan not started because --max-duration was reached.</summary>
+    public IReadOnlyList<IlmAction> NotStarted { get; init; } = [];
+
+    public bool StoppedEarly => NotStarted.Count > 0;
+
+    public int Succeeded => Outcomes.Count(o => o.Status == IlmStatus.Success);
+    public int Failed => Outcomes.Count(o => o.Status == IlmStatus.Failed);
+    public long RowsMerged => Outcomes.Where(o => o.Action is MergeAction && o.Status == IlmStatus.Success).Sum(o => o.RowsAfter ?? 0);
+}
+
+public static class IlmInput
+{
+    /// <summary>Parses --as-of (YYYY-MM-DD); anything else is bad input naming the value.</summary>
+    public static DateOnly ParseAsOf(string? text, string parameter = "--as-of")
+    {
+        if (string.IsNullOrWhiteSpace(text)) throw new InvalidRequestException(parameter, text ?? "", "is empty: use YYYY-MM-DD");
+        return DateOnly.TryParseExact(text.Trim(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d)
+            ? d
+            : throw new InvalidRequestException(parameter, text, "is not a date: use YYYY-MM-DD");
+    }
+}

@@ -1,0 +1,367 @@
+using System.Data.Common;
+using PartitionOps.Engine.Ilm.Execution;
+using PartitionOps.Engine.Ilm.Model;
+using PartitionOps.Engine.Ilm.Monitoring;
+using PartitionOps.Engine.Ilm.Planning;
+using PartitionOps.Engine.Ilm.Policy;
+using PartitionOps.Engine.Ilm.Simulation;
+using PartitionOps.Engine.Providers;
+
+namespace PartitionOps.Engine.Ilm;
+
+/// <summary>A dwh_ilm_config row.</summary>
+public sealed record IlmConfigEntry(string Key, string? Value, string? Description);
+
+/// <summary>The config rows and the values the engine derives from them.</summary>
+public sealed record IlmConfigSnapshot(IlmConfig Config, IReadOnlyList<IlmConfigEntry> Entries);
+
+/// <summary>
+/// What front ends call for ILM (the <c>ilm</c> commands and the Ilm cmdlets). Every method validates
+/// its input first: bad input throws <see cref="InvalidRequestException"/> before anything changes;
+/// failures throw <see cref="PartitionOpsException"/> or come back as FAILED outcomes.
+/// </summary>
+public sealed class IlmService(TimeProvider? time = null)
+{
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
+    private DateOnly Today => DateOnly.FromDateTime(_time.GetUtcNow().UtcDateTime);
+
+    // ---------------------------------------------------------------- plan
+
+    /// <summary>Plans from a layout without a database; <paramref name="provider"/> chooses whose SQL to show.</summary>
+    public static IlmPlanResult PlanOffline(PartitionLayout layout, IlmPolicy policy, DateOnly asOf, IDatabaseProvider provider, IlmConfig? config = null)
+    {
+        var dialect = IlmCatalog.DialectOf(provider);
+        config ??= IlmConfig.Default;
+        var plan = IlmPlanner.Plan(layout, policy, asOf, Options(config, dialect, null));
+        return Result(layout, plan, config, dialect, policy);
+    }
+
+    public async Task<IlmPlanResult> PlanAsync(IlmPlanRequest request, CancellationToken ct = default)
+    {
+        request.Overrides.Validate();
+        var asOf = request.AsOf ?? Today;
+        if (request.Layout is { } offline)
+        {
+            var provider = request.Provider ?? request.Target?.Provider
+                ?? throw new InvalidRequestException("--provider", "", "is needed with --layout: it chooses whose statements to show (oracle or postgresql)");
+            return PlanOffline(offline, request.Policy, asOf, provider, IlmConfig.Default.With(request.Overrides));
+        }
+        var target = request.Target ?? throw new InvalidRequestException("--connection", "", "is needed unless --layout FILE is given");
+        var names = Names.Of(target, request.Schema, request.Table, request.ControlSchema);
+        await using var connection = await target.OpenAsync(ct).ConfigureAwait(false);
+        var layout = await IlmCatalog.ReadAsync(connection, target.Provider, names.Schema, names.Table, ct).ConfigureAwait(false);
+        // A plan changes nothing: without control tables yet, the defaults apply.
+        var config = (await TryReadConfigAsync(connection, target.Provider, names, ct).ConfigureAwait(false)).With(request.Overrides);
+        var doNotMerge = config.MergeRetryFailed ? null : await TryFailedSourcesAsync(connection, target.Provider, names, layout, ct).ConfigureAwait(false);
+        var plan = IlmPlanner.Plan(layout, request.Policy, asOf, Options(config, names.Dialect, doNotMerge));
+        await EnsureTablespacesExistAsync(connection, target.Provider, names.Dialect, request.Policy, plan, ct).ConfigureAwait(false);
+        return Result(layout, plan, config, names.Dialect, request.Policy);
+    }
+
+    // ---------------------------------------------------------------- run
+
+    /// <summary>
+    /// Plans and runs one table: reconciles interrupted merges, then runs the actions one at a time,
+    /// writing audit rows; a failed action is reported in its outcome and does not stop the others.
+    /// </summary>
+    public async Task<IlmRunResult> RunAsync(IlmRunRequest request, IProgress<IlmProgress>? progress = null, CancellationToken ct = default)
+    {
+        request.Overrides.Validate();
+        if (request.MaxDuration is { } limit && limit < TimeSpan.Zero)
+            throw new InvalidRequestException("--max-duration", limit, "must not be negative");
+        var started = _time.GetTimestamp();
+        var asOf = request.AsOf ?? Today;
+        var provider = request.Target.Provider;
+        var names = Names.Of(request.Target, request.Schema, request.Table, request.ControlSchema);
+        var dialect = names.Dialect;
+        await using var connection = await request.Target.OpenAsync(ct).ConfigureAwait(false);
+        var layout = await IlmCatalog.ReadAsync(connection, provider, names.Schema, names.Table, ct).ConfigureAwait(false);
+
+        if (request.DryRun)
+        {
+            var config = (await TryReadConfigAsync(connection, provider, names, ct).ConfigureAwait(false)).With(request.Overrides);
+            var doNotMerge = config.MergeRetryFailed ? null : await TryFailedSourcesAsync(connection, provider, names, layout, ct).ConfigureAwait(false);
+            var dryPlan = IlmPlanner.Plan(layout, request.Policy, asOf, Options(config, dialect, doNotMerge));
+            await EnsureTablespacesExistAsync(connection, provider, dialect, request.Policy, dryPlan, ct).ConfigureAwait(false);
+            var shown = Result(layout, dryPlan, config, dialect, request.Policy);
+            return new IlmRunResult(shown,
+                shown.Steps.Select(s => new ActionOutcome(s.Action, IlmStatus.Planned, null, null, TimeSpan.Zero, null, null, s.Statements)).ToList(),
+                [], DryRun: true);
+        }
+
+        // Bad tablespaces are bad input: find them before anything is written.
+        var provisional = IlmPlanner.Plan(layout, request.Policy, asOf, Options(IlmConfig.Default.With(request.Overrides), dialect, null));
+        await EnsureTablespacesExistAsync(connection, provider, dialect, request.Policy, provisional, ct).ConfigureAwait(false);
+
+        var locked = await TryLockAsync(connection, provider, dialect, layout, ct).ConfigureAwait(false);
+        try
+        {
+            await EnsureControlTablesAsync(connection, provider, dialect, names.ControlSchema, ct).ConfigureAwait(false);
+            var config = IlmConfig.FromValues((await ReadConfigRowsAsync(connection, provider, dialect, names.ControlSchema, ct).ConfigureAwait(false))
+                .ToDictionary(e => e.Key, e => e.Value, StringComparer.OrdinalIgnoreCase)).With(request.Overrides);
+            await connection.ExecuteAsync(provider, dialect.SetLockTimeout(config.MergeLockTimeoutSeconds), ct).ConfigureAwait(false);
+
+            var reconciled = await ReconcileAsync(connection, provider, names, layout, request.Policy.Online, ct).ConfigureAwait(false);
+            if (reconciled.Count > 0)
+                layout = await IlmCatalog.ReadAsync(connection, provider, names.Schema, names.Table, ct).ConfigureAwait(false);
+
+            var doNotMerge = config.MergeRetryFailed ? null : await FailedSourcesAsync(connection, provider, names, layout, ct).ConfigureAwait(false);
+            var plan = IlmPlanner.Plan(layout, request.Policy, asOf, Options(config, dialect, doNotMerge));
+            var planned = Result(layout, plan, config, dialect, request.Policy);
+
+            var executor = new IlmExecutor(connection, provider, dialect, names.ControlSchema, layout, request.Policy.Online);
+            var outcomes = new List<ActionOutcome>();
+            var work = plan.Work.ToList();
+            var notStarted = new List<IlmAction>();
+            for (var i = 0; i < work.Count; i++)
+            {
+                ct.ThrowIfCancellationRequested();
+                if (request.MaxDuration is { } max && _time.GetElapsedTime(started) >= max)
+                {
+                    notStarted.AddRange(work.Skip(i));
+                    break;
+                }
+                progress?.Report(new IlmProgress(layout.Table, i + 1, work.Count, work[i], "starting"));
+                var outcome = await executor.RunAsync(work[i], ct).ConfigureAwait(false);
+                outcomes.Add(outcome);
+                progress?.Report(new IlmProgress(layout.Table, i + 1, work.Count, work[i], outcome.Status, outcome));
+            }
+            foreach (var held in plan.Actions.OfType<SkipAction>().Where(s => s.WouldMergeInto != null))
+                await connection.ExecuteAsync(provider, dialect.InsertMergeAudit(names.ControlSchema, new MergeAuditEntry(
+                    layout.Schema, layout.Table, held.PartitionName, held.WouldMergeInto!, IlmStatus.Skipped, held.Reason)), ct).ConfigureAwait(false);
+            return new IlmRunResult(planned, outcomes, reconciled, DryRun: false) { NotStarted = notStarted };
+        }
+        finally
+        {
+            if (locked && dialect.UnlockTable(layout.Schema, layout.Table) is { } unlock)
+                await connection.ExecuteAsync(provider, unlock, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    // ---------------------------------------------------------------- snapshot, summary
+
+    /// <summary>ilm snapshot: the table's layout, to save with <see cref="LayoutJson.Save"/>.</summary>
+    public async Task<PartitionLayout> SnapshotAsync(IlmTableRequest request, CancellationToken ct = default)
+    {
+        var names = Names.Of(request.Target, request.Schema, request.Table, request.ControlSchema);
+        await using var connection = await request.Target.OpenAsync(ct).ConfigureAwait(false);
+        return await IlmCatalog.ReadAsync(connection, request.Target.Provider, names.Schema, names.Table, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Partitions per tier (yearly vs monthly) of one table.</summary>
+    public async Task<IlmSummary> SummaryAsync(IlmTableRequest request, IlmPolicy? policy = null, CancellationToken ct = default) =>
+        IlmSummary.FromLayout(await SnapshotAsync(request, ct).ConfigureAwait(false), policy ?? IlmPolicy.Default);
+
+    // ---------------------------------------------------------------- monitoring
+
+    public async Task<IReadOnlyList<MergeAuditRecord>> HistoryAsync(IlmHistoryRequest request, CancellationToken ct = default)
+    {
+        if (request.MaxRows <= 0) throw new InvalidRequestException("--max-rows", request.MaxRows, "must be above 0");
+        var names = Names.Of(request.Target, request.Schema, request.Table, request.ControlSchema, tableRequired: false);
+        await using var connection = await request.Target.OpenAsync(ct).ConfigureAwait(false);
+        var provider = request.Target.Provider;
+        await EnsureControlTablesAsync(connection, provider, names.Dialect, names.ControlSchema, ct).ConfigureAwait(false);
+        var owner = request.Table is null ? null : names.Schema;
+        return await connection.QueryAsync(provider,
+            names.Dialect.MergeHistory(names.ControlSchema, owner, request.Table is null ? null : names.Table, request.MaxRows), ReadAudit, ct).ConfigureAwait(false);
+    }
+
+    public async Task<IlmHealthReport> HealthAsync(IlmHealthRequest request, CancellationToken ct = default)
+    {
+        request.Thresholds.Validate();
+        var names = Names.Of(request.Target, request.Schema, request.Table, request.ControlSchema, tableRequired: false);
+        var provider = request.Target.Provider;
+        await using var connection = await request.Target.OpenAsync(ct).ConfigureAwait(false);
+        IlmSummary? summary = null;
+        if (request.Table != null)
+            summary = IlmSummary.FromLayout(await IlmCatalog.ReadAsync(connection, provider, names.Schema, names.Table, ct).ConfigureAwait(false), request.Policy);
+        await EnsureControlTablesAsync(connection, provider, names.Dialect, names.ControlSchema, ct).ConfigureAwait(false);
+        var table = request.Table is null ? null : names.Table;
+        var stats = (await connection.QueryAsync(provider, names.Dialect.MergeStatistics(names.ControlSchema, table, request.Thresholds.WindowDays), r =>
+            new MergeStatistics(
+                r.Get<long?>("total_merges") ?? 0,
+                r.Get<long?>("succeeded") ?? 0,
+                r.Get<long?>("failed") ?? 0,
+                Round(r.Get<decimal?>("avg_success_seconds")),
+                Round(r.Get<decimal?>("max_seconds"))), ct).ConfigureAwait(false)).Single();
+        var stale = await connection.ScalarAsync<long>(provider,
+            names.Dialect.StaleFailedMerges(names.ControlSchema, table, request.Thresholds.FailedNotRetriedDays), ct).ConfigureAwait(false);
+        return IlmHealth.Evaluate(table, stats, stale, summary, request.Thresholds);
+    }
+
+    private static decimal? Round(decimal? d) => d is { } v ? Math.Round(v, 3) : null;
+
+    // ---------------------------------------------------------------- simulate
+
+    public IlmSimulationResult Simulate(IlmSimulateRequest request)
+    {
+        var dialect = request.Provider is null ? null : IlmCatalog.DialectOf(request.Provider);
+        var options = new IlmPlanOptions
+        {
+            MultiPartitionMerge = dialect?.MultiPartitionMerge ?? true,
+            MergeRewritesTarget = dialect?.MergeRewritesTarget ?? true,
+        };
+        return IlmSimulator.Simulate(request.Layout, request.Policy, request.From, request.To, request.Strategies, options, request.RowsPerNewMonth);
+    }
+
+    // ---------------------------------------------------------------- config
+
+    public async Task<IlmConfigSnapshot> GetConfigAsync(IlmConfigRequest request, CancellationToken ct = default)
+    {
+        var names = Names.Of(request.Target, null, null, request.ControlSchema, tableRequired: false);
+        await using var connection = await request.Target.OpenAsync(ct).ConfigureAwait(false);
+        await EnsureControlTablesAsync(connection, request.Target.Provider, names.Dialect, names.ControlSchema, ct).ConfigureAwait(false);
+        var rows = await ReadConfigRowsAsync(connection, request.Target.Provider, names.Dialect, names.ControlSchema, ct).ConfigureAwait(false);
+        return new IlmConfigSnapshot(IlmConfig.FromValues(rows.ToDictionary(e => e.Key, e => e.Value, StringComparer.OrdinalIgnoreCase)), rows);
+    }
+
+    public async Task SetConfigAsync(IlmSetConfigRequest request, CancellationToken ct = default)
+    {
+        var key = request.Key?.Trim().ToUpperInvariant() ?? "";
+        IlmConfig.Validate(key, request.Value);
+        var names = Names.Of(request.Target, null, null, request.ControlSchema, tableRequired: false);
+        await using var connection = await request.Target.OpenAsync(ct).ConfigureAwait(false);
+        await EnsureControlTablesAsync(connection, request.Target.Provider, names.Dialect, names.ControlSchema, ct).ConfigureAwait(false);
+        await connection.ExecuteAsync(request.Target.Provider, names.Dialect.SetConfig(names.ControlSchema, key, request.Value.Trim(), request.Description), ct).ConfigureAwait(false);
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private sealed record Names(IIlmDialect Dialect, string? Schema, string Table, string? ControlSchema)
+    {
+        public static Names Of(DatabaseTarget target, string? schema, string? table, string? controlSchema, bool tableRequired = true)
+        {
+            var dialect = IlmCatalog.DialectOf(target.Provider);
+            if (tableRequired || table != null) Identifier.Validate(table, "--table");
+            if (schema != null) Identifier.Validate(schema, "--schema");
+            if (controlSchema != null) Identifier.Validate(controlSchema, "--control-schema");
+            return new Names(
+                dialect,
+                schema is null ? dialect.DefaultSchema : dialect.NormalizeName(schema),
+                table is null ? "" : dialect.NormalizeName(table),
+                controlSchema is null ? dialect.DefaultControlSchema : dialect.NormalizeName(controlSchema));
+        }
+    }
+
+    private static IlmPlanOptions Options(IlmConfig config, IIlmDialect dialect, IReadOnlySet<string>? doNotMerge) => new()
+    {
+        MergesEnabled = config.AutoMergePartitions,
+        MaxMerges = config.MaxMergesPerRun,
+        DoNotMerge = doNotMerge ?? new HashSet<string>(StringComparer.OrdinalIgnoreCase),
+        MultiPartitionMerge = dialect.MultiPartitionMerge,
+        MergeRewritesTarget = dialect.MergeRewritesTarget,
+    };
+
+    private static IlmPlanResult Result(PartitionLayout layout, IlmPlan plan, IlmConfig config, IIlmDialect dialect, IlmPolicy policy) =>
+        new(layout, plan,
+            plan.Work.Select(a => new PlannedAction(a, IlmExecutor.StatementsFor(dialect, layout, a, policy.Online))).ToList(),
+            config, dialect.ProviderName)
+        {
+            SessionSetup = [dialect.SetLockTimeout(config.MergeLockTimeoutSeconds)],
+        };
+
+    private static async Task EnsureTablespacesExistAsync(DbConnection connection, IDatabaseProvider provider, IIlmDialect dialect,
+        IlmPolicy policy, IlmPlan plan, CancellationToken ct)
+    {
+        var needed = plan.Work
+            .Select(a => a switch { MoveAction m => (m.ToTablespace, m.Tier), MergeAction m => (m.Tablespace, m.Tier), _ => (null!, IlmTier.Hot) })
+            .Where(x => x.Item1 != null)
+            .DistinctBy(x => x.Item1, StringComparer.OrdinalIgnoreCase);
+        foreach (var (tablespace, tier) in needed)
+        {
+            var exists = await connection.ScalarAsync<long>(provider, dialect.TablespaceExists(tablespace), ct).ConfigureAwait(false);
+            if (exists == 0)
+                throw new InvalidRequestException("tablespace", tablespace,
+                    $"does not exist (the policy's {tier.ToString().ToLowerInvariant()} tier names it): create it or fix the policy");
+        }
+    }
+
+    private static async Task<bool> TryLockAsync(DbConnection connection, IDatabaseProvider provider, IIlmDialect dialect, PartitionLayout layout, CancellationToken ct)
+    {
+        if (dialect.TryLockTable(layout.Schema, layout.Table) is not { } statement) return false;
+        var got = await connection.ScalarAsync<bool>(provider, statement, ct).ConfigureAwait(false);
+        return got ? true : throw new PartitionOpsException($"another ILM run is working on {layout.Schema}.{layout.Table}: try again when it has finished");
+    }
+
+    private static async Task EnsureControlTablesAsync(DbConnection connection, IDatabaseProvider provider, IIlmDialect dialect, string? controlSchema, CancellationToken ct)
+    {
+        foreach (var s in dialect.CreateControlTables(controlSchema)) await connection.ExecuteAsync(provider, s, ct).ConfigureAwait(false);
+        foreach (var (key, value, description) in IlmConfig.Defaults)
+            await connection.ExecuteAsync(provider, dialect.SeedConfig(controlSchema, key, value, description), ct).ConfigureAwait(false);
+    }
+
+    private static Task<List<IlmConfigEntry>> ReadConfigRowsAsync(DbConnection connection, IDatabaseProvider provider, IIlmDialect dialect, string? controlSchema, CancellationToken ct) =>
+        connection.QueryAsync(provider, dialect.ReadConfig(controlSchema),
+            r => new IlmConfigEntry(r.Get<string>("config_key")!, r.Get<string>("config_value"), r.Get<string>("description")), ct);
+
+    /// <summary>Config for a read-only plan: the defaults when the control tables do not exist yet.</summary>
+    private static async Task<IlmConfig> TryReadConfigAsync(DbConnection connection, IDatabaseProvider provider, Names names, CancellationToken ct)
+    {
+        try
+        {
+            var rows = await ReadConfigRowsAsync(connection, provider, names.Dialect, names.ControlSchema, ct).ConfigureAwait(false);
+            return IlmConfig.FromValues(rows.ToDictionary(e => e.Key, e => e.Value, StringComparer.OrdinalIgnoreCase));
+        }
+        catch (DbException)
+        {
+            return IlmConfig.Default;
+        }
+    }
+
+    private static async Task<IReadOnlySet<string>?> TryFailedSourcesAsync(DbConnection connection, IDatabaseProvider provider, Names names, PartitionLayout layout, CancellationToken ct)
+    {
+        try { return await FailedSourcesAsync(connection, provider, names, layout, ct).ConfigureAwait(false); }
+        catch (DbException) { return null; }
+    }
+
+    /// <summary>Partitions whose latest merge FAILED (kept out of merges when MERGE_RETRY_FAILED = N).</summary>
+    private static async Task<IReadOnlySet<string>> FailedSourcesAsync(DbConnection connection, IDatabaseProvider provider, Names names, PartitionLayout layout, CancellationToken ct)
+    {
+        var rows = await connection.QueryAsync(provider, names.Dialect.LatestMergeStatus(names.ControlSchema, layout.Schema, layout.Table),
+            r => (Source: r.Get<string>("source_partition")!, Status: r.Get<string>("merge_status")!), ct).ConfigureAwait(false);
+        return rows.Where(r => r.Status == IlmStatus.Failed).Select(r => r.Source).ToHashSet(StringComparer.OrdinalIgnoreCase);
+    }
+
+    private static async Task<IReadOnlyList<ReconcileDecision>> ReconcileAsync(DbConnection connection, IDatabaseProvider provider, Names names,
+        PartitionLayout layout, bool online, CancellationToken ct)
+    {
+        var dialect = names.Dialect;
+        var rows = await connection.QueryAsync(provider, dialect.InProgressMerges(names.ControlSchema, layout.Schema, layout.Table), ReadAudit, ct).ConfigureAwait(false);
+        if (rows.Count == 0) return [];
+        var decisions = MergeReconciler.Decide(layout, rows);
+        foreach (var d in decisions)
+        {
+            var status = d.Outcome is ReconcileOutcome.Completed or ReconcileOutcome.RenameNeeded ? IlmStatus.Success : IlmStatus.Failed;
+            var message = d.Message;
+            if (d.Outcome == ReconcileOutcome.RenameNeeded)
+            {
+                try
+                {
+                    foreach (var s in dialect.Rename(layout, new RenameAction(d.RenameFrom!, d.TargetPartition, "reconcile an interrupted merge")))
+                        await connection.ExecuteAsync(provider, s, ct).ConfigureAwait(false);
+                }
+                catch (DbException)
+                {
+                    continue; // still IN_PROGRESS: the next run tries again
+                }
+            }
+            foreach (var row in d.Rows)
+                await connection.ExecuteAsync(provider, dialect.CompleteMergeAudit(names.ControlSchema, new MergeAuditEntry(
+                    row.TableOwner, row.TableName, row.SourcePartition, row.TargetPartition, status, message, row.DurationSeconds, row.RowsMerged)), ct).ConfigureAwait(false);
+        }
+        return decisions;
+    }
+
+    private static MergeAuditRecord ReadAudit(DbDataReader r) => new(
+        r.Get<long>("merge_id"),
+        r.Get<DateTime?>("merge_date"),
+        r.Get<string>("table_owner")!,
+        r.Get<string>("table_name")!,
+        r.Get<string>("source_partition")!,
+        r.Get<string>("target_partition")!,
+        r.Get<string>("merge_status")!,
+        r.Get<string>("error_message"),
+        r.Get<decimal?>("duration_seconds"),
+        r.Get<long?>("rows_merged"));
+}

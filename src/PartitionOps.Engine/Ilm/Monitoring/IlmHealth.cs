@@ -1,0 +1,110 @@
+using System.Globalization;
+using PartitionOps.Engine.Ilm.Policy;
+
+namespace PartitionOps.Engine.Ilm.Monitoring;
+
+/// <summary>The spec's alert thresholds and success criteria; every number can be changed.</summary>
+public sealed record IlmHealthThresholds
+{
+    /// <summary>Days of merge history the rates and durations are computed over (the spec's SYSDATE - 7).</summary>
+    public int WindowDays { get; init; } = 7;
+
+    // Alerts
+    public decimal MaxFailureRatePercent { get; init; } = 10m;
+    public decimal MaxMergeSeconds { get; init; } = 300m;
+    public int MaxWarmMonthlyPartitions { get; init; } = 100;
+    public int FailedNotRetriedDays { get; init; } = 7;
+
+    // Success criteria
+    public decimal MaxWarmMonthlyPercent { get; init; } = 20m;
+    public decimal MinSuccessRatePercent { get; init; } = 95m;
+    public decimal MaxAverageMergeSeconds { get; init; } = 30m;
+
+    public void Validate()
+    {
+        if (WindowDays <= 0) throw new InvalidRequestException("window days", WindowDays, "must be above 0");
+        if (FailedNotRetriedDays <= 0) throw new InvalidRequestException("failed-not-retried days", FailedNotRetriedDays, "must be above 0");
+        if (MaxFailureRatePercent is < 0 or > 100) throw new InvalidRequestException("max failure rate", MaxFailureRatePercent, "must be a percentage");
+        if (MinSuccessRatePercent is < 0 or > 100) throw new InvalidRequestException("min success rate", MinSuccessRatePercent, "must be a percentage");
+        if (MaxWarmMonthlyPercent is < 0 or > 100) throw new InvalidRequestException("max WARM monthly percent", MaxWarmMonthlyPercent, "must be a percentage");
+    }
+}
+
+/// <summary>The audit numbers health is computed from (one row of the dialect's MergeStatistics).</summary>
+public sealed record MergeStatistics(long TotalMerges, long Succeeded, long Failed, decimal? AverageSuccessSeconds, decimal? MaxSeconds)
+{
+    public decimal? SuccessRatePercent => TotalMerges == 0 ? null : Math.Round(Succeeded * 100m / TotalMerges, 2);
+    public decimal? FailureRatePercent => TotalMerges == 0 ? null : Math.Round(Failed * 100m / TotalMerges, 2);
+}
+
+/// <summary>One alert or criterion: its value, its threshold and whether it passed.</summary>
+public sealed record IlmCheck(string Name, string Kind, bool Passed, decimal? Value, decimal Threshold, string Message);
+
+/// <summary>
+/// Test-IlmHealth / ilm health: <see cref="Passed"/> is false when an alert fires or a success
+/// criterion is missed; the numbers behind it are all here.
+/// </summary>
+public sealed record IlmHealthReport(
+    string? Table,
+    bool Passed,
+    IReadOnlyList<IlmCheck> Checks,
+    MergeStatistics Statistics,
+    long FailedNotRetried,
+    int? WarmMonthly,
+    int? WarmTotal,
+    IlmHealthThresholds Thresholds)
+{
+    public IEnumerable<IlmCheck> Alerts => Checks.Where(c => c.Kind == "alert" && !c.Passed);
+    public IEnumerable<IlmCheck> MissedCriteria => Checks.Where(c => c.Kind == "criterion" && !c.Passed);
+}
+
+public static class IlmHealth
+{
+    /// <summary>Pure evaluation; <paramref name="summary"/> is null when no table was named (no partition counts).</summary>
+    public static IlmHealthReport Evaluate(string? table, MergeStatistics stats, long failedNotRetried, IlmSummary? summary, IlmHealthThresholds? thresholds = null)
+    {
+        var t = thresholds ?? new IlmHealthThresholds();
+        t.Validate();
+        var checks = new List<IlmCheck>();
+        var warm = summary?.For(IlmTier.Warm);
+        int? warmMonthly = summary is null ? null : warm?.Monthly ?? 0;
+        int? warmTotal = summary is null ? null : warm?.Total ?? 0;
+
+        // Alerts (spec: "Recommended Alerts").
+        checks.Add(Check("merge failure rate", "alert", stats.FailureRatePercent, t.MaxFailureRatePercent, above: true,
+            $"% of merges failed in the last {t.WindowDays} days"));
+        checks.Add(Check("longest merge", "alert", stats.MaxSeconds, t.MaxMergeSeconds, above: true, " seconds for the longest merge"));
+        if (warmMonthly is { } wm)
+            checks.Add(Check("WARM monthly partitions", "alert", wm, t.MaxWarmMonthlyPartitions, above: true, " monthly partitions in WARM"));
+        checks.Add(Check($"failed merges not retried in {t.FailedNotRetriedDays} days", "alert", failedNotRetried, 0, above: true,
+            $" partitions whose last merge failed more than {t.FailedNotRetriedDays} days ago"));
+
+        // Success criteria (spec: "Success Criteria"); no data means nothing to fault.
+        if (warmTotal is > 0)
+        {
+            var percent = Math.Round(warmMonthly!.Value * 100m / warmTotal.Value, 2);
+            checks.Add(Check("WARM monthly share", "criterion", percent, t.MaxWarmMonthlyPercent, above: true, "% of WARM partitions are monthly", strict: false));
+        }
+        checks.Add(Check("merge success rate", "criterion", stats.SuccessRatePercent, t.MinSuccessRatePercent, above: false, "% of merges succeeded"));
+        checks.Add(Check("average merge time", "criterion", stats.AverageSuccessSeconds, t.MaxAverageMergeSeconds, above: true,
+            " seconds per successful merge on average", strict: false));
+
+        return new IlmHealthReport(table, checks.All(c => c.Passed), checks, stats, failedNotRetried, warmMonthly, warmTotal, t);
+    }
+
+    /// <summary>
+    /// A check fails when the value is beyond the threshold: above it for limits (alerts fire when
+    /// "&gt; threshold"; criteria need "&lt; threshold", i.e. fail at &gt;=, when <paramref name="strict"/> is false), below it for minimums.
+    /// </summary>
+    private static IlmCheck Check(string name, string kind, decimal? value, decimal threshold, bool above, string unit, bool strict = true)
+    {
+        bool passed;
+        if (value is not { } v) passed = true;
+        else if (above) passed = strict ? v <= threshold : v < threshold;
+        else passed = v > threshold;
+        var shown = value?.ToString("0.##", CultureInfo.InvariantCulture) ?? "no data";
+        var limit = threshold.ToString("0.##", CultureInfo.InvariantCulture);
+        var relation = above ? (strict ? "at most" : "below") : "above";
+        return new IlmCheck(name, kind, passed, value, threshold, $"{shown}{(value is null ? "" : unit)} (wanted {relation} {limit})");
+    }
+}

@@ -1,0 +1,321 @@
+using System.Globalization;
+using PartitionOps.Engine.Ilm.Model;
+using PartitionOps.Engine.Ilm.Policy;
+
+namespace PartitionOps.Engine.Ilm.Planning;
+
+/// <summary>What the run allows beyond the policy: config keys and the dialect's abilities.</summary>
+public sealed record IlmPlanOptions
+{
+    /// <summary>AUTO_MERGE_PARTITIONS: false means moves only.</summary>
+    public bool MergesEnabled { get; init; } = true;
+
+    /// <summary>MAX_MERGES_PER_RUN, counted in merged partitions (audit rows); null for no limit.</summary>
+    public int? MaxMerges { get; init; }
+
+    /// <summary>Partitions whose last merge FAILED while MERGE_RETRY_FAILED = N: moved, never merged.</summary>
+    public IReadOnlySet<string> DoNotMerge { get; init; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The engine can merge several partitions in one operation (Oracle 12c+, PostgreSQL).</summary>
+    public bool MultiPartitionMerge { get; init; } = true;
+
+    /// <summary>A merge rewrites the growing partition too (Oracle), not only the months (PostgreSQL).</summary>
+    public bool MergeRewritesTarget { get; init; } = true;
+}
+
+/// <summary>The ordered actions for one table; <see cref="Work"/> excludes the skips.</summary>
+public sealed record IlmPlan(
+    string Schema,
+    string Table,
+    DateOnly AsOf,
+    MergeStrategy Strategy,
+    IReadOnlyList<IlmAction> Actions)
+{
+    public IEnumerable<IlmAction> Work => Actions.Where(a => a.Kind != IlmActionKind.Skip);
+
+    public bool HasWork => Work.Any();
+
+    public long RowsRewritten => Actions.Sum(a => a.RowsRewritten);
+
+    public int MergedPartitionCount => Actions.OfType<MergeAction>().Sum(m => m.MergedSources.Count);
+}
+
+/// <summary>
+/// The pure ILM planner: layout + policy + as-of date -> ordered actions. No database, no clock.
+/// Rules (spec, with DESIGN §6 corrections):
+/// a partition goes to the coldest tier whose threshold its data has passed; due monthly partitions
+/// merge into the adjacent yearly partition of the same year and tier, several months in one action
+/// (pairwise on interval-partitioned tables); a due month that merges is not moved first (the merge
+/// places it); nothing merges across tiers; a January month right after the complete previous year
+/// is renamed to start its yearly partition; a year without a yearly partition otherwise stays
+/// monthly unless <see cref="IlmPolicy.CreateMissingYearly"/>; YearComplete waits for the whole year.
+/// </summary>
+public static class IlmPlanner
+{
+    public static IlmPlan Plan(PartitionLayout layout, IlmPolicy policy, DateOnly asOf, IlmPlanOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        ArgumentNullException.ThrowIfNull(policy);
+        options ??= new IlmPlanOptions();
+        var actions = new List<IlmAction>();
+        if (!policy.Enabled)
+        {
+            actions.Add(new SkipAction(layout.Table, "the policy's tier_config.enabled is false"));
+            return new IlmPlan(layout.Schema, layout.Table, asOf, policy.Strategy, actions);
+        }
+        new Walk(layout, policy, asOf, options, actions).Run();
+        return new IlmPlan(layout.Schema, layout.Table, asOf, policy.Strategy, actions);
+    }
+
+    private sealed class Walk
+    {
+        private readonly IlmPolicy _policy;
+        private readonly IlmPlanOptions _options;
+        private readonly List<IlmAction> _actions;
+        private readonly IReadOnlyList<PartitionInfo> _parts;
+        private readonly PartitionName[] _names;
+        private readonly IlmTier[] _tiers;
+        private readonly HashSet<int> _yearsWithYearly = [];
+        private readonly Dictionary<int, string> _reasons = [];
+        private readonly Dictionary<int, string> _heldBack = [];
+        private readonly bool _pairwise;
+        private int _mergeBudget;
+
+        // The partition before the current one as it will be once the actions so far have run.
+        private PartitionName? _previousName;
+        private DateTime? _previousUpper;
+
+        public Walk(PartitionLayout layout, IlmPolicy policy, DateOnly asOf, IlmPlanOptions options, List<IlmAction> actions)
+        {
+            _policy = policy;
+            _options = options;
+            _actions = actions;
+            _parts = layout.InBoundOrder();
+            _names = _parts.Select(p => PartitionName.Parse(p.Name)).ToArray();
+            _tiers = _parts.Select(p => policy.TierOf(p.UpperBound, asOf)).ToArray();
+            for (var i = 0; i < _parts.Count; i++)
+                if (_names[i].Kind == PartitionNameKind.Yearly) _yearsWithYearly.Add(_names[i].Year);
+            // Oracle cannot merge more than two partitions of an interval-partitioned table at once.
+            _pairwise = !options.MultiPartitionMerge || layout.IsIntervalPartitioned;
+            _mergeBudget = options.MaxMerges ?? int.MaxValue;
+        }
+
+        public void Run()
+        {
+            var i = 0;
+            while (i < _parts.Count) i = Visit(i);
+        }
+
+        /// <summary>Plans partition <paramref name="i"/> (and the months merged into it); returns the next index.</summary>
+        private int Visit(int i)
+        {
+            var p = _parts[i];
+            var name = _names[i];
+            var tier = _tiers[i];
+            if (name.Kind == PartitionNameKind.Other)
+            {
+                _actions.Add(new SkipAction(p.Name, "not named P_YYYY or P_YYYY_MM: left alone"));
+                return Advance(i, name, p.UpperBound);
+            }
+            if (!name.BoundsMatch(p))
+            {
+                _actions.Add(new SkipAction(p.Name, $"its bounds {Range(p.LowerBound, p.UpperBound)} do not match its name: left alone"));
+                return Advance(i, name, p.UpperBound);
+            }
+            if (tier == IlmTier.Hot) return Advance(i, name, p.UpperBound);
+
+            var startsYear = false;
+            var headOfYear = false;
+            if (_options.MergesEnabled && _policy.MergesInto(tier))
+            {
+                if (name.Kind == PartitionNameKind.Yearly) headOfYear = true;
+                else if (!_yearsWithYearly.Contains(name.Year) && (FollowsCompleteYear(name) || (_policy.CreateMissingYearly && FirstOfItsYear(name))))
+                    headOfYear = startsYear = true;
+            }
+            if (!headOfYear)
+            {
+                PlaceAlone(i);
+                return Advance(i, name, p.UpperBound);
+            }
+
+            var months = CollectMonths(i, tier);
+            if (months.Count == 0)
+            {
+                PlaceAlone(i, explainMonthly: !startsYear);
+                if (!startsYear) return Advance(i, name, p.UpperBound);
+                _actions.Add(new RenameAction(p.Name, name.YearlyName,
+                    name.Month == 1 && FollowsCompleteYear(name)
+                        ? $"January after the complete {_previousName!.Name}: starts the yearly partition {name.YearlyName} (metadata only)"
+                        : $"first month of {name.Year}: starts the yearly partition {name.YearlyName} (create_missing_yearly)"));
+                _yearsWithYearly.Add(name.Year);
+                return Advance(i, PartitionName.Parse(name.YearlyName), p.UpperBound);
+            }
+
+            var target = startsYear ? name.YearlyName : p.Name;
+            EmitMerges(i, months, target, tier);
+            _yearsWithYearly.Add(name.Year);
+            return Advance(months[^1], PartitionName.Parse(target), _parts[months[^1]].UpperBound);
+        }
+
+        /// <summary>The due months of the head's year that can merge into it now, in bound order.</summary>
+        private List<int> CollectMonths(int head, IlmTier tier)
+        {
+            var year = _names[head].Year;
+            var months = new List<int>();
+            for (var j = head + 1; j < _parts.Count; j++)
+            {
+                var q = _parts[j];
+                var qName = _names[j];
+                if (qName.Kind != PartitionNameKind.Monthly || qName.Year != year || !qName.BoundsMatch(q)) break;
+                if (q.LowerBound != _parts[j - 1].UpperBound)
+                {
+                    _reasons[j] = $"not adjacent to {_parts[j - 1].Name} (it ends at {Date(_parts[j - 1].UpperBound)}): cannot merge into {_names[head].YearlyName}";
+                    break;
+                }
+                if (_tiers[j] != tier)
+                {
+                    if (_tiers[j] != IlmTier.Hot)
+                        _reasons[j] = $"due for {Tier(_tiers[j])} while {_parts[head].Name} is due for {Tier(tier)}: nothing merges across tiers";
+                    break;
+                }
+                if (_options.DoNotMerge.Contains(q.Name))
+                {
+                    _reasons[j] = "its last merge FAILED and MERGE_RETRY_FAILED = N";
+                    _heldBack[j] = _names[head].Kind == PartitionNameKind.Yearly ? _parts[head].Name : _names[head].YearlyName;
+                    break;
+                }
+                months.Add(j);
+            }
+
+            var lastUpper = months.Count > 0 ? _parts[months[^1]].UpperBound : _parts[head].UpperBound;
+            if (_policy.Strategy == MergeStrategy.YearComplete && lastUpper != new DateTime(year + 1, 1, 1))
+            {
+                foreach (var m in months)
+                    _reasons[m] = $"strategy year_complete: {year} merges once all its months are due for {Tier(tier)}";
+                months.Clear();
+            }
+
+            // The month that starts a new yearly partition counts as merged when others join it.
+            var startsYear = _names[head].Kind == PartitionNameKind.Monthly;
+            var cost = months.Count + (startsYear && months.Count > 0 ? 1 : 0);
+            if (cost > _mergeBudget)
+            {
+                var allowed = Math.Max(0, _mergeBudget - (startsYear ? 1 : 0));
+                foreach (var m in months.Skip(allowed))
+                {
+                    _reasons[m] = "MAX_MERGES_PER_RUN reached: merges on a later run";
+                    _heldBack[m] = startsYear ? _names[head].YearlyName : _parts[head].Name;
+                }
+                months = months.Take(allowed).ToList();
+                cost = months.Count + (startsYear && months.Count > 0 ? 1 : 0);
+            }
+            _mergeBudget -= cost;
+            return months;
+        }
+
+        private void EmitMerges(int head, List<int> months, string target, IlmTier tier)
+        {
+            var settings = _policy.For(tier);
+            var headPart = _parts[head];
+            if (!_pairwise)
+            {
+                _actions.Add(BuildMerge(target, [headPart.Name, .. months.Select(m => _parts[m].Name)], tier, settings,
+                    headPart.LowerBound, headPart.Tablespace, headPart.Compression, headPart.RowEstimate, months));
+                return;
+            }
+            // Pairwise: each month merges into what the previous merge produced.
+            var headName = headPart.Name;
+            var headTablespace = headPart.Tablespace;
+            var headCompression = headPart.Compression;
+            var headRows = headPart.RowEstimate;
+            foreach (var m in months)
+            {
+                _actions.Add(BuildMerge(target, [headName, _parts[m].Name], tier, settings,
+                    headPart.LowerBound, headTablespace, headCompression, headRows, [m]));
+                headName = target;
+                headTablespace = settings.Tablespace;
+                headCompression = settings.Compression;
+                headRows = (headRows ?? 0) + (_parts[m].RowEstimate ?? 0);
+            }
+        }
+
+        private MergeAction BuildMerge(string target, IReadOnlyList<string> sources, IlmTier tier, TierSettings settings,
+            DateTime? lower, string? headTablespace, string? headCompression, long? headRows, IReadOnlyList<int> months)
+        {
+            long? monthRows = months.All(m => _parts[m].RowEstimate is null) ? null : months.Sum(m => _parts[m].RowEstimate ?? 0);
+            var headRelocates = NeedsRelocation(headTablespace, headCompression, settings, tier);
+            var rewritten = (monthRows ?? 0) + (_options.MergeRewritesTarget || headRelocates ? headRows ?? 0 : 0);
+            return new MergeAction(target, sources, tier, settings.Tablespace, settings.Compression,
+                lower, _parts[months[^1]].UpperBound!.Value, headTablespace, headRows, monthRows, rewritten);
+        }
+
+        /// <summary>A partition that stays as it is: moved to its tier if needed, with a reason when a month stays monthly.</summary>
+        private void PlaceAlone(int i, bool explainMonthly = true)
+        {
+            var p = _parts[i];
+            var tier = _tiers[i];
+            var settings = _policy.For(tier);
+            var current = _policy.TierOfTablespace(p.Tablespace);
+            var inTarget = string.Equals(p.Tablespace, settings.Tablespace, StringComparison.OrdinalIgnoreCase);
+            if (!inTarget && current is { } c && c > tier)
+                _actions.Add(new SkipAction(p.Name, $"already in the colder tier {Tier(c)} ({p.Tablespace}): never moved back"));
+            else if (NeedsRelocation(p.Tablespace, p.Compression, settings, tier))
+                _actions.Add(new MoveAction(p.Name, p.Tablespace, settings.Tablespace, settings.Compression, tier, p.RowEstimate));
+
+            var name = _names[i];
+            if (explainMonthly && name.Kind == PartitionNameKind.Monthly && _options.MergesEnabled && _policy.MergesInto(tier))
+                _actions.Add(new SkipAction(p.Name, _reasons.GetValueOrDefault(i) ?? WhyStaysMonthly(i), _heldBack.GetValueOrDefault(i)));
+        }
+
+        private string WhyStaysMonthly(int i)
+        {
+            var name = _names[i];
+            var yearly = name.YearlyName;
+            if (!_yearsWithYearly.Contains(name.Year))
+            {
+                var why = name.Month == 1
+                    ? $"no yearly partition {yearly} and the partition before it is not the complete P_{name.Year - 1}"
+                    : $"no yearly partition {yearly}";
+                return $"{why}: stays monthly (create_missing_yearly is off)";
+            }
+            for (var k = 0; k < _parts.Count; k++)
+            {
+                if (_names[k].Kind == PartitionNameKind.Yearly && _names[k].Year == name.Year && _tiers[k] != _tiers[i])
+                    return $"{_parts[k].Name} is due for {Tier(_tiers[k])} while this month is due for {Tier(_tiers[i])}: nothing merges across tiers";
+            }
+            return $"not adjacent to {yearly}: stays monthly";
+        }
+
+        private bool NeedsRelocation(string? tablespace, string? compression, TierSettings settings, IlmTier tier)
+        {
+            // Engines without table compression report none: nothing to fix then.
+            if (string.Equals(tablespace, settings.Tablespace, StringComparison.OrdinalIgnoreCase))
+                return compression != null && !string.Equals(compression, settings.Compression, StringComparison.OrdinalIgnoreCase);
+            // Tiers may share a tablespace; a partition already in a colder tier's own tablespace stays there.
+            return !(_policy.TierOfTablespace(tablespace) is { } current && current > tier);
+        }
+
+        private bool FollowsCompleteYear(PartitionName month) =>
+            month.Month == 1
+            && _previousName is { Kind: PartitionNameKind.Yearly } previous
+            && previous.Year == month.Year - 1
+            && _previousUpper == month.Start;
+
+        private bool FirstOfItsYear(PartitionName month) =>
+            _previousName is null || _previousName.Year < month.Year;
+
+        private int Advance(int last, PartitionName name, DateTime? upper)
+        {
+            _previousName = name;
+            _previousUpper = upper;
+            return last + 1;
+        }
+
+        private static string Tier(IlmTier tier) => tier.ToString().ToUpperInvariant();
+
+        private static string Date(DateTime? d) => d?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "MAXVALUE";
+
+        private static string Range(DateTime? lower, DateTime? upper) =>
+            $"[{lower?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "MINVALUE"}, {Date(upper)})";
+    }
+}

@@ -1,0 +1,319 @@
+using System.Globalization;
+using PartitionOps.Engine.Ilm;
+using PartitionOps.Engine.Ilm.Model;
+using PartitionOps.Engine.Ilm.Planning;
+
+namespace PartitionOps.Engine.Providers.Oracle;
+
+/// <summary>
+/// ILM on Oracle 12.2+. Merges name the higher-bound partition as the result and then rename it
+/// (ORA-14275: the result may only reuse the highest source's name), always state TABLESPACE and
+/// compression (a merged partition otherwise takes the table's defaults) and UPDATE INDEXES, or ONLINE
+/// on 18c+ when the policy asks (it maintains the indexes itself). Syntax:
+/// https://docs.oracle.com/cd/F82042_01/sqlrf/img_text/merge_table_partitions.html (MERGE PARTITIONS p1, p2, ... INTO partition_spec [update_index_clauses] [ONLINE]).
+/// DDL is not transactional: a crash between the merge and the rename is reconciled on the next run.
+/// Unqualified names use the connected user's schema; names are folded to upper case, as Oracle does
+/// with unquoted names, and then quoted.
+/// </summary>
+public sealed class OracleIlmDialect : IIlmDialect
+{
+    public static readonly OracleIlmDialect Instance = new();
+
+    /// <summary>ONLINE MERGE PARTITIONS exists from 18c on (MOVE PARTITION from 12c); one switch for both keeps plans predictable.</summary>
+    public const int OnlineFromVersion = 18;
+
+    public string ProviderName => "oracle";
+    public bool MultiPartitionMerge => true;
+    public bool MergeRewritesTarget => true;
+    public bool TransactionalDdl => false;
+    public string? DefaultSchema => null;
+    public string? DefaultControlSchema => null;
+
+    public string NormalizeName(string name) => name.ToUpperInvariant();
+
+    private static string Q(string name) => Identifier.Quote(name.ToUpperInvariant(), '"', '"');
+
+    private static string Qualified(string? schema, string name) => string.IsNullOrEmpty(schema) ? Q(name) : Q(schema) + "." + Q(name);
+
+    private static string Table(PartitionLayout t) => Qualified(t.Schema, t.Table);
+
+    private static string Control(string? schema, string table) => Qualified(schema, table);
+
+    private static SqlParameter P(string name, object? value) => new(name, value);
+
+    private const string CurrentSchema = "SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA')";
+
+    /// <summary>The compression clause of a segment: NONE, BASIC, ADVANCED.</summary>
+    public static string CompressionClause(string compression) => compression.ToUpperInvariant() switch
+    {
+        "NONE" => "NOCOMPRESS",
+        "BASIC" => "ROW STORE COMPRESS BASIC",
+        "ADVANCED" => "ROW STORE COMPRESS ADVANCED",
+        var other => throw new InvalidRequestException("compression", other, "is not supported: use NONE, BASIC or ADVANCED"),
+    };
+
+    private static bool Online(PartitionLayout t, bool online) => online && t.ServerMajorVersion >= OnlineFromVersion;
+
+    // ---- catalog ----
+
+    public SqlStatement ServerVersion() =>
+        new("SELECT TO_NUMBER(REGEXP_SUBSTR(version, '^[0-9]+')) FROM product_component_version WHERE product LIKE 'Oracle%' AND ROWNUM = 1");
+
+    public SqlStatement TableInfo(string? schema, string table) => SqlStatement.Of($"""
+        SELECT t.owner AS table_owner,
+               t.table_name,
+               pt.partitioning_type,
+               pt.partitioning_key_count AS key_count,
+               (SELECT MAX(k.column_name) FROM all_part_key_columns k
+                WHERE k.owner = t.owner AND k.name = t.table_name AND k.object_type = 'TABLE') AS partition_key,
+               CASE WHEN pt.interval IS NULL THEN 0 ELSE 1 END AS is_interval,
+               CASE WHEN pt.subpartitioning_type IS NULL OR pt.subpartitioning_type = 'NONE' THEN 0 ELSE 1 END AS is_composite
+        FROM all_tables t
+        LEFT JOIN all_part_tables pt ON pt.owner = t.owner AND pt.table_name = t.table_name
+        WHERE t.owner = COALESCE(:owner, {CurrentSchema}) AND t.table_name = :table_name
+        """, P("owner", schema is null ? null : NormalizeName(schema)), P("table_name", NormalizeName(table)));
+
+    // HIGH_VALUE is a LONG: the provider sets InitialLONGFetchSize = -1 so it arrives whole. It is
+    // read instead of 23ai's HIGH_VALUE_JSON so one query serves 12.2 to 23ai.
+    public SqlStatement Partitions(string owner, string table) => SqlStatement.Of("""
+        SELECT p.partition_name,
+               p.partition_position,
+               p.high_value AS bound_text,
+               p.tablespace_name,
+               CASE WHEN p.compression = 'ENABLED' THEN p.compress_for ELSE 'NONE' END AS compression,
+               p.num_rows AS row_estimate,
+               CASE WHEN p.interval = 'YES' THEN 1 ELSE 0 END AS is_interval
+        FROM all_tab_partitions p
+        WHERE p.table_owner = :owner AND p.table_name = :table_name
+        ORDER BY p.partition_position
+        """, P("owner", owner), P("table_name", table));
+
+    public SqlStatement? Columns(string owner, string table) => null;
+
+    public SqlStatement TablespaceExists(string tablespace) =>
+        SqlStatement.Of("SELECT COUNT(*) FROM user_tablespaces WHERE tablespace_name = :tablespace", P("tablespace", NormalizeName(tablespace)));
+
+    /// <summary>Oracle stores only upper bounds; lower bounds follow from the partition before.</summary>
+    public PartitionBound? ParseBound(string boundText) =>
+        OracleHighValue.TryParse(boundText, out var upper) ? new PartitionBound(null, upper) : null;
+
+    // ---- work ----
+
+    // DDL_LOCK_TIMEOUT cannot be bound; the value is an int, never text from a user.
+    public SqlStatement SetLockTimeout(int seconds) =>
+        new("ALTER SESSION SET DDL_LOCK_TIMEOUT = " + seconds.ToString(CultureInfo.InvariantCulture));
+
+    public IReadOnlyList<SqlStatement> Move(PartitionLayout table, MoveAction move, bool online) =>
+    [
+        new($"ALTER TABLE {Table(table)} MOVE PARTITION {Q(move.PartitionName)} TABLESPACE {Q(move.ToTablespace)} " +
+            $"{CompressionClause(move.Compression)} UPDATE INDEXES{(Online(table, online) ? " ONLINE" : "")}"),
+    ];
+
+    public MergeScript Merge(PartitionLayout table, MergeAction merge, bool online)
+    {
+        // ORA-14275: the merged partition may only take the highest source's name, so merge into it and rename.
+        var highest = merge.Sources[^1];
+        // ONLINE (18c+) keeps DML going and maintains local and global indexes itself, so it replaces
+        // UPDATE INDEXES: https://oracle-base.com/articles/18c/online-merge-partition-and-subpartition-18c
+        var statements = new List<SqlStatement>
+        {
+            new($"ALTER TABLE {Table(table)} MERGE PARTITIONS {string.Join(", ", merge.Sources.Select(Q))} " +
+                $"INTO PARTITION {Q(highest)} TABLESPACE {Q(merge.Tablespace)} {CompressionClause(merge.Compression)} " +
+                (Online(table, online) ? "ONLINE" : "UPDATE INDEXES")),
+        };
+        if (!string.Equals(highest, merge.TargetName, StringComparison.OrdinalIgnoreCase))
+            statements.Add(new($"ALTER TABLE {Table(table)} RENAME PARTITION {Q(highest)} TO {Q(merge.TargetName)}"));
+        return new MergeScript([], [], statements);
+    }
+
+    public IReadOnlyList<SqlStatement> Rename(PartitionLayout table, RenameAction rename) =>
+        [new($"ALTER TABLE {Table(table)} RENAME PARTITION {Q(rename.PartitionName)} TO {Q(rename.NewName)}")];
+
+    // DBMS_LOCK needs an EXECUTE grant most ILM accounts lack; Oracle's own DDL locks keep two merges apart.
+    public SqlStatement? TryLockTable(string owner, string table) => null;
+
+    public SqlStatement? UnlockTable(string owner, string table) => null;
+
+    public SqlStatement CountRows(PartitionLayout table, string partition) =>
+        new($"SELECT COUNT(*) FROM {Table(table)} PARTITION ({Q(partition)})");
+
+    // ---- control tables ----
+
+    /// <summary>Oracle before 23ai has no CREATE TABLE IF NOT EXISTS: ignore ORA-00955 (name already used).</summary>
+    private static SqlStatement CreateIfMissing(string ddl) => new(
+        "BEGIN\n" +
+        $"  EXECUTE IMMEDIATE '{ddl.Replace("'", "''")}';\n" +
+        "EXCEPTION WHEN OTHERS THEN\n" +
+        "  IF SQLCODE != -955 THEN RAISE; END IF;\n" +
+        "END;");
+
+    public IReadOnlyList<SqlStatement> CreateControlTables(string? controlSchema)
+    {
+        var merges = Control(controlSchema, "dwh_ilm_partition_merges");
+        return
+        [
+            // The spec's table; IN_PROGRESS marks a merge under way so an interrupted merge-then-rename
+            // can be reconciled on the next run.
+            CreateIfMissing($"""
+            CREATE TABLE {merges} (
+                merge_id            NUMBER GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                merge_date          TIMESTAMP DEFAULT SYSTIMESTAMP,
+                table_owner         VARCHAR2(128) NOT NULL,
+                table_name          VARCHAR2(128) NOT NULL,
+                source_partition    VARCHAR2(128) NOT NULL,
+                target_partition    VARCHAR2(128) NOT NULL,
+                merge_status        VARCHAR2(20) NOT NULL,
+                error_message       VARCHAR2(4000),
+                duration_seconds    NUMBER,
+                rows_merged         NUMBER,
+                CONSTRAINT chk_merge_status CHECK (merge_status IN ('SUCCESS', 'FAILED', 'SKIPPED', 'IN_PROGRESS'))
+            )
+            """),
+            // A table created from the spec's DDL lacks IN_PROGRESS in its check: widen it once.
+            new($"""
+            DECLARE
+              n NUMBER;
+            BEGIN
+              SELECT COUNT(*) INTO n FROM all_constraints
+              WHERE owner = {(controlSchema is null ? CurrentSchema : "'" + NormalizeName(controlSchema) + "'")}
+                AND table_name = 'DWH_ILM_PARTITION_MERGES' AND constraint_name = 'CHK_MERGE_STATUS'
+                AND search_condition_vc NOT LIKE '%IN_PROGRESS%';
+              IF n > 0 THEN
+                EXECUTE IMMEDIATE 'ALTER TABLE {merges} DROP CONSTRAINT chk_merge_status';
+                EXECUTE IMMEDIATE 'ALTER TABLE {merges} ADD CONSTRAINT chk_merge_status CHECK (merge_status IN (''SUCCESS'', ''FAILED'', ''SKIPPED'', ''IN_PROGRESS''))';
+              END IF;
+            END;
+            """),
+            CreateIfMissing($"""
+            CREATE TABLE {Control(controlSchema, "dwh_ilm_config")} (
+                config_key          VARCHAR2(100) PRIMARY KEY,
+                config_value        VARCHAR2(4000),
+                description         VARCHAR2(4000)
+            )
+            """),
+            CreateIfMissing($"""
+            CREATE TABLE {Control(controlSchema, "dwh_ilm_execution_log")} (
+                execution_id        NUMBER GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                execution_date      TIMESTAMP DEFAULT SYSTIMESTAMP,
+                table_owner         VARCHAR2(128) NOT NULL,
+                table_name          VARCHAR2(128) NOT NULL,
+                partition_name      VARCHAR2(128) NOT NULL,
+                action              VARCHAR2(20) NOT NULL,
+                source_tablespace   VARCHAR2(128),
+                target_tablespace   VARCHAR2(128),
+                status              VARCHAR2(20) NOT NULL,
+                error_message       VARCHAR2(4000),
+                duration_seconds    NUMBER,
+                sql_text            VARCHAR2(4000)
+            )
+            """),
+        ];
+    }
+
+    public SqlStatement SeedConfig(string? controlSchema, string key, string value, string description) => SqlStatement.Of(
+        $"MERGE INTO {Control(controlSchema, "dwh_ilm_config")} c " +
+        "USING (SELECT :config_key AS config_key, :config_value AS config_value, :description AS description FROM dual) s " +
+        "ON (c.config_key = s.config_key) " +
+        "WHEN NOT MATCHED THEN INSERT (config_key, config_value, description) VALUES (s.config_key, s.config_value, s.description)",
+        P("config_key", key), P("config_value", value), P("description", description));
+
+    public SqlStatement SetConfig(string? controlSchema, string key, string value, string? description) => SqlStatement.Of(
+        $"MERGE INTO {Control(controlSchema, "dwh_ilm_config")} c " +
+        "USING (SELECT :config_key AS config_key, :config_value AS config_value, :description AS description FROM dual) s " +
+        "ON (c.config_key = s.config_key) " +
+        "WHEN MATCHED THEN UPDATE SET c.config_value = s.config_value, c.description = COALESCE(s.description, c.description) " +
+        "WHEN NOT MATCHED THEN INSERT (config_key, config_value, description) VALUES (s.config_key, s.config_value, s.description)",
+        P("config_key", key), P("config_value", value), P("description", description));
+
+    public SqlStatement ReadConfig(string? controlSchema) =>
+        new($"SELECT config_key, config_value, description FROM {Control(controlSchema, "dwh_ilm_config")} ORDER BY config_key");
+
+    public SqlStatement InsertMergeAudit(string? controlSchema, MergeAuditEntry e) => SqlStatement.Of(
+        $"INSERT INTO {Control(controlSchema, "dwh_ilm_partition_merges")} (table_owner, table_name, source_partition, target_partition, merge_status, error_message, duration_seconds, rows_merged) " +
+        "VALUES (:table_owner, :table_name, :source_partition, :target_partition, :merge_status, :error_message, :duration_seconds, :rows_merged)",
+        AuditParameters(e));
+
+    public SqlStatement CompleteMergeAudit(string? controlSchema, MergeAuditEntry e) => SqlStatement.Of(
+        $"UPDATE {Control(controlSchema, "dwh_ilm_partition_merges")} SET merge_status = :merge_status, error_message = :error_message, " +
+        "duration_seconds = :duration_seconds, rows_merged = :rows_merged " +
+        "WHERE table_owner = :table_owner AND table_name = :table_name AND source_partition = :source_partition " +
+        "AND target_partition = :target_partition AND merge_status = 'IN_PROGRESS'",
+        AuditParameters(e));
+
+    private static SqlParameter[] AuditParameters(MergeAuditEntry e) =>
+    [
+        P("table_owner", e.TableOwner), P("table_name", e.TableName), P("source_partition", e.SourcePartition),
+        P("target_partition", e.TargetPartition), P("merge_status", e.Status), P("error_message", Truncate(e.ErrorMessage)),
+        P("duration_seconds", e.DurationSeconds), P("rows_merged", e.RowsMerged),
+    ];
+
+    private static string? Truncate(string? text) => text is { Length: > 4000 } ? text[..4000] : text;
+
+    private const string AuditColumns =
+        "merge_id, merge_date, table_owner, table_name, source_partition, target_partition, merge_status, error_message, duration_seconds, rows_merged";
+
+    public SqlStatement MergeHistory(string? controlSchema, string? owner, string? table, int maxRows)
+    {
+        var where = new List<string>();
+        var parameters = new List<SqlParameter>();
+        if (owner != null) { where.Add("table_owner = :table_owner"); parameters.Add(P("table_owner", NormalizeName(owner))); }
+        if (table != null) { where.Add("table_name = :table_name"); parameters.Add(P("table_name", NormalizeName(table))); }
+        parameters.Add(P("max_rows", maxRows));
+        var filter = where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : "";
+        return new SqlStatement(
+            $"SELECT {AuditColumns} FROM {Control(controlSchema, "dwh_ilm_partition_merges")}{filter} ORDER BY merge_id DESC FETCH FIRST :max_rows ROWS ONLY",
+            parameters);
+    }
+
+    public SqlStatement InProgressMerges(string? controlSchema, string owner, string table) => SqlStatement.Of(
+        $"SELECT {AuditColumns} FROM {Control(controlSchema, "dwh_ilm_partition_merges")} " +
+        "WHERE table_owner = :table_owner AND table_name = :table_name AND merge_status = 'IN_PROGRESS' ORDER BY merge_id",
+        P("table_owner", owner), P("table_name", table));
+
+    public SqlStatement LatestMergeStatus(string? controlSchema, string owner, string table)
+    {
+        var t = Control(controlSchema, "dwh_ilm_partition_merges");
+        return SqlStatement.Of(
+            $"SELECT m.source_partition, m.merge_status, m.merge_date FROM {t} m " +
+            "WHERE m.table_owner = :table_owner AND m.table_name = :table_name " +
+            $"AND m.merge_id = (SELECT MAX(x.merge_id) FROM {t} x WHERE x.table_owner = m.table_owner AND x.table_name = m.table_name " +
+            "AND x.source_partition = m.source_partition AND x.merge_status <> 'SKIPPED')",
+            P("table_owner", owner), P("table_name", table));
+    }
+
+    public SqlStatement MergeStatistics(string? controlSchema, string? table, int days)
+    {
+        var parameters = new List<SqlParameter> { P("days", days) };
+        var filter = "";
+        if (table != null) { filter = " AND table_name = :table_name"; parameters.Add(P("table_name", NormalizeName(table))); }
+        return new SqlStatement(
+            "SELECT COUNT(*) AS total_merges, " +
+            "SUM(CASE WHEN merge_status = 'SUCCESS' THEN 1 ELSE 0 END) AS succeeded, " +
+            "SUM(CASE WHEN merge_status = 'FAILED' THEN 1 ELSE 0 END) AS failed, " +
+            "AVG(CASE WHEN merge_status = 'SUCCESS' THEN duration_seconds END) AS avg_success_seconds, " +
+            "MAX(duration_seconds) AS max_seconds " +
+            $"FROM {Control(controlSchema, "dwh_ilm_partition_merges")} " +
+            $"WHERE merge_status IN ('SUCCESS', 'FAILED') AND merge_date > SYSTIMESTAMP - NUMTODSINTERVAL(:days, 'DAY'){filter}",
+            parameters);
+    }
+
+    public SqlStatement StaleFailedMerges(string? controlSchema, string? table, int days)
+    {
+        var t = Control(controlSchema, "dwh_ilm_partition_merges");
+        var parameters = new List<SqlParameter> { P("days", days) };
+        var filter = "";
+        if (table != null) { filter = " AND m.table_name = :table_name"; parameters.Add(P("table_name", NormalizeName(table))); }
+        return new SqlStatement(
+            $"SELECT COUNT(*) FROM {t} m WHERE m.merge_status = 'FAILED' AND m.merge_date < SYSTIMESTAMP - NUMTODSINTERVAL(:days, 'DAY'){filter} " +
+            $"AND m.merge_id = (SELECT MAX(x.merge_id) FROM {t} x WHERE x.table_owner = m.table_owner AND x.table_name = m.table_name " +
+            "AND x.source_partition = m.source_partition AND x.merge_status <> 'SKIPPED')",
+            parameters);
+    }
+
+    public SqlStatement InsertExecutionLog(string? controlSchema, ExecutionLogEntry e) => SqlStatement.Of(
+        $"INSERT INTO {Control(controlSchema, "dwh_ilm_execution_log")} (table_owner, table_name, partition_name, action, source_tablespace, target_tablespace, status, error_message, duration_seconds, sql_text) " +
+        "VALUES (:table_owner, :table_name, :partition_name, :action, :source_tablespace, :target_tablespace, :status, :error_message, :duration_seconds, :sql_text)",
+        P("table_owner", e.TableOwner), P("table_name", e.TableName), P("partition_name", e.PartitionName), P("action", e.Action),
+        P("source_tablespace", e.SourceTablespace), P("target_tablespace", e.TargetTablespace), P("status", e.Status),
+        P("error_message", Truncate(e.ErrorMessage)), P("duration_seconds", e.DurationSeconds), P("sql_text", Truncate(e.SqlText)));
+}

@@ -1,0 +1,302 @@
+using PartitionOps.Engine;
+using PartitionOps.Engine.Ilm;
+using PartitionOps.Engine.Ilm.Execution;
+using PartitionOps.Engine.Ilm.Model;
+using PartitionOps.Engine.Ilm.Monitoring;
+using PartitionOps.Engine.Ilm.Planning;
+using PartitionOps.Engine.Ilm.Policy;
+using PartitionOps.Engine.Ilm.Simulation;
+using PartitionOps.Engine.Providers;
+using PartitionOps.Engine.Providers.Oracle;
+using PartitionOps.Engine.Providers.PostgreSql;
+
+namespace PartitionOps.Engine.Tests.Ilm;
+
+public sealed class IlmConfigTests
+{
+    [Fact]
+    public void Defaults_are_the_spec_values()
+    {
+        var c = IlmConfig.FromValues(new Dictionary<string, string?>());
+        Assert.Equal((true, 30, true, 50), (c.AutoMergePartitions, c.MergeLockTimeoutSeconds, c.MergeRetryFailed, c.MaxMergesPerRun));
+        Assert.Equal(["AUTO_MERGE_PARTITIONS", "MERGE_LOCK_TIMEOUT", "MERGE_RETRY_FAILED", "MAX_MERGES_PER_RUN"], IlmConfig.Defaults.Select(d => d.Key));
+    }
+
+    [Fact]
+    public void Table_values_are_read_and_options_override_them()
+    {
+        var c = IlmConfig.FromValues(new Dictionary<string, string?>
+        {
+            ["AUTO_MERGE_PARTITIONS"] = "N", ["MERGE_LOCK_TIMEOUT"] = "5", ["MERGE_RETRY_FAILED"] = "n", ["MAX_MERGES_PER_RUN"] = "3", ["OTHER"] = "x",
+        });
+        Assert.Equal((false, 5, false, 3), (c.AutoMergePartitions, c.MergeLockTimeoutSeconds, c.MergeRetryFailed, c.MaxMergesPerRun));
+        var o = c.With(new IlmConfigOverrides { LockTimeoutSeconds = 60, MaxMerges = 10 });
+        Assert.Equal((60, 10, false), (o.MergeLockTimeoutSeconds, o.MaxMergesPerRun, o.AutoMergePartitions));
+    }
+
+    [Theory]
+    [InlineData("MERGE_LOCK_TIMEOUT", "soon")]
+    [InlineData("MERGE_LOCK_TIMEOUT", "0")]
+    [InlineData("MAX_MERGES_PER_RUN", "-1")]
+    [InlineData("AUTO_MERGE_PARTITIONS", "maybe")]
+    [InlineData("NOT_A_KEY", "1")]
+    public void Bad_values_name_their_key(string key, string value)
+    {
+        var e = Assert.Throws<InvalidRequestException>(() => IlmConfig.Validate(key, value));
+        Assert.Contains(key == "NOT_A_KEY" ? key : value, e.Message);
+    }
+
+    [Fact]
+    public void Bad_overrides_name_the_option()
+    {
+        Assert.Contains("--lock-timeout", Assert.Throws<InvalidRequestException>(() => new IlmConfigOverrides { LockTimeoutSeconds = 0 }.Validate()).Message);
+        Assert.Contains("--max-merges", Assert.Throws<InvalidRequestException>(() => new IlmConfigOverrides { MaxMerges = -2 }.Validate()).Message);
+    }
+
+    [Theory]
+    [InlineData("2025-13-01")]
+    [InlineData("yesterday")]
+    [InlineData("")]
+    public void Invalid_as_of_dates_are_bad_input(string text)
+    {
+        var e = Assert.Throws<InvalidRequestException>(() => IlmInput.ParseAsOf(text));
+        Assert.Equal("--as-of", e.Parameter);
+    }
+}
+
+public sealed class MergeReconcilerTests
+{
+    private static MergeAuditRecord Row(string source, string target) =>
+        new(1, null, "CMR", "SALES_PART", source, target, "IN_PROGRESS", null, null, null);
+
+    private static PartitionLayout Names(params string[] names) =>
+        Layouts.Of(names.Select(n => new PartitionInfo { Name = n }).ToArray());
+
+    [Fact]
+    public void Merge_done_rename_missing_is_renamed()
+    {
+        // MERGE P_2023, P_2023_11, P_2023_12 INTO P_2023_12 ran; RENAME P_2023_12 TO P_2023 did not.
+        var d = Assert.Single(MergeReconciler.Decide(Names("P_2022", "P_2023_12", "P_2024_01"), [Row("P_2023_11", "P_2023"), Row("P_2023_12", "P_2023")]));
+        Assert.Equal(ReconcileOutcome.RenameNeeded, d.Outcome);
+        Assert.Equal("P_2023_12", d.RenameFrom);
+        Assert.Equal(2, d.Rows.Count);
+    }
+
+    [Fact]
+    public void Merge_and_rename_done_is_completed()
+    {
+        var d = Assert.Single(MergeReconciler.Decide(Names("P_2022", "P_2023", "P_2024_01"), [Row("P_2023_11", "P_2023"), Row("P_2023_12", "P_2023")]));
+        Assert.Equal(ReconcileOutcome.Completed, d.Outcome);
+    }
+
+    [Fact]
+    public void Nothing_done_is_not_started()
+    {
+        var d = Assert.Single(MergeReconciler.Decide(Names("P_2023", "P_2023_11", "P_2023_12"), [Row("P_2023_11", "P_2023"), Row("P_2023_12", "P_2023")]));
+        Assert.Equal(ReconcileOutcome.NotStarted, d.Outcome);
+    }
+
+    [Fact]
+    public void A_new_yearly_partition_from_january_is_renamed_from_the_last_month()
+    {
+        var d = Assert.Single(MergeReconciler.Decide(Names("P_2023", "P_2024_02"), [Row("P_2024_01", "P_2024"), Row("P_2024_02", "P_2024")]));
+        Assert.Equal((ReconcileOutcome.RenameNeeded, "P_2024_02"), (d.Outcome, d.RenameFrom));
+    }
+
+    [Fact]
+    public void Anything_else_is_unclear()
+    {
+        var d = Assert.Single(MergeReconciler.Decide(Names("P_2023_11"), [Row("P_2023_11", "P_2023"), Row("P_2023_12", "P_2023")]));
+        Assert.Equal(ReconcileOutcome.Unclear, d.Outcome);
+    }
+}
+
+public sealed class IlmMonitoringTests
+{
+    private static IlmSummary Summary(int warmYearly, int warmMonthly)
+    {
+        var parts = new List<PartitionInfo>();
+        for (var i = 0; i < warmYearly; i++) parts.Add(Layouts.Yearly(2000 + i, new DateTime(2001 + i, 1, 1)));
+        for (var i = 0; i < warmMonthly; i++) parts.Add(Layouts.Monthly(2100 + i / 12, i % 12 + 1, "TBS_WARM"));
+        parts.Add(Layouts.Monthly(2200, 1));
+        parts.Add(new PartitionInfo { Name = "SYS_P1", Tablespace = "USERS" });
+        return IlmSummary.FromLayout(Layouts.Of(parts), IlmPolicy.Default);
+    }
+
+    [Fact]
+    public void Summary_counts_yearly_and_monthly_per_tier()
+    {
+        var s = Summary(3, 2);
+        Assert.Equal(["HOT", "WARM", "OTHER"], s.Tiers.Select(t => t.Tier));
+        Assert.Equal((3, 2, 5), (s.For(IlmTier.Warm)!.Yearly, s.For(IlmTier.Warm)!.Monthly, s.For(IlmTier.Warm)!.Total));
+        Assert.Equal(1, s.For(IlmTier.Hot)!.Monthly);
+        Assert.Equal(("USERS", 1), (s.Tiers[2].Tablespace, s.Tiers[2].Other));
+    }
+
+    [Fact]
+    public void Healthy_numbers_pass()
+    {
+        var r = IlmHealth.Evaluate("SALES_PART", new MergeStatistics(100, 99, 1, 12m, 60m), 0, Summary(10, 1));
+        Assert.True(r.Passed, string.Join("; ", r.Checks.Where(c => !c.Passed).Select(c => c.Message)));
+        Assert.Empty(r.Alerts);
+    }
+
+    [Fact]
+    public void No_history_passes()
+    {
+        Assert.True(IlmHealth.Evaluate(null, new MergeStatistics(0, 0, 0, null, null), 0, null).Passed);
+    }
+
+    [Theory]
+    [InlineData(100, 91, 9, 10, 60, 0, "merge success rate")]
+    [InlineData(100, 97, 11, 10, 60, 0, "merge failure rate")]
+    [InlineData(100, 100, 0, 10, 301, 0, "longest merge")]
+    [InlineData(100, 100, 0, 10, 60, 1, "failed merges not retried in 7 days")]
+    [InlineData(100, 95, 5, 10, 60, 0, "merge success rate")]
+    [InlineData(100, 100, 0, 31, 60, 0, "average merge time")]
+    public void Each_alert_and_criterion_can_fail_the_check(long total, long ok, long failed, decimal avg, decimal max, long stale, string failing)
+    {
+        var r = IlmHealth.Evaluate("T", new MergeStatistics(total, ok, failed, avg, max), stale, Summary(10, 1));
+        Assert.False(r.Passed);
+        Assert.Equal([failing], r.Checks.Where(c => !c.Passed).Select(c => c.Name));
+    }
+
+    [Fact]
+    public void Too_many_warm_monthly_partitions_fire_the_alert_and_miss_the_share()
+    {
+        var r = IlmHealth.Evaluate("T", new MergeStatistics(0, 0, 0, null, null), 0, Summary(10, 101));
+        Assert.Equal(["WARM monthly partitions", "WARM monthly share"], r.Checks.Where(c => !c.Passed).Select(c => c.Name));
+        Assert.Equal(101, r.WarmMonthly);
+    }
+
+    [Fact]
+    public void Thresholds_are_configurable()
+    {
+        var stats = new MergeStatistics(100, 85, 15, 10m, 60m);
+        Assert.True(IlmHealth.Evaluate("T", stats, 0, null, new IlmHealthThresholds { MaxFailureRatePercent = 20, MinSuccessRatePercent = 80 }).Passed);
+        Assert.Throws<InvalidRequestException>(() => IlmHealth.Evaluate("T", stats, 0, null, new IlmHealthThresholds { WindowDays = 0 }));
+    }
+}
+
+public sealed class IlmSimulationTests
+{
+    private static PartitionLayout TwoYearsOfMonths() =>
+        Layouts.Of([Layouts.Yearly(2022, new(2023, 1, 1), rows: 12_000), .. Layouts.Months(2023, 1, 12, rows: 1000), .. Layouts.Months(2024, 1, 12, rows: 1000),
+            new PartitionInfo { Name = "P_MAX", Tablespace = "TBS_HOT", Compression = "NONE", RowEstimate = 0 }]);
+
+    [Fact]
+    public void Steps_month_by_month_and_compares_strategies()
+    {
+        var result = new IlmService().Simulate(new IlmSimulateRequest(TwoYearsOfMonths(), new(2025, 1, 1), new(2027, 1, 1)));
+        Assert.Equal(2, result.Strategies.Count);
+        var incremental = result.Strategies.Single(s => s.Strategy == MergeStrategy.Incremental);
+        var complete = result.Strategies.Single(s => s.Strategy == MergeStrategy.YearComplete);
+        Assert.Equal(25, incremental.Months.Count);
+
+        // At the end both have 2022 and 2023 as WARM yearly partitions and no WARM months left over.
+        var lastI = incremental.Months[^1];
+        var lastC = complete.Months[^1];
+        Assert.Equal((3, 0), (lastI.WarmYearly, lastI.WarmMonthly)); // 2022, 2023, 2024 (Dec 2024 is due at 2027-01-01)
+        Assert.Equal((3, 0), (lastC.WarmYearly, lastC.WarmMonthly));
+        // New months keep arriving in HOT.
+        Assert.Equal(25, lastI.HotMonthly);
+        // On Oracle an incremental merge rewrites the growing yearly partition every month; year_complete once.
+        Assert.True(complete.RowsRewritten < incremental.RowsRewritten, $"{complete.RowsRewritten} vs {incremental.RowsRewritten}");
+        Assert.True(complete.MergeOperations < incremental.MergeOperations);
+    }
+
+    [Fact]
+    public void Year_complete_keeps_months_monthly_until_december_is_due()
+    {
+        var result = new IlmService().Simulate(new IlmSimulateRequest(TwoYearsOfMonths(), new(2025, 6, 1), new(2025, 6, 1))
+        {
+            Strategies = [MergeStrategy.YearComplete],
+        });
+        var month = Assert.Single(Assert.Single(result.Strategies).Months);
+        Assert.Equal(4, month.WarmMonthly); // Feb..May 2023 wait in WARM; January became P_2023
+        Assert.Equal(2, month.WarmYearly);
+    }
+
+    [Fact]
+    public void Postgres_costs_only_the_months()
+    {
+        var layout = TwoYearsOfMonths();
+        var oracle = new IlmService().Simulate(new IlmSimulateRequest(layout, new(2025, 1, 1), new(2025, 12, 1)) { Provider = OracleProvider.Instance, Strategies = [MergeStrategy.Incremental] });
+        var postgres = new IlmService().Simulate(new IlmSimulateRequest(layout, new(2025, 1, 1), new(2025, 12, 1)) { Provider = PostgreSqlProvider.Instance, Strategies = [MergeStrategy.Incremental] });
+        Assert.True(postgres.Strategies[0].RowsRewritten < oracle.Strategies[0].RowsRewritten);
+    }
+
+    [Fact]
+    public void To_before_from_is_bad_input()
+    {
+        var e = Assert.Throws<InvalidRequestException>(() => new IlmService().Simulate(new IlmSimulateRequest(TwoYearsOfMonths(), new(2025, 1, 1), new(2024, 1, 1))));
+        Assert.Equal("--to", e.Parameter);
+    }
+}
+
+public sealed class IlmOfflinePlanTests
+{
+    [Fact]
+    public async Task Plan_from_a_layout_file_shows_the_chosen_providers_statements()
+    {
+        var layout = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1)), Layouts.Monthly(2023, 11), Layouts.Monthly(2023, 12));
+        var path = Path.Combine(Path.GetTempPath(), $"layout-{Guid.NewGuid():N}.json");
+        LayoutJson.Save(layout, path);
+        try
+        {
+            var result = await new IlmService().PlanAsync(new IlmPlanRequest
+            {
+                Layout = LayoutJson.Load(path),
+                Provider = ProviderRegistry.Get("oracle"),
+                AsOf = new DateOnly(2026, 1, 1),
+            });
+            var step = Assert.Single(result.Steps);
+            Assert.Equal(
+            [
+                "ALTER TABLE \"CMR\".\"SALES_PART\" MERGE PARTITIONS \"P_2023\", \"P_2023_11\", \"P_2023_12\" INTO PARTITION \"P_2023_12\" TABLESPACE \"TBS_WARM\" ROW STORE COMPRESS BASIC UPDATE INDEXES",
+                "ALTER TABLE \"CMR\".\"SALES_PART\" RENAME PARTITION \"P_2023_12\" TO \"P_2023\"",
+            ], step.Statements.Select(s => s.Text));
+            Assert.Equal("ALTER SESSION SET DDL_LOCK_TIMEOUT = 30", Assert.Single(result.SessionSetup).Text);
+            Assert.Equal("oracle", result.Provider);
+
+            // --json: the whole result is one JSON document.
+            var json = System.Text.Json.JsonSerializer.Serialize(result, LayoutJson.Options);
+            Assert.Contains("\"statements\": [", json);
+            Assert.Contains("RENAME PARTITION", json);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public async Task Offline_postgres_plan_needs_the_key_and_columns_of_a_postgres_snapshot()
+    {
+        var layout = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1)), Layouts.Monthly(2023, 11));
+        var e = await Assert.ThrowsAsync<InvalidRequestException>(() => new IlmService().PlanAsync(new IlmPlanRequest
+        {
+            Layout = layout,
+            Provider = PostgreSqlProvider.Instance,
+            AsOf = new DateOnly(2026, 1, 1),
+        }));
+        Assert.Contains("partition_key", e.Message);
+    }
+
+    [Fact]
+    public async Task Offline_plan_without_provider_is_bad_input()
+    {
+        var e = await Assert.ThrowsAsync<InvalidRequestException>(() => new IlmService().PlanAsync(new IlmPlanRequest { Layout = Layouts.Of(Layouts.Monthly(2023, 1)) }));
+        Assert.Equal("--provider", e.Parameter);
+    }
+
+    [Fact]
+    public void Plans_serialize_to_json_with_their_kind()
+    {
+        var plan = IlmPlanner.Plan(Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1)), Layouts.Monthly(2023, 11)), IlmPolicy.Default, new DateOnly(2026, 1, 1));
+        var json = System.Text.Json.JsonSerializer.Serialize(plan.Actions, LayoutJson.Options);
+        Assert.Contains("\"action\": \"merge\"", json);
+        Assert.Contains("\"tier\": \"warm\"", json);
+        Assert.Contains("\"target_name\": \"P_2023\"", json);
+    }
+}

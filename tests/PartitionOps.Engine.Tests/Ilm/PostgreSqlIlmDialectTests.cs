@@ -1,0 +1,164 @@
+using PartitionOps.Engine.Ilm;
+using PartitionOps.Engine.Ilm.Model;
+using PartitionOps.Engine.Ilm.Planning;
+using PartitionOps.Engine.Ilm.Policy;
+using PartitionOps.Engine.Providers.PostgreSql;
+
+namespace PartitionOps.Engine.Tests.Ilm;
+
+/// <summary>Golden SQL of the PostgreSQL ILM dialect: the exact text that would run.</summary>
+public sealed class PostgreSqlIlmDialectTests
+{
+    private static readonly PostgreSqlIlmDialect D = PostgreSqlIlmDialect.Instance;
+
+    private static readonly PartitionLayout Sales = new()
+    {
+        Schema = "public",
+        Table = "sales",
+        PartitionKey = "sale_date",
+        Columns = ["id", "sale_date", "amount"],
+        Partitions = [new PartitionInfo { Name = "p_2023" }],
+    };
+
+    [Fact]
+    public void Provider_exposes_the_dialect()
+    {
+        Assert.Same(D, PostgreSqlProvider.Instance.Ilm);
+    }
+
+    [Fact]
+    public void Lock_timeout_is_a_bound_setting()
+    {
+        var s = D.SetLockTimeout(30);
+        Assert.Equal("SELECT set_config('lock_timeout', @lock_timeout, false)", s.Text);
+        Assert.Equal("30s", Assert.Single(s.Parameters).Value);
+    }
+
+    [Fact]
+    public void Move_is_set_tablespace()
+    {
+        var move = new MoveAction("p_2023_11", "tbs_hot", "tbs_warm", "BASIC", IlmTier.Warm, 100);
+        Assert.Equal("ALTER TABLE \"public\".\"p_2023_11\" SET TABLESPACE \"tbs_warm\"", Assert.Single(D.Move(Sales, move, online: true)).Text);
+    }
+
+    [Fact]
+    public void Merge_validates_a_wider_check_then_detaches_copies_drops_and_attaches()
+    {
+        var merge = new MergeAction("p_2023", ["p_2023", "p_2023_11", "p_2023_12"], IlmTier.Warm, "tbs_warm", "BASIC",
+            new DateTime(2023, 1, 1), new DateTime(2024, 1, 1), "tbs_warm", 1000, 200, 200);
+        var script = D.Merge(Sales, merge, online: false);
+        Assert.Equal(
+        [
+            "ALTER TABLE \"public\".\"p_2023\" DROP CONSTRAINT IF EXISTS \"partitionops_ilm_bound\"",
+            "ALTER TABLE \"public\".\"p_2023\" ADD CONSTRAINT \"partitionops_ilm_bound\" CHECK (\"sale_date\" IS NOT NULL AND \"sale_date\" >= '2023-01-01' AND \"sale_date\" < '2024-01-01') NOT VALID",
+            "ALTER TABLE \"public\".\"p_2023\" VALIDATE CONSTRAINT \"partitionops_ilm_bound\"",
+        ], script.Prepare.Select(s => s.Text));
+        Assert.Equal(
+        [
+            "LOCK TABLE \"public\".\"sales\", \"public\".\"p_2023\", \"public\".\"p_2023_11\", \"public\".\"p_2023_12\" IN ACCESS EXCLUSIVE MODE",
+        ], script.Lock.Select(s => s.Text));
+        Assert.Equal(
+        [
+            "ALTER TABLE \"public\".\"sales\" DETACH PARTITION \"public\".\"p_2023\"",
+            "INSERT INTO \"public\".\"p_2023\" (\"id\", \"sale_date\", \"amount\") SELECT \"id\", \"sale_date\", \"amount\" FROM \"public\".\"p_2023_11\"",
+            "INSERT INTO \"public\".\"p_2023\" (\"id\", \"sale_date\", \"amount\") SELECT \"id\", \"sale_date\", \"amount\" FROM \"public\".\"p_2023_12\"",
+            "DROP TABLE \"public\".\"p_2023_11\"",
+            "DROP TABLE \"public\".\"p_2023_12\"",
+            "ALTER TABLE \"public\".\"sales\" ATTACH PARTITION \"public\".\"p_2023\" FOR VALUES FROM ('2023-01-01') TO ('2024-01-01')",
+            "ALTER TABLE \"public\".\"p_2023\" DROP CONSTRAINT \"partitionops_ilm_bound\"",
+        ], script.Merge.Select(s => s.Text));
+    }
+
+    [Fact]
+    public void Merge_starting_a_new_year_moves_the_head_and_renames_it()
+    {
+        var merge = new MergeAction("p_2024", ["p_2024_01", "p_2024_02"], IlmTier.Warm, "tbs_warm", "BASIC",
+            null, new DateTime(2024, 3, 1), "tbs_hot", 100, 100, 200);
+        var script = D.Merge(Sales, merge, online: false);
+        Assert.Equal("ALTER TABLE \"public\".\"p_2024_01\" ADD CONSTRAINT \"partitionops_ilm_bound\" CHECK (\"sale_date\" IS NOT NULL AND \"sale_date\" < '2024-03-01') NOT VALID",
+            script.Prepare[1].Text);
+        Assert.Equal("ALTER TABLE \"public\".\"p_2024_01\" SET TABLESPACE \"tbs_warm\"", script.Merge[1].Text);
+        Assert.Equal("ALTER TABLE \"public\".\"sales\" ATTACH PARTITION \"public\".\"p_2024_01\" FOR VALUES FROM (MINVALUE) TO ('2024-03-01')", script.Merge[^3].Text);
+        Assert.Equal("ALTER TABLE \"public\".\"p_2024_01\" RENAME TO \"p_2024\"", script.Merge[^1].Text);
+    }
+
+    [Fact]
+    public void Rename_and_count()
+    {
+        Assert.Equal("ALTER TABLE \"public\".\"p_2024_01\" RENAME TO \"p_2024\"",
+            Assert.Single(D.Rename(Sales, new RenameAction("p_2024_01", "p_2024", "January"))).Text);
+        Assert.Equal("SELECT count(*) FROM \"public\".\"p_2023\"", D.CountRows(Sales, "p_2023").Text);
+    }
+
+    [Theory]
+    [InlineData("FOR VALUES FROM ('2023-01-01') TO ('2024-01-01')", "2023-01-01", "2024-01-01")]
+    [InlineData("FOR VALUES FROM ('2023-01-01 00:00:00') TO ('2023-02-01 00:00:00')", "2023-01-01", "2023-02-01")]
+    [InlineData("FOR VALUES FROM ('2023-01-01 00:00:00+00') TO ('2023-02-01 00:00:00+00')", "2023-01-01", "2023-02-01")]
+    [InlineData("FOR VALUES FROM (MINVALUE) TO ('2023-02-01')", null, "2023-02-01")]
+    [InlineData("FOR VALUES FROM ('2023-02-01') TO (MAXVALUE)", "2023-02-01", null)]
+    public void Bounds_come_from_pg_get_expr(string text, string? lower, string? upper)
+    {
+        var bound = D.ParseBound(text);
+        Assert.NotNull(bound);
+        Assert.Equal(lower is null ? null : DateTime.Parse(lower), bound.Lower);
+        Assert.Equal(upper is null ? null : DateTime.Parse(upper), bound.Upper);
+    }
+
+    [Theory]
+    [InlineData("DEFAULT")]
+    [InlineData("FOR VALUES IN ('EU')")]
+    [InlineData("FOR VALUES FROM (1) TO (100)")]
+    public void Non_date_ranges_are_not_bounds(string text) => Assert.Null(D.ParseBound(text));
+
+    [Fact]
+    public void Catalog_reads_pg_inherits_bounds_tablespaces_and_estimates()
+    {
+        var s = D.Partitions("public", "sales");
+        Assert.Contains("pg_get_expr(c.relpartbound, c.oid) AS bound_text", s.Text);
+        Assert.Contains("FROM pg_inherits i", s.Text);
+        Assert.Contains("CASE WHEN c.reltuples < 0 THEN NULL ELSE c.reltuples::bigint END AS row_estimate", s.Text);
+        Assert.Contains("LEFT JOIN pg_tablespace ts ON ts.oid = c.reltablespace", s.Text);
+        Assert.Equal([("schema", "public"), ("table_name", "sales")], s.Parameters.Select(p => (p.Name, p.Value as string)));
+        Assert.Contains("pg_partitioned_table", D.TableInfo(null, "sales").Text);
+        Assert.Contains("NOT a.attisdropped", D.Columns("public", "sales")!.Text);
+    }
+
+    [Fact]
+    public void Control_tables_keep_the_spec_names_and_columns()
+    {
+        var ddl = D.CreateControlTables("partitionops");
+        Assert.Equal("CREATE SCHEMA IF NOT EXISTS \"partitionops\"", ddl[0].Text);
+        Assert.Contains("CREATE TABLE IF NOT EXISTS \"partitionops\".\"dwh_ilm_partition_merges\"", ddl[1].Text);
+        Assert.Contains("CHECK (merge_status IN ('SUCCESS', 'FAILED', 'SKIPPED', 'IN_PROGRESS'))", ddl[1].Text);
+        Assert.Contains("CREATE TABLE IF NOT EXISTS \"partitionops\".\"dwh_ilm_config\"", ddl[2].Text);
+        Assert.Contains("CREATE TABLE IF NOT EXISTS \"partitionops\".\"dwh_ilm_execution_log\"", ddl[3].Text);
+    }
+
+    [Fact]
+    public void Monitoring_sql()
+    {
+        Assert.Equal(
+            "SELECT COUNT(*) AS total_merges, SUM(CASE WHEN merge_status = 'SUCCESS' THEN 1 ELSE 0 END) AS succeeded, " +
+            "SUM(CASE WHEN merge_status = 'FAILED' THEN 1 ELSE 0 END) AS failed, AVG(CASE WHEN merge_status = 'SUCCESS' THEN duration_seconds END) AS avg_success_seconds, " +
+            "MAX(duration_seconds) AS max_seconds FROM \"partitionops\".\"dwh_ilm_partition_merges\" WHERE merge_status IN ('SUCCESS', 'FAILED') " +
+            "AND merge_date > localtimestamp - make_interval(days => @days)",
+            D.MergeStatistics("partitionops", null, 7).Text);
+        Assert.Equal(
+            "SELECT merge_id, merge_date, table_owner, table_name, source_partition, target_partition, merge_status, error_message, duration_seconds, rows_merged " +
+            "FROM \"partitionops\".\"dwh_ilm_partition_merges\" WHERE table_name = @table_name ORDER BY merge_id DESC LIMIT @max_rows",
+            D.MergeHistory("partitionops", null, "sales", 20).Text);
+        Assert.Contains("ON CONFLICT (config_key) DO NOTHING", D.SeedConfig(null, "AUTO_MERGE_PARTITIONS", "Y", "x").Text);
+        Assert.Contains("ON CONFLICT (config_key) DO UPDATE SET config_value = EXCLUDED.config_value", D.SetConfig(null, "AUTO_MERGE_PARTITIONS", "N", null).Text);
+    }
+
+    [Fact]
+    public void Audit_rows_close_their_in_progress_row()
+    {
+        var s = D.CompleteMergeAudit(null, new MergeAuditEntry("public", "sales", "p_2023_11", "p_2023", "SUCCESS", null, 1.5m, 100));
+        Assert.Equal(
+            "UPDATE \"partitionops\".\"dwh_ilm_partition_merges\" SET merge_status = @merge_status, error_message = @error_message, " +
+            "duration_seconds = @duration_seconds, rows_merged = @rows_merged WHERE table_owner = @table_owner AND table_name = @table_name " +
+            "AND source_partition = @source_partition AND target_partition = @target_partition AND merge_status = 'IN_PROGRESS'",
+            s.Text);
+    }
+}
