@@ -27,8 +27,8 @@ public sealed class GetBackfillProgressCommand : BackfillScopeCmdlet
             WriteObject(report);
             return;
         }
-        if (report.Types.Count == 0)
-            WriteVerbose($"No backfill has run on {report.Table} (status {report.Status}).");
+        if (report.RunId is null)
+            WriteVerbose($"No backfill has run on {report.Table} yet: every type is pending.");
         foreach (var type in report.Types) WriteObject(type);
     }
 }
