@@ -22,7 +22,13 @@
 
     # Explicit list, no wildcards: add each new cmdlet here (a test compares it with the assembly).
     CmdletsToExport      = @(
+        'Get-BackfillProgress'
         'New-PartitionOpsConnection'
+        'Start-PartitionBackfill'
+        'Stop-PartitionBackfill'
+        'Test-BackfillIntegrity'
+        'Test-BackfillPrerequisite'
+        'Undo-PartitionBackfill'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()
@@ -36,6 +42,8 @@
             ReleaseNotes = @'
 0.1.0
 - Module infrastructure: New-PartitionOpsConnection (-ConnectionString/-Provider, -SqlInstance/-Database/-SqlCredential, -AccessToken).
+- Backfill cmdlets: Start-PartitionBackfill, Undo-PartitionBackfill, Stop-PartitionBackfill, Get-BackfillProgress,
+  Test-BackfillIntegrity, Test-BackfillPrerequisite (-WhatIf shows the SQL; one progress bar per resource type).
 - Dependencies (engine, Npgsql, Microsoft.Data.SqlClient) load in their own AssemblyLoadContext, so they do not clash with dbatools or Az.
 '@
         }

@@ -1,0 +1,185 @@
+using PartitionOps.Engine;
+using PartitionOps.Engine.Backfill;
+using PartitionOps.Engine.Providers;
+
+namespace PartitionOps.PowerShell.Backfill;
+
+/// <summary>
+/// The backfill cmdlets' parameters without PowerShell types, so that the mapping to engine requests is
+/// testable without a host. Null means "not given": the engine's default applies.
+/// </summary>
+public sealed record BackfillParameters
+{
+    public string? Profile { get; init; }
+    public string? Schema { get; init; }
+    public string? ControlSchema { get; init; }
+    public IReadOnlyList<string>? ResourceType { get; init; }
+
+    public int? BatchSize { get; init; }
+    public int? TargetBatchMilliseconds { get; init; }
+    public int? DelayMilliseconds { get; init; }
+    public int? Parallel { get; init; }
+    public TimeSpan? MaxDuration { get; init; }
+    public bool SkipIndexes { get; init; }
+    public int? LockTimeoutMilliseconds { get; init; }
+
+    public string? ThrottleQuery { get; init; }
+    public double? MaxReplicaLagSeconds { get; init; }
+    public double? MaxLogUsedPercent { get; init; }
+
+    public bool AllowOfflineIndexBuild { get; init; }
+    public int? MaxDop { get; init; }
+    public string? DataCompression { get; init; }
+    public int? IndexMaxDurationMinutes { get; init; }
+}
+
+/// <summary>
+/// Backfill parameters -> engine scope and request. Host-free: xunit covers every parameter here.
+/// Bad values become <see cref="InvalidRequestException"/> naming the cmdlet parameter (-BatchSize),
+/// not the command line option the engine names (--batch-size).
+/// </summary>
+public static class BackfillMapping
+{
+    public static readonly IReadOnlyList<string> DataCompressionValues = ["NONE", "ROW", "PAGE"];
+
+    /// <summary>Engine (command line) option names -> the cmdlet parameter that carries the value.</summary>
+    public static readonly IReadOnlyDictionary<string, string> ParameterNames = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["--profile"] = "-Profile",
+        ["--schema"] = "-Schema",
+        ["--control-schema"] = "-ControlSchema",
+        ["--resource-type"] = "-ResourceType",
+        ["--batch-size"] = "-BatchSize",
+        ["--target-batch-ms"] = "-TargetBatchMilliseconds",
+        ["--delay-ms"] = "-DelayMilliseconds",
+        ["--parallel"] = "-Parallel",
+        ["--max-duration"] = "-MaxDuration",
+        ["--lock-timeout"] = "-LockTimeoutMilliseconds",
+        ["--throttle-query"] = "-ThrottleQuery",
+        ["--max-replica-lag"] = "-MaxReplicaLagSeconds",
+        ["--max-log-used"] = "-MaxLogUsedPercent",
+        ["--online"] = "-AllowOfflineIndexBuild",
+        ["--maxdop"] = "-MaxDop",
+        ["--data-compression"] = "-DataCompression",
+        ["--index-max-duration"] = "-IndexMaxDurationMinutes",
+        ["--provider"] = "-Provider",
+    };
+
+    /// <summary>Which table: connection, profile (fhir or a JSON file), schemas and the resource types (empty: all system types).</summary>
+    public static BackfillScope ToScope(DatabaseTarget target, BackfillParameters p)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(p);
+        return Translated(() =>
+        {
+            var scope = new BackfillScope { Target = target };
+            if (!string.IsNullOrWhiteSpace(p.Profile)) scope = scope with { Profile = BackfillProfile.Load(p.Profile) };
+            if (p.Schema != null) scope = scope with { Schema = Identifier.Validate(p.Schema, "-Schema") };
+            if (p.ControlSchema != null) scope = scope with { ControlSchema = Identifier.Validate(p.ControlSchema, "-ControlSchema") };
+            var types = ResourceTypes(p.ResourceType);
+            if (types.Count > 0) scope = scope with { ResourceTypes = types };
+            return scope;
+        });
+    }
+
+    /// <summary>
+    /// The whole request, validated. Parameters not given keep the engine's defaults, so a bare
+    /// Start-PartitionBackfill behaves exactly like `partitionops backfill start`.
+    /// </summary>
+    public static BackfillRequest ToRequest(DatabaseTarget target, BackfillParameters p)
+    {
+        var scope = ToScope(target, p);
+        return Translated(() =>
+        {
+            var request = new BackfillRequest { Scope = scope };
+            if (p.BatchSize is { } batch) request = request with { BatchSize = batch };
+            if (p.TargetBatchMilliseconds is { } targetMs) request = request with { TargetBatchTime = TimeSpan.FromMilliseconds(targetMs) };
+            if (p.DelayMilliseconds is { } delayMs) request = request with { Delay = TimeSpan.FromMilliseconds(delayMs) };
+            if (p.Parallel is { } parallel) request = request with { Parallelism = parallel };
+            if (p.MaxDuration is { } maxDuration) request = request with { MaxDuration = maxDuration };
+            if (p.SkipIndexes) request = request with { SkipIndexes = true };
+            if (p.LockTimeoutMilliseconds is { } lockMs)
+            {
+                // Checked here: the engine would report the TimeSpan, not the milliseconds given.
+                if (lockMs < 1) throw new InvalidRequestException("-LockTimeoutMilliseconds", lockMs, "must be a positive number of milliseconds");
+                request = request with { BatchLockTimeout = TimeSpan.FromMilliseconds(lockMs) };
+            }
+
+            var throttle = request.Throttle;
+            if (p.ThrottleQuery != null) throttle = throttle with { CustomQuery = p.ThrottleQuery };
+            if (p.MaxReplicaLagSeconds is { } lag) throttle = throttle with { MaxReplicaLagSeconds = lag };
+            if (p.MaxLogUsedPercent is { } log) throttle = throttle with { MaxLogUsedPercent = log };
+            if (!ReferenceEquals(throttle, request.Throttle)) request = request with { Throttle = throttle };
+
+            var index = request.Index;
+            if (p.AllowOfflineIndexBuild) index = index with { AllowOffline = true };
+            if (p.MaxDop is { } maxDop) index = index with { MaxDop = maxDop };
+            if (p.DataCompression != null) index = index with { DataCompression = DataCompression(p.DataCompression) };
+            if (p.IndexMaxDurationMinutes is { } minutes) index = index with { MaxDurationMinutes = minutes };
+            if (!ReferenceEquals(index, request.Index)) request = request with { Index = index };
+
+            return request.Validated();
+        });
+    }
+
+    /// <summary>
+    /// The SQL Stop-PartitionBackfill runs (for -WhatIf / -Confirm): the upsert of the stop flag. The engine
+    /// also creates the control tables first when they are missing (idempotent DDL, not shown).
+    /// </summary>
+    public static IReadOnlyList<SqlStatement> StopPlan(BackfillScope scope)
+    {
+        var provider = scope.Target.Provider;
+        var dialect = provider.Backfill
+            ?? throw new InvalidRequestException("-Provider", provider.Name, "does not support backfill: use sqlserver or postgresql");
+        var profile = scope.Profile;
+        var schema = Identifier.Validate(scope.Schema ?? profile.Schema ?? provider.DefaultSchema, "-Schema");
+        var controlSchema = Identifier.Validate(scope.ControlSchema ?? provider.DefaultControlSchema, "-ControlSchema");
+        return
+        [
+            dialect.SetStopFlag(controlSchema)
+                .With("table_schema", schema).With("table_name", profile.Table).With("column_name", profile.PartitionColumn)
+                .With("stop_requested", 1).With("requested_by", $"{Environment.MachineName}:{Environment.ProcessId}"),
+        ];
+    }
+
+    /// <summary>"schema.table" as the engine will resolve it (before it reads the catalog).</summary>
+    public static string TableName(BackfillScope scope) =>
+        $"{scope.Schema ?? scope.Profile.Schema ?? scope.Target.Provider.DefaultSchema}.{scope.Profile.Table}";
+
+    /// <summary>The same error, naming the cmdlet parameter instead of the engine's option name.</summary>
+    public static InvalidRequestException Translate(InvalidRequestException e)
+    {
+        if (!ParameterNames.TryGetValue(e.Parameter, out var name)) return e;
+        var prefix = $"{e.Parameter} '{e.Value}' ";
+        var problem = e.Message.StartsWith(prefix, StringComparison.Ordinal) ? e.Message[prefix.Length..] : e.Message;
+        return new InvalidRequestException(name, e.Value, problem);
+    }
+
+    /// <summary>Names from the command line and from piped objects, blanks dropped, duplicates once, order kept.</summary>
+    public static IReadOnlyList<string> ResourceTypes(IEnumerable<string?>? names)
+    {
+        if (names is null) return [];
+        var result = new List<string>();
+        foreach (var name in names)
+        {
+            if (string.IsNullOrWhiteSpace(name)) continue;
+            var trimmed = name.Trim();
+            if (!result.Contains(trimmed, StringComparer.Ordinal)) result.Add(trimmed);
+        }
+        return result;
+    }
+
+    private static string DataCompression(string value)
+    {
+        var upper = value.Trim().ToUpperInvariant();
+        if (!DataCompressionValues.Contains(upper))
+            throw new InvalidRequestException("-DataCompression", value, "is not one of NONE, ROW, PAGE");
+        return upper;
+    }
+
+    private static T Translated<T>(Func<T> build)
+    {
+        try { return build(); }
+        catch (InvalidRequestException e) { throw Translate(e); }
+    }
+}
