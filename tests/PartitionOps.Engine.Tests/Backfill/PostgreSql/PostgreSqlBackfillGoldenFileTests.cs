@@ -1,0 +1,87 @@
+using System.Text;
+using PartitionOps.Engine.Backfill;
+using PartitionOps.Engine.Providers;
+using PartitionOps.Engine.Providers.PostgreSql;
+
+namespace PartitionOps.Engine.Tests.Backfill.PostgreSql;
+
+/// <summary>
+/// Every statement the PostgreSQL backfill dialect emits for the fhir profile, compared with a reviewed
+/// golden file (FluentMigrator style). After an intended SQL change, regenerate with
+/// PARTITIONOPS_UPDATE_GOLDEN=1 and review the diff like code.
+/// </summary>
+public sealed class PostgreSqlBackfillGoldenFileTests
+{
+    private static readonly BackfillTable Fhir = new("public", BackfillProfile.Fhir, "partitionops");
+
+    public static IEnumerable<(string Name, IReadOnlyList<SqlStatement> Statements)> EveryStatement()
+    {
+        var d = new PostgreSqlBackfillDialect();
+        var p = BackfillProfile.Fhir;
+        TablePartition partition = new("public", "Resource_1");
+        yield return ("CreateControlTables", d.CreateControlTables("partitionops"));
+        yield return ("ControlTablesExist", [d.ControlTablesExist("partitionops")]);
+        yield return ("InsertRun", [d.InsertRun("partitionops")]);
+        yield return ("LatestRun", [d.LatestRun("partitionops")]);
+        yield return ("SetRunStatus", [d.SetRunStatus("partitionops")]);
+        yield return ("InsertCheckpoint", [d.InsertCheckpoint("partitionops")]);
+        yield return ("ReadCheckpoints", [d.ReadCheckpoints("partitionops")]);
+        yield return ("UpdateCheckpointStatus", [d.UpdateCheckpointStatus("partitionops")]);
+        yield return ("AddLockWaits", [d.AddLockWaits("partitionops")]);
+        yield return ("SetStopFlag", [d.SetStopFlag("partitionops")]);
+        yield return ("ReadStopFlag", [d.ReadStopFlag("partitionops")]);
+        yield return ("TryAcquireAppLock", [d.TryAcquireAppLock()]);
+        yield return ("ReleaseAppLock", [d.ReleaseAppLock()]);
+        yield return ("ServerInfo", [d.ServerInfo()]);
+        yield return ("SchemaExists", [d.SchemaExists()]);
+        yield return ("TableInfo", [d.TableInfo()]);
+        yield return ("Columns", [d.Columns()]);
+        yield return ("Partitions", [d.Partitions()]);
+        yield return ("Indexes", [d.Indexes()]);
+        yield return ("LookupTypes", [d.LookupTypes(Fhir)]);
+        yield return ("EstimatedRowsPerType", [d.EstimatedRowsPerType(Fhir)]);
+        yield return ("Permissions", [d.Permissions()]);
+        yield return ("ThrottleSignals", [d.ThrottleSignals()]);
+        yield return ("SetLockTimeout", [d.SetLockTimeout(TimeSpan.FromSeconds(5))]);
+        yield return ("AddPartitionColumn", [d.AddPartitionColumn(Fhir)]);
+        yield return ("BuildFilteredIndex plain", d.BuildFilteredIndex(Fhir, new(p.DefaultIndexName, p.IndexColumns, p.DefaultValue), [], [], new()));
+        yield return ("BuildFilteredIndex partitioned", d.BuildFilteredIndex(Fhir, new(p.SystemIndexName, p.IndexColumns, p.SystemValue), [], [partition], new()));
+        yield return ("HighWaterMark", [d.HighWaterMark(Fhir)]);
+        yield return ("Batch", [d.Batch(Fhir)]);
+        yield return ("Sweep", [d.Sweep(Fhir)]);
+        yield return ("ExactCounts", [d.ExactCounts(Fhir)]);
+        yield return ("Misplaced", [d.Misplaced(Fhir, 7)]);
+    }
+
+    public static string Render()
+    {
+        var text = new StringBuilder();
+        foreach (var (name, statements) in EveryStatement())
+        {
+            text.Append("-- ").Append(name).Append('\n');
+            foreach (var s in statements) text.Append(s.Text.Replace("\r\n", "\n")).Append(";\n");
+            text.Append('\n');
+        }
+        return text.ToString();
+    }
+
+    [Fact]
+    public void Every_statement_matches_the_reviewed_golden_file()
+    {
+        var path = Path.Combine(SourceDirectory(), "Golden", "postgresql-backfill.sql");
+        var actual = Render();
+        if (Environment.GetEnvironmentVariable("PARTITIONOPS_UPDATE_GOLDEN") == "1") File.WriteAllText(path, actual);
+        Assert.True(File.Exists(path), $"golden file missing: {path} (run once with PARTITIONOPS_UPDATE_GOLDEN=1 and review it)");
+        Assert.Equal(File.ReadAllText(path).Replace("\r\n", "\n"), actual);
+    }
+
+    [Fact]
+    public void The_golden_file_covers_every_method_of_the_dialect_contract()
+    {
+        var covered = EveryStatement().Select(x => x.Name.Split(' ')[0]).ToHashSet();
+        var methods = typeof(IBackfillDialect).GetMethods().Select(m => m.Name).Where(n => !n.StartsWith("get_")).ToHashSet();
+        Assert.Empty(methods.Except(covered));
+    }
+
+    private static string SourceDirectory([System.Runtime.CompilerServices.CallerFilePath] string file = "") => Path.GetDirectoryName(file)!;
+}
