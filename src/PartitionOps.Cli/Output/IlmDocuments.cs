@@ -29,7 +29,7 @@ internal static class IlmDocuments
     public sealed record ReconcileDocument(string TargetPartition, string Outcome, string? RenameFrom, string Message, IReadOnlyList<string> Sources);
 
     public sealed record RunDocument(
-        string Schema, string Table, string Provider, DateOnly AsOf, bool DryRun, int Succeeded, int Failed, long RowsMerged, long RowsRewritten,
+        string Schema, string Table, string Provider, DateOnly AsOf, bool DryRun, int Succeeded, int Failed, long RowsInMergedPartitions, long RowsRewritten,
         bool StoppedEarly, IReadOnlyList<OutcomeDocument> Outcomes, IReadOnlyList<string> NotStarted, IReadOnlyList<ReconcileDocument> Reconciled,
         IReadOnlyList<SkipDocument> Skipped, PlanDocument Plan);
 

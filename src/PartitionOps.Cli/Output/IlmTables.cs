@@ -63,7 +63,7 @@ internal static class IlmTables
         foreach (var a in result.NotStarted) console.WriteLine($"not started (--max-duration reached): {a.Describe()}");
         var verdict = result.Failed > 0 ? "FAILED" : result.StoppedEarly ? "stopped early" : "done";
         console.WriteLine($"ilm run {verdict} for {Qualified(plan.Schema, plan.Table)} as of {plan.AsOf:yyyy-MM-dd}: " +
-                          $"{result.Succeeded} succeeded, {result.Failed} failed, {result.RowsMerged:N0} rows merged, " +
+                          $"{result.Succeeded} succeeded, {result.Failed} failed, {result.RowsMerged:N0} rows in the merged partitions (counted), " +
                           $"~{IlmDocuments.RowsRewritten(result):N0} rows rewritten" +
                           (result.Outcomes.Count == 0 ? " (nothing to do)" : ""));
         if (result.Failed > 0) console.WriteLine("Fix the cause and run the same command again: failed merges are retried (MERGE_RETRY_FAILED).");
