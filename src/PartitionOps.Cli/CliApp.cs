@@ -61,7 +61,7 @@ public static class CliApp
     private static void AddCommandGroups(RootCommand root, CliHost host)
     {
         root.Add(BackfillCommands.Create(host));
-        // ilm: root.Add(IlmCommands.Create(host));  (Commands/IlmCommands.cs)
+        root.Add(IlmCommands.Create(host));
         root.Add(DemoCommand.Create(host));
     }
 

@@ -14,7 +14,7 @@ internal static class DemoCommand
 {
     public static Command Create(CliHost host)
     {
-        var command = new Command("demo", "Walk-through on a throwaway local PostgreSQL: FHIR-like sample, full backfill with live progress, validation.");
+        var command = new Command("demo", "Walk-through on a throwaway local PostgreSQL: FHIR-like sample, full backfill with live progress, validation; then ILM on a tiered six-year sales table stepped through several as-of dates.");
         var rows = Numbers.Long("--rows", "Rows in the sample Resource table (default 1,000,000).", "N");
         var types = Numbers.Int("--types", "Resource types in the sample (default 150).", "N");
         var keep = new Option<bool>("--keep") { Description = "Leave the server running and print its connection string." };

@@ -29,5 +29,6 @@ internal static class DemoSections
     public static IReadOnlyList<IDemoSection> All() =>
     [
         new BackfillDemo(),
+        new IlmDemo(),
     ];
 }

@@ -7,7 +7,7 @@ namespace PartitionOps.IntegrationTests.Cli;
 public sealed class DemoCliTests
 {
     [Fact]
-    public async Task The_demo_builds_a_sample_backfills_validates_and_stops_its_server()
+    public async Task The_demo_builds_a_sample_backfills_validates_runs_ilm_and_stops_its_server()
     {
         var run = await CliRun.RunAsync("demo", "--rows", "5000", "--types", "12", "--json");
 
@@ -19,6 +19,14 @@ public sealed class DemoCliTests
         Assert.Equal("done", backfill.GetProperty("status").GetString());
         Assert.Equal(backfill.GetProperty("systemRows").GetInt64(), backfill.GetProperty("rowsUpdated").GetInt64());
         Assert.True(backfill.GetProperty("validation").GetProperty("passed").GetBoolean());
+        var ilm = doc.GetProperty("sections").GetProperty("ilm");
+        Assert.Equal(0, ilm.GetProperty("failedActions").GetInt32());
+        Assert.False(ilm.GetProperty("workLeft").GetBoolean());
+        Assert.Equal(ilm.GetProperty("expectedRows").GetInt64(), ilm.GetProperty("rows").GetInt64());
+        Assert.True(ilm.GetProperty("partitionsMerged").GetInt32() > 0);
+        Assert.Equal(5, ilm.GetProperty("steps").GetArrayLength());
+        Assert.Equal(0, ilm.GetProperty("final").GetProperty("warm").GetProperty("monthly").GetInt32());
+        Assert.True(ilm.GetProperty("rowsRewritten").GetInt64() > 0);
         Assert.Contains("server stopped", run.Stderr);
         var root = System.Text.RegularExpressions.Regex.Match(run.Stderr, @"server running in (\S+)").Groups[1].Value;
         Assert.False(Directory.Exists(root), $"{root} was left behind");

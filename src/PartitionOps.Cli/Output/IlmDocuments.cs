@@ -1,0 +1,97 @@
+using PartitionOps.Engine.Ilm;
+using PartitionOps.Engine.Ilm.Execution;
+using PartitionOps.Engine.Ilm.Model;
+using PartitionOps.Engine.Ilm.Planning;
+using PartitionOps.Engine.Ilm.Simulation;
+using PartitionOps.Engine.Providers;
+
+namespace PartitionOps.Cli.Output;
+
+/// <summary>
+/// The --json documents of the ilm commands (camelCase through <see cref="JsonOutput"/>, like backfill).
+/// Statements are plain SQL text; <c>detail</c> is the engine's action record, whose <c>action</c>
+/// discriminator is move | merge | rename | skip.
+/// </summary>
+internal static class IlmDocuments
+{
+    public sealed record StepDocument(string Action, string Partition, string Description, long RowsRewritten, IReadOnlyList<string> Statements, IlmAction Detail);
+
+    public sealed record SkipDocument(string Partition, string Reason, string? WouldMergeInto);
+
+    public sealed record PlanDocument(
+        string Schema, string Table, string Provider, DateOnly AsOf, string Strategy, int Actions, int MergedPartitions, long RowsRewritten,
+        IlmConfig Config, IReadOnlyList<string> SessionSetup, IReadOnlyList<StepDocument> Steps, IReadOnlyList<SkipDocument> Skipped);
+
+    public sealed record OutcomeDocument(
+        string Action, string Partition, string Description, string Status, string? Error, string? ErrorKind, double DurationSeconds,
+        long? RowsBefore, long? RowsAfter, long RowsRewritten, IReadOnlyList<string> Statements, IlmAction Detail);
+
+    public sealed record ReconcileDocument(string TargetPartition, string Outcome, string? RenameFrom, string Message, IReadOnlyList<string> Sources);
+
+    public sealed record RunDocument(
+        string Schema, string Table, string Provider, DateOnly AsOf, bool DryRun, int Succeeded, int Failed, long RowsInMergedPartitions, long RowsRewritten,
+        bool StoppedEarly, IReadOnlyList<OutcomeDocument> Outcomes, IReadOnlyList<string> NotStarted, IReadOnlyList<ReconcileDocument> Reconciled,
+        IReadOnlyList<SkipDocument> Skipped, PlanDocument Plan);
+
+    public static PlanDocument Plan(IlmPlanResult result)
+    {
+        var plan = result.Plan;
+        return new PlanDocument(
+            plan.Schema, plan.Table, result.Provider, plan.AsOf, Name(plan.Strategy.ToString()), result.Steps.Count, plan.MergedPartitionCount, plan.RowsRewritten,
+            result.Config, result.SessionSetup.Select(Sql).ToList(),
+            result.Steps.Select(s => new StepDocument(Kind(s.Action), s.Action.Partition, s.Action.Describe(), s.Action.RowsRewritten,
+                s.Statements.Select(Sql).ToList(), s.Action)).ToList(),
+            Skips(plan));
+    }
+
+    public static RunDocument Run(IlmRunResult result)
+    {
+        var plan = result.Plan.Plan;
+        return new RunDocument(
+            plan.Schema, plan.Table, result.Plan.Provider, plan.AsOf, result.DryRun, result.Succeeded, result.Failed, result.RowsMerged, RowsRewritten(result),
+            result.StoppedEarly,
+            result.Outcomes.Select(o => new OutcomeDocument(Kind(o.Action), o.Action.Partition, o.Action.Describe(), o.Status, o.Error,
+                o.ErrorKind?.ToString(), Math.Round(o.Duration.TotalSeconds, 3), o.RowsBefore, o.RowsAfter, o.Action.RowsRewritten,
+                o.Statements.Select(Sql).ToList(), o.Action)).ToList(),
+            result.NotStarted.Select(a => a.Describe()).ToList(),
+            result.Reconciled.Select(d => new ReconcileDocument(d.TargetPartition, d.Outcome.ToString(), d.RenameFrom, d.Message,
+                d.Rows.Select(r => r.SourcePartition).ToList())).ToList(),
+            Skips(plan),
+            Plan(result.Plan));
+    }
+
+    /// <summary>Rows the successful actions rewrote (catalog estimates, as the planner counts them).</summary>
+    public static long RowsRewritten(IlmRunResult result) =>
+        result.Outcomes.Where(o => o.Status == IlmStatus.Success).Sum(o => o.Action.RowsRewritten);
+
+    public sealed record TierCounts(int HotMonthly, int WarmYearly, int WarmMonthly, int ColdYearly, int ColdMonthly);
+
+    public sealed record StrategyDocument(string Strategy, long RowsRewritten, long MergeOperations, int Moves, int Renames, TierCounts Final,
+        IReadOnlyList<SimulatedMonth> Months);
+
+    public sealed record SimulationDocument(string Schema, string Table, string Provider, DateOnly From, DateOnly To, int Months, IReadOnlyList<StrategyDocument> Strategies);
+
+    public static SimulationDocument Simulation(PartitionLayout layout, IlmSimulationResult result, string provider) =>
+        new(layout.Schema, layout.Table, provider, result.From, result.To, result.Strategies.FirstOrDefault()?.Months.Count ?? 0,
+            result.Strategies.Select(s => new StrategyDocument(Name(s.Strategy.ToString()), s.RowsRewritten, s.MergeOperations,
+                s.Months.Sum(m => m.Moves), s.Months.Sum(m => m.Renames), Final(s), s.Months)).ToList());
+
+    public static TierCounts Final(StrategySimulation s) => s.Months.Count == 0
+        ? new TierCounts(0, 0, 0, 0, 0)
+        : new TierCounts(s.Months[^1].HotMonthly, s.Months[^1].WarmYearly, s.Months[^1].WarmMonthly, s.Months[^1].ColdYearly, s.Months[^1].ColdMonthly);
+
+    private static List<SkipDocument> Skips(IlmPlan plan) =>
+        plan.Actions.OfType<SkipAction>().Select(s => new SkipDocument(s.PartitionName, s.Reason, s.WouldMergeInto)).ToList();
+
+    public static string Kind(IlmAction action) => action.Kind.ToString().ToLowerInvariant();
+
+    /// <summary>incremental, year_complete (the policy file's spelling).</summary>
+    public static string Name(string strategy) => strategy == "YearComplete" ? "year_complete" : strategy.ToLowerInvariant();
+
+    /// <summary>The statement as it runs; bound values (the ILM DDL has none) are shown after it as a comment.</summary>
+    public static string Sql(SqlStatement s)
+    {
+        var text = s.Text.TrimEnd().TrimEnd(';');
+        return s.Parameters.Count == 0 ? text : $"{text} -- {string.Join(", ", s.Parameters.Select(p => $"{p.Name} = {p.Value ?? "NULL"}"))}";
+    }
+}
