@@ -67,7 +67,10 @@ public static class OracleDriver
     {
         try
         {
-            return AssemblyLoadContext.Default.LoadFromAssemblyPath(Path.GetFullPath(path));
+            // Into the engine's own context: inside the PowerShell module that is the isolated one, so the
+            // driver and its dependencies never meet other modules' versions in the default context.
+            var context = AssemblyLoadContext.GetLoadContext(typeof(OracleDriver).Assembly) ?? AssemblyLoadContext.Default;
+            return context.LoadFromAssemblyPath(Path.GetFullPath(path));
         }
         catch (Exception e) when (e is BadImageFormatException or FileLoadException or FileNotFoundException)
         {
