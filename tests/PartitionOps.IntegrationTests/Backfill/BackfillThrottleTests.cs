@@ -1,0 +1,84 @@
+using PartitionOps.Engine.Backfill;
+using PartitionOps.IntegrationTests.Infrastructure;
+
+namespace PartitionOps.IntegrationTests.Backfill;
+
+[Collection(PostgresCollection.Name)]
+public sealed class BackfillThrottleTests(PostgresFixture postgres)
+{
+    [Fact]
+    public async Task A_custom_throttle_query_pauses_the_walk_until_it_returns_zero()
+    {
+        var db = await BackfillHarness.CreateAsync(postgres);
+        // The DBA's gate: while it holds a row, the query asks for 100 ms pauses.
+        await db.ExecAsync("CREATE TABLE throttle_gate (closed int); INSERT INTO throttle_gate VALUES (1)");
+        var request = db.Request() with
+        {
+            Throttle = new ThrottleOptions
+            {
+                MaxBlockedSessions = null,
+                CheckInterval = TimeSpan.Zero,
+                CustomQuery = "SELECT CASE WHEN EXISTS (SELECT 1 FROM throttle_gate) THEN 100 ELSE 0 END",
+            },
+        };
+        var waits = 0;
+        var progress = new InlineProgress(e =>
+        {
+            if (e.Type?.Waiting?.Contains("throttle query asked for 100 ms") == true && Interlocked.Increment(ref waits) == 5)
+                db.ExecAsync("DELETE FROM throttle_gate").GetAwaiter().GetResult(); // open the gate after five pauses
+        });
+
+        var result = await new BackfillService().StartAsync(request, progress);
+
+        Assert.True(result.Status == BackfillStatus.Done, result.StopReason);
+        Assert.True(waits >= 5, $"expected the walk to wait on the throttle query, saw {waits} waits");
+        Assert.Equal(0, await db.MisplacedAsync());
+    }
+
+    [Fact]
+    public async Task A_session_blocked_by_one_of_ours_pauses_the_walk_until_it_no_longer_waits()
+    {
+        var db = await BackfillHarness.CreateAsync(postgres);
+        var request = db.Request(batchSize: 50) with
+        {
+            TargetBatchTime = TimeSpan.Zero,
+            Throttle = new ThrottleOptions { MaxBlockedSessions = 0, CheckInterval = TimeSpan.Zero },
+        };
+        int? blockerPid = null;
+        Task? blocker = null;
+        var sawBlocked = 0;
+        var progress = new InlineProgress(e =>
+        {
+            if (e.Type is { TypeName: "ValueSet", Batches: 1 } && blocker is null)
+            {
+                // Another session asks for the lock our ValueSet worker holds, and waits on it.
+                var ready = new TaskCompletionSource<int>();
+                blocker = Task.Run(async () =>
+                {
+                    await using var c = await db.OpenAsync();
+                    await using (var pid = new Npgsql.NpgsqlCommand("SELECT pg_backend_pid()", c)) ready.SetResult((int)(await pid.ExecuteScalarAsync())!);
+                    try
+                    {
+                        await using var wait = new Npgsql.NpgsqlCommand(
+                            "SELECT pg_advisory_lock(hashtextextended('partitionops.backfill.public.Resource.PartitionId.ValueSet', 0))", c);
+                        await wait.ExecuteNonQueryAsync();
+                    }
+                    catch (Npgsql.PostgresException x) when (x.SqlState == "57014") { /* cancelled by the test, as intended */ }
+                });
+                blockerPid = ready.Task.GetAwaiter().GetResult();
+                // Return to the worker only once the session really waits on the lock.
+                for (var i = 0; i < 100 && db.ScalarAsync<long>($"SELECT count(*) FROM pg_stat_activity WHERE pid = {blockerPid} AND wait_event_type = 'Lock'").GetAwaiter().GetResult() == 0; i++)
+                    Thread.Sleep(50);
+            }
+            if (e.Type?.Waiting?.StartsWith("blocked_by_us") == true && Interlocked.Exchange(ref sawBlocked, 1) == 0)
+                db.ExecAsync($"SELECT pg_cancel_backend({blockerPid})").GetAwaiter().GetResult();
+        });
+
+        var result = await new BackfillService().StartAsync(request, progress);
+        await blocker!;
+
+        Assert.Equal(1, sawBlocked);
+        Assert.True(result.Status == BackfillStatus.Done, result.StopReason);
+        Assert.Equal(0, await db.MisplacedAsync());
+    }
+}
