@@ -23,11 +23,19 @@
     # Explicit list, no wildcards: add each new cmdlet here (a test compares it with the assembly).
     CmdletsToExport      = @(
         'Get-BackfillProgress'
+        'Get-IlmConfig'
+        'Get-IlmMergeCandidate'
+        'Get-IlmMergeHistory'
+        'Get-IlmPartitionSummary'
+        'Invoke-IlmMaintenance'
+        'Invoke-IlmPartitionMerge'
         'New-PartitionOpsConnection'
+        'Set-IlmConfig'
         'Start-PartitionBackfill'
         'Stop-PartitionBackfill'
         'Test-BackfillIntegrity'
         'Test-BackfillPrerequisite'
+        'Test-IlmHealth'
         'Undo-PartitionBackfill'
     )
     FunctionsToExport    = @()
@@ -44,6 +52,8 @@
 - Module infrastructure: New-PartitionOpsConnection (-ConnectionString/-Provider, -SqlInstance/-Database/-SqlCredential, -AccessToken).
 - Backfill cmdlets: Start-PartitionBackfill, Undo-PartitionBackfill, Stop-PartitionBackfill, Get-BackfillProgress,
   Test-BackfillIntegrity, Test-BackfillPrerequisite (-WhatIf shows the SQL; one progress bar per resource type).
+- ILM cmdlets (Oracle, PostgreSQL): Get-IlmMergeCandidate, Invoke-IlmPartitionMerge, Invoke-IlmMaintenance, Get-IlmMergeHistory,
+  Get-IlmPartitionSummary, Test-IlmHealth, Get-IlmConfig, Set-IlmConfig (-WhatIf shows the SQL; candidates pipe into the merge).
 - Dependencies (engine, Npgsql, Microsoft.Data.SqlClient) load in their own AssemblyLoadContext, so they do not clash with dbatools or Az.
 '@
         }

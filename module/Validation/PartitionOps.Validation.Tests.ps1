@@ -11,7 +11,10 @@
     Invoke-Pester -Container $container -Output Detailed
 
     Optional data: BackfillProfile (fhir or a profile file), Schema, ControlSchema, ResourceType (string[]),
-    RequireBackfillComplete ($false before or during a backfill: integrity is then checked only for done types).
+    RequireBackfillComplete ($false before or during a backfill: integrity is then checked only for done types),
+    IlmTable (string[]: the ILM-managed tables; without it only the merge audit is checked), IlmSchema, IlmPolicy
+    (a tier_config file), IlmControlSchema, IlmHealthThreshold (hashtable of Test-IlmHealth thresholds, e.g.
+    @{ MaxFailureRatePercent = 5 }).
     Tags: Connection, Backfill, Prerequisite, Integrity, Ilm (e.g. Invoke-Pester -Container $c -ExcludeTag Prerequisite).
 #>
 param(
@@ -25,12 +28,20 @@ param(
     [string] $Schema,
     [string] $ControlSchema,
     [string[]] $ResourceType,
-    [bool] $RequireBackfillComplete = $true
+    [bool] $RequireBackfillComplete = $true,
+    [string[]] $IlmTable,
+    [string] $IlmSchema,
+    [string] $IlmPolicy,
+    [string] $IlmControlSchema,
+    [hashtable] $IlmHealthThreshold = @{}
 )
 
 BeforeDiscovery {
     # The backfill targets SQL Server and PostgreSQL; Oracle environments are validated by the ILM checks only.
     $backfillTarget = $Provider -ne 'oracle'
+    # ILM runs on Oracle and PostgreSQL.
+    $ilmTarget = $Provider -ne 'sqlserver'
+    $ilmTables = @($IlmTable | Where-Object { $_ } | ForEach-Object { @{ Table = $_ } })
 }
 
 BeforeAll {
@@ -46,6 +57,11 @@ BeforeAll {
     if ($ControlSchema) { $scope.ControlSchema = $ControlSchema }
     $types = @{}
     if ($ResourceType) { $types.ResourceType = $ResourceType }
+    $ilm = @{}
+    if ($IlmSchema) { $ilm.Schema = $IlmSchema }
+    if ($IlmControlSchema) { $ilm.ControlSchema = $IlmControlSchema }
+    $ilmPolicy = @{}
+    if ($IlmPolicy) { $ilmPolicy.Policy = $IlmPolicy }
 }
 
 Describe 'Connection' -Tag 'Connection' {
@@ -104,11 +120,45 @@ Describe 'Backfill integrity' -Tag 'Backfill', 'Integrity' -Skip:(-not $backfill
 }
 
 # ==================================================================================================
-# ILM HEALTH: placeholder. The ILM cmdlets (Test-IlmHealth, Get-IlmMergeCandidate, ...) add their
-# checks here: no alert from Test-IlmHealth, no failed merge left unretried, partitions in the tier
-# their age requires. Use -Tag 'Ilm' and the same $connection / $Provider (Oracle or PostgreSQL).
+# ILM HEALTH: the spec's alerts and success criteria (Test-IlmHealth), no failed merge left unretried,
+# and every partition in the tier its age requires (no move left in the plan). Reads only.
 # ==================================================================================================
-Describe 'ILM health' -Tag 'Ilm' {
-    It 'is validated here once Test-IlmHealth exists' -Skip {
+Describe 'ILM health' -Tag 'Ilm' -Skip:(-not $ilmTarget) {
+    BeforeAll {
+        $audit = $connection | Test-IlmHealth @ilm @ilmPolicy @IlmHealthThreshold -EnableException
+    }
+
+    It 'no ILM alert fires on the merge audit' {
+        $audit.Alerts | ForEach-Object { "$($_.Name): $($_.Message)" } | Should -BeNullOrEmpty
+    }
+
+    It 'the merge success criteria are met' {
+        $audit.MissedCriteria | ForEach-Object { "$($_.Name): $($_.Message)" } | Should -BeNullOrEmpty
+    }
+
+    It 'no failed merge is left unretried' {
+        $audit.FailedNotRetried | Should -Be 0 -Because 'MERGE_RETRY_FAILED retries failed merges on the next run; run Invoke-IlmMaintenance or Invoke-IlmPartitionMerge -Partition'
+    }
+
+    Context 'Table <Table>' -ForEach $ilmTables {
+        BeforeAll {
+            $health = $connection | Test-IlmHealth -Table $Table @ilm @ilmPolicy @IlmHealthThreshold -EnableException
+            $candidates = @($connection | Get-IlmMergeCandidate -Table $Table @ilm @ilmPolicy -EnableException)
+        }
+
+        It 'Test-IlmHealth passes' {
+            $failed = $health.Checks | Where-Object { -not $_.Passed } | ForEach-Object { "$($_.Name): $($_.Message)" }
+            $health.Passed | Should -BeTrue -Because ($failed -join '; ')
+        }
+
+        It 'every partition is in the tier its age requires' {
+            $candidates | Where-Object Action -eq 'Move' | ForEach-Object Reason | Should -BeNullOrEmpty
+        }
+
+        It 'WARM holds no more monthly partitions than the alert allows' {
+            if ($health.WarmTotal) {
+                $health.WarmMonthly | Should -BeLessOrEqual ($IlmHealthThreshold.MaxWarmMonthlyPartitions ?? 100)
+            }
+        }
     }
 }

@@ -1,0 +1,204 @@
+<#
+.SYNOPSIS
+    Azure Automation runbook: ILM moves and merges (spec/ilm-partition-merge.md) for a list of tables, time-boxed
+    under Azure Automation's 3-hour limit; whatever is left runs on the next schedule.
+
+.DESCRIPTION
+    Runs Invoke-IlmMaintenance over the tables: interrupted merges are reconciled, partitions that reached WARM or
+    COLD move to their tier, due monthly partitions merge into their yearly partition, failed merges are retried
+    (MERGE_RETRY_FAILED), and every merge is audited in dwh_ilm_partition_merges.
+
+    Azure Automation stops a cloud job after three hours (fair share) and starts it again from the top. This runbook
+    gives Invoke-IlmMaintenance -MaxDuration (default 02:30:00): no table and no action starts after that, and the
+    action running then finishes (a single merge can take minutes on a large partition, hence the 30 minutes of
+    room; Test-IlmHealth alerts on merges over 5 minutes). Actions not started are listed as NOT_STARTED and the
+    next scheduled job does them: state lives in the database, so nothing is lost when a job ends or is killed.
+
+    Sign-in without secrets in the script:
+      - AccessToken (default): the Automation account's managed identity (Connect-AzAccount -Identity, Az.Accounts)
+        gets an Entra ID token for the database (Azure Database for PostgreSQL: https://ossrdbms-aad.database.windows.net;
+        Oracle Database@Azure / Autonomous Database with Entra ID: -TokenResourceUrl of your database's app).
+      - Credential: a credential asset of the Automation account (Get-AutomationPSCredential -Name $CredentialName).
+
+    Job output: the ILM config, one row per action with its status (SUCCESS, FAILED, NOT_STARTED), verbose steps as
+    output lines, and Test-IlmHealth per table. On failure the job fails: the runbook throws inside Azure Automation
+    (the job's status becomes Failed) and exits with code 1 elsewhere (Hybrid Runbook Worker, a local shell, CI).
+
+    Setup (once):
+      1. Import PartitionOps into the Automation account (runtime environment PowerShell 7.4); for Oracle put
+         Oracle.ManagedDataAccess.dll in the module's lib folder (./build.ps1 -Task Package -IncludeOracleClient);
+         for -Authentication AccessToken also Az.Accounts.
+      2. Enable the account's managed identity and make it a database user (PostgreSQL: an Entra role via
+         pgaadauth_create_principal; Oracle: an IDENTIFIED GLOBALLY user) with ALTER on the tables, and CREATE
+         rights on the control schema (or create the control tables once as the owner).
+      3. Link a schedule, e.g. nightly, or every 3 hours while a backlog of merges is worked off.
+
+.PARAMETER Table
+    Comma-separated tables, e.g. 'SALES_PART,ORDERS_PART'. Each may be schema-qualified: 'CMR.SALES_PART'.
+
+.PARAMETER SqlInstance
+    The server: host[:port] (PostgreSQL) or host[:port]/service (Oracle). Ignored when -ConnectionString is given.
+
+.PARAMETER Database
+    The database (PostgreSQL).
+
+.PARAMETER ConnectionString
+    A full connection string instead of -SqlInstance/-Database (no password in it: the credential or token adds it).
+
+.PARAMETER Provider
+    oracle (default) or postgresql.
+
+.PARAMETER Authentication
+    AccessToken (default, managed identity) or Credential (an Automation credential asset).
+
+.PARAMETER TokenResourceUrl
+    The Entra ID resource to get the token for; default: Azure Database for PostgreSQL's. Set it for Oracle.
+
+.PARAMETER ManagedIdentityClientId
+    Client id of a user-assigned managed identity; empty for the system-assigned one.
+
+.PARAMETER DatabaseUser
+    The database user the token signs in as (PostgreSQL: the managed identity's role name).
+
+.PARAMETER CredentialName
+    -Authentication Credential: the name of the Automation credential asset.
+
+.PARAMETER MaxDuration
+    Time box, hh:mm:ss. No action starts after it; keep room under 3 hours for the last action and the report.
+
+.PARAMETER MaxMerges
+    Partitions merged at most in this job, all tables together; 0 keeps MAX_MERGES_PER_RUN of dwh_ilm_config.
+
+.PARAMETER LockTimeoutSeconds
+    Lock timeout of each move and merge; 0 keeps MERGE_LOCK_TIMEOUT of dwh_ilm_config.
+
+.PARAMETER PolicyPath
+    A tier_config policy file available to the job (e.g. downloaded from a storage account); empty: the spec's tiers.
+
+.PARAMETER ControlSchema
+    Schema of the ILM control tables; empty: partitionops (PostgreSQL), the connected user (Oracle).
+
+.EXAMPLE
+    Start-AzAutomationRunbook -AutomationAccountName aa-dba -ResourceGroupName rg-dba -Name Invoke-IlmMaintenanceRunbook `
+        -Parameters @{ Table = 'sales,orders'; SqlInstance = 'pg-dwh.postgres.database.azure.com'; Database = 'dwh'; Provider = 'postgresql'; DatabaseUser = 'aa-dba' }
+
+.EXAMPLE
+    ./Invoke-IlmMaintenanceRunbook.ps1 -Table SALES_PART -ConnectionString 'Data Source=ora01/DWH' -Authentication Credential -CredentialName ilm -MaxDuration 00:20:00
+    On a Hybrid Runbook Worker (exit code 0 when done or time-boxed, 1 on failure).
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Mandatory)]
+    [string] $Table,
+    [string] $SqlInstance,
+    [string] $Database,
+    [string] $ConnectionString,
+    [ValidateSet('oracle', 'postgresql')]
+    [string] $Provider = 'oracle',
+    [ValidateSet('AccessToken', 'Credential')]
+    [string] $Authentication = 'AccessToken',
+    [string] $TokenResourceUrl = 'https://ossrdbms-aad.database.windows.net',
+    [string] $ManagedIdentityClientId,
+    [string] $DatabaseUser,
+    [string] $CredentialName,
+    # A string: Automation passes parameters from schedules and the portal as text.
+    [string] $MaxDuration = '02:30:00',
+    [int] $MaxMerges = 0,
+    [int] $LockTimeoutSeconds = 0,
+    [string] $PolicyPath,
+    [string] $ControlSchema
+)
+
+$ErrorActionPreference = 'Stop'
+# Automation does not show progress records (and writing them slows jobs down): results go to the output.
+$ProgressPreference = 'SilentlyContinue'
+$inAzureAutomation = [bool]$PSPrivateMetadata.JobId
+$started = Get-Date
+
+function Write-Section([string] $Title) { Write-Output ''; Write-Output "==== $Title ($(Get-Date -Format 'yyyy-MM-dd HH:mm:ss'))" }
+
+function Write-Table($InputObject) { $InputObject | Format-Table -AutoSize | Out-String -Width 240 | Write-Output }
+
+function New-RunbookConnection {
+    $target = if ($ConnectionString) { @{ ConnectionString = $ConnectionString } }
+    elseif ($SqlInstance) { $t = @{ SqlInstance = $SqlInstance }; if ($Database) { $t.Database = $Database }; $t }
+    else { throw 'Give -ConnectionString, or -SqlInstance (and -Database for PostgreSQL).' }
+
+    if ($Authentication -eq 'Credential') {
+        if (-not $CredentialName) { throw '-Authentication Credential needs -CredentialName (an Automation credential asset).' }
+        $credential = Get-AutomationPSCredential -Name $CredentialName
+        return New-PartitionOpsConnection @target -Provider $Provider -SqlCredential $credential -EnableException
+    }
+    $null = if ($ManagedIdentityClientId) { Connect-AzAccount -Identity -AccountId $ManagedIdentityClientId } else { Connect-AzAccount -Identity }
+    $token = (Get-AzAccessToken -ResourceUrl $TokenResourceUrl -AsSecureString).Token
+    $user = @{}
+    if ($DatabaseUser) { $user.SqlCredential = [pscredential]::new($DatabaseUser, [securestring]::new()) }
+    New-PartitionOpsConnection @target -Provider $Provider -AccessToken $token @user -EnableException
+}
+
+$failure = $null
+try {
+    Import-Module PartitionOps -ErrorAction Stop
+    $connection = New-RunbookConnection
+    $timeBox = [timespan]::Parse($MaxDuration, [cultureinfo]::InvariantCulture)
+    if ($timeBox -ge [timespan]::FromHours(3)) { throw "-MaxDuration $MaxDuration is not under Azure Automation's 3-hour limit." }
+    Write-Output "PartitionOps ILM on $($connection.Provider) $($connection.Server)/$($connection.Database) as $($connection.Authentication); time box $MaxDuration"
+
+    $tables = @($Table -split ',' | ForEach-Object Trim | Where-Object { $_ } | ForEach-Object {
+            $parts = $_ -split '\.', 2
+            if ($parts.Count -eq 2) { [pscustomobject]@{ Schema = $parts[0]; Table = $parts[1] } } else { [pscustomobject]@{ Table = $parts[0] } }
+        })
+    if ($tables.Count -eq 0) { throw '-Table names no table.' }
+    $common = @{}
+    if ($ControlSchema) { $common.ControlSchema = $ControlSchema }
+    $policy = @{}
+    if ($PolicyPath) { $policy.Policy = $PolicyPath }
+
+    Write-Section 'ILM config (dwh_ilm_config)'
+    Write-Table ($connection | Get-IlmConfig @common -EnableException)
+
+    Write-Section 'Run'
+    # The time left after connecting; Invoke-IlmMaintenance spreads it (and -MaxMerges) over the tables.
+    $run = @{ MaxDuration = $timeBox - ((Get-Date) - $started); Confirm = $false; Verbose = $true }
+    if ($MaxMerges -gt 0) { $run.MaxMerges = $MaxMerges }
+    if ($LockTimeoutSeconds -gt 0) { $run.LockTimeoutSeconds = $LockTimeoutSeconds }
+    $results = [System.Collections.Generic.List[object]]::new()
+    $errors = $null
+    # Failed actions are non-terminating errors (one per table) so that every table runs; collected below.
+    $tables | Invoke-IlmMaintenance -Connection $connection @common @policy @run -ErrorAction Continue -ErrorVariable errors 4>&1 3>&1 | ForEach-Object {
+        if ($_ -is [System.Management.Automation.VerboseRecord]) { Write-Output "  $($_.Message)" }
+        elseif ($_ -is [System.Management.Automation.WarningRecord]) { Write-Output "  WARNING: $($_.Message)" }
+        else { $results.Add($_) }
+    }
+    if ($results.Count -gt 0) { Write-Table ($results | Select-Object Table, Action, @{ n = 'Source'; e = { $_.SourcePartition -join ',' } }, TargetPartition, Status, DurationSeconds, RowsAfter, Error) }
+    else { Write-Output 'Nothing to do.' }
+    $notStarted = @($results | Where-Object Status -eq 'NOT_STARTED').Count
+    if ($notStarted -gt 0) { Write-Output "$notStarted action(s) not started within the time box: the next scheduled job does them." }
+
+    Write-Section 'Health'
+    foreach ($t in $tables) {
+        $schema = @{}
+        if ($t.Schema) { $schema.Schema = $t.Schema }
+        $health = $connection | Test-IlmHealth -Table $t.Table @schema @common @policy -EnableException
+        Write-Output "$($t.Table): Passed=$($health.Passed)"
+        Write-Table ($health.Checks | Where-Object { -not $_.Passed })
+    }
+
+    $failed = @($results | Where-Object Status -eq 'FAILED')
+    if ($errors -or $failed.Count -gt 0) {
+        $messages = @($errors | ForEach-Object { $_.Exception.Message }) + @($failed | ForEach-Object { "$($_.Table) $($_.Reason): $($_.Error)" })
+        $failure = "$($failed.Count) action(s) failed: $(($messages | Select-Object -Unique) -join ' | ')"
+    }
+}
+catch {
+    $failure = $_.Exception.Message
+    Write-Output "ERROR: $failure"
+}
+
+if ($failure) {
+    # Inside Azure Automation a thrown error marks the job Failed; elsewhere the exit code says it.
+    if ($inAzureAutomation) { throw "ILM runbook failed: $failure" }
+    Write-Error "ILM runbook failed: $failure" -ErrorAction Continue
+    exit 1
+}
+Write-Output "ILM runbook finished in $([int]((Get-Date) - $started).TotalMinutes) minute(s)."
