@@ -22,8 +22,6 @@ public sealed class BackfillService
         var clock = Stopwatch.StartNew();
         await using var connection = await request.Scope.Target.OpenAsync(ct).ConfigureAwait(false);
         var context = await BackfillContext.ResolveAsync(request.Scope, connection, ct).ConfigureAwait(false);
-        var provider = context.Provider;
-        var dialect = context.Dialect;
 
         var server = await ReadServerAsync(connection, context, ct).ConfigureAwait(false);
         var indexOptions = EffectiveIndexOptions(request, server);
@@ -39,8 +37,7 @@ public sealed class BackfillService
             return new BackfillResult { Status = "planned", Plan = plan, Types = plan.Types, Elapsed = clock.Elapsed };
         }
 
-        foreach (var statement in dialect.CreateControlTables(context.Table.ControlSchema))
-            await connection.ExecuteAsync(provider, statement, ct).ConfigureAwait(false);
+        await EnsureControlTablesAsync(connection, context, ct).ConfigureAwait(false);
 
         var columnAdded = false;
         if (columnStep is not null)
@@ -91,9 +88,16 @@ public sealed class BackfillService
     {
         await using var connection = await scope.Target.OpenAsync(ct).ConfigureAwait(false);
         var context = await BackfillContext.ResolveAsync(scope, connection, ct).ConfigureAwait(false);
-        foreach (var statement in context.Dialect.CreateControlTables(context.Table.ControlSchema))
-            await connection.ExecuteAsync(context.Provider, statement, ct).ConfigureAwait(false);
+        await EnsureControlTablesAsync(connection, context, ct).ConfigureAwait(false);
         await SetStopFlagAsync(connection, context, true, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Creates the control tables if missing (idempotent DDL), inside <paramref name="transaction"/> when given.</summary>
+    private static async Task EnsureControlTablesAsync(DbConnection connection, BackfillContext context, CancellationToken ct,
+        DbTransaction? transaction = null)
+    {
+        foreach (var statement in context.Dialect.CreateControlTables(context.Table.ControlSchema))
+            await connection.ExecuteAsync(context.Provider, statement, ct, transaction).ConfigureAwait(false);
     }
 
     internal static Task SetStopFlagAsync(DbConnection connection, BackfillContext context, bool stop, CancellationToken ct) =>
@@ -188,8 +192,7 @@ public sealed class BackfillService
         await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
         try
         {
-            foreach (var statement in context.Dialect.CreateControlTables(context.Table.ControlSchema))
-                await connection.ExecuteAsync(context.Provider, statement, ct, tx).ConfigureAwait(false);
+            await EnsureControlTablesAsync(connection, context, ct, tx).ConfigureAwait(false);
             var batch = context.Dialect.Batch(context.Table).With(
                 new("run_id", -1L), new("type_id", type.Id), new("last_key", StartKey), new("high_water_mark", long.MaxValue),
                 new("batch_size", request.BatchSize), new("target_value", TargetValue(context, request.Direction)));

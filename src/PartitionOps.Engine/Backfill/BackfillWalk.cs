@@ -37,8 +37,8 @@ internal sealed class BackfillWalk(
     public async Task<WalkOutcome> RunAsync(DbConnection connection, CancellationToken ct)
     {
         await BackfillService.SetStopFlagAsync(connection, context, false, ct).ConfigureAwait(false);
-        var runId = await OpenRunAsync(connection, ct).ConfigureAwait(false);
         var estimates = await ProgressReader.EstimatesAsync(connection, context, ct).ConfigureAwait(false);
+        var runId = await OpenRunAsync(connection, estimates, ct).ConfigureAwait(false);
         var checkpoints = await ProgressReader.CheckpointsAsync(connection, context, runId, ct).ConfigureAwait(false);
         var selected = context.SelectedTypes.Select(t => t.Id).ToHashSet();
         // Smallest first: quick wins, and the finished types are usable early.
@@ -89,7 +89,7 @@ internal sealed class BackfillWalk(
     /// run after a finished one of the same direction starts each type where that one ended, so a rerun
     /// only catches up and sweeps instead of walking the whole table again.
     /// </summary>
-    private async Task<long> OpenRunAsync(DbConnection connection, CancellationToken ct)
+    private async Task<long> OpenRunAsync(DbConnection connection, Dictionary<int, long> estimates, CancellationToken ct)
     {
         var latest = (await connection.QueryAsync(_provider, _dialect.LatestRun(_controlSchema).With(context.TableParameters()),
             r => (RunId: r.Get<long>("run_id"), Direction: r.Get<string>("direction")!, Status: r.Get<string>("status")!), ct).ConfigureAwait(false))
@@ -114,7 +114,6 @@ internal sealed class BackfillWalk(
             events?.Report(new("backfill", $"started run {runId} ({_direction})"));
         }
 
-        var estimates = await ProgressReader.EstimatesAsync(connection, context, ct).ConfigureAwait(false);
         foreach (var type in context.SelectedTypes)
         {
             var highWaterMark = await connection.ScalarAsync<long?>(_provider, _dialect.HighWaterMark(context.Table).With("type_id", type.Id), ct).ConfigureAwait(false);

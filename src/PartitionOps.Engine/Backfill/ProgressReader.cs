@@ -88,7 +88,6 @@ internal static class ProgressReader
         var dialect = context.Dialect;
         var estimates = await EstimatesAsync(connection, context, ct).ConfigureAwait(false);
         var now = DateTimeOffset.UtcNow;
-        var selected = context.SelectedTypes.Select(t => t.Id).ToHashSet();
 
         Dictionary<int, (long Total, long System, long Default)>? counts = null;
         if (exact && context.ColumnExists)
@@ -128,7 +127,6 @@ internal static class ProgressReader
             }
             types.Add(progress);
         }
-        types = types.Where(t => selected.Contains(t.TypeId)).ToList();
 
         var totalEstimate = types.Sum(t => t.EstimatedRows ?? t.RowsScanned);
         var scanned = types.Sum(t => t.RowsScanned);
