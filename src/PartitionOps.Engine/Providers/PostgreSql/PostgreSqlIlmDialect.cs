@@ -242,95 +242,32 @@ public sealed partial class PostgreSqlIlmDialect : IIlmDialect
         "ON CONFLICT (config_key) DO UPDATE SET config_value = EXCLUDED.config_value, description = COALESCE(EXCLUDED.description, dwh_ilm_config.description)",
         P("config_key", key), P("config_value", value), P("description", description));
 
-    public SqlStatement ReadConfig(string? controlSchema) =>
-        new($"SELECT config_key, config_value, description FROM {Control(controlSchema, "dwh_ilm_config")} ORDER BY config_key");
+    /// <summary>The audit, log and config statements shared with the other dialects.</summary>
+    private static readonly IlmControlSql ControlSql = new(n => "@" + n, p => $"localtimestamp - make_interval(days => {p})", p => $"LIMIT {p}");
 
-    public SqlStatement InsertMergeAudit(string? controlSchema, MergeAuditEntry e) => SqlStatement.Of(
-        $"INSERT INTO {Control(controlSchema, "dwh_ilm_partition_merges")} (table_owner, table_name, source_partition, target_partition, merge_status, error_message, duration_seconds, rows_merged) " +
-        "VALUES (@table_owner, @table_name, @source_partition, @target_partition, @merge_status, @error_message, @duration_seconds, @rows_merged)",
-        AuditParameters(e));
+    public SqlStatement ReadConfig(string? controlSchema) => ControlSql.ReadConfig(Control(controlSchema, "dwh_ilm_config"));
 
-    public SqlStatement CompleteMergeAudit(string? controlSchema, MergeAuditEntry e) => SqlStatement.Of(
-        $"UPDATE {Control(controlSchema, "dwh_ilm_partition_merges")} SET merge_status = @merge_status, error_message = @error_message, " +
-        "duration_seconds = @duration_seconds, rows_merged = @rows_merged " +
-        "WHERE table_owner = @table_owner AND table_name = @table_name AND source_partition = @source_partition " +
-        "AND target_partition = @target_partition AND merge_status = 'IN_PROGRESS'",
-        AuditParameters(e));
+    public SqlStatement InsertMergeAudit(string? controlSchema, MergeAuditEntry e) =>
+        ControlSql.InsertMergeAudit(Control(controlSchema, "dwh_ilm_partition_merges"), e);
 
-    private static SqlParameter[] AuditParameters(MergeAuditEntry e) =>
-    [
-        P("table_owner", e.TableOwner), P("table_name", e.TableName), P("source_partition", e.SourcePartition),
-        P("target_partition", e.TargetPartition), P("merge_status", e.Status), P("error_message", Truncate(e.ErrorMessage)),
-        P("duration_seconds", e.DurationSeconds), P("rows_merged", e.RowsMerged),
-    ];
+    public SqlStatement CompleteMergeAudit(string? controlSchema, MergeAuditEntry e) =>
+        ControlSql.CompleteMergeAudit(Control(controlSchema, "dwh_ilm_partition_merges"), e);
 
-    internal static string? Truncate(string? text) => text is { Length: > 4000 } ? text[..4000] : text;
+    public SqlStatement MergeHistory(string? controlSchema, string? owner, string? table, int maxRows) =>
+        ControlSql.MergeHistory(Control(controlSchema, "dwh_ilm_partition_merges"), owner, table, maxRows);
 
-    private const string AuditColumns =
-        "merge_id, merge_date, table_owner, table_name, source_partition, target_partition, merge_status, error_message, duration_seconds, rows_merged";
+    public SqlStatement InProgressMerges(string? controlSchema, string owner, string table) =>
+        ControlSql.InProgressMerges(Control(controlSchema, "dwh_ilm_partition_merges"), owner, table);
 
-    public SqlStatement MergeHistory(string? controlSchema, string? owner, string? table, int maxRows)
-    {
-        var where = new List<string>();
-        var parameters = new List<SqlParameter>();
-        if (owner != null) { where.Add("table_owner = @table_owner"); parameters.Add(P("table_owner", owner)); }
-        if (table != null) { where.Add("table_name = @table_name"); parameters.Add(P("table_name", table)); }
-        parameters.Add(P("max_rows", maxRows));
-        var filter = where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : "";
-        return new SqlStatement(
-            $"SELECT {AuditColumns} FROM {Control(controlSchema, "dwh_ilm_partition_merges")}{filter} ORDER BY merge_id DESC LIMIT @max_rows",
-            parameters);
-    }
+    public SqlStatement LatestMergeStatus(string? controlSchema, string owner, string table) =>
+        ControlSql.LatestMergeStatus(Control(controlSchema, "dwh_ilm_partition_merges"), owner, table);
 
-    public SqlStatement InProgressMerges(string? controlSchema, string owner, string table) => SqlStatement.Of(
-        $"SELECT {AuditColumns} FROM {Control(controlSchema, "dwh_ilm_partition_merges")} " +
-        "WHERE table_owner = @table_owner AND table_name = @table_name AND merge_status = 'IN_PROGRESS' ORDER BY merge_id",
-        P("table_owner", owner), P("table_name", table));
+    public SqlStatement MergeStatistics(string? controlSchema, string? table, int days) =>
+        ControlSql.MergeStatistics(Control(controlSchema, "dwh_ilm_partition_merges"), table, days);
 
-    public SqlStatement LatestMergeStatus(string? controlSchema, string owner, string table)
-    {
-        var t = Control(controlSchema, "dwh_ilm_partition_merges");
-        return SqlStatement.Of(
-            $"SELECT m.source_partition, m.merge_status, m.merge_date FROM {t} m " +
-            "WHERE m.table_owner = @table_owner AND m.table_name = @table_name " +
-            $"AND m.merge_id = (SELECT MAX(x.merge_id) FROM {t} x WHERE x.table_owner = m.table_owner AND x.table_name = m.table_name " +
-            "AND x.source_partition = m.source_partition AND x.merge_status <> 'SKIPPED')",
-            P("table_owner", owner), P("table_name", table));
-    }
+    public SqlStatement StaleFailedMerges(string? controlSchema, string? table, int days) =>
+        ControlSql.StaleFailedMerges(Control(controlSchema, "dwh_ilm_partition_merges"), table, days);
 
-    public SqlStatement MergeStatistics(string? controlSchema, string? table, int days)
-    {
-        var parameters = new List<SqlParameter> { P("days", days) };
-        var filter = "";
-        if (table != null) { filter = " AND table_name = @table_name"; parameters.Add(P("table_name", table)); }
-        return new SqlStatement(
-            "SELECT COUNT(*) AS total_merges, " +
-            "SUM(CASE WHEN merge_status = 'SUCCESS' THEN 1 ELSE 0 END) AS succeeded, " +
-            "SUM(CASE WHEN merge_status = 'FAILED' THEN 1 ELSE 0 END) AS failed, " +
-            "AVG(CASE WHEN merge_status = 'SUCCESS' THEN duration_seconds END) AS avg_success_seconds, " +
-            "MAX(duration_seconds) AS max_seconds " +
-            $"FROM {Control(controlSchema, "dwh_ilm_partition_merges")} " +
-            $"WHERE merge_status IN ('SUCCESS', 'FAILED') AND merge_date > localtimestamp - make_interval(days => @days){filter}",
-            parameters);
-    }
-
-    public SqlStatement StaleFailedMerges(string? controlSchema, string? table, int days)
-    {
-        var t = Control(controlSchema, "dwh_ilm_partition_merges");
-        var parameters = new List<SqlParameter> { P("days", days) };
-        var filter = "";
-        if (table != null) { filter = " AND m.table_name = @table_name"; parameters.Add(P("table_name", table)); }
-        return new SqlStatement(
-            $"SELECT COUNT(*) FROM {t} m WHERE m.merge_status = 'FAILED' AND m.merge_date < localtimestamp - make_interval(days => @days){filter} " +
-            $"AND m.merge_id = (SELECT MAX(x.merge_id) FROM {t} x WHERE x.table_owner = m.table_owner AND x.table_name = m.table_name " +
-            "AND x.source_partition = m.source_partition AND x.merge_status <> 'SKIPPED')",
-            parameters);
-    }
-
-    public SqlStatement InsertExecutionLog(string? controlSchema, ExecutionLogEntry e) => SqlStatement.Of(
-        $"INSERT INTO {Control(controlSchema, "dwh_ilm_execution_log")} (table_owner, table_name, partition_name, action, source_tablespace, target_tablespace, status, error_message, duration_seconds, sql_text) " +
-        "VALUES (@table_owner, @table_name, @partition_name, @action, @source_tablespace, @target_tablespace, @status, @error_message, @duration_seconds, @sql_text)",
-        P("table_owner", e.TableOwner), P("table_name", e.TableName), P("partition_name", e.PartitionName), P("action", e.Action),
-        P("source_tablespace", e.SourceTablespace), P("target_tablespace", e.TargetTablespace), P("status", e.Status),
-        P("error_message", Truncate(e.ErrorMessage)), P("duration_seconds", e.DurationSeconds), P("sql_text", Truncate(e.SqlText)));
+    public SqlStatement InsertExecutionLog(string? controlSchema, ExecutionLogEntry e) =>
+        ControlSql.InsertExecutionLog(Control(controlSchema, "dwh_ilm_execution_log"), e);
 }
