@@ -12,23 +12,8 @@ namespace PartitionOps.PowerShell.Cmdlets;
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "IlmMergeCandidate", DefaultParameterSetName = ConnectionSet)]
 [OutputType(typeof(IlmMergeCandidate))]
-public sealed class GetIlmMergeCandidateCommand : IlmCmdlet
+public sealed class GetIlmMergeCandidateCommand : IlmTableCmdlet
 {
-    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
-    [Alias("TableName")]
-    public string? Table { get; set; }
-
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [Alias("TableOwner")]
-    public string? Schema { get; set; }
-
-    /// <summary>Path of a policy file (the spec's tier_config JSON); default: the spec's tiers.</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    public string? Policy { get; set; }
-
-    /// <summary>The date to plan for: a DateTime or YYYY-MM-DD; default today (UTC).</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    public object? AsOf { get; set; }
 
     /// <summary>Plan with this MAX_MERGES_PER_RUN instead of dwh_ilm_config's.</summary>
     [Parameter] public int? MaxMerges { get; set; }
@@ -36,13 +21,8 @@ public sealed class GetIlmMergeCandidateCommand : IlmCmdlet
     /// <summary>Also output the partitions the plan leaves alone (Action Skip) with the reason.</summary>
     [Parameter] public SwitchParameter IncludeSkipped { get; set; }
 
-    protected override string? PolicyParameter => Policy;
-
     protected internal override IlmParameters GetParameters() => base.GetParameters() with
     {
-        Table = Table,
-        Schema = Schema,
-        AsOf = Unwrap(AsOf),
         MaxMerges = MaxMerges,
     };
 

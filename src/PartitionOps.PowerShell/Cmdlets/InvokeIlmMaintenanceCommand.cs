@@ -15,24 +15,10 @@ namespace PartitionOps.PowerShell.Cmdlets;
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "IlmMaintenance", DefaultParameterSetName = ConnectionSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(IlmActionResult))]
-public sealed class InvokeIlmMaintenanceCommand : IlmCmdlet
+public sealed class InvokeIlmMaintenanceCommand : IlmTableCmdlet
 {
     private readonly Stopwatch _elapsed = new();
     private int _mergesUsed;
-
-    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
-    [Alias("TableName")]
-    public string? Table { get; set; }
-
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [Alias("TableOwner")]
-    public string? Schema { get; set; }
-
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    public string? Policy { get; set; }
-
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    public object? AsOf { get; set; }
 
     /// <summary>Partitions merged at most in this invocation (all tables together); default MAX_MERGES_PER_RUN per table.</summary>
     [Parameter] public int? MaxMerges { get; set; }
@@ -43,13 +29,8 @@ public sealed class InvokeIlmMaintenanceCommand : IlmCmdlet
     /// <summary>No action (and no table) starts after this long; the running action finishes. For Azure Automation's 3 hours.</summary>
     [Parameter] public TimeSpan? MaxDuration { get; set; }
 
-    protected override string? PolicyParameter => Policy;
-
     protected internal override IlmParameters GetParameters() => base.GetParameters() with
     {
-        Table = Table,
-        Schema = Schema,
-        AsOf = Unwrap(AsOf),
         MaxMerges = MaxMerges,
         LockTimeoutSeconds = LockTimeoutSeconds,
         MaxDuration = MaxDuration,

@@ -18,30 +18,16 @@ namespace PartitionOps.PowerShell.Cmdlets;
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "IlmPartitionMerge", DefaultParameterSetName = ConnectionSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(IlmActionResult))]
-public sealed class InvokeIlmPartitionMergeCommand : IlmCmdlet
+public sealed class InvokeIlmPartitionMergeCommand : IlmTableCmdlet
 {
     public const string AdditionalActionsErrorId = "IlmAdditionalActions";
 
     private readonly List<Group> _groups = [];
 
-    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
-    [Alias("TableName")]
-    public string? Table { get; set; }
-
     /// <summary>The monthly partition to merge into its yearly partition (P_YYYY_MM).</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("MonthlyPartition")]
     public string? Partition { get; set; }
-
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [Alias("TableOwner")]
-    public string? Schema { get; set; }
-
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    public string? Policy { get; set; }
-
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    public object? AsOf { get; set; }
 
     /// <summary>From a candidate: Move, Merge, Rename or Skip (skips are ignored).</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -62,13 +48,8 @@ public sealed class InvokeIlmPartitionMergeCommand : IlmCmdlet
     /// <summary>Also run what the engine cannot leave out of the table's run (moves, renames, earlier merges of the plan).</summary>
     [Parameter] public SwitchParameter Force { get; set; }
 
-    protected override string? PolicyParameter => Policy;
-
     protected internal override IlmParameters GetParameters() => base.GetParameters() with
     {
-        Table = Table,
-        Schema = Schema,
-        AsOf = Unwrap(AsOf),
         LockTimeoutSeconds = LockTimeoutSeconds,
         ExplicitMerge = !string.IsNullOrWhiteSpace(Partition),
     };
