@@ -170,7 +170,7 @@ try {
         elseif ($_ -is [System.Management.Automation.WarningRecord]) { Write-Output "  WARNING: $($_.Message)" }
         else { $results.Add($_) }
     }
-    if ($results.Count -gt 0) { Write-Table ($results | Select-Object Table, Action, @{ n = 'Source'; e = { $_.SourcePartition -join ',' } }, TargetPartition, Status, DurationSeconds, RowsAfter, Error) }
+    if ($results.Count -gt 0) { Write-Table ($results | Select-Object Table, Action, @{ n = 'Source'; e = { $_.SourcePartition -join ',' } }, TargetPartition, Status, DurationSeconds, RowsMerged, Error) }
     else { Write-Output 'Nothing to do.' }
     $notStarted = @($results | Where-Object Status -eq 'NOT_STARTED').Count
     if ($notStarted -gt 0) { Write-Output "$notStarted action(s) not started within the time box: the next scheduled job does them." }

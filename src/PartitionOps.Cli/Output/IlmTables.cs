@@ -55,7 +55,7 @@ internal static class IlmTables
             var n = 0;
             foreach (var o in result.Outcomes)
                 table.AddRow(Cell(++n), Cell(IlmDocuments.Kind(o.Action)), Cell(o.Action.Partition), Status(o.Status), Cell(Tables.Duration(o.Duration)),
-                    Cell(o.RowsAfter?.ToString("N0", CultureInfo.InvariantCulture) ?? (o.Action.RowsRewritten > 0 ? $"~{o.Action.RowsRewritten:N0}" : "")),
+                    Cell(Rows(o)),
                     Cell(o.Error is { } e ? $"{o.Action.Describe()}: {e}" : o.Action.Describe()));
             console.Write(table);
         }
@@ -63,11 +63,16 @@ internal static class IlmTables
         foreach (var a in result.NotStarted) console.WriteLine($"not started (--max-duration reached): {a.Describe()}");
         var verdict = result.Failed > 0 ? "FAILED" : result.StoppedEarly ? "stopped early" : "done";
         console.WriteLine($"ilm run {verdict} for {Qualified(plan.Schema, plan.Table)} as of {plan.AsOf:yyyy-MM-dd}: " +
-                          $"{result.Succeeded} succeeded, {result.Failed} failed, {result.RowsMerged:N0} rows in the merged partitions (counted), " +
+                          $"{result.Succeeded} succeeded, {result.Failed} failed, {result.RowsMerged:N0} rows merged (counted), " +
                           $"~{IlmDocuments.RowsRewritten(result):N0} rows rewritten" +
                           (result.Outcomes.Count == 0 ? " (nothing to do)" : ""));
         if (result.Failed > 0) console.WriteLine("Fix the cause and run the same command again: failed merges are retried (MERGE_RETRY_FAILED).");
     }
+
+    /// <summary>The Rows cell of a run: a merge's rows merged in (counted), else the planner's estimate (~).</summary>
+    private static string Rows(ActionOutcome o) =>
+        o.RowsMerged?.ToString("N0", CultureInfo.InvariantCulture)
+        ?? (o.Action.RowsRewritten > 0 ? $"~{o.Action.RowsRewritten.ToString("N0", CultureInfo.InvariantCulture)}" : "");
 
     public static void History(IAnsiConsole console, IReadOnlyList<MergeAuditRecord> rows)
     {

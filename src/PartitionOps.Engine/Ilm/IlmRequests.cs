@@ -132,7 +132,11 @@ public sealed record IlmRunResult(
 
     public int Succeeded => Outcomes.Count(o => o.Status == IlmStatus.Success);
     public int Failed => Outcomes.Count(o => o.Status == IlmStatus.Failed);
-    public long RowsMerged => Outcomes.Where(o => o.Action is MergeAction && o.Status == IlmStatus.Success).Sum(o => o.RowsAfter ?? 0);
+    /// <summary>
+    /// Rows of the months merged in by the successful merges (<see cref="ActionOutcome.RowsMerged"/>, exact counts),
+    /// not the rows of the partitions they grew: a month of N rows merged into a yearly partition of M rows is N.
+    /// </summary>
+    public long RowsMerged => Outcomes.Where(o => o.Action is MergeAction && o.Status == IlmStatus.Success).Sum(o => o.RowsMerged ?? 0);
 }
 
 public static class IlmInput

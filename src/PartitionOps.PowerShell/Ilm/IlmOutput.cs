@@ -112,6 +112,9 @@ public sealed class IlmActionResult
     public double DurationSeconds { get; init; }
     public long? RowsBefore { get; init; }
     public long? RowsAfter { get; init; }
+
+    /// <summary>Merge: rows of the partitions merged in (not the one that grew), counted; the sum of the audit rows' rows_merged.</summary>
+    public long? RowsMerged { get; init; }
     public long RowsRewritten { get; init; }
     public string? Error { get; init; }
     public required string Reason { get; init; }
@@ -140,6 +143,7 @@ public sealed class IlmActionResult
                 DurationSeconds = Math.Round(o.Duration.TotalSeconds, 3),
                 RowsBefore = o.RowsBefore,
                 RowsAfter = o.RowsAfter,
+                RowsMerged = o.RowsMerged,
                 RowsRewritten = o.Action.RowsRewritten,
                 Error = o.Error,
                 Reason = IlmOutput.Reason(o.Action),

@@ -64,6 +64,22 @@ public sealed class IlmConfigTests
     }
 }
 
+public sealed class IlmRunResultTests
+{
+    [Fact]
+    public void Rows_merged_counts_the_months_merged_in_not_the_partitions_they_grew()
+    {
+        var layout = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1)), Layouts.Monthly(2023, 11), Layouts.Monthly(2023, 12));
+        var planned = IlmService.PlanOffline(layout, IlmPolicy.Default, new DateOnly(2026, 1, 1), OracleProvider.Instance);
+        var merge = Assert.IsType<MergeAction>(Assert.Single(planned.Steps).Action);
+        // 1,000 rows in P_2023, 100 in each month: 200 merged in, 1,200 in the grown P_2023.
+        var ok = new ActionOutcome(merge, IlmStatus.Success, null, null, TimeSpan.FromSeconds(1), 1200, 1200, []) { RowsMerged = 200 };
+        var failed = new ActionOutcome(merge, IlmStatus.Failed, "LockTimeout", ErrorKind.LockTimeout, TimeSpan.Zero, 1200, null, []) { RowsMerged = 200 };
+        Assert.Equal(200, new IlmRunResult(planned, [ok], [], DryRun: false).RowsMerged);
+        Assert.Equal(0, new IlmRunResult(planned, [failed], [], DryRun: false).RowsMerged);
+    }
+}
+
 public sealed class MergeReconcilerTests
 {
     private static MergeAuditRecord Row(string source, string target) =>

@@ -41,6 +41,10 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
         var outcome = Assert.Single(result.Outcomes);
         Assert.Equal(IlmStatus.Success, outcome.Status);
         Assert.Equal(outcome.RowsBefore, outcome.RowsAfter);
+        // November's N rows merged into p_2023's M rows: the run reports N merged (as the audit row does), not N + M.
+        var november = IlmTestDatabase.DaysRows("2023-11-01", "2023-12-01");
+        var yearly = IlmTestDatabase.DaysRows("2023-01-01", "2023-11-01");
+        Assert.Equal((november, november, november + yearly), (result.RowsMerged, outcome.RowsMerged, outcome.RowsAfter));
         var parts = await db.PartitionsAsync();
         Assert.Equal(["p_2023", "p_2023_12"], parts.Keys.Order());
         Assert.Equal("FOR VALUES FROM ('2023-01-01') TO ('2023-12-01')", parts["p_2023"].Bound);
@@ -195,6 +199,7 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
         var outcome = Assert.Single(result.Outcomes);
         Assert.Equal(IlmStatus.Success, outcome.Status);
         Assert.Equal(total, outcome.RowsAfter);
+        Assert.Equal(IlmTestDatabase.DaysRows("2023-08-01", "2024-01-01"), result.RowsMerged);
         var audit = await db.AuditAsync();
         Assert.Equal(["p_2023_08", "p_2023_09", "p_2023_10", "p_2023_11", "p_2023_12"], audit.Select(a => a.Source));
         Assert.All(audit, a => Assert.Equal("SUCCESS", a.Status));

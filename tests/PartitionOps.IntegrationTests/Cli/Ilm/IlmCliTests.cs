@@ -83,9 +83,12 @@ public sealed class IlmCliTests(PostgresFixture postgres, ITestOutputHelper outp
         Assert.True(run.ExitCode == 0, run.ToString());
         var runDoc = run.Json();
         Assert.Equal((1, 0), (runDoc.GetProperty("succeeded").GetInt32(), runDoc.GetProperty("failed").GetInt32()));
-        // Counted after the merge: the whole grown p_2023 (the audit row has November's rows).
+        // rowsMerged: November's rows, as in the audit row; rowsInMergedPartitions: the whole grown p_2023.
+        var november = IlmTestDatabase.DaysRows("2023-11-01", "2023-12-01");
+        Assert.Equal(november, runDoc.GetProperty("rowsMerged").GetInt64());
+        Assert.Equal(november, Assert.Single(runDoc.GetProperty("outcomes").EnumerateArray()).GetProperty("rowsMerged").GetInt64());
         Assert.Equal(IlmTestDatabase.DaysRows("2023-01-01", "2023-12-01"), runDoc.GetProperty("rowsInMergedPartitions").GetInt64());
-        Assert.Equal((long?)IlmTestDatabase.DaysRows("2023-11-01", "2023-12-01"), Assert.Single(await db.AuditAsync()).Rows);
+        Assert.Equal((long?)november, Assert.Single(await db.AuditAsync()).Rows);
         Assert.Contains("[1/1]", run.Stderr);
         var parts = await db.PartitionsAsync();
         Assert.Equal(["p_2023", "p_2023_12", "p_2024_01"], parts.Keys.Order());
