@@ -24,11 +24,12 @@ internal static class IlmDocuments
 
     /// <summary>
     /// One action of a run. Merges: rowsMerged = rows of the months merged in (counted), rowsBefore = rows of every
-    /// source including the partition that grows, rowsAfter = rows of the grown partition.
+    /// source including the partition that grows, rowsAfter = rows of the grown partition. Moves: rowsMovedEstimate =
+    /// the moved partition's rows as the catalog estimates them (not counted).
     /// </summary>
     public sealed record OutcomeDocument(
         string Action, string Partition, string Description, string Status, string? Error, string? ErrorKind, double DurationSeconds,
-        long? RowsBefore, long? RowsAfter, long? RowsMerged, long RowsRewritten, IReadOnlyList<string> Statements, IlmAction Detail);
+        long? RowsBefore, long? RowsAfter, long? RowsMerged, long? RowsMovedEstimate, long RowsRewritten, IReadOnlyList<string> Statements, IlmAction Detail);
 
     public sealed record ReconcileDocument(string TargetPartition, string Outcome, string? RenameFrom, string Message, IReadOnlyList<string> Sources);
 
@@ -61,7 +62,7 @@ internal static class IlmDocuments
             RowsRewritten(result),
             result.StoppedEarly,
             result.Outcomes.Select(o => new OutcomeDocument(Kind(o.Action), o.Action.Partition, o.Action.Describe(), o.Status, o.Error,
-                o.ErrorKind?.ToString(), Math.Round(o.Duration.TotalSeconds, 3), o.RowsBefore, o.RowsAfter, o.RowsMerged, o.Action.RowsRewritten,
+                o.ErrorKind?.ToString(), Math.Round(o.Duration.TotalSeconds, 3), o.RowsBefore, o.RowsAfter, o.RowsMerged, o.RowsMovedEstimate, o.Action.RowsRewritten,
                 o.Statements.Select(Sql).ToList(), o.Action)).ToList(),
             result.NotStarted.Select(a => a.Describe()).ToList(),
             result.Reconciled.Select(d => new ReconcileDocument(d.TargetPartition, d.Outcome.ToString(), d.RenameFrom, d.Message,

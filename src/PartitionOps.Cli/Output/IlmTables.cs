@@ -69,10 +69,10 @@ internal static class IlmTables
         if (result.Failed > 0) console.WriteLine("Fix the cause and run the same command again: failed merges are retried (MERGE_RETRY_FAILED).");
     }
 
-    /// <summary>The Rows cell of a run: a merge's rows merged in (counted), else the planner's estimate (~).</summary>
+    /// <summary>The Rows cell of a run: a merge's rows merged in (counted), a move's catalog estimate (~ .. est.).</summary>
     private static string Rows(ActionOutcome o) =>
         o.RowsMerged?.ToString("N0", CultureInfo.InvariantCulture)
-        ?? (o.Action.RowsRewritten > 0 ? $"~{o.Action.RowsRewritten.ToString("N0", CultureInfo.InvariantCulture)}" : "");
+        ?? (o.RowsMovedEstimate is { } moved ? $"~{moved.ToString("N0", CultureInfo.InvariantCulture)} (est.)" : "");
 
     public static void History(IAnsiConsole console, IReadOnlyList<MergeAuditRecord> rows)
     {

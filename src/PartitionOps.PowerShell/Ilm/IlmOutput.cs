@@ -115,6 +115,9 @@ public sealed class IlmActionResult
 
     /// <summary>Merge: rows of the partitions merged in (not the one that grew), counted; the sum of the audit rows' rows_merged.</summary>
     public long? RowsMerged { get; init; }
+
+    /// <summary>Move: the moved partition's rows as the catalog estimates them (reltuples / NUM_ROWS at the last analyse), not counted.</summary>
+    public long? RowsMovedEstimate { get; init; }
     public long RowsRewritten { get; init; }
     public string? Error { get; init; }
     public required string Reason { get; init; }
@@ -144,6 +147,7 @@ public sealed class IlmActionResult
                 RowsBefore = o.RowsBefore,
                 RowsAfter = o.RowsAfter,
                 RowsMerged = o.RowsMerged,
+                RowsMovedEstimate = o.RowsMovedEstimate,
                 RowsRewritten = o.Action.RowsRewritten,
                 Error = o.Error,
                 Reason = IlmOutput.Reason(o.Action),

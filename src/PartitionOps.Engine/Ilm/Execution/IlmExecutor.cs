@@ -42,6 +42,15 @@ public sealed record ActionOutcome(
     /// other actions, and when the merge failed before its rows were counted.
     /// </summary>
     public long? RowsMerged { get; init; }
+
+    /// <summary>
+    /// Move: rows of the moved partition as the catalog estimates them (PostgreSQL reltuples, Oracle NUM_ROWS, as of
+    /// the last ANALYZE / statistics gathering, read when the run planned); null when the partition was never analysed.
+    /// An estimate on purpose: an exact count(*) would read the whole partition a second time (the move is a block
+    /// copy on PostgreSQL, a segment rewrite on Oracle), and counting under the move's exclusive lock would hold that
+    /// lock twice as long. Not logged: dwh_ilm_execution_log has no row column (DESIGN §5 keeps the spec's columns).
+    /// </summary>
+    public long? RowsMovedEstimate { get; init; }
 }
 
 /// <summary>Progress of a run: which action is starting or has ended.</summary>
@@ -94,7 +103,10 @@ internal sealed class IlmExecutor(
         await connection.ExecuteAsync(provider, dialect.InsertExecutionLog(controlSchema, new ExecutionLogEntry(
             layout.Schema, layout.Table, action.Partition, kind, from, to, status, error, Seconds(clock.Elapsed),
             string.Join(";\n", statements.Select(s => s.Text)))), CancellationToken.None).ConfigureAwait(false);
-        return new ActionOutcome(action, status, error, errorKind, clock.Elapsed, null, null, statements);
+        return new ActionOutcome(action, status, error, errorKind, clock.Elapsed, null, null, statements)
+        {
+            RowsMovedEstimate = (action as MoveAction)?.RowEstimate,
+        };
     }
 
     private async Task<ActionOutcome> MergeAsync(MergeAction merge, CancellationToken ct)
