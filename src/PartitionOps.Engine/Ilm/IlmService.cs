@@ -219,11 +219,11 @@ public sealed class IlmService(TimeProvider? time = null)
     public async Task SetConfigAsync(IlmSetConfigRequest request, CancellationToken ct = default)
     {
         var key = request.Key?.Trim().ToUpperInvariant() ?? "";
-        IlmConfig.Validate(key, request.Value);
+        var value = IlmConfig.Normalize(key, request.Value);
         var names = Names.Of(request.Target, null, null, request.ControlSchema, tableRequired: false);
         await using var connection = await request.Target.OpenAsync(ct).ConfigureAwait(false);
         await EnsureControlTablesAsync(connection, request.Target.Provider, names.Dialect, names.ControlSchema, ct).ConfigureAwait(false);
-        await connection.ExecuteAsync(request.Target.Provider, names.Dialect.SetConfig(names.ControlSchema, key, request.Value.Trim(), request.Description), ct).ConfigureAwait(false);
+        await connection.ExecuteAsync(request.Target.Provider, names.Dialect.SetConfig(names.ControlSchema, key, value, request.Description), ct).ConfigureAwait(false);
     }
 
     // ---------------------------------------------------------------- helpers

@@ -46,6 +46,34 @@ public sealed class IlmConfigTests
         Assert.Contains(key == "NOT_A_KEY" ? key : value, e.Message);
     }
 
+    [Theory]
+    [InlineData("AUTO_MERGE_PARTITIONS", "YES", "Y")]
+    [InlineData("AUTO_MERGE_PARTITIONS", " true ", "Y")]
+    [InlineData("AUTO_MERGE_PARTITIONS", "1", "Y")]
+    [InlineData("AUTO_MERGE_PARTITIONS", "y", "Y")]
+    [InlineData("MERGE_RETRY_FAILED", "no", "N")]
+    [InlineData("MERGE_RETRY_FAILED", "False", "N")]
+    [InlineData("MERGE_RETRY_FAILED", "0", "N")]
+    [InlineData("MERGE_LOCK_TIMEOUT", " 045", "45")]
+    [InlineData("MAX_MERGES_PER_RUN", "+7", "7")]
+    public void Values_are_stored_in_the_spec_form(string key, string value, string stored)
+    {
+        Assert.Equal(stored, IlmConfig.Normalize(key, value));
+        // What is stored reads back as what was meant.
+        Assert.Equal(IlmConfig.FromValues(new Dictionary<string, string?> { [key] = value }), IlmConfig.FromValues(new Dictionary<string, string?> { [key] = stored }));
+    }
+
+    [Theory]
+    [InlineData("AUTO_MERGE_PARTITIONS", "")]
+    [InlineData("MAX_MERGES_PER_RUN", "  ")]
+    [InlineData("MERGE_RETRY_FAILED", null)]
+    public void An_empty_value_is_bad_input_naming_the_key(string key, string? value)
+    {
+        var e = Assert.Throws<InvalidRequestException>(() => IlmConfig.Normalize(key, value));
+        Assert.Equal(key, e.Parameter);
+        Assert.Contains("is empty", e.Message);
+    }
+
     [Fact]
     public void Bad_overrides_name_the_option()
     {

@@ -149,11 +149,15 @@ public class IlmMappingTests
     }
 
     [Theory]
-    [InlineData("auto_merge_partitions", " n ", "AUTO_MERGE_PARTITIONS", "n")]
+    [InlineData("auto_merge_partitions", " n ", "AUTO_MERGE_PARTITIONS", "N")]
+    [InlineData("AUTO_MERGE_PARTITIONS", "yes", "AUTO_MERGE_PARTITIONS", "Y")]
     [InlineData("MERGE_LOCK_TIMEOUT", "60", "MERGE_LOCK_TIMEOUT", "60")]
+    [InlineData("MERGE_LOCK_TIMEOUT", " 060 ", "MERGE_LOCK_TIMEOUT", "60")]
     [InlineData("MERGE_RETRY_FAILED", "Y", "MERGE_RETRY_FAILED", "Y")]
+    [InlineData("MERGE_RETRY_FAILED", "FALSE", "MERGE_RETRY_FAILED", "N")]
+    [InlineData("MERGE_RETRY_FAILED", "1", "MERGE_RETRY_FAILED", "Y")]
     [InlineData("MAX_MERGES_PER_RUN", "0", "MAX_MERGES_PER_RUN", "0")]
-    public void Set_IlmConfig_normalises_the_key_and_trims_the_value(string key, string value, string storedKey, string storedValue)
+    public void Set_IlmConfig_normalises_the_key_and_the_value_as_stored(string key, string value, string storedKey, string storedValue)
     {
         var r = IlmMapping.ToSetConfigRequest(Pg, new SetIlmConfigCommand { Key = key, Value = value, ControlSchema = "ilm" }.GetParameters());
         Assert.Equal(new IlmSetConfigRequest(Pg, storedKey, storedValue) { ControlSchema = "ilm" }, r);

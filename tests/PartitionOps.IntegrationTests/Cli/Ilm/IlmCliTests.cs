@@ -267,6 +267,14 @@ public sealed class IlmCliTests(PostgresFixture postgres, ITestOutputHelper outp
         Assert.Equal(5, set.Json().GetProperty("effective").GetProperty("maxMergesPerRun").GetInt32());
         Assert.Equal("5", await db.ScalarAsync<string>("SELECT config_value FROM partitionops.dwh_ilm_config WHERE config_key = 'MAX_MERGES_PER_RUN'"));
 
+        // Y/N switches accept YES/TRUE/1/NO/FALSE/0 and are stored as the spec's Y / N.
+        var yes = await CliRun.RunAsync("ilm", "config", "set", "merge_retry_failed", "false", "--provider", "postgresql", "--connection", db.ConnectionString);
+        Assert.True(yes.ExitCode == 0, yes.ToString());
+        Assert.Equal("N", await db.ScalarAsync<string>("SELECT config_value FROM partitionops.dwh_ilm_config WHERE config_key = 'MERGE_RETRY_FAILED'"));
+        var one = await CliRun.RunAsync("ilm", "config", "set", "AUTO_MERGE_PARTITIONS", "YES", "--provider", "postgresql", "--connection", db.ConnectionString);
+        Assert.True(one.ExitCode == 0, one.ToString());
+        Assert.Equal("Y", await db.ScalarAsync<string>("SELECT config_value FROM partitionops.dwh_ilm_config WHERE config_key = 'AUTO_MERGE_PARTITIONS'"));
+
         var human = await CliRun.RunAsync("ilm", "config", "get", "--provider", "postgresql", "--connection", db.ConnectionString);
         Assert.True(human.ExitCode == 0, human.ToString());
         Assert.Contains("MAX_MERGES_PER_RUN", human.Stdout);
