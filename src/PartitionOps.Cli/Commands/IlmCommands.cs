@@ -128,7 +128,7 @@ internal static class IlmCommands
 
     private static Command History(CliHost host)
     {
-        var command = new Command("history", "Merge audit rows (dwh_ilm_partition_merges), newest first.");
+        var command = new Command("history", "Merge audit rows (dwh_ilm_partition_merges), newest first. Reads only (none before the first run).");
         var common = CommonOptions.AddTo(command);
         var table = TableOption(required: false);
         var maxRows = Numbers.Int("--max-rows", "At most this many rows (default 100).", "N");
@@ -301,7 +301,7 @@ internal static class IlmCommands
 
     private static Command Config(CliHost host)
     {
-        var config = new Command("config", "Shows dwh_ilm_config (same as `config get`); `config set KEY VALUE` changes one setting.");
+        var config = new Command("config", "Shows dwh_ilm_config (same as `config get`; reads only: the spec's defaults, marked, when the table does not exist yet); `config set KEY VALUE` changes one setting.");
         var common = CommonOptions.AddTo(config);
         config.SetRun(host, common.Json, (parse, output) => ShowConfigAsync(parse, common, output));
 
@@ -341,7 +341,7 @@ internal static class IlmCommands
     {
         var snapshot = await new IlmService().GetConfigAsync(new IlmConfigRequest(common.Target(parse)) { ControlSchema = parse.GetValue(common.ControlSchema) },
             output.Cancellation).ConfigureAwait(false);
-        output.Result(new { snapshot.Entries, Effective = snapshot.Config }, console => IlmTables.Config(console, snapshot));
+        output.Result(new { snapshot.TableExists, snapshot.Entries, Effective = snapshot.Config }, console => IlmTables.Config(console, snapshot));
         return ExitCodes.Done;
     }
 

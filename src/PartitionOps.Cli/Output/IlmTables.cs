@@ -152,9 +152,11 @@ internal static class IlmTables
     public static void Config(IAnsiConsole console, IlmConfigSnapshot snapshot)
     {
         var table = new Table().Border(TableBorder.Simple);
-        foreach (var c in new[] { "Key", "Value", "Description" }) table.AddColumn(new TableColumn(c).NoWrap());
-        foreach (var e in snapshot.Entries) table.AddRow(Cell(e.Key), Cell(e.Value), Cell(e.Description));
+        foreach (var c in new[] { "Key", "Value", "From", "Description" }) table.AddColumn(new TableColumn(c).NoWrap());
+        foreach (var e in snapshot.Entries) table.AddRow(Cell(e.Key), Cell(e.Value), Cell(e.IsDefault ? "default" : "table"), Cell(e.Description));
         console.Write(table);
+        if (!snapshot.TableExists)
+            console.WriteLine("dwh_ilm_config does not exist yet: the spec's defaults apply (`ilm config set` or the first `ilm run` creates it)");
         var c2 = snapshot.Config;
         console.WriteLine($"effective: auto merge {(c2.AutoMergePartitions ? "on" : "off")}, lock timeout {c2.MergeLockTimeoutSeconds}s, " +
                           $"retry failed {(c2.MergeRetryFailed ? "yes" : "no")}, at most {c2.MaxMergesPerRun} merges per run");

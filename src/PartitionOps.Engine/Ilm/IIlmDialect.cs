@@ -119,6 +119,12 @@ public interface IIlmDialect
 
     IReadOnlyList<SqlStatement> CreateControlTables(string? controlSchema);
 
+    /// <summary>
+    /// Single value: 1 when the control table <paramref name="table"/> (dwh_ilm_config, dwh_ilm_partition_merges...)
+    /// exists, else 0. Reading calls (config, history, health, plans) check first and create nothing.
+    /// </summary>
+    SqlStatement ControlTableExists(string? controlSchema, string table);
+
     /// <summary>Inserts the key with its value unless it exists (defaults on first use).</summary>
     SqlStatement SeedConfig(string? controlSchema, string key, string value, string description);
 

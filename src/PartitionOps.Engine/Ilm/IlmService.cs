@@ -9,11 +9,19 @@ using PartitionOps.Engine.Providers;
 
 namespace PartitionOps.Engine.Ilm;
 
-/// <summary>A dwh_ilm_config row.</summary>
-public sealed record IlmConfigEntry(string Key, string? Value, string? Description);
+/// <summary>A dwh_ilm_config row, or a key's default when the table (or its row) does not exist (<see cref="IsDefault"/>).</summary>
+public sealed record IlmConfigEntry(string Key, string? Value, string? Description)
+{
+    /// <summary>Not read from dwh_ilm_config: the spec's default, which applies until the key is set (or the first run seeds it).</summary>
+    public bool IsDefault { get; init; }
+}
 
 /// <summary>The config rows and the values the engine derives from them.</summary>
-public sealed record IlmConfigSnapshot(IlmConfig Config, IReadOnlyList<IlmConfigEntry> Entries);
+public sealed record IlmConfigSnapshot(IlmConfig Config, IReadOnlyList<IlmConfigEntry> Entries)
+{
+    /// <summary>False when dwh_ilm_config does not exist yet: every entry is a default (reading never creates it).</summary>
+    public bool TableExists { get; init; } = true;
+}
 
 /// <summary>
 /// What front ends call for ILM (the <c>ilm</c> commands and the Ilm cmdlets). Every method validates
@@ -155,18 +163,20 @@ public sealed class IlmService(TimeProvider? time = null)
 
     // ---------------------------------------------------------------- monitoring
 
+    /// <summary>Merge audit rows, newest first; none when the control tables do not exist yet (reads only, creates nothing).</summary>
     public async Task<IReadOnlyList<MergeAuditRecord>> HistoryAsync(IlmHistoryRequest request, CancellationToken ct = default)
     {
         if (request.MaxRows <= 0) throw new InvalidRequestException("--max-rows", request.MaxRows, "must be above 0");
         var names = Names.Of(request.Target, request.Schema, request.Table, request.ControlSchema, tableRequired: false);
         await using var connection = await request.Target.OpenAsync(ct).ConfigureAwait(false);
         var provider = request.Target.Provider;
-        await EnsureControlTablesAsync(connection, provider, names.Dialect, names.ControlSchema, ct).ConfigureAwait(false);
+        if (!await ControlTableExistsAsync(connection, provider, names, MergesTable, ct).ConfigureAwait(false)) return [];
         var owner = request.Table is null ? null : names.Schema;
         return await connection.QueryAsync(provider,
             names.Dialect.MergeHistory(names.ControlSchema, owner, request.Table is null ? null : names.Table, request.MaxRows), ReadAudit, ct).ConfigureAwait(false);
     }
 
+    /// <summary>The spec's alerts and criteria; with no merge audit yet (no control tables) they are judged on no merges. Reads only.</summary>
     public async Task<IlmHealthReport> HealthAsync(IlmHealthRequest request, CancellationToken ct = default)
     {
         request.Thresholds.Validate();
@@ -176,8 +186,9 @@ public sealed class IlmService(TimeProvider? time = null)
         IlmSummary? summary = null;
         if (request.Table != null)
             summary = IlmSummary.FromLayout(await IlmCatalog.ReadAsync(connection, provider, names.Schema, names.Table, ct).ConfigureAwait(false), request.Policy);
-        await EnsureControlTablesAsync(connection, provider, names.Dialect, names.ControlSchema, ct).ConfigureAwait(false);
         var table = request.Table is null ? null : names.Table;
+        if (!await ControlTableExistsAsync(connection, provider, names, MergesTable, ct).ConfigureAwait(false))
+            return IlmHealth.Evaluate(table, new MergeStatistics(0, 0, 0, null, null), 0, summary, request.Thresholds);
         var stats = (await connection.QueryAsync(provider, names.Dialect.MergeStatistics(names.ControlSchema, table, request.Thresholds.WindowDays), r =>
             new MergeStatistics(
                 r.Get<long?>("total_merges") ?? 0,
@@ -207,13 +218,27 @@ public sealed class IlmService(TimeProvider? time = null)
 
     // ---------------------------------------------------------------- config
 
+    /// <summary>
+    /// The dwh_ilm_config rows and the config they make. Reads only: when the table does not exist yet, the spec's
+    /// defaults, marked <see cref="IlmConfigEntry.IsDefault"/> (as is a key whose row is missing); nothing is created.
+    /// </summary>
     public async Task<IlmConfigSnapshot> GetConfigAsync(IlmConfigRequest request, CancellationToken ct = default)
     {
         var names = Names.Of(request.Target, null, null, request.ControlSchema, tableRequired: false);
+        var provider = request.Target.Provider;
         await using var connection = await request.Target.OpenAsync(ct).ConfigureAwait(false);
-        await EnsureControlTablesAsync(connection, request.Target.Provider, names.Dialect, names.ControlSchema, ct).ConfigureAwait(false);
-        var rows = await ReadConfigRowsAsync(connection, request.Target.Provider, names.Dialect, names.ControlSchema, ct).ConfigureAwait(false);
-        return new IlmConfigSnapshot(IlmConfig.FromValues(rows.ToDictionary(e => e.Key, e => e.Value, StringComparer.OrdinalIgnoreCase)), rows);
+        var exists = await ControlTableExistsAsync(connection, provider, names, ConfigTable, ct).ConfigureAwait(false);
+        var rows = exists ? await ReadConfigRowsAsync(connection, provider, names.Dialect, names.ControlSchema, ct).ConfigureAwait(false) : [];
+        var entries = rows
+            .Concat(IlmConfig.Defaults
+                .Where(d => !rows.Any(r => r.Key.Equals(d.Key, StringComparison.OrdinalIgnoreCase)))
+                .Select(d => new IlmConfigEntry(d.Key, d.Value, d.Description) { IsDefault = true }))
+            .OrderBy(e => e.Key, StringComparer.Ordinal)
+            .ToList();
+        return new IlmConfigSnapshot(IlmConfig.FromValues(rows.ToDictionary(e => e.Key, e => e.Value, StringComparer.OrdinalIgnoreCase)), entries)
+        {
+            TableExists = exists,
+        };
     }
 
     public async Task SetConfigAsync(IlmSetConfigRequest request, CancellationToken ct = default)
@@ -295,25 +320,25 @@ public sealed class IlmService(TimeProvider? time = null)
         connection.QueryAsync(provider, dialect.ReadConfig(controlSchema),
             r => new IlmConfigEntry(r.Get<string>("config_key")!, r.Get<string>("config_value"), r.Get<string>("description")), ct);
 
+    private const string ConfigTable = "dwh_ilm_config";
+    private const string MergesTable = "dwh_ilm_partition_merges";
+
+    private static async Task<bool> ControlTableExistsAsync(DbConnection connection, IDatabaseProvider provider, Names names, string table, CancellationToken ct) =>
+        await connection.ScalarAsync<long>(provider, names.Dialect.ControlTableExists(names.ControlSchema, table), ct).ConfigureAwait(false) > 0;
+
     /// <summary>Config for a read-only plan: the defaults when the control tables do not exist yet.</summary>
     private static async Task<IlmConfig> TryReadConfigAsync(DbConnection connection, IDatabaseProvider provider, Names names, CancellationToken ct)
     {
-        try
-        {
-            var rows = await ReadConfigRowsAsync(connection, provider, names.Dialect, names.ControlSchema, ct).ConfigureAwait(false);
-            return IlmConfig.FromValues(rows.ToDictionary(e => e.Key, e => e.Value, StringComparer.OrdinalIgnoreCase));
-        }
-        catch (DbException)
-        {
-            return IlmConfig.Default;
-        }
+        if (!await ControlTableExistsAsync(connection, provider, names, ConfigTable, ct).ConfigureAwait(false)) return IlmConfig.Default;
+        var rows = await ReadConfigRowsAsync(connection, provider, names.Dialect, names.ControlSchema, ct).ConfigureAwait(false);
+        return IlmConfig.FromValues(rows.ToDictionary(e => e.Key, e => e.Value, StringComparer.OrdinalIgnoreCase));
     }
 
-    private static async Task<IReadOnlySet<string>?> TryFailedSourcesAsync(DbConnection connection, IDatabaseProvider provider, Names names, PartitionLayout layout, CancellationToken ct)
-    {
-        try { return await FailedSourcesAsync(connection, provider, names, layout, ct).ConfigureAwait(false); }
-        catch (DbException) { return null; }
-    }
+    /// <summary>Failed sources for a read-only plan: none when there is no merge audit yet.</summary>
+    private static async Task<IReadOnlySet<string>?> TryFailedSourcesAsync(DbConnection connection, IDatabaseProvider provider, Names names, PartitionLayout layout, CancellationToken ct) =>
+        await ControlTableExistsAsync(connection, provider, names, MergesTable, ct).ConfigureAwait(false)
+            ? await FailedSourcesAsync(connection, provider, names, layout, ct).ConfigureAwait(false)
+            : null;
 
     /// <summary>Partitions whose latest merge FAILED (kept out of merges when MERGE_RETRY_FAILED = N).</summary>
     private static async Task<IReadOnlySet<string>> FailedSourcesAsync(DbConnection connection, IDatabaseProvider provider, Names names, PartitionLayout layout, CancellationToken ct)

@@ -339,6 +339,44 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
     }
 
     [Fact]
+    public async Task Config_history_health_and_plan_read_only_and_create_nothing()
+    {
+        var db = await IlmTestDatabase.CreateAsync(postgres, output);
+        if (db is null) return;
+        await db.AddPartitionAsync("p_2023", "2023-01-01", "2023-11-01", db.Warm);
+        await db.AddMonthAsync(2023, 11, db.Hot);
+
+        // No control tables yet: the defaults, marked as such.
+        var config = await _ilm.GetConfigAsync(new IlmConfigRequest(db.Target));
+        Assert.False(config.TableExists);
+        Assert.Equal(IlmConfig.Defaults.Select(d => (d.Key, d.Value, true)).OrderBy(x => x.Key, StringComparer.Ordinal),
+            config.Entries.Select(e => (e.Key, e.Value!, e.IsDefault)));
+        Assert.Equal(IlmConfig.Default, config.Config);
+        // No audit yet: no history, and health judged on no merges.
+        Assert.Empty(await _ilm.HistoryAsync(new IlmHistoryRequest(db.Target)));
+        Assert.Empty(await _ilm.HistoryAsync(new IlmHistoryRequest(db.Target) { Table = "sales" }));
+        var health = await _ilm.HealthAsync(new IlmHealthRequest(db.Target) { Table = "sales", Policy = db.Policy });
+        Assert.True(health.Passed, string.Join("; ", health.Checks.Where(c => !c.Passed).Select(c => c.Message)));
+        Assert.Equal(0, health.Statistics.TotalMerges);
+        Assert.True((await _ilm.HealthAsync(new IlmHealthRequest(db.Target))).Passed);
+        Assert.True((await _ilm.PlanAsync(new IlmPlanRequest { Target = db.Target, Table = "sales", Policy = db.Policy, AsOf = new DateOnly(2025, 12, 1) })).Plan.HasWork);
+        Assert.False(await db.ControlSchemaExistsAsync());
+        // A custom control schema is not created either.
+        Assert.False((await _ilm.GetConfigAsync(new IlmConfigRequest(db.Target) { ControlSchema = "ilm_ctl" })).TableExists);
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM pg_namespace WHERE nspname = 'ilm_ctl'"));
+
+        // Once written, the rows are read from the table; a key whose row is missing shows its default, marked.
+        await _ilm.SetConfigAsync(new IlmSetConfigRequest(db.Target, "MAX_MERGES_PER_RUN", "7"));
+        await db.ExecuteAsync("DELETE FROM partitionops.dwh_ilm_config WHERE config_key = 'MERGE_LOCK_TIMEOUT'");
+        config = await _ilm.GetConfigAsync(new IlmConfigRequest(db.Target));
+        Assert.True(config.TableExists);
+        Assert.Equal(7, config.Config.MaxMergesPerRun);
+        Assert.Equal([("MAX_MERGES_PER_RUN", "7", false), ("MERGE_LOCK_TIMEOUT", "30", true)],
+            config.Entries.Where(e => e.Key is "MAX_MERGES_PER_RUN" or "MERGE_LOCK_TIMEOUT").Select(e => (e.Key, e.Value!, e.IsDefault)));
+        Assert.Empty(await _ilm.HistoryAsync(new IlmHistoryRequest(db.Target)));
+    }
+
+    [Fact]
     public async Task Bad_input_is_refused_naming_the_value_and_changes_nothing()
     {
         var db = await IlmTestDatabase.CreateAsync(postgres, output);

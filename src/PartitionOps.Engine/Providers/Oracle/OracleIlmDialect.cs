@@ -210,6 +210,13 @@ public sealed class OracleIlmDialect : IIlmDialect
         ];
     }
 
+    // ALL_TABLES: the tables the current user can see, by OWNER and TABLE_NAME (Database Reference, static data
+    // dictionary views: https://docs.oracle.com/en/database/oracle/oracle-database/19/refrn/static-data-dictionary-views-1.html).
+    // Unquoted names are stored upper case; the control schema defaults to the connected user's (CURRENT_SCHEMA).
+    public SqlStatement ControlTableExists(string? controlSchema, string table) => SqlStatement.Of(
+        $"SELECT COUNT(*) FROM all_tables WHERE owner = COALESCE(:owner, {CurrentSchema}) AND table_name = :table_name",
+        P("owner", controlSchema is null ? null : NormalizeName(controlSchema)), P("table_name", NormalizeName(table)));
+
     public SqlStatement SeedConfig(string? controlSchema, string key, string value, string description) => SqlStatement.Of(
         $"MERGE INTO {Control(controlSchema, "dwh_ilm_config")} c " +
         "USING (SELECT :config_key AS config_key, :config_value AS config_value, :description AS description FROM dual) s " +

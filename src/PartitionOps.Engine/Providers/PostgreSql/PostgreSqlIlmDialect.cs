@@ -233,6 +233,11 @@ public sealed partial class PostgreSqlIlmDialect : IIlmDialect
         """),
     ];
 
+    public SqlStatement ControlTableExists(string? controlSchema, string table) => SqlStatement.Of("""
+        SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = @schema AND c.relname = @table_name AND c.relkind IN ('r', 'p')
+        """, P("schema", controlSchema ?? "partitionops"), P("table_name", table));
+
     public SqlStatement SeedConfig(string? controlSchema, string key, string value, string description) => SqlStatement.Of(
         $"INSERT INTO {Control(controlSchema, "dwh_ilm_config")} (config_key, config_value, description) VALUES (@config_key, @config_value, @description) ON CONFLICT (config_key) DO NOTHING",
         P("config_key", key), P("config_value", value), P("description", description));

@@ -258,9 +258,21 @@ public sealed class IlmCliTests(PostgresFixture postgres, ITestOutputHelper outp
         var db = await IlmTestDatabase.CreateAsync(postgres, output);
         if (db is null) return;
 
+        // Reading creates nothing: before the first run or set, the defaults, marked; no history; health passes.
         var get = await IlmAsync("config", db, "--json");
         Assert.True(get.ExitCode == 0, get.ToString());
         Assert.Equal(50, get.Json().GetProperty("effective").GetProperty("maxMergesPerRun").GetInt32());
+        Assert.False(get.Json().GetProperty("tableExists").GetBoolean());
+        Assert.All(get.Json().GetProperty("entries").EnumerateArray(), e => Assert.True(e.GetProperty("isDefault").GetBoolean()));
+        var getHuman = await IlmAsync("config", db);
+        Assert.True(getHuman.ExitCode == 0, getHuman.ToString());
+        Assert.Contains("does not exist yet", getHuman.Stdout);
+        var history = await IlmAsync("history", db, "--json");
+        Assert.True(history.ExitCode == 0, history.ToString());
+        Assert.Equal(0, history.Json().GetProperty("merges").GetArrayLength());
+        var health = await IlmAsync("health", db, "--json");
+        Assert.True(health.ExitCode == 0, health.ToString());
+        Assert.False(await db.ControlSchemaExistsAsync());
 
         var set = await CliRun.RunAsync("ilm", "config", "set", "max_merges_per_run", "5", "--provider", "postgresql", "--connection", db.ConnectionString, "--json");
         Assert.True(set.ExitCode == 0, set.ToString());
