@@ -59,12 +59,13 @@ public sealed class IlmService(TimeProvider? time = null)
         var names = Names.Of(target, request.Schema, request.Table, request.ControlSchema);
         await using var connection = await target.OpenAsync(ct).ConfigureAwait(false);
         var layout = await IlmCatalog.ReadAsync(connection, target.Provider, names.Schema, names.Table, ct).ConfigureAwait(false);
+        var (policy, tablespaces) = await ResolvePolicyAsync(connection, target.Provider, names.Dialect, request.Policy, ct).ConfigureAwait(false);
         // A plan changes nothing: without control tables yet, the defaults apply.
         var config = (await TryReadConfigAsync(connection, target.Provider, names, ct).ConfigureAwait(false)).With(request.Overrides);
         var doNotMerge = config.MergeRetryFailed ? null : await TryFailedSourcesAsync(connection, target.Provider, names, layout, ct).ConfigureAwait(false);
-        var plan = IlmPlanner.Plan(layout, request.Policy, asOf, Options(config, names.Dialect, doNotMerge));
-        await EnsureTablespacesExistAsync(connection, target.Provider, names.Dialect, request.Policy, plan, ct).ConfigureAwait(false);
-        return Result(layout, plan, config, names.Dialect, request.Policy);
+        var plan = IlmPlanner.Plan(layout, policy, asOf, Options(config, names.Dialect, doNotMerge));
+        EnsureTablespacesExist(tablespaces, plan);
+        return Result(layout, plan, config, names.Dialect, policy);
     }
 
     // ---------------------------------------------------------------- run
@@ -85,22 +86,23 @@ public sealed class IlmService(TimeProvider? time = null)
         var dialect = names.Dialect;
         await using var connection = await request.Target.OpenAsync(ct).ConfigureAwait(false);
         var layout = await IlmCatalog.ReadAsync(connection, provider, names.Schema, names.Table, ct).ConfigureAwait(false);
+        var (policy, tablespaces) = await ResolvePolicyAsync(connection, provider, dialect, request.Policy, ct).ConfigureAwait(false);
 
         if (request.DryRun)
         {
             var config = (await TryReadConfigAsync(connection, provider, names, ct).ConfigureAwait(false)).With(request.Overrides);
             var doNotMerge = config.MergeRetryFailed ? null : await TryFailedSourcesAsync(connection, provider, names, layout, ct).ConfigureAwait(false);
-            var dryPlan = IlmPlanner.Plan(layout, request.Policy, asOf, Options(config, dialect, doNotMerge));
-            await EnsureTablespacesExistAsync(connection, provider, dialect, request.Policy, dryPlan, ct).ConfigureAwait(false);
-            var shown = Result(layout, dryPlan, config, dialect, request.Policy);
+            var dryPlan = IlmPlanner.Plan(layout, policy, asOf, Options(config, dialect, doNotMerge));
+            EnsureTablespacesExist(tablespaces, dryPlan);
+            var shown = Result(layout, dryPlan, config, dialect, policy);
             return new IlmRunResult(shown,
                 shown.Steps.Select(s => new ActionOutcome(s.Action, IlmStatus.Planned, null, null, TimeSpan.Zero, null, null, s.Statements)).ToList(),
                 [], DryRun: true);
         }
 
         // Bad tablespaces are bad input: find them before anything is written.
-        var provisional = IlmPlanner.Plan(layout, request.Policy, asOf, Options(IlmConfig.Default.With(request.Overrides), dialect, null));
-        await EnsureTablespacesExistAsync(connection, provider, dialect, request.Policy, provisional, ct).ConfigureAwait(false);
+        var provisional = IlmPlanner.Plan(layout, policy, asOf, Options(IlmConfig.Default.With(request.Overrides), dialect, null));
+        EnsureTablespacesExist(tablespaces, provisional);
 
         var locked = await TryLockAsync(connection, provider, dialect, layout, ct).ConfigureAwait(false);
         try
@@ -110,15 +112,16 @@ public sealed class IlmService(TimeProvider? time = null)
                 .ToDictionary(e => e.Key, e => e.Value, StringComparer.OrdinalIgnoreCase)).With(request.Overrides);
             await connection.ExecuteAsync(provider, dialect.SetLockTimeout(config.MergeLockTimeoutSeconds), ct).ConfigureAwait(false);
 
-            var reconciled = await ReconcileAsync(connection, provider, names, layout, request.Policy.Online, ct).ConfigureAwait(false);
+            var reconciled = await ReconcileAsync(connection, provider, names, layout, policy.Online, ct).ConfigureAwait(false);
             if (reconciled.Count > 0)
                 layout = await IlmCatalog.ReadAsync(connection, provider, names.Schema, names.Table, ct).ConfigureAwait(false);
 
             var doNotMerge = config.MergeRetryFailed ? null : await FailedSourcesAsync(connection, provider, names, layout, ct).ConfigureAwait(false);
-            var plan = IlmPlanner.Plan(layout, request.Policy, asOf, Options(config, dialect, doNotMerge));
-            var planned = Result(layout, plan, config, dialect, request.Policy);
+            var plan = IlmPlanner.Plan(layout, policy, asOf, Options(config, dialect, doNotMerge));
+            EnsureTablespacesExist(tablespaces, plan);
+            var planned = Result(layout, plan, config, dialect, policy);
 
-            var executor = new IlmExecutor(connection, provider, dialect, names.ControlSchema, layout, request.Policy.Online);
+            var executor = new IlmExecutor(connection, provider, dialect, names.ControlSchema, layout, policy.Online);
             var outcomes = new List<ActionOutcome>();
             var work = plan.Work.ToList();
             var notStarted = new List<IlmAction>();
@@ -286,17 +289,28 @@ public sealed class IlmService(TimeProvider? time = null)
             SessionSetup = [dialect.SetLockTimeout(config.MergeLockTimeoutSeconds)],
         };
 
-    private static async Task EnsureTablespacesExistAsync(DbConnection connection, IDatabaseProvider provider, IIlmDialect dialect,
-        IlmPolicy policy, IlmPlan plan, CancellationToken ct)
+    /// <summary>
+    /// The policy with its tablespace names spelled as the database spells them (<see cref="IlmPolicy.ResolveTablespaces"/>),
+    /// and the database's tablespaces; before planning, because the planner compares them with the partitions' tablespaces.
+    /// </summary>
+    private static async Task<(IlmPolicy Policy, IReadOnlySet<string> Tablespaces)> ResolvePolicyAsync(DbConnection connection,
+        IDatabaseProvider provider, IIlmDialect dialect, IlmPolicy policy, CancellationToken ct)
+    {
+        var names = await connection.QueryAsync(provider, dialect.Tablespaces(), r => r.Get<string>("tablespace_name")!, ct).ConfigureAwait(false);
+        var existing = names.ToHashSet(StringComparer.Ordinal);
+        return (policy.ResolveTablespaces(existing), existing);
+    }
+
+    /// <summary>A tablespace the plan moves or merges into must exist (names already resolved): bad input naming it otherwise.</summary>
+    private static void EnsureTablespacesExist(IReadOnlySet<string> existing, IlmPlan plan)
     {
         var needed = plan.Work
             .Select(a => a switch { MoveAction m => (m.ToTablespace, m.Tier), MergeAction m => (m.Tablespace, m.Tier), _ => (null!, IlmTier.Hot) })
             .Where(x => x.Item1 != null)
-            .DistinctBy(x => x.Item1, StringComparer.OrdinalIgnoreCase);
+            .DistinctBy(x => x.Item1, StringComparer.Ordinal);
         foreach (var (tablespace, tier) in needed)
         {
-            var exists = await connection.ScalarAsync<long>(provider, dialect.TablespaceExists(tablespace), ct).ConfigureAwait(false);
-            if (exists == 0)
+            if (!existing.Contains(tablespace))
                 throw new InvalidRequestException("tablespace", tablespace,
                     $"does not exist (the policy's {tier.ToString().ToLowerInvariant()} tier names it): create it or fix the policy");
         }

@@ -339,6 +339,65 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
     }
 
     [Fact]
+    public async Task The_default_policy_finds_tablespaces_created_unquoted_in_lower_case()
+    {
+        var db = await IlmTestDatabase.CreateAsync(postgres, output);
+        if (db is null) return;
+        // CREATE TABLESPACE tbs_warm (unquoted) is stored as tbs_warm; the default policy names TBS_WARM.
+        foreach (var name in new[] { "tbs_hot", "TBS_WARM", "tbs_cold" }) await db.CreateTablespaceAsync(postgres, name);
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM pg_tablespace WHERE spcname = 'TBS_WARM'"));
+        await db.AddPartitionAsync("p_2019", "2019-01-01", "2020-01-01", "tbs_warm");
+        await db.AddPartitionAsync("p_2023", "2023-01-01", "2023-11-01", "tbs_warm");
+        await db.AddMonthAsync(2023, 11, "tbs_hot");
+        await db.AddMonthAsync(2025, 11, "tbs_hot");
+        var total = await db.TotalRowsAsync();
+        var request = new IlmRunRequest(db.Target, "sales") { AsOf = new DateOnly(2025, 12, 1) }; // IlmPolicy.Default
+
+        var dry = await _ilm.RunAsync(request with { DryRun = true });
+        var sql = string.Join("\n", dry.Outcomes.SelectMany(o => o.Statements).Select(s => s.Text));
+        Assert.Contains("SET TABLESPACE \"tbs_cold\"", sql);
+        Assert.DoesNotContain("TBS_", sql);
+
+        var result = await _ilm.RunAsync(request);
+        Assert.Equal([(IlmActionKind.Move, IlmStatus.Success), (IlmActionKind.Merge, IlmStatus.Success)], result.Outcomes.Select(o => (o.Action.Kind, o.Status)));
+        var parts = await db.PartitionsAsync();
+        Assert.Equal(("tbs_cold", "tbs_warm", "tbs_hot"), (parts["p_2019"].Tablespace, parts["p_2023"].Tablespace, parts["p_2025_11"].Tablespace));
+        Assert.False(parts.ContainsKey("p_2023_11"));
+        Assert.Equal(total, await db.TotalRowsAsync());
+        // The plan compares the resolved names with the partitions' tablespaces: nothing is left to do.
+        Assert.False((await _ilm.PlanAsync(new IlmPlanRequest { Target = db.Target, Table = "sales", AsOf = new DateOnly(2025, 12, 1) })).Plan.HasWork);
+    }
+
+    [Fact]
+    public async Task Policy_tablespaces_that_match_two_differing_only_in_case_are_refused_naming_both()
+    {
+        var db = await IlmTestDatabase.CreateAsync(postgres, output);
+        if (db is null) return;
+        var suffix = Guid.NewGuid().ToString("N")[..8];
+        await db.CreateTablespaceAsync(postgres, $"tbs_twin_{suffix}");
+        await db.CreateTablespaceAsync(postgres, $"\"Tbs_Twin_{suffix}\"");
+        await db.AddPartitionAsync("p_2023", "2023-01-01", "2023-11-01", db.Warm);
+        await db.AddMonthAsync(2023, 11, db.Hot);
+        var before = await db.PartitionsAsync();
+        var policy = db.Policy with { Cold = db.Policy.Cold with { Tablespace = $"TBS_TWIN_{suffix.ToUpperInvariant()}" } };
+        var asOf = new DateOnly(2025, 12, 1);
+
+        var run = await Assert.ThrowsAsync<InvalidRequestException>(() => _ilm.RunAsync(new IlmRunRequest(db.Target, "sales") { Policy = policy, AsOf = asOf }));
+        Assert.Equal(("tablespace", $"TBS_TWIN_{suffix.ToUpperInvariant()}"), (run.Parameter, run.Value));
+        Assert.Contains($"tbs_twin_{suffix}", run.Message);
+        Assert.Contains($"Tbs_Twin_{suffix}", run.Message);
+        await Assert.ThrowsAsync<InvalidRequestException>(() => _ilm.PlanAsync(new IlmPlanRequest { Target = db.Target, Table = "sales", Policy = policy, AsOf = asOf }));
+        Assert.Equal(before, await db.PartitionsAsync());
+        Assert.False(await db.ControlSchemaExistsAsync());
+
+        // Named exactly, the quoted one is used.
+        var exact = db.Policy with { Warm = db.Policy.Warm with { Tablespace = $"Tbs_Twin_{suffix}" } };
+        var merged = await _ilm.RunAsync(new IlmRunRequest(db.Target, "sales") { Policy = exact, AsOf = asOf });
+        Assert.Equal(IlmStatus.Success, Assert.Single(merged.Outcomes).Status);
+        Assert.Equal($"Tbs_Twin_{suffix}", (await db.PartitionsAsync())["p_2023"].Tablespace);
+    }
+
+    [Fact]
     public async Task Config_history_health_and_plan_read_only_and_create_nothing()
     {
         var db = await IlmTestDatabase.CreateAsync(postgres, output);

@@ -90,8 +90,9 @@ public sealed class OracleIlmDialect : IIlmDialect
 
     public SqlStatement? Columns(string owner, string table) => null;
 
-    public SqlStatement TablespaceExists(string tablespace) =>
-        SqlStatement.Of("SELECT COUNT(*) FROM user_tablespaces WHERE tablespace_name = :tablespace", P("tablespace", NormalizeName(tablespace)));
+    // USER_TABLESPACES: the tablespaces accessible to the current user
+    // (https://docs.oracle.com/en/database/oracle/oracle-database/23/refrn/USER_TABLESPACES.html).
+    public SqlStatement Tablespaces() => new("SELECT tablespace_name FROM user_tablespaces ORDER BY tablespace_name");
 
     /// <summary>Oracle stores only upper bounds; lower bounds follow from the partition before.</summary>
     public PartitionBound? ParseBound(string boundText) =>

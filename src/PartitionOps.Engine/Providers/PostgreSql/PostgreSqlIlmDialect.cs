@@ -88,8 +88,7 @@ public sealed partial class PostgreSqlIlmDialect : IIlmDialect
         ORDER BY a.attnum
         """, P("schema", owner), P("table_name", table));
 
-    public SqlStatement TablespaceExists(string tablespace) =>
-        SqlStatement.Of("SELECT count(*) FROM pg_tablespace WHERE spcname = @tablespace", P("tablespace", tablespace));
+    public SqlStatement Tablespaces() => new("SELECT spcname AS tablespace_name FROM pg_tablespace ORDER BY spcname");
 
     [GeneratedRegex(@"^FOR VALUES FROM \((?<from>MINVALUE|'[^']*')\) TO \((?<to>MAXVALUE|'[^']*')\)$", RegexOptions.CultureInvariant)]
     private static partial Regex RangeBound();
