@@ -7,6 +7,7 @@ using PartitionOps.Engine.Ilm;
 using PartitionOps.Engine.Ilm.Execution;
 using PartitionOps.Engine.Ilm.Model;
 using PartitionOps.Engine.Ilm.Monitoring;
+using PartitionOps.Engine.Ilm.Planning;
 using PartitionOps.Engine.Ilm.Policy;
 using PartitionOps.Engine.Providers;
 
@@ -97,7 +98,14 @@ internal static class IlmCommands
         var lockTimeout = Numbers.Int("--lock-timeout", "Lock timeout of the DDL in seconds (wins over MERGE_LOCK_TIMEOUT).", "SECONDS");
         var maxDuration = new Option<string?>("--max-duration") { Description = "No new action starts after this long (exit 0; the next run carries on).", HelpName = "hh:mm:ss" };
         var dryRun = new Option<bool>("--dry-run") { Description = "Show the plan with every SQL statement and change nothing." };
-        foreach (var option in new Option[] { table, policy, asOf, maxMerges, lockTimeout, maxDuration, dryRun }) command.Add(option);
+        var only = new Option<string[]>("--only-partition")
+        {
+            Description = "Run only the plan's action for this partition (repeatable): its move, its merge into its yearly partition, or its rename. " +
+                          "Nothing else runs; a partition with no action, or whose action needs one not chosen (an earlier month of the same merge), is exit 2.",
+            HelpName = "P",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        foreach (var option in new Option[] { table, policy, asOf, maxMerges, lockTimeout, maxDuration, dryRun, only }) command.Add(option);
         command.SetRun(host, common.Json, async (parse, output) =>
         {
             var request = new IlmRunRequest(common.Target(parse), parse.GetValue(table)!)
@@ -109,6 +117,7 @@ internal static class IlmCommands
                 Overrides = new IlmConfigOverrides { MaxMerges = parse.GetValue(maxMerges), LockTimeoutSeconds = parse.GetValue(lockTimeout) },
                 DryRun = parse.GetValue(dryRun),
                 MaxDuration = Duration(parse.GetValue(maxDuration), "--max-duration"),
+                Only = OnlyPartitions(parse.GetValue(only)),
             };
             request.Overrides.Validate();
             var progress = new LineProgress(output);
@@ -390,6 +399,13 @@ internal static class IlmCommands
             "year_complete" => MergeStrategy.YearComplete,
             _ => throw new InvalidRequestException("--strategy", n, "is not a strategy: use incremental or year_complete"),
         }).Distinct().ToList();
+    }
+
+    /// <summary>--only-partition P (repeatable): the plan's actions for those partitions; null when not given.</summary>
+    private static IReadOnlyList<IlmActionKey>? OnlyPartitions(string[]? names)
+    {
+        if (names is null || names.Length == 0) return null;
+        return names.Select(n => IlmActionKey.Partition(Identifier.Validate(n?.Trim(), "--only-partition"))).ToList();
     }
 
     /// <summary>hh:mm:ss (or d.hh:mm:ss); the engine checks that it is not negative.</summary>

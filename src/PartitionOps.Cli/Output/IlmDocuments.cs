@@ -34,12 +34,12 @@ internal static class IlmDocuments
     public sealed record ReconcileDocument(string TargetPartition, string Outcome, string? RenameFrom, string Message, IReadOnlyList<string> Sources);
 
     /// <summary>
-    /// A run. rowsMerged: rows of the months the successful merges merged in (exact, as the audit's rows_merged);
+    /// A run. only: the chosen actions (--only-partition) when the run was limited to them, else null. rowsMerged: rows of the months the successful merges merged in (exact, as the audit's rows_merged);
     /// rowsInMergedPartitions: rows of the partitions those merges grew, counted after each merge (the number this
     /// document carried alone before rowsMerged existed).
     /// </summary>
     public sealed record RunDocument(
-        string Schema, string Table, string Provider, DateOnly AsOf, bool DryRun, int Succeeded, int Failed, long RowsMerged, long RowsInMergedPartitions, long RowsRewritten,
+        string Schema, string Table, string Provider, DateOnly AsOf, bool DryRun, IReadOnlyList<string>? Only, int Succeeded, int Failed, long RowsMerged, long RowsInMergedPartitions, long RowsRewritten,
         bool StoppedEarly, IReadOnlyList<OutcomeDocument> Outcomes, IReadOnlyList<string> NotStarted, IReadOnlyList<ReconcileDocument> Reconciled,
         IReadOnlyList<SkipDocument> Skipped, PlanDocument Plan);
 
@@ -58,7 +58,8 @@ internal static class IlmDocuments
     {
         var plan = result.Plan.Plan;
         return new RunDocument(
-            plan.Schema, plan.Table, result.Plan.Provider, plan.AsOf, result.DryRun, result.Succeeded, result.Failed, result.RowsMerged, RowsInMergedPartitions(result),
+            plan.Schema, plan.Table, result.Plan.Provider, plan.AsOf, result.DryRun, result.Only?.Select(k => k.Describe()).ToList(),
+            result.Succeeded, result.Failed, result.RowsMerged, RowsInMergedPartitions(result),
             RowsRewritten(result),
             result.StoppedEarly,
             result.Outcomes.Select(o => new OutcomeDocument(Kind(o.Action), o.Action.Partition, o.Action.Describe(), o.Status, o.Error,

@@ -40,9 +40,10 @@ internal static class IlmTables
     public static void Run(IAnsiConsole console, IlmRunResult result)
     {
         var plan = result.Plan.Plan;
+        var only = result.Only is { } keys ? $" (only {string.Join("; ", keys.Select(k => k.Describe()))})" : "";
         if (result.DryRun)
         {
-            console.WriteLine($"-- ilm run --dry-run for {Qualified(plan.Schema, plan.Table)} as of {plan.AsOf:yyyy-MM-dd} ({result.Plan.Provider}): nothing was changed");
+            console.WriteLine($"-- ilm run --dry-run for {Qualified(plan.Schema, plan.Table)} as of {plan.AsOf:yyyy-MM-dd} ({result.Plan.Provider}){only}: nothing was changed");
             Plan(console, result.Plan, header: false);
             return;
         }
@@ -62,7 +63,7 @@ internal static class IlmTables
         Skips(console, plan);
         foreach (var a in result.NotStarted) console.WriteLine($"not started (--max-duration reached): {a.Describe()}");
         var verdict = result.Failed > 0 ? "FAILED" : result.StoppedEarly ? "stopped early" : "done";
-        console.WriteLine($"ilm run {verdict} for {Qualified(plan.Schema, plan.Table)} as of {plan.AsOf:yyyy-MM-dd}: " +
+        console.WriteLine($"ilm run {verdict} for {Qualified(plan.Schema, plan.Table)} as of {plan.AsOf:yyyy-MM-dd}{only}: " +
                           $"{result.Succeeded} succeeded, {result.Failed} failed, {result.RowsMerged:N0} rows merged (counted), " +
                           $"~{IlmDocuments.RowsRewritten(result):N0} rows rewritten" +
                           (result.Outcomes.Count == 0 ? " (nothing to do)" : ""));

@@ -92,16 +92,17 @@ public sealed class IlmService(TimeProvider? time = null)
         {
             var config = (await TryReadConfigAsync(connection, provider, names, ct).ConfigureAwait(false)).With(request.Overrides);
             var doNotMerge = config.MergeRetryFailed ? null : await TryFailedSourcesAsync(connection, provider, names, layout, ct).ConfigureAwait(false);
-            var dryPlan = IlmPlanner.Plan(layout, policy, asOf, Options(config, dialect, doNotMerge));
+            var dryPlan = PlanRun(layout, policy, asOf, Options(config, dialect, doNotMerge), request.Only);
             EnsureTablespacesExist(tablespaces, dryPlan);
             var shown = Result(layout, dryPlan, config, dialect, policy);
             return new IlmRunResult(shown,
                 shown.Steps.Select(s => new ActionOutcome(s.Action, IlmStatus.Planned, null, null, TimeSpan.Zero, null, null, s.Statements)).ToList(),
-                [], DryRun: true);
+                [], DryRun: true) { Only = request.Only };
         }
 
-        // Bad tablespaces are bad input: find them before anything is written.
-        var provisional = IlmPlanner.Plan(layout, policy, asOf, Options(IlmConfig.Default.With(request.Overrides), dialect, null));
+        // Bad tablespaces and choices that cannot run are bad input: find them before anything is written (reads only).
+        var readConfig = (await TryReadConfigAsync(connection, provider, names, ct).ConfigureAwait(false)).With(request.Overrides);
+        var provisional = PlanRun(layout, policy, asOf, Options(readConfig, dialect, null), request.Only);
         EnsureTablespacesExist(tablespaces, provisional);
 
         var locked = await TryLockAsync(connection, provider, dialect, layout, ct).ConfigureAwait(false);
@@ -117,7 +118,9 @@ public sealed class IlmService(TimeProvider? time = null)
                 layout = await IlmCatalog.ReadAsync(connection, provider, names.Schema, names.Table, ct).ConfigureAwait(false);
 
             var doNotMerge = config.MergeRetryFailed ? null : await FailedSourcesAsync(connection, provider, names, layout, ct).ConfigureAwait(false);
-            var plan = IlmPlanner.Plan(layout, policy, asOf, Options(config, dialect, doNotMerge));
+            // Under the lock, after reconciling: planned again, so a choice the table no longer allows (another run
+            // did it meanwhile) is still refused before any action runs.
+            var plan = PlanRun(layout, policy, asOf, Options(config, dialect, doNotMerge), request.Only);
             EnsureTablespacesExist(tablespaces, plan);
             var planned = Result(layout, plan, config, dialect, policy);
 
@@ -141,7 +144,7 @@ public sealed class IlmService(TimeProvider? time = null)
             foreach (var held in plan.Actions.OfType<SkipAction>().Where(s => s.WouldMergeInto != null))
                 await connection.ExecuteAsync(provider, dialect.InsertMergeAudit(names.ControlSchema, new MergeAuditEntry(
                     layout.Schema, layout.Table, held.PartitionName, held.WouldMergeInto!, IlmStatus.Skipped, held.Reason)), ct).ConfigureAwait(false);
-            return new IlmRunResult(planned, outcomes, reconciled, DryRun: false) { NotStarted = notStarted };
+            return new IlmRunResult(planned, outcomes, reconciled, DryRun: false) { NotStarted = notStarted, Only = request.Only };
         }
         finally
         {
@@ -271,6 +274,10 @@ public sealed class IlmService(TimeProvider? time = null)
                 controlSchema is null ? dialect.DefaultControlSchema : dialect.NormalizeName(controlSchema));
         }
     }
+
+    /// <summary>The run's plan: the whole plan, or only the chosen actions (<see cref="IlmActionSelector"/>).</summary>
+    private static IlmPlan PlanRun(PartitionLayout layout, IlmPolicy policy, DateOnly asOf, IlmPlanOptions options, IReadOnlyList<IlmActionKey>? only) =>
+        only is null ? IlmPlanner.Plan(layout, policy, asOf, options) : IlmActionSelector.Select(layout, policy, asOf, options, only);
 
     private static IlmPlanOptions Options(IlmConfig config, IIlmDialect dialect, IReadOnlySet<string>? doNotMerge) => new()
     {

@@ -28,7 +28,10 @@ public sealed record IlmParameters
     public int? LockTimeoutSeconds { get; init; }
     public TimeSpan? MaxDuration { get; init; }
 
-    /// <summary>Invoke-IlmPartitionMerge -Partition: a named merge, allowed even when AUTO_MERGE_PARTITIONS = N or its last merge failed.</summary>
+    /// <summary>
+    /// Invoke-IlmPartitionMerge -Partition (the manual merge) rather than piped candidates: errors about the choice name
+    /// -Partition. Like any choice (IlmRunRequest.Only) it runs even when AUTO_MERGE_PARTITIONS = N or its last merge failed.
+    /// </summary>
     public bool ExplicitMerge { get; init; }
 
     public int? MaxRows { get; init; }
@@ -107,9 +110,6 @@ public static class IlmMapping
         {
             MaxMerges = p.MaxMerges,
             LockTimeoutSeconds = p.LockTimeoutSeconds,
-            // A merge asked for by name is not automatic, and is how a merge that keeps failing is retried (spec: Manual Merge).
-            AutoMergePartitions = p.ExplicitMerge ? true : null,
-            RetryFailed = p.ExplicitMerge ? true : null,
         };
         Translated(() => { overrides.Validate(); return 0; });
         return overrides;

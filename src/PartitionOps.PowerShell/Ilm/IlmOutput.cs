@@ -106,9 +106,6 @@ public sealed class IlmActionResult
     /// <summary>SUCCESS, FAILED, SKIPPED, or NOT_STARTED (-MaxDuration reached: the next run does it).</summary>
     public required string Status { get; init; }
 
-    /// <summary>Invoke-IlmPartitionMerge: false for an action the engine ran although it was not piped (-Force). Always true for Invoke-IlmMaintenance.</summary>
-    public bool Requested { get; init; } = true;
-
     public double DurationSeconds { get; init; }
     public long? RowsBefore { get; init; }
     public long? RowsAfter { get; init; }
@@ -128,7 +125,7 @@ public sealed class IlmActionResult
     public override string ToString() => $"{Schema}.{Table}: {Reason}: {Status}";
 
     /// <summary>The outcomes of a run, then the actions -MaxDuration left for the next run.</summary>
-    public static IEnumerable<IlmActionResult> From(IlmRunResult run, IlmPolicy policy, Func<IlmAction, bool>? requested = null)
+    public static IEnumerable<IlmActionResult> From(IlmRunResult run, IlmPolicy policy)
     {
         var plan = run.Plan;
         foreach (var o in run.Outcomes)
@@ -142,7 +139,6 @@ public sealed class IlmActionResult
                 TargetPartition = IlmOutput.Target(o.Action),
                 Tier = IlmOutput.Tier(o.Action, plan, policy),
                 Status = o.Status,
-                Requested = requested?.Invoke(o.Action) ?? true,
                 DurationSeconds = Math.Round(o.Duration.TotalSeconds, 3),
                 RowsBefore = o.RowsBefore,
                 RowsAfter = o.RowsAfter,
@@ -165,7 +161,6 @@ public sealed class IlmActionResult
                 TargetPartition = IlmOutput.Target(a),
                 Tier = IlmOutput.Tier(a, plan, policy),
                 Status = NotStarted,
-                Requested = requested?.Invoke(a) ?? true,
                 RowsRewritten = a.RowsRewritten,
                 Reason = IlmOutput.Reason(a),
             };

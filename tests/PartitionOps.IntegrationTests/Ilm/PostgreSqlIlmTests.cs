@@ -339,6 +339,70 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
     }
 
     [Fact]
+    public async Task Only_the_chosen_actions_run_and_a_choice_that_cannot_run_changes_nothing()
+    {
+        var db = await IlmTestDatabase.CreateAsync(postgres, output);
+        if (db is null) return;
+        // As of 2026-01-01 the whole plan moves p_2019 to COLD and merges November and December into p_2023.
+        await db.AddPartitionAsync("p_2019", "2019-01-01", "2020-01-01", db.Warm);
+        await db.AddPartitionAsync("p_2023", "2023-01-01", "2023-11-01", db.Warm);
+        await db.AddMonthAsync(2023, 11, db.Hot);
+        await db.AddMonthAsync(2023, 12, db.Hot);
+        var total = await db.TotalRowsAsync();
+        var before = await db.PartitionsAsync();
+        IlmRunRequest Only(params string[] partitions) => new(db.Target, "sales")
+        {
+            Policy = db.Policy,
+            AsOf = new DateOnly(2026, 1, 1),
+            Only = partitions.Select(IlmActionKey.Partition).ToList(),
+        };
+
+        // The dry run shows only the chosen merge's SQL.
+        var dry = await _ilm.RunAsync(Only("p_2023_11") with { DryRun = true });
+        var planned = Assert.Single(dry.Outcomes);
+        Assert.Equal(["p_2023", "p_2023_11"], Assert.IsType<MergeAction>(planned.Action).Sources);
+        Assert.DoesNotContain(planned.Statements, s => s.Text.Contains("p_2019") || s.Text.Contains("p_2023_12"));
+        Assert.Equal(["p_2023", "p_2023_11"], Assert.IsType<MergeAction>(Assert.Single(dry.Plan.Steps).Action).Sources);
+
+        // Choices that cannot run: refused naming them, nothing written (not even the control tables).
+        async Task Refused(IlmRunRequest request, string value, string reason)
+        {
+            var e = await Assert.ThrowsAsync<InvalidRequestException>(() => _ilm.RunAsync(request));
+            Assert.Equal(("--only-partition", value), (e.Parameter, e.Value?.ToString()));
+            Assert.Contains(reason, e.Message);
+        }
+        await Refused(Only("p_2023_12"), "p_2023_12", "needs merge p_2023_11 into p_2023");
+        await Refused(Only("p_2023_12") with { DryRun = true }, "p_2023_12", "needs merge p_2023_11 into p_2023");
+        await Refused(Only("p_2031_01"), "p_2031_01", "has no partition p_2031_01");
+        await Refused(Only("p_2023"), "p_2023", "the partition others merge into");
+        Assert.Equal(before, await db.PartitionsAsync());
+        Assert.False(await db.ControlSchemaExistsAsync());
+
+        // The chosen merge runs; the due move and December do not, and no SKIPPED row is written for them.
+        var run = await _ilm.RunAsync(Only("p_2023_11"));
+        var merged = Assert.Single(run.Outcomes);
+        Assert.Equal((IlmActionKind.Merge, IlmStatus.Success), (merged.Action.Kind, merged.Status));
+        Assert.Equal(IlmTestDatabase.DaysRows("2023-11-01", "2023-12-01"), run.RowsMerged);
+        var parts = await db.PartitionsAsync();
+        Assert.Equal(["p_2019", "p_2023", "p_2023_12"], parts.Keys.Order());
+        Assert.Equal((db.Warm, db.Hot), (parts["p_2019"].Tablespace, parts["p_2023_12"].Tablespace));
+        Assert.Equal([("p_2023_11", "SUCCESS")], (await db.AuditAsync()).Select(a => (a.Source, a.Status)));
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM partitionops.dwh_ilm_execution_log"));
+
+        // A choice is explicit: AUTO_MERGE_PARTITIONS = N does not hold it back; the move alone is a choice too.
+        await _ilm.SetConfigAsync(new IlmSetConfigRequest(db.Target, "AUTO_MERGE_PARTITIONS", "N"));
+        Assert.Equal(IlmActionKind.Merge, Assert.Single((await _ilm.RunAsync(Only("p_2023_12"))).Outcomes).Action.Kind);
+        Assert.Equal(IlmActionKind.Move, Assert.Single((await _ilm.RunAsync(Only("p_2019"))).Outcomes).Action.Kind);
+        parts = await db.PartitionsAsync();
+        Assert.Equal(["p_2019", "p_2023"], parts.Keys.Order());
+        Assert.Equal(db.Cold, parts["p_2019"].Tablespace);
+        Assert.Equal("FOR VALUES FROM ('2023-01-01') TO ('2024-01-01')", parts["p_2023"].Bound);
+        Assert.Equal(total, await db.TotalRowsAsync());
+        // Done now: choosing it again is refused as not in the plan.
+        await Refused(Only("p_2019"), "p_2019", "nothing to do");
+    }
+
+    [Fact]
     public async Task The_default_policy_finds_tablespaces_created_unquoted_in_lower_case()
     {
         var db = await IlmTestDatabase.CreateAsync(postgres, output);

@@ -114,13 +114,15 @@ public class IlmMappingTests
     }
 
     [Fact]
-    public void Manual_merge_overrides_auto_merge_and_retry()
+    public void Manual_merge_and_piped_candidates_keep_the_tables_config()
     {
+        // The engine treats any choice (IlmRunRequest.Only) as explicit: AUTO_MERGE_PARTITIONS = N and
+        // MERGE_RETRY_FAILED = N do not hold it back, so the cmdlet overrides nothing but what it was given.
         var p = new InvokeIlmPartitionMergeCommand { Table = "sales", Partition = "p_2023_11", LockTimeoutSeconds = 5 }.GetParameters();
         Assert.True(p.ExplicitMerge);
-        Assert.Equal(new IlmConfigOverrides { AutoMergePartitions = true, RetryFailed = true, LockTimeoutSeconds = 5 }, IlmMapping.ToRunRequest(Pg, p).Overrides);
-        // Piped candidates re-plan with the table's config, as Get-IlmMergeCandidate did.
+        Assert.Equal(new IlmConfigOverrides { LockTimeoutSeconds = 5 }, IlmMapping.ToRunRequest(Pg, p).Overrides);
         var piped = new InvokeIlmPartitionMergeCommand { Table = "sales", Action = "Merge", SourcePartition = ["p_2023", "p_2023_11"] }.GetParameters();
+        Assert.False(piped.ExplicitMerge);
         Assert.Equal(new IlmConfigOverrides(), IlmMapping.ToRunRequest(Pg, piped).Overrides);
     }
 

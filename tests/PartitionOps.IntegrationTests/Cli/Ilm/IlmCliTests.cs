@@ -253,6 +253,36 @@ public sealed class IlmCliTests(PostgresFixture postgres, ITestOutputHelper outp
     }
 
     [Fact]
+    public async Task Run_only_chosen_partitions()
+    {
+        var db = await SalesAsync();
+        if (db is null) return;
+        var policy = PolicyFile(db);
+        // As of 2026-02-01 November and December merge into p_2023 and January 2024 is due for WARM too.
+        string[] run = ["run", "--table", "sales", "--policy", policy, "--as-of", "2026-02-01"];
+
+        var dry = await IlmAsync(run[0], db, [.. run[1..], "--only-partition", "p_2023_11", "--dry-run", "--json"]);
+        Assert.True(dry.ExitCode == 0, dry.ToString());
+        var doc = dry.Json();
+        Assert.Equal(["partition p_2023_11"], doc.GetProperty("only").EnumerateArray().Select(e => e.GetString()));
+        var step = Assert.Single(doc.GetProperty("outcomes").EnumerateArray());
+        Assert.Equal(["p_2023", "p_2023_11"], step.GetProperty("detail").GetProperty("sources").EnumerateArray().Select(e => e.GetString()));
+        Assert.DoesNotContain("p_2023_12", string.Join("\n", step.GetProperty("statements").EnumerateArray().Select(e => e.GetString())));
+        var human = await IlmAsync(run[0], db, [.. run[1..], "--only-partition", "p_2023_11", "--dry-run"]);
+        Assert.Contains("(only partition p_2023_11)", human.Stdout);
+        Assert.False(await db.ControlSchemaExistsAsync());
+
+        // Two partitions, repeated option: both months merge in one action; January is not touched.
+        var both = await IlmAsync(run[0], db, [.. run[1..], "--only-partition", "p_2023_11", "--only-partition", "P_2023_12", "--json"]);
+        Assert.True(both.ExitCode == 0, both.ToString());
+        Assert.Equal(1, both.Json().GetProperty("succeeded").GetInt32());
+        Assert.Equal(IlmTestDatabase.DaysRows("2023-11-01", "2024-01-01"), both.Json().GetProperty("rowsMerged").GetInt64());
+        var parts = await db.PartitionsAsync();
+        Assert.Equal(["p_2023", "p_2024_01"], parts.Keys.Order());
+        Assert.Equal(db.Hot, parts["p_2024_01"].Tablespace);
+    }
+
+    [Fact]
     public async Task Config_get_and_set()
     {
         var db = await IlmTestDatabase.CreateAsync(postgres, output);
@@ -330,6 +360,9 @@ public sealed class IlmCliTests(PostgresFixture postgres, ITestOutputHelper outp
             (["run", "--table", "sales", "--policy", policy, "--lock-timeout", "0"], "--lock-timeout", "0"),
             (["run", "--table", "sales", "--policy", policy, "--max-merges", "many"], "--max-merges", "many"),
             (["run", "--policy", policy], "--table", ""),
+            (["run", "--table", "sales", "--policy", policy, "--as-of", "2025-12-01", "--only-partition", "p_2023_12"], "--only-partition", "p_2023_12"),
+            (["run", "--table", "sales", "--policy", policy, "--as-of", "2025-12-01", "--only-partition", "p_2023_12", "--dry-run"], "--only-partition", "p_2023_12"),
+            (["run", "--table", "sales", "--policy", policy, "--only-partition", "p;drop"], "--only-partition", "p;drop"),
             (["summary", "--table", "nosuch"], "--table", "nosuch"),
             (["snapshot", "--table", "sales", "--output", Path.Combine(_folder, "no", "such", "dir", "x.json")], "--output", "x.json"),
             (["plan", "--layout", notLayout], "--layout", notLayout),
