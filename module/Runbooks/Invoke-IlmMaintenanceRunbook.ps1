@@ -14,11 +14,14 @@
     room; Test-IlmHealth alerts on merges over 5 minutes). Actions not started are listed as NOT_STARTED and the
     next scheduled job does them: state lives in the database, so nothing is lost when a job ends or is killed.
 
-    Sign-in without secrets in the script:
-      - AccessToken (default): the Automation account's managed identity (Connect-AzAccount -Identity, Az.Accounts)
-        gets an Entra ID token for the database (Azure Database for PostgreSQL: https://ossrdbms-aad.database.windows.net;
-        Oracle Database@Azure / Autonomous Database with Entra ID: -TokenResourceUrl of your database's app).
-      - Credential: a credential asset of the Automation account (Get-AutomationPSCredential -Name $CredentialName).
+    Sign-in without secrets in the script; the default follows -Provider:
+      - Credential (the default for oracle, the default provider): a credential asset of the Automation account
+        (Get-AutomationPSCredential -Name $CredentialName) with the Oracle user and password. PartitionOps signs in
+        to Oracle with a user and password only; it takes no Entra ID token for Oracle, so there is no token
+        resource to default to, and -Authentication AccessToken with -Provider oracle is refused.
+      - AccessToken (the default for postgresql): the Automation account's managed identity (Connect-AzAccount
+        -Identity, Az.Accounts) gets an Entra ID token for Azure Database for PostgreSQL
+        (-TokenResourceUrl, default https://ossrdbms-aad.database.windows.net) and signs in as -DatabaseUser.
 
     Job output: the ILM config, one row per action with its status (SUCCESS, FAILED, NOT_STARTED), verbose steps as
     output lines, and Test-IlmHealth per table. On failure the job fails: the runbook throws inside Azure Automation
@@ -28,9 +31,10 @@
       1. Import PartitionOps into the Automation account (runtime environment PowerShell 7.4); for Oracle put
          Oracle.ManagedDataAccess.dll in the module's lib folder (./build.ps1 -Task Package -IncludeOracleClient);
          for -Authentication AccessToken also Az.Accounts.
-      2. Enable the account's managed identity and make it a database user (PostgreSQL: an Entra role via
-         pgaadauth_create_principal; Oracle: an IDENTIFIED GLOBALLY user) with ALTER on the tables, and CREATE
-         rights on the control schema (or create the control tables once as the owner).
+      2. Oracle: create a credential asset with a database user that may ALTER the tables and create the control
+         tables in its schema (or create them once as the owner). PostgreSQL: enable the account's managed identity
+         and make it a database role (pgaadauth_create_principal) that owns the tables, with CREATE on the control
+         schema (or create the control tables once as the owner).
       3. Link a schedule, e.g. nightly, or every 3 hours while a backlog of merges is worked off.
 
 .PARAMETER Table
@@ -49,10 +53,12 @@
     oracle (default) or postgresql.
 
 .PARAMETER Authentication
-    AccessToken (default, managed identity) or Credential (an Automation credential asset).
+    Credential (an Automation credential asset) or AccessToken (managed identity). Default: Credential for oracle
+    (the only sign-in PartitionOps has for Oracle), AccessToken for postgresql.
 
 .PARAMETER TokenResourceUrl
-    The Entra ID resource to get the token for; default: Azure Database for PostgreSQL's. Set it for Oracle.
+    -Authentication AccessToken (postgresql): the Entra ID resource to get the token for; default
+    https://ossrdbms-aad.database.windows.net (Azure Database for PostgreSQL).
 
 .PARAMETER ManagedIdentityClientId
     Client id of a user-assigned managed identity; empty for the system-assigned one.
@@ -83,8 +89,9 @@
         -Parameters @{ Table = 'sales,orders'; SqlInstance = 'pg-dwh.postgres.database.azure.com'; Database = 'dwh'; Provider = 'postgresql'; DatabaseUser = 'aa-dba' }
 
 .EXAMPLE
-    ./Invoke-IlmMaintenanceRunbook.ps1 -Table SALES_PART -ConnectionString 'Data Source=ora01/DWH' -Authentication Credential -CredentialName ilm -MaxDuration 00:20:00
-    On a Hybrid Runbook Worker (exit code 0 when done or time-boxed, 1 on failure).
+    ./Invoke-IlmMaintenanceRunbook.ps1 -Table SALES_PART -ConnectionString 'Data Source=ora01/DWH' -CredentialName ilm -MaxDuration 00:20:00
+    Oracle (the default provider) with the credential asset ilm (the default sign-in for Oracle), on a Hybrid Runbook
+    Worker (exit code 0 when done or time-boxed, 1 on failure).
 #>
 [CmdletBinding()]
 param(
@@ -95,9 +102,11 @@ param(
     [string] $ConnectionString,
     [ValidateSet('oracle', 'postgresql')]
     [string] $Provider = 'oracle',
+    # Empty: Credential for oracle, AccessToken for postgresql (see below).
     [ValidateSet('AccessToken', 'Credential')]
-    [string] $Authentication = 'AccessToken',
-    [string] $TokenResourceUrl = 'https://ossrdbms-aad.database.windows.net',
+    [string] $Authentication,
+    # Empty: Azure Database for PostgreSQL's resource when signing in with a token.
+    [string] $TokenResourceUrl,
     [string] $ManagedIdentityClientId,
     [string] $DatabaseUser,
     [string] $CredentialName,
@@ -115,11 +124,19 @@ $ProgressPreference = 'SilentlyContinue'
 $inAzureAutomation = [bool]$PSPrivateMetadata.JobId
 $started = Get-Date
 
+# Sign-in defaults follow the provider: PartitionOps signs in to Oracle with a user and password only (no Entra ID
+# token), and to Azure Database for PostgreSQL with the managed identity's token for the ossrdbms resource.
+if (-not $Authentication) { $Authentication = if ($Provider -eq 'postgresql') { 'AccessToken' } else { 'Credential' } }
+if (-not $TokenResourceUrl) { $TokenResourceUrl = 'https://ossrdbms-aad.database.windows.net' }
+
 function Write-Section([string] $Title) { Write-Output ''; Write-Output "==== $Title ($(Get-Date -Format 'yyyy-MM-dd HH:mm:ss'))" }
 
 function Write-Table($InputObject) { $InputObject | Format-Table -AutoSize | Out-String -Width 240 | Write-Output }
 
 function New-RunbookConnection {
+    if ($Authentication -eq 'AccessToken' -and $Provider -eq 'oracle') {
+        throw '-Authentication AccessToken is not supported for Oracle: PartitionOps takes no Entra ID token for Oracle. Use -Authentication Credential (the default for oracle) with -CredentialName.'
+    }
     $target = if ($ConnectionString) { @{ ConnectionString = $ConnectionString } }
     elseif ($SqlInstance) { $t = @{ SqlInstance = $SqlInstance }; if ($Database) { $t.Database = $Database }; $t }
     else { throw 'Give -ConnectionString, or -SqlInstance (and -Database for PostgreSQL).' }
@@ -170,7 +187,7 @@ try {
         elseif ($_ -is [System.Management.Automation.WarningRecord]) { Write-Output "  WARNING: $($_.Message)" }
         else { $results.Add($_) }
     }
-    if ($results.Count -gt 0) { Write-Table ($results | Select-Object Table, Action, @{ n = 'Source'; e = { $_.SourcePartition -join ',' } }, TargetPartition, Status, DurationSeconds, RowsAfter, Error) }
+    if ($results.Count -gt 0) { Write-Table ($results | Select-Object Table, Action, @{ n = 'Source'; e = { $_.SourcePartition -join ',' } }, TargetPartition, Status, DurationSeconds, RowsMerged, Error) }
     else { Write-Output 'Nothing to do.' }
     $notStarted = @($results | Where-Object Status -eq 'NOT_STARTED').Count
     if ($notStarted -gt 0) { Write-Output "$notStarted action(s) not started within the time box: the next scheduled job does them." }

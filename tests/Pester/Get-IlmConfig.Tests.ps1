@@ -1,5 +1,5 @@
 #Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0.0' }
-# Pester 5 tests of Get-IlmConfig: the parameter contract and (with PARTITIONOPS_TEST_POSTGRES) the spec's seeded defaults.
+# Pester 5 tests of Get-IlmConfig: the parameter contract and (with PARTITIONOPS_TEST_POSTGRES) the spec's defaults, read without creating anything.
 
 BeforeAll {
     $repoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
@@ -40,7 +40,7 @@ Describe 'Get-IlmConfig' {
             $null = Invoke-BackfillTestSql -ConnectionString $cs -Sql "DROP SCHEMA IF EXISTS `"$control`" CASCADE"
         }
 
-        It 'seeds and lists the spec''s four keys with their defaults' {
+        It 'lists the spec''s four keys with their defaults, marked IsDefault, and creates nothing' {
             $config = Get-IlmConfig -Connection $conn -ControlSchema $control -EnableException
             $values = @{}; $config | ForEach-Object { $values[$_.Key] = $_.Value }
             $values['AUTO_MERGE_PARTITIONS'] | Should -Be 'Y'
@@ -48,6 +48,14 @@ Describe 'Get-IlmConfig' {
             $values['MERGE_RETRY_FAILED'] | Should -Be 'Y'
             $values['MAX_MERGES_PER_RUN'] | Should -Be '50'
             ($config | Where-Object Key -eq 'MERGE_LOCK_TIMEOUT').Description | Should -Match 'seconds'
+            $config.IsDefault | Should -Not -Contain $false
+            Invoke-BackfillTestSql -ConnectionString $cs -Sql "SELECT count(*) FROM pg_namespace WHERE nspname = '$control'" | Should -Be 0
+        }
+
+        It 'reads a value from the table once it is set' {
+            Set-IlmConfig -Connection $conn -ControlSchema $control -Key MAX_MERGES_PER_RUN -Value 9 -Confirm:$false -EnableException
+            $row = Get-IlmConfig -Connection $conn -ControlSchema $control -EnableException | Where-Object Key -eq 'MAX_MERGES_PER_RUN'
+            ($row.Value, $row.IsDefault) | Should -Be @('9', $false)
         }
     }
 }

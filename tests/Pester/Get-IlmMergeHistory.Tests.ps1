@@ -51,8 +51,9 @@ Describe 'Get-IlmMergeHistory' {
             if ($schema) { Remove-IlmTestSchema -ConnectionString $cs -Schema $schema }
         }
 
-        It 'is empty before any merge' {
+        It 'is empty before any merge, and creates no control table' {
             Get-IlmMergeHistory -Connection $conn -Table sales @control -EnableException | Should -BeNullOrEmpty
+            Invoke-BackfillTestSql -ConnectionString $cs -Sql "SELECT count(*) FROM pg_namespace WHERE nspname = '${schema}_ctl'" | Should -Be 0
         }
 
         It 'shows the merge as SUCCESS with its rows; pipes from its own rows by TableName' {

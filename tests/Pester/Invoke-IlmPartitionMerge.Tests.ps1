@@ -1,6 +1,7 @@
 #Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0.0' }
 # Pester 5 tests of Invoke-IlmPartitionMerge: the parameter contract (candidates bind by property name, ConfirmImpact
-# High), input errors, and (with PARTITIONOPS_TEST_POSTGRES) piped and named merges of a real partitioned table.
+# High, no -Force), input errors, and (with PARTITIONOPS_TEST_POSTGRES) piped and named merges of a real partitioned
+# table that run only what was chosen.
 
 BeforeAll {
     $repoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
@@ -28,9 +29,12 @@ Describe 'Invoke-IlmPartitionMerge' {
             @{ Name = 'SourcePartition'; Type = [string[]]; ByPropertyName = $true }
             @{ Name = 'TargetPartition'; Type = [string]; ByPropertyName = $true }
             @{ Name = 'LockTimeoutSeconds'; Type = [Nullable[int]]; ByPropertyName = $false }
-            @{ Name = 'Force'; Type = [switch]; ByPropertyName = $false }
         ) {
             Assert-IlmParameter $command $Name $Type -ByPropertyName:$ByPropertyName
+        }
+
+        It 'has no -Force: the engine runs only the chosen actions' {
+            $command.Parameters.ContainsKey('Force') | Should -BeFalse
         }
 
         It 'asks before running (ConfirmImpact High) and supports -WhatIf' {
@@ -91,8 +95,8 @@ Describe 'Invoke-IlmPartitionMerge' {
         It 'merges the piped candidates and audits them' {
             $results = @(Get-IlmMergeCandidate -Connection $conn -Table sales @scope | Invoke-IlmPartitionMerge -Confirm:$false -EnableException)
             $results.Status | Should -Be 'SUCCESS'
-            $results.Requested | Should -BeTrue
             $results.RowsAfter | Should -Be $results.RowsBefore
+            $results.RowsMerged | Should -Be 300
             Get-IlmTestPartition -ConnectionString $cs -Schema $schema | Should -Be 'p_2023,p_2023_12,p_2024_01'
             (Get-IlmMergeHistory -Connection $conn -Table sales -Schema $schema -ControlSchema "${schema}_ctl").MergeStatus | Should -Be 'SUCCESS'
         }
@@ -103,10 +107,28 @@ Describe 'Invoke-IlmPartitionMerge' {
             Get-IlmTestPartition -ConnectionString $cs -Schema $schema | Should -Be 'p_2023,p_2023_12,p_2024_01'
         }
 
-        It 'a partition that is not due is an InvalidArgument error with the reason, and nothing changes' {
+        It 'a partition that is not due is an InvalidArgument error naming -Partition with the reason, and nothing changes' {
             $null = Invoke-IlmPartitionMerge -Connection $conn -Table sales -Partition p_2024_01 @scope -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
             $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
-            $err[0].Exception.Message | Should -Match 'not due to merge'
+            $err[0].Exception.Message | Should -BeLike '-Partition*'
+            $err[0].Exception.Message | Should -Match 'still HOT'
+            Get-IlmTestPartition -ConnectionString $cs -Schema $schema | Should -Be 'p_2023,p_2023_11,p_2023_12,p_2024_01'
+        }
+
+        It 'runs only the chosen merge when the plan also has other work' {
+            # As of 2026-01-01 December is due too: the plan merges both months; only November is chosen.
+            $later = $scope.Clone(); $later.AsOf = '2026-01-01'
+            $result = Invoke-IlmPartitionMerge -Connection $conn -Table sales -Partition p_2023_11 @later -Confirm:$false -EnableException
+            @($result).Count | Should -Be 1
+            $result.SourcePartition -join ',' | Should -Be 'p_2023,p_2023_11'
+            Get-IlmTestPartition -ConnectionString $cs -Schema $schema | Should -Be 'p_2023,p_2023_12,p_2024_01'
+        }
+
+        It 'a later month without the earlier one names what it needs, and nothing changes' {
+            $later = $scope.Clone(); $later.AsOf = '2026-01-01'
+            $null = Invoke-IlmPartitionMerge -Connection $conn -Table sales -Partition p_2023_12 @later -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+            $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+            $err[0].Exception.Message | Should -Match 'needs merge p_2023_11 into p_2023'
             Get-IlmTestPartition -ConnectionString $cs -Schema $schema | Should -Be 'p_2023,p_2023_11,p_2023_12,p_2024_01'
         }
     }

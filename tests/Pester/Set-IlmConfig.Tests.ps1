@@ -72,6 +72,13 @@ Describe 'Set-IlmConfig' {
             (Get-IlmConfig -Connection $conn -ControlSchema $control | Where-Object Key -eq 'MAX_MERGES_PER_RUN').Value | Should -Be '7'
         }
 
+        It 'stores a Y/N switch given as YES, TRUE, 1, NO, FALSE or 0 as Y or N' {
+            Set-IlmConfig -Connection $conn -ControlSchema $control -Key MERGE_RETRY_FAILED -Value false -Confirm:$false -EnableException
+            (Get-IlmConfig -Connection $conn -ControlSchema $control | Where-Object Key -eq 'MERGE_RETRY_FAILED').Value | Should -Be 'N'
+            $row = Set-IlmConfig -Connection $conn -ControlSchema $control -Key MERGE_RETRY_FAILED -Value YES -PassThru -Confirm:$false -EnableException
+            $row.Value | Should -Be 'Y'
+        }
+
         It 'Get-IlmConfig output pipes back in by property name' {
             Get-IlmConfig -Connection $conn -ControlSchema $control | Where-Object Key -eq 'AUTO_MERGE_PARTITIONS' |
                 ForEach-Object { $_ | Set-IlmConfig -Connection $conn -ControlSchema $control -Value N -Confirm:$false -EnableException }

@@ -7,6 +7,7 @@ using PartitionOps.Engine.Ilm;
 using PartitionOps.Engine.Ilm.Execution;
 using PartitionOps.Engine.Ilm.Model;
 using PartitionOps.Engine.Ilm.Monitoring;
+using PartitionOps.Engine.Ilm.Planning;
 using PartitionOps.Engine.Ilm.Policy;
 using PartitionOps.Engine.Providers;
 
@@ -97,7 +98,14 @@ internal static class IlmCommands
         var lockTimeout = Numbers.Int("--lock-timeout", "Lock timeout of the DDL in seconds (wins over MERGE_LOCK_TIMEOUT).", "SECONDS");
         var maxDuration = new Option<string?>("--max-duration") { Description = "No new action starts after this long (exit 0; the next run carries on).", HelpName = "hh:mm:ss" };
         var dryRun = new Option<bool>("--dry-run") { Description = "Show the plan with every SQL statement and change nothing." };
-        foreach (var option in new Option[] { table, policy, asOf, maxMerges, lockTimeout, maxDuration, dryRun }) command.Add(option);
+        var only = new Option<string[]>("--only-partition")
+        {
+            Description = "Run only the plan's action for this partition (repeatable): its move, its merge into its yearly partition, or its rename. " +
+                          "Nothing else runs; a partition with no action, or whose action needs one not chosen (an earlier month of the same merge), is exit 2.",
+            HelpName = "P",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        foreach (var option in new Option[] { table, policy, asOf, maxMerges, lockTimeout, maxDuration, dryRun, only }) command.Add(option);
         command.SetRun(host, common.Json, async (parse, output) =>
         {
             var request = new IlmRunRequest(common.Target(parse), parse.GetValue(table)!)
@@ -109,6 +117,7 @@ internal static class IlmCommands
                 Overrides = new IlmConfigOverrides { MaxMerges = parse.GetValue(maxMerges), LockTimeoutSeconds = parse.GetValue(lockTimeout) },
                 DryRun = parse.GetValue(dryRun),
                 MaxDuration = Duration(parse.GetValue(maxDuration), "--max-duration"),
+                Only = OnlyPartitions(parse.GetValue(only)),
             };
             request.Overrides.Validate();
             var progress = new LineProgress(output);
@@ -128,7 +137,7 @@ internal static class IlmCommands
 
     private static Command History(CliHost host)
     {
-        var command = new Command("history", "Merge audit rows (dwh_ilm_partition_merges), newest first.");
+        var command = new Command("history", "Merge audit rows (dwh_ilm_partition_merges), newest first. Reads only (none before the first run).");
         var common = CommonOptions.AddTo(command);
         var table = TableOption(required: false);
         var maxRows = Numbers.Int("--max-rows", "At most this many rows (default 100).", "N");
@@ -301,7 +310,7 @@ internal static class IlmCommands
 
     private static Command Config(CliHost host)
     {
-        var config = new Command("config", "Shows dwh_ilm_config (same as `config get`); `config set KEY VALUE` changes one setting.");
+        var config = new Command("config", "Shows dwh_ilm_config (same as `config get`; reads only: the spec's defaults, marked, when the table does not exist yet); `config set KEY VALUE` changes one setting.");
         var common = CommonOptions.AddTo(config);
         config.SetRun(host, common.Json, (parse, output) => ShowConfigAsync(parse, common, output));
 
@@ -341,7 +350,7 @@ internal static class IlmCommands
     {
         var snapshot = await new IlmService().GetConfigAsync(new IlmConfigRequest(common.Target(parse)) { ControlSchema = parse.GetValue(common.ControlSchema) },
             output.Cancellation).ConfigureAwait(false);
-        output.Result(new { snapshot.Entries, Effective = snapshot.Config }, console => IlmTables.Config(console, snapshot));
+        output.Result(new { snapshot.TableExists, snapshot.Entries, Effective = snapshot.Config }, console => IlmTables.Config(console, snapshot));
         return ExitCodes.Done;
     }
 
@@ -390,6 +399,13 @@ internal static class IlmCommands
             "year_complete" => MergeStrategy.YearComplete,
             _ => throw new InvalidRequestException("--strategy", n, "is not a strategy: use incremental or year_complete"),
         }).Distinct().ToList();
+    }
+
+    /// <summary>--only-partition P (repeatable): the plan's actions for those partitions; null when not given.</summary>
+    private static IReadOnlyList<IlmActionKey>? OnlyPartitions(string[]? names)
+    {
+        if (names is null || names.Length == 0) return null;
+        return names.Select(n => IlmActionKey.Partition(Identifier.Validate(n?.Trim(), "--only-partition"))).ToList();
     }
 
     /// <summary>hh:mm:ss (or d.hh:mm:ss); the engine checks that it is not negative.</summary>

@@ -15,8 +15,8 @@ namespace PartitionOps.Cli.Demo;
 
 /// <summary>
 /// A tiered <c>public.sales</c> table of six years (2019-2024, one row an hour) in three real tablespaces
-/// (tbs_hot, tbs_warm, tbs_cold: PostgreSQL folds unquoted names to lower case, so the demo's policy
-/// names them that way), laid out as the tiered template creates it on 2025-01-01: 2019 yearly in COLD,
+/// (tbs_hot, tbs_warm, tbs_cold: created unquoted, so PostgreSQL stores them in lower case; the demo runs
+/// the default policy, whose TBS_HOT/TBS_WARM/TBS_COLD the engine resolves to them), laid out as the tiered template creates it on 2025-01-01: 2019 yearly in COLD,
 /// 2020-2022 yearly in WARM, 24 monthly partitions in HOT. Then ILM runs at several as-of dates (new
 /// months arrive in HOT in between) and the demo shows what moved, merged and was renamed.
 /// </summary>
@@ -41,12 +41,8 @@ internal sealed class IlmDemo : IDemoSection
         var output = context.Output;
         var ct = context.Cancellation;
         var clock = Stopwatch.StartNew();
-        var policy = IlmPolicy.Default with
-        {
-            Hot = IlmPolicy.Default.Hot with { Tablespace = "tbs_hot" },
-            Warm = IlmPolicy.Default.Warm with { Tablespace = "tbs_warm" },
-            Cold = IlmPolicy.Default.Cold with { Tablespace = "tbs_cold" },
-        };
+        // The spec's default policy: its TBS_* names resolve to the lower-case tablespaces created below.
+        var policy = IlmPolicy.Default;
 
         output.Info("ilm demo: creating tablespaces tbs_hot, tbs_warm, tbs_cold in folders of the throwaway server");
         await using (var connection = new NpgsqlConnection(context.ConnectionString))

@@ -22,14 +22,24 @@ internal static class IlmDocuments
         string Schema, string Table, string Provider, DateOnly AsOf, string Strategy, int Actions, int MergedPartitions, long RowsRewritten,
         IlmConfig Config, IReadOnlyList<string> SessionSetup, IReadOnlyList<StepDocument> Steps, IReadOnlyList<SkipDocument> Skipped);
 
+    /// <summary>
+    /// One action of a run. Merges: rowsMerged = rows of the months merged in (counted), rowsBefore = rows of every
+    /// source including the partition that grows, rowsAfter = rows of the grown partition. Moves: rowsMovedEstimate =
+    /// the moved partition's rows as the catalog estimates them (not counted).
+    /// </summary>
     public sealed record OutcomeDocument(
         string Action, string Partition, string Description, string Status, string? Error, string? ErrorKind, double DurationSeconds,
-        long? RowsBefore, long? RowsAfter, long RowsRewritten, IReadOnlyList<string> Statements, IlmAction Detail);
+        long? RowsBefore, long? RowsAfter, long? RowsMerged, long? RowsMovedEstimate, long RowsRewritten, IReadOnlyList<string> Statements, IlmAction Detail);
 
     public sealed record ReconcileDocument(string TargetPartition, string Outcome, string? RenameFrom, string Message, IReadOnlyList<string> Sources);
 
+    /// <summary>
+    /// A run. only: the chosen actions (--only-partition) when the run was limited to them, else null. rowsMerged: rows of the months the successful merges merged in (exact, as the audit's rows_merged);
+    /// rowsInMergedPartitions: rows of the partitions those merges grew, counted after each merge (the number this
+    /// document carried alone before rowsMerged existed).
+    /// </summary>
     public sealed record RunDocument(
-        string Schema, string Table, string Provider, DateOnly AsOf, bool DryRun, int Succeeded, int Failed, long RowsInMergedPartitions, long RowsRewritten,
+        string Schema, string Table, string Provider, DateOnly AsOf, bool DryRun, IReadOnlyList<string>? Only, int Succeeded, int Failed, long RowsMerged, long RowsInMergedPartitions, long RowsRewritten,
         bool StoppedEarly, IReadOnlyList<OutcomeDocument> Outcomes, IReadOnlyList<string> NotStarted, IReadOnlyList<ReconcileDocument> Reconciled,
         IReadOnlyList<SkipDocument> Skipped, PlanDocument Plan);
 
@@ -48,10 +58,12 @@ internal static class IlmDocuments
     {
         var plan = result.Plan.Plan;
         return new RunDocument(
-            plan.Schema, plan.Table, result.Plan.Provider, plan.AsOf, result.DryRun, result.Succeeded, result.Failed, result.RowsMerged, RowsRewritten(result),
+            plan.Schema, plan.Table, result.Plan.Provider, plan.AsOf, result.DryRun, result.Only?.Select(k => k.Describe()).ToList(),
+            result.Succeeded, result.Failed, result.RowsMerged, RowsInMergedPartitions(result),
+            RowsRewritten(result),
             result.StoppedEarly,
             result.Outcomes.Select(o => new OutcomeDocument(Kind(o.Action), o.Action.Partition, o.Action.Describe(), o.Status, o.Error,
-                o.ErrorKind?.ToString(), Math.Round(o.Duration.TotalSeconds, 3), o.RowsBefore, o.RowsAfter, o.Action.RowsRewritten,
+                o.ErrorKind?.ToString(), Math.Round(o.Duration.TotalSeconds, 3), o.RowsBefore, o.RowsAfter, o.RowsMerged, o.RowsMovedEstimate, o.Action.RowsRewritten,
                 o.Statements.Select(Sql).ToList(), o.Action)).ToList(),
             result.NotStarted.Select(a => a.Describe()).ToList(),
             result.Reconciled.Select(d => new ReconcileDocument(d.TargetPartition, d.Outcome.ToString(), d.RenameFrom, d.Message,
@@ -59,6 +71,10 @@ internal static class IlmDocuments
             Skips(plan),
             Plan(result.Plan));
     }
+
+    /// <summary>Rows of the partitions the successful merges grew, counted after each merge.</summary>
+    public static long RowsInMergedPartitions(IlmRunResult result) =>
+        result.Outcomes.Where(o => o.Action is MergeAction && o.Status == IlmStatus.Success).Sum(o => o.RowsAfter ?? 0);
 
     /// <summary>Rows the successful actions rewrote (catalog estimates, as the planner counts them).</summary>
     public static long RowsRewritten(IlmRunResult result) =>

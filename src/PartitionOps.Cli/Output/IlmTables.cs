@@ -40,9 +40,10 @@ internal static class IlmTables
     public static void Run(IAnsiConsole console, IlmRunResult result)
     {
         var plan = result.Plan.Plan;
+        var only = result.Only is { } keys ? $" (only {string.Join("; ", keys.Select(k => k.Describe()))})" : "";
         if (result.DryRun)
         {
-            console.WriteLine($"-- ilm run --dry-run for {Qualified(plan.Schema, plan.Table)} as of {plan.AsOf:yyyy-MM-dd} ({result.Plan.Provider}): nothing was changed");
+            console.WriteLine($"-- ilm run --dry-run for {Qualified(plan.Schema, plan.Table)} as of {plan.AsOf:yyyy-MM-dd} ({result.Plan.Provider}){only}: nothing was changed");
             Plan(console, result.Plan, header: false);
             return;
         }
@@ -55,19 +56,24 @@ internal static class IlmTables
             var n = 0;
             foreach (var o in result.Outcomes)
                 table.AddRow(Cell(++n), Cell(IlmDocuments.Kind(o.Action)), Cell(o.Action.Partition), Status(o.Status), Cell(Tables.Duration(o.Duration)),
-                    Cell(o.RowsAfter?.ToString("N0", CultureInfo.InvariantCulture) ?? (o.Action.RowsRewritten > 0 ? $"~{o.Action.RowsRewritten:N0}" : "")),
+                    Cell(Rows(o)),
                     Cell(o.Error is { } e ? $"{o.Action.Describe()}: {e}" : o.Action.Describe()));
             console.Write(table);
         }
         Skips(console, plan);
         foreach (var a in result.NotStarted) console.WriteLine($"not started (--max-duration reached): {a.Describe()}");
         var verdict = result.Failed > 0 ? "FAILED" : result.StoppedEarly ? "stopped early" : "done";
-        console.WriteLine($"ilm run {verdict} for {Qualified(plan.Schema, plan.Table)} as of {plan.AsOf:yyyy-MM-dd}: " +
-                          $"{result.Succeeded} succeeded, {result.Failed} failed, {result.RowsMerged:N0} rows in the merged partitions (counted), " +
+        console.WriteLine($"ilm run {verdict} for {Qualified(plan.Schema, plan.Table)} as of {plan.AsOf:yyyy-MM-dd}{only}: " +
+                          $"{result.Succeeded} succeeded, {result.Failed} failed, {result.RowsMerged:N0} rows merged (counted), " +
                           $"~{IlmDocuments.RowsRewritten(result):N0} rows rewritten" +
                           (result.Outcomes.Count == 0 ? " (nothing to do)" : ""));
         if (result.Failed > 0) console.WriteLine("Fix the cause and run the same command again: failed merges are retried (MERGE_RETRY_FAILED).");
     }
+
+    /// <summary>The Rows cell of a run: a merge's rows merged in (counted), a move's catalog estimate (~ .. est.).</summary>
+    private static string Rows(ActionOutcome o) =>
+        o.RowsMerged?.ToString("N0", CultureInfo.InvariantCulture)
+        ?? (o.RowsMovedEstimate is { } moved ? $"~{moved.ToString("N0", CultureInfo.InvariantCulture)} (est.)" : "");
 
     public static void History(IAnsiConsole console, IReadOnlyList<MergeAuditRecord> rows)
     {
@@ -147,9 +153,11 @@ internal static class IlmTables
     public static void Config(IAnsiConsole console, IlmConfigSnapshot snapshot)
     {
         var table = new Table().Border(TableBorder.Simple);
-        foreach (var c in new[] { "Key", "Value", "Description" }) table.AddColumn(new TableColumn(c).NoWrap());
-        foreach (var e in snapshot.Entries) table.AddRow(Cell(e.Key), Cell(e.Value), Cell(e.Description));
+        foreach (var c in new[] { "Key", "Value", "From", "Description" }) table.AddColumn(new TableColumn(c).NoWrap());
+        foreach (var e in snapshot.Entries) table.AddRow(Cell(e.Key), Cell(e.Value), Cell(e.IsDefault ? "default" : "table"), Cell(e.Description));
         console.Write(table);
+        if (!snapshot.TableExists)
+            console.WriteLine("dwh_ilm_config does not exist yet: the spec's defaults apply (`ilm config set` or the first `ilm run` creates it)");
         var c2 = snapshot.Config;
         console.WriteLine($"effective: auto merge {(c2.AutoMergePartitions ? "on" : "off")}, lock timeout {c2.MergeLockTimeoutSeconds}s, " +
                           $"retry failed {(c2.MergeRetryFailed ? "yes" : "no")}, at most {c2.MaxMergesPerRun} merges per run");

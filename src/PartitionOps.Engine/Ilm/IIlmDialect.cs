@@ -88,8 +88,11 @@ public interface IIlmDialect
     /// <summary>column_name of the columns a merge copies, in order; null when merges do not copy rows.</summary>
     SqlStatement? Columns(string owner, string table);
 
-    /// <summary>Single value: 1 when the tablespace exists.</summary>
-    SqlStatement TablespaceExists(string tablespace);
+    /// <summary>
+    /// tablespace_name of every tablespace the connected user can use, spelled as the catalog stores it: the policy's
+    /// names are resolved against these before planning (PostgreSQL folds unquoted names to lower case, Oracle to upper).
+    /// </summary>
+    SqlStatement Tablespaces();
 
     /// <summary>Reads a bound_text value; null when it is not a date range (e.g. a DEFAULT partition).</summary>
     PartitionBound? ParseBound(string boundText);
@@ -118,6 +121,12 @@ public interface IIlmDialect
     // ---- control tables ----
 
     IReadOnlyList<SqlStatement> CreateControlTables(string? controlSchema);
+
+    /// <summary>
+    /// Single value: 1 when the control table <paramref name="table"/> (dwh_ilm_config, dwh_ilm_partition_merges...)
+    /// exists, else 0. Reading calls (config, history, health, plans) check first and create nothing.
+    /// </summary>
+    SqlStatement ControlTableExists(string? controlSchema, string table);
 
     /// <summary>Inserts the key with its value unless it exists (defaults on first use).</summary>
     SqlStatement SeedConfig(string? controlSchema, string key, string value, string description);

@@ -55,6 +55,16 @@ public sealed record IlmRunRequest(DatabaseTarget Target, string Table)
     public bool DryRun { get; init; }
 
     /// <summary>
+    /// Run only these actions of the table's plan (`--only-partition P`, Invoke-IlmPartitionMerge); null runs the whole
+    /// plan. The table is planned as usual and only the chosen work runs (the dry run shows only its SQL). A choice
+    /// that is not in the plan, or that depends on an action not chosen (an earlier month of the same merge, the merge
+    /// completing the year a January starts after), is <see cref="InvalidRequestException"/> naming it, before
+    /// anything is written; nothing is added on its own. A choice is explicit, so AUTO_MERGE_PARTITIONS = N and
+    /// MERGE_RETRY_FAILED = N do not hold it back; MAX_MERGES_PER_RUN caps the chosen merges. See <see cref="IlmActionSelector"/>.
+    /// </summary>
+    public IReadOnlyList<IlmActionKey>? Only { get; init; }
+
+    /// <summary>
     /// --max-duration: no new action starts after this long (the one running finishes), so a
     /// scheduled job stops cleanly before its host kills it; the next run carries on. Null = no limit.
     /// </summary>
@@ -128,11 +138,18 @@ public sealed record IlmRunResult(
     /// <summary>Actions of the plan not started because --max-duration was reached.</summary>
     public IReadOnlyList<IlmAction> NotStarted { get; init; } = [];
 
+    /// <summary>The chosen actions when the run was limited to them (<see cref="IlmRunRequest.Only"/>); null for a whole-plan run.</summary>
+    public IReadOnlyList<IlmActionKey>? Only { get; init; }
+
     public bool StoppedEarly => NotStarted.Count > 0;
 
     public int Succeeded => Outcomes.Count(o => o.Status == IlmStatus.Success);
     public int Failed => Outcomes.Count(o => o.Status == IlmStatus.Failed);
-    public long RowsMerged => Outcomes.Where(o => o.Action is MergeAction && o.Status == IlmStatus.Success).Sum(o => o.RowsAfter ?? 0);
+    /// <summary>
+    /// Rows of the months merged in by the successful merges (<see cref="ActionOutcome.RowsMerged"/>, exact counts),
+    /// not the rows of the partitions they grew: a month of N rows merged into a yearly partition of M rows is N.
+    /// </summary>
+    public long RowsMerged => Outcomes.Where(o => o.Action is MergeAction && o.Status == IlmStatus.Success).Sum(o => o.RowsMerged ?? 0);
 }
 
 public static class IlmInput

@@ -9,11 +9,19 @@ using PartitionOps.Engine.Providers;
 
 namespace PartitionOps.Engine.Ilm;
 
-/// <summary>A dwh_ilm_config row.</summary>
-public sealed record IlmConfigEntry(string Key, string? Value, string? Description);
+/// <summary>A dwh_ilm_config row, or a key's default when the table (or its row) does not exist (<see cref="IsDefault"/>).</summary>
+public sealed record IlmConfigEntry(string Key, string? Value, string? Description)
+{
+    /// <summary>Not read from dwh_ilm_config: the spec's default, which applies until the key is set (or the first run seeds it).</summary>
+    public bool IsDefault { get; init; }
+}
 
 /// <summary>The config rows and the values the engine derives from them.</summary>
-public sealed record IlmConfigSnapshot(IlmConfig Config, IReadOnlyList<IlmConfigEntry> Entries);
+public sealed record IlmConfigSnapshot(IlmConfig Config, IReadOnlyList<IlmConfigEntry> Entries)
+{
+    /// <summary>False when dwh_ilm_config does not exist yet: every entry is a default (reading never creates it).</summary>
+    public bool TableExists { get; init; } = true;
+}
 
 /// <summary>
 /// What front ends call for ILM (the <c>ilm</c> commands and the Ilm cmdlets). Every method validates
@@ -51,12 +59,13 @@ public sealed class IlmService(TimeProvider? time = null)
         var names = Names.Of(target, request.Schema, request.Table, request.ControlSchema);
         await using var connection = await target.OpenAsync(ct).ConfigureAwait(false);
         var layout = await IlmCatalog.ReadAsync(connection, target.Provider, names.Schema, names.Table, ct).ConfigureAwait(false);
+        var (policy, tablespaces) = await ResolvePolicyAsync(connection, target.Provider, names.Dialect, request.Policy, ct).ConfigureAwait(false);
         // A plan changes nothing: without control tables yet, the defaults apply.
         var config = (await TryReadConfigAsync(connection, target.Provider, names, ct).ConfigureAwait(false)).With(request.Overrides);
         var doNotMerge = config.MergeRetryFailed ? null : await TryFailedSourcesAsync(connection, target.Provider, names, layout, ct).ConfigureAwait(false);
-        var plan = IlmPlanner.Plan(layout, request.Policy, asOf, Options(config, names.Dialect, doNotMerge));
-        await EnsureTablespacesExistAsync(connection, target.Provider, names.Dialect, request.Policy, plan, ct).ConfigureAwait(false);
-        return Result(layout, plan, config, names.Dialect, request.Policy);
+        var plan = IlmPlanner.Plan(layout, policy, asOf, Options(config, names.Dialect, doNotMerge));
+        EnsureTablespacesExist(tablespaces, plan);
+        return Result(layout, plan, config, names.Dialect, policy);
     }
 
     // ---------------------------------------------------------------- run
@@ -77,22 +86,24 @@ public sealed class IlmService(TimeProvider? time = null)
         var dialect = names.Dialect;
         await using var connection = await request.Target.OpenAsync(ct).ConfigureAwait(false);
         var layout = await IlmCatalog.ReadAsync(connection, provider, names.Schema, names.Table, ct).ConfigureAwait(false);
+        var (policy, tablespaces) = await ResolvePolicyAsync(connection, provider, dialect, request.Policy, ct).ConfigureAwait(false);
 
         if (request.DryRun)
         {
             var config = (await TryReadConfigAsync(connection, provider, names, ct).ConfigureAwait(false)).With(request.Overrides);
             var doNotMerge = config.MergeRetryFailed ? null : await TryFailedSourcesAsync(connection, provider, names, layout, ct).ConfigureAwait(false);
-            var dryPlan = IlmPlanner.Plan(layout, request.Policy, asOf, Options(config, dialect, doNotMerge));
-            await EnsureTablespacesExistAsync(connection, provider, dialect, request.Policy, dryPlan, ct).ConfigureAwait(false);
-            var shown = Result(layout, dryPlan, config, dialect, request.Policy);
+            var dryPlan = PlanRun(layout, policy, asOf, Options(config, dialect, doNotMerge), request.Only);
+            EnsureTablespacesExist(tablespaces, dryPlan);
+            var shown = Result(layout, dryPlan, config, dialect, policy);
             return new IlmRunResult(shown,
                 shown.Steps.Select(s => new ActionOutcome(s.Action, IlmStatus.Planned, null, null, TimeSpan.Zero, null, null, s.Statements)).ToList(),
-                [], DryRun: true);
+                [], DryRun: true) { Only = request.Only };
         }
 
-        // Bad tablespaces are bad input: find them before anything is written.
-        var provisional = IlmPlanner.Plan(layout, request.Policy, asOf, Options(IlmConfig.Default.With(request.Overrides), dialect, null));
-        await EnsureTablespacesExistAsync(connection, provider, dialect, request.Policy, provisional, ct).ConfigureAwait(false);
+        // Bad tablespaces and choices that cannot run are bad input: find them before anything is written (reads only).
+        var readConfig = (await TryReadConfigAsync(connection, provider, names, ct).ConfigureAwait(false)).With(request.Overrides);
+        var provisional = PlanRun(layout, policy, asOf, Options(readConfig, dialect, null), request.Only);
+        EnsureTablespacesExist(tablespaces, provisional);
 
         var locked = await TryLockAsync(connection, provider, dialect, layout, ct).ConfigureAwait(false);
         try
@@ -102,15 +113,18 @@ public sealed class IlmService(TimeProvider? time = null)
                 .ToDictionary(e => e.Key, e => e.Value, StringComparer.OrdinalIgnoreCase)).With(request.Overrides);
             await connection.ExecuteAsync(provider, dialect.SetLockTimeout(config.MergeLockTimeoutSeconds), ct).ConfigureAwait(false);
 
-            var reconciled = await ReconcileAsync(connection, provider, names, layout, request.Policy.Online, ct).ConfigureAwait(false);
+            var reconciled = await ReconcileAsync(connection, provider, names, layout, policy.Online, ct).ConfigureAwait(false);
             if (reconciled.Count > 0)
                 layout = await IlmCatalog.ReadAsync(connection, provider, names.Schema, names.Table, ct).ConfigureAwait(false);
 
             var doNotMerge = config.MergeRetryFailed ? null : await FailedSourcesAsync(connection, provider, names, layout, ct).ConfigureAwait(false);
-            var plan = IlmPlanner.Plan(layout, request.Policy, asOf, Options(config, dialect, doNotMerge));
-            var planned = Result(layout, plan, config, dialect, request.Policy);
+            // Under the lock, after reconciling: planned again, so a choice the table no longer allows (another run
+            // did it meanwhile) is still refused before any action runs.
+            var plan = PlanRun(layout, policy, asOf, Options(config, dialect, doNotMerge), request.Only);
+            EnsureTablespacesExist(tablespaces, plan);
+            var planned = Result(layout, plan, config, dialect, policy);
 
-            var executor = new IlmExecutor(connection, provider, dialect, names.ControlSchema, layout, request.Policy.Online);
+            var executor = new IlmExecutor(connection, provider, dialect, names.ControlSchema, layout, policy.Online);
             var outcomes = new List<ActionOutcome>();
             var work = plan.Work.ToList();
             var notStarted = new List<IlmAction>();
@@ -130,7 +144,7 @@ public sealed class IlmService(TimeProvider? time = null)
             foreach (var held in plan.Actions.OfType<SkipAction>().Where(s => s.WouldMergeInto != null))
                 await connection.ExecuteAsync(provider, dialect.InsertMergeAudit(names.ControlSchema, new MergeAuditEntry(
                     layout.Schema, layout.Table, held.PartitionName, held.WouldMergeInto!, IlmStatus.Skipped, held.Reason)), ct).ConfigureAwait(false);
-            return new IlmRunResult(planned, outcomes, reconciled, DryRun: false) { NotStarted = notStarted };
+            return new IlmRunResult(planned, outcomes, reconciled, DryRun: false) { NotStarted = notStarted, Only = request.Only };
         }
         finally
         {
@@ -155,18 +169,20 @@ public sealed class IlmService(TimeProvider? time = null)
 
     // ---------------------------------------------------------------- monitoring
 
+    /// <summary>Merge audit rows, newest first; none when the control tables do not exist yet (reads only, creates nothing).</summary>
     public async Task<IReadOnlyList<MergeAuditRecord>> HistoryAsync(IlmHistoryRequest request, CancellationToken ct = default)
     {
         if (request.MaxRows <= 0) throw new InvalidRequestException("--max-rows", request.MaxRows, "must be above 0");
         var names = Names.Of(request.Target, request.Schema, request.Table, request.ControlSchema, tableRequired: false);
         await using var connection = await request.Target.OpenAsync(ct).ConfigureAwait(false);
         var provider = request.Target.Provider;
-        await EnsureControlTablesAsync(connection, provider, names.Dialect, names.ControlSchema, ct).ConfigureAwait(false);
+        if (!await ControlTableExistsAsync(connection, provider, names, MergesTable, ct).ConfigureAwait(false)) return [];
         var owner = request.Table is null ? null : names.Schema;
         return await connection.QueryAsync(provider,
             names.Dialect.MergeHistory(names.ControlSchema, owner, request.Table is null ? null : names.Table, request.MaxRows), ReadAudit, ct).ConfigureAwait(false);
     }
 
+    /// <summary>The spec's alerts and criteria; with no merge audit yet (no control tables) they are judged on no merges. Reads only.</summary>
     public async Task<IlmHealthReport> HealthAsync(IlmHealthRequest request, CancellationToken ct = default)
     {
         request.Thresholds.Validate();
@@ -176,8 +192,9 @@ public sealed class IlmService(TimeProvider? time = null)
         IlmSummary? summary = null;
         if (request.Table != null)
             summary = IlmSummary.FromLayout(await IlmCatalog.ReadAsync(connection, provider, names.Schema, names.Table, ct).ConfigureAwait(false), request.Policy);
-        await EnsureControlTablesAsync(connection, provider, names.Dialect, names.ControlSchema, ct).ConfigureAwait(false);
         var table = request.Table is null ? null : names.Table;
+        if (!await ControlTableExistsAsync(connection, provider, names, MergesTable, ct).ConfigureAwait(false))
+            return IlmHealth.Evaluate(table, new MergeStatistics(0, 0, 0, null, null), 0, summary, request.Thresholds);
         var stats = (await connection.QueryAsync(provider, names.Dialect.MergeStatistics(names.ControlSchema, table, request.Thresholds.WindowDays), r =>
             new MergeStatistics(
                 r.Get<long?>("total_merges") ?? 0,
@@ -207,23 +224,37 @@ public sealed class IlmService(TimeProvider? time = null)
 
     // ---------------------------------------------------------------- config
 
+    /// <summary>
+    /// The dwh_ilm_config rows and the config they make. Reads only: when the table does not exist yet, the spec's
+    /// defaults, marked <see cref="IlmConfigEntry.IsDefault"/> (as is a key whose row is missing); nothing is created.
+    /// </summary>
     public async Task<IlmConfigSnapshot> GetConfigAsync(IlmConfigRequest request, CancellationToken ct = default)
     {
         var names = Names.Of(request.Target, null, null, request.ControlSchema, tableRequired: false);
+        var provider = request.Target.Provider;
         await using var connection = await request.Target.OpenAsync(ct).ConfigureAwait(false);
-        await EnsureControlTablesAsync(connection, request.Target.Provider, names.Dialect, names.ControlSchema, ct).ConfigureAwait(false);
-        var rows = await ReadConfigRowsAsync(connection, request.Target.Provider, names.Dialect, names.ControlSchema, ct).ConfigureAwait(false);
-        return new IlmConfigSnapshot(IlmConfig.FromValues(rows.ToDictionary(e => e.Key, e => e.Value, StringComparer.OrdinalIgnoreCase)), rows);
+        var exists = await ControlTableExistsAsync(connection, provider, names, ConfigTable, ct).ConfigureAwait(false);
+        var rows = exists ? await ReadConfigRowsAsync(connection, provider, names.Dialect, names.ControlSchema, ct).ConfigureAwait(false) : [];
+        var entries = rows
+            .Concat(IlmConfig.Defaults
+                .Where(d => !rows.Any(r => r.Key.Equals(d.Key, StringComparison.OrdinalIgnoreCase)))
+                .Select(d => new IlmConfigEntry(d.Key, d.Value, d.Description) { IsDefault = true }))
+            .OrderBy(e => e.Key, StringComparer.Ordinal)
+            .ToList();
+        return new IlmConfigSnapshot(IlmConfig.FromValues(rows.ToDictionary(e => e.Key, e => e.Value, StringComparer.OrdinalIgnoreCase)), entries)
+        {
+            TableExists = exists,
+        };
     }
 
     public async Task SetConfigAsync(IlmSetConfigRequest request, CancellationToken ct = default)
     {
         var key = request.Key?.Trim().ToUpperInvariant() ?? "";
-        IlmConfig.Validate(key, request.Value);
+        var value = IlmConfig.Normalize(key, request.Value);
         var names = Names.Of(request.Target, null, null, request.ControlSchema, tableRequired: false);
         await using var connection = await request.Target.OpenAsync(ct).ConfigureAwait(false);
         await EnsureControlTablesAsync(connection, request.Target.Provider, names.Dialect, names.ControlSchema, ct).ConfigureAwait(false);
-        await connection.ExecuteAsync(request.Target.Provider, names.Dialect.SetConfig(names.ControlSchema, key, request.Value.Trim(), request.Description), ct).ConfigureAwait(false);
+        await connection.ExecuteAsync(request.Target.Provider, names.Dialect.SetConfig(names.ControlSchema, key, value, request.Description), ct).ConfigureAwait(false);
     }
 
     // ---------------------------------------------------------------- helpers
@@ -244,6 +275,10 @@ public sealed class IlmService(TimeProvider? time = null)
         }
     }
 
+    /// <summary>The run's plan: the whole plan, or only the chosen actions (<see cref="IlmActionSelector"/>).</summary>
+    private static IlmPlan PlanRun(PartitionLayout layout, IlmPolicy policy, DateOnly asOf, IlmPlanOptions options, IReadOnlyList<IlmActionKey>? only) =>
+        only is null ? IlmPlanner.Plan(layout, policy, asOf, options) : IlmActionSelector.Select(layout, policy, asOf, options, only);
+
     private static IlmPlanOptions Options(IlmConfig config, IIlmDialect dialect, IReadOnlySet<string>? doNotMerge) => new()
     {
         MergesEnabled = config.AutoMergePartitions,
@@ -261,17 +296,28 @@ public sealed class IlmService(TimeProvider? time = null)
             SessionSetup = [dialect.SetLockTimeout(config.MergeLockTimeoutSeconds)],
         };
 
-    private static async Task EnsureTablespacesExistAsync(DbConnection connection, IDatabaseProvider provider, IIlmDialect dialect,
-        IlmPolicy policy, IlmPlan plan, CancellationToken ct)
+    /// <summary>
+    /// The policy with its tablespace names spelled as the database spells them (<see cref="IlmPolicy.ResolveTablespaces"/>),
+    /// and the database's tablespaces; before planning, because the planner compares them with the partitions' tablespaces.
+    /// </summary>
+    private static async Task<(IlmPolicy Policy, IReadOnlySet<string> Tablespaces)> ResolvePolicyAsync(DbConnection connection,
+        IDatabaseProvider provider, IIlmDialect dialect, IlmPolicy policy, CancellationToken ct)
+    {
+        var names = await connection.QueryAsync(provider, dialect.Tablespaces(), r => r.Get<string>("tablespace_name")!, ct).ConfigureAwait(false);
+        var existing = names.ToHashSet(StringComparer.Ordinal);
+        return (policy.ResolveTablespaces(existing), existing);
+    }
+
+    /// <summary>A tablespace the plan moves or merges into must exist (names already resolved): bad input naming it otherwise.</summary>
+    private static void EnsureTablespacesExist(IReadOnlySet<string> existing, IlmPlan plan)
     {
         var needed = plan.Work
             .Select(a => a switch { MoveAction m => (m.ToTablespace, m.Tier), MergeAction m => (m.Tablespace, m.Tier), _ => (null!, IlmTier.Hot) })
             .Where(x => x.Item1 != null)
-            .DistinctBy(x => x.Item1, StringComparer.OrdinalIgnoreCase);
+            .DistinctBy(x => x.Item1, StringComparer.Ordinal);
         foreach (var (tablespace, tier) in needed)
         {
-            var exists = await connection.ScalarAsync<long>(provider, dialect.TablespaceExists(tablespace), ct).ConfigureAwait(false);
-            if (exists == 0)
+            if (!existing.Contains(tablespace))
                 throw new InvalidRequestException("tablespace", tablespace,
                     $"does not exist (the policy's {tier.ToString().ToLowerInvariant()} tier names it): create it or fix the policy");
         }
@@ -295,25 +341,25 @@ public sealed class IlmService(TimeProvider? time = null)
         connection.QueryAsync(provider, dialect.ReadConfig(controlSchema),
             r => new IlmConfigEntry(r.Get<string>("config_key")!, r.Get<string>("config_value"), r.Get<string>("description")), ct);
 
+    private const string ConfigTable = "dwh_ilm_config";
+    private const string MergesTable = "dwh_ilm_partition_merges";
+
+    private static async Task<bool> ControlTableExistsAsync(DbConnection connection, IDatabaseProvider provider, Names names, string table, CancellationToken ct) =>
+        await connection.ScalarAsync<long>(provider, names.Dialect.ControlTableExists(names.ControlSchema, table), ct).ConfigureAwait(false) > 0;
+
     /// <summary>Config for a read-only plan: the defaults when the control tables do not exist yet.</summary>
     private static async Task<IlmConfig> TryReadConfigAsync(DbConnection connection, IDatabaseProvider provider, Names names, CancellationToken ct)
     {
-        try
-        {
-            var rows = await ReadConfigRowsAsync(connection, provider, names.Dialect, names.ControlSchema, ct).ConfigureAwait(false);
-            return IlmConfig.FromValues(rows.ToDictionary(e => e.Key, e => e.Value, StringComparer.OrdinalIgnoreCase));
-        }
-        catch (DbException)
-        {
-            return IlmConfig.Default;
-        }
+        if (!await ControlTableExistsAsync(connection, provider, names, ConfigTable, ct).ConfigureAwait(false)) return IlmConfig.Default;
+        var rows = await ReadConfigRowsAsync(connection, provider, names.Dialect, names.ControlSchema, ct).ConfigureAwait(false);
+        return IlmConfig.FromValues(rows.ToDictionary(e => e.Key, e => e.Value, StringComparer.OrdinalIgnoreCase));
     }
 
-    private static async Task<IReadOnlySet<string>?> TryFailedSourcesAsync(DbConnection connection, IDatabaseProvider provider, Names names, PartitionLayout layout, CancellationToken ct)
-    {
-        try { return await FailedSourcesAsync(connection, provider, names, layout, ct).ConfigureAwait(false); }
-        catch (DbException) { return null; }
-    }
+    /// <summary>Failed sources for a read-only plan: none when there is no merge audit yet.</summary>
+    private static async Task<IReadOnlySet<string>?> TryFailedSourcesAsync(DbConnection connection, IDatabaseProvider provider, Names names, PartitionLayout layout, CancellationToken ct) =>
+        await ControlTableExistsAsync(connection, provider, names, MergesTable, ct).ConfigureAwait(false)
+            ? await FailedSourcesAsync(connection, provider, names, layout, ct).ConfigureAwait(false)
+            : null;
 
     /// <summary>Partitions whose latest merge FAILED (kept out of merges when MERGE_RETRY_FAILED = N).</summary>
     private static async Task<IReadOnlySet<string>> FailedSourcesAsync(DbConnection connection, IDatabaseProvider provider, Names names, PartitionLayout layout, CancellationToken ct)

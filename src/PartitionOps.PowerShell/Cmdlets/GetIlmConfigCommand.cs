@@ -6,8 +6,8 @@ namespace PartitionOps.PowerShell.Cmdlets;
 
 /// <summary>
 /// Get-IlmConfig: the rows of dwh_ilm_config (AUTO_MERGE_PARTITIONS, MERGE_LOCK_TIMEOUT, MERGE_RETRY_FAILED,
-/// MAX_MERGES_PER_RUN, with their descriptions). Creates and seeds the control tables with the spec's defaults
-/// when they are missing, as every ILM call does. Pipes into Set-IlmConfig by property name.
+/// MAX_MERGES_PER_RUN, with their descriptions). Reads only: when the table (or a key's row) does not exist yet, the
+/// spec's default is output with IsDefault = $true, and nothing is created. Pipes into Set-IlmConfig by property name.
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "IlmConfig", DefaultParameterSetName = ConnectionSet)]
 [OutputType(typeof(IlmConfigEntry))]

@@ -7,8 +7,8 @@ namespace PartitionOps.PowerShell.Cmdlets;
 
 /// <summary>
 /// Get-IlmMergeHistory: rows of dwh_ilm_partition_merges (the spec's audit: SUCCESS, FAILED, SKIPPED, and
-/// IN_PROGRESS while a merge runs), newest first; without -Table every table's. Creates the control tables
-/// when they are missing (idempotent), as every ILM call does.
+/// IN_PROGRESS while a merge runs), newest first; without -Table every table's. Reads only: nothing before the
+/// first run (no control tables yet), and nothing is created.
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "IlmMergeHistory", DefaultParameterSetName = ConnectionSet)]
 [OutputType(typeof(MergeAuditRecord))]

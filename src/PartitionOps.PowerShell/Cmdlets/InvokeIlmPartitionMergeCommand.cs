@@ -1,27 +1,25 @@
 using System.Management.Automation;
 using PartitionOps.Engine;
 using PartitionOps.Engine.Ilm;
-using PartitionOps.Engine.Ilm.Planning;
 using PartitionOps.PowerShell.Connection;
 using PartitionOps.PowerShell.Ilm;
 
 namespace PartitionOps.PowerShell.Cmdlets;
 
 /// <summary>
-/// Invoke-IlmPartitionMerge: runs the merges it is given: candidates piped from Get-IlmMergeCandidate (bound by
-/// property name), or one monthly partition named with -Table -Partition (the spec's manual
-/// merge_monthly_into_yearly, which also retries a merge whose last attempt failed). ConfirmImpact High.
-/// The engine runs a table's plan as a whole, capped by MAX_MERGES_PER_RUN; this cmdlet caps it at the selected
-/// merges (see <see cref="IlmSelection"/>) and refuses, unless -Force, when the capped plan would still run
-/// something that was not selected (moves, renames, earlier merges). -WhatIf prints the exact SQL either way.
+/// Invoke-IlmPartitionMerge: runs the actions it is given and nothing else: candidates piped from
+/// Get-IlmMergeCandidate (bound by property name), or one monthly partition named with -Table -Partition (the spec's
+/// manual merge_monthly_into_yearly, which also retries a merge whose last attempt failed). ConfirmImpact High.
+/// The engine plans the table as usual and runs only the chosen actions (IlmRunRequest.Only): a due move that was not
+/// piped does not run. A choice that is not in the plan, or that needs an action that was not chosen (an earlier month
+/// of the same merge, the merge that completes the year a January starts after), is an InvalidArgument error naming it
+/// (-Partition or -SourcePartition), and nothing changes. -WhatIf prints the exact SQL of the chosen actions.
 /// Piped records are collected and run per table in EndProcessing.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "IlmPartitionMerge", DefaultParameterSetName = ConnectionSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(IlmActionResult))]
 public sealed class InvokeIlmPartitionMergeCommand : IlmTableCmdlet
 {
-    public const string AdditionalActionsErrorId = "IlmAdditionalActions";
-
     private readonly List<Group> _groups = [];
 
     /// <summary>The monthly partition to merge into its yearly partition (P_YYYY_MM).</summary>
@@ -45,9 +43,6 @@ public sealed class InvokeIlmPartitionMergeCommand : IlmTableCmdlet
     /// <summary>Lock timeout of the merge, seconds; default MERGE_LOCK_TIMEOUT.</summary>
     [Parameter] public int? LockTimeoutSeconds { get; set; }
 
-    /// <summary>Also run what the engine cannot leave out of the table's run (moves, renames, earlier merges of the plan).</summary>
-    [Parameter] public SwitchParameter Force { get; set; }
-
     protected internal override IlmParameters GetParameters() => base.GetParameters() with
     {
         LockTimeoutSeconds = LockTimeoutSeconds,
@@ -63,7 +58,7 @@ public sealed class InvokeIlmPartitionMergeCommand : IlmTableCmdlet
             throw new InvalidRequestException("-Partition", partition ?? "",
                 "is needed: name the monthly partition to merge (-Table SALES -Partition P_2023_11), or pipe candidates from Get-IlmMergeCandidate");
         var selected = new IlmSelectedAction(action.Trim(), sources, string.IsNullOrWhiteSpace(targetPartition) ? null : targetPartition.Trim());
-        return IlmSelection.IsSkip(selected) ? null : selected;
+        return selected.IsSkip ? null : selected;
     }
 
     protected override void ProcessIlm()
@@ -105,47 +100,26 @@ public sealed class InvokeIlmPartitionMergeCommand : IlmTableCmdlet
         var done = RunEngine(async ct =>
         {
             var service = new IlmService();
-            var request = IlmMapping.ToRunRequest(Target, p);
-            var full = await service.PlanAsync(IlmMapping.ToPlanRequest(request), ct).ConfigureAwait(false);
-            var table = $"{full.Layout.Schema}.{full.Layout.Table}";
-            var (cap, problems) = IlmSelection.Resolve(full, selection);
-            if (problems.Count > 0)
-                throw new InvalidRequestException(p.ExplicitMerge ? "-Partition" : "-SourcePartition",
-                    string.Join(", ", selection.SelectMany(s => s.SourcePartitions)),
-                    $"cannot be merged on {table}: {string.Join("; ", problems)}");
-
-            request = request with { Overrides = request.Overrides with { MaxMerges = cap } };
-            var capped = await service.PlanAsync(IlmMapping.ToPlanRequest(request), ct).ConfigureAwait(false);
-            if (IlmSelection.Verify(full, capped, cap) is { } why) return new Done(null, request, $"{table}: {why}");
-            var additional = IlmSelection.Additional(capped, selection);
-            var also = string.Join("; ", additional);
-            if (additional.Count > 0)
-                WriteWarningSafe($"{table}: the engine runs the table's plan as a whole, so this would also {also}" + (Force ? "." : " (only with -Force)."));
-            if (!ShouldProcessPlan(DescribeTarget(table), "Merge partitions", PlanStatements(capped))) return null;
-            if (additional.Count > 0 && !Force)
-                return new Done(null, request, $"{table}: nothing was run: the engine would also {also}. "
-                    + "Pipe those candidates too, add -Force to run them, or run Invoke-IlmMaintenance for the table.");
-            var run = await service.RunAsync(request, CreateIlmProgress(table), ct).ConfigureAwait(false);
-            return new Done(run, request, null);
+            var request = IlmMapping.ToRunRequest(Target, p) with { Only = IlmSelection.Keys(selection) };
+            try
+            {
+                // The dry run is the plan of only the chosen actions: what -WhatIf prints and -Confirm asks about.
+                var planned = await service.RunAsync(request with { DryRun = true }, null, ct).ConfigureAwait(false);
+                var table = $"{planned.Plan.Layout.Schema}.{planned.Plan.Layout.Table}";
+                if (!ShouldProcessPlan(DescribeTarget(table), "Merge partitions", PlanStatements(planned.Plan))) return null;
+                return new Done(await service.RunAsync(request, CreateIlmProgress(table), ct).ConfigureAwait(false), request);
+            }
+            catch (InvalidRequestException e)
+            {
+                throw IlmSelection.Translate(e, p.ExplicitMerge);
+            }
         });
         if (done is null) return;
-        if (done.Refusal is { } refusal)
-        {
-            WriteFailure(new PartitionOpsException(refusal), ErrorTarget, AdditionalActionsErrorId);
-            return;
-        }
-        var run = done.Run!;
-        foreach (var result in IlmActionResult.From(run, done.Request.Policy, a => IlmSelection.IsRequested(a, selection)))
-            WriteObject(result);
-        var ran = run.Outcomes.Select(o => o.Action).Concat(run.NotStarted).OfType<MergeAction>().SelectMany(m => m.MergedSources)
-            .ToHashSet(StringComparer.OrdinalIgnoreCase);
-        var missing = selection.Where(s => s.IsMerge).SelectMany(s => s.MergedSources).Where(s => !ran.Contains(s)).ToList();
-        if (missing.Count > 0)
-            WriteWarning($"{run.Plan.Layout.Schema}.{run.Plan.Layout.Table}: {string.Join(", ", missing)} did not merge: the table changed between the plan and the run; run Get-IlmMergeCandidate again.");
-        ReportRun(run, "Invoke-IlmPartitionMerge");
+        foreach (var result in IlmActionResult.From(done.Run, done.Request.Policy)) WriteObject(result);
+        ReportRun(done.Run, "Invoke-IlmPartitionMerge");
     }
 
-    private sealed record Done(IlmRunResult? Run, IlmRunRequest Request, string? Refusal);
+    private sealed record Done(IlmRunResult Run, IlmRunRequest Request);
 
     private sealed record GroupKey(PartitionOpsConnection Connection, bool FromConnectionParameter, IlmParameters Parameters)
     {

@@ -28,7 +28,10 @@ public sealed record IlmParameters
     public int? LockTimeoutSeconds { get; init; }
     public TimeSpan? MaxDuration { get; init; }
 
-    /// <summary>Invoke-IlmPartitionMerge -Partition: a named merge, allowed even when AUTO_MERGE_PARTITIONS = N or its last merge failed.</summary>
+    /// <summary>
+    /// Invoke-IlmPartitionMerge -Partition (the manual merge) rather than piped candidates: errors about the choice name
+    /// -Partition. Like any choice (IlmRunRequest.Only) it runs even when AUTO_MERGE_PARTITIONS = N or its last merge failed.
+    /// </summary>
     public bool ExplicitMerge { get; init; }
 
     public int? MaxRows { get; init; }
@@ -107,9 +110,6 @@ public static class IlmMapping
         {
             MaxMerges = p.MaxMerges,
             LockTimeoutSeconds = p.LockTimeoutSeconds,
-            // A merge asked for by name is not automatic, and is how a merge that keeps failing is retried (spec: Manual Merge).
-            AutoMergePartitions = p.ExplicitMerge ? true : null,
-            RetryFailed = p.ExplicitMerge ? true : null,
         };
         Translated(() => { overrides.Validate(); return 0; });
         return overrides;
@@ -237,7 +237,8 @@ public static class IlmMapping
 
     /// <summary>
     /// Set-IlmConfig: IlmService.SetConfigAsync, validated here first (the engine's rules: known key, Y/N or a
-    /// whole number) so that -WhatIf already refuses a bad value. The key is stored upper case, the value trimmed.
+    /// whole number) so that -WhatIf already refuses a bad value. The key is stored upper case, the value as the engine
+    /// stores it (YES/TRUE/1 -> Y, NO/FALSE/0 -> N, whole numbers without sign or leading zeros), so -WhatIf shows it.
     /// </summary>
     public static IlmSetConfigRequest ToSetConfigRequest(DatabaseTarget target, IlmParameters p)
     {
@@ -245,8 +246,7 @@ public static class IlmMapping
         var key = p.Key?.Trim().ToUpperInvariant();
         if (string.IsNullOrEmpty(key)) throw new InvalidRequestException("-Key", p.Key ?? "", $"is empty: use one of {string.Join(", ", ConfigKeys)}");
         if (p.Value is null || string.IsNullOrWhiteSpace(p.Value)) throw new InvalidRequestException("-Value", p.Value ?? "", $"is empty: {key} needs a value");
-        var value = p.Value.Trim();
-        Translated(() => { IlmConfig.Validate(key, value); return 0; });
+        var value = Translated(() => IlmConfig.Normalize(key, p.Value));
         return new IlmSetConfigRequest(target, key, value)
         {
             ControlSchema = Name(p.ControlSchema, "-ControlSchema"),

@@ -106,12 +106,15 @@ public sealed class IlmActionResult
     /// <summary>SUCCESS, FAILED, SKIPPED, or NOT_STARTED (-MaxDuration reached: the next run does it).</summary>
     public required string Status { get; init; }
 
-    /// <summary>Invoke-IlmPartitionMerge: false for an action the engine ran although it was not piped (-Force). Always true for Invoke-IlmMaintenance.</summary>
-    public bool Requested { get; init; } = true;
-
     public double DurationSeconds { get; init; }
     public long? RowsBefore { get; init; }
     public long? RowsAfter { get; init; }
+
+    /// <summary>Merge: rows of the partitions merged in (not the one that grew), counted; the sum of the audit rows' rows_merged.</summary>
+    public long? RowsMerged { get; init; }
+
+    /// <summary>Move: the moved partition's rows as the catalog estimates them (reltuples / NUM_ROWS at the last analyse), not counted.</summary>
+    public long? RowsMovedEstimate { get; init; }
     public long RowsRewritten { get; init; }
     public string? Error { get; init; }
     public required string Reason { get; init; }
@@ -122,7 +125,7 @@ public sealed class IlmActionResult
     public override string ToString() => $"{Schema}.{Table}: {Reason}: {Status}";
 
     /// <summary>The outcomes of a run, then the actions -MaxDuration left for the next run.</summary>
-    public static IEnumerable<IlmActionResult> From(IlmRunResult run, IlmPolicy policy, Func<IlmAction, bool>? requested = null)
+    public static IEnumerable<IlmActionResult> From(IlmRunResult run, IlmPolicy policy)
     {
         var plan = run.Plan;
         foreach (var o in run.Outcomes)
@@ -136,10 +139,11 @@ public sealed class IlmActionResult
                 TargetPartition = IlmOutput.Target(o.Action),
                 Tier = IlmOutput.Tier(o.Action, plan, policy),
                 Status = o.Status,
-                Requested = requested?.Invoke(o.Action) ?? true,
                 DurationSeconds = Math.Round(o.Duration.TotalSeconds, 3),
                 RowsBefore = o.RowsBefore,
                 RowsAfter = o.RowsAfter,
+                RowsMerged = o.RowsMerged,
+                RowsMovedEstimate = o.RowsMovedEstimate,
                 RowsRewritten = o.Action.RowsRewritten,
                 Error = o.Error,
                 Reason = IlmOutput.Reason(o.Action),
@@ -157,7 +161,6 @@ public sealed class IlmActionResult
                 TargetPartition = IlmOutput.Target(a),
                 Tier = IlmOutput.Tier(a, plan, policy),
                 Status = NotStarted,
-                Requested = requested?.Invoke(a) ?? true,
                 RowsRewritten = a.RowsRewritten,
                 Reason = IlmOutput.Reason(a),
             };

@@ -31,6 +31,8 @@ public sealed class IlmControlSqlGoldenFileTests
             ("StaleFailedMerges all", d.StaleFailedMerges(null, null, 7)),
             ("StaleFailedMerges table", d.StaleFailedMerges("ctl", "sales_part", 7)),
             ("InsertExecutionLog", d.InsertExecutionLog("ctl", Log)),
+            ("ControlTableExists", d.ControlTableExists("ctl", "dwh_ilm_config")),
+            ("ControlTableExists default schema", d.ControlTableExists(null, "dwh_ilm_partition_merges")),
         };
         var text = new StringBuilder();
         foreach (var (name, s) in statements)

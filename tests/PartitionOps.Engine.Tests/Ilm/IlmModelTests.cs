@@ -191,6 +191,39 @@ public sealed class IlmPolicyTests
     }
 
     [Fact]
+    public void Tablespace_names_resolve_to_the_databases_spelling()
+    {
+        // PostgreSQL folds unquoted CREATE TABLESPACE tbs_warm to lower case: the default policy's TBS_* find them.
+        var resolved = IlmPolicy.Default.ResolveTablespaces(["pg_default", "tbs_hot", "tbs_warm", "tbs_cold"]);
+        Assert.Equal(("tbs_hot", "tbs_warm", "tbs_cold"), (resolved.Hot.Tablespace, resolved.Warm.Tablespace, resolved.Cold.Tablespace));
+        Assert.Equal(IlmPolicy.Default with { Hot = resolved.Hot, Warm = resolved.Warm, Cold = resolved.Cold }, resolved);
+    }
+
+    [Fact]
+    public void An_exact_tablespace_name_wins_over_one_that_differs_in_case()
+    {
+        var resolved = IlmPolicy.Default.ResolveTablespaces(["TBS_WARM", "tbs_warm", "Tbs_Warm"]);
+        Assert.Equal("TBS_WARM", resolved.Warm.Tablespace);
+    }
+
+    [Fact]
+    public void A_tablespace_that_does_not_exist_keeps_its_name()
+    {
+        // Only a plan that needs it reports it missing.
+        var resolved = IlmPolicy.Default.ResolveTablespaces(["tbs_warm"]);
+        Assert.Equal(("TBS_HOT", "tbs_warm", "TBS_COLD"), (resolved.Hot.Tablespace, resolved.Warm.Tablespace, resolved.Cold.Tablespace));
+    }
+
+    [Fact]
+    public void Two_tablespaces_that_differ_only_in_case_are_bad_input_naming_both()
+    {
+        var e = Assert.Throws<InvalidRequestException>(() => IlmPolicy.Default.ResolveTablespaces(["tbs_hot", "tbs_cold", "Tbs_Cold"]));
+        Assert.Equal(("tablespace", "TBS_COLD"), (e.Parameter, e.Value));
+        Assert.Contains("tbs_cold and Tbs_Cold", e.Message);
+        Assert.Contains("cold tier", e.Message);
+    }
+
+    [Fact]
     public void Missing_policy_file_is_bad_input()
     {
         var e = Assert.Throws<InvalidRequestException>(() => IlmPolicy.Load("/nonexistent/policy.json"));

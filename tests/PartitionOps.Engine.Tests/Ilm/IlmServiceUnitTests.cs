@@ -46,6 +46,34 @@ public sealed class IlmConfigTests
         Assert.Contains(key == "NOT_A_KEY" ? key : value, e.Message);
     }
 
+    [Theory]
+    [InlineData("AUTO_MERGE_PARTITIONS", "YES", "Y")]
+    [InlineData("AUTO_MERGE_PARTITIONS", " true ", "Y")]
+    [InlineData("AUTO_MERGE_PARTITIONS", "1", "Y")]
+    [InlineData("AUTO_MERGE_PARTITIONS", "y", "Y")]
+    [InlineData("MERGE_RETRY_FAILED", "no", "N")]
+    [InlineData("MERGE_RETRY_FAILED", "False", "N")]
+    [InlineData("MERGE_RETRY_FAILED", "0", "N")]
+    [InlineData("MERGE_LOCK_TIMEOUT", " 045", "45")]
+    [InlineData("MAX_MERGES_PER_RUN", "+7", "7")]
+    public void Values_are_stored_in_the_spec_form(string key, string value, string stored)
+    {
+        Assert.Equal(stored, IlmConfig.Normalize(key, value));
+        // What is stored reads back as what was meant.
+        Assert.Equal(IlmConfig.FromValues(new Dictionary<string, string?> { [key] = value }), IlmConfig.FromValues(new Dictionary<string, string?> { [key] = stored }));
+    }
+
+    [Theory]
+    [InlineData("AUTO_MERGE_PARTITIONS", "")]
+    [InlineData("MAX_MERGES_PER_RUN", "  ")]
+    [InlineData("MERGE_RETRY_FAILED", null)]
+    public void An_empty_value_is_bad_input_naming_the_key(string key, string? value)
+    {
+        var e = Assert.Throws<InvalidRequestException>(() => IlmConfig.Normalize(key, value));
+        Assert.Equal(key, e.Parameter);
+        Assert.Contains("is empty", e.Message);
+    }
+
     [Fact]
     public void Bad_overrides_name_the_option()
     {
@@ -61,6 +89,22 @@ public sealed class IlmConfigTests
     {
         var e = Assert.Throws<InvalidRequestException>(() => IlmInput.ParseAsOf(text));
         Assert.Equal("--as-of", e.Parameter);
+    }
+}
+
+public sealed class IlmRunResultTests
+{
+    [Fact]
+    public void Rows_merged_counts_the_months_merged_in_not_the_partitions_they_grew()
+    {
+        var layout = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1)), Layouts.Monthly(2023, 11), Layouts.Monthly(2023, 12));
+        var planned = IlmService.PlanOffline(layout, IlmPolicy.Default, new DateOnly(2026, 1, 1), OracleProvider.Instance);
+        var merge = Assert.IsType<MergeAction>(Assert.Single(planned.Steps).Action);
+        // 1,000 rows in P_2023, 100 in each month: 200 merged in, 1,200 in the grown P_2023.
+        var ok = new ActionOutcome(merge, IlmStatus.Success, null, null, TimeSpan.FromSeconds(1), 1200, 1200, []) { RowsMerged = 200 };
+        var failed = new ActionOutcome(merge, IlmStatus.Failed, "LockTimeout", ErrorKind.LockTimeout, TimeSpan.Zero, 1200, null, []) { RowsMerged = 200 };
+        Assert.Equal(200, new IlmRunResult(planned, [ok], [], DryRun: false).RowsMerged);
+        Assert.Equal(0, new IlmRunResult(planned, [failed], [], DryRun: false).RowsMerged);
     }
 }
 

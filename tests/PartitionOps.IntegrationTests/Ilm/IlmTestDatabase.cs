@@ -60,6 +60,24 @@ internal sealed class IlmTestDatabase
         return db;
     }
 
+    /// <summary>
+    /// Creates a tablespace in a folder of the throwaway cluster unless one of that exact name exists (tablespaces are
+    /// cluster-wide). <paramref name="sqlName"/> is written into CREATE TABLESPACE as is: unquoted names fold to lower case.
+    /// </summary>
+    public async Task CreateTablespaceAsync(PostgresFixture postgres, string sqlName)
+    {
+        var stored = sqlName.StartsWith('"') ? sqlName.Trim('"') : sqlName.ToLowerInvariant();
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using (var exists = new NpgsqlCommand("SELECT count(*) FROM pg_tablespace WHERE spcname = @name", connection))
+        {
+            exists.Parameters.AddWithValue("name", stored);
+            if ((long)(await exists.ExecuteScalarAsync())! > 0) return;
+        }
+        var folder = await postgres.Cluster!.CreateServerOwnedDirectoryAsync("ts_" + Guid.NewGuid().ToString("N")[..12]);
+        await ExecuteAsync($"CREATE TABLESPACE {sqlName} LOCATION '{folder}'");
+    }
+
     /// <summary>Adds a partition [from, to) in a tablespace and fills it with <see cref="RowsPerDay"/> rows a day.</summary>
     public async Task AddPartitionAsync(string name, string from, string to, string tablespace)
     {

@@ -29,7 +29,7 @@ public sealed class PostgreSqlIlmRecoveryTests(PostgresFixture postgres, ITestOu
         if (db is null) return;
         await db.AddPartitionAsync("p_2023", "2023-01-01", "2023-11-01", db.Warm);
         await db.AddMonthAsync(2023, 11, db.Hot);
-        await _ilm.GetConfigAsync(new IlmConfigRequest(db.Target)); // creates the control tables
+        await _ilm.SetConfigAsync(new IlmSetConfigRequest(db.Target, "MAX_MERGES_PER_RUN", "50")); // creates the control tables (reading does not)
         await InProgressAsync(db, "p_2023_11", "p_2023");            // the runner died inside the transaction
         var total = await db.TotalRowsAsync();
 
@@ -65,7 +65,7 @@ public sealed class PostgreSqlIlmRecoveryTests(PostgresFixture postgres, ITestOu
         var db = await IlmTestDatabase.CreateAsync(postgres, output);
         if (db is null) return;
         await db.AddPartitionAsync("p_2023_12", "2023-01-01", "2024-01-01", db.Warm);
-        await _ilm.GetConfigAsync(new IlmConfigRequest(db.Target));
+        await _ilm.SetConfigAsync(new IlmSetConfigRequest(db.Target, "MAX_MERGES_PER_RUN", "50"));
         await InProgressAsync(db, "p_2023_11", "p_2023");
         await InProgressAsync(db, "p_2023_12", "p_2023");
 

@@ -41,6 +41,10 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
         var outcome = Assert.Single(result.Outcomes);
         Assert.Equal(IlmStatus.Success, outcome.Status);
         Assert.Equal(outcome.RowsBefore, outcome.RowsAfter);
+        // November's N rows merged into p_2023's M rows: the run reports N merged (as the audit row does), not N + M.
+        var november = IlmTestDatabase.DaysRows("2023-11-01", "2023-12-01");
+        var yearly = IlmTestDatabase.DaysRows("2023-01-01", "2023-11-01");
+        Assert.Equal((november, november, november + yearly), (result.RowsMerged, outcome.RowsMerged, outcome.RowsAfter));
         var parts = await db.PartitionsAsync();
         Assert.Equal(["p_2023", "p_2023_12"], parts.Keys.Order());
         Assert.Equal("FOR VALUES FROM ('2023-01-01') TO ('2023-12-01')", parts["p_2023"].Bound);
@@ -94,6 +98,7 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
         if (db is null) return;
         await db.AddPartitionAsync("p_2023", "2023-01-01", "2023-07-01", db.Warm);
         await db.AddMonthAsync(2024, 1, db.Hot);
+        await db.AnalyzeAsync();
         var total = await db.TotalRowsAsync();
 
         var result = await RunAsync(db, "2026-02-01");
@@ -101,6 +106,10 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
         var outcome = Assert.Single(result.Outcomes);
         Assert.IsType<MoveAction>(outcome.Action);
         Assert.Equal(IlmStatus.Success, outcome.Status);
+        // The move reports the partition's rows as the catalog estimates them (exact here: ANALYZE read every row).
+        Assert.Equal(IlmTestDatabase.DaysRows("2024-01-01", "2024-02-01"), outcome.RowsMovedEstimate);
+        Assert.Null(outcome.RowsMerged);
+        Assert.Equal(0, result.RowsMerged);
         Assert.Contains(result.Plan.Plan.Actions, a => a is SkipAction { PartitionName: "p_2024_01" });
         var parts = await db.PartitionsAsync();
         Assert.Equal(["p_2023", "p_2024_01"], parts.Keys.Order());
@@ -195,6 +204,7 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
         var outcome = Assert.Single(result.Outcomes);
         Assert.Equal(IlmStatus.Success, outcome.Status);
         Assert.Equal(total, outcome.RowsAfter);
+        Assert.Equal(IlmTestDatabase.DaysRows("2023-08-01", "2024-01-01"), result.RowsMerged);
         var audit = await db.AuditAsync();
         Assert.Equal(["p_2023_08", "p_2023_09", "p_2023_10", "p_2023_11", "p_2023_12"], audit.Select(a => a.Source));
         Assert.All(audit, a => Assert.Equal("SUCCESS", a.Status));
@@ -326,6 +336,167 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
         Assert.True(health.Passed, string.Join("; ", health.Checks.Where(c => !c.Passed).Select(c => c.Name + ": " + c.Message)));
         Assert.Equal((1L, 1L), (health.Statistics.TotalMerges, health.Statistics.Succeeded));
         Assert.True((await _ilm.HealthAsync(new IlmHealthRequest(db.Target))).Passed);
+    }
+
+    [Fact]
+    public async Task Only_the_chosen_actions_run_and_a_choice_that_cannot_run_changes_nothing()
+    {
+        var db = await IlmTestDatabase.CreateAsync(postgres, output);
+        if (db is null) return;
+        // As of 2026-01-01 the whole plan moves p_2019 to COLD and merges November and December into p_2023.
+        await db.AddPartitionAsync("p_2019", "2019-01-01", "2020-01-01", db.Warm);
+        await db.AddPartitionAsync("p_2023", "2023-01-01", "2023-11-01", db.Warm);
+        await db.AddMonthAsync(2023, 11, db.Hot);
+        await db.AddMonthAsync(2023, 12, db.Hot);
+        var total = await db.TotalRowsAsync();
+        var before = await db.PartitionsAsync();
+        IlmRunRequest Only(params string[] partitions) => new(db.Target, "sales")
+        {
+            Policy = db.Policy,
+            AsOf = new DateOnly(2026, 1, 1),
+            Only = partitions.Select(IlmActionKey.Partition).ToList(),
+        };
+
+        // The dry run shows only the chosen merge's SQL.
+        var dry = await _ilm.RunAsync(Only("p_2023_11") with { DryRun = true });
+        var planned = Assert.Single(dry.Outcomes);
+        Assert.Equal(["p_2023", "p_2023_11"], Assert.IsType<MergeAction>(planned.Action).Sources);
+        Assert.DoesNotContain(planned.Statements, s => s.Text.Contains("p_2019") || s.Text.Contains("p_2023_12"));
+        Assert.Equal(["p_2023", "p_2023_11"], Assert.IsType<MergeAction>(Assert.Single(dry.Plan.Steps).Action).Sources);
+
+        // Choices that cannot run: refused naming them, nothing written (not even the control tables).
+        async Task Refused(IlmRunRequest request, string value, string reason)
+        {
+            var e = await Assert.ThrowsAsync<InvalidRequestException>(() => _ilm.RunAsync(request));
+            Assert.Equal(("--only-partition", value), (e.Parameter, e.Value?.ToString()));
+            Assert.Contains(reason, e.Message);
+        }
+        await Refused(Only("p_2023_12"), "p_2023_12", "needs merge p_2023_11 into p_2023");
+        await Refused(Only("p_2023_12") with { DryRun = true }, "p_2023_12", "needs merge p_2023_11 into p_2023");
+        await Refused(Only("p_2031_01"), "p_2031_01", "has no partition p_2031_01");
+        await Refused(Only("p_2023"), "p_2023", "the partition others merge into");
+        Assert.Equal(before, await db.PartitionsAsync());
+        Assert.False(await db.ControlSchemaExistsAsync());
+
+        // The chosen merge runs; the due move and December do not, and no SKIPPED row is written for them.
+        var run = await _ilm.RunAsync(Only("p_2023_11"));
+        var merged = Assert.Single(run.Outcomes);
+        Assert.Equal((IlmActionKind.Merge, IlmStatus.Success), (merged.Action.Kind, merged.Status));
+        Assert.Equal(IlmTestDatabase.DaysRows("2023-11-01", "2023-12-01"), run.RowsMerged);
+        var parts = await db.PartitionsAsync();
+        Assert.Equal(["p_2019", "p_2023", "p_2023_12"], parts.Keys.Order());
+        Assert.Equal((db.Warm, db.Hot), (parts["p_2019"].Tablespace, parts["p_2023_12"].Tablespace));
+        Assert.Equal([("p_2023_11", "SUCCESS")], (await db.AuditAsync()).Select(a => (a.Source, a.Status)));
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM partitionops.dwh_ilm_execution_log"));
+
+        // A choice is explicit: AUTO_MERGE_PARTITIONS = N does not hold it back; the move alone is a choice too.
+        await _ilm.SetConfigAsync(new IlmSetConfigRequest(db.Target, "AUTO_MERGE_PARTITIONS", "N"));
+        Assert.Equal(IlmActionKind.Merge, Assert.Single((await _ilm.RunAsync(Only("p_2023_12"))).Outcomes).Action.Kind);
+        Assert.Equal(IlmActionKind.Move, Assert.Single((await _ilm.RunAsync(Only("p_2019"))).Outcomes).Action.Kind);
+        parts = await db.PartitionsAsync();
+        Assert.Equal(["p_2019", "p_2023"], parts.Keys.Order());
+        Assert.Equal(db.Cold, parts["p_2019"].Tablespace);
+        Assert.Equal("FOR VALUES FROM ('2023-01-01') TO ('2024-01-01')", parts["p_2023"].Bound);
+        Assert.Equal(total, await db.TotalRowsAsync());
+        // Done now: choosing it again is refused as not in the plan.
+        await Refused(Only("p_2019"), "p_2019", "nothing to do");
+    }
+
+    [Fact]
+    public async Task The_default_policy_finds_tablespaces_created_unquoted_in_lower_case()
+    {
+        var db = await IlmTestDatabase.CreateAsync(postgres, output);
+        if (db is null) return;
+        // CREATE TABLESPACE tbs_warm (unquoted) is stored as tbs_warm; the default policy names TBS_WARM.
+        foreach (var name in new[] { "tbs_hot", "TBS_WARM", "tbs_cold" }) await db.CreateTablespaceAsync(postgres, name);
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM pg_tablespace WHERE spcname = 'TBS_WARM'"));
+        await db.AddPartitionAsync("p_2019", "2019-01-01", "2020-01-01", "tbs_warm");
+        await db.AddPartitionAsync("p_2023", "2023-01-01", "2023-11-01", "tbs_warm");
+        await db.AddMonthAsync(2023, 11, "tbs_hot");
+        await db.AddMonthAsync(2025, 11, "tbs_hot");
+        var total = await db.TotalRowsAsync();
+        var request = new IlmRunRequest(db.Target, "sales") { AsOf = new DateOnly(2025, 12, 1) }; // IlmPolicy.Default
+
+        var dry = await _ilm.RunAsync(request with { DryRun = true });
+        var sql = string.Join("\n", dry.Outcomes.SelectMany(o => o.Statements).Select(s => s.Text));
+        Assert.Contains("SET TABLESPACE \"tbs_cold\"", sql);
+        Assert.DoesNotContain("TBS_", sql);
+
+        var result = await _ilm.RunAsync(request);
+        Assert.Equal([(IlmActionKind.Move, IlmStatus.Success), (IlmActionKind.Merge, IlmStatus.Success)], result.Outcomes.Select(o => (o.Action.Kind, o.Status)));
+        var parts = await db.PartitionsAsync();
+        Assert.Equal(("tbs_cold", "tbs_warm", "tbs_hot"), (parts["p_2019"].Tablespace, parts["p_2023"].Tablespace, parts["p_2025_11"].Tablespace));
+        Assert.False(parts.ContainsKey("p_2023_11"));
+        Assert.Equal(total, await db.TotalRowsAsync());
+        // The plan compares the resolved names with the partitions' tablespaces: nothing is left to do.
+        Assert.False((await _ilm.PlanAsync(new IlmPlanRequest { Target = db.Target, Table = "sales", AsOf = new DateOnly(2025, 12, 1) })).Plan.HasWork);
+    }
+
+    [Fact]
+    public async Task Policy_tablespaces_that_match_two_differing_only_in_case_are_refused_naming_both()
+    {
+        var db = await IlmTestDatabase.CreateAsync(postgres, output);
+        if (db is null) return;
+        var suffix = Guid.NewGuid().ToString("N")[..8];
+        await db.CreateTablespaceAsync(postgres, $"tbs_twin_{suffix}");
+        await db.CreateTablespaceAsync(postgres, $"\"Tbs_Twin_{suffix}\"");
+        await db.AddPartitionAsync("p_2023", "2023-01-01", "2023-11-01", db.Warm);
+        await db.AddMonthAsync(2023, 11, db.Hot);
+        var before = await db.PartitionsAsync();
+        var policy = db.Policy with { Cold = db.Policy.Cold with { Tablespace = $"TBS_TWIN_{suffix.ToUpperInvariant()}" } };
+        var asOf = new DateOnly(2025, 12, 1);
+
+        var run = await Assert.ThrowsAsync<InvalidRequestException>(() => _ilm.RunAsync(new IlmRunRequest(db.Target, "sales") { Policy = policy, AsOf = asOf }));
+        Assert.Equal(("tablespace", $"TBS_TWIN_{suffix.ToUpperInvariant()}"), (run.Parameter, run.Value));
+        Assert.Contains($"tbs_twin_{suffix}", run.Message);
+        Assert.Contains($"Tbs_Twin_{suffix}", run.Message);
+        await Assert.ThrowsAsync<InvalidRequestException>(() => _ilm.PlanAsync(new IlmPlanRequest { Target = db.Target, Table = "sales", Policy = policy, AsOf = asOf }));
+        Assert.Equal(before, await db.PartitionsAsync());
+        Assert.False(await db.ControlSchemaExistsAsync());
+
+        // Named exactly, the quoted one is used.
+        var exact = db.Policy with { Warm = db.Policy.Warm with { Tablespace = $"Tbs_Twin_{suffix}" } };
+        var merged = await _ilm.RunAsync(new IlmRunRequest(db.Target, "sales") { Policy = exact, AsOf = asOf });
+        Assert.Equal(IlmStatus.Success, Assert.Single(merged.Outcomes).Status);
+        Assert.Equal($"Tbs_Twin_{suffix}", (await db.PartitionsAsync())["p_2023"].Tablespace);
+    }
+
+    [Fact]
+    public async Task Config_history_health_and_plan_read_only_and_create_nothing()
+    {
+        var db = await IlmTestDatabase.CreateAsync(postgres, output);
+        if (db is null) return;
+        await db.AddPartitionAsync("p_2023", "2023-01-01", "2023-11-01", db.Warm);
+        await db.AddMonthAsync(2023, 11, db.Hot);
+
+        // No control tables yet: the defaults, marked as such.
+        var config = await _ilm.GetConfigAsync(new IlmConfigRequest(db.Target));
+        Assert.False(config.TableExists);
+        Assert.Equal(IlmConfig.Defaults.Select(d => (d.Key, d.Value, true)).OrderBy(x => x.Key, StringComparer.Ordinal),
+            config.Entries.Select(e => (e.Key, e.Value!, e.IsDefault)));
+        Assert.Equal(IlmConfig.Default, config.Config);
+        // No audit yet: no history, and health judged on no merges.
+        Assert.Empty(await _ilm.HistoryAsync(new IlmHistoryRequest(db.Target)));
+        Assert.Empty(await _ilm.HistoryAsync(new IlmHistoryRequest(db.Target) { Table = "sales" }));
+        var health = await _ilm.HealthAsync(new IlmHealthRequest(db.Target) { Table = "sales", Policy = db.Policy });
+        Assert.True(health.Passed, string.Join("; ", health.Checks.Where(c => !c.Passed).Select(c => c.Message)));
+        Assert.Equal(0, health.Statistics.TotalMerges);
+        Assert.True((await _ilm.HealthAsync(new IlmHealthRequest(db.Target))).Passed);
+        Assert.True((await _ilm.PlanAsync(new IlmPlanRequest { Target = db.Target, Table = "sales", Policy = db.Policy, AsOf = new DateOnly(2025, 12, 1) })).Plan.HasWork);
+        Assert.False(await db.ControlSchemaExistsAsync());
+        // A custom control schema is not created either.
+        Assert.False((await _ilm.GetConfigAsync(new IlmConfigRequest(db.Target) { ControlSchema = "ilm_ctl" })).TableExists);
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM pg_namespace WHERE nspname = 'ilm_ctl'"));
+
+        // Once written, the rows are read from the table; a key whose row is missing shows its default, marked.
+        await _ilm.SetConfigAsync(new IlmSetConfigRequest(db.Target, "MAX_MERGES_PER_RUN", "7"));
+        await db.ExecuteAsync("DELETE FROM partitionops.dwh_ilm_config WHERE config_key = 'MERGE_LOCK_TIMEOUT'");
+        config = await _ilm.GetConfigAsync(new IlmConfigRequest(db.Target));
+        Assert.True(config.TableExists);
+        Assert.Equal(7, config.Config.MaxMergesPerRun);
+        Assert.Equal([("MAX_MERGES_PER_RUN", "7", false), ("MERGE_LOCK_TIMEOUT", "30", true)],
+            config.Entries.Where(e => e.Key is "MAX_MERGES_PER_RUN" or "MERGE_LOCK_TIMEOUT").Select(e => (e.Key, e.Value!, e.IsDefault)));
+        Assert.Empty(await _ilm.HistoryAsync(new IlmHistoryRequest(db.Target)));
     }
 
     [Fact]

@@ -42,12 +42,27 @@ public sealed record IlmConfig
     }
 
     /// <summary>Checks a value before it is written with SetConfig.</summary>
-    public static void Validate(string key, string value)
+    public static void Validate(string key, string value) => Normalize(key, value);
+
+    /// <summary>
+    /// The value as it is stored: Y or N for the switches (YES, TRUE, 1, no, false, 0... are accepted and written as
+    /// Y / N, the spec's values), the whole number without sign or leading zeros for the others. Checks it first: an
+    /// unknown key, an empty or bad value is bad input naming it.
+    /// </summary>
+    public static string Normalize(string key, string? value)
     {
         var known = Defaults.Any(d => d.Key.Equals(key, StringComparison.Ordinal));
         if (!known)
             throw new InvalidRequestException("config key", key, $"is not an ILM setting: use one of {string.Join(", ", Defaults.Select(d => d.Key))}");
-        FromValues(new Dictionary<string, string?> { [key] = value });
+        if (string.IsNullOrWhiteSpace(value))
+            throw new InvalidRequestException(key, value ?? "", key is AutoMergeKey or RetryFailedKey ? "is empty: use Y or N" : "is empty: use a whole number");
+        var text = value.Trim();
+        return key switch
+        {
+            AutoMergeKey or RetryFailedKey => YesNo(key, text) ? "Y" : "N",
+            LockTimeoutKey => Positive(key, text, allowZero: false).ToString(CultureInfo.InvariantCulture),
+            _ => Positive(key, text, allowZero: true).ToString(CultureInfo.InvariantCulture),
+        };
     }
 
     public IlmConfig With(IlmConfigOverrides? overrides)

@@ -22,7 +22,10 @@ public sealed record PlannedAction(IlmAction Action, IReadOnlyList<SqlStatement>
     public string Describe() => Action.Describe();
 }
 
-/// <summary>How one action went.</summary>
+/// <summary>
+/// How one action went. For a merge, <see cref="RowsBefore"/> is the rows of every source (the partition that
+/// grows included) and <see cref="RowsAfter"/> the rows of the grown partition, both counted in the merge.
+/// </summary>
 public sealed record ActionOutcome(
     IlmAction Action,
     string Status,
@@ -31,7 +34,24 @@ public sealed record ActionOutcome(
     TimeSpan Duration,
     long? RowsBefore,
     long? RowsAfter,
-    IReadOnlyList<SqlStatement> Statements);
+    IReadOnlyList<SqlStatement> Statements)
+{
+    /// <summary>
+    /// Merge: rows of the partitions merged in (<see cref="MergeAction.MergedSources"/>, not the partition that
+    /// grows), counted exactly before the merge statement ran: the sum of the audit rows' rows_merged. Null for
+    /// other actions, and when the merge failed before its rows were counted.
+    /// </summary>
+    public long? RowsMerged { get; init; }
+
+    /// <summary>
+    /// Move: rows of the moved partition as the catalog estimates them (PostgreSQL reltuples, Oracle NUM_ROWS, as of
+    /// the last ANALYZE / statistics gathering, read when the run planned); null when the partition was never analysed.
+    /// An estimate on purpose: an exact count(*) would read the whole partition a second time (the move is a block
+    /// copy on PostgreSQL, a segment rewrite on Oracle), and counting under the move's exclusive lock would hold that
+    /// lock twice as long. Not logged: dwh_ilm_execution_log has no row column (DESIGN §5 keeps the spec's columns).
+    /// </summary>
+    public long? RowsMovedEstimate { get; init; }
+}
 
 /// <summary>Progress of a run: which action is starting or has ended.</summary>
 public sealed record IlmProgress(string Table, int Index, int Count, IlmAction Action, string Stage, ActionOutcome? Outcome = null);
@@ -83,7 +103,10 @@ internal sealed class IlmExecutor(
         await connection.ExecuteAsync(provider, dialect.InsertExecutionLog(controlSchema, new ExecutionLogEntry(
             layout.Schema, layout.Table, action.Partition, kind, from, to, status, error, Seconds(clock.Elapsed),
             string.Join(";\n", statements.Select(s => s.Text)))), CancellationToken.None).ConfigureAwait(false);
-        return new ActionOutcome(action, status, error, errorKind, clock.Elapsed, null, null, statements);
+        return new ActionOutcome(action, status, error, errorKind, clock.Elapsed, null, null, statements)
+        {
+            RowsMovedEstimate = (action as MoveAction)?.RowEstimate,
+        };
     }
 
     private async Task<ActionOutcome> MergeAsync(MergeAction merge, CancellationToken ct)
@@ -99,7 +122,7 @@ internal sealed class IlmExecutor(
         DbTransaction? transaction = null;
         var mergeStarted = false;
         var perSource = new Dictionary<string, long>(StringComparer.OrdinalIgnoreCase);
-        long? before = null, after = null;
+        long? before = null, after = null, rowsMerged = null;
         try
         {
             foreach (var s in script.Prepare) await connection.ExecuteAsync(provider, s, ct).ConfigureAwait(false);
@@ -108,6 +131,7 @@ internal sealed class IlmExecutor(
             foreach (var source in merge.Sources)
                 perSource[source] = await connection.ScalarAsync<long>(provider, dialect.CountRows(layout, source), ct, transaction).ConfigureAwait(false);
             before = perSource.Values.Sum();
+            rowsMerged = merged.Sum(source => perSource[source]);
             foreach (var s in script.Merge)
             {
                 await connection.ExecuteAsync(provider, s, ct, transaction).ConfigureAwait(false);
@@ -127,10 +151,10 @@ internal sealed class IlmExecutor(
             {
                 // DDL already committed (Oracle): leave the rows IN_PROGRESS so the next run reconciles.
                 message += " (the merge statement ran; the next run reconciles it from the IN_PROGRESS audit rows)";
-                return new ActionOutcome(merge, IlmStatus.Failed, message, kind, clock.Elapsed, before, after, statements);
+                return new ActionOutcome(merge, IlmStatus.Failed, message, kind, clock.Elapsed, before, after, statements) { RowsMerged = rowsMerged };
             }
             await CompleteAsync(merge, IlmStatus.Failed, message, clock.Elapsed, perSource: null).ConfigureAwait(false);
-            return new ActionOutcome(merge, IlmStatus.Failed, message, kind, clock.Elapsed, before, after, statements);
+            return new ActionOutcome(merge, IlmStatus.Failed, message, kind, clock.Elapsed, before, after, statements) { RowsMerged = rowsMerged };
         }
         finally
         {
@@ -140,7 +164,7 @@ internal sealed class IlmExecutor(
         // Without transactional DDL a mismatch cannot be undone; it means concurrent DML, not lost rows.
         var note = after == before ? null : $"row count {before} before the merge, {after} after (concurrent DML?)";
         await CompleteAsync(merge, IlmStatus.Success, note, clock.Elapsed, perSource).ConfigureAwait(false);
-        return new ActionOutcome(merge, IlmStatus.Success, note, null, clock.Elapsed, before, after, statements);
+        return new ActionOutcome(merge, IlmStatus.Success, note, null, clock.Elapsed, before, after, statements) { RowsMerged = rowsMerged };
     }
 
     private async Task CompleteAsync(MergeAction merge, string status, string? error, TimeSpan duration, Dictionary<string, long>? perSource)

@@ -21,6 +21,14 @@ public sealed record IlmPlanOptions
 
     /// <summary>A merge rewrites the growing partition too (Oracle), not only the months (PostgreSQL).</summary>
     public bool MergeRewritesTarget { get; init; } = true;
+
+    /// <summary>
+    /// Plan only chosen actions (<see cref="IlmActionSelector"/>): null plans everything. With a filter, a month merges
+    /// only when chosen (an unchosen one ends the months merging into that yearly partition), a January starts its
+    /// yearly partition only when chosen, and a move or rename is planned only when chosen; the walk carries on as if
+    /// the unchosen actions did not run.
+    /// </summary>
+    public IlmActionFilter? Only { get; init; }
 }
 
 /// <summary>The ordered actions for one table; <see cref="Work"/> excludes the skips.</summary>
@@ -132,6 +140,9 @@ public static class IlmPlanner
                 else if (!_yearsWithYearly.Contains(name.Year) && (FollowsCompleteYear(name) || (_policy.CreateMissingYearly && FirstOfItsYear(name))))
                     headOfYear = startsYear = true;
             }
+            // Only chosen actions: a January that is not chosen does not start its yearly partition (nor do later months join it).
+            if (startsYear && _options.Only is { } only && !only.AllowsRename(p.Name, name.YearlyName))
+                headOfYear = startsYear = false;
             if (!headOfYear)
             {
                 PlaceAlone(i);
@@ -141,7 +152,7 @@ public static class IlmPlanner
             var months = CollectMonths(i, tier);
             if (months.Count == 0)
             {
-                PlaceAlone(i, explainMonthly: !startsYear);
+                PlaceAlone(i, explainMonthly: !startsYear, startsYear: startsYear);
                 if (!startsYear) return Advance(i, name, p.UpperBound);
                 _actions.Add(new RenameAction(p.Name, name.YearlyName,
                     name.Month == 1 && FollowsCompleteYear(name)
@@ -161,6 +172,7 @@ public static class IlmPlanner
         private List<int> CollectMonths(int head, IlmTier tier)
         {
             var year = _names[head].Year;
+            var target = _names[head].Kind == PartitionNameKind.Yearly ? _parts[head].Name : _names[head].YearlyName;
             var months = new List<int>();
             for (var j = head + 1; j < _parts.Count; j++)
             {
@@ -182,6 +194,11 @@ public static class IlmPlanner
                 {
                     _reasons[j] = "its last merge FAILED and MERGE_RETRY_FAILED = N";
                     _heldBack[j] = _names[head].Kind == PartitionNameKind.Yearly ? _parts[head].Name : _names[head].YearlyName;
+                    break;
+                }
+                if (_options.Only is { } only && !only.AllowsMerge(q.Name, target))
+                {
+                    _reasons[j] = $"not chosen to merge into {target} in this run";
                     break;
                 }
                 months.Add(j);
@@ -249,8 +266,12 @@ public static class IlmPlanner
                 lower, _parts[months[^1]].UpperBound!.Value, headTablespace, headRows, monthRows, rewritten);
         }
 
-        /// <summary>A partition that stays as it is: moved to its tier if needed, with a reason when a month stays monthly.</summary>
-        private void PlaceAlone(int i, bool explainMonthly = true)
+        /// <summary>
+        /// A partition that stays as it is: moved to its tier if needed, with a reason when a month stays monthly.
+        /// <paramref name="startsYear"/>: the January renamed next to start its yearly partition; when chosen (as a
+        /// merge of that month or the rename), its move to the tier comes with it.
+        /// </summary>
+        private void PlaceAlone(int i, bool explainMonthly = true, bool startsYear = false)
         {
             var p = _parts[i];
             var tier = _tiers[i];
@@ -260,7 +281,11 @@ public static class IlmPlanner
             if (!inTarget && current is { } c && c > tier)
                 _actions.Add(new SkipAction(p.Name, $"already in the colder tier {Tier(c)} ({p.Tablespace}): never moved back"));
             else if (NeedsRelocation(p.Tablespace, p.Compression, settings, tier))
-                _actions.Add(new MoveAction(p.Name, p.Tablespace, settings.Tablespace, settings.Compression, tier, p.RowEstimate));
+            {
+                var move = new MoveAction(p.Name, p.Tablespace, settings.Tablespace, settings.Compression, tier, p.RowEstimate);
+                if (_options.Only is not { } only || only.AllowsMove(move) || (startsYear && only.AllowsMerge(p.Name, _names[i].YearlyName)))
+                    _actions.Add(move);
+            }
 
             var name = _names[i];
             if (explainMonthly && name.Kind == PartitionNameKind.Monthly && _options.MergesEnabled && _policy.MergesInto(tier))

@@ -91,6 +91,36 @@ public sealed record IlmPolicy
         return null;
     }
 
+    /// <summary>
+    /// The policy with each tier's tablespace spelled as the database spells it, so plans compare and SQL names the
+    /// real tablespace: the default policy's TBS_WARM is PostgreSQL's tbs_warm (created unquoted, folded to lower case).
+    /// An exact match wins; else the one name that matches ignoring letter case is used; two or more that differ only
+    /// in case are bad input naming them; no match leaves the name as it is (a plan that needs it reports it missing).
+    /// </summary>
+    public IlmPolicy ResolveTablespaces(IReadOnlyCollection<string> existing)
+    {
+        ArgumentNullException.ThrowIfNull(existing);
+        string Resolve(string name, IlmTier tier)
+        {
+            if (existing.Contains(name, StringComparer.Ordinal)) return name;
+            var matches = existing.Where(e => string.Equals(e, name, StringComparison.OrdinalIgnoreCase)).Distinct(StringComparer.Ordinal).ToList();
+            return matches.Count switch
+            {
+                0 => name,
+                1 => matches[0],
+                _ => throw new InvalidRequestException("tablespace", name,
+                    $"matches {string.Join(" and ", matches)}, which differ only in letter case (the policy's {tier.ToString().ToLowerInvariant()} tier names it): " +
+                    "name one of them exactly in the policy"),
+            };
+        }
+        return this with
+        {
+            Hot = Hot with { Tablespace = Resolve(Hot.Tablespace, IlmTier.Hot) },
+            Warm = Warm with { Tablespace = Resolve(Warm.Tablespace, IlmTier.Warm) },
+            Cold = Cold with { Tablespace = Resolve(Cold.Tablespace, IlmTier.Cold) },
+        };
+    }
+
     /// <summary>Whether monthly partitions that reach <paramref name="tier"/> merge into yearly ones.</summary>
     public bool MergesInto(IlmTier tier)
     {

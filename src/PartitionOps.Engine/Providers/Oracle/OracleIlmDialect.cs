@@ -90,8 +90,9 @@ public sealed class OracleIlmDialect : IIlmDialect
 
     public SqlStatement? Columns(string owner, string table) => null;
 
-    public SqlStatement TablespaceExists(string tablespace) =>
-        SqlStatement.Of("SELECT COUNT(*) FROM user_tablespaces WHERE tablespace_name = :tablespace", P("tablespace", NormalizeName(tablespace)));
+    // USER_TABLESPACES: the tablespaces accessible to the current user
+    // (https://docs.oracle.com/en/database/oracle/oracle-database/23/refrn/USER_TABLESPACES.html).
+    public SqlStatement Tablespaces() => new("SELECT tablespace_name FROM user_tablespaces ORDER BY tablespace_name");
 
     /// <summary>Oracle stores only upper bounds; lower bounds follow from the partition before.</summary>
     public PartitionBound? ParseBound(string boundText) =>
@@ -209,6 +210,13 @@ public sealed class OracleIlmDialect : IIlmDialect
             """),
         ];
     }
+
+    // ALL_TABLES: the tables the current user can see, by OWNER and TABLE_NAME (Database Reference, static data
+    // dictionary views: https://docs.oracle.com/en/database/oracle/oracle-database/19/refrn/static-data-dictionary-views-1.html).
+    // Unquoted names are stored upper case; the control schema defaults to the connected user's (CURRENT_SCHEMA).
+    public SqlStatement ControlTableExists(string? controlSchema, string table) => SqlStatement.Of(
+        $"SELECT COUNT(*) FROM all_tables WHERE owner = COALESCE(:owner, {CurrentSchema}) AND table_name = :table_name",
+        P("owner", controlSchema is null ? null : NormalizeName(controlSchema)), P("table_name", NormalizeName(table)));
 
     public SqlStatement SeedConfig(string? controlSchema, string key, string value, string description) => SqlStatement.Of(
         $"MERGE INTO {Control(controlSchema, "dwh_ilm_config")} c " +

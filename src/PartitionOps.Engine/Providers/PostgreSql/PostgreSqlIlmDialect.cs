@@ -88,8 +88,7 @@ public sealed partial class PostgreSqlIlmDialect : IIlmDialect
         ORDER BY a.attnum
         """, P("schema", owner), P("table_name", table));
 
-    public SqlStatement TablespaceExists(string tablespace) =>
-        SqlStatement.Of("SELECT count(*) FROM pg_tablespace WHERE spcname = @tablespace", P("tablespace", tablespace));
+    public SqlStatement Tablespaces() => new("SELECT spcname AS tablespace_name FROM pg_tablespace ORDER BY spcname");
 
     [GeneratedRegex(@"^FOR VALUES FROM \((?<from>MINVALUE|'[^']*')\) TO \((?<to>MAXVALUE|'[^']*')\)$", RegexOptions.CultureInvariant)]
     private static partial Regex RangeBound();
@@ -232,6 +231,11 @@ public sealed partial class PostgreSqlIlmDialect : IIlmDialect
         )
         """),
     ];
+
+    public SqlStatement ControlTableExists(string? controlSchema, string table) => SqlStatement.Of("""
+        SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = @schema AND c.relname = @table_name AND c.relkind IN ('r', 'p')
+        """, P("schema", controlSchema ?? "partitionops"), P("table_name", table));
 
     public SqlStatement SeedConfig(string? controlSchema, string key, string value, string description) => SqlStatement.Of(
         $"INSERT INTO {Control(controlSchema, "dwh_ilm_config")} (config_key, config_value, description) VALUES (@config_key, @config_value, @description) ON CONFLICT (config_key) DO NOTHING",

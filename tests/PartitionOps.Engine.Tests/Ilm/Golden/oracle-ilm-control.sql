@@ -74,3 +74,13 @@ INSERT INTO "CTL"."DWH_ILM_EXECUTION_LOG" (table_owner, table_name, partition_na
 --   duration_seconds = 1.25
 --   sql_text = ALTER TABLE ...
 
+-- ControlTableExists
+SELECT COUNT(*) FROM all_tables WHERE owner = COALESCE(:owner, SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA')) AND table_name = :table_name;
+--   owner = CTL
+--   table_name = DWH_ILM_CONFIG
+
+-- ControlTableExists default schema
+SELECT COUNT(*) FROM all_tables WHERE owner = COALESCE(:owner, SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA')) AND table_name = :table_name;
+--   owner = NULL
+--   table_name = DWH_ILM_PARTITION_MERGES
+

@@ -74,3 +74,15 @@ INSERT INTO "ctl"."dwh_ilm_execution_log" (table_owner, table_name, partition_na
 --   duration_seconds = 1.25
 --   sql_text = ALTER TABLE ...
 
+-- ControlTableExists
+SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = @schema AND c.relname = @table_name AND c.relkind IN ('r', 'p');
+--   schema = ctl
+--   table_name = dwh_ilm_config
+
+-- ControlTableExists default schema
+SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = @schema AND c.relname = @table_name AND c.relkind IN ('r', 'p');
+--   schema = partitionops
+--   table_name = dwh_ilm_partition_merges
+

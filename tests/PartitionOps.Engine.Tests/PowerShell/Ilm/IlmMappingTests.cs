@@ -114,13 +114,15 @@ public class IlmMappingTests
     }
 
     [Fact]
-    public void Manual_merge_overrides_auto_merge_and_retry()
+    public void Manual_merge_and_piped_candidates_keep_the_tables_config()
     {
+        // The engine treats any choice (IlmRunRequest.Only) as explicit: AUTO_MERGE_PARTITIONS = N and
+        // MERGE_RETRY_FAILED = N do not hold it back, so the cmdlet overrides nothing but what it was given.
         var p = new InvokeIlmPartitionMergeCommand { Table = "sales", Partition = "p_2023_11", LockTimeoutSeconds = 5 }.GetParameters();
         Assert.True(p.ExplicitMerge);
-        Assert.Equal(new IlmConfigOverrides { AutoMergePartitions = true, RetryFailed = true, LockTimeoutSeconds = 5 }, IlmMapping.ToRunRequest(Pg, p).Overrides);
-        // Piped candidates re-plan with the table's config, as Get-IlmMergeCandidate did.
+        Assert.Equal(new IlmConfigOverrides { LockTimeoutSeconds = 5 }, IlmMapping.ToRunRequest(Pg, p).Overrides);
         var piped = new InvokeIlmPartitionMergeCommand { Table = "sales", Action = "Merge", SourcePartition = ["p_2023", "p_2023_11"] }.GetParameters();
+        Assert.False(piped.ExplicitMerge);
         Assert.Equal(new IlmConfigOverrides(), IlmMapping.ToRunRequest(Pg, piped).Overrides);
     }
 
@@ -149,11 +151,15 @@ public class IlmMappingTests
     }
 
     [Theory]
-    [InlineData("auto_merge_partitions", " n ", "AUTO_MERGE_PARTITIONS", "n")]
+    [InlineData("auto_merge_partitions", " n ", "AUTO_MERGE_PARTITIONS", "N")]
+    [InlineData("AUTO_MERGE_PARTITIONS", "yes", "AUTO_MERGE_PARTITIONS", "Y")]
     [InlineData("MERGE_LOCK_TIMEOUT", "60", "MERGE_LOCK_TIMEOUT", "60")]
+    [InlineData("MERGE_LOCK_TIMEOUT", " 060 ", "MERGE_LOCK_TIMEOUT", "60")]
     [InlineData("MERGE_RETRY_FAILED", "Y", "MERGE_RETRY_FAILED", "Y")]
+    [InlineData("MERGE_RETRY_FAILED", "FALSE", "MERGE_RETRY_FAILED", "N")]
+    [InlineData("MERGE_RETRY_FAILED", "1", "MERGE_RETRY_FAILED", "Y")]
     [InlineData("MAX_MERGES_PER_RUN", "0", "MAX_MERGES_PER_RUN", "0")]
-    public void Set_IlmConfig_normalises_the_key_and_trims_the_value(string key, string value, string storedKey, string storedValue)
+    public void Set_IlmConfig_normalises_the_key_and_the_value_as_stored(string key, string value, string storedKey, string storedValue)
     {
         var r = IlmMapping.ToSetConfigRequest(Pg, new SetIlmConfigCommand { Key = key, Value = value, ControlSchema = "ilm" }.GetParameters());
         Assert.Equal(new IlmSetConfigRequest(Pg, storedKey, storedValue) { ControlSchema = "ilm" }, r);

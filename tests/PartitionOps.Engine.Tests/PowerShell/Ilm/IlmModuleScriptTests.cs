@@ -40,6 +40,25 @@ public class IlmModuleScriptTests
     }
 
     [Fact]
+    public void Runbook_sign_in_default_follows_the_provider()
+    {
+        var text = Read("Runbooks", "Invoke-IlmMaintenanceRunbook.ps1");
+        var parameters = text[text.IndexOf("param(", StringComparison.Ordinal)..text.IndexOf("$ErrorActionPreference", StringComparison.Ordinal)];
+        // The default provider is Oracle, which PartitionOps signs in to with a user and password only (OracleProvider
+        // refuses an access token): no token resource or AccessToken default in the parameters...
+        Assert.Matches(@"\[string\]\s*\$Provider\s*=\s*'oracle'", parameters);
+        Assert.Matches(@"\[string\]\s*\$Authentication\s*,", parameters);
+        Assert.Matches(@"\[string\]\s*\$TokenResourceUrl\s*,", parameters);
+        Assert.DoesNotContain("ossrdbms", parameters);
+        // ...but a default by provider: a credential asset for Oracle, the managed identity's token for PostgreSQL.
+        Assert.Matches(@"\$Authentication\s*=\s*if\s*\(\$Provider\s*-eq\s*'postgresql'\)\s*\{\s*'AccessToken'\s*\}\s*else\s*\{\s*'Credential'\s*\}", text);
+        Assert.Contains("$TokenResourceUrl = 'https://ossrdbms-aad.database.windows.net'", text);
+        Assert.Contains("-Authentication AccessToken is not supported for Oracle", text);
+        var help = text[..text.IndexOf("#>", StringComparison.Ordinal)];
+        Assert.Matches(@"Default: Credential for oracle", help);
+    }
+
+    [Fact]
     public void Validation_suite_checks_ilm_health_in_the_marked_place()
     {
         var text = Read("Validation", "PartitionOps.Validation.Tests.ps1");

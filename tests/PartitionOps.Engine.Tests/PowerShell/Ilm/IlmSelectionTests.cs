@@ -10,8 +10,9 @@ using PartitionOps.PowerShell.Ilm;
 namespace PartitionOps.Engine.Tests.PowerShell.Ilm;
 
 /// <summary>
-/// Invoke-IlmPartitionMerge runs only what it was given, as far as the engine allows: plans made offline from a
-/// layout (IlmService.PlanOffline, the same planner RunAsync uses) stand for the plans it reads from the database.
+/// Invoke-IlmPartitionMerge runs only what it was given: its candidates and -Partition become the engine's keys
+/// (IlmRunRequest.Only), which the engine's selector turns into the plan of only those actions. Plans made offline
+/// from a layout (the same planner and selector RunAsync uses) stand for the plans it reads from the database.
 /// </summary>
 public class IlmSelectionTests
 {
@@ -39,124 +40,78 @@ public class IlmSelectionTests
 
     private static readonly DateOnly AsOf = new(2026, 1, 1);
 
-    private static IlmPlanResult Plan(PartitionLayout layout, int? maxMerges = null, DateOnly? asOf = null) =>
-        IlmService.PlanOffline(layout, IlmPolicy.Default, asOf ?? AsOf, PostgreSqlProvider.Instance,
-            IlmConfig.Default.With(new IlmConfigOverrides { MaxMerges = maxMerges }));
+    private static IlmPlanResult Plan(PartitionLayout layout) =>
+        IlmService.PlanOffline(layout, IlmPolicy.Default, AsOf, PostgreSqlProvider.Instance);
 
     private static IReadOnlyList<IlmSelectedAction> Piped(IEnumerable<IlmMergeCandidate> candidates) =>
         candidates.Select(c => InvokeIlmPartitionMergeCommand.Selection(null, c.Action, c.SourcePartition, c.TargetPartition)).OfType<IlmSelectedAction>().ToList();
 
-    [Fact]
-    public void The_layout_plans_a_move_and_one_merge_of_two_months()
-    {
-        var plan = Plan(Sales);
-        Assert.Collection(plan.Steps.Select(s => s.Action),
-            a => Assert.Equal("move p_2019 from TBS_WARM to TBS_COLD (COLD, BASIC)", a.Describe()),
-            a => Assert.Equal(["p_2023", "p_2023_11", "p_2023_12"], Assert.IsType<MergeAction>(a).Sources));
-        Assert.Equal(["p_2023_11", "p_2023_12"], IlmSelection.MergedSources(plan));
-    }
+    private static IlmPlan Run(IReadOnlyList<IlmSelectedAction> selection) =>
+        IlmActionSelector.Select(Sales, IlmPolicy.Default, AsOf, new IlmPlanOptions(), IlmSelection.Keys(selection));
 
     [Fact]
-    public void Every_candidate_piped_back_runs_the_whole_plan_and_nothing_else()
+    public void Every_candidate_piped_back_runs_the_whole_plan()
     {
         var full = Plan(Sales);
         var selection = Piped(IlmMergeCandidate.From(full, IlmPolicy.Default, null, null, null, includeSkipped: true));
-        var (cap, problems) = IlmSelection.Resolve(full, selection);
-        Assert.Empty(problems);
-        Assert.Equal(2, cap);
-        var capped = Plan(Sales, cap);
-        Assert.Null(IlmSelection.Verify(full, capped, cap));
-        Assert.Empty(IlmSelection.Additional(capped, selection));
-        Assert.All(capped.Steps, s => Assert.True(IlmSelection.IsRequested(s.Action, selection)));
+        Assert.Equal(full.Steps.Select(s => s.Action.Describe()), Run(selection).Actions.Select(a => a.Describe()));
     }
 
     [Fact]
-    public void A_named_month_caps_the_run_at_that_month_and_reports_what_else_would_run()
+    public void Only_the_merge_candidate_piped_runs_when_the_move_is_filtered_out()
     {
-        var full = Plan(Sales);
-        IlmSelectedAction[] selection = [IlmSelectedAction.MergeOf("p_2023_11")];
-        var (cap, problems) = IlmSelection.Resolve(full, selection);
-        Assert.Empty(problems);
-        Assert.Equal(1, cap);
-        var capped = Plan(Sales, cap);
-        Assert.Null(IlmSelection.Verify(full, capped, cap));
-        var merge = Assert.Single(capped.Plan.Actions.OfType<MergeAction>());
+        var merges = IlmMergeCandidate.From(Plan(Sales), IlmPolicy.Default, null, null, null, false).Where(c => c.Action == "Merge");
+        var merge = Assert.IsType<MergeAction>(Assert.Single(Run(Piped(merges)).Actions));
+        Assert.Equal(["p_2023", "p_2023_11", "p_2023_12"], merge.Sources);
+    }
+
+    [Fact]
+    public void A_named_month_merges_alone_with_no_move_of_anything_else()
+    {
+        var merge = Assert.IsType<MergeAction>(Assert.Single(Run([IlmSelectedAction.MergeOf("p_2023_11")]).Actions));
         Assert.Equal(["p_2023", "p_2023_11"], merge.Sources);
-        // The engine cannot leave out the table's other actions: the move of p_2019, and December placed alone.
-        var additional = IlmSelection.Additional(capped, selection);
-        Assert.Equal(["move p_2019 from TBS_WARM to TBS_COLD (COLD, BASIC)", "move p_2023_12 from TBS_HOT to TBS_WARM (WARM, BASIC)"], additional);
-        Assert.True(IlmSelection.IsRequested(merge, selection));
-        Assert.False(IlmSelection.IsRequested(capped.Steps[0].Action, selection));
     }
 
     [Fact]
-    public void A_later_month_brings_the_earlier_one_of_the_same_merge_and_says_so()
+    public void A_later_month_alone_is_refused_naming_partition_and_what_it_needs()
     {
-        var full = Plan(Sales);
-        IlmSelectedAction[] selection = [IlmSelectedAction.MergeOf("P_2023_12")];
-        var (cap, _) = IlmSelection.Resolve(full, selection);
-        Assert.Equal(2, cap);
-        var additional = IlmSelection.Additional(Plan(Sales, cap), selection);
-        Assert.Contains(additional, a => a.StartsWith("merge p_2023_11 into p_2023", StringComparison.Ordinal));
+        var e = Assert.Throws<InvalidRequestException>(() => Run([IlmSelectedAction.MergeOf("P_2023_12")]));
+        var named = IlmSelection.Translate(e, explicitMerge: true);
+        Assert.Equal(("-Partition", "P_2023_12"), (named.Parameter, named.Value));
+        Assert.StartsWith("-Partition 'P_2023_12' cannot run on public.sales as of 2026-01-01, nothing was changed", named.Message);
+        Assert.Contains("needs merge p_2023_11 into p_2023", named.Message);
+        Assert.Equal("-SourcePartition", IlmSelection.Translate(e, explicitMerge: false).Parameter);
+        // Other errors keep their parameter.
+        var other = new InvalidRequestException("-AsOf", "x", "is not a date");
+        Assert.Same(other, IlmSelection.Translate(other, explicitMerge: true));
     }
 
     [Fact]
-    public void Only_the_merge_candidate_piped_is_selected_when_the_move_is_filtered_out()
+    public void A_partition_that_is_not_due_or_does_not_exist_is_refused_with_the_reason()
     {
-        var full = Plan(Sales);
-        var merges = IlmMergeCandidate.From(full, IlmPolicy.Default, null, null, null, false).Where(c => c.Action == "Merge");
-        var selection = Piped(merges);
-        var (cap, problems) = IlmSelection.Resolve(full, selection);
-        Assert.Equal((2, 0), (cap, problems.Count));
-        Assert.Equal(["move p_2019 from TBS_WARM to TBS_COLD (COLD, BASIC)"], IlmSelection.Additional(Plan(Sales, cap), selection));
+        var e = Assert.Throws<InvalidRequestException>(() => Run([IlmSelectedAction.MergeOf("p_2024_06"), IlmSelectedAction.MergeOf("p_1999_01"), IlmSelectedAction.MergeOf("p_2023")]));
+        Assert.Contains("p_2024_06 is still HOT", e.Message);
+        Assert.Contains("sales has no partition p_1999_01", e.Message);
+        Assert.Contains("p_2023 is the partition others merge into", e.Message);
     }
 
     [Fact]
-    public void A_partition_that_is_not_due_or_does_not_exist_is_a_problem_with_the_reason()
+    public void A_stale_candidate_is_refused()
     {
-        var full = Plan(Sales);
-        var (_, problems) = IlmSelection.Resolve(full, [IlmSelectedAction.MergeOf("p_2024_06"), IlmSelectedAction.MergeOf("p_1999_01"), IlmSelectedAction.MergeOf("p_2023")]);
-        Assert.Collection(problems,
-            p => Assert.StartsWith("p_2024_06: not due to merge as of 2026-01-01", p),
-            p => Assert.Equal("p_1999_01: public.sales has no such partition", p),
-            p => Assert.StartsWith("p_2023: is the partition others merge into", p));
+        var e = Assert.Throws<InvalidRequestException>(() => Run([new IlmSelectedAction("Move", ["p_2023_11"], null)]));
+        Assert.Contains("not move p_2023_11", e.Message);
     }
 
     [Fact]
-    public void A_stale_candidate_is_a_problem()
+    public void Candidates_become_keys_of_their_kind()
     {
-        var full = Plan(Sales);
-        var (_, problems) = IlmSelection.Resolve(full, [new IlmSelectedAction("Move", ["p_2023_11"], null), new IlmSelectedAction("Rename", ["p_2024_01"], "p_2024")]);
-        Assert.Equal(2, problems.Count);
-        Assert.All(problems, p => Assert.Contains("no longer in the plan of public.sales", p));
-    }
-
-    [Fact]
-    public void A_selection_the_engine_cannot_stop_at_is_refused_before_anything_runs()
-    {
-        // January after the complete p_2022 starts p_2023; with February it is one merge. Capped at January
-        // alone, the planner renames it instead: not what was asked.
-        var layout = new PartitionLayout
-        {
-            Schema = "public",
-            Table = "sales",
-            PartitionKey = "sale_date",
-            Columns = ["id", "sale_date", "amount"],
-            Partitions =
-            [
-                Part("p_2022", "2022-01-01", "2023-01-01", "TBS_WARM"),
-                Part("p_2023_01", "2023-01-01", "2023-02-01", "TBS_HOT"),
-                Part("p_2023_02", "2023-02-01", "2023-03-01", "TBS_HOT"),
-            ],
-        };
-        var asOf = new DateOnly(2025, 3, 1);
-        var full = Plan(layout, asOf: asOf);
-        Assert.Equal(["p_2023_01", "p_2023_02"], IlmSelection.MergedSources(full));
-        var (cap, problems) = IlmSelection.Resolve(full, [IlmSelectedAction.MergeOf("p_2023_01")]);
-        Assert.Equal((1, 0), (cap, problems.Count));
-        var why = IlmSelection.Verify(full, Plan(layout, cap, asOf), cap);
-        Assert.NotNull(why);
-        Assert.Contains("cannot stop after 1 merged partition(s)", why);
+        Assert.Equal(IlmActionKind.Move, new IlmSelectedAction("move", ["p_2019"], null).ToKey().Kind);
+        var rename = new IlmSelectedAction("Rename", ["p_2024_01"], "p_2024").ToKey();
+        Assert.Equal((IlmActionKind.Rename, "p_2024"), (rename.Kind!.Value, rename.Target));
+        var merge = new IlmSelectedAction("Merge", ["p_2023", "p_2023_11"], "p_2023").ToKey();
+        Assert.Equal(["p_2023_11"], merge.MergedPartitions);
+        Assert.Equal(["p_2023_11"], IlmSelectedAction.MergeOf("p_2023_11").ToKey().MergedPartitions);
+        Assert.Empty(IlmSelection.Keys([new IlmSelectedAction("Skip", ["p_2024_06"], null)]));
     }
 
     [Fact]
@@ -189,18 +144,17 @@ public class IlmSelectionTests
     }
 
     [Fact]
-    public void Run_results_mark_what_was_requested_and_what_was_not_started()
+    public void Run_results_carry_rows_and_what_was_not_started()
     {
-        var planned = Plan(Sales, 1);
-        var move = planned.Steps[0].Action;
+        var planned = Plan(Sales);
+        var move = (MoveAction)planned.Steps[0].Action;
         var merge = planned.Steps[1].Action;
         var run = new IlmRunResult(planned,
-            [new ActionOutcome(move, IlmStatus.Success, null, null, TimeSpan.FromSeconds(1.5), 100, 100, planned.Steps[0].Statements)],
+            [new ActionOutcome(move, IlmStatus.Success, null, null, TimeSpan.FromSeconds(1.5), null, null, planned.Steps[0].Statements) { RowsMovedEstimate = move.RowEstimate }],
             [], DryRun: false) { NotStarted = [merge] };
-        IlmSelectedAction[] selection = [IlmSelectedAction.MergeOf("p_2023_11")];
-        var results = IlmActionResult.From(run, IlmPolicy.Default, a => IlmSelection.IsRequested(a, selection)).ToList();
+        var results = IlmActionResult.From(run, IlmPolicy.Default).ToList();
         Assert.Collection(results,
-            r => Assert.Equal(("Move", "SUCCESS", false, 1.5, "COLD"), (r.Action, r.Status, r.Requested, r.DurationSeconds, r.Tier)),
-            r => Assert.Equal(("Merge", IlmActionResult.NotStarted, true, "p_2023"), (r.Action, r.Status, r.Requested, r.TargetPartition)));
+            r => Assert.Equal(("Move", "SUCCESS", 1.5, "COLD", (long?)100), (r.Action, r.Status, r.DurationSeconds, r.Tier, r.RowsMovedEstimate)),
+            r => Assert.Equal(("Merge", IlmActionResult.NotStarted, "p_2023", (long?)null), (r.Action, r.Status, r.TargetPartition, r.RowsMerged)));
     }
 }

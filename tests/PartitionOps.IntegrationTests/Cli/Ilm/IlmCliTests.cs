@@ -83,9 +83,12 @@ public sealed class IlmCliTests(PostgresFixture postgres, ITestOutputHelper outp
         Assert.True(run.ExitCode == 0, run.ToString());
         var runDoc = run.Json();
         Assert.Equal((1, 0), (runDoc.GetProperty("succeeded").GetInt32(), runDoc.GetProperty("failed").GetInt32()));
-        // Counted after the merge: the whole grown p_2023 (the audit row has November's rows).
+        // rowsMerged: November's rows, as in the audit row; rowsInMergedPartitions: the whole grown p_2023.
+        var november = IlmTestDatabase.DaysRows("2023-11-01", "2023-12-01");
+        Assert.Equal(november, runDoc.GetProperty("rowsMerged").GetInt64());
+        Assert.Equal(november, Assert.Single(runDoc.GetProperty("outcomes").EnumerateArray()).GetProperty("rowsMerged").GetInt64());
         Assert.Equal(IlmTestDatabase.DaysRows("2023-01-01", "2023-12-01"), runDoc.GetProperty("rowsInMergedPartitions").GetInt64());
-        Assert.Equal((long?)IlmTestDatabase.DaysRows("2023-11-01", "2023-12-01"), Assert.Single(await db.AuditAsync()).Rows);
+        Assert.Equal((long?)november, Assert.Single(await db.AuditAsync()).Rows);
         Assert.Contains("[1/1]", run.Stderr);
         var parts = await db.PartitionsAsync();
         Assert.Equal(["p_2023", "p_2023_12", "p_2024_01"], parts.Keys.Order());
@@ -250,19 +253,69 @@ public sealed class IlmCliTests(PostgresFixture postgres, ITestOutputHelper outp
     }
 
     [Fact]
+    public async Task Run_only_chosen_partitions()
+    {
+        var db = await SalesAsync();
+        if (db is null) return;
+        var policy = PolicyFile(db);
+        // As of 2026-02-01 November and December merge into p_2023 and January 2024 is due for WARM too.
+        string[] run = ["run", "--table", "sales", "--policy", policy, "--as-of", "2026-02-01"];
+
+        var dry = await IlmAsync(run[0], db, [.. run[1..], "--only-partition", "p_2023_11", "--dry-run", "--json"]);
+        Assert.True(dry.ExitCode == 0, dry.ToString());
+        var doc = dry.Json();
+        Assert.Equal(["partition p_2023_11"], doc.GetProperty("only").EnumerateArray().Select(e => e.GetString()));
+        var step = Assert.Single(doc.GetProperty("outcomes").EnumerateArray());
+        Assert.Equal(["p_2023", "p_2023_11"], step.GetProperty("detail").GetProperty("sources").EnumerateArray().Select(e => e.GetString()));
+        Assert.DoesNotContain("p_2023_12", string.Join("\n", step.GetProperty("statements").EnumerateArray().Select(e => e.GetString())));
+        var human = await IlmAsync(run[0], db, [.. run[1..], "--only-partition", "p_2023_11", "--dry-run"]);
+        Assert.Contains("(only partition p_2023_11)", human.Stdout);
+        Assert.False(await db.ControlSchemaExistsAsync());
+
+        // Two partitions, repeated option: both months merge in one action; January is not touched.
+        var both = await IlmAsync(run[0], db, [.. run[1..], "--only-partition", "p_2023_11", "--only-partition", "P_2023_12", "--json"]);
+        Assert.True(both.ExitCode == 0, both.ToString());
+        Assert.Equal(1, both.Json().GetProperty("succeeded").GetInt32());
+        Assert.Equal(IlmTestDatabase.DaysRows("2023-11-01", "2024-01-01"), both.Json().GetProperty("rowsMerged").GetInt64());
+        var parts = await db.PartitionsAsync();
+        Assert.Equal(["p_2023", "p_2024_01"], parts.Keys.Order());
+        Assert.Equal(db.Hot, parts["p_2024_01"].Tablespace);
+    }
+
+    [Fact]
     public async Task Config_get_and_set()
     {
         var db = await IlmTestDatabase.CreateAsync(postgres, output);
         if (db is null) return;
 
+        // Reading creates nothing: before the first run or set, the defaults, marked; no history; health passes.
         var get = await IlmAsync("config", db, "--json");
         Assert.True(get.ExitCode == 0, get.ToString());
         Assert.Equal(50, get.Json().GetProperty("effective").GetProperty("maxMergesPerRun").GetInt32());
+        Assert.False(get.Json().GetProperty("tableExists").GetBoolean());
+        Assert.All(get.Json().GetProperty("entries").EnumerateArray(), e => Assert.True(e.GetProperty("isDefault").GetBoolean()));
+        var getHuman = await IlmAsync("config", db);
+        Assert.True(getHuman.ExitCode == 0, getHuman.ToString());
+        Assert.Contains("does not exist yet", getHuman.Stdout);
+        var history = await IlmAsync("history", db, "--json");
+        Assert.True(history.ExitCode == 0, history.ToString());
+        Assert.Equal(0, history.Json().GetProperty("merges").GetArrayLength());
+        var health = await IlmAsync("health", db, "--json");
+        Assert.True(health.ExitCode == 0, health.ToString());
+        Assert.False(await db.ControlSchemaExistsAsync());
 
         var set = await CliRun.RunAsync("ilm", "config", "set", "max_merges_per_run", "5", "--provider", "postgresql", "--connection", db.ConnectionString, "--json");
         Assert.True(set.ExitCode == 0, set.ToString());
         Assert.Equal(5, set.Json().GetProperty("effective").GetProperty("maxMergesPerRun").GetInt32());
         Assert.Equal("5", await db.ScalarAsync<string>("SELECT config_value FROM partitionops.dwh_ilm_config WHERE config_key = 'MAX_MERGES_PER_RUN'"));
+
+        // Y/N switches accept YES/TRUE/1/NO/FALSE/0 and are stored as the spec's Y / N.
+        var yes = await CliRun.RunAsync("ilm", "config", "set", "merge_retry_failed", "false", "--provider", "postgresql", "--connection", db.ConnectionString);
+        Assert.True(yes.ExitCode == 0, yes.ToString());
+        Assert.Equal("N", await db.ScalarAsync<string>("SELECT config_value FROM partitionops.dwh_ilm_config WHERE config_key = 'MERGE_RETRY_FAILED'"));
+        var one = await CliRun.RunAsync("ilm", "config", "set", "AUTO_MERGE_PARTITIONS", "YES", "--provider", "postgresql", "--connection", db.ConnectionString);
+        Assert.True(one.ExitCode == 0, one.ToString());
+        Assert.Equal("Y", await db.ScalarAsync<string>("SELECT config_value FROM partitionops.dwh_ilm_config WHERE config_key = 'AUTO_MERGE_PARTITIONS'"));
 
         var human = await CliRun.RunAsync("ilm", "config", "get", "--provider", "postgresql", "--connection", db.ConnectionString);
         Assert.True(human.ExitCode == 0, human.ToString());
@@ -307,6 +360,9 @@ public sealed class IlmCliTests(PostgresFixture postgres, ITestOutputHelper outp
             (["run", "--table", "sales", "--policy", policy, "--lock-timeout", "0"], "--lock-timeout", "0"),
             (["run", "--table", "sales", "--policy", policy, "--max-merges", "many"], "--max-merges", "many"),
             (["run", "--policy", policy], "--table", ""),
+            (["run", "--table", "sales", "--policy", policy, "--as-of", "2025-12-01", "--only-partition", "p_2023_12"], "--only-partition", "p_2023_12"),
+            (["run", "--table", "sales", "--policy", policy, "--as-of", "2025-12-01", "--only-partition", "p_2023_12", "--dry-run"], "--only-partition", "p_2023_12"),
+            (["run", "--table", "sales", "--policy", policy, "--only-partition", "p;drop"], "--only-partition", "p;drop"),
             (["summary", "--table", "nosuch"], "--table", "nosuch"),
             (["snapshot", "--table", "sales", "--output", Path.Combine(_folder, "no", "such", "dir", "x.json")], "--output", "x.json"),
             (["plan", "--layout", notLayout], "--layout", notLayout),
