@@ -5,6 +5,8 @@ namespace PartitionOps.Engine.Backfill;
 /// <summary>Status words stored in the control tables and shown to users.</summary>
 public static class BackfillStatus
 {
+    /// <summary>A dry run's result: the plan was read from the catalog, nothing ran (never stored).</summary>
+    public const string Planned = "planned";
     public const string Pending = "pending";
     public const string Running = "running";
     public const string CatchUp = "catch-up";
@@ -69,7 +71,7 @@ public sealed record BackfillEvent(string Phase, string Message, TypeProgress? T
 public sealed record BackfillResult
 {
     public long? RunId { get; init; }
-    /// <summary>done, paused (max duration, stop flag, Ctrl+C; resume by running again), failed.</summary>
+    /// <summary>done, paused (max duration, stop flag, Ctrl+C; resume by running again), failed, or planned (a dry run).</summary>
     public required string Status { get; init; }
     public string? StopReason { get; init; }
     public bool ColumnAdded { get; init; }

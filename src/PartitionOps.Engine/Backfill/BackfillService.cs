@@ -34,7 +34,7 @@ public sealed class BackfillService
         if (request.DryRun)
         {
             var plan = await PlanAsync(connection, context, request, columnStep, indexSteps, ct).ConfigureAwait(false);
-            return new BackfillResult { Status = "planned", Plan = plan, Types = plan.Types, Elapsed = clock.Elapsed };
+            return new BackfillResult { Status = BackfillStatus.Planned, Plan = plan, Types = plan.Types, Elapsed = clock.Elapsed };
         }
 
         await EnsureControlTablesAsync(connection, context, ct).ConfigureAwait(false);

@@ -83,7 +83,7 @@ public sealed class BackfillCliTests(PostgresFixture postgres)
         var json = await CliRun.BackfillAsync("start", db.ConnectionString, "--dry-run", "--json");
         Assert.True(json.ExitCode == 0, json.ToString());
         var plan = json.Json();
-        Assert.Equal("planned", plan.GetProperty("status").GetString());
+        Assert.Equal(PartitionOps.Engine.Backfill.BackfillStatus.Planned, plan.GetProperty("status").GetString());
         Assert.True(plan.GetProperty("plan").GetProperty("steps").GetArrayLength() >= 3);
 
         var undo = await CliRun.BackfillAsync("undo", db.ConnectionString, "--dry-run");

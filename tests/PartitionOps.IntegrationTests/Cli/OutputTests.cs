@@ -83,7 +83,7 @@ public sealed class OutputTests
 
     [Theory]
     [InlineData(BackfillStatus.Done, null, 0)]
-    [InlineData("planned", null, 0)]
+    [InlineData(BackfillStatus.Planned, null, 0)]
     [InlineData(BackfillStatus.Paused, "max duration 00:00:01 reached", 0)]
     [InlineData(BackfillStatus.Paused, "stop requested", 0)]
     [InlineData(BackfillStatus.Paused, "cancelled", 1)]
