@@ -60,7 +60,9 @@ public sealed class BackfillService
             return new BackfillResult { Status = BackfillStatus.Done, ColumnAdded = columnAdded, IndexesBuilt = built, Elapsed = clock.Elapsed };
 
         var walk = new BackfillWalk(context, request, Host, events, clock);
+        var phase3 = Stopwatch.StartNew();
         var outcome = await walk.RunAsync(connection, ct).ConfigureAwait(false);
+        phase3.Stop();
         return new BackfillResult
         {
             RunId = outcome.RunId,
@@ -71,6 +73,8 @@ public sealed class BackfillService
             Types = outcome.Types,
             SkippedTypes = outcome.SkippedTypes,
             Elapsed = clock.Elapsed,
+            Phase3Elapsed = phase3.Elapsed,
+            Phase3RowsScanned = outcome.RowsScanned,
         };
     }
 

@@ -7,7 +7,8 @@ namespace PartitionOps.Engine.Backfill;
 /// <summary>The type's application lock went to another runner while this one reconnected.</summary>
 internal sealed class TypeLostException : Exception;
 
-internal sealed record WalkOutcome(long RunId, string Status, string? StopReason, IReadOnlyList<TypeProgress> Types, IReadOnlyList<string> SkippedTypes);
+internal sealed record WalkOutcome(long RunId, string Status, string? StopReason, IReadOnlyList<TypeProgress> Types, IReadOnlyList<string> SkippedTypes,
+    long RowsScanned);
 
 /// <summary>
 /// Phase 3: walks each selected type in key ranges, smallest type first, N types at once. Each batch
@@ -33,6 +34,8 @@ internal sealed class BackfillWalk(
     private readonly System.Collections.Concurrent.ConcurrentBag<string> _skipped = [];
     private volatile string? _stopReason;
     private long _rowsMoved;
+    /// <summary>Rows walked by this call (the checkpoints hold the run's totals over every call).</summary>
+    private long _rowsScanned;
 
     public async Task<WalkOutcome> RunAsync(DbConnection connection, CancellationToken ct)
     {
@@ -73,7 +76,8 @@ internal sealed class BackfillWalk(
         var now = DateTimeOffset.UtcNow;
         var types = final.Where(c => selected.Contains(c.TypeId))
             .Select(c => c.ToProgress(estimates.TryGetValue(c.TypeId, out var e) ? e : c.EstimatedRows, now)).ToList();
-        return new WalkOutcome(runId, status, status == BackfillStatus.Done ? null : _stopReason, types, _skipped.ToList());
+        return new WalkOutcome(runId, status, status == BackfillStatus.Done ? null : _stopReason, types, _skipped.ToList(),
+            Interlocked.Read(ref _rowsScanned));
     }
 
     private Task WalkAllAsync(IReadOnlyList<Checkpoint> work, Dictionary<int, long> estimates, bool finalPass, CancellationToken ct) =>
@@ -208,6 +212,7 @@ internal sealed class BackfillWalk(
                         state.Updated += updated;
                         state.Batches++;
                         Interlocked.Add(ref _rowsMoved, updated);
+                        Interlocked.Add(ref _rowsScanned, scanned);
                         state.LastBatchMs = watch.Elapsed.TotalMilliseconds;
                         controller.Observe(scanned, watch.Elapsed);
                         Report(state, estimate, controller.Current);

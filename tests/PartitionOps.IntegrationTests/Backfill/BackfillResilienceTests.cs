@@ -98,6 +98,10 @@ public sealed class BackfillResilienceTests(PostgresFixture postgres)
         AssertDone(second);
         Assert.Equal(first.RunId, second.RunId);
         Assert.Equal(system, second.RowsUpdated); // checkpoint totals over both sessions: each row once
+        // The rate counts only what this call walked in its own phase 3.
+        Assert.Equal(first.RowsScanned, first.Phase3RowsScanned);
+        Assert.Equal(second.RowsScanned - first.RowsScanned, second.Phase3RowsScanned);
+        Assert.Equal(second.Phase3RowsScanned / second.Phase3Elapsed.TotalSeconds, second.RowsPerSecond, 6);
         Assert.Equal(0, await db.MisplacedAsync());
     }
 
