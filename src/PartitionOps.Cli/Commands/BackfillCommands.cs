@@ -96,11 +96,8 @@ internal static class BackfillCommands
         var scope = ScopeOptions.AddTo(command, withResourceTypes: false);
         command.SetRun(host, scope.Common.Json, async (parse, output) =>
         {
-            var backfillScope = scope.Scope(parse);
-            await new BackfillService().RequestStopAsync(backfillScope, output.Cancellation).ConfigureAwait(false);
-            var table = $"{backfillScope.Schema ?? backfillScope.Profile.Schema ?? backfillScope.Target.Provider.DefaultSchema}.{backfillScope.Profile.Table}";
-            output.Result(new { StopRequested = true, Table = table },
-                console => console.WriteLine($"{table}: stop requested; running workers pause after their current batch"));
+            var stop = await new BackfillService().RequestStopAsync(scope.Scope(parse), output.Cancellation).ConfigureAwait(false);
+            output.Result(stop, console => console.WriteLine(stop.Summary));
             return ExitCodes.Done;
         });
         return command;

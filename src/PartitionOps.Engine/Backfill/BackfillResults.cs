@@ -100,6 +100,35 @@ public sealed record BackfillResult
     public BackfillPlan? Plan { get; init; }
 }
 
+/// <summary>What `backfill stop` flagged: the table as the engine resolved it, and the run the flag reaches.</summary>
+public sealed record BackfillStopRequest
+{
+    /// <summary>Always true: the flag is set (front ends print it; JSON keeps the field scripts test).</summary>
+    public bool StopRequested => true;
+    /// <summary>schema.table as resolved against the catalog (the profile's table, the schema default filled in).</summary>
+    public required string Table { get; init; }
+    public required string Column { get; init; }
+    public required string ControlSchema { get; init; }
+    /// <summary>host:pid recorded as requested_by.</summary>
+    public required string RequestedBy { get; init; }
+    /// <summary>The newest run of the table, if any, and its recorded status.</summary>
+    public long? RunId { get; init; }
+    public string? RunStatus { get; init; }
+    /// <summary>
+    /// True when the newest run is recorded as running, so workers will see the flag after their batch.
+    /// Otherwise nothing is running to stop (the next start clears the flag).
+    /// </summary>
+    public bool RunInProgress => RunStatus == BackfillStatus.Running;
+
+    /// <summary>One line for people, the same in every front end.</summary>
+    public string Summary =>
+        $"{Table}.{Column}: stop requested (flag in {ControlSchema}.backfill_control); " + (RunInProgress
+            ? $"run {RunId} is running: its workers pause after their current batch"
+            : RunId is { } id
+                ? $"run {id} is {RunStatus}, not running: nothing to pause now (the next start clears the flag)"
+                : "no run has started on this table: nothing to pause now (the next start clears the flag)");
+}
+
 public sealed record PlannedStep(string Phase, string Description, IReadOnlyList<SqlStatement> Statements);
 
 /// <summary>A dry run: what would run, with the exact SQL, and what the catalog says now.</summary>

@@ -87,13 +87,27 @@ public sealed class BackfillService
 
     // ================================================================ stop
 
-    /// <summary>Sets the stop flag: running workers finish their batch and pause. The next start clears it.</summary>
-    public async Task RequestStopAsync(BackfillScope scope, CancellationToken ct = default)
+    /// <summary>
+    /// Sets the stop flag: running workers finish their batch and pause. The next start clears it. Returns
+    /// what was flagged (the table as resolved, its column) and the newest run the flag reaches.
+    /// </summary>
+    public async Task<BackfillStopRequest> RequestStopAsync(BackfillScope scope, CancellationToken ct = default)
     {
         await using var connection = await scope.Target.OpenAsync(ct).ConfigureAwait(false);
         var context = await BackfillContext.ResolveAsync(scope, connection, ct).ConfigureAwait(false);
         await EnsureControlTablesAsync(connection, context, ct).ConfigureAwait(false);
         await SetStopFlagAsync(connection, context, true, ct).ConfigureAwait(false);
+        var latest = await connection.QueryAsync(context.Provider, context.Dialect.LatestRun(context.Table.ControlSchema).With(context.TableParameters()),
+            r => (RunId: r.Get<long>("run_id"), Status: r.Get<string>("status")), ct).ConfigureAwait(false);
+        return new BackfillStopRequest
+        {
+            Table = context.Display,
+            Column = context.Profile.PartitionColumn,
+            ControlSchema = context.Table.ControlSchema,
+            RequestedBy = Host,
+            RunId = latest.Count > 0 ? latest[0].RunId : null,
+            RunStatus = latest.Count > 0 ? latest[0].Status : null,
+        };
     }
 
     /// <summary>Creates the control tables if missing (idempotent DDL), inside <paramref name="transaction"/> when given.</summary>

@@ -1,3 +1,4 @@
+using System.Management.Automation;
 using PartitionOps.Engine;
 using PartitionOps.Engine.Backfill;
 using PartitionOps.Engine.Providers;
@@ -141,6 +142,12 @@ public static class BackfillMapping
                 .With("stop_requested", 1).With("requested_by", $"{Environment.MachineName}:{Environment.ProcessId}"),
         ];
     }
+
+    /// <summary>Tags of an information record the host shows the way it shows Write-Host output.</summary>
+    public static readonly string[] HostTags = ["PSHOST"];
+
+    /// <summary>A line for the host, as Write-Host sends it (shown unless -InformationAction Ignore).</summary>
+    public static HostInformationMessage HostMessage(string text) => new() { Message = text };
 
     /// <summary>"schema.table" as the engine will resolve it (before it reads the catalog).</summary>
     public static string TableName(BackfillScope scope) =>

@@ -111,16 +111,25 @@ public sealed class BackfillResilienceTests(PostgresFixture postgres)
         var db = await BackfillHarness.CreateAsync(postgres);
         var system = await db.SystemRowsAsync();
         var once = 0;
+        BackfillStopRequest? flagged = null;
         var progress = new InlineProgress(e =>
         {
             if (e.Type is { Batches: 2 } && Interlocked.Exchange(ref once, 1) == 0)
-                _service.RequestStopAsync(db.Scope).GetAwaiter().GetResult();
+                flagged = _service.RequestStopAsync(db.Scope).GetAwaiter().GetResult();
         });
         var request = db.Request(batchSize: 50) with { TargetBatchTime = TimeSpan.Zero };
 
         var stopped = await _service.StartAsync(request, progress);
         Assert.Equal(BackfillStatus.Paused, stopped.Status);
         Assert.Equal("stop requested", stopped.StopReason);
+        // The stop names what it flagged, as resolved against the catalog, and the run it reached.
+        Assert.NotNull(flagged);
+        Assert.Equal("public.Resource", flagged.Table);
+        Assert.Equal("PartitionId", flagged.Column);
+        Assert.Equal("partitionops", flagged.ControlSchema);
+        Assert.Equal(stopped.RunId, flagged.RunId);
+        Assert.True(flagged.RunInProgress);
+        Assert.Contains("run " + stopped.RunId + " is running", flagged.Summary);
         Assert.True(await db.MisplacedAsync() > 0);
 
         var resumed = await _service.StartAsync(request);

@@ -109,7 +109,16 @@ public sealed class BackfillCliTests(PostgresFixture postgres)
 
         var stop = await CliRun.BackfillAsync("stop", db.ConnectionString, "--json");
         Assert.True(stop.ExitCode == 0, stop.ToString());
-        Assert.True(stop.Json().GetProperty("stopRequested").GetBoolean());
+        var flagged = stop.Json();
+        Assert.True(flagged.GetProperty("stopRequested").GetBoolean());
+        Assert.Equal("public.Resource", flagged.GetProperty("table").GetString());
+        Assert.Equal("PartitionId", flagged.GetProperty("column").GetString());
+        Assert.Equal(first.GetProperty("runId").GetInt64(), flagged.GetProperty("runId").GetInt64());
+        Assert.Equal("paused", flagged.GetProperty("runStatus").GetString());
+        var humanStop = await CliRun.BackfillAsync("stop", db.ConnectionString);
+        Assert.True(humanStop.ExitCode == 0, humanStop.ToString());
+        Assert.Contains($"public.Resource.PartitionId: stop requested (flag in partitionops.backfill_control); run {first.GetProperty("runId").GetInt64()} is paused, not running",
+            humanStop.Stdout);
 
         var resumed = await CliRun.BackfillAsync("start", db.ConnectionString, "--json", "--skip-indexes", "--batch-size", "2000");
         Assert.True(resumed.ExitCode == 0, resumed.ToString());

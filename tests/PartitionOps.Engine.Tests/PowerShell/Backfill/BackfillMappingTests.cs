@@ -268,6 +268,23 @@ public class BackfillMappingTests
     }
 
     [Fact]
+    public void Stop_says_what_it_flagged_on_the_host_like_Write_Host()
+    {
+        var stop = new BackfillStopRequest
+        {
+            Table = "dbo.Resource", Column = "PartitionId", ControlSchema = "partitionops", RequestedBy = "h:1",
+            RunId = 12, RunStatus = BackfillStatus.Running,
+        };
+        Assert.Equal("dbo.Resource.PartitionId: stop requested (flag in partitionops.backfill_control); run 12 is running: its workers pause after their current batch",
+            stop.Summary);
+        Assert.Contains("run 3 is done, not running: nothing to pause now", (stop with { RunId = 3, RunStatus = BackfillStatus.Done }).Summary);
+        Assert.Contains("no run has started on this table", (stop with { RunId = null, RunStatus = null }).Summary);
+        // What Write-Host sends (the stub's HostInformationMessage keeps no text, so only the shape is checked here).
+        Assert.IsType<System.Management.Automation.HostInformationMessage>(BackfillMapping.HostMessage(stop.Summary));
+        Assert.Equal(["PSHOST"], BackfillMapping.HostTags);
+    }
+
+    [Fact]
     public void Stop_plan_refuses_a_provider_without_backfill()
     {
         var noBackfill = new DatabaseTarget(new NoBackfillProvider(), "Host=ora01");
