@@ -121,7 +121,9 @@ internal static class BackfillCommands
             if (result.Status == BackfillStatus.Paused)
                 output.Info($"{verb} paused ({result.StopReason}): run the same command again to resume where it stopped");
             else if (result.Status == BackfillStatus.Failed)
-                output.Warn($"{verb} failed: {result.StopReason}");
+                output.Warn(result.FailedTypes.Count > 0
+                    ? $"{verb} failed for {string.Join(", ", result.FailedTypes)}: {result.StopReason}"
+                    : $"{verb} failed: {result.StopReason}");
         }
         return ExitCodes.ForRun(result);
     }

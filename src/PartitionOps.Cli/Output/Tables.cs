@@ -21,6 +21,9 @@ internal static class Tables
             BackfillStatus.Done => $"{verb} done (run {result.RunId}): {summary}",
             BackfillStatus.Paused => $"{verb} paused ({result.StopReason ?? "stopped"}) (run {result.RunId}): {summary}. " +
                                      "Run the same command again to resume where it stopped.",
+            BackfillStatus.Failed when result.FailedTypes.Count > 0 =>
+                $"{verb} failed for {string.Join(", ", result.FailedTypes)} (run {result.RunId}): {result.StopReason}. {summary}. " +
+                "Fix the cause and run the same command again: finished work is kept and the failed types are retried.",
             _ => $"{verb} {result.Status} (run {result.RunId}): {result.StopReason}. {summary}. " +
                  "Fix the cause and run the same command again: finished work is kept.",
         };

@@ -71,7 +71,8 @@ public sealed record BackfillEvent(string Phase, string Message, TypeProgress? T
 public sealed record BackfillResult
 {
     public long? RunId { get; init; }
-    /// <summary>done, paused (max duration, stop flag, Ctrl+C; resume by running again), failed, or planned (a dry run).</summary>
+    /// <summary>done, paused (max duration, stop flag, Ctrl+C; resume by running again), failed (a type failed:
+    /// see <see cref="FailedTypes"/>; the others went on), or planned (a dry run).</summary>
     public required string Status { get; init; }
     public string? StopReason { get; init; }
     public bool ColumnAdded { get; init; }
@@ -79,6 +80,12 @@ public sealed record BackfillResult
     public IReadOnlyList<TypeProgress> Types { get; init; } = [];
     /// <summary>Types another runner was working on (their application lock was taken).</summary>
     public IReadOnlyList<string> SkippedTypes { get; init; } = [];
+    /// <summary>
+    /// Types that failed with an error that retrying would not fix (a trigger, a constraint): each is marked
+    /// failed and the other types went on; the run's status is failed and names them in StopReason. Running
+    /// the same command again retries them. Lock timeouts, deadlocks and connection faults are retried, not failures.
+    /// </summary>
+    public IReadOnlyList<string> FailedTypes { get; init; } = [];
     /// <summary>Wall time of this call, all phases (column, index builds, row moving).</summary>
     public TimeSpan Elapsed { get; init; }
     /// <summary>Wall time of phase 3 (moving rows) in this call; zero when phase 3 did not run.</summary>

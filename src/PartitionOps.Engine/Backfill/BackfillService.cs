@@ -72,6 +72,7 @@ public sealed class BackfillService
             IndexesBuilt = built,
             Types = outcome.Types,
             SkippedTypes = outcome.SkippedTypes,
+            FailedTypes = outcome.FailedTypes,
             Elapsed = clock.Elapsed,
             Phase3Elapsed = phase3.Elapsed,
             Phase3RowsScanned = outcome.RowsScanned,

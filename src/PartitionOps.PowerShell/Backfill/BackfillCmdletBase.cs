@@ -177,8 +177,7 @@ public abstract class BackfillRunCmdlet : BackfillScopeCmdlet
             WriteVerbose($"Paused ({result.StopReason ?? "stopped"}): run the same command again to resume where it stopped.");
         else if (result.Status == BackfillStatus.Failed)
         {
-            var failed = result.Types.Where(t => t.Status == BackfillStatus.Failed).Select(t => $"{t.TypeName}: {t.LastError}");
-            WriteFailure(new PartitionOpsException($"{Operation} failed for {string.Join("; ", failed)}"), ErrorTarget);
+            WriteFailure(new PartitionOpsException(BackfillMapping.FailureMessage(Operation, result)), ErrorTarget);
         }
     }
 

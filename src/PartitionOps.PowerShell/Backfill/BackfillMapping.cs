@@ -143,6 +143,19 @@ public static class BackfillMapping
         ];
     }
 
+    /// <summary>
+    /// The error of a failed run: which types failed and why (the other types went on), and that running the
+    /// same command again retries them.
+    /// </summary>
+    public static string FailureMessage(string operation, BackfillResult result)
+    {
+        var types = result.FailedTypes.Count > 0
+            ? result.FailedTypes
+            : result.Types.Where(t => t.Status == BackfillStatus.Failed).Select(t => t.TypeName).ToList();
+        return $"{operation} failed for {string.Join(", ", types)} (run {result.RunId}): {result.StopReason}. " +
+               "Run it again to retry the failed types; finished work is kept.";
+    }
+
     /// <summary>Tags of an information record the host shows the way it shows Write-Host output.</summary>
     public static readonly string[] HostTags = ["PSHOST"];
 

@@ -178,9 +178,16 @@ public sealed class BackfillCliTests(PostgresFixture postgres)
         Assert.Contains("read-only", result.GetProperty("stopReason").GetString());
         var types = result.GetProperty("types").EnumerateArray().ToDictionary(t => t.GetProperty("typeName").GetString()!, t => t.GetProperty("status").GetString());
         Assert.Equal("failed", types["ValueSet"]);
-        // The engine stops the run at the first failure: the other types are done or paused, never failed.
-        Assert.All(types.Where(t => t.Key != "ValueSet"), t => Assert.Contains(t.Value, new[] { "done", "paused" }));
+        Assert.Equal(["ValueSet"], result.GetProperty("failedTypes").EnumerateArray().Select(t => t.GetString()));
+        // One type failing does not stop the others: they all finish.
+        Assert.All(types.Where(t => t.Key != "ValueSet"), t => Assert.Equal("done", t.Value));
+        Assert.Contains("failed for ValueSet: ValueSet failed: ", run.Stderr);
         Assert.Contains("read-only", run.Stderr);
+
+        var human = await CliRun.BackfillAsync("start", db.ConnectionString, "--skip-indexes");
+        Assert.True(human.ExitCode == 1, human.ToString());
+        Assert.Contains("backfill failed for ValueSet (run ", human.Stdout);
+        Assert.Contains("failed types are retried", human.Stdout);
     }
 
     [Fact]
