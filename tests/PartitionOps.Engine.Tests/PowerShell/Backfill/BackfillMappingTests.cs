@@ -285,6 +285,18 @@ public class BackfillMappingTests
     }
 
     [Fact]
+    public void A_failed_run_is_reported_naming_the_failed_types_and_how_to_retry()
+    {
+        var result = new BackfillResult
+        {
+            Status = BackfillStatus.Failed, RunId = 9, FailedTypes = ["CodeSystem", "ValueSet"],
+            StopReason = "CodeSystem failed: frozen; ValueSet failed: frozen",
+        };
+        Assert.Equal("Start backfill failed for CodeSystem, ValueSet (run 9): CodeSystem failed: frozen; ValueSet failed: frozen. " +
+                     "Run it again to retry the failed types; finished work is kept.", BackfillMapping.FailureMessage("Start backfill", result));
+    }
+
+    [Fact]
     public void Stop_plan_refuses_a_provider_without_backfill()
     {
         var noBackfill = new DatabaseTarget(new NoBackfillProvider(), "Host=ora01");
