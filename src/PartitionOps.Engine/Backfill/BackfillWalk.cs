@@ -201,7 +201,7 @@ internal sealed class BackfillWalk(
                     Report(state, estimate);
                     return;
                 }
-                if (clock.Elapsed - lastThrottleCheck >= request.Throttle.CheckInterval)
+                if (!request.Throttle.AllOff && clock.Elapsed - lastThrottleCheck >= request.Throttle.CheckInterval)
                 {
                     var wait = await ThrottleAsync(worker, state, ct).ConfigureAwait(false);
                     lastThrottleCheck = clock.Elapsed;
@@ -334,8 +334,11 @@ internal sealed class BackfillWalk(
     private async Task<(string Reason, TimeSpan Duration)?> ThrottleAsync(Worker worker, TypeState state, CancellationToken ct)
     {
         var limits = request.Throttle;
-        var signals = await worker.RetryingAsync(state, null, (c, token) => c.QueryAsync(_provider, _dialect.ThrottleSignals(),
-            r => (Signal: r.Get<string>("signal")!, Value: r.Get<double>("value")), token), ct).ConfigureAwait(false);
+        // Limits that are off are not checked; with all three off the signals are not read at all.
+        var signals = limits is { MaxReplicaLagSeconds: null, MaxLogUsedPercent: null, MaxBlockedSessions: null }
+            ? []
+            : await worker.RetryingAsync(state, null, (c, token) => c.QueryAsync(_provider, _dialect.ThrottleSignals(),
+                r => (Signal: r.Get<string>("signal")!, Value: r.Get<double>("value")), token), ct).ConfigureAwait(false);
         foreach (var (signal, value) in signals)
         {
             double? limit = signal switch

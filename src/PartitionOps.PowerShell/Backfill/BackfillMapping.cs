@@ -27,6 +27,9 @@ public sealed record BackfillParameters
     public string? ThrottleQuery { get; init; }
     public double? MaxReplicaLagSeconds { get; init; }
     public double? MaxLogUsedPercent { get; init; }
+    public double? MaxBlockedSessions { get; init; }
+    /// <summary>Names of <see cref="ThrottleSignal"/> whose limit is switched off.</summary>
+    public IReadOnlyList<string>? DisableThrottle { get; init; }
 
     public bool AllowOfflineIndexBuild { get; init; }
     public int? MaxDop { get; init; }
@@ -59,6 +62,7 @@ public static class BackfillMapping
         ["--throttle-query"] = "-ThrottleQuery",
         ["--max-replica-lag"] = "-MaxReplicaLagSeconds",
         ["--max-log-used"] = "-MaxLogUsedPercent",
+        ["--max-blocked-sessions"] = "-MaxBlockedSessions",
         ["--online"] = "-AllowOfflineIndexBuild",
         ["--maxdop"] = "-MaxDop",
         ["--data-compression"] = "-DataCompression",
@@ -110,6 +114,8 @@ public static class BackfillMapping
             if (p.ThrottleQuery != null) throttle = throttle with { CustomQuery = p.ThrottleQuery };
             if (p.MaxReplicaLagSeconds is { } lag) throttle = throttle with { MaxReplicaLagSeconds = lag };
             if (p.MaxLogUsedPercent is { } log) throttle = throttle with { MaxLogUsedPercent = log };
+            if (p.MaxBlockedSessions is { } blocked) throttle = throttle with { MaxBlockedSessions = blocked };
+            foreach (var signal in ThrottleSignals(p)) throttle = throttle.Without(signal);
             if (!ReferenceEquals(throttle, request.Throttle)) request = request with { Throttle = throttle };
 
             var index = request.Index;
@@ -187,6 +193,31 @@ public static class BackfillMapping
             if (!result.Contains(trimmed, StringComparer.Ordinal)) result.Add(trimmed);
         }
         return result;
+    }
+
+    /// <summary>
+    /// -DisableThrottle values as signals. A limit cannot be both set and switched off: that is a contradiction
+    /// in the request, refused before anything runs.
+    /// </summary>
+    private static IEnumerable<ThrottleSignal> ThrottleSignals(BackfillParameters p)
+    {
+        var signals = new List<ThrottleSignal>();
+        foreach (var name in p.DisableThrottle ?? [])
+        {
+            if (string.IsNullOrWhiteSpace(name)) continue;
+            var known = Enum.GetNames<ThrottleSignal>().FirstOrDefault(n => n.Equals(name.Trim(), StringComparison.OrdinalIgnoreCase))
+                ?? throw new InvalidRequestException("-DisableThrottle", name, $"is not one of {string.Join(", ", Enum.GetNames<ThrottleSignal>())}");
+            var signal = Enum.Parse<ThrottleSignal>(known);
+            var (given, parameter) = signal switch
+            {
+                ThrottleSignal.ReplicaLag => (p.MaxReplicaLagSeconds.HasValue, "-MaxReplicaLagSeconds"),
+                ThrottleSignal.LogUsed => (p.MaxLogUsedPercent.HasValue, "-MaxLogUsedPercent"),
+                _ => (p.MaxBlockedSessions.HasValue, "-MaxBlockedSessions"),
+            };
+            if (given) throw new InvalidRequestException("-DisableThrottle", name, $"switches off the limit {parameter} sets: give one or the other");
+            signals.Add(signal);
+        }
+        return signals;
     }
 
     private static string DataCompression(string value)

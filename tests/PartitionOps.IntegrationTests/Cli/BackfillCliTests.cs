@@ -219,6 +219,8 @@ public sealed class BackfillCliTests(PostgresFixture postgres)
                 (["backfill", "start", "--provider", "postgresql", "--connection", cs, "--max-duration", "soon"], "soon"),
                 (["backfill", "start", "--provider", "postgresql", "--connection", cs, "--data-compression", "ZIP"], "ZIP"),
                 (["backfill", "start", "--provider", "postgresql", "--connection", cs, "--max-log-used", "150"], "150"),
+                (["backfill", "start", "--provider", "postgresql", "--connection", cs, "--max-replica-lag", "never"], "never"),
+                (["backfill", "start", "--provider", "postgresql", "--connection", cs, "--max-blocked-sessions", "-1"], "-1"),
                 (["backfill", "start", "--provider", "nosuch", "--connection", cs], "nosuch"),
                 (["backfill", "start", "--connection", cs], "--provider"),
                 (["backfill", "start", "--provider", "postgresql", "--connection", cs, "--no-such-option"], "--no-such-option"),

@@ -178,8 +178,29 @@ public class BackfillMappingTests
         }
     }
 
+    [Fact]
+    public void DisableThrottle_switches_limits_off_and_MaxBlockedSessions_sets_one()
+    {
+        var r = BackfillMapping.ToRequest(Pg, new StartPartitionBackfillCommand
+        {
+            DisableThrottle = ["replicalag", "BlockedSessions"], MaxLogUsedPercent = 90,
+        }.GetParameters());
+        Assert.Equal(new ThrottleOptions { MaxReplicaLagSeconds = null, MaxLogUsedPercent = 90, MaxBlockedSessions = null }, r.Throttle);
+
+        var blocked = BackfillMapping.ToRequest(Pg, new UndoPartitionBackfillCommand { MaxBlockedSessions = 3 }.GetParameters());
+        Assert.Equal(new ThrottleOptions { MaxBlockedSessions = 3 }, blocked.Throttle);
+
+        var all = BackfillMapping.ToRequest(Pg, new BackfillParameters { DisableThrottle = ["ReplicaLag", "LogUsed", "BlockedSessions"] });
+        Assert.True(all.Throttle.AllOff);
+    }
+
     public static TheoryData<string, BackfillParameters> BadValues() => new()
     {
+        { "-DisableThrottle", new() { DisableThrottle = ["Replica"] } },
+        { "-DisableThrottle", new() { DisableThrottle = ["1"] } },
+        { "-DisableThrottle", new() { DisableThrottle = ["ReplicaLag"], MaxReplicaLagSeconds = 10 } },
+        { "-DisableThrottle", new() { DisableThrottle = ["BlockedSessions"], MaxBlockedSessions = 0 } },
+        { "-MaxBlockedSessions", new() { MaxBlockedSessions = -1 } },
         { "-BatchSize", new() { BatchSize = -5 } },
         { "-BatchSize", new() { BatchSize = 0 } },
         { "-TargetBatchMilliseconds", new() { TargetBatchMilliseconds = -1 } },
