@@ -272,7 +272,11 @@ public sealed class BackfillService
         var provider = context.Provider;
         var tableParams = new[] { new SqlParameter("schema", context.Table.Schema), new SqlParameter("table", context.Table.Table) };
         var partitions = await connection.QueryAsync(provider, dialect.Partitions().With(tableParams),
-            r => new TablePartition(r.Get<string>("partition_schema")!, r.Get<string>("partition_name")!), ct).ConfigureAwait(false);
+            r => new TablePartition(r.Get<string>("partition_schema")!, r.Get<string>("partition_name")!)
+            {
+                ParentSchema = r.Get<string>("parent_schema"), ParentName = r.Get<string>("parent_name"),
+                IsLeaf = r.Get<int>("is_leaf") == 1, Level = r.Get<int>("level"),
+            }, ct).ConfigureAwait(false);
         var existing = await connection.QueryAsync(provider, dialect.Indexes().With(tableParams),
             r => new IndexState(r.Get<string>("object_schema")!, r.Get<string>("object_name")!, r.Get<string>("index_name")!,
                 r.Get<int>("is_valid") == 1, r.Get<int>("is_paused") == 1), ct).ConfigureAwait(false);

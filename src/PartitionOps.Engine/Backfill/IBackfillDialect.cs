@@ -87,8 +87,11 @@ public interface IBackfillDialect
     /// default_value (text, null when none). Params: schema, table.</summary>
     SqlStatement Columns();
 
-    /// <summary>Leaf partitions that own storage and need their own index build (PostgreSQL), in a stable order:
-    /// partition_schema, partition_name. Engines whose indexes span partitions return no rows. Params: schema, table.</summary>
+    /// <summary>Every partition below the table, at every level (PostgreSQL: leaves need their own index build,
+    /// sub-partitioned ones an index of their own to attach them to), ordered by level, then schema and name:
+    /// partition_schema, partition_name, parent_schema, parent_name (the partitioned table it belongs to),
+    /// is_leaf (int: 1 owns storage, 0 is sub-partitioned), level (int: 1 for the table's own partitions).
+    /// Engines whose indexes span partitions return no rows. Params: schema, table.</summary>
     SqlStatement Partitions();
 
     /// <summary>Every index on the table and (PostgreSQL) on its partitions: object_schema, object_name,
@@ -123,8 +126,8 @@ public interface IBackfillDialect
     /// <summary>
     /// Statements that bring one filtered unique index to a valid state given what the catalog holds now:
     /// nothing when it is valid everywhere; resume a paused build; rebuild an invalid one; on a partitioned
-    /// PostgreSQL table build per partition CONCURRENTLY and attach to an index on the parent. Each
-    /// statement runs on its own, outside any transaction.
+    /// PostgreSQL table build per leaf partition CONCURRENTLY, give every sub-partitioned table an index ON ONLY
+    /// it, and attach each index to its parent's, bottom-up. Each statement runs on its own, outside any transaction.
     /// </summary>
     IReadOnlyList<SqlStatement> BuildFilteredIndex(BackfillTable table, FilteredIndex index,
         IReadOnlyList<IndexState> existing, IReadOnlyList<TablePartition> partitions, IndexBuildOptions options);

@@ -266,7 +266,9 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
 
     /// <summary>SQL Server builds one index over all partitions of a table: nothing to build per partition.</summary>
     public SqlStatement Partitions() => new("""
-        SELECT CAST(NULL AS sysname) AS partition_schema, CAST(NULL AS sysname) AS partition_name
+        SELECT CAST(NULL AS sysname) AS partition_schema, CAST(NULL AS sysname) AS partition_name,
+               CAST(NULL AS sysname) AS parent_schema, CAST(NULL AS sysname) AS parent_name,
+               CAST(NULL AS int) AS is_leaf, CAST(NULL AS int) AS level
         WHERE 1 = 0
         """);
 

@@ -70,6 +70,48 @@ public sealed class PostgreSqlBackfillDialectGoldenTests
     }
 
     [Fact]
+    public void Sub_partitioned_tables_get_an_on_only_index_and_attach_after_their_leaves_deepest_first()
+    {
+        TablePartition top = new("public", "Resource_user") { IsLeaf = false, ParentSchema = "public", ParentName = "Resource" };
+        TablePartition mid = new("public", "Resource_user_high") { IsLeaf = false, ParentSchema = "public", ParentName = "Resource_user", Level = 2 };
+        TablePartition low = new("public", "Resource_user_low") { ParentSchema = "public", ParentName = "Resource_user", Level = 2 };
+        TablePartition deep = new("public", "Resource_user_high_h0") { ParentSchema = "public", ParentName = "Resource_user_high", Level = 3 };
+        string I(TablePartition p) => PostgreSqlBackfillDialect.PartitionIndexName(SystemIndex.Name, p);
+        var columns = "(\"ResourceTypeId\", \"ResourceId\", \"Version\") WHERE \"PartitionId\" = 1";
+        Assert.Equal(
+            [
+                $"""CREATE UNIQUE INDEX IF NOT EXISTS "{SystemIndex.Name}" ON ONLY "public"."Resource" {columns}""",
+                $"""CREATE UNIQUE INDEX IF NOT EXISTS "{I(top)}" ON ONLY "public"."Resource_user" {columns}""",
+                $"""CREATE UNIQUE INDEX IF NOT EXISTS "{I(mid)}" ON ONLY "public"."Resource_user_high" {columns}""",
+                $"""CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "{I(low)}" ON "public"."Resource_user_low" {columns}""",
+                $"""ALTER INDEX "public"."{I(top)}" ATTACH PARTITION "public"."{I(low)}" """.TrimEnd(),
+                $"""CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "{I(deep)}" ON "public"."Resource_user_high_h0" {columns}""",
+                $"""ALTER INDEX "public"."{I(mid)}" ATTACH PARTITION "public"."{I(deep)}" """.TrimEnd(),
+                $"""ALTER INDEX "public"."{I(top)}" ATTACH PARTITION "public"."{I(mid)}" """.TrimEnd(),
+                $"""ALTER INDEX "public"."{SystemIndex.Name}" ATTACH PARTITION "public"."{I(top)}" """.TrimEnd(),
+            ],
+            Dialect.BuildFilteredIndex(Fhir, SystemIndex, [], [top, low, mid, deep], new IndexBuildOptions()).Select(s => s.Text));
+
+        // Rerun after a stop: the middle level is complete (valid), so nothing below it is touched; it is only
+        // attached (again: attaching an attached index does nothing), then the level above.
+        IndexState[] existing =
+        [
+            new("public", "Resource", SystemIndex.Name, false, false),
+            new("public", "Resource_user", I(top), false, false),
+            new("public", "Resource_user_low", I(low), true, false),
+            new("public", "Resource_user_high", I(mid), true, false),
+            new("public", "Resource_user_high_h0", I(deep), true, false),
+        ];
+        Assert.Equal(
+            [
+                $"""ALTER INDEX "public"."{I(top)}" ATTACH PARTITION "public"."{I(low)}" """.TrimEnd(),
+                $"""ALTER INDEX "public"."{I(top)}" ATTACH PARTITION "public"."{I(mid)}" """.TrimEnd(),
+                $"""ALTER INDEX "public"."{SystemIndex.Name}" ATTACH PARTITION "public"."{I(top)}" """.TrimEnd(),
+            ],
+            Dialect.BuildFilteredIndex(Fhir, SystemIndex, existing, [top, low, mid, deep], new IndexBuildOptions()).Select(s => s.Text));
+    }
+
+    [Fact]
     public void Partition_index_names_fit_63_characters_are_stable_and_distinct()
     {
         var a = PostgreSqlBackfillDialect.PartitionIndexName(SystemIndex.Name, new("public", "Resource_1"));

@@ -264,7 +264,9 @@ public sealed class SqlServerBackfillDialectGoldenTests
     [Fact]
     public void Partitions() => Golden(
         """
-        SELECT CAST(NULL AS sysname) AS partition_schema, CAST(NULL AS sysname) AS partition_name
+        SELECT CAST(NULL AS sysname) AS partition_schema, CAST(NULL AS sysname) AS partition_name,
+               CAST(NULL AS sysname) AS parent_schema, CAST(NULL AS sysname) AS parent_name,
+               CAST(NULL AS int) AS is_leaf, CAST(NULL AS int) AS level
         WHERE 1 = 0
         """,
         Dialect.Partitions());

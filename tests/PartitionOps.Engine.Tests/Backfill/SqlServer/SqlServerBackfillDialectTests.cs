@@ -217,6 +217,7 @@ public sealed class SqlServerBackfillDialectTests
         var text = Dialect.Partitions().Text;
         Assert.Contains("AS partition_schema", text);
         Assert.Contains("AS partition_name", text);
+        foreach (var column in new[] { "parent_schema", "parent_name", "is_leaf", "level" }) Assert.Contains("AS " + column, text);
         Assert.Contains("WHERE 1 = 0", text);
     }
 

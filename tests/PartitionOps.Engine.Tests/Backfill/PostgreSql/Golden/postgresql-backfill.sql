@@ -136,15 +136,22 @@ ORDER BY a.attnum;
 
 -- Partitions
 WITH RECURSIVE tree AS (
-    SELECT c.oid
+    SELECT c.oid, 0 AS level
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname = @schema AND c.relname = @table
     UNION ALL
-    SELECT i.inhrelid FROM pg_inherits i JOIN tree t ON i.inhparent = t.oid)
-SELECT n.nspname::text AS partition_schema, c.relname::text AS partition_name
-FROM tree t JOIN pg_class c ON c.oid = t.oid JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind = 'r' AND c.relispartition
-ORDER BY 1, 2;
+    SELECT i.inhrelid, t.level + 1 FROM pg_inherits i JOIN tree t ON i.inhparent = t.oid)
+SELECT n.nspname::text AS partition_schema, c.relname::text AS partition_name,
+       pn.nspname::text AS parent_schema, p.relname::text AS parent_name,
+       CASE WHEN c.relkind = 'r' THEN 1 ELSE 0 END AS is_leaf, t.level
+FROM tree t
+JOIN pg_class c ON c.oid = t.oid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_inherits h ON h.inhrelid = c.oid
+JOIN pg_class p ON p.oid = h.inhparent
+JOIN pg_namespace pn ON pn.oid = p.relnamespace
+WHERE c.relkind IN ('r', 'p') AND c.relispartition
+ORDER BY t.level, 1, 2;
 
 -- Indexes
 WITH RECURSIVE tree AS (
@@ -217,6 +224,15 @@ CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "IX_Resource_DefaultPartition_Res
 CREATE UNIQUE INDEX IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version" ON ONLY "public"."Resource" ("ResourceTypeId", "ResourceId", "Version") WHERE "PartitionId" = 1;
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId__79868d82" ON "public"."Resource_1" ("ResourceTypeId", "ResourceId", "Version") WHERE "PartitionId" = 1;
 ALTER INDEX "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version" ATTACH PARTITION "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId__79868d82";
+
+-- BuildFilteredIndex sub-partitioned
+CREATE UNIQUE INDEX IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version" ON ONLY "public"."Resource" ("ResourceTypeId", "ResourceId", "Version") WHERE "PartitionId" = 1;
+CREATE UNIQUE INDEX IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId__fe379d64" ON ONLY "public"."Resource_sys" ("ResourceTypeId", "ResourceId", "Version") WHERE "PartitionId" = 1;
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId__79868d82" ON "public"."Resource_1" ("ResourceTypeId", "ResourceId", "Version") WHERE "PartitionId" = 1;
+ALTER INDEX "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version" ATTACH PARTITION "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId__79868d82";
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId__c9632401" ON "public"."Resource_sys_h0" ("ResourceTypeId", "ResourceId", "Version") WHERE "PartitionId" = 1;
+ALTER INDEX "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId__fe379d64" ATTACH PARTITION "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId__c9632401";
+ALTER INDEX "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version" ATTACH PARTITION "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId__fe379d64";
 
 -- HighWaterMark
 SELECT max("ResourceSurrogateId")::bigint FROM "public"."Resource" WHERE "ResourceTypeId" = @type_id;
