@@ -22,7 +22,10 @@ public interface IBackfillDialect
     /// type_id, type_name, target_value, last_key, high_water_mark, estimated_rows, rows_scanned,
     /// rows_updated, batches, lock_waits, status, host, started_at, updated_at, completed_at, last_error;
     /// primary key (run_id, type_id)), backfill_control(table_schema, table_name, column_name,
-    /// stop_requested, requested_by, requested_at; primary key of the first three).
+    /// stop_requested, requested_by, requested_at; primary key of the first three). The engine runs the
+    /// statements in one transaction, in order; the dialect serializes concurrent creators (an application lock
+    /// on <see cref="BackfillNames.ControlTablesLock"/> taken first, held to the end of the transaction), so two
+    /// first-time runners never race on the catalog.
     /// </summary>
     IReadOnlyList<SqlStatement> CreateControlTables(string controlSchema);
 

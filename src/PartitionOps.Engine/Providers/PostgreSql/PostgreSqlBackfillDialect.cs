@@ -19,11 +19,20 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
 
     // ---------------------------------------------------------------- control tables
 
+    /// <summary>
+    /// Two first-time runners creating the schema and tables at the same instant both pass IF NOT EXISTS and
+    /// one fails on the catalog's unique indexes (pg_namespace, pg_type: SQLSTATE 23505). The first statement
+    /// takes a transaction-level advisory lock on the control schema's name, so in the engine's transaction
+    /// creators run one after the other and the later ones find everything there.
+    /// https://www.postgresql.org/docs/current/functions-admin.html#FUNCTIONS-ADVISORY-LOCKS
+    /// </summary>
     public IReadOnlyList<SqlStatement> CreateControlTables(string controlSchema)
     {
         var s = Q(controlSchema);
         return
         [
+            SqlStatement.Of("SELECT pg_advisory_xact_lock(hashtextextended(@resource, 0))",
+                new SqlParameter("resource", BackfillNames.ControlTablesLock(controlSchema))),
             new($"CREATE SCHEMA IF NOT EXISTS {s}"),
             new($"""
                 CREATE TABLE IF NOT EXISTS {s}.schema_version (

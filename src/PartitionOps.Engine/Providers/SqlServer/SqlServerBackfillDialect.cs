@@ -34,23 +34,42 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
 
     // ---------------------------------------------------------------- control tables
 
+    /// <summary>
+    /// One batch, one transaction. Two first-time runners could both find a table missing and both create it
+    /// (error 2714), so the batch first takes an exclusive application lock on the control schema's name, owned
+    /// by the transaction: creators run one after the other and the later ones find everything there. The lock
+    /// must be requested inside a transaction when its owner is Transaction; it is released at COMMIT (or at the
+    /// outer transaction's end when the engine runs this inside one, e.g. the rolled-back sample batch). A
+    /// negative return code (-1 timeout, -2 cancelled, -3 deadlock victim, -999 call error) ends the batch with
+    /// THROW, whose preceding statement must end with a semicolon; XACT_ABORT rolls everything back on any error.
+    /// https://learn.microsoft.com/sql/relational-databases/system-stored-procedures/sp-getapplock-transact-sql
+    /// https://learn.microsoft.com/sql/t-sql/language-elements/throw-transact-sql
+    /// https://learn.microsoft.com/sql/t-sql/statements/set-xact-abort-transact-sql
+    /// CREATE SCHEMA must be the only statement of its batch, hence EXEC.
+    /// https://learn.microsoft.com/sql/t-sql/statements/create-schema-transact-sql
+    /// </summary>
     public IReadOnlyList<SqlStatement> CreateControlTables(string controlSchema)
     {
         var s = Q(controlSchema);
         string Missing(string table) => $"IF OBJECT_ID({Lit(Q(controlSchema, table))}, N'U') IS NULL";
         return
         [
-            // CREATE SCHEMA must be the only statement of its batch, hence EXEC.
-            // https://learn.microsoft.com/sql/t-sql/statements/create-schema-transact-sql
-            new($"IF SCHEMA_ID({Lit(controlSchema)}) IS NULL EXEC({Lit("CREATE SCHEMA " + s)})"),
-            new($"""
+            SqlStatement.Of($"""
+                SET XACT_ABORT ON;
+                BEGIN TRANSACTION;
+                DECLARE @lock_result int;
+                EXEC @lock_result = sys.sp_getapplock @Resource = @resource, @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = 30000;
+                IF @lock_result < 0
+                BEGIN
+                    DECLARE @lock_message nvarchar(2048) = CONCAT(N'could not lock the creation of the control tables (sp_getapplock returned ', @lock_result, N')');
+                    THROW 50001, @lock_message, 1;
+                END;
+                IF SCHEMA_ID({Lit(controlSchema)}) IS NULL EXEC({Lit("CREATE SCHEMA " + s)});
                 {Missing("schema_version")}
                 CREATE TABLE {s}.[schema_version] (
                     [component] nvarchar(128) NOT NULL PRIMARY KEY,
                     [version] int NOT NULL,
-                    [applied_at] datetime2 NOT NULL DEFAULT SYSUTCDATETIME())
-                """),
-            new($"""
+                    [applied_at] datetime2 NOT NULL DEFAULT SYSUTCDATETIME());
                 {Missing("backfill_run")}
                 CREATE TABLE {s}.[backfill_run] (
                     [run_id] bigint IDENTITY(1, 1) NOT NULL PRIMARY KEY,
@@ -62,9 +81,7 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
                     [host] nvarchar(256) NULL,
                     [started_at] datetime2 NOT NULL DEFAULT SYSUTCDATETIME(),
                     [ended_at] datetime2 NULL,
-                    [options] nvarchar(max) NULL)
-                """),
-            new($"""
+                    [options] nvarchar(max) NULL);
                 {Missing("backfill_checkpoint")}
                 CREATE TABLE {s}.[backfill_checkpoint] (
                     [run_id] bigint NOT NULL REFERENCES {s}.[backfill_run] ([run_id]),
@@ -84,9 +101,7 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
                     [updated_at] datetime2 NULL,
                     [completed_at] datetime2 NULL,
                     [last_error] nvarchar(max) NULL,
-                    PRIMARY KEY ([run_id], [type_id]))
-                """),
-            new($"""
+                    PRIMARY KEY ([run_id], [type_id]));
                 {Missing("backfill_control")}
                 CREATE TABLE {s}.[backfill_control] (
                     [table_schema] nvarchar(128) NOT NULL,
@@ -95,14 +110,12 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
                     [stop_requested] bit NOT NULL DEFAULT 0,
                     [requested_by] nvarchar(256) NULL,
                     [requested_at] datetime2 NULL,
-                    PRIMARY KEY ([table_schema], [table_name], [column_name]))
-                """),
-            // One statement: the key-range lock of HOLDLOCK makes the check and the insert atomic.
-            new($"""
+                    PRIMARY KEY ([table_schema], [table_name], [column_name]));
                 INSERT INTO {s}.[schema_version] ([component], [version])
                 SELECT N'backfill', 1
-                WHERE NOT EXISTS (SELECT 1 FROM {s}.[schema_version] WITH (UPDLOCK, HOLDLOCK) WHERE [component] = N'backfill')
-                """),
+                WHERE NOT EXISTS (SELECT 1 FROM {s}.[schema_version] WITH (UPDLOCK, HOLDLOCK) WHERE [component] = N'backfill');
+                COMMIT TRANSACTION;
+                """, new SqlParameter("resource", BackfillNames.ControlTablesLock(controlSchema))),
         ];
     }
 

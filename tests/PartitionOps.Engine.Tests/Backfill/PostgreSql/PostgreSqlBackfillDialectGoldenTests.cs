@@ -1,4 +1,5 @@
 using PartitionOps.Engine.Backfill;
+using PartitionOps.Engine.Providers;
 using PartitionOps.Engine.Providers.PostgreSql;
 
 namespace PartitionOps.Engine.Tests.Backfill.PostgreSql;
@@ -188,10 +189,14 @@ public sealed class PostgreSqlBackfillDialectGoldenTests
     [Fact]
     public void Control_tables_are_created_idempotently_in_the_control_schema()
     {
-        var ddl = Dialect.CreateControlTables("partitionops").Select(s => s.Text).ToList();
-        Assert.Equal("CREATE SCHEMA IF NOT EXISTS \"partitionops\"", ddl[0]);
-        Assert.All(ddl.Skip(1).Take(4), s => Assert.StartsWith("CREATE TABLE IF NOT EXISTS \"partitionops\".", s));
-        Assert.Contains("PRIMARY KEY (run_id, type_id)", ddl[3]);
-        Assert.EndsWith("ON CONFLICT (component) DO NOTHING", ddl[5]);
+        var statements = Dialect.CreateControlTables("partitionops");
+        var ddl = statements.Select(s => s.Text).ToList();
+        // First a transaction-level advisory lock on the schema's name: concurrent creators go one at a time.
+        Assert.Equal("SELECT pg_advisory_xact_lock(hashtextextended(@resource, 0))", ddl[0]);
+        Assert.Equal([new SqlParameter("resource", "partitionops.control.partitionops")], statements[0].Parameters);
+        Assert.Equal("CREATE SCHEMA IF NOT EXISTS \"partitionops\"", ddl[1]);
+        Assert.All(ddl.Skip(2).Take(4), s => Assert.StartsWith("CREATE TABLE IF NOT EXISTS \"partitionops\".", s));
+        Assert.Contains("PRIMARY KEY (run_id, type_id)", ddl[4]);
+        Assert.EndsWith("ON CONFLICT (component) DO NOTHING", ddl[6]);
     }
 }

@@ -1,4 +1,5 @@
 -- CreateControlTables
+SELECT pg_advisory_xact_lock(hashtextextended(@resource, 0));
 CREATE SCHEMA IF NOT EXISTS "partitionops";
 CREATE TABLE IF NOT EXISTS "partitionops".schema_version (
     component text PRIMARY KEY,
