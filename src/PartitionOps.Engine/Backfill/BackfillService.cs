@@ -211,10 +211,11 @@ public sealed class BackfillService
             new("partition column", true, context.ColumnExists ? $"{context.Profile.PartitionColumn} exists" : $"{context.Profile.PartitionColumn} will be added"),
         };
         var permissions = await connection.QueryAsync(context.Provider,
-            context.Dialect.Permissions().With("schema", context.Table.Schema).With("table", context.Table.Table),
-            r => (Name: r.Get<string>("permission")!, Granted: r.Get<int>("granted") == 1), ct).ConfigureAwait(false);
-        foreach (var (name, granted) in permissions)
-            checks.Add(new($"permission {name}", granted, granted ? "granted" : $"missing: the login needs {name.Replace('_', ' ')}"));
+            context.Dialect.Permissions().With("schema", context.Table.Schema).With("table", context.Table.Table)
+                .With("control_schema", context.Table.ControlSchema),
+            r => (Name: r.Get<string>("permission")!, Granted: r.Get<int>("granted") == 1, Needs: r.Get<string>("needs")), ct).ConfigureAwait(false);
+        foreach (var (name, granted, needs) in permissions)
+            checks.Add(new($"permission {name}", granted, granted ? "granted" : $"missing: the login needs {needs ?? name.Replace('_', ' ')}"));
 
         var (rate, estimate) = await SampleBatchAsync(connection, context, request, ct).ConfigureAwait(false);
         return new PrerequisiteReport

@@ -109,8 +109,10 @@ public interface IBackfillDialect
     /// missing from the result have no estimate. Params: schema, table, type_column.</summary>
     SqlStatement EstimatedRowsPerType(BackfillTable table);
 
-    /// <summary>What the connected login may do: permission (text), granted (int). Must include
-    /// 'alter_table', 'update_table', 'create_control_schema'. Params: schema, table.</summary>
+    /// <summary>What the connected login may do: permission (text), granted (int), needs (text: what to grant
+    /// when it is missing). Must include 'alter_table', 'update_table', 'create_control_schema' (what creating
+    /// or using the control tables takes given what exists: a control schema a DBA created needs no right to
+    /// create schemas). Params: schema, table, control_schema.</summary>
     SqlStatement Permissions();
 
     /// <summary>Current throttle signals: signal (text), value (float). Signals: 'replica_lag_seconds',

@@ -63,7 +63,7 @@ public sealed class ControlTableRaceTests(PostgresFixture postgres)
         await using var tx = await other.BeginTransactionAsync();
         await using (var create = new Npgsql.NpgsqlCommand("CREATE SCHEMA race_retry", other, tx)) await create.ExecuteNonQueryAsync();
         var ours = BackfillService.EnsureControlTablesAsync(connection, context, CancellationToken.None);
-        for (var i = 0; i < 100 && await db.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'CREATE SCHEMA IF NOT EXISTS%'") == 0; i++)
+        for (var i = 0; i < 100 && await db.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name = 'partitionops'") == 0; i++)
             await Task.Delay(50);
         Assert.False(ours.IsCompleted);
         await tx.CommitAsync();

@@ -23,7 +23,8 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
     /// Two first-time runners creating the schema and tables at the same instant both pass IF NOT EXISTS and
     /// one fails on the catalog's unique indexes (pg_namespace, pg_type: SQLSTATE 23505). The first statement
     /// takes a transaction-level advisory lock on the control schema's name, so in the engine's transaction
-    /// creators run one after the other and the later ones find everything there.
+    /// creators run one after the other and the later ones find everything there. The statements must run in
+    /// one transaction (the engine does): the lock and the schema name setting last until its end.
     /// https://www.postgresql.org/docs/current/functions-admin.html#FUNCTIONS-ADVISORY-LOCKS
     /// </summary>
     public IReadOnlyList<SqlStatement> CreateControlTables(string controlSchema)
@@ -31,9 +32,19 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
         var s = Q(controlSchema);
         return
         [
-            SqlStatement.Of("SELECT pg_advisory_xact_lock(hashtextextended(@resource, 0))",
-                new SqlParameter("resource", BackfillNames.ControlTablesLock(controlSchema))),
-            new($"CREATE SCHEMA IF NOT EXISTS {s}"),
+            SqlStatement.Of("SELECT pg_advisory_xact_lock(hashtextextended(@resource, 0)), set_config('partitionops.control_schema', @control_schema, true)",
+                new SqlParameter("resource", BackfillNames.ControlTablesLock(controlSchema)), new SqlParameter("control_schema", controlSchema)),
+            // Only when missing: CREATE SCHEMA IF NOT EXISTS would demand CREATE on the database even for a schema
+            // a DBA created for us. The name comes from the transaction-local setting above, never from the text.
+            new("""
+                DO $$
+                BEGIN
+                    IF to_regnamespace(quote_ident(current_setting('partitionops.control_schema'))) IS NULL THEN
+                        EXECUTE format('CREATE SCHEMA IF NOT EXISTS %I', current_setting('partitionops.control_schema'));
+                    END IF;
+                END
+                $$
+                """),
             new($"""
                 CREATE TABLE IF NOT EXISTS {s}.schema_version (
                     component text PRIMARY KEY,
@@ -256,17 +267,33 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
         GROUP BY v.type_value
         """);
 
+    /// <summary>
+    /// CREATE SCHEMA IF NOT EXISTS checks CREATE on the database before it looks for the schema, so the
+    /// creation skips it when the schema exists (see <see cref="CreateControlTables"/>); CREATE TABLE IF NOT
+    /// EXISTS checks CREATE on the schema even when the table exists. So: no control schema, CREATE on the
+    /// database; a schema that exists (e.g. created by a DBA), USAGE and CREATE on it. Each privilege is asked
+    /// for on its own: has_*_privilege(..., 'A, B') is true when either is held.
+    /// https://www.postgresql.org/docs/current/sql-createschema.html
+    /// https://www.postgresql.org/docs/current/functions-info.html#FUNCTIONS-INFO-ACCESS
+    /// </summary>
     public SqlStatement Permissions() => new("""
         SELECT 'alter_table' AS permission,
-               CASE WHEN pg_has_role(current_user, c.relowner, 'USAGE') THEN 1 ELSE 0 END AS granted
+               CASE WHEN pg_has_role(current_user, c.relowner, 'USAGE') THEN 1 ELSE 0 END AS granted,
+               'ownership of the table (or membership in its owner role)' AS needs
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = @schema AND c.relname = @table
         UNION ALL
-        SELECT 'update_table', CASE WHEN has_table_privilege(c.oid, 'SELECT, UPDATE') THEN 1 ELSE 0 END
+        SELECT 'update_table', CASE WHEN has_table_privilege(c.oid, 'SELECT') AND has_table_privilege(c.oid, 'UPDATE') THEN 1 ELSE 0 END,
+               'SELECT and UPDATE on the table'
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = @schema AND c.relname = @table
         UNION ALL
-        SELECT 'create_control_schema', CASE WHEN has_database_privilege(current_database(), 'CREATE') THEN 1 ELSE 0 END
+        SELECT 'create_control_schema',
+               CASE WHEN ns.oid IS NULL THEN CASE WHEN has_database_privilege(current_database(), 'CREATE') THEN 1 ELSE 0 END
+                    ELSE CASE WHEN has_schema_privilege(ns.oid, 'USAGE') AND has_schema_privilege(ns.oid, 'CREATE') THEN 1 ELSE 0 END END,
+               CASE WHEN ns.oid IS NULL THEN 'CREATE on the database (control schema ' || quote_ident(@control_schema) || ' does not exist yet)'
+                    ELSE 'USAGE and CREATE on schema ' || quote_ident(@control_schema) || ' (it exists)' END
+        FROM (SELECT (SELECT oid FROM pg_namespace WHERE nspname = @control_schema) AS oid) AS ns
         """);
 
     public SqlStatement ThrottleSignals() => new("""

@@ -192,9 +192,13 @@ public sealed class PostgreSqlBackfillDialectGoldenTests
         var statements = Dialect.CreateControlTables("partitionops");
         var ddl = statements.Select(s => s.Text).ToList();
         // First a transaction-level advisory lock on the schema's name: concurrent creators go one at a time.
-        Assert.Equal("SELECT pg_advisory_xact_lock(hashtextextended(@resource, 0))", ddl[0]);
-        Assert.Equal([new SqlParameter("resource", "partitionops.control.partitionops")], statements[0].Parameters);
-        Assert.Equal("CREATE SCHEMA IF NOT EXISTS \"partitionops\"", ddl[1]);
+        Assert.Equal("SELECT pg_advisory_xact_lock(hashtextextended(@resource, 0)), set_config('partitionops.control_schema', @control_schema, true)", ddl[0]);
+        Assert.Equal([new SqlParameter("resource", "partitionops.control.partitionops"), new SqlParameter("control_schema", "partitionops")], statements[0].Parameters);
+        // The schema only when missing (IF NOT EXISTS alone would demand CREATE on the database), named from the setting.
+        Assert.StartsWith("DO $$", ddl[1]);
+        Assert.Contains("IF to_regnamespace(quote_ident(current_setting('partitionops.control_schema'))) IS NULL THEN", ddl[1]);
+        Assert.Contains("EXECUTE format('CREATE SCHEMA IF NOT EXISTS %I', current_setting('partitionops.control_schema'));", ddl[1]);
+        Assert.DoesNotContain("partitionops\"", ddl[1]);
         Assert.All(ddl.Skip(2).Take(4), s => Assert.StartsWith("CREATE TABLE IF NOT EXISTS \"partitionops\".", s));
         Assert.Contains("PRIMARY KEY (run_id, type_id)", ddl[4]);
         Assert.EndsWith("ON CONFLICT (component) DO NOTHING", ddl[6]);

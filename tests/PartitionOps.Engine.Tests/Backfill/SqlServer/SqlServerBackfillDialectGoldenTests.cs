@@ -326,15 +326,35 @@ public sealed class SqlServerBackfillDialectGoldenTests
     [Fact]
     public void Permissions() => Golden(
         """
+        DECLARE @control nvarchar(300) = QUOTENAME(@control_schema);
+        DECLARE @state int = CASE WHEN SCHEMA_ID(@control_schema) IS NULL THEN 0
+                                  WHEN (SELECT COUNT(*) FROM sys.tables
+                                        WHERE schema_id = SCHEMA_ID(@control_schema)
+                                          AND name IN (N'schema_version', N'backfill_run', N'backfill_checkpoint', N'backfill_control')) < 4 THEN 1
+                                  ELSE 2 END;
+        DECLARE @data int = CASE WHEN HAS_PERMS_BY_NAME(@control, N'SCHEMA', N'SELECT') = 1
+                                  AND HAS_PERMS_BY_NAME(@control, N'SCHEMA', N'INSERT') = 1
+                                  AND HAS_PERMS_BY_NAME(@control, N'SCHEMA', N'UPDATE') = 1 THEN 1 ELSE 0 END;
         SELECT N'alter_table' AS permission,
-               COALESCE(HAS_PERMS_BY_NAME(QUOTENAME(@schema) + N'.' + QUOTENAME(@table), N'OBJECT', N'ALTER'), 0) AS granted
+               COALESCE(HAS_PERMS_BY_NAME(QUOTENAME(@schema) + N'.' + QUOTENAME(@table), N'OBJECT', N'ALTER'), 0) AS granted,
+               N'ALTER on the table' AS needs
         UNION ALL
         SELECT N'update_table',
                CASE WHEN HAS_PERMS_BY_NAME(QUOTENAME(@schema) + N'.' + QUOTENAME(@table), N'OBJECT', N'UPDATE') = 1
-                     AND HAS_PERMS_BY_NAME(QUOTENAME(@schema) + N'.' + QUOTENAME(@table), N'OBJECT', N'SELECT') = 1 THEN 1 ELSE 0 END
+                     AND HAS_PERMS_BY_NAME(QUOTENAME(@schema) + N'.' + QUOTENAME(@table), N'OBJECT', N'SELECT') = 1 THEN 1 ELSE 0 END,
+               N'SELECT and UPDATE on the table'
         UNION ALL
         SELECT N'create_control_schema',
-               CASE WHEN HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', N'CREATE SCHEMA') = 1 THEN 1 ELSE 0 END
+               CASE @state
+                    WHEN 0 THEN CASE WHEN HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', N'CREATE SCHEMA') = 1
+                                      AND HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', N'CREATE TABLE') = 1 THEN 1 ELSE 0 END
+                    WHEN 1 THEN CASE WHEN HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', N'CREATE TABLE') = 1
+                                      AND HAS_PERMS_BY_NAME(@control, N'SCHEMA', N'ALTER') = 1 AND @data = 1 THEN 1 ELSE 0 END
+                    ELSE @data END,
+               CASE @state
+                    WHEN 0 THEN N'CREATE SCHEMA and CREATE TABLE in the database (control schema ' + @control + N' does not exist yet)'
+                    WHEN 1 THEN N'CREATE TABLE in the database, and ALTER, SELECT, INSERT, UPDATE on schema ' + @control + N' (it exists; its tables do not)'
+                    ELSE N'SELECT, INSERT, UPDATE on schema ' + @control + N' (its tables exist)' END
         """,
         Dialect.Permissions());
 

@@ -1,6 +1,12 @@
 -- CreateControlTables
-SELECT pg_advisory_xact_lock(hashtextextended(@resource, 0));
-CREATE SCHEMA IF NOT EXISTS "partitionops";
+SELECT pg_advisory_xact_lock(hashtextextended(@resource, 0)), set_config('partitionops.control_schema', @control_schema, true);
+DO $$
+BEGIN
+    IF to_regnamespace(quote_ident(current_setting('partitionops.control_schema'))) IS NULL THEN
+        EXECUTE format('CREATE SCHEMA IF NOT EXISTS %I', current_setting('partitionops.control_schema'));
+    END IF;
+END
+$$;
 CREATE TABLE IF NOT EXISTS "partitionops".schema_version (
     component text PRIMARY KEY,
     version int NOT NULL,
@@ -191,15 +197,22 @@ GROUP BY v.type_value;
 
 -- Permissions
 SELECT 'alter_table' AS permission,
-       CASE WHEN pg_has_role(current_user, c.relowner, 'USAGE') THEN 1 ELSE 0 END AS granted
+       CASE WHEN pg_has_role(current_user, c.relowner, 'USAGE') THEN 1 ELSE 0 END AS granted,
+       'ownership of the table (or membership in its owner role)' AS needs
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = @schema AND c.relname = @table
 UNION ALL
-SELECT 'update_table', CASE WHEN has_table_privilege(c.oid, 'SELECT, UPDATE') THEN 1 ELSE 0 END
+SELECT 'update_table', CASE WHEN has_table_privilege(c.oid, 'SELECT') AND has_table_privilege(c.oid, 'UPDATE') THEN 1 ELSE 0 END,
+       'SELECT and UPDATE on the table'
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = @schema AND c.relname = @table
 UNION ALL
-SELECT 'create_control_schema', CASE WHEN has_database_privilege(current_database(), 'CREATE') THEN 1 ELSE 0 END;
+SELECT 'create_control_schema',
+       CASE WHEN ns.oid IS NULL THEN CASE WHEN has_database_privilege(current_database(), 'CREATE') THEN 1 ELSE 0 END
+            ELSE CASE WHEN has_schema_privilege(ns.oid, 'USAGE') AND has_schema_privilege(ns.oid, 'CREATE') THEN 1 ELSE 0 END END,
+       CASE WHEN ns.oid IS NULL THEN 'CREATE on the database (control schema ' || quote_ident(@control_schema) || ' does not exist yet)'
+            ELSE 'USAGE and CREATE on schema ' || quote_ident(@control_schema) || ' (it exists)' END
+FROM (SELECT (SELECT oid FROM pg_namespace WHERE nspname = @control_schema) AS oid) AS ns;
 
 -- ThrottleSignals
 SELECT 'replica_lag_seconds' AS signal,
