@@ -58,12 +58,12 @@ public static class BackfillMapping
         ["--delay-ms"] = "-DelayMilliseconds",
         ["--parallel"] = "-Parallel",
         ["--max-duration"] = "-MaxDuration",
-        ["--lock-timeout"] = "-LockTimeoutMilliseconds",
+        ["--lock-timeout-ms"] = "-LockTimeoutMilliseconds",
         ["--throttle-query"] = "-ThrottleQuery",
         ["--max-replica-lag"] = "-MaxReplicaLagSeconds",
         ["--max-log-used"] = "-MaxLogUsedPercent",
         ["--max-blocked-sessions"] = "-MaxBlockedSessions",
-        ["--online"] = "-AllowOfflineIndexBuild",
+        ["--offline-index-build"] = "-AllowOfflineIndexBuild",
         ["--maxdop"] = "-MaxDop",
         ["--data-compression"] = "-DataCompression",
         ["--index-max-duration"] = "-IndexMaxDurationMinutes",
@@ -172,13 +172,14 @@ public static class BackfillMapping
     public static string TableName(BackfillScope scope) =>
         $"{scope.Schema ?? scope.Profile.Schema ?? scope.Target.Provider.DefaultSchema}.{scope.Profile.Table}";
 
-    /// <summary>The same error, naming the cmdlet parameter instead of the engine's option name.</summary>
+    /// <summary>
+    /// The same error, naming the cmdlet parameter instead of the engine's option name: mapped by the
+    /// exception's Parameter key, rebuilt from its Value and Problem (the message text is never taken apart).
+    /// </summary>
     public static InvalidRequestException Translate(InvalidRequestException e)
     {
         if (!ParameterNames.TryGetValue(e.Parameter, out var name)) return e;
-        var prefix = $"{e.Parameter} '{e.Value}' ";
-        var problem = e.Message.StartsWith(prefix, StringComparison.Ordinal) ? e.Message[prefix.Length..] : e.Message;
-        return new InvalidRequestException(name, e.Value, problem);
+        return new InvalidRequestException(name, e.Value, e.Problem);
     }
 
     /// <summary>Names from the command line and from piped objects, blanks dropped, duplicates once, order kept.</summary>

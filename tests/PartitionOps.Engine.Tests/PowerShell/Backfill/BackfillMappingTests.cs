@@ -249,10 +249,46 @@ public class BackfillMappingTests
         var e = BackfillMapping.Translate(new InvalidRequestException("--resource-type", "Patient", "is not one of the profile's system types (X)"));
         Assert.Equal("-ResourceType", e.Parameter);
         Assert.Equal("-ResourceType 'Patient' is not one of the profile's system types (X)", e.Message);
-        var online = BackfillMapping.Translate(new InvalidRequestException("--online", "on", "is not available on Standard Edition"));
+        var online = BackfillMapping.Translate(new InvalidRequestException("--offline-index-build", "off", "is required on Standard Edition"));
         Assert.Equal("-AllowOfflineIndexBuild", online.Parameter);
+        Assert.Equal("-AllowOfflineIndexBuild 'off' is required on Standard Edition", online.Message);
         var other = new InvalidRequestException("table", "public.Resource", "does not exist");
         Assert.Same(other, BackfillMapping.Translate(other));
+    }
+
+    [Fact]
+    public void Translation_maps_the_parameter_key_and_keeps_value_and_problem_without_reading_the_message()
+    {
+        // A value that itself looks like "option 'value' " would confuse text surgery; the key does not.
+        var e = new InvalidRequestException("--throttle-query", "--throttle-query 'x' ", "is empty");
+        var translated = BackfillMapping.Translate(e);
+        Assert.Equal("-ThrottleQuery", translated.Parameter);
+        Assert.Equal(e.Value, translated.Value);
+        Assert.Equal("is empty", translated.Problem);
+        Assert.Equal("-ThrottleQuery '--throttle-query 'x' ' is empty", translated.Message);
+    }
+
+    public static TheoryData<BackfillRequest> EngineRejections()
+    {
+        var ok = EngineDefaults(Pg);
+        return new()
+        {
+            ok with { BatchSize = 0 }, ok with { TargetBatchTime = TimeSpan.FromMilliseconds(-1) }, ok with { Delay = TimeSpan.FromMilliseconds(-1) },
+            ok with { Parallelism = 0 }, ok with { MaxDuration = TimeSpan.Zero }, ok with { BatchLockTimeout = TimeSpan.Zero },
+            ok with { Index = new IndexBuildOptions { MaxDop = -1 } }, ok with { Index = new IndexBuildOptions { DataCompression = "ZIP" } },
+            ok with { Index = new IndexBuildOptions { MaxDurationMinutes = 0 } },
+            ok with { Throttle = new ThrottleOptions { MaxReplicaLagSeconds = -1 } }, ok with { Throttle = new ThrottleOptions { MaxLogUsedPercent = 101 } },
+            ok with { Throttle = new ThrottleOptions { MaxBlockedSessions = -1 } }, ok with { Throttle = new ThrottleOptions { CustomQuery = " " } },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(EngineRejections))]
+    public void Every_option_the_engine_rejects_has_a_cmdlet_parameter_to_name(BackfillRequest bad)
+    {
+        var e = Assert.Throws<InvalidRequestException>(() => bad.Validated());
+        Assert.True(BackfillMapping.ParameterNames.ContainsKey(e.Parameter), $"{e.Parameter} has no cmdlet parameter in BackfillMapping.ParameterNames");
+        Assert.StartsWith(BackfillMapping.ParameterNames[e.Parameter] + " '", BackfillMapping.Translate(e).Message);
     }
 
     [Fact]
