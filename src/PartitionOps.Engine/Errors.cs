@@ -11,12 +11,20 @@ public sealed class InvalidRequestException : Exception
     {
         Parameter = parameter;
         Value = value;
+        Problem = problem;
     }
 
-    /// <summary>The option or parameter that carried the bad value (e.g. "--table", "table").</summary>
+    /// <summary>
+    /// The option or parameter that carried the bad value (e.g. "--table", "table"): the key a front end maps to
+    /// its own name (PowerShell: "--batch-size" -> "-BatchSize").
+    /// </summary>
     public string Parameter { get; }
 
     public object? Value { get; }
+
+    /// <summary>What is wrong with the value, without the parameter and value ("must be positive"), so a
+    /// front end can name its own parameter without taking the message apart.</summary>
+    public string Problem { get; }
 }
 
 /// <summary>An operation that was valid but failed (exit code 1).</summary>

@@ -33,6 +33,8 @@ Describe 'Start-PartitionBackfill' {
             @{ Name = 'ThrottleQuery'; Type = [string] }
             @{ Name = 'MaxReplicaLagSeconds'; Type = [Nullable[double]] }
             @{ Name = 'MaxLogUsedPercent'; Type = [Nullable[double]] }
+            @{ Name = 'MaxBlockedSessions'; Type = [Nullable[double]] }
+            @{ Name = 'DisableThrottle'; Type = [string[]] }
             @{ Name = 'AllowOfflineIndexBuild'; Type = [switch] }
             @{ Name = 'MaxDop'; Type = [Nullable[int]] }
             @{ Name = 'DataCompression'; Type = [string] }
@@ -52,6 +54,11 @@ Describe 'Start-PartitionBackfill' {
             $set.ValidValues -join ',' | Should -Be 'NONE,ROW,PAGE'
         }
 
+        It '-DisableThrottle accepts ReplicaLag, LogUsed and BlockedSessions' {
+            $set = $command.Parameters['DisableThrottle'].Attributes | Where-Object { $_ -is [System.Management.Automation.ValidateSetAttribute] }
+            $set.ValidValues -join ',' | Should -Be 'ReplicaLag,LogUsed,BlockedSessions'
+        }
+
         It 'supports -WhatIf and -Confirm' {
             (Get-ShouldProcessContract $command).SupportsShouldProcess | Should -BeTrue
             $command.Parameters.ContainsKey('WhatIf') | Should -BeTrue
@@ -63,6 +70,13 @@ Describe 'Start-PartitionBackfill' {
     }
 
     Context 'Input errors (no database needed)' {
+        It 'a limit both set and switched off is an InvalidArgument error naming -DisableThrottle' {
+            $result = Start-PartitionBackfill -SqlInstance 127.0.0.1:1 -Provider postgresql -MaxReplicaLagSeconds 10 -DisableThrottle ReplicaLag -ErrorVariable err -ErrorAction SilentlyContinue
+            $result | Should -BeNullOrEmpty
+            $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+            $err[0].Exception.Message | Should -BeLike "-DisableThrottle 'ReplicaLag'*"
+        }
+
         It 'a negative -BatchSize is an InvalidArgument error naming -BatchSize' {
             $result = Start-PartitionBackfill -SqlInstance 127.0.0.1:1 -Provider postgresql -BatchSize -5 -ErrorVariable err -ErrorAction SilentlyContinue
             $result | Should -BeNullOrEmpty

@@ -53,6 +53,13 @@ Describe 'Stop-PartitionBackfill' {
                 Should -Be 1
         }
 
+        It 'says on the host which table it flagged (information stream, like Write-Host), with no output object' {
+            $out = $conn | Stop-PartitionBackfill @scope -Confirm:$false -EnableException -InformationVariable info 6>$null
+            $out | Should -BeNullOrEmpty
+            "$($info.MessageData)" | Should -BeLike "$schema.Resource.PartitionId: stop requested (flag in ${schema}_ctl.backfill_control)*"
+            $info.Tags | Should -Contain 'PSHOST'
+        }
+
         It 'the next start clears the flag and runs to the end' {
             $result = Start-PartitionBackfill -Connection $conn @scope -Confirm:$false -EnableException
             $result.Status | Should -Be 'done'

@@ -23,6 +23,8 @@ Describe 'Undo-PartitionBackfill' {
             @{ Name = 'MaxDuration'; Type = [Nullable[timespan]] }
             @{ Name = 'DelayMilliseconds'; Type = [Nullable[int]] }
             @{ Name = 'ThrottleQuery'; Type = [string] }
+            @{ Name = 'MaxBlockedSessions'; Type = [Nullable[double]] }
+            @{ Name = 'DisableThrottle'; Type = [string[]] }
         ) {
             $command.Parameters[$Name].ParameterType | Should -Be $Type
         }

@@ -96,11 +96,8 @@ internal static class BackfillCommands
         var scope = ScopeOptions.AddTo(command, withResourceTypes: false);
         command.SetRun(host, scope.Common.Json, async (parse, output) =>
         {
-            var backfillScope = scope.Scope(parse);
-            await new BackfillService().RequestStopAsync(backfillScope, output.Cancellation).ConfigureAwait(false);
-            var table = $"{backfillScope.Schema ?? backfillScope.Profile.Schema ?? backfillScope.Target.Provider.DefaultSchema}.{backfillScope.Profile.Table}";
-            output.Result(new { StopRequested = true, Table = table },
-                console => console.WriteLine($"{table}: stop requested; running workers pause after their current batch"));
+            var stop = await new BackfillService().RequestStopAsync(scope.Scope(parse), output.Cancellation).ConfigureAwait(false);
+            output.Result(stop, console => console.WriteLine(stop.Summary));
             return ExitCodes.Done;
         });
         return command;
@@ -124,7 +121,9 @@ internal static class BackfillCommands
             if (result.Status == BackfillStatus.Paused)
                 output.Info($"{verb} paused ({result.StopReason}): run the same command again to resume where it stopped");
             else if (result.Status == BackfillStatus.Failed)
-                output.Warn($"{verb} failed: {result.StopReason}");
+                output.Warn(result.FailedTypes.Count > 0
+                    ? $"{verb} failed for {string.Join(", ", result.FailedTypes)}: {result.StopReason}"
+                    : $"{verb} failed: {result.StopReason}");
         }
         return ExitCodes.ForRun(result);
     }
@@ -177,7 +176,7 @@ internal static class BackfillCommands
     }
 
     /// <summary>How a run (start or undo) moves rows: batches, pacing, parallelism, time box, throttles, plan only.</summary>
-    private sealed class RunOptions
+    internal sealed class RunOptions
     {
         private readonly Option<int?> _batchSize = Numbers.Int("--batch-size", "First batch size in rows; it adapts toward --target-batch-ms (default 1000).", "N");
         private readonly Option<int?> _targetBatchMs = Numbers.Int("--target-batch-ms", "Batch time the size adapts to; 0 keeps the size fixed (default 500).", "N");
@@ -186,9 +185,9 @@ internal static class BackfillCommands
         private readonly Option<string?> _maxDuration = new("--max-duration") { Description = "Pause cleanly after the batch that crosses this time (exit 0; rerun resumes).", HelpName = "hh:mm:ss" };
         private readonly Option<int?> _lockTimeoutMs = Numbers.Int("--lock-timeout-ms", "Lock timeout of each batch; a timeout is retried (default 5000).", "N");
         private readonly Option<string?> _throttleQuery = new("--throttle-query") { Description = "A query returning one number: when positive, wait that many milliseconds.", HelpName = "SQL" };
-        private readonly Option<double?> _maxReplicaLag = Numbers.Double("--max-replica-lag", "Wait while a replica lags more than this (default 30).", "SECONDS");
-        private readonly Option<double?> _maxLogUsed = Numbers.Double("--max-log-used", "Wait while the log is fuller than this (default 80).", "PERCENT");
-        private readonly Option<double?> _maxBlocked = Numbers.Double("--max-blocked-sessions", "Wait while more sessions than this are blocked by ours (default 0).", "N");
+        private readonly Option<string?> _maxReplicaLag = Numbers.Limit("--max-replica-lag", "Wait while a replica lags more than this (default 30; off: not checked).", "SECONDS|off");
+        private readonly Option<string?> _maxLogUsed = Numbers.Limit("--max-log-used", "Wait while the log is fuller than this (default 80; off: not checked).", "PERCENT|off");
+        private readonly Option<string?> _maxBlocked = Numbers.Limit("--max-blocked-sessions", "Wait while more sessions than this are blocked by ours (default 0: any; off: not checked).", "N|off");
         private readonly Option<bool> _dryRun = new("--dry-run") { Description = "Print the plan (every SQL statement per phase) and change nothing." };
 
         public static RunOptions AddTo(Command command)
@@ -202,10 +201,11 @@ internal static class BackfillCommands
 
         public BackfillRequest Apply(ParseResult parse, BackfillRequest request)
         {
+            // A limit given as "off" becomes null, which the engine reads as "not checked".
             var throttle = request.Throttle;
-            if (parse.GetResult(_maxReplicaLag) != null) throttle = throttle with { MaxReplicaLagSeconds = parse.GetValue(_maxReplicaLag) };
-            if (parse.GetResult(_maxLogUsed) != null) throttle = throttle with { MaxLogUsedPercent = parse.GetValue(_maxLogUsed) };
-            if (parse.GetResult(_maxBlocked) != null) throttle = throttle with { MaxBlockedSessions = parse.GetValue(_maxBlocked) };
+            if (parse.GetValue(_maxReplicaLag) is { } lag) throttle = throttle with { MaxReplicaLagSeconds = Numbers.LimitValue(_maxReplicaLag, lag) };
+            if (parse.GetValue(_maxLogUsed) is { } log) throttle = throttle with { MaxLogUsedPercent = Numbers.LimitValue(_maxLogUsed, log) };
+            if (parse.GetValue(_maxBlocked) is { } blocked) throttle = throttle with { MaxBlockedSessions = Numbers.LimitValue(_maxBlocked, blocked) };
             if (parse.GetValue(_throttleQuery) is { } query) throttle = throttle with { CustomQuery = query };
             return request with
             {

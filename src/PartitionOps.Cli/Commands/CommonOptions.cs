@@ -122,6 +122,26 @@ internal static class Numbers
         },
     };
 
+    /// <summary>
+    /// A throttle limit: a number, or "off". The value is the text, checked here (a usage error names the option and
+    /// the value); <see cref="LimitValue"/> turns it into the engine's limit, null meaning off.
+    /// </summary>
+    public static Option<string?> Limit(string name, string description, string helpName) => new(name)
+    {
+        Description = description,
+        HelpName = helpName,
+        CustomParser = result =>
+        {
+            var token = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
+            try { Engine.Backfill.ThrottleOptions.ParseLimit(name, token); }
+            catch (InvalidRequestException e) { result.AddError(e.Message); }
+            return token;
+        },
+    };
+
+    /// <summary>The limit of a <see cref="Limit"/> option: the number, or null for "off".</summary>
+    public static double? LimitValue(Option<string?> option, string text) => Engine.Backfill.ThrottleOptions.ParseLimit(option.Name, text);
+
     public static Option<double?> Double(string name, string description, string helpName) => new(name)
     {
         Description = description,

@@ -31,7 +31,7 @@ internal static class ExitCodes
     /// </summary>
     public static int ForRun(BackfillResult result) => result.Status switch
     {
-        BackfillStatus.Done or "planned" => Done,
+        BackfillStatus.Done or BackfillStatus.Planned => Done,
         BackfillStatus.Paused when result.StopReason == "cancelled" => Failed,
         BackfillStatus.Paused => Done,
         _ => Failed,

@@ -13,13 +13,17 @@ internal static class Tables
         foreach (var index in result.IndexesBuilt) console.WriteLine($"phase 2: {index}");
         if (result.Types.Count > 0) console.Write(TypeTable(result.Types));
         foreach (var skipped in result.SkippedTypes) console.WriteLine($"skipped: {skipped} (another runner holds it)");
-        var summary = $"{result.RowsUpdated:N0} rows moved, {result.RowsScanned:N0} walked in {result.Batches:N0} batches, " +
-                      $"{result.RowsPerSecond:N0} rows/s, {Duration(result.Elapsed)}";
+        // The rate is phase 3's own (this call's rows over this call's row-moving time), not diluted by index builds.
+        var summary = $"{result.RowsUpdated:N0} rows moved, {result.RowsScanned:N0} walked in {result.Batches:N0} batches; " +
+                      $"phase 3 {result.RowsPerSecond:N0} rows/s walked over {Duration(result.Phase3Elapsed)}, {Duration(result.Elapsed)} in all";
         var line = result.Status switch
         {
             BackfillStatus.Done => $"{verb} done (run {result.RunId}): {summary}",
             BackfillStatus.Paused => $"{verb} paused ({result.StopReason ?? "stopped"}) (run {result.RunId}): {summary}. " +
                                      "Run the same command again to resume where it stopped.",
+            BackfillStatus.Failed when result.FailedTypes.Count > 0 =>
+                $"{verb} failed for {string.Join(", ", result.FailedTypes)} (run {result.RunId}): {result.StopReason}. {summary}. " +
+                "Fix the cause and run the same command again: finished work is kept and the failed types are retried.",
             _ => $"{verb} {result.Status} (run {result.RunId}): {result.StopReason}. {summary}. " +
                  "Fix the cause and run the same command again: finished work is kept.",
         };

@@ -62,9 +62,27 @@ public sealed record BackfillRequest
     }
 }
 
-/// <summary>When to pause between batches. A limit of null is not checked.</summary>
+/// <summary>The built-in throttle signals whose limit can be switched off.</summary>
+public enum ThrottleSignal
+{
+    /// <summary>Replica (availability group secondary, geo-replica, PostgreSQL standby) lag in seconds.</summary>
+    ReplicaLag,
+    /// <summary>Transaction log use in percent (SQL Server).</summary>
+    LogUsed,
+    /// <summary>Sessions waiting on one of ours.</summary>
+    BlockedSessions,
+}
+
+/// <summary>
+/// When to pause between batches. A limit of null is off: that signal is not checked (and when every limit is
+/// off and there is no custom query, the signals are not read at all). Zero is a limit like any other: with
+/// MaxBlockedSessions = 0 the walk waits while any session is blocked by ours.
+/// </summary>
 public sealed record ThrottleOptions
 {
+    /// <summary>The word that switches a limit off on the command line ("--max-replica-lag off").</summary>
+    public const string Off = "off";
+
     public double? MaxReplicaLagSeconds { get; init; } = 30;
     public double? MaxLogUsedPercent { get; init; } = 80;
     /// <summary>Sessions waiting on one of ours; above this, wait.</summary>
@@ -76,11 +94,36 @@ public sealed record ThrottleOptions
     /// <summary>How long to wait before reading a signal again once it fired.</summary>
     public TimeSpan Pause { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>True when no limit is set and there is no custom query: nothing to read between batches.</summary>
+    public bool AllOff => MaxReplicaLagSeconds is null && MaxLogUsedPercent is null && MaxBlockedSessions is null && CustomQuery is null;
+
+    /// <summary>The same options with the limit of <paramref name="signal"/> switched off.</summary>
+    public ThrottleOptions Without(ThrottleSignal signal) => signal switch
+    {
+        ThrottleSignal.ReplicaLag => this with { MaxReplicaLagSeconds = null },
+        ThrottleSignal.LogUsed => this with { MaxLogUsedPercent = null },
+        ThrottleSignal.BlockedSessions => this with { MaxBlockedSessions = null },
+        _ => throw new ArgumentOutOfRangeException(nameof(signal), signal, null),
+    };
+
+    /// <summary>
+    /// A limit as typed: a number, or "off" (any case) for null, which switches the limit off. Anything else is
+    /// invalid input naming <paramref name="option"/> and the text. The range is checked by <see cref="Validate"/>.
+    /// </summary>
+    public static double? ParseLimit(string option, string text)
+    {
+        var trimmed = (text ?? "").Trim();
+        if (trimmed.Equals(Off, StringComparison.OrdinalIgnoreCase)) return null;
+        if (double.TryParse(trimmed, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value)
+            && double.IsFinite(value)) return value;
+        throw new InvalidRequestException(option, text, $"is not a number or '{Off}'");
+    }
+
     public void Validate()
     {
-        if (MaxReplicaLagSeconds is < 0) throw new InvalidRequestException("--max-replica-lag", MaxReplicaLagSeconds, "must be zero or positive");
-        if (MaxLogUsedPercent is < 0 or > 100) throw new InvalidRequestException("--max-log-used", MaxLogUsedPercent, "must be a percentage");
-        if (MaxBlockedSessions is < 0) throw new InvalidRequestException("--max-blocked", MaxBlockedSessions, "must be zero or positive");
+        if (MaxReplicaLagSeconds is < 0) throw new InvalidRequestException("--max-replica-lag", MaxReplicaLagSeconds, "must be zero or positive (or off)");
+        if (MaxLogUsedPercent is < 0 or > 100) throw new InvalidRequestException("--max-log-used", MaxLogUsedPercent, "must be a percentage (or off)");
+        if (MaxBlockedSessions is < 0) throw new InvalidRequestException("--max-blocked-sessions", MaxBlockedSessions, "must be zero or positive (or off)");
         if (CustomQuery is { } q && string.IsNullOrWhiteSpace(q)) throw new InvalidRequestException("--throttle-query", q, "is empty");
     }
 }

@@ -5,6 +5,8 @@ namespace PartitionOps.Engine.Backfill;
 /// <summary>Status words stored in the control tables and shown to users.</summary>
 public static class BackfillStatus
 {
+    /// <summary>A dry run's result: the plan was read from the catalog, nothing ran (never stored).</summary>
+    public const string Planned = "planned";
     public const string Pending = "pending";
     public const string Running = "running";
     public const string CatchUp = "catch-up";
@@ -69,7 +71,8 @@ public sealed record BackfillEvent(string Phase, string Message, TypeProgress? T
 public sealed record BackfillResult
 {
     public long? RunId { get; init; }
-    /// <summary>done, paused (max duration, stop flag, Ctrl+C; resume by running again), failed.</summary>
+    /// <summary>done, paused (max duration, stop flag, Ctrl+C; resume by running again), failed (a type failed:
+    /// see <see cref="FailedTypes"/>; the others went on), or planned (a dry run).</summary>
     public required string Status { get; init; }
     public string? StopReason { get; init; }
     public bool ColumnAdded { get; init; }
@@ -77,13 +80,60 @@ public sealed record BackfillResult
     public IReadOnlyList<TypeProgress> Types { get; init; } = [];
     /// <summary>Types another runner was working on (their application lock was taken).</summary>
     public IReadOnlyList<string> SkippedTypes { get; init; } = [];
+    /// <summary>
+    /// Types that failed with an error that retrying would not fix (a trigger, a constraint): each is marked
+    /// failed and the other types went on; the run's status is failed and names them in StopReason. Running
+    /// the same command again retries them. Lock timeouts, deadlocks and connection faults are retried, not failures.
+    /// </summary>
+    public IReadOnlyList<string> FailedTypes { get; init; } = [];
+    /// <summary>Wall time of this call, all phases (column, index builds, row moving).</summary>
     public TimeSpan Elapsed { get; init; }
+    /// <summary>Wall time of phase 3 (moving rows) in this call; zero when phase 3 did not run.</summary>
+    public TimeSpan Phase3Elapsed { get; init; }
+    /// <summary>Rows walked by phase 3 in this call. <see cref="RowsScanned"/> is the run's total, which for a
+    /// resumed run includes earlier calls.</summary>
+    public long Phase3RowsScanned { get; init; }
+    /// <summary>The run's totals over every call that worked on it (from the checkpoints).</summary>
     public long RowsUpdated => Types.Sum(t => t.RowsUpdated);
     public long RowsScanned => Types.Sum(t => t.RowsScanned);
     public long Batches => Types.Sum(t => t.Batches);
-    public double RowsPerSecond => Elapsed.TotalSeconds > 0 ? RowsScanned / Elapsed.TotalSeconds : 0;
+    /// <summary>
+    /// Rate of phase 3 (row moving) in this call: <see cref="Phase3RowsScanned"/> over <see cref="Phase3Elapsed"/>.
+    /// The time of phases 1 and 2 (the column, the index builds) is not counted, nor are earlier calls of a resumed
+    /// run, so the figure is the walk's own speed, comparable between runs.
+    /// </summary>
+    public double RowsPerSecond => Phase3Elapsed.TotalSeconds > 0 ? Phase3RowsScanned / Phase3Elapsed.TotalSeconds : 0;
     /// <summary>Filled on a dry run: every statement the run would execute, phase by phase.</summary>
     public BackfillPlan? Plan { get; init; }
+}
+
+/// <summary>What `backfill stop` flagged: the table as the engine resolved it, and the run the flag reaches.</summary>
+public sealed record BackfillStopRequest
+{
+    /// <summary>Always true: the flag is set (front ends print it; JSON keeps the field scripts test).</summary>
+    public bool StopRequested => true;
+    /// <summary>schema.table as resolved against the catalog (the profile's table, the schema default filled in).</summary>
+    public required string Table { get; init; }
+    public required string Column { get; init; }
+    public required string ControlSchema { get; init; }
+    /// <summary>host:pid recorded as requested_by.</summary>
+    public required string RequestedBy { get; init; }
+    /// <summary>The newest run of the table, if any, and its recorded status.</summary>
+    public long? RunId { get; init; }
+    public string? RunStatus { get; init; }
+    /// <summary>
+    /// True when the newest run is recorded as running, so workers will see the flag after their batch.
+    /// Otherwise nothing is running to stop (the next start clears the flag).
+    /// </summary>
+    public bool RunInProgress => RunStatus == BackfillStatus.Running;
+
+    /// <summary>One line for people, the same in every front end.</summary>
+    public string Summary =>
+        $"{Table}.{Column}: stop requested (flag in {ControlSchema}.backfill_control); " + (RunInProgress
+            ? $"run {RunId} is running: its workers pause after their current batch"
+            : RunId is { } id
+                ? $"run {id} is {RunStatus}, not running: nothing to pause now (the next start clears the flag)"
+                : "no run has started on this table: nothing to pause now (the next start clears the flag)");
 }
 
 public sealed record PlannedStep(string Phase, string Description, IReadOnlyList<SqlStatement> Statements);

@@ -34,7 +34,7 @@ public sealed class BackfillService
         if (request.DryRun)
         {
             var plan = await PlanAsync(connection, context, request, columnStep, indexSteps, ct).ConfigureAwait(false);
-            return new BackfillResult { Status = "planned", Plan = plan, Types = plan.Types, Elapsed = clock.Elapsed };
+            return new BackfillResult { Status = BackfillStatus.Planned, Plan = plan, Types = plan.Types, Elapsed = clock.Elapsed };
         }
 
         await EnsureControlTablesAsync(connection, context, ct).ConfigureAwait(false);
@@ -60,7 +60,9 @@ public sealed class BackfillService
             return new BackfillResult { Status = BackfillStatus.Done, ColumnAdded = columnAdded, IndexesBuilt = built, Elapsed = clock.Elapsed };
 
         var walk = new BackfillWalk(context, request, Host, events, clock);
+        var phase3 = Stopwatch.StartNew();
         var outcome = await walk.RunAsync(connection, ct).ConfigureAwait(false);
+        phase3.Stop();
         return new BackfillResult
         {
             RunId = outcome.RunId,
@@ -70,7 +72,10 @@ public sealed class BackfillService
             IndexesBuilt = built,
             Types = outcome.Types,
             SkippedTypes = outcome.SkippedTypes,
+            FailedTypes = outcome.FailedTypes,
             Elapsed = clock.Elapsed,
+            Phase3Elapsed = phase3.Elapsed,
+            Phase3RowsScanned = outcome.RowsScanned,
         };
     }
 
@@ -83,21 +88,65 @@ public sealed class BackfillService
 
     // ================================================================ stop
 
-    /// <summary>Sets the stop flag: running workers finish their batch and pause. The next start clears it.</summary>
-    public async Task RequestStopAsync(BackfillScope scope, CancellationToken ct = default)
+    /// <summary>
+    /// Sets the stop flag: running workers finish their batch and pause. The next start clears it. Returns
+    /// what was flagged (the table as resolved, its column) and the newest run the flag reaches.
+    /// </summary>
+    public async Task<BackfillStopRequest> RequestStopAsync(BackfillScope scope, CancellationToken ct = default)
     {
         await using var connection = await scope.Target.OpenAsync(ct).ConfigureAwait(false);
         var context = await BackfillContext.ResolveAsync(scope, connection, ct).ConfigureAwait(false);
         await EnsureControlTablesAsync(connection, context, ct).ConfigureAwait(false);
         await SetStopFlagAsync(connection, context, true, ct).ConfigureAwait(false);
+        var latest = await connection.QueryAsync(context.Provider, context.Dialect.LatestRun(context.Table.ControlSchema).With(context.TableParameters()),
+            r => (RunId: r.Get<long>("run_id"), Status: r.Get<string>("status")), ct).ConfigureAwait(false);
+        return new BackfillStopRequest
+        {
+            Table = context.Display,
+            Column = context.Profile.PartitionColumn,
+            ControlSchema = context.Table.ControlSchema,
+            RequestedBy = Host,
+            RunId = latest.Count > 0 ? latest[0].RunId : null,
+            RunStatus = latest.Count > 0 ? latest[0].Status : null,
+        };
     }
 
-    /// <summary>Creates the control tables if missing (idempotent DDL), inside <paramref name="transaction"/> when given.</summary>
-    private static async Task EnsureControlTablesAsync(DbConnection connection, BackfillContext context, CancellationToken ct,
+    /// <summary>
+    /// Creates the control tables if missing (idempotent DDL) in one transaction: <paramref name="transaction"/>
+    /// when given, else one of its own. The dialect's statements serialize concurrent creators with an
+    /// application lock held to the end of that transaction. Another component creating in the same schema
+    /// without that lock can still collide; a failed attempt is rolled back and tried again, and then finds
+    /// what the other one created (a real error, e.g. a missing permission, fails again and is thrown).
+    /// </summary>
+    internal static async Task EnsureControlTablesAsync(DbConnection connection, BackfillContext context, CancellationToken ct,
         DbTransaction? transaction = null)
     {
-        foreach (var statement in context.Dialect.CreateControlTables(context.Table.ControlSchema))
-            await connection.ExecuteAsync(context.Provider, statement, ct, transaction).ConfigureAwait(false);
+        var statements = context.Dialect.CreateControlTables(context.Table.ControlSchema);
+        if (transaction is not null)
+        {
+            foreach (var statement in statements)
+                await connection.ExecuteAsync(context.Provider, statement, ct, transaction).ConfigureAwait(false);
+            return;
+        }
+        const int attempts = 3;
+        for (var attempt = 1; ; attempt++)
+        {
+            await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+            try
+            {
+                foreach (var statement in statements)
+                    await connection.ExecuteAsync(context.Provider, statement, ct, tx).ConfigureAwait(false);
+                await tx.CommitAsync(ct).ConfigureAwait(false);
+                return;
+            }
+            catch (DbException) when (attempt < attempts && !ct.IsCancellationRequested)
+            {
+                // The server may have ended the transaction already (SQL Server's XACT_ABORT does).
+                try { await tx.RollbackAsync(CancellationToken.None).ConfigureAwait(false); }
+                catch (Exception e) when (e is DbException or InvalidOperationException) { }
+                await Task.Delay(Backoff(attempt), ct).ConfigureAwait(false);
+            }
+        }
     }
 
     internal static Task SetStopFlagAsync(DbConnection connection, BackfillContext context, bool stop, CancellationToken ct) =>
@@ -162,10 +211,11 @@ public sealed class BackfillService
             new("partition column", true, context.ColumnExists ? $"{context.Profile.PartitionColumn} exists" : $"{context.Profile.PartitionColumn} will be added"),
         };
         var permissions = await connection.QueryAsync(context.Provider,
-            context.Dialect.Permissions().With("schema", context.Table.Schema).With("table", context.Table.Table),
-            r => (Name: r.Get<string>("permission")!, Granted: r.Get<int>("granted") == 1), ct).ConfigureAwait(false);
-        foreach (var (name, granted) in permissions)
-            checks.Add(new($"permission {name}", granted, granted ? "granted" : $"missing: the login needs {name.Replace('_', ' ')}"));
+            context.Dialect.Permissions().With("schema", context.Table.Schema).With("table", context.Table.Table)
+                .With("control_schema", context.Table.ControlSchema),
+            r => (Name: r.Get<string>("permission")!, Granted: r.Get<int>("granted") == 1, Needs: r.Get<string>("needs")), ct).ConfigureAwait(false);
+        foreach (var (name, granted, needs) in permissions)
+            checks.Add(new($"permission {name}", granted, granted ? "granted" : $"missing: the login needs {needs ?? name.Replace('_', ' ')}"));
 
         var (rate, estimate) = await SampleBatchAsync(connection, context, request, ct).ConfigureAwait(false);
         return new PrerequisiteReport
@@ -253,7 +303,11 @@ public sealed class BackfillService
         var provider = context.Provider;
         var tableParams = new[] { new SqlParameter("schema", context.Table.Schema), new SqlParameter("table", context.Table.Table) };
         var partitions = await connection.QueryAsync(provider, dialect.Partitions().With(tableParams),
-            r => new TablePartition(r.Get<string>("partition_schema")!, r.Get<string>("partition_name")!), ct).ConfigureAwait(false);
+            r => new TablePartition(r.Get<string>("partition_schema")!, r.Get<string>("partition_name")!)
+            {
+                ParentSchema = r.Get<string>("parent_schema"), ParentName = r.Get<string>("parent_name"),
+                IsLeaf = r.Get<int>("is_leaf") == 1, Level = r.Get<int>("level"),
+            }, ct).ConfigureAwait(false);
         var existing = await connection.QueryAsync(provider, dialect.Indexes().With(tableParams),
             r => new IndexState(r.Get<string>("object_schema")!, r.Get<string>("object_name")!, r.Get<string>("index_name")!,
                 r.Get<int>("is_valid") == 1, r.Get<int>("is_paused") == 1), ct).ConfigureAwait(false);

@@ -10,14 +10,36 @@ public sealed record BackfillTable(string Schema, BackfillProfile Profile, strin
         $"partitionops.backfill.{Schema}.{Profile.Table}.{Profile.PartitionColumn}" + (typeName is null ? "" : "." + typeName);
 }
 
+/// <summary>Names shared by the dialects.</summary>
+public static class BackfillNames
+{
+    /// <summary>
+    /// The application lock that serializes creation of the control tables in <paramref name="controlSchema"/>
+    /// (any component creating tables in that schema may take it).
+    /// </summary>
+    public static string ControlTablesLock(string controlSchema) => $"partitionops.control.{controlSchema}";
+}
+
 /// <summary>A filtered unique index of phase 2: WHERE partition column = FilterValue.</summary>
 public sealed record FilteredIndex(string Name, IReadOnlyList<string> Columns, int FilterValue);
 
 /// <summary>What the catalog says of one index on one table object (the table, or one of its partitions).</summary>
 public sealed record IndexState(string ObjectSchema, string ObjectName, string IndexName, bool IsValid, bool IsPaused);
 
-/// <summary>A leaf partition of a partitioned table (PostgreSQL declarative partitioning).</summary>
-public sealed record TablePartition(string Schema, string Name);
+/// <summary>
+/// A partition of a partitioned table (PostgreSQL declarative partitioning), at any depth: a leaf that owns
+/// storage, or a sub-partitioned table (<see cref="IsLeaf"/> false) with partitions of its own.
+/// </summary>
+public sealed record TablePartition(string Schema, string Name)
+{
+    /// <summary>The partitioned table this is a partition of; null: the table itself (one level).</summary>
+    public string? ParentSchema { get; init; }
+    public string? ParentName { get; init; }
+    /// <summary>True for a partition that owns storage; false for a sub-partitioned one.</summary>
+    public bool IsLeaf { get; init; } = true;
+    /// <summary>1 for the table's own partitions, 2 for theirs, and so on.</summary>
+    public int Level { get; init; } = 1;
+}
 
 /// <summary>Options of phase 2. SQL Server uses them all; PostgreSQL builds CONCURRENTLY and ignores the rest.</summary>
 public sealed record IndexBuildOptions

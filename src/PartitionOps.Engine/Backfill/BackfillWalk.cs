@@ -7,7 +7,8 @@ namespace PartitionOps.Engine.Backfill;
 /// <summary>The type's application lock went to another runner while this one reconnected.</summary>
 internal sealed class TypeLostException : Exception;
 
-internal sealed record WalkOutcome(long RunId, string Status, string? StopReason, IReadOnlyList<TypeProgress> Types, IReadOnlyList<string> SkippedTypes);
+internal sealed record WalkOutcome(long RunId, string Status, string? StopReason, IReadOnlyList<TypeProgress> Types, IReadOnlyList<string> SkippedTypes,
+    long RowsScanned, IReadOnlyList<string> FailedTypes);
 
 /// <summary>
 /// Phase 3: walks each selected type in key ranges, smallest type first, N types at once. Each batch
@@ -31,8 +32,14 @@ internal sealed class BackfillWalk(
     /// <summary>A time long before the run started (TimeSpan.MinValue would overflow in subtraction).</summary>
     private static readonly TimeSpan NeverChecked = TimeSpan.FromDays(-365);
     private readonly System.Collections.Concurrent.ConcurrentBag<string> _skipped = [];
+    /// <summary>Types that failed in this call, with the error: "ValueSet: trigger refused the update".</summary>
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(string Type, string Error)> _failed = new();
+    /// <summary>Why every worker stops (max duration, stop flag, Ctrl+C, the database gone). A type failing on
+    /// its own does not set it: the other types go on.</summary>
     private volatile string? _stopReason;
     private long _rowsMoved;
+    /// <summary>Rows walked by this call (the checkpoints hold the run's totals over every call).</summary>
+    private long _rowsScanned;
 
     public async Task<WalkOutcome> RunAsync(DbConnection connection, CancellationToken ct)
     {
@@ -53,7 +60,7 @@ internal sealed class BackfillWalk(
 
         // Rows of a type may arrive after that type finished while others were still walking. Before the
         // run is called done, every type catches up once more; repeat while a pass still finds rows.
-        for (var pass = 1; pass <= 5 && _stopReason is null && _skipped.IsEmpty; pass++)
+        for (var pass = 1; pass <= 5 && _stopReason is null && _skipped.IsEmpty && _failed.IsEmpty; pass++)
         {
             var finished = (await ProgressReader.CheckpointsAsync(connection, context, runId, ct).ConfigureAwait(false))
                 .Where(c => selected.Contains(c.TypeId) && c.Status == BackfillStatus.Done).ToList();
@@ -65,7 +72,7 @@ internal sealed class BackfillWalk(
 
         var final = await ProgressReader.CheckpointsAsync(connection, context, runId, CancellationToken.None).ConfigureAwait(false);
         var status = final.All(c => c.Status == BackfillStatus.Done) ? BackfillStatus.Done
-            : final.Any(c => c.Status == BackfillStatus.Failed) ? BackfillStatus.Failed
+            : final.Any(c => c.Status == BackfillStatus.Failed) || !_failed.IsEmpty ? BackfillStatus.Failed
             : BackfillStatus.Paused;
         await connection.ExecuteAsync(_provider, _dialect.SetRunStatus(_controlSchema).With(
             new("run_id", runId), new("status", status), new("ended", status == BackfillStatus.Running ? 0 : 1), new("host", host)),
@@ -73,7 +80,25 @@ internal sealed class BackfillWalk(
         var now = DateTimeOffset.UtcNow;
         var types = final.Where(c => selected.Contains(c.TypeId))
             .Select(c => c.ToProgress(estimates.TryGetValue(c.TypeId, out var e) ? e : c.EstimatedRows, now)).ToList();
-        return new WalkOutcome(runId, status, status == BackfillStatus.Done ? null : _stopReason, types, _skipped.ToList());
+        // Failed types by name: those that failed now, and any left failed by an earlier call of this run
+        // that this call did not get to retry (another runner held them, or the run stopped first).
+        var failed = _failed.Select(f => f.Type)
+            .Concat(types.Where(t => t.Status == BackfillStatus.Failed).Select(t => t.TypeName))
+            .Distinct(StringComparer.Ordinal).ToList();
+        return new WalkOutcome(runId, status, status == BackfillStatus.Done ? null : StopReason(types), types, _skipped.ToList(),
+            Interlocked.Read(ref _rowsScanned), failed);
+    }
+
+    /// <summary>"ValueSet failed: ...; CodeSystem failed: ..." and, when the others stopped too, why.</summary>
+    private string? StopReason(IReadOnlyList<TypeProgress> types)
+    {
+        var failures = _failed.Select(f => $"{f.Type} failed: {f.Error}")
+            .Concat(types.Where(t => t.Status == BackfillStatus.Failed && !_failed.Any(f => f.Type == t.TypeName))
+                .Select(t => $"{t.TypeName} failed earlier: {t.LastError}"))
+            .ToList();
+        if (failures.Count == 0) return _stopReason;
+        var reason = string.Join("; ", failures);
+        return _stopReason is { } stop ? $"{reason}; the other types paused: {stop}" : reason;
     }
 
     private Task WalkAllAsync(IReadOnlyList<Checkpoint> work, Dictionary<int, long> estimates, bool finalPass, CancellationToken ct) =>
@@ -136,6 +161,7 @@ internal sealed class BackfillWalk(
         public long Scanned, Updated, Batches, LockWaits;
         public string Status = BackfillStatus.Running;
         public string? Waiting;
+        public string? Error;
         public double? LastBatchMs;
         public DateTimeOffset Started = DateTimeOffset.UtcNow;
     }
@@ -175,7 +201,7 @@ internal sealed class BackfillWalk(
                     Report(state, estimate);
                     return;
                 }
-                if (clock.Elapsed - lastThrottleCheck >= request.Throttle.CheckInterval)
+                if (!request.Throttle.AllOff && clock.Elapsed - lastThrottleCheck >= request.Throttle.CheckInterval)
                 {
                     var wait = await ThrottleAsync(worker, state, ct).ConfigureAwait(false);
                     lastThrottleCheck = clock.Elapsed;
@@ -208,6 +234,7 @@ internal sealed class BackfillWalk(
                         state.Updated += updated;
                         state.Batches++;
                         Interlocked.Add(ref _rowsMoved, updated);
+                        Interlocked.Add(ref _rowsScanned, scanned);
                         state.LastBatchMs = watch.Elapsed.TotalMilliseconds;
                         controller.Observe(scanned, watch.Elapsed);
                         Report(state, estimate, controller.Current);
@@ -256,10 +283,17 @@ internal sealed class BackfillWalk(
         }
         catch (Exception e) when (e is not OperationCanceledException && _provider.Errors.Classify(e) != ErrorKind.Canceled)
         {
-            try { await SetStatusAsync(worker, state, BackfillStatus.Failed, e.Message, CancellationToken.None).ConfigureAwait(false); }
-            catch (DbException) { /* the database is unreachable too: the checkpoint stays 'running' and resumable */ }
-            _stopReason ??= $"{checkpoint.TypeName} failed: {e.Message}";
-            events?.Report(new("backfill", $"{checkpoint.TypeName}: failed: {e.Message}"));
+            // A permanent error belongs to this type (a trigger, a constraint, bad data): it is marked failed and
+            // the other types go on; the run ends failed, naming it, and a rerun retries it. A connection fault
+            // that outlasted the reconnects is the database's, not the type's: every worker stops.
+            var message = e.Message.Trim();
+            _failed.Enqueue((checkpoint.TypeName, message));
+            if (_provider.Errors.Classify(e) == ErrorKind.Transient) _stopReason ??= $"database unreachable ({message})";
+            try { await SetStatusAsync(worker, state, BackfillStatus.Failed, message, CancellationToken.None).ConfigureAwait(false); }
+            catch (Exception) { state.Status = BackfillStatus.Failed; /* unreachable too: the checkpoint stays as it was, resumable */ }
+            state.Error = message;
+            Report(state, estimate);
+            events?.Report(new("backfill", $"{checkpoint.TypeName}: failed: {message}"));
         }
         catch (Exception) when (ct.IsCancellationRequested)
         {
@@ -300,8 +334,11 @@ internal sealed class BackfillWalk(
     private async Task<(string Reason, TimeSpan Duration)?> ThrottleAsync(Worker worker, TypeState state, CancellationToken ct)
     {
         var limits = request.Throttle;
-        var signals = await worker.RetryingAsync(state, null, (c, token) => c.QueryAsync(_provider, _dialect.ThrottleSignals(),
-            r => (Signal: r.Get<string>("signal")!, Value: r.Get<double>("value")), token), ct).ConfigureAwait(false);
+        // Limits that are off are not checked; with all three off the signals are not read at all.
+        var signals = limits is { MaxReplicaLagSeconds: null, MaxLogUsedPercent: null, MaxBlockedSessions: null }
+            ? []
+            : await worker.RetryingAsync(state, null, (c, token) => c.QueryAsync(_provider, _dialect.ThrottleSignals(),
+                r => (Signal: r.Get<string>("signal")!, Value: r.Get<double>("value")), token), ct).ConfigureAwait(false);
         foreach (var (signal, value) in signals)
         {
             double? limit = signal switch
@@ -342,6 +379,7 @@ internal sealed class BackfillWalk(
         };
         // Rate over this session's work only, so a resumed run does not count the pause.
         var progress = live.ToProgress(estimate, DateTimeOffset.UtcNow, state.Waiting, batchSize, state.LastBatchMs);
+        if (state.Error is { } error) progress = progress with { LastError = error };
         var seconds = (DateTimeOffset.UtcNow - state.Started).TotalSeconds;
         if (seconds > 0 && state.Scanned > 0)
         {

@@ -22,7 +22,10 @@ public interface IBackfillDialect
     /// type_id, type_name, target_value, last_key, high_water_mark, estimated_rows, rows_scanned,
     /// rows_updated, batches, lock_waits, status, host, started_at, updated_at, completed_at, last_error;
     /// primary key (run_id, type_id)), backfill_control(table_schema, table_name, column_name,
-    /// stop_requested, requested_by, requested_at; primary key of the first three).
+    /// stop_requested, requested_by, requested_at; primary key of the first three). The engine runs the
+    /// statements in one transaction, in order; the dialect serializes concurrent creators (an application lock
+    /// on <see cref="BackfillNames.ControlTablesLock"/> taken first, held to the end of the transaction), so two
+    /// first-time runners never race on the catalog.
     /// </summary>
     IReadOnlyList<SqlStatement> CreateControlTables(string controlSchema);
 
@@ -87,8 +90,11 @@ public interface IBackfillDialect
     /// default_value (text, null when none). Params: schema, table.</summary>
     SqlStatement Columns();
 
-    /// <summary>Leaf partitions that own storage and need their own index build (PostgreSQL), in a stable order:
-    /// partition_schema, partition_name. Engines whose indexes span partitions return no rows. Params: schema, table.</summary>
+    /// <summary>Every partition below the table, at every level (PostgreSQL: leaves need their own index build,
+    /// sub-partitioned ones an index of their own to attach them to), ordered by level, then schema and name:
+    /// partition_schema, partition_name, parent_schema, parent_name (the partitioned table it belongs to),
+    /// is_leaf (int: 1 owns storage, 0 is sub-partitioned), level (int: 1 for the table's own partitions).
+    /// Engines whose indexes span partitions return no rows. Params: schema, table.</summary>
     SqlStatement Partitions();
 
     /// <summary>Every index on the table and (PostgreSQL) on its partitions: object_schema, object_name,
@@ -103,8 +109,10 @@ public interface IBackfillDialect
     /// missing from the result have no estimate. Params: schema, table, type_column.</summary>
     SqlStatement EstimatedRowsPerType(BackfillTable table);
 
-    /// <summary>What the connected login may do: permission (text), granted (int). Must include
-    /// 'alter_table', 'update_table', 'create_control_schema'. Params: schema, table.</summary>
+    /// <summary>What the connected login may do: permission (text), granted (int), needs (text: what to grant
+    /// when it is missing). Must include 'alter_table', 'update_table', 'create_control_schema' (what creating
+    /// or using the control tables takes given what exists: a control schema a DBA created needs no right to
+    /// create schemas). Params: schema, table, control_schema.</summary>
     SqlStatement Permissions();
 
     /// <summary>Current throttle signals: signal (text), value (float). Signals: 'replica_lag_seconds',
@@ -123,8 +131,8 @@ public interface IBackfillDialect
     /// <summary>
     /// Statements that bring one filtered unique index to a valid state given what the catalog holds now:
     /// nothing when it is valid everywhere; resume a paused build; rebuild an invalid one; on a partitioned
-    /// PostgreSQL table build per partition CONCURRENTLY and attach to an index on the parent. Each
-    /// statement runs on its own, outside any transaction.
+    /// PostgreSQL table build per leaf partition CONCURRENTLY, give every sub-partitioned table an index ON ONLY
+    /// it, and attach each index to its parent's, bottom-up. Each statement runs on its own, outside any transaction.
     /// </summary>
     IReadOnlyList<SqlStatement> BuildFilteredIndex(BackfillTable table, FilteredIndex index,
         IReadOnlyList<IndexState> existing, IReadOnlyList<TablePartition> partitions, IndexBuildOptions options);

@@ -134,6 +134,12 @@ public abstract class BackfillRunCmdlet : BackfillScopeCmdlet
     [Parameter] public string? ThrottleQuery { get; set; }
     [Parameter] public double? MaxReplicaLagSeconds { get; set; }
     [Parameter] public double? MaxLogUsedPercent { get; set; }
+    [Parameter] public double? MaxBlockedSessions { get; set; }
+
+    /// <summary>Throttle limits to switch off (not checked): ReplicaLag, LogUsed, BlockedSessions.</summary>
+    [Parameter]
+    [ValidateSet("ReplicaLag", "LogUsed", "BlockedSessions", IgnoreCase = true)]
+    public string[]? DisableThrottle { get; set; }
 
     protected internal override BackfillParameters GetParameters(IReadOnlyList<string>? resourceTypes = null) => base.GetParameters(resourceTypes) with
     {
@@ -146,6 +152,8 @@ public abstract class BackfillRunCmdlet : BackfillScopeCmdlet
         ThrottleQuery = ThrottleQuery,
         MaxReplicaLagSeconds = MaxReplicaLagSeconds,
         MaxLogUsedPercent = MaxLogUsedPercent,
+        MaxBlockedSessions = MaxBlockedSessions,
+        DisableThrottle = DisableThrottle,
     };
 
     /// <summary>The engine call: StartAsync or UndoAsync.</summary>
@@ -177,8 +185,7 @@ public abstract class BackfillRunCmdlet : BackfillScopeCmdlet
             WriteVerbose($"Paused ({result.StopReason ?? "stopped"}): run the same command again to resume where it stopped.");
         else if (result.Status == BackfillStatus.Failed)
         {
-            var failed = result.Types.Where(t => t.Status == BackfillStatus.Failed).Select(t => $"{t.TypeName}: {t.LastError}");
-            WriteFailure(new PartitionOpsException($"{Operation} failed for {string.Join("; ", failed)}"), ErrorTarget);
+            WriteFailure(new PartitionOpsException(BackfillMapping.FailureMessage(Operation, result)), ErrorTarget);
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Management.Automation;
 using PartitionOps.Engine;
 using PartitionOps.Engine.Backfill;
 using PartitionOps.Engine.Providers;
@@ -26,6 +27,9 @@ public sealed record BackfillParameters
     public string? ThrottleQuery { get; init; }
     public double? MaxReplicaLagSeconds { get; init; }
     public double? MaxLogUsedPercent { get; init; }
+    public double? MaxBlockedSessions { get; init; }
+    /// <summary>Names of <see cref="ThrottleSignal"/> whose limit is switched off.</summary>
+    public IReadOnlyList<string>? DisableThrottle { get; init; }
 
     public bool AllowOfflineIndexBuild { get; init; }
     public int? MaxDop { get; init; }
@@ -54,11 +58,12 @@ public static class BackfillMapping
         ["--delay-ms"] = "-DelayMilliseconds",
         ["--parallel"] = "-Parallel",
         ["--max-duration"] = "-MaxDuration",
-        ["--lock-timeout"] = "-LockTimeoutMilliseconds",
+        ["--lock-timeout-ms"] = "-LockTimeoutMilliseconds",
         ["--throttle-query"] = "-ThrottleQuery",
         ["--max-replica-lag"] = "-MaxReplicaLagSeconds",
         ["--max-log-used"] = "-MaxLogUsedPercent",
-        ["--online"] = "-AllowOfflineIndexBuild",
+        ["--max-blocked-sessions"] = "-MaxBlockedSessions",
+        ["--offline-index-build"] = "-AllowOfflineIndexBuild",
         ["--maxdop"] = "-MaxDop",
         ["--data-compression"] = "-DataCompression",
         ["--index-max-duration"] = "-IndexMaxDurationMinutes",
@@ -109,6 +114,8 @@ public static class BackfillMapping
             if (p.ThrottleQuery != null) throttle = throttle with { CustomQuery = p.ThrottleQuery };
             if (p.MaxReplicaLagSeconds is { } lag) throttle = throttle with { MaxReplicaLagSeconds = lag };
             if (p.MaxLogUsedPercent is { } log) throttle = throttle with { MaxLogUsedPercent = log };
+            if (p.MaxBlockedSessions is { } blocked) throttle = throttle with { MaxBlockedSessions = blocked };
+            foreach (var signal in ThrottleSignals(p)) throttle = throttle.Without(signal);
             if (!ReferenceEquals(throttle, request.Throttle)) request = request with { Throttle = throttle };
 
             var index = request.Index;
@@ -142,17 +149,37 @@ public static class BackfillMapping
         ];
     }
 
+    /// <summary>
+    /// The error of a failed run: which types failed and why (the other types went on), and that running the
+    /// same command again retries them.
+    /// </summary>
+    public static string FailureMessage(string operation, BackfillResult result)
+    {
+        var types = result.FailedTypes.Count > 0
+            ? result.FailedTypes
+            : result.Types.Where(t => t.Status == BackfillStatus.Failed).Select(t => t.TypeName).ToList();
+        return $"{operation} failed for {string.Join(", ", types)} (run {result.RunId}): {result.StopReason}. " +
+               "Run it again to retry the failed types; finished work is kept.";
+    }
+
+    /// <summary>Tags of an information record the host shows the way it shows Write-Host output.</summary>
+    public static readonly string[] HostTags = ["PSHOST"];
+
+    /// <summary>A line for the host, as Write-Host sends it (shown unless -InformationAction Ignore).</summary>
+    public static HostInformationMessage HostMessage(string text) => new() { Message = text };
+
     /// <summary>"schema.table" as the engine will resolve it (before it reads the catalog).</summary>
     public static string TableName(BackfillScope scope) =>
         $"{scope.Schema ?? scope.Profile.Schema ?? scope.Target.Provider.DefaultSchema}.{scope.Profile.Table}";
 
-    /// <summary>The same error, naming the cmdlet parameter instead of the engine's option name.</summary>
+    /// <summary>
+    /// The same error, naming the cmdlet parameter instead of the engine's option name: mapped by the
+    /// exception's Parameter key, rebuilt from its Value and Problem (the message text is never taken apart).
+    /// </summary>
     public static InvalidRequestException Translate(InvalidRequestException e)
     {
         if (!ParameterNames.TryGetValue(e.Parameter, out var name)) return e;
-        var prefix = $"{e.Parameter} '{e.Value}' ";
-        var problem = e.Message.StartsWith(prefix, StringComparison.Ordinal) ? e.Message[prefix.Length..] : e.Message;
-        return new InvalidRequestException(name, e.Value, problem);
+        return new InvalidRequestException(name, e.Value, e.Problem);
     }
 
     /// <summary>Names from the command line and from piped objects, blanks dropped, duplicates once, order kept.</summary>
@@ -167,6 +194,31 @@ public static class BackfillMapping
             if (!result.Contains(trimmed, StringComparer.Ordinal)) result.Add(trimmed);
         }
         return result;
+    }
+
+    /// <summary>
+    /// -DisableThrottle values as signals. A limit cannot be both set and switched off: that is a contradiction
+    /// in the request, refused before anything runs.
+    /// </summary>
+    private static IEnumerable<ThrottleSignal> ThrottleSignals(BackfillParameters p)
+    {
+        var signals = new List<ThrottleSignal>();
+        foreach (var name in p.DisableThrottle ?? [])
+        {
+            if (string.IsNullOrWhiteSpace(name)) continue;
+            var known = Enum.GetNames<ThrottleSignal>().FirstOrDefault(n => n.Equals(name.Trim(), StringComparison.OrdinalIgnoreCase))
+                ?? throw new InvalidRequestException("-DisableThrottle", name, $"is not one of {string.Join(", ", Enum.GetNames<ThrottleSignal>())}");
+            var signal = Enum.Parse<ThrottleSignal>(known);
+            var (given, parameter) = signal switch
+            {
+                ThrottleSignal.ReplicaLag => (p.MaxReplicaLagSeconds.HasValue, "-MaxReplicaLagSeconds"),
+                ThrottleSignal.LogUsed => (p.MaxLogUsedPercent.HasValue, "-MaxLogUsedPercent"),
+                _ => (p.MaxBlockedSessions.HasValue, "-MaxBlockedSessions"),
+            };
+            if (given) throw new InvalidRequestException("-DisableThrottle", name, $"switches off the limit {parameter} sets: give one or the other");
+            signals.Add(signal);
+        }
+        return signals;
     }
 
     private static string DataCompression(string value)

@@ -26,6 +26,10 @@ public sealed class BackfillEndToEndTests(PostgresFixture postgres)
         Assert.Equal(system, await db.RowsAtAsync(1));
         Assert.Equal(total - system, await db.RowsAtAsync(2));
         Assert.Equal(total, await db.TotalRowsAsync());
+        // The rate is phase 3's: its own rows over its own time, not the index builds before it.
+        Assert.Equal(result.RowsScanned, result.Phase3RowsScanned);
+        Assert.InRange(result.Phase3Elapsed, TimeSpan.FromTicks(1), result.Elapsed);
+        Assert.Equal(result.Phase3RowsScanned / result.Phase3Elapsed.TotalSeconds, result.RowsPerSecond, 6);
         // Both filtered unique indexes exist and are valid on the parent.
         Assert.Equal(2L, await db.ScalarAsync<long>("""
             SELECT count(*) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid

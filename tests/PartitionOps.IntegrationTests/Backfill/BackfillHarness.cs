@@ -30,6 +30,47 @@ internal sealed class BackfillHarness
         return new BackfillHarness(cs, options);
     }
 
+    /// <summary>Partitions of <see cref="CreateSubPartitionedAsync"/>: name, sub-partitioned or leaf, level.</summary>
+    public static readonly IReadOnlyList<(string Name, bool IsLeaf, int Level)> SubPartitionTree =
+    [
+        ("Resource_7", true, 1), ("Resource_sys", false, 1), ("Resource_user", false, 1),
+        ("Resource_sys_h0", true, 2), ("Resource_sys_h1", true, 2), ("Resource_user_low", true, 2), ("Resource_user_high", false, 2),
+        ("Resource_user_high_h0", true, 3), ("Resource_user_high_h1", true, 3),
+    ];
+
+    /// <summary>
+    /// The FHIR shape, partitioned on up to three levels (all by ResourceTypeId, so the unique indexes are allowed):
+    /// CompartmentDefinition in a leaf of its own; the other system types in a partition sub-partitioned by hash;
+    /// the user types in the default partition, by range, whose upper range is sub-partitioned again by hash.
+    /// </summary>
+    public static async Task<BackfillHarness> CreateSubPartitionedAsync(PostgresFixture postgres, long rows = 20_000, int types = 40)
+    {
+        var options = new FhirSampleOptions { Rows = rows, TypeCount = types, Partitioned = false, PayloadBytes = 20, Schema = "staging" };
+        var cs = await postgres.CreateDatabaseAsync("bfsub");
+        await FhirSample.CreateAsync(cs, options);
+        var harness = new BackfillHarness(cs, options with { Schema = "public", Partitioned = true });
+        await harness.ExecAsync("""
+            CREATE TABLE "ResourceType" (LIKE staging."ResourceType" INCLUDING ALL);
+            INSERT INTO "ResourceType" SELECT * FROM staging."ResourceType";
+            CREATE TABLE "Resource" (LIKE staging."Resource" INCLUDING DEFAULTS) PARTITION BY LIST ("ResourceTypeId");
+            ALTER TABLE "Resource" ADD PRIMARY KEY ("ResourceTypeId", "ResourceSurrogateId");
+            CREATE TABLE "Resource_7" PARTITION OF "Resource" FOR VALUES IN (7);
+            CREATE TABLE "Resource_sys" PARTITION OF "Resource" FOR VALUES IN (1, 2, 3, 4, 5, 6) PARTITION BY HASH ("ResourceTypeId");
+            CREATE TABLE "Resource_sys_h0" PARTITION OF "Resource_sys" FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+            CREATE TABLE "Resource_sys_h1" PARTITION OF "Resource_sys" FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+            CREATE TABLE "Resource_user" PARTITION OF "Resource" DEFAULT PARTITION BY RANGE ("ResourceTypeId");
+            CREATE TABLE "Resource_user_low" PARTITION OF "Resource_user" FOR VALUES FROM (MINVALUE) TO (30);
+            CREATE TABLE "Resource_user_high" PARTITION OF "Resource_user" FOR VALUES FROM (30) TO (MAXVALUE) PARTITION BY HASH ("ResourceTypeId");
+            CREATE TABLE "Resource_user_high_h0" PARTITION OF "Resource_user_high" FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+            CREATE TABLE "Resource_user_high_h1" PARTITION OF "Resource_user_high" FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+            INSERT INTO "Resource" SELECT * FROM staging."Resource";
+            DROP SCHEMA staging CASCADE;
+            ANALYZE "ResourceType";
+            ANALYZE "Resource";
+            """);
+        return harness;
+    }
+
     public BackfillRequest Request(int batchSize = 500) => new()
     {
         Scope = Scope,

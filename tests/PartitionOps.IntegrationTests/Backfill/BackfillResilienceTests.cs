@@ -98,6 +98,10 @@ public sealed class BackfillResilienceTests(PostgresFixture postgres)
         AssertDone(second);
         Assert.Equal(first.RunId, second.RunId);
         Assert.Equal(system, second.RowsUpdated); // checkpoint totals over both sessions: each row once
+        // The rate counts only what this call walked in its own phase 3.
+        Assert.Equal(first.RowsScanned, first.Phase3RowsScanned);
+        Assert.Equal(second.RowsScanned - first.RowsScanned, second.Phase3RowsScanned);
+        Assert.Equal(second.Phase3RowsScanned / second.Phase3Elapsed.TotalSeconds, second.RowsPerSecond, 6);
         Assert.Equal(0, await db.MisplacedAsync());
     }
 
@@ -107,16 +111,25 @@ public sealed class BackfillResilienceTests(PostgresFixture postgres)
         var db = await BackfillHarness.CreateAsync(postgres);
         var system = await db.SystemRowsAsync();
         var once = 0;
+        BackfillStopRequest? flagged = null;
         var progress = new InlineProgress(e =>
         {
             if (e.Type is { Batches: 2 } && Interlocked.Exchange(ref once, 1) == 0)
-                _service.RequestStopAsync(db.Scope).GetAwaiter().GetResult();
+                flagged = _service.RequestStopAsync(db.Scope).GetAwaiter().GetResult();
         });
         var request = db.Request(batchSize: 50) with { TargetBatchTime = TimeSpan.Zero };
 
         var stopped = await _service.StartAsync(request, progress);
         Assert.Equal(BackfillStatus.Paused, stopped.Status);
         Assert.Equal("stop requested", stopped.StopReason);
+        // The stop names what it flagged, as resolved against the catalog, and the run it reached.
+        Assert.NotNull(flagged);
+        Assert.Equal("public.Resource", flagged.Table);
+        Assert.Equal("PartitionId", flagged.Column);
+        Assert.Equal("partitionops", flagged.ControlSchema);
+        Assert.Equal(stopped.RunId, flagged.RunId);
+        Assert.True(flagged.RunInProgress);
+        Assert.Contains("run " + stopped.RunId + " is running", flagged.Summary);
         Assert.True(await db.MisplacedAsync() > 0);
 
         var resumed = await _service.StartAsync(request);
@@ -173,6 +186,50 @@ public sealed class BackfillResilienceTests(PostgresFixture postgres)
         Assert.Equal(system, checkpointTotal);
         var walkedByEach = results.Select(r => r.Types.Where(t => !r.SkippedTypes.Contains(t.TypeName)).Select(t => t.TypeName)).ToList();
         Assert.Equal(7, results.SelectMany(r => r.SkippedTypes).Concat(walkedByEach.SelectMany(x => x)).Distinct().Count());
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public async Task A_type_failing_permanently_is_marked_failed_while_the_others_finish_and_a_rerun_retries_it(int parallel)
+    {
+        var db = await BackfillHarness.CreateAsync(postgres);
+        var system = await db.SystemRowsAsync();
+        AssertDone(await _service.StartAsync(db.Request() with { SkipBackfill = true }));
+        // The two smallest types go first and cannot be updated today: a real, permanent error of theirs alone.
+        await db.ExecAsync("""
+            CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '% is frozen today', TG_TABLE_NAME; END $$;
+            CREATE TRIGGER refuse BEFORE UPDATE ON "Resource_6" FOR EACH ROW EXECUTE FUNCTION refuse();
+            CREATE TRIGGER refuse BEFORE UPDATE ON "Resource_7" FOR EACH ROW EXECUTE FUNCTION refuse();
+            """);
+        var request = db.Request(batchSize: 100) with { TargetBatchTime = TimeSpan.Zero, Parallelism = parallel };
+
+        var failed = await _service.StartAsync(request);
+
+        Assert.Equal(BackfillStatus.Failed, failed.Status);
+        Assert.Equal(["CapabilityStatement", "CompartmentDefinition"], failed.FailedTypes.Order());
+        Assert.Contains("CompartmentDefinition failed: ", failed.StopReason);
+        Assert.Contains("Resource_7 is frozen today", failed.StopReason);
+        Assert.Contains("CapabilityStatement failed: ", failed.StopReason);
+        var byType = failed.Types.ToDictionary(t => t.TypeName);
+        Assert.Equal(BackfillStatus.Failed, byType["CompartmentDefinition"].Status);
+        Assert.Contains("frozen", byType["CompartmentDefinition"].LastError);
+        // The other five went on to the end, although the failures came first.
+        Assert.All(byType.Values.Where(t => !failed.FailedTypes.Contains(t.TypeName)), t => Assert.Equal(BackfillStatus.Done, t.Status));
+        var frozenRows = await db.ScalarAsync<long>("""SELECT count(*) FROM "Resource" WHERE "ResourceTypeId" IN (6, 7)""");
+        Assert.Equal(system - frozenRows, failed.RowsUpdated);
+        Assert.Equal(frozenRows, await db.MisplacedAsync());
+        Assert.Equal("failed", await db.ScalarAsync<string>($"SELECT status FROM partitionops.backfill_run WHERE run_id = {failed.RunId}"));
+
+        // Cause fixed: the same command resumes the run and retries only the failed types.
+        await db.ExecAsync("""DROP TRIGGER refuse ON "Resource_6"; DROP TRIGGER refuse ON "Resource_7";""");
+        var rerun = await _service.StartAsync(request);
+        AssertDone(rerun);
+        Assert.Equal(failed.RunId, rerun.RunId);
+        Assert.Empty(rerun.FailedTypes);
+        Assert.Equal(frozenRows, rerun.Phase3RowsScanned);
+        Assert.Equal(system, rerun.RowsUpdated);
+        Assert.Equal(0, await db.MisplacedAsync());
     }
 
     [Fact]

@@ -81,4 +81,62 @@ public sealed class BackfillThrottleTests(PostgresFixture postgres)
         Assert.True(result.Status == BackfillStatus.Done, result.StopReason);
         Assert.Equal(0, await db.MisplacedAsync());
     }
+
+    [Fact]
+    public async Task A_blocked_session_does_not_pause_the_walk_when_that_limit_is_off()
+    {
+        var db = await BackfillHarness.CreateAsync(postgres);
+        // Signals are read before every batch (replica lag stays on), but the blocked-sessions limit is off.
+        var request = db.Request(batchSize: 50) with
+        {
+            TargetBatchTime = TimeSpan.Zero,
+            Throttle = new ThrottleOptions { CheckInterval = TimeSpan.Zero }.Without(ThrottleSignal.BlockedSessions),
+        };
+        int? blockerPid = null;
+        Task? blocker = null;
+        long? blockedAtBatch = null;
+        var batchesWhileBlocked = 0L;
+        var waited = 0;
+        var progress = new InlineProgress(e =>
+        {
+            if (e.Type?.Waiting is { } w && w.StartsWith("blocked_by_us")) Interlocked.Increment(ref waited);
+            if (e.Type is not { TypeName: "ValueSet" } type) return;
+            if (type.Batches == 1 && blocker is null)
+            {
+                var ready = new TaskCompletionSource<int>();
+                blocker = Task.Run(async () =>
+                {
+                    await using var c = await db.OpenAsync();
+                    await using (var pid = new Npgsql.NpgsqlCommand("SELECT pg_backend_pid()", c)) ready.SetResult((int)(await pid.ExecuteScalarAsync())!);
+                    try
+                    {
+                        await using var wait = new Npgsql.NpgsqlCommand(
+                            "SELECT pg_advisory_lock(hashtextextended('partitionops.backfill.public.Resource.PartitionId.ValueSet', 0))", c);
+                        await wait.ExecuteNonQueryAsync();
+                    }
+                    catch (Npgsql.PostgresException x) when (x.SqlState == "57014") { /* cancelled by the test, as intended */ }
+                });
+                blockerPid = ready.Task.GetAwaiter().GetResult();
+                for (var i = 0; i < 100 && !Waiting(); i++) Thread.Sleep(50);
+                Assert.True(Waiting(), "the blocker never waited on the ValueSet lock");
+                blockedAtBatch = type.Batches;
+                return;
+            }
+            // Five more batches while the session is still blocked by ours: the walk did not wait for it.
+            if (blockedAtBatch is { } at && type.Batches >= at + 5 && batchesWhileBlocked == 0 && Waiting())
+            {
+                batchesWhileBlocked = type.Batches - at;
+                db.ExecAsync($"SELECT pg_cancel_backend({blockerPid})").GetAwaiter().GetResult();
+            }
+        });
+        bool Waiting() => db.ScalarAsync<long>($"SELECT count(*) FROM pg_stat_activity WHERE pid = {blockerPid} AND wait_event_type = 'Lock'").GetAwaiter().GetResult() > 0;
+
+        var result = await new BackfillService().StartAsync(request, progress);
+        await blocker!;
+
+        Assert.True(batchesWhileBlocked >= 5, $"expected batches to go on while a session was blocked, saw {batchesWhileBlocked}");
+        Assert.Equal(0, waited);
+        Assert.True(result.Status == BackfillStatus.Done, result.StopReason);
+        Assert.Equal(0, await db.MisplacedAsync());
+    }
 }

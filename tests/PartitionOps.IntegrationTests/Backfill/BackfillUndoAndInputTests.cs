@@ -46,7 +46,7 @@ public sealed class BackfillUndoAndInputTests(PostgresFixture postgres)
         var db = await BackfillHarness.CreateAsync(postgres);
         var result = await _service.StartAsync(db.Request() with { DryRun = true });
 
-        Assert.Equal("planned", result.Status);
+        Assert.Equal(BackfillStatus.Planned, result.Status);
         var plan = Assert.IsType<BackfillPlan>(result.Plan);
         Assert.Equal(["control", "column", "index", "index", "backfill"], plan.Steps.Select(s => s.Phase));
         Assert.Contains(plan.Statements, s => s.Text.Contains("ADD COLUMN IF NOT EXISTS \"PartitionId\" smallint NOT NULL DEFAULT 2"));

@@ -83,7 +83,7 @@ public sealed class BackfillCliTests(PostgresFixture postgres)
         var json = await CliRun.BackfillAsync("start", db.ConnectionString, "--dry-run", "--json");
         Assert.True(json.ExitCode == 0, json.ToString());
         var plan = json.Json();
-        Assert.Equal("planned", plan.GetProperty("status").GetString());
+        Assert.Equal(PartitionOps.Engine.Backfill.BackfillStatus.Planned, plan.GetProperty("status").GetString());
         Assert.True(plan.GetProperty("plan").GetProperty("steps").GetArrayLength() >= 3);
 
         var undo = await CliRun.BackfillAsync("undo", db.ConnectionString, "--dry-run");
@@ -109,7 +109,16 @@ public sealed class BackfillCliTests(PostgresFixture postgres)
 
         var stop = await CliRun.BackfillAsync("stop", db.ConnectionString, "--json");
         Assert.True(stop.ExitCode == 0, stop.ToString());
-        Assert.True(stop.Json().GetProperty("stopRequested").GetBoolean());
+        var flagged = stop.Json();
+        Assert.True(flagged.GetProperty("stopRequested").GetBoolean());
+        Assert.Equal("public.Resource", flagged.GetProperty("table").GetString());
+        Assert.Equal("PartitionId", flagged.GetProperty("column").GetString());
+        Assert.Equal(first.GetProperty("runId").GetInt64(), flagged.GetProperty("runId").GetInt64());
+        Assert.Equal("paused", flagged.GetProperty("runStatus").GetString());
+        var humanStop = await CliRun.BackfillAsync("stop", db.ConnectionString);
+        Assert.True(humanStop.ExitCode == 0, humanStop.ToString());
+        Assert.Contains($"public.Resource.PartitionId: stop requested (flag in partitionops.backfill_control); run {first.GetProperty("runId").GetInt64()} is paused, not running",
+            humanStop.Stdout);
 
         var resumed = await CliRun.BackfillAsync("start", db.ConnectionString, "--json", "--skip-indexes", "--batch-size", "2000");
         Assert.True(resumed.ExitCode == 0, resumed.ToString());
@@ -169,9 +178,16 @@ public sealed class BackfillCliTests(PostgresFixture postgres)
         Assert.Contains("read-only", result.GetProperty("stopReason").GetString());
         var types = result.GetProperty("types").EnumerateArray().ToDictionary(t => t.GetProperty("typeName").GetString()!, t => t.GetProperty("status").GetString());
         Assert.Equal("failed", types["ValueSet"]);
-        // The engine stops the run at the first failure: the other types are done or paused, never failed.
-        Assert.All(types.Where(t => t.Key != "ValueSet"), t => Assert.Contains(t.Value, new[] { "done", "paused" }));
+        Assert.Equal(["ValueSet"], result.GetProperty("failedTypes").EnumerateArray().Select(t => t.GetString()));
+        // One type failing does not stop the others: they all finish.
+        Assert.All(types.Where(t => t.Key != "ValueSet"), t => Assert.Equal("done", t.Value));
+        Assert.Contains("failed for ValueSet: ValueSet failed: ", run.Stderr);
         Assert.Contains("read-only", run.Stderr);
+
+        var human = await CliRun.BackfillAsync("start", db.ConnectionString, "--skip-indexes");
+        Assert.True(human.ExitCode == 1, human.ToString());
+        Assert.Contains("backfill failed for ValueSet (run ", human.Stdout);
+        Assert.Contains("failed types are retried", human.Stdout);
     }
 
     [Fact]
@@ -203,6 +219,8 @@ public sealed class BackfillCliTests(PostgresFixture postgres)
                 (["backfill", "start", "--provider", "postgresql", "--connection", cs, "--max-duration", "soon"], "soon"),
                 (["backfill", "start", "--provider", "postgresql", "--connection", cs, "--data-compression", "ZIP"], "ZIP"),
                 (["backfill", "start", "--provider", "postgresql", "--connection", cs, "--max-log-used", "150"], "150"),
+                (["backfill", "start", "--provider", "postgresql", "--connection", cs, "--max-replica-lag", "never"], "never"),
+                (["backfill", "start", "--provider", "postgresql", "--connection", cs, "--max-blocked-sessions", "-1"], "-1"),
                 (["backfill", "start", "--provider", "nosuch", "--connection", cs], "nosuch"),
                 (["backfill", "start", "--connection", cs], "--provider"),
                 (["backfill", "start", "--provider", "postgresql", "--connection", cs, "--no-such-option"], "--no-such-option"),

@@ -81,9 +81,23 @@ public sealed class OutputTests
         }
     }
 
+    [Fact]
+    public void The_run_summary_labels_the_rate_as_phase_3_and_shows_both_times()
+    {
+        var (output, stdout, _) = Create(json: false);
+        var result = new BackfillResult
+        {
+            Status = BackfillStatus.Done, RunId = 7,
+            Types = [Type(BackfillStatus.Done, 60_000)],
+            Elapsed = TimeSpan.FromMinutes(10), Phase3Elapsed = TimeSpan.FromMinutes(1), Phase3RowsScanned = 60_000,
+        };
+        Tables.Run(output.Human, result, "backfill");
+        Assert.Contains("phase 3 1,000 rows/s walked over 00:01:00, 00:10:00 in all", stdout.ToString());
+    }
+
     [Theory]
     [InlineData(BackfillStatus.Done, null, 0)]
-    [InlineData("planned", null, 0)]
+    [InlineData(BackfillStatus.Planned, null, 0)]
     [InlineData(BackfillStatus.Paused, "max duration 00:00:01 reached", 0)]
     [InlineData(BackfillStatus.Paused, "stop requested", 0)]
     [InlineData(BackfillStatus.Paused, "cancelled", 1)]

@@ -184,7 +184,7 @@ public sealed class SqlServerBackfillDialectTests
         Assert.Equal(["blocked_by_us", "log_used_percent", "replica_lag_seconds"], signals.Keys.Order());
         Assert.All(signals.Values, v => Assert.True(v >= 0));
 
-        var permissions = (await db.RowsAsync(Dialect.Permissions(), new Param("schema", db.Schema), new Param("table", "Resource")))
+        var permissions = (await db.RowsAsync(Dialect.Permissions(), new Param("schema", db.Schema), new Param("table", "Resource"), new Param("control_schema", db.ControlSchema)))
             .ToDictionary(r => (string)r["permission"]!, r => Convert.ToInt32(r["granted"]));
         Assert.Equal(["alter_table", "create_control_schema", "update_table"], permissions.Keys.Order());
         Assert.Equal(1, permissions["alter_table"]); // the test login created the table

@@ -19,12 +19,32 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
 
     // ---------------------------------------------------------------- control tables
 
+    /// <summary>
+    /// Two first-time runners creating the schema and tables at the same instant both pass IF NOT EXISTS and
+    /// one fails on the catalog's unique indexes (pg_namespace, pg_type: SQLSTATE 23505). The first statement
+    /// takes a transaction-level advisory lock on the control schema's name, so in the engine's transaction
+    /// creators run one after the other and the later ones find everything there. The statements must run in
+    /// one transaction (the engine does): the lock and the schema name setting last until its end.
+    /// https://www.postgresql.org/docs/current/functions-admin.html#FUNCTIONS-ADVISORY-LOCKS
+    /// </summary>
     public IReadOnlyList<SqlStatement> CreateControlTables(string controlSchema)
     {
         var s = Q(controlSchema);
         return
         [
-            new($"CREATE SCHEMA IF NOT EXISTS {s}"),
+            SqlStatement.Of("SELECT pg_advisory_xact_lock(hashtextextended(@resource, 0)), set_config('partitionops.control_schema', @control_schema, true)",
+                new SqlParameter("resource", BackfillNames.ControlTablesLock(controlSchema)), new SqlParameter("control_schema", controlSchema)),
+            // Only when missing: CREATE SCHEMA IF NOT EXISTS would demand CREATE on the database even for a schema
+            // a DBA created for us. The name comes from the transaction-local setting above, never from the text.
+            new("""
+                DO $$
+                BEGIN
+                    IF to_regnamespace(quote_ident(current_setting('partitionops.control_schema'))) IS NULL THEN
+                        EXECUTE format('CREATE SCHEMA IF NOT EXISTS %I', current_setting('partitionops.control_schema'));
+                    END IF;
+                END
+                $$
+                """),
             new($"""
                 CREATE TABLE IF NOT EXISTS {s}.schema_version (
                     component text PRIMARY KEY,
@@ -194,12 +214,25 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
             SELECT i.inhrelid FROM pg_inherits i JOIN tree t ON i.inhparent = t.oid)
         """;
 
-    public SqlStatement Partitions() => new($"""
-        {PartitionTree}
-        SELECT n.nspname::text AS partition_schema, c.relname::text AS partition_name
-        FROM tree t JOIN pg_class c ON c.oid = t.oid JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind = 'r' AND c.relispartition
-        ORDER BY 1, 2
+    /// <summary>Every partition at every depth with its parent: leaves ('r') and sub-partitioned tables ('p').</summary>
+    public SqlStatement Partitions() => new("""
+        WITH RECURSIVE tree AS (
+            SELECT c.oid, 0 AS level
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = @schema AND c.relname = @table
+            UNION ALL
+            SELECT i.inhrelid, t.level + 1 FROM pg_inherits i JOIN tree t ON i.inhparent = t.oid)
+        SELECT n.nspname::text AS partition_schema, c.relname::text AS partition_name,
+               pn.nspname::text AS parent_schema, p.relname::text AS parent_name,
+               CASE WHEN c.relkind = 'r' THEN 1 ELSE 0 END AS is_leaf, t.level
+        FROM tree t
+        JOIN pg_class c ON c.oid = t.oid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        JOIN pg_inherits h ON h.inhrelid = c.oid
+        JOIN pg_class p ON p.oid = h.inhparent
+        JOIN pg_namespace pn ON pn.oid = p.relnamespace
+        WHERE c.relkind IN ('r', 'p') AND c.relispartition
+        ORDER BY t.level, 1, 2
         """);
 
     public SqlStatement Indexes() => new($"""
@@ -234,17 +267,33 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
         GROUP BY v.type_value
         """);
 
+    /// <summary>
+    /// CREATE SCHEMA IF NOT EXISTS checks CREATE on the database before it looks for the schema, so the
+    /// creation skips it when the schema exists (see <see cref="CreateControlTables"/>); CREATE TABLE IF NOT
+    /// EXISTS checks CREATE on the schema even when the table exists. So: no control schema, CREATE on the
+    /// database; a schema that exists (e.g. created by a DBA), USAGE and CREATE on it. Each privilege is asked
+    /// for on its own: has_*_privilege(..., 'A, B') is true when either is held.
+    /// https://www.postgresql.org/docs/current/sql-createschema.html
+    /// https://www.postgresql.org/docs/current/functions-info.html#FUNCTIONS-INFO-ACCESS
+    /// </summary>
     public SqlStatement Permissions() => new("""
         SELECT 'alter_table' AS permission,
-               CASE WHEN pg_has_role(current_user, c.relowner, 'USAGE') THEN 1 ELSE 0 END AS granted
+               CASE WHEN pg_has_role(current_user, c.relowner, 'USAGE') THEN 1 ELSE 0 END AS granted,
+               'ownership of the table (or membership in its owner role)' AS needs
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = @schema AND c.relname = @table
         UNION ALL
-        SELECT 'update_table', CASE WHEN has_table_privilege(c.oid, 'SELECT, UPDATE') THEN 1 ELSE 0 END
+        SELECT 'update_table', CASE WHEN has_table_privilege(c.oid, 'SELECT') AND has_table_privilege(c.oid, 'UPDATE') THEN 1 ELSE 0 END,
+               'SELECT and UPDATE on the table'
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = @schema AND c.relname = @table
         UNION ALL
-        SELECT 'create_control_schema', CASE WHEN has_database_privilege(current_database(), 'CREATE') THEN 1 ELSE 0 END
+        SELECT 'create_control_schema',
+               CASE WHEN ns.oid IS NULL THEN CASE WHEN has_database_privilege(current_database(), 'CREATE') THEN 1 ELSE 0 END
+                    ELSE CASE WHEN has_schema_privilege(ns.oid, 'USAGE') AND has_schema_privilege(ns.oid, 'CREATE') THEN 1 ELSE 0 END END,
+               CASE WHEN ns.oid IS NULL THEN 'CREATE on the database (control schema ' || quote_ident(@control_schema) || ' does not exist yet)'
+                    ELSE 'USAGE and CREATE on schema ' || quote_ident(@control_schema) || ' (it exists)' END
+        FROM (SELECT (SELECT oid FROM pg_namespace WHERE nspname = @control_schema) AS oid) AS ns
         """);
 
     public SqlStatement ThrottleSignals() => new("""
@@ -290,23 +339,51 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
             return statements;
         }
 
-        // Partitioned: CONCURRENTLY is refused on the parent, so build an index ON ONLY the parent (invalid
-        // until complete), each partition's index concurrently, and attach them; the parent turns valid
-        // when the last one is attached. https://www.postgresql.org/docs/current/ddl-partitioning.html#DDL-PARTITIONING-DECLARATIVE-MAINTENANCE
+        // Partitioned: CONCURRENTLY is refused on a partitioned table, so the table and every sub-partitioned
+        // partition get an index ON ONLY themselves (invalid until complete), each leaf partition its own index
+        // built concurrently, and every index is attached to its parent's, bottom-up: a partitioned index turns
+        // valid when its last partition's index is attached, which in turn validates the one above it.
+        // https://www.postgresql.org/docs/current/ddl-partitioning.html#DDL-PARTITIONING-DECLARATIVE-MAINTENANCE
         if (onTable is { IsValid: true }) return statements;
         if (onTable is null)
             statements.Add(new($"CREATE UNIQUE INDEX IF NOT EXISTS {Q(index.Name)} ON ONLY {Q(table.Schema, table.Table)} ({columns}) {where}"));
-        foreach (var partition in partitions)
+
+        var byName = partitions.ToDictionary(p => (p.Schema, p.Name));
+        IndexState? State(TablePartition p) => existing.FirstOrDefault(e =>
+            e.ObjectSchema == p.Schema && e.ObjectName == p.Name && e.IndexName == PartitionIndexName(index.Name, p));
+        // The index a partition's index attaches to: the table's, or its sub-partitioned parent's.
+        string ParentIndex(TablePartition p) =>
+            p.ParentName is null || (p.ParentSchema == table.Schema && p.ParentName == table.Table)
+                ? Q(table.Schema, index.Name)
+                : Q(p.ParentSchema!, PartitionIndexName(index.Name, new TablePartition(p.ParentSchema!, p.ParentName)));
+        // Below a sub-partitioned table whose index is valid, everything is built and attached already.
+        bool Covered(TablePartition p)
         {
-            var childName = PartitionIndexName(index.Name, partition);
-            var child = existing.FirstOrDefault(e => e.ObjectSchema == partition.Schema && e.ObjectName == partition.Name && e.IndexName == childName);
-            if (child is { IsValid: false })
-                statements.Add(new($"DROP INDEX CONCURRENTLY IF EXISTS {Q(partition.Schema, childName)}"));
-            if (child is not { IsValid: true })
-                statements.Add(new($"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {Q(childName)} ON {Q(partition.Schema, partition.Name)} ({columns}) {where}"));
-            // Attaching an index that is already attached to this parent does nothing.
-            statements.Add(new($"ALTER INDEX {Q(table.Schema, index.Name)} ATTACH PARTITION {Q(partition.Schema, childName)}"));
+            for (var up = p; up.ParentName is { } name && byName.TryGetValue((up.ParentSchema!, name), out var parent); up = parent)
+                if (State(parent) is { IsValid: true }) return true;
+            return false;
         }
+        var work = partitions.Where(p => !Covered(p)).ToList();
+
+        foreach (var sub in work.Where(p => !p.IsLeaf).OrderBy(p => p.Level))
+            if (State(sub) is null)
+                statements.Add(new($"CREATE UNIQUE INDEX IF NOT EXISTS {Q(PartitionIndexName(index.Name, sub))} ON ONLY {Q(sub.Schema, sub.Name)} ({columns}) {where}"));
+        foreach (var leaf in work.Where(p => p.IsLeaf))
+        {
+            var childName = PartitionIndexName(index.Name, leaf);
+            var child = State(leaf);
+            // A failed CONCURRENTLY build leaves an invalid index, never attached: drop it and build again.
+            if (child is { IsValid: false })
+                statements.Add(new($"DROP INDEX CONCURRENTLY IF EXISTS {Q(leaf.Schema, childName)}"));
+            if (child is not { IsValid: true })
+                statements.Add(new($"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {Q(childName)} ON {Q(leaf.Schema, leaf.Name)} ({columns}) {where}"));
+            // Attaching an index that is already attached to this parent does nothing.
+            statements.Add(new($"ALTER INDEX {ParentIndex(leaf)} ATTACH PARTITION {Q(leaf.Schema, childName)}"));
+        }
+        // Deepest first: each sub-partitioned table's index is complete before it is attached above (a valid one
+        // that a stopped run left unattached is attached here too; its own partitions are covered).
+        foreach (var sub in work.Where(p => !p.IsLeaf).OrderByDescending(p => p.Level).ThenBy(p => p.Schema, StringComparer.Ordinal).ThenBy(p => p.Name, StringComparer.Ordinal))
+            statements.Add(new($"ALTER INDEX {ParentIndex(sub)} ATTACH PARTITION {Q(sub.Schema, PartitionIndexName(index.Name, sub))}"));
         return statements;
     }
 

@@ -34,23 +34,42 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
 
     // ---------------------------------------------------------------- control tables
 
+    /// <summary>
+    /// One batch, one transaction. Two first-time runners could both find a table missing and both create it
+    /// (error 2714), so the batch first takes an exclusive application lock on the control schema's name, owned
+    /// by the transaction: creators run one after the other and the later ones find everything there. The lock
+    /// must be requested inside a transaction when its owner is Transaction; it is released at COMMIT (or at the
+    /// outer transaction's end when the engine runs this inside one, e.g. the rolled-back sample batch). A
+    /// negative return code (-1 timeout, -2 cancelled, -3 deadlock victim, -999 call error) ends the batch with
+    /// THROW, whose preceding statement must end with a semicolon; XACT_ABORT rolls everything back on any error.
+    /// https://learn.microsoft.com/sql/relational-databases/system-stored-procedures/sp-getapplock-transact-sql
+    /// https://learn.microsoft.com/sql/t-sql/language-elements/throw-transact-sql
+    /// https://learn.microsoft.com/sql/t-sql/statements/set-xact-abort-transact-sql
+    /// CREATE SCHEMA must be the only statement of its batch, hence EXEC.
+    /// https://learn.microsoft.com/sql/t-sql/statements/create-schema-transact-sql
+    /// </summary>
     public IReadOnlyList<SqlStatement> CreateControlTables(string controlSchema)
     {
         var s = Q(controlSchema);
         string Missing(string table) => $"IF OBJECT_ID({Lit(Q(controlSchema, table))}, N'U') IS NULL";
         return
         [
-            // CREATE SCHEMA must be the only statement of its batch, hence EXEC.
-            // https://learn.microsoft.com/sql/t-sql/statements/create-schema-transact-sql
-            new($"IF SCHEMA_ID({Lit(controlSchema)}) IS NULL EXEC({Lit("CREATE SCHEMA " + s)})"),
-            new($"""
+            SqlStatement.Of($"""
+                SET XACT_ABORT ON;
+                BEGIN TRANSACTION;
+                DECLARE @lock_result int;
+                EXEC @lock_result = sys.sp_getapplock @Resource = @resource, @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = 30000;
+                IF @lock_result < 0
+                BEGIN
+                    DECLARE @lock_message nvarchar(2048) = CONCAT(N'could not lock the creation of the control tables (sp_getapplock returned ', @lock_result, N')');
+                    THROW 50001, @lock_message, 1;
+                END;
+                IF SCHEMA_ID({Lit(controlSchema)}) IS NULL EXEC({Lit("CREATE SCHEMA " + s)});
                 {Missing("schema_version")}
                 CREATE TABLE {s}.[schema_version] (
                     [component] nvarchar(128) NOT NULL PRIMARY KEY,
                     [version] int NOT NULL,
-                    [applied_at] datetime2 NOT NULL DEFAULT SYSUTCDATETIME())
-                """),
-            new($"""
+                    [applied_at] datetime2 NOT NULL DEFAULT SYSUTCDATETIME());
                 {Missing("backfill_run")}
                 CREATE TABLE {s}.[backfill_run] (
                     [run_id] bigint IDENTITY(1, 1) NOT NULL PRIMARY KEY,
@@ -62,9 +81,7 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
                     [host] nvarchar(256) NULL,
                     [started_at] datetime2 NOT NULL DEFAULT SYSUTCDATETIME(),
                     [ended_at] datetime2 NULL,
-                    [options] nvarchar(max) NULL)
-                """),
-            new($"""
+                    [options] nvarchar(max) NULL);
                 {Missing("backfill_checkpoint")}
                 CREATE TABLE {s}.[backfill_checkpoint] (
                     [run_id] bigint NOT NULL REFERENCES {s}.[backfill_run] ([run_id]),
@@ -84,9 +101,7 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
                     [updated_at] datetime2 NULL,
                     [completed_at] datetime2 NULL,
                     [last_error] nvarchar(max) NULL,
-                    PRIMARY KEY ([run_id], [type_id]))
-                """),
-            new($"""
+                    PRIMARY KEY ([run_id], [type_id]));
                 {Missing("backfill_control")}
                 CREATE TABLE {s}.[backfill_control] (
                     [table_schema] nvarchar(128) NOT NULL,
@@ -95,14 +110,12 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
                     [stop_requested] bit NOT NULL DEFAULT 0,
                     [requested_by] nvarchar(256) NULL,
                     [requested_at] datetime2 NULL,
-                    PRIMARY KEY ([table_schema], [table_name], [column_name]))
-                """),
-            // One statement: the key-range lock of HOLDLOCK makes the check and the insert atomic.
-            new($"""
+                    PRIMARY KEY ([table_schema], [table_name], [column_name]));
                 INSERT INTO {s}.[schema_version] ([component], [version])
                 SELECT N'backfill', 1
-                WHERE NOT EXISTS (SELECT 1 FROM {s}.[schema_version] WITH (UPDLOCK, HOLDLOCK) WHERE [component] = N'backfill')
-                """),
+                WHERE NOT EXISTS (SELECT 1 FROM {s}.[schema_version] WITH (UPDLOCK, HOLDLOCK) WHERE [component] = N'backfill');
+                COMMIT TRANSACTION;
+                """, new SqlParameter("resource", BackfillNames.ControlTablesLock(controlSchema))),
         ];
     }
 
@@ -266,7 +279,9 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
 
     /// <summary>SQL Server builds one index over all partitions of a table: nothing to build per partition.</summary>
     public SqlStatement Partitions() => new("""
-        SELECT CAST(NULL AS sysname) AS partition_schema, CAST(NULL AS sysname) AS partition_name
+        SELECT CAST(NULL AS sysname) AS partition_schema, CAST(NULL AS sysname) AS partition_name,
+               CAST(NULL AS sysname) AS parent_schema, CAST(NULL AS sysname) AS parent_name,
+               CAST(NULL AS int) AS is_leaf, CAST(NULL AS int) AS level
         WHERE 1 = 0
         """);
 
@@ -318,20 +333,49 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
         """);
 
     /// <summary>
-    /// HAS_PERMS_BY_NAME returns 1/0 (NULL for an unknown securable, reported as 0). The control schema is
-    /// not a parameter here, so create_control_schema is the database's CREATE SCHEMA permission.
+    /// HAS_PERMS_BY_NAME returns 1/0 (NULL for an unknown securable, reported as 0); SCHEMA is one of its
+    /// securable classes (on Azure SQL Database too) and takes a one-part name. What the control tables need
+    /// depends on what exists, because every piece of their DDL is guarded (IF SCHEMA_ID / OBJECT_ID IS NULL)
+    /// and permissions are checked when a statement runs:
+    /// - no control schema: CREATE SCHEMA and CREATE TABLE in the database (the creator owns the new schema);
+    /// - the schema exists (a DBA created it) but not all four tables: CREATE TABLE in the database and ALTER
+    ///   on the schema to create them there, plus SELECT, INSERT, UPDATE on the schema, since tables created in
+    ///   a schema someone else owns belong to that owner;
+    /// - all four tables exist: SELECT, INSERT, UPDATE on the schema.
+    /// Ownership of the schema implies all of these.
     /// https://learn.microsoft.com/sql/t-sql/functions/has-perms-by-name-transact-sql
+    /// https://learn.microsoft.com/sql/t-sql/statements/grant-schema-permissions-transact-sql
     /// </summary>
     public SqlStatement Permissions() => new("""
+        DECLARE @control nvarchar(300) = QUOTENAME(@control_schema);
+        DECLARE @state int = CASE WHEN SCHEMA_ID(@control_schema) IS NULL THEN 0
+                                  WHEN (SELECT COUNT(*) FROM sys.tables
+                                        WHERE schema_id = SCHEMA_ID(@control_schema)
+                                          AND name IN (N'schema_version', N'backfill_run', N'backfill_checkpoint', N'backfill_control')) < 4 THEN 1
+                                  ELSE 2 END;
+        DECLARE @data int = CASE WHEN HAS_PERMS_BY_NAME(@control, N'SCHEMA', N'SELECT') = 1
+                                  AND HAS_PERMS_BY_NAME(@control, N'SCHEMA', N'INSERT') = 1
+                                  AND HAS_PERMS_BY_NAME(@control, N'SCHEMA', N'UPDATE') = 1 THEN 1 ELSE 0 END;
         SELECT N'alter_table' AS permission,
-               COALESCE(HAS_PERMS_BY_NAME(QUOTENAME(@schema) + N'.' + QUOTENAME(@table), N'OBJECT', N'ALTER'), 0) AS granted
+               COALESCE(HAS_PERMS_BY_NAME(QUOTENAME(@schema) + N'.' + QUOTENAME(@table), N'OBJECT', N'ALTER'), 0) AS granted,
+               N'ALTER on the table' AS needs
         UNION ALL
         SELECT N'update_table',
                CASE WHEN HAS_PERMS_BY_NAME(QUOTENAME(@schema) + N'.' + QUOTENAME(@table), N'OBJECT', N'UPDATE') = 1
-                     AND HAS_PERMS_BY_NAME(QUOTENAME(@schema) + N'.' + QUOTENAME(@table), N'OBJECT', N'SELECT') = 1 THEN 1 ELSE 0 END
+                     AND HAS_PERMS_BY_NAME(QUOTENAME(@schema) + N'.' + QUOTENAME(@table), N'OBJECT', N'SELECT') = 1 THEN 1 ELSE 0 END,
+               N'SELECT and UPDATE on the table'
         UNION ALL
         SELECT N'create_control_schema',
-               CASE WHEN HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', N'CREATE SCHEMA') = 1 THEN 1 ELSE 0 END
+               CASE @state
+                    WHEN 0 THEN CASE WHEN HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', N'CREATE SCHEMA') = 1
+                                      AND HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', N'CREATE TABLE') = 1 THEN 1 ELSE 0 END
+                    WHEN 1 THEN CASE WHEN HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', N'CREATE TABLE') = 1
+                                      AND HAS_PERMS_BY_NAME(@control, N'SCHEMA', N'ALTER') = 1 AND @data = 1 THEN 1 ELSE 0 END
+                    ELSE @data END,
+               CASE @state
+                    WHEN 0 THEN N'CREATE SCHEMA and CREATE TABLE in the database (control schema ' + @control + N' does not exist yet)'
+                    WHEN 1 THEN N'CREATE TABLE in the database, and ALTER, SELECT, INSERT, UPDATE on schema ' + @control + N' (it exists; its tables do not)'
+                    ELSE N'SELECT, INSERT, UPDATE on schema ' + @control + N' (its tables exist)' END
         """);
 
     /// <summary>

@@ -1,4 +1,5 @@
 using PartitionOps.Engine.Backfill;
+using PartitionOps.Engine.Providers;
 using PartitionOps.Engine.Providers.PostgreSql;
 
 namespace PartitionOps.Engine.Tests.Backfill.PostgreSql;
@@ -67,6 +68,48 @@ public sealed class PostgreSqlBackfillDialectGoldenTests
         var fresh = Dialect.BuildFilteredIndex(Fhir, SystemIndex, [], [p1], new IndexBuildOptions()).Select(s => s.Text).ToList();
         Assert.Equal($"""CREATE UNIQUE INDEX IF NOT EXISTS "{SystemIndex.Name}" ON ONLY "public"."Resource" {columns}""", fresh[0]);
         Assert.Equal(3, fresh.Count);
+    }
+
+    [Fact]
+    public void Sub_partitioned_tables_get_an_on_only_index_and_attach_after_their_leaves_deepest_first()
+    {
+        TablePartition top = new("public", "Resource_user") { IsLeaf = false, ParentSchema = "public", ParentName = "Resource" };
+        TablePartition mid = new("public", "Resource_user_high") { IsLeaf = false, ParentSchema = "public", ParentName = "Resource_user", Level = 2 };
+        TablePartition low = new("public", "Resource_user_low") { ParentSchema = "public", ParentName = "Resource_user", Level = 2 };
+        TablePartition deep = new("public", "Resource_user_high_h0") { ParentSchema = "public", ParentName = "Resource_user_high", Level = 3 };
+        string I(TablePartition p) => PostgreSqlBackfillDialect.PartitionIndexName(SystemIndex.Name, p);
+        var columns = "(\"ResourceTypeId\", \"ResourceId\", \"Version\") WHERE \"PartitionId\" = 1";
+        Assert.Equal(
+            [
+                $"""CREATE UNIQUE INDEX IF NOT EXISTS "{SystemIndex.Name}" ON ONLY "public"."Resource" {columns}""",
+                $"""CREATE UNIQUE INDEX IF NOT EXISTS "{I(top)}" ON ONLY "public"."Resource_user" {columns}""",
+                $"""CREATE UNIQUE INDEX IF NOT EXISTS "{I(mid)}" ON ONLY "public"."Resource_user_high" {columns}""",
+                $"""CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "{I(low)}" ON "public"."Resource_user_low" {columns}""",
+                $"""ALTER INDEX "public"."{I(top)}" ATTACH PARTITION "public"."{I(low)}" """.TrimEnd(),
+                $"""CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "{I(deep)}" ON "public"."Resource_user_high_h0" {columns}""",
+                $"""ALTER INDEX "public"."{I(mid)}" ATTACH PARTITION "public"."{I(deep)}" """.TrimEnd(),
+                $"""ALTER INDEX "public"."{I(top)}" ATTACH PARTITION "public"."{I(mid)}" """.TrimEnd(),
+                $"""ALTER INDEX "public"."{SystemIndex.Name}" ATTACH PARTITION "public"."{I(top)}" """.TrimEnd(),
+            ],
+            Dialect.BuildFilteredIndex(Fhir, SystemIndex, [], [top, low, mid, deep], new IndexBuildOptions()).Select(s => s.Text));
+
+        // Rerun after a stop: the middle level is complete (valid), so nothing below it is touched; it is only
+        // attached (again: attaching an attached index does nothing), then the level above.
+        IndexState[] existing =
+        [
+            new("public", "Resource", SystemIndex.Name, false, false),
+            new("public", "Resource_user", I(top), false, false),
+            new("public", "Resource_user_low", I(low), true, false),
+            new("public", "Resource_user_high", I(mid), true, false),
+            new("public", "Resource_user_high_h0", I(deep), true, false),
+        ];
+        Assert.Equal(
+            [
+                $"""ALTER INDEX "public"."{I(top)}" ATTACH PARTITION "public"."{I(low)}" """.TrimEnd(),
+                $"""ALTER INDEX "public"."{I(top)}" ATTACH PARTITION "public"."{I(mid)}" """.TrimEnd(),
+                $"""ALTER INDEX "public"."{SystemIndex.Name}" ATTACH PARTITION "public"."{I(top)}" """.TrimEnd(),
+            ],
+            Dialect.BuildFilteredIndex(Fhir, SystemIndex, existing, [top, low, mid, deep], new IndexBuildOptions()).Select(s => s.Text));
     }
 
     [Fact]
@@ -146,10 +189,18 @@ public sealed class PostgreSqlBackfillDialectGoldenTests
     [Fact]
     public void Control_tables_are_created_idempotently_in_the_control_schema()
     {
-        var ddl = Dialect.CreateControlTables("partitionops").Select(s => s.Text).ToList();
-        Assert.Equal("CREATE SCHEMA IF NOT EXISTS \"partitionops\"", ddl[0]);
-        Assert.All(ddl.Skip(1).Take(4), s => Assert.StartsWith("CREATE TABLE IF NOT EXISTS \"partitionops\".", s));
-        Assert.Contains("PRIMARY KEY (run_id, type_id)", ddl[3]);
-        Assert.EndsWith("ON CONFLICT (component) DO NOTHING", ddl[5]);
+        var statements = Dialect.CreateControlTables("partitionops");
+        var ddl = statements.Select(s => s.Text).ToList();
+        // First a transaction-level advisory lock on the schema's name: concurrent creators go one at a time.
+        Assert.Equal("SELECT pg_advisory_xact_lock(hashtextextended(@resource, 0)), set_config('partitionops.control_schema', @control_schema, true)", ddl[0]);
+        Assert.Equal([new SqlParameter("resource", "partitionops.control.partitionops"), new SqlParameter("control_schema", "partitionops")], statements[0].Parameters);
+        // The schema only when missing (IF NOT EXISTS alone would demand CREATE on the database), named from the setting.
+        Assert.StartsWith("DO $$", ddl[1]);
+        Assert.Contains("IF to_regnamespace(quote_ident(current_setting('partitionops.control_schema'))) IS NULL THEN", ddl[1]);
+        Assert.Contains("EXECUTE format('CREATE SCHEMA IF NOT EXISTS %I', current_setting('partitionops.control_schema'));", ddl[1]);
+        Assert.DoesNotContain("partitionops\"", ddl[1]);
+        Assert.All(ddl.Skip(2).Take(4), s => Assert.StartsWith("CREATE TABLE IF NOT EXISTS \"partitionops\".", s));
+        Assert.Contains("PRIMARY KEY (run_id, type_id)", ddl[4]);
+        Assert.EndsWith("ON CONFLICT (component) DO NOTHING", ddl[6]);
     }
 }

@@ -46,6 +46,10 @@ public sealed class PostgreSqlBackfillGoldenFileTests
         yield return ("AddPartitionColumn", [d.AddPartitionColumn(Fhir)]);
         yield return ("BuildFilteredIndex plain", d.BuildFilteredIndex(Fhir, new(p.DefaultIndexName, p.IndexColumns, p.DefaultValue), [], [], new()));
         yield return ("BuildFilteredIndex partitioned", d.BuildFilteredIndex(Fhir, new(p.SystemIndexName, p.IndexColumns, p.SystemValue), [], [partition], new()));
+        TablePartition sub = new("public", "Resource_sys") { IsLeaf = false, ParentSchema = "public", ParentName = "Resource" };
+        TablePartition leaf = new("public", "Resource_sys_h0") { ParentSchema = "public", ParentName = "Resource_sys", Level = 2 };
+        yield return ("BuildFilteredIndex sub-partitioned", d.BuildFilteredIndex(Fhir, new(p.SystemIndexName, p.IndexColumns, p.SystemValue), [],
+            [partition with { ParentSchema = "public", ParentName = "Resource" }, sub, leaf], new()));
         yield return ("HighWaterMark", [d.HighWaterMark(Fhir)]);
         yield return ("Batch", [d.Batch(Fhir)]);
         yield return ("Sweep", [d.Sweep(Fhir)]);

@@ -22,20 +22,23 @@ public sealed class SqlServerBackfillDialectGoldenTests
     [Fact]
     public void CreateControlTables()
     {
-        var statements = Dialect.CreateControlTables(Control);
-        string[] expected =
-        [
-            """
-            IF SCHEMA_ID(N'partitionops') IS NULL EXEC(N'CREATE SCHEMA [partitionops]')
-            """,
-            """
+        var statement = Assert.Single(Dialect.CreateControlTables(Control));
+        Golden("""
+            SET XACT_ABORT ON;
+            BEGIN TRANSACTION;
+            DECLARE @lock_result int;
+            EXEC @lock_result = sys.sp_getapplock @Resource = @resource, @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = 30000;
+            IF @lock_result < 0
+            BEGIN
+                DECLARE @lock_message nvarchar(2048) = CONCAT(N'could not lock the creation of the control tables (sp_getapplock returned ', @lock_result, N')');
+                THROW 50001, @lock_message, 1;
+            END;
+            IF SCHEMA_ID(N'partitionops') IS NULL EXEC(N'CREATE SCHEMA [partitionops]');
             IF OBJECT_ID(N'[partitionops].[schema_version]', N'U') IS NULL
             CREATE TABLE [partitionops].[schema_version] (
                 [component] nvarchar(128) NOT NULL PRIMARY KEY,
                 [version] int NOT NULL,
-                [applied_at] datetime2 NOT NULL DEFAULT SYSUTCDATETIME())
-            """,
-            """
+                [applied_at] datetime2 NOT NULL DEFAULT SYSUTCDATETIME());
             IF OBJECT_ID(N'[partitionops].[backfill_run]', N'U') IS NULL
             CREATE TABLE [partitionops].[backfill_run] (
                 [run_id] bigint IDENTITY(1, 1) NOT NULL PRIMARY KEY,
@@ -47,9 +50,7 @@ public sealed class SqlServerBackfillDialectGoldenTests
                 [host] nvarchar(256) NULL,
                 [started_at] datetime2 NOT NULL DEFAULT SYSUTCDATETIME(),
                 [ended_at] datetime2 NULL,
-                [options] nvarchar(max) NULL)
-            """,
-            """
+                [options] nvarchar(max) NULL);
             IF OBJECT_ID(N'[partitionops].[backfill_checkpoint]', N'U') IS NULL
             CREATE TABLE [partitionops].[backfill_checkpoint] (
                 [run_id] bigint NOT NULL REFERENCES [partitionops].[backfill_run] ([run_id]),
@@ -69,9 +70,7 @@ public sealed class SqlServerBackfillDialectGoldenTests
                 [updated_at] datetime2 NULL,
                 [completed_at] datetime2 NULL,
                 [last_error] nvarchar(max) NULL,
-                PRIMARY KEY ([run_id], [type_id]))
-            """,
-            """
+                PRIMARY KEY ([run_id], [type_id]));
             IF OBJECT_ID(N'[partitionops].[backfill_control]', N'U') IS NULL
             CREATE TABLE [partitionops].[backfill_control] (
                 [table_schema] nvarchar(128) NOT NULL,
@@ -80,16 +79,25 @@ public sealed class SqlServerBackfillDialectGoldenTests
                 [stop_requested] bit NOT NULL DEFAULT 0,
                 [requested_by] nvarchar(256) NULL,
                 [requested_at] datetime2 NULL,
-                PRIMARY KEY ([table_schema], [table_name], [column_name]))
-            """,
-            """
+                PRIMARY KEY ([table_schema], [table_name], [column_name]));
             INSERT INTO [partitionops].[schema_version] ([component], [version])
             SELECT N'backfill', 1
-            WHERE NOT EXISTS (SELECT 1 FROM [partitionops].[schema_version] WITH (UPDLOCK, HOLDLOCK) WHERE [component] = N'backfill')
-            """,
-        ];
-        Assert.Equal(expected.Select(Lf), statements.Select(s => Lf(s.Text)));
-        Assert.All(statements, s => Assert.Empty(s.Parameters));
+            WHERE NOT EXISTS (SELECT 1 FROM [partitionops].[schema_version] WITH (UPDLOCK, HOLDLOCK) WHERE [component] = N'backfill');
+            COMMIT TRANSACTION;
+            """, statement);
+        // The lock is the transaction's (held to COMMIT, or to the end of an outer transaction) and its name a parameter.
+        Assert.Equal([new SqlParameter("resource", "partitionops.control.partitionops")], statement.Parameters);
+    }
+
+    [Fact]
+    public void The_creation_lock_is_taken_first_and_a_failure_to_get_it_ends_the_batch_before_any_ddl()
+    {
+        var text = Lf(Assert.Single(Dialect.CreateControlTables(Control)).Text);
+        var lockAt = text.IndexOf("sys.sp_getapplock", StringComparison.Ordinal);
+        Assert.True(text.IndexOf("BEGIN TRANSACTION;", StringComparison.Ordinal) < lockAt);
+        Assert.True(text.IndexOf("THROW 50001", StringComparison.Ordinal) < text.IndexOf("CREATE SCHEMA", StringComparison.Ordinal));
+        Assert.True(lockAt < text.IndexOf("CREATE TABLE", StringComparison.Ordinal));
+        Assert.EndsWith("COMMIT TRANSACTION;", text);
     }
 
     [Fact]
@@ -264,7 +272,9 @@ public sealed class SqlServerBackfillDialectGoldenTests
     [Fact]
     public void Partitions() => Golden(
         """
-        SELECT CAST(NULL AS sysname) AS partition_schema, CAST(NULL AS sysname) AS partition_name
+        SELECT CAST(NULL AS sysname) AS partition_schema, CAST(NULL AS sysname) AS partition_name,
+               CAST(NULL AS sysname) AS parent_schema, CAST(NULL AS sysname) AS parent_name,
+               CAST(NULL AS int) AS is_leaf, CAST(NULL AS int) AS level
         WHERE 1 = 0
         """,
         Dialect.Partitions());
@@ -316,15 +326,35 @@ public sealed class SqlServerBackfillDialectGoldenTests
     [Fact]
     public void Permissions() => Golden(
         """
+        DECLARE @control nvarchar(300) = QUOTENAME(@control_schema);
+        DECLARE @state int = CASE WHEN SCHEMA_ID(@control_schema) IS NULL THEN 0
+                                  WHEN (SELECT COUNT(*) FROM sys.tables
+                                        WHERE schema_id = SCHEMA_ID(@control_schema)
+                                          AND name IN (N'schema_version', N'backfill_run', N'backfill_checkpoint', N'backfill_control')) < 4 THEN 1
+                                  ELSE 2 END;
+        DECLARE @data int = CASE WHEN HAS_PERMS_BY_NAME(@control, N'SCHEMA', N'SELECT') = 1
+                                  AND HAS_PERMS_BY_NAME(@control, N'SCHEMA', N'INSERT') = 1
+                                  AND HAS_PERMS_BY_NAME(@control, N'SCHEMA', N'UPDATE') = 1 THEN 1 ELSE 0 END;
         SELECT N'alter_table' AS permission,
-               COALESCE(HAS_PERMS_BY_NAME(QUOTENAME(@schema) + N'.' + QUOTENAME(@table), N'OBJECT', N'ALTER'), 0) AS granted
+               COALESCE(HAS_PERMS_BY_NAME(QUOTENAME(@schema) + N'.' + QUOTENAME(@table), N'OBJECT', N'ALTER'), 0) AS granted,
+               N'ALTER on the table' AS needs
         UNION ALL
         SELECT N'update_table',
                CASE WHEN HAS_PERMS_BY_NAME(QUOTENAME(@schema) + N'.' + QUOTENAME(@table), N'OBJECT', N'UPDATE') = 1
-                     AND HAS_PERMS_BY_NAME(QUOTENAME(@schema) + N'.' + QUOTENAME(@table), N'OBJECT', N'SELECT') = 1 THEN 1 ELSE 0 END
+                     AND HAS_PERMS_BY_NAME(QUOTENAME(@schema) + N'.' + QUOTENAME(@table), N'OBJECT', N'SELECT') = 1 THEN 1 ELSE 0 END,
+               N'SELECT and UPDATE on the table'
         UNION ALL
         SELECT N'create_control_schema',
-               CASE WHEN HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', N'CREATE SCHEMA') = 1 THEN 1 ELSE 0 END
+               CASE @state
+                    WHEN 0 THEN CASE WHEN HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', N'CREATE SCHEMA') = 1
+                                      AND HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', N'CREATE TABLE') = 1 THEN 1 ELSE 0 END
+                    WHEN 1 THEN CASE WHEN HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', N'CREATE TABLE') = 1
+                                      AND HAS_PERMS_BY_NAME(@control, N'SCHEMA', N'ALTER') = 1 AND @data = 1 THEN 1 ELSE 0 END
+                    ELSE @data END,
+               CASE @state
+                    WHEN 0 THEN N'CREATE SCHEMA and CREATE TABLE in the database (control schema ' + @control + N' does not exist yet)'
+                    WHEN 1 THEN N'CREATE TABLE in the database, and ALTER, SELECT, INSERT, UPDATE on schema ' + @control + N' (it exists; its tables do not)'
+                    ELSE N'SELECT, INSERT, UPDATE on schema ' + @control + N' (its tables exist)' END
         """,
         Dialect.Permissions());
 

@@ -157,9 +157,11 @@ public sealed class SqlServerBackfillDialectTests
     [Fact]
     public void Names_inside_string_literals_have_quotes_doubled_as_well()
     {
-        var statements = Dialect.CreateControlTables("po'x]");
-        Assert.Equal("IF SCHEMA_ID(N'po''x]') IS NULL EXEC(N'CREATE SCHEMA [po''x]]]')", statements[0].Text);
-        Assert.StartsWith("IF OBJECT_ID(N'[po''x]]].[schema_version]', N'U') IS NULL", statements[1].Text);
+        var statement = Assert.Single(Dialect.CreateControlTables("po'x]"));
+        Assert.Contains("IF SCHEMA_ID(N'po''x]') IS NULL EXEC(N'CREATE SCHEMA [po''x]]]');", statement.Text);
+        Assert.Contains("IF OBJECT_ID(N'[po''x]]].[schema_version]', N'U') IS NULL\n", statement.Text.Replace("\r\n", "\n"));
+        // The lock name is a parameter, never spliced into the text.
+        Assert.Equal("partitionops.control.po'x]", statement.Parameters.Single(p => p.Name == "resource").Value);
 
         var table = new BackfillTable("d'bo", BackfillProfile.Fhir with { Table = "Re'source" }, "partitionops");
         Assert.StartsWith("IF COL_LENGTH(N'[d''bo].[Re''source]', N'PartitionId') IS NULL", Dialect.AddPartitionColumn(table).Text);
@@ -217,13 +219,15 @@ public sealed class SqlServerBackfillDialectTests
         var text = Dialect.Partitions().Text;
         Assert.Contains("AS partition_schema", text);
         Assert.Contains("AS partition_name", text);
+        foreach (var column in new[] { "parent_schema", "parent_name", "is_leaf", "level" }) Assert.Contains("AS " + column, text);
         Assert.Contains("WHERE 1 = 0", text);
     }
 
     /// <summary>@names a statement reads, minus its own DECLAREd variables, system procedure argument names and @@functions.</summary>
     private static string[] Parameters(string text)
     {
-        var declared = Regex.Matches(text, @"DECLARE\s+([^;]+);").SelectMany(m => Regex.Matches(m.Groups[1].Value, @"@(\w+)").Select(v => v.Groups[1].Value));
+        // The variables a DECLARE names (each one first in its comma-separated part), not those its initialisers read.
+        var declared = Regex.Matches(text, @"DECLARE\s+([^;]+);").SelectMany(m => Regex.Matches(m.Groups[1].Value, @"(?:^|,)\s*@(\w+)").Select(v => v.Groups[1].Value));
         var procArguments = new[] { "Resource", "LockMode", "LockOwner", "LockTimeout", "v" };
         return Regex.Matches(text, @"(?<![@\w])@(\w+)").Select(m => m.Groups[1].Value)
             .Except(declared).Except(procArguments).Distinct().Order(StringComparer.Ordinal).ToArray();
@@ -231,6 +235,7 @@ public sealed class SqlServerBackfillDialectTests
 
     public static TheoryData<string, string[]> Contracts() => new()
     {
+        { nameof(IBackfillDialect.CreateControlTables), ["resource"] },
         { nameof(IBackfillDialect.InsertRun), ["direction", "column_name", "host", "options", "table_name", "table_schema"] },
         { nameof(IBackfillDialect.LatestRun), ["column_name", "table_name", "table_schema"] },
         { nameof(IBackfillDialect.SetRunStatus), ["ended", "host", "run_id", "status"] },
@@ -250,7 +255,7 @@ public sealed class SqlServerBackfillDialectTests
         { nameof(IBackfillDialect.Indexes), ["schema", "table"] },
         { nameof(IBackfillDialect.LookupTypes), [] },
         { nameof(IBackfillDialect.EstimatedRowsPerType), ["schema", "table", "type_column"] },
-        { nameof(IBackfillDialect.Permissions), ["schema", "table"] },
+        { nameof(IBackfillDialect.Permissions), ["control_schema", "schema", "table"] },
         { nameof(IBackfillDialect.ThrottleSignals), [] },
         { nameof(IBackfillDialect.HighWaterMark), ["type_id"] },
         { nameof(IBackfillDialect.Batch), ["batch_size", "high_water_mark", "last_key", "run_id", "target_value", "type_id"] },
@@ -260,6 +265,7 @@ public sealed class SqlServerBackfillDialectTests
 
     private static SqlStatement Statement(string method) => method switch
     {
+        nameof(IBackfillDialect.CreateControlTables) => Dialect.CreateControlTables("partitionops").Single(),
         nameof(IBackfillDialect.InsertRun) => Dialect.InsertRun("partitionops"),
         nameof(IBackfillDialect.LatestRun) => Dialect.LatestRun("partitionops"),
         nameof(IBackfillDialect.SetRunStatus) => Dialect.SetRunStatus("partitionops"),
@@ -330,6 +336,26 @@ public sealed class SqlServerBackfillDialectTests
         Assert.Contains("N'alter_table' AS permission", text);
         Assert.Contains("SELECT N'update_table',", text);
         Assert.Contains("SELECT N'create_control_schema',", text);
+        Assert.Contains("AS needs", text);
+    }
+
+    [Fact]
+    public void A_control_schema_that_exists_needs_no_create_schema_permission()
+    {
+        var text = Dialect.Permissions().Text.Replace("\r\n", "\n");
+        var control = text[text.IndexOf("SELECT N'create_control_schema',", StringComparison.Ordinal)..];
+        // Schema missing (state 0): CREATE SCHEMA and CREATE TABLE. Schema there (1): CREATE TABLE + ALTER on it,
+        // and the data rights for tables the schema's owner will own. Tables there (2): the data rights only.
+        var missing = control[control.IndexOf("WHEN 0 THEN", StringComparison.Ordinal)..control.IndexOf("WHEN 1 THEN", StringComparison.Ordinal)];
+        var exists = control[control.IndexOf("WHEN 1 THEN", StringComparison.Ordinal)..control.IndexOf("ELSE @data", StringComparison.Ordinal)];
+        Assert.Contains("N'CREATE SCHEMA'", missing);
+        Assert.Contains("N'CREATE TABLE'", missing);
+        Assert.DoesNotContain("CREATE SCHEMA", exists);
+        Assert.Contains("HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', N'CREATE TABLE') = 1", exists);
+        Assert.Contains("HAS_PERMS_BY_NAME(@control, N'SCHEMA', N'ALTER') = 1", exists);
+        Assert.Contains("DECLARE @state int = CASE WHEN SCHEMA_ID(@control_schema) IS NULL THEN 0", text);
+        // The schema is a parameter, quoted by QUOTENAME for HAS_PERMS_BY_NAME's one-part name.
+        Assert.Contains("DECLARE @control nvarchar(300) = QUOTENAME(@control_schema);", text);
     }
 
     [Fact]

@@ -87,6 +87,7 @@ public class BackfillCmdletContractTests
             ["LockTimeoutMilliseconds"] = typeof(int?), ["ThrottleQuery"] = typeof(string), ["MaxReplicaLagSeconds"] = typeof(double?),
             ["MaxLogUsedPercent"] = typeof(double?), ["AllowOfflineIndexBuild"] = typeof(SwitchParameter), ["MaxDop"] = typeof(int?),
             ["DataCompression"] = typeof(string), ["IndexMaxDurationMinutes"] = typeof(int?),
+            ["MaxBlockedSessions"] = typeof(double?), ["DisableThrottle"] = typeof(string[]),
         };
         foreach (var (name, type) in expected)
             Assert.True(Parameter("Start-PartitionBackfill", name).Type == type, $"-{name} should be {type}");
@@ -102,6 +103,17 @@ public class BackfillCmdletContractTests
         var values = ((IEnumerable<CustomAttributeTypedArgument>)set.ConstructorArguments[0].Value!).Select(v => (string)v.Value!);
         Assert.Equal(["NONE", "ROW", "PAGE"], values);
         Assert.Equal(BackfillMapping.DataCompressionValues, values);
+    }
+
+    [Theory]
+    [InlineData("Start-PartitionBackfill")]
+    [InlineData("Undo-PartitionBackfill")]
+    public void DisableThrottle_offers_exactly_the_engine_signals(string name)
+    {
+        var type = name == "Start-PartitionBackfill" ? typeof(StartPartitionBackfillCommand) : typeof(UndoPartitionBackfillCommand);
+        var set = type.GetProperty("DisableThrottle")!.GetCustomAttributesData().Single(a => a.AttributeType == typeof(ValidateSetAttribute));
+        var values = ((IEnumerable<CustomAttributeTypedArgument>)set.ConstructorArguments[0].Value!).Select(v => (string)v.Value!);
+        Assert.Equal(Enum.GetNames<PartitionOps.Engine.Backfill.ThrottleSignal>(), values);
     }
 
     [Fact]

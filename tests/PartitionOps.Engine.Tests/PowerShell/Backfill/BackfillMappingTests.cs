@@ -178,8 +178,29 @@ public class BackfillMappingTests
         }
     }
 
+    [Fact]
+    public void DisableThrottle_switches_limits_off_and_MaxBlockedSessions_sets_one()
+    {
+        var r = BackfillMapping.ToRequest(Pg, new StartPartitionBackfillCommand
+        {
+            DisableThrottle = ["replicalag", "BlockedSessions"], MaxLogUsedPercent = 90,
+        }.GetParameters());
+        Assert.Equal(new ThrottleOptions { MaxReplicaLagSeconds = null, MaxLogUsedPercent = 90, MaxBlockedSessions = null }, r.Throttle);
+
+        var blocked = BackfillMapping.ToRequest(Pg, new UndoPartitionBackfillCommand { MaxBlockedSessions = 3 }.GetParameters());
+        Assert.Equal(new ThrottleOptions { MaxBlockedSessions = 3 }, blocked.Throttle);
+
+        var all = BackfillMapping.ToRequest(Pg, new BackfillParameters { DisableThrottle = ["ReplicaLag", "LogUsed", "BlockedSessions"] });
+        Assert.True(all.Throttle.AllOff);
+    }
+
     public static TheoryData<string, BackfillParameters> BadValues() => new()
     {
+        { "-DisableThrottle", new() { DisableThrottle = ["Replica"] } },
+        { "-DisableThrottle", new() { DisableThrottle = ["1"] } },
+        { "-DisableThrottle", new() { DisableThrottle = ["ReplicaLag"], MaxReplicaLagSeconds = 10 } },
+        { "-DisableThrottle", new() { DisableThrottle = ["BlockedSessions"], MaxBlockedSessions = 0 } },
+        { "-MaxBlockedSessions", new() { MaxBlockedSessions = -1 } },
         { "-BatchSize", new() { BatchSize = -5 } },
         { "-BatchSize", new() { BatchSize = 0 } },
         { "-TargetBatchMilliseconds", new() { TargetBatchMilliseconds = -1 } },
@@ -228,10 +249,46 @@ public class BackfillMappingTests
         var e = BackfillMapping.Translate(new InvalidRequestException("--resource-type", "Patient", "is not one of the profile's system types (X)"));
         Assert.Equal("-ResourceType", e.Parameter);
         Assert.Equal("-ResourceType 'Patient' is not one of the profile's system types (X)", e.Message);
-        var online = BackfillMapping.Translate(new InvalidRequestException("--online", "on", "is not available on Standard Edition"));
+        var online = BackfillMapping.Translate(new InvalidRequestException("--offline-index-build", "off", "is required on Standard Edition"));
         Assert.Equal("-AllowOfflineIndexBuild", online.Parameter);
+        Assert.Equal("-AllowOfflineIndexBuild 'off' is required on Standard Edition", online.Message);
         var other = new InvalidRequestException("table", "public.Resource", "does not exist");
         Assert.Same(other, BackfillMapping.Translate(other));
+    }
+
+    [Fact]
+    public void Translation_maps_the_parameter_key_and_keeps_value_and_problem_without_reading_the_message()
+    {
+        // A value that itself looks like "option 'value' " would confuse text surgery; the key does not.
+        var e = new InvalidRequestException("--throttle-query", "--throttle-query 'x' ", "is empty");
+        var translated = BackfillMapping.Translate(e);
+        Assert.Equal("-ThrottleQuery", translated.Parameter);
+        Assert.Equal(e.Value, translated.Value);
+        Assert.Equal("is empty", translated.Problem);
+        Assert.Equal("-ThrottleQuery '--throttle-query 'x' ' is empty", translated.Message);
+    }
+
+    public static TheoryData<BackfillRequest> EngineRejections()
+    {
+        var ok = EngineDefaults(Pg);
+        return new()
+        {
+            ok with { BatchSize = 0 }, ok with { TargetBatchTime = TimeSpan.FromMilliseconds(-1) }, ok with { Delay = TimeSpan.FromMilliseconds(-1) },
+            ok with { Parallelism = 0 }, ok with { MaxDuration = TimeSpan.Zero }, ok with { BatchLockTimeout = TimeSpan.Zero },
+            ok with { Index = new IndexBuildOptions { MaxDop = -1 } }, ok with { Index = new IndexBuildOptions { DataCompression = "ZIP" } },
+            ok with { Index = new IndexBuildOptions { MaxDurationMinutes = 0 } },
+            ok with { Throttle = new ThrottleOptions { MaxReplicaLagSeconds = -1 } }, ok with { Throttle = new ThrottleOptions { MaxLogUsedPercent = 101 } },
+            ok with { Throttle = new ThrottleOptions { MaxBlockedSessions = -1 } }, ok with { Throttle = new ThrottleOptions { CustomQuery = " " } },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(EngineRejections))]
+    public void Every_option_the_engine_rejects_has_a_cmdlet_parameter_to_name(BackfillRequest bad)
+    {
+        var e = Assert.Throws<InvalidRequestException>(() => bad.Validated());
+        Assert.True(BackfillMapping.ParameterNames.ContainsKey(e.Parameter), $"{e.Parameter} has no cmdlet parameter in BackfillMapping.ParameterNames");
+        Assert.StartsWith(BackfillMapping.ParameterNames[e.Parameter] + " '", BackfillMapping.Translate(e).Message);
     }
 
     [Fact]
@@ -265,6 +322,35 @@ public class BackfillMappingTests
         Assert.Equal("PartitionId", values["column_name"]);
         Assert.Equal(1, values["stop_requested"]);
         Assert.Equal($"{target.Provider.DefaultSchema}.Resource", BackfillMapping.TableName(scope));
+    }
+
+    [Fact]
+    public void Stop_says_what_it_flagged_on_the_host_like_Write_Host()
+    {
+        var stop = new BackfillStopRequest
+        {
+            Table = "dbo.Resource", Column = "PartitionId", ControlSchema = "partitionops", RequestedBy = "h:1",
+            RunId = 12, RunStatus = BackfillStatus.Running,
+        };
+        Assert.Equal("dbo.Resource.PartitionId: stop requested (flag in partitionops.backfill_control); run 12 is running: its workers pause after their current batch",
+            stop.Summary);
+        Assert.Contains("run 3 is done, not running: nothing to pause now", (stop with { RunId = 3, RunStatus = BackfillStatus.Done }).Summary);
+        Assert.Contains("no run has started on this table", (stop with { RunId = null, RunStatus = null }).Summary);
+        // What Write-Host sends (the stub's HostInformationMessage keeps no text, so only the shape is checked here).
+        Assert.IsType<System.Management.Automation.HostInformationMessage>(BackfillMapping.HostMessage(stop.Summary));
+        Assert.Equal(["PSHOST"], BackfillMapping.HostTags);
+    }
+
+    [Fact]
+    public void A_failed_run_is_reported_naming_the_failed_types_and_how_to_retry()
+    {
+        var result = new BackfillResult
+        {
+            Status = BackfillStatus.Failed, RunId = 9, FailedTypes = ["CodeSystem", "ValueSet"],
+            StopReason = "CodeSystem failed: frozen; ValueSet failed: frozen",
+        };
+        Assert.Equal("Start backfill failed for CodeSystem, ValueSet (run 9): CodeSystem failed: frozen; ValueSet failed: frozen. " +
+                     "Run it again to retry the failed types; finished work is kept.", BackfillMapping.FailureMessage("Start backfill", result));
     }
 
     [Fact]

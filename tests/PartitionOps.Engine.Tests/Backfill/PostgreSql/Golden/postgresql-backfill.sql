@@ -1,5 +1,12 @@
 -- CreateControlTables
-CREATE SCHEMA IF NOT EXISTS "partitionops";
+SELECT pg_advisory_xact_lock(hashtextextended(@resource, 0)), set_config('partitionops.control_schema', @control_schema, true);
+DO $$
+BEGIN
+    IF to_regnamespace(quote_ident(current_setting('partitionops.control_schema'))) IS NULL THEN
+        EXECUTE format('CREATE SCHEMA IF NOT EXISTS %I', current_setting('partitionops.control_schema'));
+    END IF;
+END
+$$;
 CREATE TABLE IF NOT EXISTS "partitionops".schema_version (
     component text PRIMARY KEY,
     version int NOT NULL,
@@ -136,15 +143,22 @@ ORDER BY a.attnum;
 
 -- Partitions
 WITH RECURSIVE tree AS (
-    SELECT c.oid
+    SELECT c.oid, 0 AS level
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname = @schema AND c.relname = @table
     UNION ALL
-    SELECT i.inhrelid FROM pg_inherits i JOIN tree t ON i.inhparent = t.oid)
-SELECT n.nspname::text AS partition_schema, c.relname::text AS partition_name
-FROM tree t JOIN pg_class c ON c.oid = t.oid JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind = 'r' AND c.relispartition
-ORDER BY 1, 2;
+    SELECT i.inhrelid, t.level + 1 FROM pg_inherits i JOIN tree t ON i.inhparent = t.oid)
+SELECT n.nspname::text AS partition_schema, c.relname::text AS partition_name,
+       pn.nspname::text AS parent_schema, p.relname::text AS parent_name,
+       CASE WHEN c.relkind = 'r' THEN 1 ELSE 0 END AS is_leaf, t.level
+FROM tree t
+JOIN pg_class c ON c.oid = t.oid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_inherits h ON h.inhrelid = c.oid
+JOIN pg_class p ON p.oid = h.inhparent
+JOIN pg_namespace pn ON pn.oid = p.relnamespace
+WHERE c.relkind IN ('r', 'p') AND c.relispartition
+ORDER BY t.level, 1, 2;
 
 -- Indexes
 WITH RECURSIVE tree AS (
@@ -183,15 +197,22 @@ GROUP BY v.type_value;
 
 -- Permissions
 SELECT 'alter_table' AS permission,
-       CASE WHEN pg_has_role(current_user, c.relowner, 'USAGE') THEN 1 ELSE 0 END AS granted
+       CASE WHEN pg_has_role(current_user, c.relowner, 'USAGE') THEN 1 ELSE 0 END AS granted,
+       'ownership of the table (or membership in its owner role)' AS needs
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = @schema AND c.relname = @table
 UNION ALL
-SELECT 'update_table', CASE WHEN has_table_privilege(c.oid, 'SELECT, UPDATE') THEN 1 ELSE 0 END
+SELECT 'update_table', CASE WHEN has_table_privilege(c.oid, 'SELECT') AND has_table_privilege(c.oid, 'UPDATE') THEN 1 ELSE 0 END,
+       'SELECT and UPDATE on the table'
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = @schema AND c.relname = @table
 UNION ALL
-SELECT 'create_control_schema', CASE WHEN has_database_privilege(current_database(), 'CREATE') THEN 1 ELSE 0 END;
+SELECT 'create_control_schema',
+       CASE WHEN ns.oid IS NULL THEN CASE WHEN has_database_privilege(current_database(), 'CREATE') THEN 1 ELSE 0 END
+            ELSE CASE WHEN has_schema_privilege(ns.oid, 'USAGE') AND has_schema_privilege(ns.oid, 'CREATE') THEN 1 ELSE 0 END END,
+       CASE WHEN ns.oid IS NULL THEN 'CREATE on the database (control schema ' || quote_ident(@control_schema) || ' does not exist yet)'
+            ELSE 'USAGE and CREATE on schema ' || quote_ident(@control_schema) || ' (it exists)' END
+FROM (SELECT (SELECT oid FROM pg_namespace WHERE nspname = @control_schema) AS oid) AS ns;
 
 -- ThrottleSignals
 SELECT 'replica_lag_seconds' AS signal,
@@ -217,6 +238,15 @@ CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "IX_Resource_DefaultPartition_Res
 CREATE UNIQUE INDEX IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version" ON ONLY "public"."Resource" ("ResourceTypeId", "ResourceId", "Version") WHERE "PartitionId" = 1;
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId__79868d82" ON "public"."Resource_1" ("ResourceTypeId", "ResourceId", "Version") WHERE "PartitionId" = 1;
 ALTER INDEX "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version" ATTACH PARTITION "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId__79868d82";
+
+-- BuildFilteredIndex sub-partitioned
+CREATE UNIQUE INDEX IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version" ON ONLY "public"."Resource" ("ResourceTypeId", "ResourceId", "Version") WHERE "PartitionId" = 1;
+CREATE UNIQUE INDEX IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId__fe379d64" ON ONLY "public"."Resource_sys" ("ResourceTypeId", "ResourceId", "Version") WHERE "PartitionId" = 1;
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId__79868d82" ON "public"."Resource_1" ("ResourceTypeId", "ResourceId", "Version") WHERE "PartitionId" = 1;
+ALTER INDEX "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version" ATTACH PARTITION "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId__79868d82";
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId__c9632401" ON "public"."Resource_sys_h0" ("ResourceTypeId", "ResourceId", "Version") WHERE "PartitionId" = 1;
+ALTER INDEX "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId__fe379d64" ATTACH PARTITION "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId__c9632401";
+ALTER INDEX "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version" ATTACH PARTITION "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId__fe379d64";
 
 -- HighWaterMark
 SELECT max("ResourceSurrogateId")::bigint FROM "public"."Resource" WHERE "ResourceTypeId" = @type_id;
