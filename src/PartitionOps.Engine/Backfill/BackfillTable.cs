@@ -10,16 +10,6 @@ public sealed record BackfillTable(string Schema, BackfillProfile Profile, strin
         $"partitionops.backfill.{Schema}.{Profile.Table}.{Profile.PartitionColumn}" + (typeName is null ? "" : "." + typeName);
 }
 
-/// <summary>Names shared by the dialects.</summary>
-public static class BackfillNames
-{
-    /// <summary>
-    /// The application lock that serializes creation of the control tables in <paramref name="controlSchema"/>
-    /// (any component creating tables in that schema may take it).
-    /// </summary>
-    public static string ControlTablesLock(string controlSchema) => $"partitionops.control.{controlSchema}";
-}
-
 /// <summary>A filtered unique index of phase 2: WHERE partition column = FilterValue.</summary>
 public sealed record FilteredIndex(string Name, IReadOnlyList<string> Columns, int FilterValue);
 

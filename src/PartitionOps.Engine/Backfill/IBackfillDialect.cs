@@ -24,7 +24,7 @@ public interface IBackfillDialect
     /// primary key (run_id, type_id)), backfill_control(table_schema, table_name, column_name,
     /// stop_requested, requested_by, requested_at; primary key of the first three). The engine runs the
     /// statements in one transaction, in order; the dialect serializes concurrent creators (an application lock
-    /// on <see cref="BackfillNames.ControlTablesLock"/> taken first, held to the end of the transaction), so two
+    /// on <see cref="ControlTables.CreationLock"/> taken first, held to the end of the transaction), so two
     /// first-time runners never race on the catalog.
     /// </summary>
     IReadOnlyList<SqlStatement> CreateControlTables(string controlSchema);

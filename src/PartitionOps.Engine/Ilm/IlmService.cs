@@ -330,11 +330,39 @@ public sealed class IlmService(TimeProvider? time = null)
         return got ? true : throw new PartitionOpsException($"another ILM run is working on {layout.Schema}.{layout.Table}: try again when it has finished");
     }
 
+    /// <summary>
+    /// Creates the control tables if missing and seeds the config. With transactional DDL (PostgreSQL) in one
+    /// transaction, whose first statement serializes creators in the schema (backfill's too); a failed attempt
+    /// (a creator that did not take the lock won the race) is rolled back and tried again, and then finds what the
+    /// other one created. Oracle's DDL commits on its own; its statements skip what exists.
+    /// </summary>
     private static async Task EnsureControlTablesAsync(DbConnection connection, IDatabaseProvider provider, IIlmDialect dialect, string? controlSchema, CancellationToken ct)
     {
-        foreach (var s in dialect.CreateControlTables(controlSchema)) await connection.ExecuteAsync(provider, s, ct).ConfigureAwait(false);
-        foreach (var (key, value, description) in IlmConfig.Defaults)
-            await connection.ExecuteAsync(provider, dialect.SeedConfig(controlSchema, key, value, description), ct).ConfigureAwait(false);
+        var statements = dialect.CreateControlTables(controlSchema)
+            .Concat(IlmConfig.Defaults.Select(d => dialect.SeedConfig(controlSchema, d.Key, d.Value, d.Description)))
+            .ToList();
+        if (!dialect.TransactionalDdl)
+        {
+            foreach (var s in statements) await connection.ExecuteAsync(provider, s, ct).ConfigureAwait(false);
+            return;
+        }
+        const int attempts = 3;
+        for (var attempt = 1; ; attempt++)
+        {
+            await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+            try
+            {
+                foreach (var s in statements) await connection.ExecuteAsync(provider, s, ct, tx).ConfigureAwait(false);
+                await tx.CommitAsync(ct).ConfigureAwait(false);
+                return;
+            }
+            catch (DbException) when (attempt < attempts && !ct.IsCancellationRequested)
+            {
+                try { await tx.RollbackAsync(CancellationToken.None).ConfigureAwait(false); }
+                catch (Exception e) when (e is DbException or InvalidOperationException) { }
+                await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt), ct).ConfigureAwait(false);
+            }
+        }
     }
 
     private static Task<List<IlmConfigEntry>> ReadConfigRowsAsync(DbConnection connection, IDatabaseProvider provider, IIlmDialect dialect, string? controlSchema, CancellationToken ct) =>

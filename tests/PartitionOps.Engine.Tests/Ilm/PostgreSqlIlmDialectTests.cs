@@ -127,11 +127,13 @@ public sealed class PostgreSqlIlmDialectTests
     public void Control_tables_keep_the_spec_names_and_columns()
     {
         var ddl = D.CreateControlTables("partitionops");
-        Assert.Equal("CREATE SCHEMA IF NOT EXISTS \"partitionops\"", ddl[0].Text);
-        Assert.Contains("CREATE TABLE IF NOT EXISTS \"partitionops\".\"dwh_ilm_partition_merges\"", ddl[1].Text);
-        Assert.Contains("CHECK (merge_status IN ('SUCCESS', 'FAILED', 'SKIPPED', 'IN_PROGRESS'))", ddl[1].Text);
-        Assert.Contains("CREATE TABLE IF NOT EXISTS \"partitionops\".\"dwh_ilm_config\"", ddl[2].Text);
-        Assert.Contains("CREATE TABLE IF NOT EXISTS \"partitionops\".\"dwh_ilm_execution_log\"", ddl[3].Text);
+        // Creation is serialized with backfill's in the same schema: the same lock, the same schema creation.
+        Assert.Equal(PostgreSqlControlSchema.LockAndCreate("partitionops").Select(s => s.Text), ddl.Take(2).Select(s => s.Text));
+        Assert.Equal("partitionops.control.partitionops", ddl[0].Parameters.Single(p => p.Name == "resource").Value);
+        Assert.Contains("CREATE TABLE IF NOT EXISTS \"partitionops\".\"dwh_ilm_partition_merges\"", ddl[2].Text);
+        Assert.Contains("CHECK (merge_status IN ('SUCCESS', 'FAILED', 'SKIPPED', 'IN_PROGRESS'))", ddl[2].Text);
+        Assert.Contains("CREATE TABLE IF NOT EXISTS \"partitionops\".\"dwh_ilm_config\"", ddl[3].Text);
+        Assert.Contains("CREATE TABLE IF NOT EXISTS \"partitionops\".\"dwh_ilm_execution_log\"", ddl[4].Text);
     }
 
     [Fact]

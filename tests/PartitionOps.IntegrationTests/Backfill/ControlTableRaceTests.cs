@@ -1,5 +1,6 @@
 using System.Data.Common;
 using PartitionOps.Engine.Backfill;
+using PartitionOps.Engine.Ilm;
 using PartitionOps.IntegrationTests.Infrastructure;
 
 namespace PartitionOps.IntegrationTests.Backfill;
@@ -47,6 +48,54 @@ public sealed class ControlTableRaceTests(PostgresFixture postgres)
         var stops = await Task.WhenAll(Enumerable.Range(0, creators).Select(_ => new BackfillService().RequestStopAsync(db.Scope with { ControlSchema = "race_api" })));
         Assert.All(stops, s => Assert.Equal("race_api", s.ControlSchema));
         Assert.Equal(1L, await db.ScalarAsync<long>("SELECT count(*) FROM race_api.backfill_control WHERE stop_requested"));
+    }
+
+    [Fact]
+    public async Task Backfill_and_ilm_creating_in_one_fresh_control_schema_at_once_all_succeed()
+    {
+        // Both components keep their tables in the same control schema and take the same creation lock.
+        var db = await BackfillHarness.CreateAsync(postgres, rows: 2_000, types: 10);
+        const int each = 4;
+        for (var round = 0; round < 4; round++)
+        {
+            var schema = $"shared_race_{round}";
+            var scope = db.Scope with { ControlSchema = schema };
+            var sessions = new List<(DbConnection Connection, BackfillContext Context)>();
+            try
+            {
+                for (var i = 0; i < each; i++)
+                {
+                    var connection = await db.Target.OpenAsync(CancellationToken.None);
+                    sessions.Add((connection, await BackfillContext.ResolveAsync(scope, connection, CancellationToken.None)));
+                }
+                using var start = new Barrier(2 * each);
+                var backfill = sessions.Select(s => Task.Run(async () =>
+                {
+                    start.SignalAndWait();
+                    try { await BackfillService.EnsureControlTablesAsync(s.Connection, s.Context, CancellationToken.None); return null; }
+                    catch (Exception e) { return e; }
+                }));
+                var ilm = Enumerable.Range(0, each).Select(i => Task.Run(async () =>
+                {
+                    start.SignalAndWait();
+                    try
+                    {
+                        await new IlmService().SetConfigAsync(new IlmSetConfigRequest(db.Target, "MAX_MERGES_PER_RUN", $"{10 + i}") { ControlSchema = schema });
+                        return null;
+                    }
+                    catch (Exception e) { return (Exception?)e; }
+                }));
+                var results = await Task.WhenAll(backfill.Concat(ilm));
+                Assert.All(results, e => Assert.True(e is null, $"round {round}: {e}"));
+                Assert.Equal(1L, await db.ScalarAsync<long>($"SELECT count(*) FROM pg_tables WHERE schemaname = '{schema}' AND tablename = 'backfill_run'"));
+                Assert.Equal(1L, await db.ScalarAsync<long>($"SELECT count(*) FROM pg_tables WHERE schemaname = '{schema}' AND tablename = 'dwh_ilm_config'"));
+                Assert.Equal(1L, await db.ScalarAsync<long>($"SELECT count(*) FROM {schema}.dwh_ilm_config WHERE config_key = 'MAX_MERGES_PER_RUN'"));
+            }
+            finally
+            {
+                foreach (var (connection, _) in sessions) await connection.DisposeAsync();
+            }
+        }
     }
 
     [Fact]

@@ -19,32 +19,13 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
 
     // ---------------------------------------------------------------- control tables
 
-    /// <summary>
-    /// Two first-time runners creating the schema and tables at the same instant both pass IF NOT EXISTS and
-    /// one fails on the catalog's unique indexes (pg_namespace, pg_type: SQLSTATE 23505). The first statement
-    /// takes a transaction-level advisory lock on the control schema's name, so in the engine's transaction
-    /// creators run one after the other and the later ones find everything there. The statements must run in
-    /// one transaction (the engine does): the lock and the schema name setting last until its end.
-    /// https://www.postgresql.org/docs/current/functions-admin.html#FUNCTIONS-ADVISORY-LOCKS
-    /// </summary>
+    /// <summary>Serialized with other creators in the same schema (see <see cref="PostgreSqlControlSchema"/>): run in one transaction.</summary>
     public IReadOnlyList<SqlStatement> CreateControlTables(string controlSchema)
     {
         var s = Q(controlSchema);
         return
         [
-            SqlStatement.Of("SELECT pg_advisory_xact_lock(hashtextextended(@resource, 0)), set_config('partitionops.control_schema', @control_schema, true)",
-                new SqlParameter("resource", BackfillNames.ControlTablesLock(controlSchema)), new SqlParameter("control_schema", controlSchema)),
-            // Only when missing: CREATE SCHEMA IF NOT EXISTS would demand CREATE on the database even for a schema
-            // a DBA created for us. The name comes from the transaction-local setting above, never from the text.
-            new("""
-                DO $$
-                BEGIN
-                    IF to_regnamespace(quote_ident(current_setting('partitionops.control_schema'))) IS NULL THEN
-                        EXECUTE format('CREATE SCHEMA IF NOT EXISTS %I', current_setting('partitionops.control_schema'));
-                    END IF;
-                END
-                $$
-                """),
+            .. PostgreSqlControlSchema.LockAndCreate(controlSchema),
             new($"""
                 CREATE TABLE IF NOT EXISTS {s}.schema_version (
                     component text PRIMARY KEY,

@@ -188,9 +188,10 @@ public sealed partial class PostgreSqlIlmDialect : IIlmDialect
 
     // ---- control tables ----
 
+    /// <summary>Serialized with backfill's creation in the same schema (see <see cref="PostgreSqlControlSchema"/>): run in one transaction.</summary>
     public IReadOnlyList<SqlStatement> CreateControlTables(string? controlSchema) =>
     [
-        new($"CREATE SCHEMA IF NOT EXISTS {Q(controlSchema ?? "partitionops")}"),
+        .. PostgreSqlControlSchema.LockAndCreate(controlSchema ?? "partitionops"),
         // The spec's columns; IN_PROGRESS marks a merge under way so an interrupted run can be reconciled.
         new($"""
         CREATE TABLE IF NOT EXISTS {Control(controlSchema, "dwh_ilm_partition_merges")} (

@@ -115,7 +115,7 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
                 SELECT N'backfill', 1
                 WHERE NOT EXISTS (SELECT 1 FROM {s}.[schema_version] WITH (UPDLOCK, HOLDLOCK) WHERE [component] = N'backfill');
                 COMMIT TRANSACTION;
-                """, new SqlParameter("resource", BackfillNames.ControlTablesLock(controlSchema))),
+                """, new SqlParameter("resource", ControlTables.CreationLock(controlSchema))),
         ];
     }
 
