@@ -270,8 +270,7 @@ public static class IlmMapping
     public static InvalidRequestException Translate(InvalidRequestException e)
     {
         if (!ParameterNames.TryGetValue(e.Parameter, out var name)) return e;
-        var prefix = $"{e.Parameter} '{e.Value}' ";
-        var problem = e.Message.StartsWith(prefix, StringComparison.Ordinal) ? e.Message[prefix.Length..] : e.Message;
+        var problem = e.Problem;
         // A bad config value: keep the key in the message (-Value 'x' for MAX_MERGES_PER_RUN must be ...).
         if (name == "-Value" && e.Parameter != "-Value") problem = $"for {e.Parameter} {problem}";
         return new InvalidRequestException(name, e.Value, problem);
