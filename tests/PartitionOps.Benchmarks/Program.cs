@@ -20,6 +20,7 @@ Console.WriteLine($"PostgreSQL at {cluster.Root}; building templates ({rows:N0} 
 var big = await TemplateAsync("tpl_big", rows);
 var small = await TemplateAsync("tpl_small", smallRows);
 
+List<double> specBig = [];
 if (!flatnessOnly)
 {
     var results = new List<(string Name, double Seconds, long Rows, List<double> BatchMs)>();
@@ -38,6 +39,7 @@ if (!flatnessOnly)
     Console.WriteLine($"in-server keyset / ours = {(results[3].Rows / results[3].Seconds) / ours:0.00}x   (target <= 1.5x)");
     Console.WriteLine($"single UPDATE / ours    = {(results[2].Rows / results[2].Seconds) / ours:0.00}x   (holds every row lock for {results[2].Seconds:0.0} s)");
     Console.WriteLine($"ours p99 batch          = {Pct(results[0].BatchMs, 99):0} ms   (target < 1000 ms, twice the 500 ms target)");
+    specBig = results[1].BatchMs;
 }
 
 // Flatness: the same fixed batch size on the small and the big table, full batches only. The small table
@@ -57,7 +59,6 @@ var oursBig = await PooledAsync($"partitionops fixed 5000/batch, {rows:N0} rows"
 var serverSmall = await PooledAsync($"in-server keyset loop, {smallRows:N0} rows", small, 3, (cs, log, _) => RunInServerKeysetAsync(cs, log));
 var serverBig = await PooledAsync($"in-server keyset loop, {rows:N0} rows", big, 1, (cs, log, _) => RunInServerKeysetAsync(cs, log));
 var specSmall = flatnessOnly ? [] : await PooledAsync($"spec loop, {smallRows:N0} rows", small, 1, (cs, log, _) => RunSpecLoopAsync(cs, log));
-var specBig = flatnessOnly ? [] : await PooledAsync($"spec loop, {rows:N0} rows", big, 1, (cs, log, _) => RunSpecLoopAsync(cs, log));
 Console.WriteLine();
 Console.WriteLine($"{"full batches, p50 ms",-28} {smallRows,12:N0} {rows,12:N0} {"ratio",6}");
 void Flat(string name, List<double> a, List<double> b, string note) =>
