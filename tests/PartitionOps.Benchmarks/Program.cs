@@ -15,7 +15,7 @@ var smallRows = Math.Max(rows / 5, 100_000);
 const string SystemList = "('SearchParameter','OperationDefinition','StructureDefinition','ValueSet','CodeSystem','CapabilityStatement','CompartmentDefinition')";
 
 // Buffers that hold the big table, as a production server's would: batch times then measure the algorithm, not cache misses.
-await using var cluster = await ThrowawayPostgres.StartAsync(settings: new Dictionary<string, string> { ["autovacuum"] = "on", ["shared_buffers"] = "3GB" });
+await using var cluster = await ThrowawayPostgres.StartAsync(settings: new Dictionary<string, string> { ["autovacuum"] = args.Contains("--no-autovacuum") ? "off" : "on", ["shared_buffers"] = "3GB" });
 Console.WriteLine($"PostgreSQL at {cluster.Root}; building templates ({rows:N0} and {smallRows:N0} rows)...");
 var big = await TemplateAsync("tpl_big", rows);
 var small = await TemplateAsync("tpl_small", smallRows);
