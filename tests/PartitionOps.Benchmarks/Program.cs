@@ -7,7 +7,8 @@ using PartitionOps.Engine.Providers.PostgreSql;
 using PartitionOps.Engine.Sample;
 
 // Backfill benchmark: one throwaway PostgreSQL, one FHIR-like table, four ways to move the system
-// rows, measured side by side in this run. Usage: dotnet run -c Release --project tests/PartitionOps.Benchmarks [-- --rows 5000000]
+// rows, measured side by side in this run. Usage: dotnet run -c Release --project tests/PartitionOps.Benchmarks
+// [-- --rows 5000000] [--flatness: only the 1M-vs-5M batch-time comparison, per type] [--no-autovacuum]
 var rowsAt = Array.IndexOf(args, "--rows");
 var rows = rowsAt >= 0 && rowsAt + 1 < args.Length ? long.Parse(args[rowsAt + 1]) : 5_000_000;
 var flatnessOnly = args.Contains("--flatness");
