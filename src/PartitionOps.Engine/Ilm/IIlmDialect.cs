@@ -108,8 +108,9 @@ public interface IIlmDialect
     IReadOnlyList<SqlStatement> Rename(PartitionLayout table, RenameAction rename);
 
     /// <summary>
-    /// Single value, true when this session now holds the table's application lock (two runners never
-    /// work the same table); null when the engine offers none we can take without extra grants (Oracle's DBMS_LOCK).
+    /// Single value (a row, or an output parameter of a PL/SQL block), true when this session now holds the table's
+    /// application lock (two runners never work the same table): pg_try_advisory_lock, Oracle's DBMS_LOCK (which needs
+    /// EXECUTE on SYS.DBMS_LOCK); null when the engine offers none.
     /// </summary>
     SqlStatement? TryLockTable(string owner, string table);
 

@@ -130,10 +130,81 @@ public sealed class OracleIlmDialect : IIlmDialect
     public IReadOnlyList<SqlStatement> Rename(PartitionLayout table, RenameAction rename) =>
         [new($"ALTER TABLE {Table(table)} RENAME PARTITION {Q(rename.PartitionName)} TO {Q(rename.NewName)}")];
 
-    // DBMS_LOCK needs an EXECUTE grant most ILM accounts lack; Oracle's own DDL locks keep two merges apart.
-    public SqlStatement? TryLockTable(string owner, string table) => null;
+    // ---- per-table run lock: DBMS_LOCK (DESIGN §4) ----
+    // https://docs.oracle.com/en/database/oracle/oracle-database/18/arpls/DBMS_LOCK.html
+    // ALLOCATE_UNIQUE maps a name to a lock handle but COMMITs; ALLOCATE_UNIQUE_AUTONOMOUS (12.2+) does the same in an
+    // autonomous transaction, so the caller's session is not committed. REQUEST(handle, X_MODE, timeout, release_on_commit)
+    // returns 0 success, 1 timeout, 2 deadlock, 3 parameter error, 4 already own the lock, 5 illegal handle; timeout 0
+    // never waits. release_on_commit FALSE keeps the lock across the commits every Oracle DDL makes; it lasts until
+    // RELEASE (0 success, 3 parameter error, 4 do not own the lock, 5 illegal handle) or the end of the session.
+    // DBMS_LOCK is called through EXECUTE IMMEDIATE: without EXECUTE on it a static call makes the whole block fail to
+    // compile (PLS-00201), while a dynamic one fails at run time with ORA-06550, which the block turns into an error
+    // naming the grant. The dynamic text has no quotes, so it sits in a plain literal.
 
-    public SqlStatement? UnlockTable(string owner, string table) => null;
+    /// <summary>The grant DBMS_LOCK needs: EXECUTE is not granted to PUBLIC by default.</summary>
+    public const string LockGrant = "GRANT EXECUTE ON SYS.DBMS_LOCK TO";
+
+    /// <summary>ORA-20000 text raised when the connected user may not execute DBMS_LOCK.</summary>
+    public const string MissingLockGrantMessage =
+        "PartitionOps ILM takes a DBMS_LOCK lock per table so that two runs never work the same table, and this user may not execute SYS.DBMS_LOCK: ";
+
+    /// <summary>
+    /// The DBMS_LOCK name of one table's ILM runs. Lock names are at most 128 bytes and must not start with ORA$;
+    /// a longer one (two 128-byte identifiers) is replaced by a hash of itself.
+    /// </summary>
+    public static string LockName(string owner, string table)
+    {
+        var name = $"PARTITIONOPS.ILM.{owner}.{table}";
+        if (System.Text.Encoding.UTF8.GetByteCount(name) <= 128) return name;
+        var hash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(name)));
+        return "PARTITIONOPS.ILM." + hash;
+    }
+
+    private const string LockGrantHandler =
+        "EXCEPTION\n" +
+        "  WHEN OTHERS THEN\n" +
+        "    IF SQLCODE = -6550 THEN\n" +
+        "      RAISE_APPLICATION_ERROR(-20000, '" + MissingLockGrantMessage + LockGrant + " ' || USER, TRUE);\n" +
+        "    END IF;\n" +
+        "    RAISE;\n" +
+        "END;";
+
+    /// <summary>
+    /// Output :locked = 1 when this session now holds the table's lock (or already held it), 0 when another session
+    /// does; ORA-20000 naming the grant when DBMS_LOCK may not be executed, ORA-20001 for any other REQUEST result.
+    /// </summary>
+    public SqlStatement? TryLockTable(string owner, string table) => SqlStatement.Of(
+        "DECLARE\n" +
+        "  request_result INTEGER;\n" +
+        "BEGIN\n" +
+        "  EXECUTE IMMEDIATE 'DECLARE handle VARCHAR2(128); BEGIN " +
+        "DBMS_LOCK.ALLOCATE_UNIQUE_AUTONOMOUS(lockname => :name, lockhandle => handle); " +
+        ":result := DBMS_LOCK.REQUEST(lockhandle => handle, lockmode => DBMS_LOCK.X_MODE, timeout => 0, release_on_commit => FALSE); END;'\n" +
+        "    USING IN :lock_name, OUT request_result;\n" +
+        "  IF request_result IN (0, 4) THEN\n" +
+        "    :locked := 1;\n" +
+        "  ELSIF request_result = 1 THEN\n" +
+        "    :locked := 0;\n" +
+        "  ELSE\n" +
+        "    RAISE_APPLICATION_ERROR(-20001, 'DBMS_LOCK.REQUEST returned ' || request_result);\n" +
+        "  END IF;\n" +
+        LockGrantHandler,
+        P("lock_name", LockName(owner, table)), SqlParameter.Output("locked", System.Data.DbType.Int32));
+
+    /// <summary>Releases the table's lock; 4 (not held by this session) is not an error.</summary>
+    public SqlStatement? UnlockTable(string owner, string table) => SqlStatement.Of(
+        "DECLARE\n" +
+        "  release_result INTEGER;\n" +
+        "BEGIN\n" +
+        "  EXECUTE IMMEDIATE 'DECLARE handle VARCHAR2(128); BEGIN " +
+        "DBMS_LOCK.ALLOCATE_UNIQUE_AUTONOMOUS(lockname => :name, lockhandle => handle); " +
+        ":result := DBMS_LOCK.RELEASE(lockhandle => handle); END;'\n" +
+        "    USING IN :lock_name, OUT release_result;\n" +
+        "  IF release_result NOT IN (0, 4) THEN\n" +
+        "    RAISE_APPLICATION_ERROR(-20001, 'DBMS_LOCK.RELEASE returned ' || release_result);\n" +
+        "  END IF;\n" +
+        LockGrantHandler,
+        P("lock_name", LockName(owner, table)));
 
     public SqlStatement CountRows(PartitionLayout table, string partition) =>
         new($"SELECT COUNT(*) FROM {Table(table)} PARTITION ({Q(partition)})");
