@@ -1,7 +1,4 @@
-using System.Collections;
 using System.Data;
-using System.Data.Common;
-using System.Diagnostics.CodeAnalysis;
 using PartitionOps.Engine.Providers;
 using PartitionOps.Engine.Providers.Oracle;
 
@@ -72,10 +69,15 @@ public sealed class OracleIlmLockTests
     [InlineData(0, false)]
     public async Task Scalar_of_a_block_reads_its_output_parameter(int locked, bool expected)
     {
-        var connection = new OutputConnection(locked);
+        // The server's part: the block sets :locked.
+        var connection = new ScriptedConnection(c =>
+        {
+            foreach (var p in c.Bound.Where(p => p.Direction == ParameterDirection.Output)) p.Value = locked;
+            return null;
+        });
         var got = await connection.ScalarAsync<bool>(OracleProvider.Instance, D.TryLockTable("CMR", "SALES_PART")!, CancellationToken.None);
         Assert.Equal(expected, got);
-        var command = connection.LastCommand!;
+        var command = Assert.Single(connection.Commands);
         Assert.True(command.NonQuery, "a block returns no rows: it is executed, not read");
         var input = command.Bound.Single(p => p.ParameterName == "lock_name");
         Assert.Equal(ParameterDirection.Input, input.Direction);
@@ -91,92 +93,5 @@ public sealed class OracleIlmLockTests
         var json = System.Text.Json.JsonSerializer.Serialize(new SqlParameter("a", 1));
         Assert.DoesNotContain("OutputType", json);
         Assert.Contains("OutputType", System.Text.Json.JsonSerializer.Serialize(SqlParameter.Output("b", DbType.Int32)));
-    }
-
-    // ---- a connection whose commands play the server: the block sets :locked ----
-
-    private sealed class OutputConnection(int locked) : DbConnection
-    {
-        public OutputCommand? LastCommand { get; private set; }
-
-        [AllowNull]
-        public override string ConnectionString { get; set; } = "";
-        public override string Database => "";
-        public override string DataSource => "";
-        public override string ServerVersion => "23";
-        public override ConnectionState State => ConnectionState.Open;
-        public override void ChangeDatabase(string databaseName) { }
-        public override void Close() { }
-        public override void Open() { }
-        protected override DbTransaction BeginDbTransaction(IsolationLevel isolationLevel) => throw new NotSupportedException();
-        protected override DbCommand CreateDbCommand() => LastCommand = new OutputCommand(locked);
-    }
-
-    private sealed class OutputCommand(int locked) : DbCommand
-    {
-        private readonly OutputParameters _parameters = new();
-        public bool NonQuery { get; private set; }
-        public IReadOnlyList<DbParameter> Bound => _parameters.Items;
-
-        [AllowNull]
-        public override string CommandText { get; set; } = "";
-        public override int CommandTimeout { get; set; }
-        public override CommandType CommandType { get; set; }
-        public override bool DesignTimeVisible { get; set; }
-        public override UpdateRowSource UpdatedRowSource { get; set; }
-        protected override DbConnection? DbConnection { get; set; }
-        protected override DbParameterCollection DbParameterCollection => _parameters;
-        protected override DbTransaction? DbTransaction { get; set; }
-        public override void Cancel() { }
-        public override void Prepare() { }
-        protected override DbParameter CreateDbParameter() => new OutputParameter();
-        protected override DbDataReader ExecuteDbDataReader(CommandBehavior behavior) => throw new NotSupportedException();
-        public override object? ExecuteScalar() => throw new InvalidOperationException("a PL/SQL block returns no rows");
-
-        public override int ExecuteNonQuery()
-        {
-            NonQuery = true;
-            foreach (var p in _parameters.Items.Where(p => p.Direction == ParameterDirection.Output)) p.Value = locked;
-            return -1;
-        }
-    }
-
-    private sealed class OutputParameter : DbParameter
-    {
-        public override DbType DbType { get; set; } = DbType.String;
-        public override ParameterDirection Direction { get; set; } = ParameterDirection.Input;
-        public override bool IsNullable { get; set; }
-        [AllowNull]
-        public override string ParameterName { get; set; } = "";
-        public override int Size { get; set; }
-        [AllowNull]
-        public override string SourceColumn { get; set; } = "";
-        public override bool SourceColumnNullMapping { get; set; }
-        public override object? Value { get; set; }
-        public override void ResetDbType() { }
-    }
-
-    private sealed class OutputParameters : DbParameterCollection
-    {
-        public List<DbParameter> Items { get; } = [];
-        public override int Count => Items.Count;
-        public override object SyncRoot => Items;
-        public override int Add(object value) { Items.Add((DbParameter)value); return Items.Count - 1; }
-        public override void AddRange(Array values) { foreach (var v in values) Add(v); }
-        public override void Clear() => Items.Clear();
-        public override bool Contains(object value) => Items.Contains((DbParameter)value);
-        public override bool Contains(string value) => IndexOf(value) >= 0;
-        public override void CopyTo(Array array, int index) => ((ICollection)Items).CopyTo(array, index);
-        public override IEnumerator GetEnumerator() => Items.GetEnumerator();
-        public override int IndexOf(object value) => Items.IndexOf((DbParameter)value);
-        public override int IndexOf(string parameterName) => Items.FindIndex(p => p.ParameterName == parameterName);
-        public override void Insert(int index, object value) => Items.Insert(index, (DbParameter)value);
-        public override void Remove(object value) => Items.Remove((DbParameter)value);
-        public override void RemoveAt(int index) => Items.RemoveAt(index);
-        public override void RemoveAt(string parameterName) => Items.RemoveAt(IndexOf(parameterName));
-        protected override DbParameter GetParameter(int index) => Items[index];
-        protected override DbParameter GetParameter(string parameterName) => Items[IndexOf(parameterName)];
-        protected override void SetParameter(int index, DbParameter value) => Items[index] = value;
-        protected override void SetParameter(string parameterName, DbParameter value) => Items[IndexOf(parameterName)] = value;
     }
 }

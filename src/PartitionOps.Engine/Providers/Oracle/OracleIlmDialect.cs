@@ -59,6 +59,9 @@ public sealed class OracleIlmDialect : IIlmDialect
     public SqlStatement ServerVersion() =>
         new("SELECT TO_NUMBER(REGEXP_SUBSTR(version, '^[0-9]+')) FROM product_component_version WHERE product LIKE 'Oracle%' AND ROWNUM = 1");
 
+    // ALL_TABLES.IOT_TYPE is IOT (or IOT_OVERFLOW, IOT_MAPPING) for an index-organized table and NULL for a heap table
+    // (https://docs.oracle.com/cd/E11882_01/server.112/e40402/statviews_2117.htm); merging more than two partitions is
+    // only supported for heap tables (ORA-14806: https://docs.oracle.com/en/error-help/db/ora-14806).
     public SqlStatement TableInfo(string? schema, string table) => SqlStatement.Of($"""
         SELECT t.owner AS table_owner,
                t.table_name,
@@ -67,26 +70,47 @@ public sealed class OracleIlmDialect : IIlmDialect
                (SELECT MAX(k.column_name) FROM all_part_key_columns k
                 WHERE k.owner = t.owner AND k.name = t.table_name AND k.object_type = 'TABLE') AS partition_key,
                CASE WHEN pt.interval IS NULL THEN 0 ELSE 1 END AS is_interval,
-               CASE WHEN pt.subpartitioning_type IS NULL OR pt.subpartitioning_type = 'NONE' THEN 0 ELSE 1 END AS is_composite
+               CASE WHEN pt.subpartitioning_type IS NULL OR pt.subpartitioning_type = 'NONE' THEN 0 ELSE 1 END AS is_composite,
+               CASE WHEN t.iot_type IS NULL THEN 0 ELSE 1 END AS is_iot
         FROM all_tables t
         LEFT JOIN all_part_tables pt ON pt.owner = t.owner AND pt.table_name = t.table_name
         WHERE t.owner = COALESCE(:owner, {CurrentSchema}) AND t.table_name = :table_name
         """, P("owner", schema is null ? null : NormalizeName(schema)), P("table_name", NormalizeName(table)));
 
-    // HIGH_VALUE is a LONG: the provider sets InitialLONGFetchSize = -1 so it arrives whole. It is
-    // read instead of 23ai's HIGH_VALUE_JSON so one query serves 12.2 to 23ai.
-    public SqlStatement Partitions(string owner, string table) => SqlStatement.Of("""
-        SELECT p.partition_name,
-               p.partition_position,
-               p.high_value AS bound_text,
-               p.tablespace_name,
-               CASE WHEN p.compression = 'ENABLED' THEN p.compress_for ELSE 'NONE' END AS compression,
-               p.num_rows AS row_estimate,
-               CASE WHEN p.interval = 'YES' THEN 1 ELSE 0 END AS is_interval
-        FROM all_tab_partitions p
-        WHERE p.table_owner = :owner AND p.table_name = :table_name
-        ORDER BY p.partition_position
-        """, P("owner", owner), P("table_name", table));
+    /// <summary>ALL_TAB_PARTITIONS.HIGH_VALUE_JSON and HIGH_VALUE_CLOB exist from this version (23ai) on.</summary>
+    public const int HighValueJsonFromVersion = 23;
+
+    /// <summary>The 12.2-to-21c query (reads the LONG HIGH_VALUE); <see cref="Partitions(string, string, int?)"/> picks by version.</summary>
+    public SqlStatement Partitions(string owner, string table) => Partitions(owner, table, null);
+
+    // Before 23ai the bound is only in HIGH_VALUE, a LONG holding the bound's SQL text: the provider sets
+    // InitialLONGFetchSize = -1 so it arrives whole. 23ai adds HIGH_VALUE_JSON (type JSON) and HIGH_VALUE_CLOB (the same
+    // text as HIGH_VALUE in a CLOB) to ALL_TAB_PARTITIONS (https://oracle-base.com/articles/23c/enhanced-partitioning-metadata-23c,
+    // https://danischnider.wordpress.com/2023/04/16/enhanced-partitioning-metadata-in-oracle-23c/): there the JSON is read,
+    // made text by JSON_SERIALIZE (default return type VARCHAR2(4000):
+    // https://docs.oracle.com/en/database/oracle/oracle-database/23/sqlrf/JSON_SERIALIZE.html), and the CLOB is the
+    // fallback when the JSON is not in the shape OracleHighValue.TryParseJson knows. No LONG is read on 23ai.
+    public SqlStatement Partitions(string owner, string table, int? serverMajorVersion)
+    {
+        var bound = serverMajorVersion >= HighValueJsonFromVersion
+            ? """
+              JSON_SERIALIZE(p.high_value_json RETURNING VARCHAR2(4000)) AS bound_text,
+                     p.high_value_clob AS bound_text_fallback,
+              """
+            : "p.high_value AS bound_text,";
+        return SqlStatement.Of($"""
+            SELECT p.partition_name,
+                   p.partition_position,
+                   {bound}
+                   p.tablespace_name,
+                   CASE WHEN p.compression = 'ENABLED' THEN p.compress_for ELSE 'NONE' END AS compression,
+                   p.num_rows AS row_estimate,
+                   CASE WHEN p.interval = 'YES' THEN 1 ELSE 0 END AS is_interval
+            FROM all_tab_partitions p
+            WHERE p.table_owner = :owner AND p.table_name = :table_name
+            ORDER BY p.partition_position
+            """, P("owner", owner), P("table_name", table));
+    }
 
     public SqlStatement? Columns(string owner, string table) => null;
 
