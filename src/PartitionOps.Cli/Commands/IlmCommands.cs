@@ -94,8 +94,7 @@ internal static class IlmCommands
         var table = TableOption(required: true);
         var policy = PolicyOption();
         var asOf = AsOfOption();
-        var maxMerges = Numbers.Int("--max-merges", "At most this many partitions merged in this run (wins over MAX_MERGES_PER_RUN).", "N");
-        var lockTimeout = Numbers.Int("--lock-timeout", "Lock timeout of the DDL in seconds (wins over MERGE_LOCK_TIMEOUT).", "SECONDS");
+        var overrides = new ConfigOverrideOptions();
         var maxDuration = new Option<string?>("--max-duration") { Description = "No new action starts after this long (exit 0; the next run carries on).", HelpName = "hh:mm:ss" };
         var dryRun = new Option<bool>("--dry-run") { Description = "Show the plan with every SQL statement and change nothing." };
         var only = new Option<string[]>("--only-partition")
@@ -105,7 +104,9 @@ internal static class IlmCommands
             HelpName = "P",
             Arity = ArgumentArity.ZeroOrMore,
         };
-        foreach (var option in new Option[] { table, policy, asOf, maxMerges, lockTimeout, maxDuration, dryRun, only }) command.Add(option);
+        foreach (var option in new Option[] { table, policy, asOf }) command.Add(option);
+        overrides.AddTo(command);
+        foreach (var option in new Option[] { maxDuration, dryRun, only }) command.Add(option);
         command.SetRun(host, common.Json, async (parse, output) =>
         {
             var request = new IlmRunRequest(common.Target(parse), parse.GetValue(table)!)
@@ -114,12 +115,11 @@ internal static class IlmCommands
                 ControlSchema = parse.GetValue(common.ControlSchema),
                 Policy = IlmPolicy.Load(parse.GetValue(policy)),
                 AsOf = AsOf(parse, asOf),
-                Overrides = new IlmConfigOverrides { MaxMerges = parse.GetValue(maxMerges), LockTimeoutSeconds = parse.GetValue(lockTimeout) },
+                Overrides = overrides.Apply(parse),
                 DryRun = parse.GetValue(dryRun),
                 MaxDuration = Duration(parse.GetValue(maxDuration), "--max-duration"),
                 Only = OnlyPartitions(parse.GetValue(only)),
             };
-            request.Overrides.Validate();
             var progress = new LineProgress(output);
             var result = await new IlmService().RunAsync(request, progress, output.Cancellation).ConfigureAwait(false);
             output.Result(IlmDocuments.Run(result), console => IlmTables.Run(console, result));
@@ -165,21 +165,13 @@ internal static class IlmCommands
         var common = CommonOptions.AddTo(command);
         var table = TableOption(required: false);
         var policy = PolicyOption();
-        var window = Numbers.Int("--window-days", "Days of merge history to judge (default 7).", "N");
-        var failureRate = Numbers.Double("--max-failure-rate", "Alert when more than this % of merges failed (default 10).", "PERCENT");
-        var mergeSeconds = Numbers.Double("--max-merge-seconds", "Alert when a merge took longer (default 300).", "SECONDS");
-        var warmMonthly = Numbers.Int("--max-warm-monthly", "Alert when WARM holds more monthly partitions (default 100).", "N");
-        var notRetried = Numbers.Int("--failed-not-retried-days", "Alert when a failed merge was not retried for this long (default 7).", "DAYS");
-        foreach (var option in new Option[] { table, policy, window, failureRate, mergeSeconds, warmMonthly, notRetried }) command.Add(option);
+        var thresholds = new HealthThresholdOptions();
+        command.Add(table);
+        command.Add(policy);
+        thresholds.AddTo(command);
         command.SetRun(host, common.Json, async (parse, output) =>
         {
-            var t = new IlmHealthThresholds();
-            if (parse.GetValue(window) is { } w) t = t with { WindowDays = w };
-            if (parse.GetValue(failureRate) is { } f) t = t with { MaxFailureRatePercent = (decimal)f };
-            if (parse.GetValue(mergeSeconds) is { } s) t = t with { MaxMergeSeconds = (decimal)s };
-            if (parse.GetValue(warmMonthly) is { } m)
-                t = m < 0 ? throw new InvalidRequestException("--max-warm-monthly", m, "must be 0 or more") : t with { MaxWarmMonthlyPartitions = m };
-            if (parse.GetValue(notRetried) is { } d) t = t with { FailedNotRetriedDays = d };
+            var t = thresholds.Apply(parse);
             var request = new IlmHealthRequest(common.Target(parse))
             {
                 Table = parse.GetValue(table),
@@ -278,18 +270,21 @@ internal static class IlmCommands
             var rows = parse.GetValue(rowsPerMonth);
             if (rows is < 0) throw new InvalidRequestException("--rows-per-month", rows, "must be 0 or more");
             var providerName = parse.GetValue(common.Provider);
-            IDatabaseProvider? provider;
+            IDatabaseProvider provider;
             PartitionLayout source;
             var service = new IlmService();
+            string costsFrom;
             if (parse.GetValue(layout) is { } file)
             {
-                provider = string.IsNullOrWhiteSpace(providerName) ? null : ProviderRegistry.Get(providerName);
                 source = LayoutJson.Load(file);
+                // Merge costs differ by engine: --provider, else the provider the snapshot recorded; neither is exit 2.
+                (provider, costsFrom) = IlmInput.CostsProvider(providerName, source, file);
             }
             else
             {
                 var target = common.Target(parse);
                 provider = target.Provider;
+                costsFrom = "the connection";
                 source = await service.SnapshotAsync(TableRequest(parse, common, table), output.Cancellation).ConfigureAwait(false);
             }
             var result = service.Simulate(new IlmSimulateRequest(source, first, last)
@@ -299,8 +294,9 @@ internal static class IlmCommands
                 Provider = provider,
                 RowsPerNewMonth = rows,
             });
-            var providerShown = provider?.Name ?? "oracle";
-            output.Result(IlmDocuments.Simulation(source, result, providerShown), console => IlmTables.Simulation(console, source, result, providerShown));
+            var providerShown = provider.Name;
+            output.Result(IlmDocuments.Simulation(source, result, providerShown) with { CostsFrom = costsFrom },
+                console => IlmTables.Simulation(console, source, result, $"{providerShown}, from {costsFrom}"));
             return ExitCodes.Done;
         });
         return command;
@@ -352,6 +348,102 @@ internal static class IlmCommands
             output.Cancellation).ConfigureAwait(false);
         output.Result(new { snapshot.TableExists, snapshot.Entries, Effective = snapshot.Config }, console => IlmTables.Config(console, snapshot));
         return ExitCodes.Done;
+    }
+
+    // ------------------------------------------------------------------ option groups (mapped without a database in tests)
+
+    /// <summary>`ilm run` options that win over dwh_ilm_config for this run.</summary>
+    internal sealed class ConfigOverrideOptions
+    {
+        private readonly Option<int?> _maxMerges = Numbers.Int("--max-merges", "At most this many partitions merged in this run (wins over MAX_MERGES_PER_RUN).", "N");
+        private readonly Option<int?> _lockTimeout = Numbers.Int("--lock-timeout", "Lock timeout of the DDL in seconds (wins over MERGE_LOCK_TIMEOUT).", "SECONDS");
+        private readonly Option<string?> _autoMerge = new("--auto-merge")
+        {
+            Description = "Y: merge due months into their yearly partition; N: moves and renames only (wins over AUTO_MERGE_PARTITIONS).",
+            HelpName = "Y|N",
+        };
+        private readonly Option<string?> _retryFailed = new("--retry-failed")
+        {
+            Description = "Y: merge again months whose last merge FAILED; N: skip them (wins over MERGE_RETRY_FAILED).",
+            HelpName = "Y|N",
+        };
+
+        public void AddTo(Command command)
+        {
+            foreach (var option in new Option[] { _maxMerges, _lockTimeout, _autoMerge, _retryFailed }) command.Add(option);
+        }
+
+        /// <summary>The overrides, checked: a bad value is <see cref="InvalidRequestException"/> naming the option.</summary>
+        public IlmConfigOverrides Apply(ParseResult parse)
+        {
+            var overrides = new IlmConfigOverrides
+            {
+                MaxMerges = parse.GetValue(_maxMerges),
+                LockTimeoutSeconds = parse.GetValue(_lockTimeout),
+                AutoMergePartitions = IlmInput.ParseYesNo(parse.GetValue(_autoMerge), "--auto-merge"),
+                RetryFailed = IlmInput.ParseYesNo(parse.GetValue(_retryFailed), "--retry-failed"),
+            };
+            overrides.Validate();
+            return overrides;
+        }
+    }
+
+    /// <summary>`ilm health` thresholds: the spec's alerts and its success criteria; what is not given keeps the spec's value.</summary>
+    internal sealed class HealthThresholdOptions
+    {
+        private readonly Option<int?> _window = Numbers.Int("--window-days", "Days of merge history to judge (default 7).", "N");
+        // Alerts.
+        private readonly Option<double?> _failureRate = Numbers.Double("--max-failure-rate", "Alert when more than this % of merges failed (default 10).", "PERCENT");
+        private readonly Option<double?> _mergeSeconds = Numbers.Double("--max-merge-seconds", "Alert when a merge took longer (default 300).", "SECONDS");
+        private readonly Option<int?> _warmMonthly = Numbers.Int("--max-warm-monthly", "Alert when WARM holds more monthly partitions (default 100).", "N");
+        private readonly Option<int?> _notRetried = Numbers.Int("--failed-not-retried-days", "Alert when a failed merge was not retried for this long (default 7).", "DAYS");
+        // Success criteria.
+        private readonly Option<double?> _warmMonthlyPercent = Numbers.Double("--max-warm-monthly-percent",
+            "Criterion: monthly partitions below this % of WARM's partitions (default 20; needs --table).", "PERCENT");
+        private readonly Option<double?> _successRate = Numbers.Double("--min-success-rate", "Criterion: merge success rate above this % (default 95).", "PERCENT");
+        private readonly Option<double?> _averageSeconds = Numbers.Double("--max-average-merge-seconds", "Criterion: average successful merge below this (default 30).", "SECONDS");
+
+        /// <summary>The engine's names of the thresholds (<see cref="IlmHealthThresholds.Validate"/>) -> these options.</summary>
+        private static readonly IReadOnlyDictionary<string, string> OptionNames = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["window days"] = "--window-days",
+            ["failed-not-retried days"] = "--failed-not-retried-days",
+            ["max failure rate"] = "--max-failure-rate",
+            ["max merge seconds"] = "--max-merge-seconds",
+            ["max WARM monthly partitions"] = "--max-warm-monthly",
+            ["max WARM monthly percent"] = "--max-warm-monthly-percent",
+            ["min success rate"] = "--min-success-rate",
+            ["max average merge seconds"] = "--max-average-merge-seconds",
+        };
+
+        public void AddTo(Command command)
+        {
+            foreach (var option in new Option[] { _window, _failureRate, _mergeSeconds, _warmMonthly, _notRetried, _warmMonthlyPercent, _successRate, _averageSeconds })
+                command.Add(option);
+        }
+
+        /// <summary>The thresholds, checked by the engine; a bad value is <see cref="InvalidRequestException"/> naming the option.</summary>
+        public IlmHealthThresholds Apply(ParseResult parse)
+        {
+            var t = new IlmHealthThresholds();
+            if (parse.GetValue(_window) is { } w) t = t with { WindowDays = w };
+            if (parse.GetValue(_failureRate) is { } f) t = t with { MaxFailureRatePercent = (decimal)f };
+            if (parse.GetValue(_mergeSeconds) is { } s) t = t with { MaxMergeSeconds = (decimal)s };
+            if (parse.GetValue(_warmMonthly) is { } m) t = t with { MaxWarmMonthlyPartitions = m };
+            if (parse.GetValue(_notRetried) is { } d) t = t with { FailedNotRetriedDays = d };
+            if (parse.GetValue(_warmMonthlyPercent) is { } p) t = t with { MaxWarmMonthlyPercent = (decimal)p };
+            if (parse.GetValue(_successRate) is { } r) t = t with { MinSuccessRatePercent = (decimal)r };
+            if (parse.GetValue(_averageSeconds) is { } a) t = t with { MaxAverageMergeSeconds = (decimal)a };
+            try
+            {
+                t.Validate();
+            }
+            catch (InvalidRequestException e) when (OptionNames.TryGetValue(e.Parameter, out var option))
+            {
+                throw new InvalidRequestException(option, e.Value, e.Problem);
+            }
+            return t;
+        }
     }
 
     // ------------------------------------------------------------------ shared

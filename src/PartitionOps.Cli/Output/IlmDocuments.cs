@@ -85,7 +85,11 @@ internal static class IlmDocuments
     public sealed record StrategyDocument(string Strategy, long RowsRewritten, long MergeOperations, int Moves, int Renames, TierCounts Final,
         IReadOnlyList<SimulatedMonth> Months);
 
-    public sealed record SimulationDocument(string Schema, string Table, string Provider, DateOnly From, DateOnly To, int Months, IReadOnlyList<StrategyDocument> Strategies);
+    /// <summary><see cref="Provider"/>: whose merge costs were used; <see cref="CostsFrom"/>: where that came from (--provider, the layout file, the connection).</summary>
+    public sealed record SimulationDocument(string Schema, string Table, string Provider, DateOnly From, DateOnly To, int Months, IReadOnlyList<StrategyDocument> Strategies)
+    {
+        public string? CostsFrom { get; init; }
+    }
 
     public static SimulationDocument Simulation(PartitionLayout layout, IlmSimulationResult result, string provider) =>
         new(layout.Schema, layout.Table, provider, result.From, result.To, result.Strategies.FirstOrDefault()?.Months.Count ?? 0,

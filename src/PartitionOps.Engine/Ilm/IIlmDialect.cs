@@ -79,11 +79,21 @@ public interface IIlmDialect
     /// <summary>Single value: the server's major version.</summary>
     SqlStatement ServerVersion();
 
-    /// <summary>table_owner, table_name, partitioning_type (null when not partitioned), key_count, partition_key, is_interval, is_composite (subpartitioned).</summary>
+    /// <summary>
+    /// table_owner, table_name, partitioning_type (null when not partitioned), key_count, partition_key, is_interval,
+    /// is_composite (subpartitioned), and optionally is_iot (Oracle index-organized: merges go pairwise).
+    /// </summary>
     SqlStatement TableInfo(string? schema, string table);
 
     /// <summary>partition_name, partition_position, bound_text, tablespace_name, compression, row_estimate, is_interval.</summary>
     SqlStatement Partitions(string owner, string table);
+
+    /// <summary>
+    /// <see cref="Partitions(string, string)"/> for a server of <paramref name="serverMajorVersion"/> (null: unknown), which
+    /// may read a newer catalog column (Oracle 23ai: HIGH_VALUE_JSON). It may add bound_text_fallback, the bound read
+    /// another way, used when bound_text cannot be parsed.
+    /// </summary>
+    SqlStatement Partitions(string owner, string table, int? serverMajorVersion) => Partitions(owner, table);
 
     /// <summary>column_name of the columns a merge copies, in order; null when merges do not copy rows.</summary>
     SqlStatement? Columns(string owner, string table);
@@ -108,8 +118,9 @@ public interface IIlmDialect
     IReadOnlyList<SqlStatement> Rename(PartitionLayout table, RenameAction rename);
 
     /// <summary>
-    /// Single value, true when this session now holds the table's application lock (two runners never
-    /// work the same table); null when the engine offers none we can take without extra grants (Oracle's DBMS_LOCK).
+    /// Single value (a row, or an output parameter of a PL/SQL block), true when this session now holds the table's
+    /// application lock (two runners never work the same table): pg_try_advisory_lock, Oracle's DBMS_LOCK (which needs
+    /// EXECUTE on SYS.DBMS_LOCK); null when the engine offers none.
     /// </summary>
     SqlStatement? TryLockTable(string owner, string table);
 

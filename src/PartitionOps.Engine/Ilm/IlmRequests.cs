@@ -162,4 +162,34 @@ public static class IlmInput
             ? d
             : throw new InvalidRequestException(parameter, text, "is not a date: use YYYY-MM-DD");
     }
+
+    /// <summary>Y/N (also yes/no, true/false, 1/0, any case) for a switch option; null when not given; else bad input naming it.</summary>
+    public static bool? ParseYesNo(string? text, string parameter) => text?.Trim().ToUpperInvariant() switch
+    {
+        null => null,
+        "Y" or "YES" or "TRUE" or "1" => true,
+        "N" or "NO" or "FALSE" or "0" => false,
+        _ => throw new InvalidRequestException(parameter, text, "must be Y or N"),
+    };
+
+    /// <summary>
+    /// Whose merge costs an offline simulation uses (Oracle rewrites the growing yearly partition, PostgreSQL copies only
+    /// the months; interval and index-organized tables merge pairwise): <paramref name="providerOption"/> (--provider),
+    /// else the provider the layout file names (`ilm snapshot` writes it). A layout naming none without --provider is
+    /// bad input, rather than silently costed as Oracle.
+    /// </summary>
+    public static (IDatabaseProvider Provider, string Source) CostsProvider(string? providerOption, PartitionLayout layout, string layoutSource = "--layout")
+    {
+        if (!string.IsNullOrWhiteSpace(providerOption)) return (ProviderRegistry.Get(providerOption), "--provider");
+        if (string.IsNullOrWhiteSpace(layout.Provider))
+            throw new InvalidRequestException("--provider", "", $"is required: the layout {layoutSource} names no provider, and merge costs differ (use oracle or postgresql)");
+        try
+        {
+            return (ProviderRegistry.Get(layout.Provider), "the layout file");
+        }
+        catch (InvalidRequestException)
+        {
+            throw new InvalidRequestException("--layout", layoutSource, $"names provider '{layout.Provider}', which is not known: give --provider oracle or postgresql");
+        }
+    }
 }

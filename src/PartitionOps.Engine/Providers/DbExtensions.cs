@@ -19,6 +19,13 @@ public static class DbExtensions
             var parameter = command.CreateParameter();
             parameter.ParameterName = provider.BindName(p.Name);
             parameter.Value = p.Value ?? DBNull.Value;
+            if (p.OutputType is { } type)
+            {
+                // ODP.NET returns a .NET value (not OracleDecimal) for an output bound by DbType:
+                // https://docs.oracle.com/cd/E15296_01/doc.111/e15167/featOraCommand.htm (Parameter Binding).
+                parameter.Direction = ParameterDirection.Output;
+                parameter.DbType = type;
+            }
             command.Parameters.Add(parameter);
         }
         return command;
@@ -31,11 +38,24 @@ public static class DbExtensions
         return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// The first column of the first row, or, when the statement has an output parameter (a PL/SQL block returns no
+    /// rows), the value of its first output parameter.
+    /// </summary>
     public static async Task<T?> ScalarAsync<T>(this DbConnection connection, IDatabaseProvider provider,
         SqlStatement statement, CancellationToken ct, DbTransaction? transaction = null, int? timeoutSeconds = null)
     {
         await using var command = connection.CreateCommand(provider, statement, transaction, timeoutSeconds);
-        var value = await command.ExecuteScalarAsync(ct).ConfigureAwait(false);
+        object? value;
+        if (statement.Parameters.FirstOrDefault(p => p.OutputType != null) is { } output)
+        {
+            await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            value = command.Parameters[provider.BindName(output.Name)].Value;
+        }
+        else
+        {
+            value = await command.ExecuteScalarAsync(ct).ConfigureAwait(false);
+        }
         return value is null or DBNull ? default : ConvertTo<T>(value);
     }
 

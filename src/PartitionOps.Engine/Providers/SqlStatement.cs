@@ -1,7 +1,21 @@
+using System.Data;
+using System.Text.Json.Serialization;
+
 namespace PartitionOps.Engine.Providers;
 
 /// <summary>A parameter value; the name carries no prefix (the dialect adds @ or :).</summary>
-public sealed record SqlParameter(string Name, object? Value);
+public sealed record SqlParameter(string Name, object? Value)
+{
+    /// <summary>
+    /// Set for an output parameter (e.g. the result of an Oracle PL/SQL block, which returns no rows): its type, so that
+    /// the driver hands back a .NET value. <see cref="DbExtensions.ScalarAsync{T}"/> returns the first output's value.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public DbType? OutputType { get; init; }
+
+    /// <summary>An output parameter of <paramref name="type"/>.</summary>
+    public static SqlParameter Output(string name, DbType type) => new(name, null) { OutputType = type };
+}
 
 /// <summary>
 /// One statement (or one server-side batch) exactly as it will be sent. Plans are lists of these,

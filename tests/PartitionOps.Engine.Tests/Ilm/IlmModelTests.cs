@@ -251,8 +251,12 @@ public sealed class OracleHighValueTests
     [InlineData("DATE '2023-02-01'", "2023-02-01")]
     [InlineData("TIMESTAMP' 2023-11-01 00:00:00 +00:00'", "2023-11-01")]
     [InlineData("TIMESTAMP' 2023-11-01 00:00:00.000000 Europe/Paris'", "2023-11-01")]
+    // HIGH_VALUE_JSON (23ai) as JSON_SERIALIZE writes it: {"high_value": <bound>}, a DATE/TIMESTAMP bound as ISO 8601 text.
     [InlineData("{\"high_value\":\"2023-11-01T00:00:00\"}", "2023-11-01")]
-    [InlineData("[\"2023-12-01T00:00:00\"]", "2023-12-01")]
+    [InlineData("{\"high_value\":\"2022-01-01T00:00:00\"}", "2022-01-01")] // oracle-base's PART_2021 (less than 2022-01-01)
+    [InlineData("{\"high_value\":\"2024-01-01T00:00:00.000000\"}", "2024-01-01")]
+    [InlineData("{\"high_value\":\"2023-11-01\"}", "2023-11-01")]
+    [InlineData("{\"high_value\":\"2023-11-01T00:00:00+00:00\"}", "2023-11-01")]
     public void Reads_date_bounds(string text, string expected)
     {
         Assert.True(OracleHighValue.TryParse(text, out var value));
@@ -273,7 +277,12 @@ public sealed class OracleHighValueTests
     [InlineData("100")]
     [InlineData("'EUROPE', 'ASIA'")]
     [InlineData("")]
-    [InlineData("{\"high_value\": 100}")]
+    [InlineData("{\"high_value\": 100}")]                       // the documented NUMBER example: not a date
+    [InlineData("{\"high_value\":[\"2023-12-01T00:00:00\", 5]}")] // a multi-column key
+    [InlineData("[\"2023-12-01T00:00:00\"]")]                      // not the documented shape (was guessed before)
+    [InlineData("{\"other\":\"2023-12-01T00:00:00\"}")]
+    [InlineData("{\"high_value\":\"EUROPE\"}")]
+    [InlineData("{not json")]
     public void Non_date_bounds_are_refused(string text)
     {
         Assert.False(OracleHighValue.TryParse(text, out _));

@@ -218,12 +218,14 @@ public sealed class OracleProviderTests
     [InlineData(54, ErrorKind.LockTimeout)]
     [InlineData(30006, ErrorKind.LockTimeout)]
     [InlineData(60, ErrorKind.Deadlock)]
+    [InlineData(14272, ErrorKind.Permanent)]
     [InlineData(14274, ErrorKind.Permanent)]
     [InlineData(14275, ErrorKind.Permanent)]
     [InlineData(14806, ErrorKind.Permanent)]
     [InlineData(3113, ErrorKind.Transient)]
     [InlineData(1013, ErrorKind.Canceled)]
     [InlineData(942, ErrorKind.Permanent)]
+    [InlineData(20000, ErrorKind.Permanent)] // DBMS_LOCK not granted: retrying cannot cure it
     public void Classifies_ora_numbers(int number, ErrorKind expected)
     {
         var classifier = new OracleErrorClassifier();

@@ -28,6 +28,7 @@ public static class IlmCatalog
             Key = r.Get<string>("partition_key"),
             Interval = r.Get<int>("is_interval") == 1,
             Composite = r.Get<int>("is_composite") == 1,
+            IndexOrganized = HasColumn(r, "is_iot") && r.Get<int>("is_iot") == 1,
         }, ct).ConfigureAwait(false);
         var t = info.Count > 0 ? info[0] : throw new InvalidRequestException("--table", qualified, "does not exist");
         if (t.Type is null) throw new InvalidRequestException("--table", qualified, "is not a partitioned table");
@@ -36,11 +37,14 @@ public static class IlmCatalog
         if (t.Composite)
             throw new InvalidRequestException("--table", qualified, "is subpartitioned: ILM handles one level of range partitions (the spec leaves subpartitions to a later phase)");
 
-        var rows = await connection.QueryAsync(provider, dialect.Partitions(t.Owner, t.Name), r => new
+        // The version first: it decides which catalog columns hold the bounds (Oracle 23ai: HIGH_VALUE_JSON).
+        var version = await connection.ScalarAsync<int?>(provider, dialect.ServerVersion(), ct).ConfigureAwait(false);
+        var rows = await connection.QueryAsync(provider, dialect.Partitions(t.Owner, t.Name, version), r => new
         {
             Name = r.Get<string>("partition_name")!,
             Position = r.Get<int>("partition_position"),
             Bound = r.Get<string>("bound_text") ?? "",
+            Fallback = HasColumn(r, "bound_text_fallback") ? r.Get<string>("bound_text_fallback") : null,
             Tablespace = r.Get<string>("tablespace_name"),
             Compression = r.Get<string>("compression"),
             Rows = r.Get<long?>("row_estimate"),
@@ -51,9 +55,9 @@ public static class IlmCatalog
         var partitions = new List<PartitionInfo>();
         foreach (var row in rows)
         {
-            var bound = dialect.ParseBound(row.Bound);
+            var bound = dialect.ParseBound(row.Bound) ?? (row.Fallback is { } fallback ? dialect.ParseBound(fallback) : null);
             if (bound is null && !row.Bound.Trim().Equals("DEFAULT", StringComparison.OrdinalIgnoreCase))
-                throw new InvalidRequestException("--table", qualified, $"is not range partitioned by date: partition {row.Name} has bound {row.Bound}");
+                throw new InvalidRequestException("--table", qualified, $"is not range partitioned by date: partition {row.Name} has bound {row.Fallback ?? row.Bound}");
             if (bound is null) continue; // a PostgreSQL DEFAULT partition takes no part in ILM
             partitions.Add(new PartitionInfo
             {
@@ -71,7 +75,6 @@ public static class IlmCatalog
         var columns = new List<string>();
         if (dialect.Columns(t.Owner, t.Name) is { } columnQuery)
             columns = await connection.QueryAsync(provider, columnQuery, r => r.Get<string>("column_name")!, ct).ConfigureAwait(false);
-        var version = await connection.ScalarAsync<int?>(provider, dialect.ServerVersion(), ct).ConfigureAwait(false);
 
         var layout = new PartitionLayout
         {
@@ -81,11 +84,19 @@ public static class IlmCatalog
             PartitionKey = t.Key,
             Columns = columns,
             IsIntervalPartitioned = t.Interval,
+            IsIndexOrganized = t.IndexOrganized,
             ServerMajorVersion = version,
             CapturedAtUtc = DateTime.UtcNow,
             Partitions = partitions,
         };
         // Positions in bound order (PostgreSQL has none of its own).
         return layout with { Partitions = layout.InBoundOrder().Select(p => partitions.First(x => x.Name == p.Name) with { Position = p.Position }).ToList() };
+    }
+
+    private static bool HasColumn(System.Data.Common.DbDataReader reader, string column)
+    {
+        for (var i = 0; i < reader.FieldCount; i++)
+            if (string.Equals(reader.GetName(i), column, StringComparison.OrdinalIgnoreCase)) return true;
+        return false;
     }
 }

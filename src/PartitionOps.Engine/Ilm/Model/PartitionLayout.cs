@@ -54,6 +54,19 @@ public sealed record PartitionLayout
     /// <summary>Oracle INTERVAL partitioning: multi-partition merges are not allowed, merges go pairwise.</summary>
     public bool IsIntervalPartitioned { get; init; }
 
+    /// <summary>
+    /// Oracle index-organized table (ALL_TABLES.IOT_TYPE not null): merging more than two partitions is only supported
+    /// for heap tables (ORA-14806), so merges go pairwise.
+    /// </summary>
+    public bool IsIndexOrganized { get; init; }
+
+    /// <summary>Why this table's merges must go two partitions at a time, or null when several may merge in one statement.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string? PairwiseMergeReason =>
+        IsIntervalPartitioned ? "interval-partitioned"
+        : IsIndexOrganized ? "index-organized (ORA-14806: more than two partitions merge only on heap tables)"
+        : null;
+
     /// <summary>Major version of the server (Oracle 19, 23; PostgreSQL 15...): decides ONLINE on Oracle 18c+.</summary>
     public int? ServerMajorVersion { get; init; }
 

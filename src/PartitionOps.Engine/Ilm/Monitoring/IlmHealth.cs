@@ -27,6 +27,9 @@ public sealed record IlmHealthThresholds
         if (MaxFailureRatePercent is < 0 or > 100) throw new InvalidRequestException("max failure rate", MaxFailureRatePercent, "must be a percentage");
         if (MinSuccessRatePercent is < 0 or > 100) throw new InvalidRequestException("min success rate", MinSuccessRatePercent, "must be a percentage");
         if (MaxWarmMonthlyPercent is < 0 or > 100) throw new InvalidRequestException("max WARM monthly percent", MaxWarmMonthlyPercent, "must be a percentage");
+        if (MaxMergeSeconds < 0) throw new InvalidRequestException("max merge seconds", MaxMergeSeconds, "must be 0 or more");
+        if (MaxAverageMergeSeconds < 0) throw new InvalidRequestException("max average merge seconds", MaxAverageMergeSeconds, "must be 0 or more");
+        if (MaxWarmMonthlyPartitions < 0) throw new InvalidRequestException("max WARM monthly partitions", MaxWarmMonthlyPartitions, "must be 0 or more");
     }
 }
 

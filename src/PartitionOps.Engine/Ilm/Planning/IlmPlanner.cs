@@ -103,8 +103,8 @@ public static class IlmPlanner
             _tiers = _parts.Select(p => policy.TierOf(p.UpperBound, asOf)).ToArray();
             for (var i = 0; i < _parts.Count; i++)
                 if (_names[i].Kind == PartitionNameKind.Yearly) _yearsWithYearly.Add(_names[i].Year);
-            // Oracle cannot merge more than two partitions of an interval-partitioned table at once.
-            _pairwise = !options.MultiPartitionMerge || layout.IsIntervalPartitioned;
+            // Oracle cannot merge more than two partitions of an interval-partitioned or index-organized table at once.
+            _pairwise = !options.MultiPartitionMerge || layout.PairwiseMergeReason != null;
             _mergeBudget = options.MaxMerges ?? int.MaxValue;
         }
 

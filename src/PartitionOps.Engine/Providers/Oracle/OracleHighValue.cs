@@ -5,8 +5,8 @@ using System.Text.RegularExpressions;
 namespace PartitionOps.Engine.Providers.Oracle;
 
 /// <summary>
-/// Reads ALL_TAB_PARTITIONS.HIGH_VALUE (a LONG holding the bound's SQL text) or 23ai's HIGH_VALUE_JSON
-/// as a date. Forms seen in the catalog:
+/// Reads ALL_TAB_PARTITIONS.HIGH_VALUE (a LONG holding the bound's SQL text; 23ai's HIGH_VALUE_CLOB holds the same
+/// text) or 23ai's HIGH_VALUE_JSON (<see cref="TryParseJson"/>) as a date. Forms seen in the catalog:
 /// <c>TO_DATE(' 2023-11-01 00:00:00', 'SYYYY-MM-DD HH24:MI:SS', 'NLS_CALENDAR=GREGORIAN')</c>,
 /// <c>TIMESTAMP' 2023-11-01 00:00:00'</c> (with a zone for TIMESTAMP WITH TIME ZONE keys: the local
 /// date and time are taken), <c>DATE '2023-11-01'</c> and <c>MAXVALUE</c>.
@@ -37,39 +37,33 @@ public static partial class OracleHighValue
         TryParse(text, out var value) ? value : throw new FormatException($"HIGH_VALUE '{text}' is not a date bound or MAXVALUE");
 
     /// <summary>
-    /// HIGH_VALUE_JSON (Oracle 23ai) holds the bound as JSON; we accept any JSON whose first scalar is
-    /// an ISO date or "MAXVALUE", so the exact nesting of the document does not matter.
+    /// HIGH_VALUE_JSON (Oracle 23ai+), serialized with JSON_SERIALIZE: an object whose "high_value" member holds the
+    /// bound, e.g. <c>{"high_value":100}</c> for a NUMBER key
+    /// (https://dbaora.com/high_value_clob-high_value_json-for-partitioning-in-oracle-database-23c/,
+    /// https://oracle-base.com/articles/23c/enhanced-partitioning-metadata-23c). A DATE or TIMESTAMP bound is a JSON
+    /// scalar that JSON_SERIALIZE writes as an ISO 8601 string (https://docs.oracle.com/en/database/oracle/oracle-database/23/sqlrf/JSON_SERIALIZE.html);
+    /// MAXVALUE is the string "MAXVALUE". Any other shape (a number, an array for a multi-column key) is not a date
+    /// bound: false, and the catalog falls back to the bound's SQL text (HIGH_VALUE_CLOB).
     /// </summary>
-    private static bool TryParseJson(string json, out DateTime? upperBound)
+    public static bool TryParseJson(string json, out DateTime? upperBound)
     {
         upperBound = null;
         try
         {
             using var document = JsonDocument.Parse(json);
-            var scalar = FirstScalar(document.RootElement);
-            if (scalar is null) return false;
-            if (scalar.Equals("MAXVALUE", StringComparison.OrdinalIgnoreCase)) return true;
-            var m = IsoDate().Match(scalar);
+            if (document.RootElement.ValueKind != JsonValueKind.Object) return false;
+            JsonElement? bound = null;
+            foreach (var property in document.RootElement.EnumerateObject())
+                if (property.Name.Equals("high_value", StringComparison.OrdinalIgnoreCase)) bound = property.Value;
+            if (bound is not { ValueKind: JsonValueKind.String } value) return false;
+            var text = value.GetString()!.Trim();
+            if (text.Equals("MAXVALUE", StringComparison.OrdinalIgnoreCase)) return true;
+            var m = IsoDate().Match(text);
             return m.Success && TryCombine(m, out upperBound);
         }
         catch (JsonException)
         {
             return false;
-        }
-    }
-
-    private static string? FirstScalar(JsonElement e)
-    {
-        switch (e.ValueKind)
-        {
-            case JsonValueKind.String: return e.GetString();
-            case JsonValueKind.Array:
-                foreach (var item in e.EnumerateArray()) if (FirstScalar(item) is { } s) return s;
-                return null;
-            case JsonValueKind.Object:
-                foreach (var property in e.EnumerateObject()) if (FirstScalar(property.Value) is { } s) return s;
-                return null;
-            default: return null;
         }
     }
 

@@ -59,6 +59,9 @@ public sealed class OracleIlmDialect : IIlmDialect
     public SqlStatement ServerVersion() =>
         new("SELECT TO_NUMBER(REGEXP_SUBSTR(version, '^[0-9]+')) FROM product_component_version WHERE product LIKE 'Oracle%' AND ROWNUM = 1");
 
+    // ALL_TABLES.IOT_TYPE is IOT (or IOT_OVERFLOW, IOT_MAPPING) for an index-organized table and NULL for a heap table
+    // (https://docs.oracle.com/cd/E11882_01/server.112/e40402/statviews_2117.htm); merging more than two partitions is
+    // only supported for heap tables (ORA-14806: https://docs.oracle.com/en/error-help/db/ora-14806).
     public SqlStatement TableInfo(string? schema, string table) => SqlStatement.Of($"""
         SELECT t.owner AS table_owner,
                t.table_name,
@@ -67,26 +70,47 @@ public sealed class OracleIlmDialect : IIlmDialect
                (SELECT MAX(k.column_name) FROM all_part_key_columns k
                 WHERE k.owner = t.owner AND k.name = t.table_name AND k.object_type = 'TABLE') AS partition_key,
                CASE WHEN pt.interval IS NULL THEN 0 ELSE 1 END AS is_interval,
-               CASE WHEN pt.subpartitioning_type IS NULL OR pt.subpartitioning_type = 'NONE' THEN 0 ELSE 1 END AS is_composite
+               CASE WHEN pt.subpartitioning_type IS NULL OR pt.subpartitioning_type = 'NONE' THEN 0 ELSE 1 END AS is_composite,
+               CASE WHEN t.iot_type IS NULL THEN 0 ELSE 1 END AS is_iot
         FROM all_tables t
         LEFT JOIN all_part_tables pt ON pt.owner = t.owner AND pt.table_name = t.table_name
         WHERE t.owner = COALESCE(:owner, {CurrentSchema}) AND t.table_name = :table_name
         """, P("owner", schema is null ? null : NormalizeName(schema)), P("table_name", NormalizeName(table)));
 
-    // HIGH_VALUE is a LONG: the provider sets InitialLONGFetchSize = -1 so it arrives whole. It is
-    // read instead of 23ai's HIGH_VALUE_JSON so one query serves 12.2 to 23ai.
-    public SqlStatement Partitions(string owner, string table) => SqlStatement.Of("""
-        SELECT p.partition_name,
-               p.partition_position,
-               p.high_value AS bound_text,
-               p.tablespace_name,
-               CASE WHEN p.compression = 'ENABLED' THEN p.compress_for ELSE 'NONE' END AS compression,
-               p.num_rows AS row_estimate,
-               CASE WHEN p.interval = 'YES' THEN 1 ELSE 0 END AS is_interval
-        FROM all_tab_partitions p
-        WHERE p.table_owner = :owner AND p.table_name = :table_name
-        ORDER BY p.partition_position
-        """, P("owner", owner), P("table_name", table));
+    /// <summary>ALL_TAB_PARTITIONS.HIGH_VALUE_JSON and HIGH_VALUE_CLOB exist from this version (23ai) on.</summary>
+    public const int HighValueJsonFromVersion = 23;
+
+    /// <summary>The 12.2-to-21c query (reads the LONG HIGH_VALUE); <see cref="Partitions(string, string, int?)"/> picks by version.</summary>
+    public SqlStatement Partitions(string owner, string table) => Partitions(owner, table, null);
+
+    // Before 23ai the bound is only in HIGH_VALUE, a LONG holding the bound's SQL text: the provider sets
+    // InitialLONGFetchSize = -1 so it arrives whole. 23ai adds HIGH_VALUE_JSON (type JSON) and HIGH_VALUE_CLOB (the same
+    // text as HIGH_VALUE in a CLOB) to ALL_TAB_PARTITIONS (https://oracle-base.com/articles/23c/enhanced-partitioning-metadata-23c,
+    // https://danischnider.wordpress.com/2023/04/16/enhanced-partitioning-metadata-in-oracle-23c/): there the JSON is read,
+    // made text by JSON_SERIALIZE (default return type VARCHAR2(4000):
+    // https://docs.oracle.com/en/database/oracle/oracle-database/23/sqlrf/JSON_SERIALIZE.html), and the CLOB is the
+    // fallback when the JSON is not in the shape OracleHighValue.TryParseJson knows. No LONG is read on 23ai.
+    public SqlStatement Partitions(string owner, string table, int? serverMajorVersion)
+    {
+        var bound = serverMajorVersion >= HighValueJsonFromVersion
+            ? """
+              JSON_SERIALIZE(p.high_value_json RETURNING VARCHAR2(4000)) AS bound_text,
+                     p.high_value_clob AS bound_text_fallback,
+              """
+            : "p.high_value AS bound_text,";
+        return SqlStatement.Of($"""
+            SELECT p.partition_name,
+                   p.partition_position,
+                   {bound}
+                   p.tablespace_name,
+                   CASE WHEN p.compression = 'ENABLED' THEN p.compress_for ELSE 'NONE' END AS compression,
+                   p.num_rows AS row_estimate,
+                   CASE WHEN p.interval = 'YES' THEN 1 ELSE 0 END AS is_interval
+            FROM all_tab_partitions p
+            WHERE p.table_owner = :owner AND p.table_name = :table_name
+            ORDER BY p.partition_position
+            """, P("owner", owner), P("table_name", table));
+    }
 
     public SqlStatement? Columns(string owner, string table) => null;
 
@@ -130,10 +154,81 @@ public sealed class OracleIlmDialect : IIlmDialect
     public IReadOnlyList<SqlStatement> Rename(PartitionLayout table, RenameAction rename) =>
         [new($"ALTER TABLE {Table(table)} RENAME PARTITION {Q(rename.PartitionName)} TO {Q(rename.NewName)}")];
 
-    // DBMS_LOCK needs an EXECUTE grant most ILM accounts lack; Oracle's own DDL locks keep two merges apart.
-    public SqlStatement? TryLockTable(string owner, string table) => null;
+    // ---- per-table run lock: DBMS_LOCK (DESIGN §4) ----
+    // https://docs.oracle.com/en/database/oracle/oracle-database/18/arpls/DBMS_LOCK.html
+    // ALLOCATE_UNIQUE maps a name to a lock handle but COMMITs; ALLOCATE_UNIQUE_AUTONOMOUS (12.2+) does the same in an
+    // autonomous transaction, so the caller's session is not committed. REQUEST(handle, X_MODE, timeout, release_on_commit)
+    // returns 0 success, 1 timeout, 2 deadlock, 3 parameter error, 4 already own the lock, 5 illegal handle; timeout 0
+    // never waits. release_on_commit FALSE keeps the lock across the commits every Oracle DDL makes; it lasts until
+    // RELEASE (0 success, 3 parameter error, 4 do not own the lock, 5 illegal handle) or the end of the session.
+    // DBMS_LOCK is called through EXECUTE IMMEDIATE: without EXECUTE on it a static call makes the whole block fail to
+    // compile (PLS-00201), while a dynamic one fails at run time with ORA-06550, which the block turns into an error
+    // naming the grant. The dynamic text has no quotes, so it sits in a plain literal.
 
-    public SqlStatement? UnlockTable(string owner, string table) => null;
+    /// <summary>The grant DBMS_LOCK needs: EXECUTE is not granted to PUBLIC by default.</summary>
+    public const string LockGrant = "GRANT EXECUTE ON SYS.DBMS_LOCK TO";
+
+    /// <summary>ORA-20000 text raised when the connected user may not execute DBMS_LOCK.</summary>
+    public const string MissingLockGrantMessage =
+        "PartitionOps ILM takes a DBMS_LOCK lock per table so that two runs never work the same table, and this user may not execute SYS.DBMS_LOCK: ";
+
+    /// <summary>
+    /// The DBMS_LOCK name of one table's ILM runs. Lock names are at most 128 bytes and must not start with ORA$;
+    /// a longer one (two 128-byte identifiers) is replaced by a hash of itself.
+    /// </summary>
+    public static string LockName(string owner, string table)
+    {
+        var name = $"PARTITIONOPS.ILM.{owner}.{table}";
+        if (System.Text.Encoding.UTF8.GetByteCount(name) <= 128) return name;
+        var hash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(name)));
+        return "PARTITIONOPS.ILM." + hash;
+    }
+
+    private const string LockGrantHandler =
+        "EXCEPTION\n" +
+        "  WHEN OTHERS THEN\n" +
+        "    IF SQLCODE = -6550 THEN\n" +
+        "      RAISE_APPLICATION_ERROR(-20000, '" + MissingLockGrantMessage + LockGrant + " ' || USER, TRUE);\n" +
+        "    END IF;\n" +
+        "    RAISE;\n" +
+        "END;";
+
+    /// <summary>
+    /// Output :locked = 1 when this session now holds the table's lock (or already held it), 0 when another session
+    /// does; ORA-20000 naming the grant when DBMS_LOCK may not be executed, ORA-20001 for any other REQUEST result.
+    /// </summary>
+    public SqlStatement? TryLockTable(string owner, string table) => SqlStatement.Of(
+        "DECLARE\n" +
+        "  request_result INTEGER;\n" +
+        "BEGIN\n" +
+        "  EXECUTE IMMEDIATE 'DECLARE handle VARCHAR2(128); BEGIN " +
+        "DBMS_LOCK.ALLOCATE_UNIQUE_AUTONOMOUS(lockname => :name, lockhandle => handle); " +
+        ":result := DBMS_LOCK.REQUEST(lockhandle => handle, lockmode => DBMS_LOCK.X_MODE, timeout => 0, release_on_commit => FALSE); END;'\n" +
+        "    USING IN :lock_name, OUT request_result;\n" +
+        "  IF request_result IN (0, 4) THEN\n" +
+        "    :locked := 1;\n" +
+        "  ELSIF request_result = 1 THEN\n" +
+        "    :locked := 0;\n" +
+        "  ELSE\n" +
+        "    RAISE_APPLICATION_ERROR(-20001, 'DBMS_LOCK.REQUEST returned ' || request_result);\n" +
+        "  END IF;\n" +
+        LockGrantHandler,
+        P("lock_name", LockName(owner, table)), SqlParameter.Output("locked", System.Data.DbType.Int32));
+
+    /// <summary>Releases the table's lock; 4 (not held by this session) is not an error.</summary>
+    public SqlStatement? UnlockTable(string owner, string table) => SqlStatement.Of(
+        "DECLARE\n" +
+        "  release_result INTEGER;\n" +
+        "BEGIN\n" +
+        "  EXECUTE IMMEDIATE 'DECLARE handle VARCHAR2(128); BEGIN " +
+        "DBMS_LOCK.ALLOCATE_UNIQUE_AUTONOMOUS(lockname => :name, lockhandle => handle); " +
+        ":result := DBMS_LOCK.RELEASE(lockhandle => handle); END;'\n" +
+        "    USING IN :lock_name, OUT release_result;\n" +
+        "  IF release_result NOT IN (0, 4) THEN\n" +
+        "    RAISE_APPLICATION_ERROR(-20001, 'DBMS_LOCK.RELEASE returned ' || release_result);\n" +
+        "  END IF;\n" +
+        LockGrantHandler,
+        P("lock_name", LockName(owner, table)));
 
     public SqlStatement CountRows(PartitionLayout table, string partition) =>
         new($"SELECT COUNT(*) FROM {Table(table)} PARTITION ({Q(partition)})");

@@ -84,7 +84,11 @@ public sealed class OracleProvider : IDatabaseProvider
 /// </summary>
 public sealed class OracleErrorClassifier : IErrorClassifier
 {
-    /// <summary>Resource busy (ORA-00054), timeout waiting for a library lock (ORA-04021), WAIT timeout (ORA-30006).</summary>
+    /// <summary>
+    /// Retryable: resource busy and acquire with NOWAIT specified or timeout expired (ORA-00054, what DDL_LOCK_TIMEOUT
+    /// ends in: https://docs.oracle.com/en/error-help/db/ora-00054), timeout waiting for a library lock (ORA-04021),
+    /// resource busy, acquire with WAIT timeout expired (ORA-30006).
+    /// </summary>
     public static readonly IReadOnlySet<int> LockTimeoutNumbers = new HashSet<int> { 54, 4021, 30006 };
 
     /// <summary>Lost or refused connections worth a reconnect.</summary>
@@ -92,10 +96,14 @@ public sealed class OracleErrorClassifier : IErrorClassifier
         { 3113, 3114, 3135, 12170, 12514, 12516, 12519, 12520, 12528, 12537, 12541, 12543, 12547, 12571, 25408 };
 
     /// <summary>
-    /// Merge refusals retrying cannot cure: ORA-14274 partitions not adjacent, ORA-14275 result may
-    /// only reuse the higher-bound name, ORA-14806 the operation is not allowed on this (e.g. interval) table.
+    /// Merge refusals retrying cannot cure (the planner avoids them; a layout changed behind its back can still hit them):
+    /// ORA-14272 only a partition with higher bound can be reused (https://docs.oracle.com/en/error-help/db/oci-14272),
+    /// ORA-14274 partitions being merged are not adjacent (https://docs.oracle.com/en/error-help/db/ora-14274),
+    /// ORA-14275 cannot reuse lower-bound partition as resulting partition (https://docs.oracle.com/en/error-help/db/oci-14275),
+    /// ORA-14806 merging more than two partitions is only supported for heap tables, e.g. not for index-organized
+    /// ones (https://docs.oracle.com/en/error-help/db/ora-14806): the planner merges those pairwise.
     /// </summary>
-    public static readonly IReadOnlySet<int> PermanentMergeNumbers = new HashSet<int> { 14274, 14275, 14806 };
+    public static readonly IReadOnlySet<int> PermanentMergeNumbers = new HashSet<int> { 14272, 14274, 14275, 14806 };
 
     public ErrorKind Classify(Exception exception)
     {

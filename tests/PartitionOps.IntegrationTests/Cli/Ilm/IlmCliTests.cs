@@ -398,6 +398,33 @@ public sealed class IlmCliTests(PostgresFixture postgres, ITestOutputHelper outp
     }
 
     [Fact]
+    public async Task Run_options_win_over_auto_merge_and_retry_failed_in_the_config()
+    {
+        var db = await SalesAsync();
+        if (db is null) return;
+        var policy = PolicyFile(db);
+
+        // AUTO_MERGE_PARTITIONS = N in the table; --auto-merge Y wins for this run, and the other way round.
+        Assert.Equal(0, (await CliRun.RunAsync("ilm", "config", "set", "AUTO_MERGE_PARTITIONS", "N", "--provider", "postgresql", "--connection", db.ConnectionString)).ExitCode);
+        var configOff = await IlmAsync("run", db, "--table", "sales", "--policy", policy, "--as-of", "2025-12-01", "--dry-run", "--json");
+        Assert.True(configOff.ExitCode == 0, configOff.ToString());
+        Assert.DoesNotContain(configOff.Json().GetProperty("outcomes").EnumerateArray(), o => o.GetProperty("action").GetString() == "merge");
+        var forcedOn = await IlmAsync("run", db, "--table", "sales", "--policy", policy, "--as-of", "2025-12-01", "--dry-run", "--auto-merge", "Y", "--json");
+        Assert.True(forcedOn.ExitCode == 0, forcedOn.ToString());
+        Assert.Contains(forcedOn.Json().GetProperty("outcomes").EnumerateArray(), o => o.GetProperty("action").GetString() == "merge");
+
+        Assert.Equal(0, (await CliRun.RunAsync("ilm", "config", "set", "AUTO_MERGE_PARTITIONS", "Y", "--provider", "postgresql", "--connection", db.ConnectionString)).ExitCode);
+        var forcedOff = await IlmAsync("run", db, "--table", "sales", "--policy", policy, "--as-of", "2025-12-01", "--dry-run", "--auto-merge", "N", "--json");
+        Assert.True(forcedOff.ExitCode == 0, forcedOff.ToString());
+        Assert.DoesNotContain(forcedOff.Json().GetProperty("outcomes").EnumerateArray(), o => o.GetProperty("action").GetString() == "merge");
+
+        // --retry-failed N is accepted for a dry run (no FAILED rows here: the merge is still planned).
+        var noRetry = await IlmAsync("run", db, "--table", "sales", "--policy", policy, "--as-of", "2025-12-01", "--dry-run", "--retry-failed", "N", "--json");
+        Assert.True(noRetry.ExitCode == 0, noRetry.ToString());
+        Assert.Contains(noRetry.Json().GetProperty("outcomes").EnumerateArray(), o => o.GetProperty("action").GetString() == "merge");
+    }
+
+    [Fact]
     public async Task An_unreachable_server_is_exit_1()
     {
         var run = await CliRun.RunAsync("ilm", "plan", "--table", "sales", "--provider", "postgresql",
