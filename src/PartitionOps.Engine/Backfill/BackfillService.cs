@@ -33,7 +33,7 @@ public sealed class BackfillService
 
         if (request.DryRun)
         {
-            var plan = await PlanAsync(connection, context, request, columnStep, indexSteps, ct).ConfigureAwait(false);
+            var plan = await PlanAsync(connection, context, request, columnStep, indexSteps.Select(x => x.Step).ToList(), ct).ConfigureAwait(false);
             return new BackfillResult { Status = BackfillStatus.Planned, Plan = plan, Types = plan.Types, Elapsed = clock.Elapsed };
         }
 
@@ -42,17 +42,22 @@ public sealed class BackfillService
         var columnAdded = false;
         if (columnStep is not null)
         {
-            await RunDdlWithRetriesAsync(connection, context, request, columnStep.Statements, "column", events, ct).ConfigureAwait(false);
+            await RunDdlWithRetriesAsync(connection, context, request, columnStep.Statements, null, "column",
+                $"phase 1 (adding {context.Profile.PartitionColumn})", request.DdlLockTimeout, events, ct).ConfigureAwait(false);
             columnAdded = true;
             events?.Report(new("column", $"added {context.Profile.PartitionColumn} to {context.Display} (metadata only)"));
         }
 
         var built = new List<string>();
-        foreach (var step in indexSteps)
+        foreach (var (index, step) in indexSteps)
         {
-            // Re-read: a build started by another runner (or a resumed one) may have changed the state.
             events?.Report(new("index", step.Description));
-            await RunDdlWithRetriesAsync(connection, context, request, step.Statements, "index", events, ct).ConfigureAwait(false);
+            // A retry re-reads the catalog: an attempt that timed out (or a build started by another runner, or a
+            // resumed one) may have changed the state. A CONCURRENTLY build that lost its lock wait leaves an
+            // INVALID index that IF NOT EXISTS would keep; re-planned, the dialect drops it and builds again.
+            await RunDdlWithRetriesAsync(connection, context, request, step.Statements,
+                token => IndexStatementsAsync(connection, context, request, indexOptions, index, token), "index",
+                $"phase 2 ({step.Description})", request.IndexLockTimeout, events, ct).ConfigureAwait(false);
             built.Add(step.Description);
         }
 
@@ -294,11 +299,27 @@ public sealed class BackfillService
             : new PlannedStep("column", $"add {context.Profile.PartitionColumn} {context.Profile.PartitionColumnType} NOT NULL DEFAULT {context.Profile.DefaultValue}",
                 [context.Dialect.SetLockTimeout(request.DdlLockTimeout), context.Dialect.AddPartitionColumn(context.Table)]);
 
-    private static async Task<List<PlannedStep>> IndexStepsAsync(DbConnection connection, BackfillContext context,
+    private static FilteredIndex[] FilteredIndexes(BackfillProfile p) =>
+        [new(p.SystemIndexName, p.IndexColumns, p.SystemValue), new(p.DefaultIndexName, p.IndexColumns, p.DefaultValue)];
+
+    private static async Task<List<(FilteredIndex Index, PlannedStep Step)>> IndexStepsAsync(DbConnection connection, BackfillContext context,
         BackfillRequest request, IndexBuildOptions options, CancellationToken ct)
     {
-        var steps = new List<PlannedStep>();
+        var steps = new List<(FilteredIndex, PlannedStep)>();
         if (request.SkipIndexes) return steps;
+        foreach (var index in FilteredIndexes(context.Profile))
+        {
+            var statements = await IndexStatementsAsync(connection, context, request, options, index, ct).ConfigureAwait(false);
+            if (statements.Count > 0)
+                steps.Add((index, new PlannedStep("index", $"build {index.Name} WHERE {context.Profile.PartitionColumn} = {index.FilterValue}", statements)));
+        }
+        return steps;
+    }
+
+    /// <summary>What brings one filtered index to a valid state given the catalog now (nothing when it is valid).</summary>
+    private static async Task<IReadOnlyList<SqlStatement>> IndexStatementsAsync(DbConnection connection, BackfillContext context,
+        BackfillRequest request, IndexBuildOptions options, FilteredIndex index, CancellationToken ct)
+    {
         var dialect = context.Dialect;
         var provider = context.Provider;
         var tableParams = new[] { new SqlParameter("schema", context.Table.Schema), new SqlParameter("table", context.Table.Table) };
@@ -311,38 +332,42 @@ public sealed class BackfillService
         var existing = await connection.QueryAsync(provider, dialect.Indexes().With(tableParams),
             r => new IndexState(r.Get<string>("object_schema")!, r.Get<string>("object_name")!, r.Get<string>("index_name")!,
                 r.Get<int>("is_valid") == 1, r.Get<int>("is_paused") == 1), ct).ConfigureAwait(false);
-        var p = context.Profile;
-        foreach (var index in new[] { new FilteredIndex(p.SystemIndexName, p.IndexColumns, p.SystemValue), new FilteredIndex(p.DefaultIndexName, p.IndexColumns, p.DefaultValue) })
-        {
-            var statements = dialect.BuildFilteredIndex(context.Table, index, existing, partitions, options);
-            if (statements.Count > 0)
-                steps.Add(new PlannedStep("index", $"build {index.Name} WHERE {p.PartitionColumn} = {index.FilterValue}",
-                    [dialect.SetLockTimeout(TimeSpan.FromSeconds(30)), .. statements]));
-        }
-        return steps;
+        var statements = dialect.BuildFilteredIndex(context.Table, index, existing, partitions, options);
+        return statements.Count == 0 ? [] : [dialect.SetLockTimeout(request.IndexLockTimeout), .. statements];
     }
 
     /// <summary>
     /// Runs DDL with a short lock timeout: when it cannot get its lock it gives up quickly (so it never
-    /// queues application writers behind it for long) and tries again after a back-off.
+    /// queues application writers behind it for long) and tries again after a back-off. A retry runs the
+    /// statements again from the first (each is idempotent), or what <paramref name="replan"/> says is left
+    /// to do. When the lock is still not granted after the last attempt, the failure names the lock wait.
     /// </summary>
     private static async Task RunDdlWithRetriesAsync(DbConnection connection, BackfillContext context, BackfillRequest request,
-        IReadOnlyList<SqlStatement> statements, string phase, IProgress<BackfillEvent>? events, CancellationToken ct)
+        IReadOnlyList<SqlStatement> statements, Func<CancellationToken, Task<IReadOnlyList<SqlStatement>>>? replan,
+        string phase, string what, TimeSpan lockTimeout, IProgress<BackfillEvent>? events, CancellationToken ct)
     {
-        foreach (var statement in statements)
+        for (var attempt = 1; ; attempt++)
         {
-            for (var attempt = 1; ; attempt++)
+            try
             {
-                try
-                {
+                foreach (var statement in statements)
                     await connection.ExecuteAsync(context.Provider, statement, ct, timeoutSeconds: 0).ConfigureAwait(false);
-                    break;
-                }
-                catch (Exception e) when (context.Provider.Errors.Classify(e) is ErrorKind.LockTimeout or ErrorKind.Deadlock && attempt < request.DdlRetries)
+                return;
+            }
+            catch (Exception e) when (context.Provider.Errors.Classify(e) is ErrorKind.LockTimeout or ErrorKind.Deadlock)
+            {
+                if (attempt >= request.DdlRetries)
+                    throw new PartitionOpsException(
+                        $"{what}: the lock on {context.Display} was not granted in {request.DdlRetries} attempts of {lockTimeout.TotalMilliseconds:0} ms lock timeout each: " +
+                        $"another session holds a conflicting lock (an open transaction that read or wrote the table). What this step had not done yet is unchanged; " +
+                        $"run the same command again when that session has ended. Last error: {e.Message.Trim()}", e);
+                var wait = Backoff(attempt);
+                events?.Report(new(phase, $"lock not granted ({e.Message.Trim()}); attempt {attempt} of {request.DdlRetries}, retrying in {wait.TotalSeconds:0.#}s"));
+                await Task.Delay(wait, ct).ConfigureAwait(false);
+                if (replan is not null)
                 {
-                    var wait = Backoff(attempt);
-                    events?.Report(new(phase, $"lock not granted ({e.Message.Trim()}); attempt {attempt} of {request.DdlRetries}, retrying in {wait.TotalSeconds:0.#}s"));
-                    await Task.Delay(wait, ct).ConfigureAwait(false);
+                    statements = await replan(ct).ConfigureAwait(false);
+                    if (statements.Count == 0) return;
                 }
             }
         }
