@@ -7,6 +7,13 @@ namespace PartitionOps.Engine.Backfill;
 /// <summary>The type's application lock went to another runner while this one reconnected.</summary>
 internal sealed class TypeLostException : Exception;
 
+/// <summary>
+/// A stop condition (the run's --max-duration) was met inside a worker's lock-wait retry, between two attempts of a
+/// statement: nothing is in flight, so the type pauses cleanly like a stop met between batches. The reason is in
+/// the walk's stop reason. Not an <see cref="OperationCanceledException"/>: nobody cancelled anything.
+/// </summary>
+internal sealed class WalkStoppedException : Exception;
+
 internal sealed record WalkOutcome(long RunId, string Status, string? StopReason, IReadOnlyList<TypeProgress> Types, IReadOnlyList<string> SkippedTypes,
     long RowsScanned, IReadOnlyList<string> FailedTypes);
 
@@ -281,6 +288,15 @@ internal sealed class BackfillWalk(
         {
             events?.Report(new("backfill", $"{checkpoint.TypeName}: another runner took it over while reconnecting"));
         }
+        catch (WalkStoppedException)
+        {
+            // Between two attempts of a statement (a lock wait): its last attempt rolled back whole, so the checkpoint
+            // matches the data. Paused like a stop between batches.
+            state.Waiting = null;
+            try { await SetStatusAsync(worker, state, BackfillStatus.Paused, null, CancellationToken.None).ConfigureAwait(false); }
+            catch (Exception e) when (e is DbException or WalkStoppedException) { /* stays 'running': the next start resumes it all the same */ }
+            Report(state, estimate);
+        }
         catch (Exception e) when (e is not OperationCanceledException && _provider.Errors.Classify(e) != ErrorKind.Canceled)
         {
             // A permanent error belongs to this type (a trigger, a constraint, bad data): it is marked failed and
@@ -439,7 +455,11 @@ internal sealed class BackfillWalk(
                         await Connection.ExecuteAsync(walk._provider, walk._dialect.AddLockWaits(walk._controlSchema).With(
                             new("run_id", state.Checkpoint.RunId), new("type_id", state.Checkpoint.TypeId), new("lock_waits", 1L)), CancellationToken.None).ConfigureAwait(false);
                         await Task.Delay(Backoff(attempt), ct).ConfigureAwait(false);
-                        if (walk.Request.MaxDuration is { } max && walk.Clock.Elapsed >= max) throw new OperationCanceledException("max duration");
+                        if (walk.Request.MaxDuration is { } max && walk.Clock.Elapsed >= max)
+                        {
+                            walk._stopReason ??= $"max duration {max} reached";
+                            throw new WalkStoppedException();
+                        }
                         continue;
                     }
                     if (kind == ErrorKind.Transient && ++transientFailures <= 10)
