@@ -24,12 +24,10 @@ public sealed class BackfillService
         var context = await BackfillContext.ResolveAsync(request.Scope, connection, ct).ConfigureAwait(false);
 
         var server = await ReadServerAsync(connection, context, ct).ConfigureAwait(false);
-        var indexOptions = EffectiveIndexOptions(request, server);
+        var indexOptions = ServerRules.EffectiveIndexOptions(request, server);
         var columnStep = ColumnStep(request, context);
         var indexSteps = await IndexStepsAsync(connection, context, request, indexOptions, ct).ConfigureAwait(false);
-        // Only a build that is still needed has to be online; finished indexes need no consent.
-        if (indexSteps.Count > 0 && request.Index.Online && !server.SupportsOnline && !request.Index.AllowOffline)
-            throw new InvalidRequestException("--offline-index-build", "off", $"is required on {server.Edition}, which cannot build indexes online: an offline build blocks writers while it runs, so it must be asked for (--offline-index-build / -AllowOfflineIndexBuild)");
+        ServerRules.RequireOnlineOrConsent(request, server, buildNeeded: indexSteps.Count > 0);
 
         if (request.DryRun)
         {
@@ -205,15 +203,15 @@ public sealed class BackfillService
     {
         request = request.Validated();
         await using var connection = await request.Scope.Target.OpenAsync(ct).ConfigureAwait(false);
-        var context = await BackfillContext.ResolveAsync(request.Scope, connection, ct).ConfigureAwait(false);
+        var context = await BackfillContext.ResolveAsync(request.Scope, connection, ct, allowMissingSystemTypes: true).ConfigureAwait(false);
         var server = await ReadServerAsync(connection, context, ct).ConfigureAwait(false);
         var checks = new List<PrerequisiteCheck>
         {
-            new("lookup holds every system type", true, $"{context.SystemTypes.Count} system types found in {context.Profile.LookupTable}"),
-            new("online index build", server.SupportsOnline || request.Index.AllowOffline || !request.Index.Online,
-                server.SupportsOnline ? $"{server.Edition} builds indexes online" : $"{server.Edition} cannot build indexes online: pass the offline option to build offline"),
+            ServerRules.VersionCheck(server, context.Dialect.MinimumVersion),
+            ServerRules.LookupCheck(context.Profile.SystemTypes, context.MissingSystemTypes, $"{context.Table.Schema}.{context.Profile.LookupTable}"),
+            ServerRules.OnlineIndexCheck(request, server),
             new("resumable index build", true, server.SupportsResumable ? "supported" : "not supported here: index builds are not resumable"),
-            new("partition column", true, context.ColumnExists ? $"{context.Profile.PartitionColumn} exists" : $"{context.Profile.PartitionColumn} will be added"),
+            ServerRules.AddColumnCheck(server, context.ColumnExists, context.Profile.PartitionColumn),
         };
         var permissions = await connection.QueryAsync(context.Provider,
             context.Dialect.Permissions().With("schema", context.Table.Schema).With("table", context.Table.Table)
@@ -241,7 +239,7 @@ public sealed class BackfillService
     private static async Task<(double? Rate, TimeSpan? Estimate)> SampleBatchAsync(DbConnection connection, BackfillContext context,
         BackfillRequest request, CancellationToken ct)
     {
-        if (!context.ColumnExists) return (null, null);
+        if (!context.ColumnExists || context.SelectedTypes.Count == 0) return (null, null);
         var estimates = await ProgressReader.EstimatesAsync(connection, context, ct).ConfigureAwait(false);
         var type = context.SelectedTypes.OrderByDescending(t => estimates.GetValueOrDefault(t.Id)).First();
         await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
@@ -250,7 +248,7 @@ public sealed class BackfillService
             await EnsureControlTablesAsync(connection, context, ct, tx).ConfigureAwait(false);
             var batch = context.Dialect.Batch(context.Table).With(
                 new("run_id", -1L), new("type_id", type.Id), new("last_key", StartKey), new("high_water_mark", long.MaxValue),
-                new("batch_size", request.BatchSize), new("target_value", TargetValue(context, request.Direction)));
+                new("batch_size", BackfillWalk.CreateController(request, context.Dialect).Current), new("target_value", TargetValue(context, request.Direction)));
             var watch = Stopwatch.StartNew();
             var rows = await connection.QueryAsync(context.Provider, batch, r => r.Get<int>("rows_scanned"), ct, tx).ConfigureAwait(false);
             watch.Stop();
@@ -274,23 +272,13 @@ public sealed class BackfillService
     internal static int SourceValue(BackfillContext context, BackfillDirection direction) =>
         direction == BackfillDirection.Backfill ? context.Profile.DefaultValue : context.Profile.SystemValue;
 
-    internal sealed record ServerFacts(string Version, int MajorVersion, string Edition, bool SupportsOnline, bool SupportsResumable);
-
     internal static async Task<ServerFacts> ReadServerAsync(DbConnection connection, BackfillContext context, CancellationToken ct)
     {
         var rows = await connection.QueryAsync(context.Provider, context.Dialect.ServerInfo(), r => new ServerFacts(
-            r.Get<string>("version") ?? "", r.Get<int>("major_version"), r.Get<string>("edition") ?? "",
-            r.Get<int>("supports_online_index") == 1, r.Get<int>("supports_resumable_index") == 1), ct).ConfigureAwait(false);
+            r.Get<string>("version") ?? "", r.Get<int?>("major_version"), r.Get<string>("edition") ?? "",
+            r.Get<int>("supports_online_index") == 1, r.Get<int>("supports_resumable_index") == 1,
+            r.Get<int>("metadata_only_add_column") == 1), ct).ConfigureAwait(false);
         return rows.Single();
-    }
-
-    private static IndexBuildOptions EffectiveIndexOptions(BackfillRequest request, ServerFacts server)
-    {
-        var options = request.Index;
-        if (request.SkipIndexes || !options.Online) return options with { Resumable = options.Resumable && options.Online };
-        if (!server.SupportsOnline) options = options with { Online = false, Resumable = false };
-        if (!server.SupportsResumable) options = options with { Resumable = false };
-        return options;
     }
 
     private static PlannedStep? ColumnStep(BackfillRequest request, BackfillContext context) =>

@@ -48,6 +48,13 @@ internal sealed class BackfillWalk(
     /// <summary>Rows walked by this call (the checkpoints hold the run's totals over every call).</summary>
     private long _rowsScanned;
 
+    /// <summary>
+    /// A type's batch-size controller: starts at --batch-size, adapts toward --target-batch-ms, and never goes above
+    /// the dialect's <see cref="IBackfillDialect.SafeMaxBatchSize"/> (SQL Server: below lock escalation), whatever was asked.
+    /// </summary>
+    internal static BatchSizeController CreateController(BackfillRequest request, IBackfillDialect dialect) =>
+        new(request.BatchSize, request.TargetBatchTime, Math.Min(100, Math.Min(request.BatchSize, dialect.SafeMaxBatchSize)), dialect.SafeMaxBatchSize);
+
     public async Task<WalkOutcome> RunAsync(DbConnection connection, CancellationToken ct)
     {
         await BackfillService.SetStopFlagAsync(connection, context, false, ct).ConfigureAwait(false);
@@ -191,7 +198,7 @@ internal sealed class BackfillWalk(
             LastKey = checkpoint.LastKey,
             HighWaterMark = checkpoint.HighWaterMark ?? BackfillService.StartKey,
         };
-        var controller = new BatchSizeController(request.BatchSize, request.TargetBatchTime, Math.Min(100, request.BatchSize), context.Dialect.SafeMaxBatchSize);
+        var controller = CreateController(request, context.Dialect);
         // A final pass starts with the sweep behind the checkpoint, then looks above the high-water mark.
         await SetStatusAsync(worker, state, finalPass ? BackfillStatus.Sweep : BackfillStatus.Running, null, ct).ConfigureAwait(false);
         var lastFlagCheck = NeverChecked;
