@@ -46,7 +46,14 @@ internal static class DemoCommand
                     passed &= result.Passed;
                 }
                 var stopHint = $"{(Environment.UserName == "root" ? "runuser -u postgres -- " : "")}pg_ctl -D {server.DataDirectory} stop";
-                output.Result(new { Passed = passed, ConnectionString = keepServer ? connection : null, Sections = sections }, console =>
+                output.Result(new
+                {
+                    Passed = passed,
+                    ConnectionString = keepServer ? connection : null,
+                    // With --keep: where the server lives, so a script can stop it (pg_ctl -D DIR stop) and remove it.
+                    DataDirectory = keepServer ? server.DataDirectory : null,
+                    Sections = sections,
+                }, console =>
                 {
                     console.WriteLine($"demo: {(passed ? "all checks passed" : "a check found problems")}");
                 });

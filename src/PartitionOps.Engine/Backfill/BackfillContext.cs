@@ -21,6 +21,8 @@ internal sealed class BackfillContext
     public required IReadOnlyDictionary<int, string> AllTypes { get; init; }
     /// <summary>All of the profile's system types found in the lookup.</summary>
     public required IReadOnlyList<ResolvedType> SystemTypes { get; init; }
+    /// <summary>System types of the profile the lookup does not hold (only ever non-empty when resolved for the pre-flight).</summary>
+    public IReadOnlyList<string> MissingSystemTypes { get; init; } = [];
     /// <summary>The system types this request works on (all, or the --resource-type ones).</summary>
     public required IReadOnlyList<ResolvedType> SelectedTypes { get; init; }
 
@@ -33,7 +35,10 @@ internal sealed class BackfillContext
     public SqlParameter[] TableParameters() =>
         [new("table_schema", Table.Schema), new("table_name", Table.Table), new("column_name", Profile.PartitionColumn)];
 
-    public static async Task<BackfillContext> ResolveAsync(BackfillScope scope, DbConnection connection, CancellationToken ct)
+    /// <param name="allowMissingSystemTypes">The pre-flight reports system types missing from the lookup as a failed check
+    /// instead of refusing; every other caller refuses them (nothing can be placed without its type id).</param>
+    public static async Task<BackfillContext> ResolveAsync(BackfillScope scope, DbConnection connection, CancellationToken ct,
+        bool allowMissingSystemTypes = false)
     {
         var provider = scope.Target.Provider;
         var dialect = provider.Backfill
@@ -84,9 +89,9 @@ internal sealed class BackfillContext
         }
         var byName = lookup.GroupBy(t => t.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First().Id, StringComparer.Ordinal);
         var missing = profile.SystemTypes.Where(t => !byName.ContainsKey(t)).ToList();
-        if (missing.Count > 0)
+        if (missing.Count > 0 && !allowMissingSystemTypes)
             throw new InvalidRequestException("profile system_types", string.Join(", ", missing), $"not found in {schema}.{profile.LookupTable}");
-        var systemTypes = profile.SystemTypes.Select(n => new ResolvedType(n, byName[n])).ToList();
+        var systemTypes = profile.SystemTypes.Where(byName.ContainsKey).Select(n => new ResolvedType(n, byName[n])).ToList();
 
         var selected = systemTypes;
         if (scope.ResourceTypes.Count > 0)
@@ -107,6 +112,7 @@ internal sealed class BackfillContext
             ColumnExists = columnExists,
             AllTypes = lookup.GroupBy(t => t.Id).ToDictionary(g => g.Key, g => g.First().Name),
             SystemTypes = systemTypes,
+            MissingSystemTypes = missing,
             SelectedTypes = selected,
         };
     }

@@ -38,6 +38,9 @@ public sealed record BackfillRequest
     public TimeSpan BatchLockTimeout { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>Lock timeout of the phase-1 ALTER TABLE (kept short so it never queues writers for long).</summary>
     public TimeSpan DdlLockTimeout { get; init; } = TimeSpan.FromSeconds(2);
+    /// <summary>Lock timeout of each phase-2 index statement; a timeout is retried like phase 1's (<see cref="DdlRetries"/>).</summary>
+    public TimeSpan IndexLockTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>Attempts of each phase-1 / phase-2 step before a lock wait is reported as a failure.</summary>
     public int DdlRetries { get; init; } = 20;
     public IndexBuildOptions Index { get; init; } = new();
     public ThrottleOptions Throttle { get; init; } = new();

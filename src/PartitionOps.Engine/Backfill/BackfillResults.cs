@@ -157,7 +157,8 @@ public sealed record IntegrityReport
     public IReadOnlyList<TypeIntegrity> Types { get; init; } = [];
 }
 
-public sealed record PrerequisiteCheck(string Name, bool Passed, string Detail);
+/// <summary>One pre-flight check. A <see cref="Warning"/> passes (the run works) but says what to plan for; its Detail starts with "warning:".</summary>
+public sealed record PrerequisiteCheck(string Name, bool Passed, string Detail, bool Warning = false);
 
 public sealed record PrerequisiteReport
 {
@@ -166,6 +167,8 @@ public sealed record PrerequisiteReport
     public required string Edition { get; init; }
     public IReadOnlyList<PrerequisiteCheck> Checks { get; init; } = [];
     public bool Passed => Checks.All(c => c.Passed);
+    /// <summary>Checks that passed with a warning (e.g. phase 1 is not metadata-only on this edition).</summary>
+    public IEnumerable<PrerequisiteCheck> Warnings => Checks.Where(c => c.Warning);
     /// <summary>From one sample batch rolled back: rows per second, and the whole backfill at that rate.</summary>
     public double? SampleRowsPerSecond { get; init; }
     public TimeSpan? EstimatedDuration { get; init; }

@@ -24,16 +24,14 @@ public sealed class BackfillService
         var context = await BackfillContext.ResolveAsync(request.Scope, connection, ct).ConfigureAwait(false);
 
         var server = await ReadServerAsync(connection, context, ct).ConfigureAwait(false);
-        var indexOptions = EffectiveIndexOptions(request, server);
+        var indexOptions = ServerRules.EffectiveIndexOptions(request, server);
         var columnStep = ColumnStep(request, context);
         var indexSteps = await IndexStepsAsync(connection, context, request, indexOptions, ct).ConfigureAwait(false);
-        // Only a build that is still needed has to be online; finished indexes need no consent.
-        if (indexSteps.Count > 0 && request.Index.Online && !server.SupportsOnline && !request.Index.AllowOffline)
-            throw new InvalidRequestException("--offline-index-build", "off", $"is required on {server.Edition}, which cannot build indexes online: an offline build blocks writers while it runs, so it must be asked for (--offline-index-build / -AllowOfflineIndexBuild)");
+        ServerRules.RequireOnlineOrConsent(request, server, buildNeeded: indexSteps.Count > 0);
 
         if (request.DryRun)
         {
-            var plan = await PlanAsync(connection, context, request, columnStep, indexSteps, ct).ConfigureAwait(false);
+            var plan = await PlanAsync(connection, context, request, columnStep, indexSteps.Select(x => x.Step).ToList(), ct).ConfigureAwait(false);
             return new BackfillResult { Status = BackfillStatus.Planned, Plan = plan, Types = plan.Types, Elapsed = clock.Elapsed };
         }
 
@@ -42,17 +40,22 @@ public sealed class BackfillService
         var columnAdded = false;
         if (columnStep is not null)
         {
-            await RunDdlWithRetriesAsync(connection, context, request, columnStep.Statements, "column", events, ct).ConfigureAwait(false);
+            await RunDdlWithRetriesAsync(connection, context, request, columnStep.Statements, null, "column",
+                $"phase 1 (adding {context.Profile.PartitionColumn})", request.DdlLockTimeout, events, ct).ConfigureAwait(false);
             columnAdded = true;
             events?.Report(new("column", $"added {context.Profile.PartitionColumn} to {context.Display} (metadata only)"));
         }
 
         var built = new List<string>();
-        foreach (var step in indexSteps)
+        foreach (var (index, step) in indexSteps)
         {
-            // Re-read: a build started by another runner (or a resumed one) may have changed the state.
             events?.Report(new("index", step.Description));
-            await RunDdlWithRetriesAsync(connection, context, request, step.Statements, "index", events, ct).ConfigureAwait(false);
+            // A retry re-reads the catalog: an attempt that timed out (or a build started by another runner, or a
+            // resumed one) may have changed the state. A CONCURRENTLY build that lost its lock wait leaves an
+            // INVALID index that IF NOT EXISTS would keep; re-planned, the dialect drops it and builds again.
+            await RunDdlWithRetriesAsync(connection, context, request, step.Statements,
+                token => IndexStatementsAsync(connection, context, request, indexOptions, index, token), "index",
+                $"phase 2 ({step.Description})", request.IndexLockTimeout, events, ct).ConfigureAwait(false);
             built.Add(step.Description);
         }
 
@@ -200,15 +203,15 @@ public sealed class BackfillService
     {
         request = request.Validated();
         await using var connection = await request.Scope.Target.OpenAsync(ct).ConfigureAwait(false);
-        var context = await BackfillContext.ResolveAsync(request.Scope, connection, ct).ConfigureAwait(false);
+        var context = await BackfillContext.ResolveAsync(request.Scope, connection, ct, allowMissingSystemTypes: true).ConfigureAwait(false);
         var server = await ReadServerAsync(connection, context, ct).ConfigureAwait(false);
         var checks = new List<PrerequisiteCheck>
         {
-            new("lookup holds every system type", true, $"{context.SystemTypes.Count} system types found in {context.Profile.LookupTable}"),
-            new("online index build", server.SupportsOnline || request.Index.AllowOffline || !request.Index.Online,
-                server.SupportsOnline ? $"{server.Edition} builds indexes online" : $"{server.Edition} cannot build indexes online: pass the offline option to build offline"),
+            ServerRules.VersionCheck(server, context.Dialect.MinimumVersion),
+            ServerRules.LookupCheck(context.Profile.SystemTypes, context.MissingSystemTypes, $"{context.Table.Schema}.{context.Profile.LookupTable}"),
+            ServerRules.OnlineIndexCheck(request, server),
             new("resumable index build", true, server.SupportsResumable ? "supported" : "not supported here: index builds are not resumable"),
-            new("partition column", true, context.ColumnExists ? $"{context.Profile.PartitionColumn} exists" : $"{context.Profile.PartitionColumn} will be added"),
+            ServerRules.AddColumnCheck(server, context.ColumnExists, context.Profile.PartitionColumn),
         };
         var permissions = await connection.QueryAsync(context.Provider,
             context.Dialect.Permissions().With("schema", context.Table.Schema).With("table", context.Table.Table)
@@ -236,7 +239,7 @@ public sealed class BackfillService
     private static async Task<(double? Rate, TimeSpan? Estimate)> SampleBatchAsync(DbConnection connection, BackfillContext context,
         BackfillRequest request, CancellationToken ct)
     {
-        if (!context.ColumnExists) return (null, null);
+        if (!context.ColumnExists || context.SelectedTypes.Count == 0) return (null, null);
         var estimates = await ProgressReader.EstimatesAsync(connection, context, ct).ConfigureAwait(false);
         var type = context.SelectedTypes.OrderByDescending(t => estimates.GetValueOrDefault(t.Id)).First();
         await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
@@ -245,7 +248,7 @@ public sealed class BackfillService
             await EnsureControlTablesAsync(connection, context, ct, tx).ConfigureAwait(false);
             var batch = context.Dialect.Batch(context.Table).With(
                 new("run_id", -1L), new("type_id", type.Id), new("last_key", StartKey), new("high_water_mark", long.MaxValue),
-                new("batch_size", request.BatchSize), new("target_value", TargetValue(context, request.Direction)));
+                new("batch_size", BackfillWalk.CreateController(request, context.Dialect).Current), new("target_value", TargetValue(context, request.Direction)));
             var watch = Stopwatch.StartNew();
             var rows = await connection.QueryAsync(context.Provider, batch, r => r.Get<int>("rows_scanned"), ct, tx).ConfigureAwait(false);
             watch.Stop();
@@ -269,23 +272,13 @@ public sealed class BackfillService
     internal static int SourceValue(BackfillContext context, BackfillDirection direction) =>
         direction == BackfillDirection.Backfill ? context.Profile.DefaultValue : context.Profile.SystemValue;
 
-    internal sealed record ServerFacts(string Version, int MajorVersion, string Edition, bool SupportsOnline, bool SupportsResumable);
-
     internal static async Task<ServerFacts> ReadServerAsync(DbConnection connection, BackfillContext context, CancellationToken ct)
     {
         var rows = await connection.QueryAsync(context.Provider, context.Dialect.ServerInfo(), r => new ServerFacts(
-            r.Get<string>("version") ?? "", r.Get<int>("major_version"), r.Get<string>("edition") ?? "",
-            r.Get<int>("supports_online_index") == 1, r.Get<int>("supports_resumable_index") == 1), ct).ConfigureAwait(false);
+            r.Get<string>("version") ?? "", r.Get<int?>("major_version"), r.Get<string>("edition") ?? "",
+            r.Get<int>("supports_online_index") == 1, r.Get<int>("supports_resumable_index") == 1,
+            r.Get<int>("metadata_only_add_column") == 1), ct).ConfigureAwait(false);
         return rows.Single();
-    }
-
-    private static IndexBuildOptions EffectiveIndexOptions(BackfillRequest request, ServerFacts server)
-    {
-        var options = request.Index;
-        if (request.SkipIndexes || !options.Online) return options with { Resumable = options.Resumable && options.Online };
-        if (!server.SupportsOnline) options = options with { Online = false, Resumable = false };
-        if (!server.SupportsResumable) options = options with { Resumable = false };
-        return options;
     }
 
     private static PlannedStep? ColumnStep(BackfillRequest request, BackfillContext context) =>
@@ -294,11 +287,27 @@ public sealed class BackfillService
             : new PlannedStep("column", $"add {context.Profile.PartitionColumn} {context.Profile.PartitionColumnType} NOT NULL DEFAULT {context.Profile.DefaultValue}",
                 [context.Dialect.SetLockTimeout(request.DdlLockTimeout), context.Dialect.AddPartitionColumn(context.Table)]);
 
-    private static async Task<List<PlannedStep>> IndexStepsAsync(DbConnection connection, BackfillContext context,
+    private static FilteredIndex[] FilteredIndexes(BackfillProfile p) =>
+        [new(p.SystemIndexName, p.IndexColumns, p.SystemValue), new(p.DefaultIndexName, p.IndexColumns, p.DefaultValue)];
+
+    private static async Task<List<(FilteredIndex Index, PlannedStep Step)>> IndexStepsAsync(DbConnection connection, BackfillContext context,
         BackfillRequest request, IndexBuildOptions options, CancellationToken ct)
     {
-        var steps = new List<PlannedStep>();
+        var steps = new List<(FilteredIndex, PlannedStep)>();
         if (request.SkipIndexes) return steps;
+        foreach (var index in FilteredIndexes(context.Profile))
+        {
+            var statements = await IndexStatementsAsync(connection, context, request, options, index, ct).ConfigureAwait(false);
+            if (statements.Count > 0)
+                steps.Add((index, new PlannedStep("index", $"build {index.Name} WHERE {context.Profile.PartitionColumn} = {index.FilterValue}", statements)));
+        }
+        return steps;
+    }
+
+    /// <summary>What brings one filtered index to a valid state given the catalog now (nothing when it is valid).</summary>
+    private static async Task<IReadOnlyList<SqlStatement>> IndexStatementsAsync(DbConnection connection, BackfillContext context,
+        BackfillRequest request, IndexBuildOptions options, FilteredIndex index, CancellationToken ct)
+    {
         var dialect = context.Dialect;
         var provider = context.Provider;
         var tableParams = new[] { new SqlParameter("schema", context.Table.Schema), new SqlParameter("table", context.Table.Table) };
@@ -311,38 +320,42 @@ public sealed class BackfillService
         var existing = await connection.QueryAsync(provider, dialect.Indexes().With(tableParams),
             r => new IndexState(r.Get<string>("object_schema")!, r.Get<string>("object_name")!, r.Get<string>("index_name")!,
                 r.Get<int>("is_valid") == 1, r.Get<int>("is_paused") == 1), ct).ConfigureAwait(false);
-        var p = context.Profile;
-        foreach (var index in new[] { new FilteredIndex(p.SystemIndexName, p.IndexColumns, p.SystemValue), new FilteredIndex(p.DefaultIndexName, p.IndexColumns, p.DefaultValue) })
-        {
-            var statements = dialect.BuildFilteredIndex(context.Table, index, existing, partitions, options);
-            if (statements.Count > 0)
-                steps.Add(new PlannedStep("index", $"build {index.Name} WHERE {p.PartitionColumn} = {index.FilterValue}",
-                    [dialect.SetLockTimeout(TimeSpan.FromSeconds(30)), .. statements]));
-        }
-        return steps;
+        var statements = dialect.BuildFilteredIndex(context.Table, index, existing, partitions, options);
+        return statements.Count == 0 ? [] : [dialect.SetLockTimeout(request.IndexLockTimeout), .. statements];
     }
 
     /// <summary>
     /// Runs DDL with a short lock timeout: when it cannot get its lock it gives up quickly (so it never
-    /// queues application writers behind it for long) and tries again after a back-off.
+    /// queues application writers behind it for long) and tries again after a back-off. A retry runs the
+    /// statements again from the first (each is idempotent), or what <paramref name="replan"/> says is left
+    /// to do. When the lock is still not granted after the last attempt, the failure names the lock wait.
     /// </summary>
     private static async Task RunDdlWithRetriesAsync(DbConnection connection, BackfillContext context, BackfillRequest request,
-        IReadOnlyList<SqlStatement> statements, string phase, IProgress<BackfillEvent>? events, CancellationToken ct)
+        IReadOnlyList<SqlStatement> statements, Func<CancellationToken, Task<IReadOnlyList<SqlStatement>>>? replan,
+        string phase, string what, TimeSpan lockTimeout, IProgress<BackfillEvent>? events, CancellationToken ct)
     {
-        foreach (var statement in statements)
+        for (var attempt = 1; ; attempt++)
         {
-            for (var attempt = 1; ; attempt++)
+            try
             {
-                try
-                {
+                foreach (var statement in statements)
                     await connection.ExecuteAsync(context.Provider, statement, ct, timeoutSeconds: 0).ConfigureAwait(false);
-                    break;
-                }
-                catch (Exception e) when (context.Provider.Errors.Classify(e) is ErrorKind.LockTimeout or ErrorKind.Deadlock && attempt < request.DdlRetries)
+                return;
+            }
+            catch (Exception e) when (context.Provider.Errors.Classify(e) is ErrorKind.LockTimeout or ErrorKind.Deadlock)
+            {
+                if (attempt >= request.DdlRetries)
+                    throw new PartitionOpsException(
+                        $"{what}: the lock on {context.Display} was not granted in {request.DdlRetries} attempts of {lockTimeout.TotalMilliseconds:0} ms lock timeout each: " +
+                        $"another session holds a conflicting lock (an open transaction that read or wrote the table). What this step had not done yet is unchanged; " +
+                        $"run the same command again when that session has ended. Last error: {e.Message.Trim()}", e);
+                var wait = Backoff(attempt);
+                events?.Report(new(phase, $"lock not granted ({e.Message.Trim()}); attempt {attempt} of {request.DdlRetries}, retrying in {wait.TotalSeconds:0.#}s"));
+                await Task.Delay(wait, ct).ConfigureAwait(false);
+                if (replan is not null)
                 {
-                    var wait = Backoff(attempt);
-                    events?.Report(new(phase, $"lock not granted ({e.Message.Trim()}); attempt {attempt} of {request.DdlRetries}, retrying in {wait.TotalSeconds:0.#}s"));
-                    await Task.Delay(wait, ct).ConfigureAwait(false);
+                    statements = await replan(ct).ConfigureAwait(false);
+                    if (statements.Count == 0) return;
                 }
             }
         }

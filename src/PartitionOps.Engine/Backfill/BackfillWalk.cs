@@ -7,6 +7,13 @@ namespace PartitionOps.Engine.Backfill;
 /// <summary>The type's application lock went to another runner while this one reconnected.</summary>
 internal sealed class TypeLostException : Exception;
 
+/// <summary>
+/// A stop condition (the run's --max-duration) was met inside a worker's lock-wait retry, between two attempts of a
+/// statement: nothing is in flight, so the type pauses cleanly like a stop met between batches. The reason is in
+/// the walk's stop reason. Not an <see cref="OperationCanceledException"/>: nobody cancelled anything.
+/// </summary>
+internal sealed class WalkStoppedException : Exception;
+
 internal sealed record WalkOutcome(long RunId, string Status, string? StopReason, IReadOnlyList<TypeProgress> Types, IReadOnlyList<string> SkippedTypes,
     long RowsScanned, IReadOnlyList<string> FailedTypes);
 
@@ -40,6 +47,13 @@ internal sealed class BackfillWalk(
     private long _rowsMoved;
     /// <summary>Rows walked by this call (the checkpoints hold the run's totals over every call).</summary>
     private long _rowsScanned;
+
+    /// <summary>
+    /// A type's batch-size controller: starts at --batch-size, adapts toward --target-batch-ms, and never goes above
+    /// the dialect's <see cref="IBackfillDialect.SafeMaxBatchSize"/> (SQL Server: below lock escalation), whatever was asked.
+    /// </summary>
+    internal static BatchSizeController CreateController(BackfillRequest request, IBackfillDialect dialect) =>
+        new(request.BatchSize, request.TargetBatchTime, Math.Min(100, Math.Min(request.BatchSize, dialect.SafeMaxBatchSize)), dialect.SafeMaxBatchSize);
 
     public async Task<WalkOutcome> RunAsync(DbConnection connection, CancellationToken ct)
     {
@@ -184,7 +198,7 @@ internal sealed class BackfillWalk(
             LastKey = checkpoint.LastKey,
             HighWaterMark = checkpoint.HighWaterMark ?? BackfillService.StartKey,
         };
-        var controller = new BatchSizeController(request.BatchSize, request.TargetBatchTime, Math.Min(100, request.BatchSize), context.Dialect.SafeMaxBatchSize);
+        var controller = CreateController(request, context.Dialect);
         // A final pass starts with the sweep behind the checkpoint, then looks above the high-water mark.
         await SetStatusAsync(worker, state, finalPass ? BackfillStatus.Sweep : BackfillStatus.Running, null, ct).ConfigureAwait(false);
         var lastFlagCheck = NeverChecked;
@@ -280,6 +294,15 @@ internal sealed class BackfillWalk(
         catch (TypeLostException)
         {
             events?.Report(new("backfill", $"{checkpoint.TypeName}: another runner took it over while reconnecting"));
+        }
+        catch (WalkStoppedException)
+        {
+            // Between two attempts of a statement (a lock wait): its last attempt rolled back whole, so the checkpoint
+            // matches the data. Paused like a stop between batches.
+            state.Waiting = null;
+            try { await SetStatusAsync(worker, state, BackfillStatus.Paused, null, CancellationToken.None).ConfigureAwait(false); }
+            catch (Exception e) when (e is DbException or WalkStoppedException) { /* stays 'running': the next start resumes it all the same */ }
+            Report(state, estimate);
         }
         catch (Exception e) when (e is not OperationCanceledException && _provider.Errors.Classify(e) != ErrorKind.Canceled)
         {
@@ -439,7 +462,11 @@ internal sealed class BackfillWalk(
                         await Connection.ExecuteAsync(walk._provider, walk._dialect.AddLockWaits(walk._controlSchema).With(
                             new("run_id", state.Checkpoint.RunId), new("type_id", state.Checkpoint.TypeId), new("lock_waits", 1L)), CancellationToken.None).ConfigureAwait(false);
                         await Task.Delay(Backoff(attempt), ct).ConfigureAwait(false);
-                        if (walk.Request.MaxDuration is { } max && walk.Clock.Elapsed >= max) throw new OperationCanceledException("max duration");
+                        if (walk.Request.MaxDuration is { } max && walk.Clock.Elapsed >= max)
+                        {
+                            walk._stopReason ??= $"max duration {max} reached";
+                            throw new WalkStoppedException();
+                        }
                         continue;
                     }
                     if (kind == ErrorKind.Transient && ++transientFailures <= 10)

@@ -13,6 +13,9 @@ public interface IBackfillDialect
     /// <summary>The largest batch the controller may grow to on this engine (SQL Server: below lock escalation).</summary>
     int SafeMaxBatchSize { get; }
 
+    /// <summary>The oldest release the backfill supports on this engine (DESIGN §1), checked by the pre-flight.</summary>
+    MinimumServerVersion MinimumVersion { get; }
+
     // ---------------------------------------------------------------- control tables
 
     /// <summary>
@@ -76,8 +79,10 @@ public interface IBackfillDialect
 
     // ---------------------------------------------------------------- catalog
 
-    /// <summary>One row: version (text), major_version (int), edition (text), supports_online_index (int),
-    /// supports_resumable_index (int). Params: none.</summary>
+    /// <summary>One row: version (text), major_version (int; null where the service has no version of its own, as
+    /// Azure SQL), edition (text), supports_online_index (int), supports_resumable_index (int),
+    /// metadata_only_add_column (int: 1 when adding a NOT NULL column with a constant default changes only metadata).
+    /// Params: none.</summary>
     SqlStatement ServerInfo();
 
     /// <summary>Scalar int 1 when the schema exists. Params: schema.</summary>

@@ -118,6 +118,7 @@ public sealed class BackfillUndoAndInputTests(PostgresFixture postgres)
             "Host=/nonexistent-partitionops;Port=5999;Username=u;Password=secret-pw;Database=x;Timeout=2");
         var error = await Assert.ThrowsAsync<ConnectionFailedException>(() => _service.StartAsync(new BackfillRequest { Scope = new BackfillScope { Target = target } }));
         Assert.Contains("could not connect", error.Message);
+        Assert.Contains("/nonexistent-partitionops", error.Message); // the host, so the reader knows which server
         Assert.DoesNotContain("secret-pw", error.Message);
     }
 

@@ -258,16 +258,18 @@ public sealed class BackfillCliTests(PostgresFixture postgres)
     }
 
     [Theory]
-    [InlineData("Host=127.0.0.1;Port=1;Timeout=5")]
-    [InlineData("Host=/nonexistent-partitionops;Port=5432;Timeout=5")]
-    public async Task An_unreachable_server_is_exit_1(string connectionString)
+    [InlineData("Host=127.0.0.1;Port=1;Timeout=5", "127.0.0.1")]
+    [InlineData("Host=/nonexistent-partitionops;Port=5432;Timeout=5", "/nonexistent-partitionops")]
+    public async Task An_unreachable_server_is_exit_1(string connectionString, string host)
     {
         var run = await CliRun.BackfillAsync("progress", connectionString, "--json");
         Assert.True(run.ExitCode == 1, run.ToString());
         var error = run.Json().GetProperty("error");
         Assert.Equal("failed", error.GetProperty("kind").GetString());
         Assert.Contains("could not connect", error.GetProperty("message").GetString());
+        Assert.Contains(host, error.GetProperty("message").GetString());
         Assert.Contains("could not connect", run.Stderr);
+        Assert.Contains(host, run.Stderr);
     }
 
     [Fact]

@@ -13,6 +13,9 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
     /// <summary>PostgreSQL has no lock escalation; row locks live in the tuples. The bound keeps one batch's WAL and lock time small.</summary>
     public int SafeMaxBatchSize => 50_000;
 
+    /// <summary>DESIGN §1: PostgreSQL 15+.</summary>
+    public MinimumServerVersion MinimumVersion { get; } = new(15, "PostgreSQL 15");
+
     private static string Q(string identifier) => Identifier.Quote(identifier, '"', '"');
     private static string Q(string schema, string name) => Q(schema) + "." + Q(name);
     private static string Int(long value) => value.ToString(CultureInfo.InvariantCulture);
@@ -161,7 +164,8 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
                current_setting('server_version_num')::int / 10000 AS major_version,
                'PostgreSQL' AS edition,
                1 AS supports_online_index,
-               0 AS supports_resumable_index
+               0 AS supports_resumable_index,
+               1 AS metadata_only_add_column
         """);
 
     public SqlStatement SchemaExists() => new("SELECT count(*)::int FROM pg_namespace WHERE nspname = @schema");

@@ -23,6 +23,9 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
     /// <summary>The batch-size controller never grows a SQL Server batch past lock escalation.</summary>
     public int SafeMaxBatchSize => LockEscalationSafeBatchSize;
 
+    /// <summary>DESIGN §1: SQL Server 2019+ (major version 15); Azure SQL has no version of its own.</summary>
+    public MinimumServerVersion MinimumVersion { get; } = new(15, "SQL Server 2019");
+
     private static readonly string[] Compressions = ["NONE", "ROW", "PAGE"];
 
     private static string Q(string identifier) => Identifier.Quote(identifier, '[', ']');
@@ -230,17 +233,22 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
     /// <summary>
     /// EngineEdition: 3 = Enterprise, Developer, Evaluation; 5 = Azure SQL Database (Hyperscale too);
     /// 8 = Azure SQL Managed Instance. Online index builds exist on those; resumable index creation on
-    /// SQL Server 2019 (major 15) and later and on Azure. Azure reports ProductMajorVersion 12.
+    /// SQL Server 2019 (major 15) and later and on Azure. Azure reports ProductMajorVersion 12, which says nothing
+    /// (the service is always current): major_version is null there. Adding a NOT NULL column with a constant
+    /// default is metadata only on Enterprise (3) and Azure (5, 8); Standard, Web and Express rewrite every row.
     /// https://learn.microsoft.com/sql/t-sql/functions/serverproperty-transact-sql
+    /// https://learn.microsoft.com/sql/t-sql/statements/alter-table-transact-sql#adding-not-null-columns-as-an-online-operation
     /// </summary>
     public SqlStatement ServerInfo() => new("""
         SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)) AS version,
-               CAST(SERVERPROPERTY('ProductMajorVersion') AS int) AS major_version,
+               CASE WHEN CAST(SERVERPROPERTY('EngineEdition') AS int) IN (5, 8) THEN NULL
+                    ELSE CAST(SERVERPROPERTY('ProductMajorVersion') AS int) END AS major_version,
                CAST(SERVERPROPERTY('Edition') AS nvarchar(128)) AS edition,
                CASE WHEN CAST(SERVERPROPERTY('EngineEdition') AS int) IN (3, 5, 8) THEN 1 ELSE 0 END AS supports_online_index,
                CASE WHEN CAST(SERVERPROPERTY('EngineEdition') AS int) IN (5, 8)
                       OR (CAST(SERVERPROPERTY('EngineEdition') AS int) = 3 AND CAST(SERVERPROPERTY('ProductMajorVersion') AS int) >= 15)
-                    THEN 1 ELSE 0 END AS supports_resumable_index
+                    THEN 1 ELSE 0 END AS supports_resumable_index,
+               CASE WHEN CAST(SERVERPROPERTY('EngineEdition') AS int) IN (3, 5, 8) THEN 1 ELSE 0 END AS metadata_only_add_column
         """);
 
     public SqlStatement SchemaExists() => new("SELECT CASE WHEN SCHEMA_ID(@schema) IS NULL THEN 0 ELSE 1 END");
@@ -454,7 +462,7 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
     /// <summary>
     /// NOT NULL with a constant default is a metadata-only change on Enterprise/Developer 2012+ and on
     /// Azure SQL: existing rows are not touched, the default is read from metadata. (On Standard edition it
-    /// rewrites every row.) No WITH CHECK: that belongs to constraints on existing columns, not to ADD
+    /// rewrites every row: the pre-flight warns, see ServerInfo's metadata_only_add_column.) No WITH CHECK: that belongs to constraints on existing columns, not to ADD
     /// column. Guarded so that a second run does nothing.
     /// https://learn.microsoft.com/sql/t-sql/statements/alter-table-transact-sql#adding-not-null-columns-as-an-online-operation
     /// </summary>

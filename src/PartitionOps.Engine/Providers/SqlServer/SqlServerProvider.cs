@@ -52,15 +52,21 @@ public sealed class SqlServerErrorClassifier : IErrorClassifier
             if (e is SqlException sql)
             {
                 foreach (SqlError error in sql.Errors)
-                {
-                    if (error.Number == 1222) return ErrorKind.LockTimeout;
-                    if (error.Number == 1205) return ErrorKind.Deadlock;
-                    if (error.Number == 0 && error.Message.Contains("cancelled by user", StringComparison.OrdinalIgnoreCase)) return ErrorKind.Canceled;
-                    if (TransientNumbers.Contains(error.Number)) return ErrorKind.Transient;
-                }
+                    if (ClassifyError(error.Number, error.Message) is var kind and not ErrorKind.Permanent) return kind;
                 return ErrorKind.Permanent;
             }
         }
         return ErrorKind.Permanent;
     }
+
+    /// <summary>One error of a SqlException by its number (and, for number 0, its text): the whole classification,
+    /// testable without constructing a SqlException (it has no public constructor).</summary>
+    public static ErrorKind ClassifyError(int number, string message) => number switch
+    {
+        1222 => ErrorKind.LockTimeout,
+        1205 => ErrorKind.Deadlock,
+        0 when message.Contains("cancelled by user", StringComparison.OrdinalIgnoreCase) => ErrorKind.Canceled,
+        _ when TransientNumbers.Contains(number) => ErrorKind.Transient,
+        _ => ErrorKind.Permanent,
+    };
 }

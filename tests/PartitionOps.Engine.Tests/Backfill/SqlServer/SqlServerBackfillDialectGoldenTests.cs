@@ -224,12 +224,14 @@ public sealed class SqlServerBackfillDialectGoldenTests
     public void ServerInfo() => Golden(
         """
         SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)) AS version,
-               CAST(SERVERPROPERTY('ProductMajorVersion') AS int) AS major_version,
+               CASE WHEN CAST(SERVERPROPERTY('EngineEdition') AS int) IN (5, 8) THEN NULL
+                    ELSE CAST(SERVERPROPERTY('ProductMajorVersion') AS int) END AS major_version,
                CAST(SERVERPROPERTY('Edition') AS nvarchar(128)) AS edition,
                CASE WHEN CAST(SERVERPROPERTY('EngineEdition') AS int) IN (3, 5, 8) THEN 1 ELSE 0 END AS supports_online_index,
                CASE WHEN CAST(SERVERPROPERTY('EngineEdition') AS int) IN (5, 8)
                       OR (CAST(SERVERPROPERTY('EngineEdition') AS int) = 3 AND CAST(SERVERPROPERTY('ProductMajorVersion') AS int) >= 15)
-                    THEN 1 ELSE 0 END AS supports_resumable_index
+                    THEN 1 ELSE 0 END AS supports_resumable_index,
+               CASE WHEN CAST(SERVERPROPERTY('EngineEdition') AS int) IN (3, 5, 8) THEN 1 ELSE 0 END AS metadata_only_add_column
         """,
         Dialect.ServerInfo());
 

@@ -304,7 +304,7 @@ public sealed class SqlServerBackfillDialectTests
     [Theory]
     [InlineData(nameof(IBackfillDialect.Batch), "range_end", "rows_scanned", "rows_updated")]
     [InlineData(nameof(IBackfillDialect.Sweep), "rows_updated")]
-    [InlineData(nameof(IBackfillDialect.ServerInfo), "version", "major_version", "edition", "supports_online_index", "supports_resumable_index")]
+    [InlineData(nameof(IBackfillDialect.ServerInfo), "version", "major_version", "edition", "supports_online_index", "supports_resumable_index", "metadata_only_add_column")]
     [InlineData(nameof(IBackfillDialect.Columns), "column_name", "data_type", "is_nullable", "default_value")]
     [InlineData(nameof(IBackfillDialect.Indexes), "object_schema", "object_name", "index_name", "is_valid", "is_paused")]
     [InlineData(nameof(IBackfillDialect.EstimatedRowsPerType), "type_id", "estimated_rows")]

@@ -119,7 +119,8 @@ SELECT version() AS version,
        current_setting('server_version_num')::int / 10000 AS major_version,
        'PostgreSQL' AS edition,
        1 AS supports_online_index,
-       0 AS supports_resumable_index;
+       0 AS supports_resumable_index,
+       1 AS metadata_only_add_column;
 
 -- SchemaExists
 SELECT count(*)::int FROM pg_namespace WHERE nspname = @schema;
