@@ -137,6 +137,19 @@ public class BackfillCmdletContractTests
     }
 
     [Fact]
+    public void Prerequisite_view_marks_failed_warning_and_passed_checks_by_the_check_properties()
+    {
+        var text = File.ReadAllText(Path.Combine(ModuleFacts.ModuleDirectory, "PartitionOps.Format.ps1xml"));
+        var line = text.Split('\n').Single(l => l.Contains("<Label>Checks</Label>"));
+        Assert.Contains("[FAIL]", line);
+        Assert.Contains("[warn]", line);
+        // The script block reads these members of each check: a rename would show every check blank.
+        foreach (var member in System.Text.RegularExpressions.Regex.Matches(line, @"\$_\.(\w+)").Select(m => m.Groups[1].Value).Where(m => m != "Checks").Distinct())
+            Assert.True(typeof(PartitionOps.Engine.Backfill.PrerequisiteCheck).GetProperty(member) != null, $"PrerequisiteCheck has no {member}");
+        Assert.Contains("$_.Warning", line);
+    }
+
+    [Fact]
     public void Format_views_call_static_methods_that_exist_and_cover_the_output_types()
     {
         var text = File.ReadAllText(Path.Combine(ModuleFacts.ModuleDirectory, "PartitionOps.Format.ps1xml"));
