@@ -8,7 +8,8 @@ using PartitionOps.Engine.Backfill;
 namespace PartitionOps.Cli.Commands;
 
 /// <summary>
-/// `backfill start | progress | validate | undo | stop` (DESIGN §5): options mapped onto
+/// `backfill start | progress | validate | undo | stop` (DESIGN §5), and `check` (the pre-flight of
+/// Test-BackfillPrerequisite, for hosts without PowerShell): options mapped onto
 /// <see cref="BackfillRequest"/> / <see cref="BackfillScope"/>, the engine called, its result written.
 /// </summary>
 internal static class BackfillCommands
@@ -21,6 +22,7 @@ internal static class BackfillCommands
         backfill.Add(Validate(host));
         backfill.Add(Undo(host));
         backfill.Add(Stop(host));
+        backfill.Add(Check(host));
         return backfill;
     }
 
@@ -99,6 +101,26 @@ internal static class BackfillCommands
             var stop = await new BackfillService().RequestStopAsync(scope.Scope(parse), output.Cancellation).ConfigureAwait(false);
             output.Result(stop, console => console.WriteLine(stop.Summary));
             return ExitCodes.Done;
+        });
+        return command;
+    }
+
+    private static Command Check(CliHost host)
+    {
+        var command = new Command("check", "Pre-flight: server version and edition, the lookup table, permissions, and the time a run would take from one sample batch (rolled back). Changes nothing. Exit 3 when a check fails.");
+        var scope = ScopeOptions.AddTo(command, withResourceTypes: true);
+        var batchSize = Numbers.Int("--batch-size", "Rows of the sample batch (default 1000).", "N");
+        command.Add(batchSize);
+        var index = IndexOptions.AddTo(command);
+        command.SetRun(host, scope.Common.Json, async (parse, output) =>
+        {
+            var request = new BackfillRequest { Scope = scope.Scope(parse), Index = index.Build(parse) };
+            if (parse.GetValue(batchSize) is { } size) request = request with { BatchSize = size };
+            var report = await new BackfillService().TestPrerequisitesAsync(request, output.Cancellation).ConfigureAwait(false);
+            output.Result(report, console => Tables.Prerequisites(console, report));
+            if (output.Json && !report.Passed)
+                output.Warn($"{report.Table}: failed checks: {string.Join(", ", report.Checks.Where(c => !c.Passed).Select(c => c.Name))}");
+            return ExitCodes.ForCheck(report.Passed);
         });
         return command;
     }

@@ -77,6 +77,20 @@ internal static class Tables
             : $"{report.Table}: FAILED, {report.MisplacedSystemRows:N0} system rows and {report.MisplacedUserRows:N0} user rows are misplaced");
     }
 
+    public static void Prerequisites(IAnsiConsole console, PrerequisiteReport report)
+    {
+        console.WriteLine($"{report.Table} on {report.Edition} {report.ServerVersion}");
+        var table = new Table().Border(TableBorder.Simple);
+        foreach (var c in new[] { "Check", "Result", "Detail" }) table.AddColumn(c);
+        foreach (var c in report.Checks)
+            table.AddRow(Cell(c.Name), Cell(!c.Passed ? "FAIL" : c.Warning ? "warn" : "ok"), Cell(c.Detail));
+        console.Write(table);
+        console.WriteLine(report.SampleRowsPerSecond is { } rate
+            ? $"sample batch: {rate:N0} rows/s" + (report.EstimatedDuration is { } d ? $"; the backfill would take about {JsonOutput.FormatDuration(d)}" : "")
+            : "sample batch: not taken (it needs the partition column, added by phase 1, and rows of a selected type)");
+        console.WriteLine(report.Passed ? $"{report.Table}: every check passed" : $"{report.Table}: FAILED, {report.Checks.Count(c => !c.Passed)} check(s) failed");
+    }
+
     public static Table TypeTable(IEnumerable<TypeProgress> types)
     {
         var list = types.ToList();

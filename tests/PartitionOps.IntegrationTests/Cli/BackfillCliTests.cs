@@ -70,6 +70,38 @@ public sealed class BackfillCliTests(PostgresFixture postgres)
     }
 
     [Fact]
+    public async Task Check_reports_the_pre_flight_changes_nothing_and_is_exit_3_when_a_check_fails()
+    {
+        var db = await BackfillHarness.CreateAsync(postgres);
+        const string columnExists = """SELECT count(*) FROM information_schema.columns WHERE table_name = 'Resource' AND column_name = 'PartitionId'""";
+        var columnBefore = await db.ScalarAsync<long>(columnExists);
+
+        Assert.Equal(0L, columnBefore);
+        // Before phase 1 there is no column to sample a batch on: the checks still run, and say so.
+        var early = await CliRun.BackfillAsync("check", db.ConnectionString);
+        Assert.True(early.ExitCode == 0, early.ToString());
+        Assert.Contains("sample batch: not taken", early.Stdout);
+
+        await db.ExecAsync("""ALTER TABLE "Resource" ADD COLUMN "PartitionId" smallint NOT NULL DEFAULT 2""");
+        var check = await CliRun.BackfillAsync("check", db.ConnectionString, "--json", "--batch-size", "200");
+        Assert.True(check.ExitCode == 0, check.ToString());
+        var report = check.Json();
+        Assert.True(report.GetProperty("passed").GetBoolean());
+        var names = report.GetProperty("checks").EnumerateArray().Select(c => c.GetProperty("name").GetString()).ToList();
+        Assert.Contains(names, n => n!.StartsWith("permission "));
+        Assert.True(report.GetProperty("sampleRowsPerSecond").GetDouble() > 0);
+        // The sample batch is rolled back with the control tables it needed: no row moved, no schema left.
+        Assert.Equal(0, await db.RowsAtAsync(1));
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM pg_namespace WHERE nspname = 'partitionops'"));
+
+        await db.ExecAsync("""DELETE FROM "ResourceType" WHERE "Name" = 'CodeSystem'""");
+        var failed = await CliRun.BackfillAsync("check", db.ConnectionString);
+        Assert.True(failed.ExitCode == 3, failed.ToString());
+        Assert.Contains("FAIL", failed.Stdout);
+        Assert.Contains("CodeSystem", failed.Stdout);
+    }
+
+    [Fact]
     public async Task Dry_run_prints_every_statement_and_changes_nothing()
     {
         var db = await BackfillHarness.CreateAsync(postgres, rows: 5_000, types: 10);
