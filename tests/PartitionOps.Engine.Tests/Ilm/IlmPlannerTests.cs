@@ -387,4 +387,82 @@ public sealed class IlmPlannerTests
         Assert.Equal(["TBS_COLD", "TBS_COLD", "TBS_WARM", "TBS_WARM", "TBS_WARM"], after.Partitions.Take(5).Select(p => p.Tablespace));
         AssertNothingLeftToDo(layout, plan, "2026-01-01");
     }
+
+    // ---- a failed merge still takes its months to their tier (spec, "If Merge Fails")
+
+    [Fact]
+    public void A_due_hot_month_merging_straight_into_warm_is_moved_there_if_the_merge_fails()
+    {
+        var layout = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1)), Layouts.Monthly(2023, 11));
+        var merge = Assert.IsType<MergeAction>(Assert.Single(Plan(layout, "2025-12-01").Work));
+
+        var move = Assert.Single(merge.MovesIfFailed);
+        Assert.Equal(("P_2023_11", "TBS_HOT", "TBS_WARM", "BASIC", IlmTier.Warm, "P_2023"),
+            (move.PartitionName, move.FromTablespace, move.ToTablespace, move.Compression, move.Tier, move.AfterFailedMergeInto));
+        Assert.EndsWith("; if the merge fails, P_2023_11 is moved to TBS_WARM on its own", merge.Describe());
+        Assert.EndsWith(": the merge into P_2023 failed, the month still goes to its tier", move.Describe());
+    }
+
+    [Fact]
+    public void Months_already_in_their_tier_need_no_move_if_the_merge_fails()
+    {
+        var layout = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1)), Layouts.Monthly(2023, 11, "TBS_WARM", "BASIC"), Layouts.Monthly(2023, 12));
+        var merge = Assert.IsType<MergeAction>(Assert.Single(Plan(layout, "2026-01-01").Work));
+        Assert.Equal(["P_2023_12"], merge.MovesIfFailed.Select(m => m.PartitionName));
+
+        var placed = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1)), Layouts.Monthly(2023, 11, "TBS_WARM", "BASIC"));
+        var quiet = Assert.IsType<MergeAction>(Assert.Single(Plan(placed, "2025-12-01").Work));
+        Assert.Empty(quiet.MovesIfFailed);
+        Assert.DoesNotContain("if the merge fails", quiet.Describe());
+    }
+
+    [Fact]
+    public void A_month_in_the_right_tablespace_with_the_wrong_compression_is_moved_if_the_merge_fails()
+    {
+        var layout = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1)), Layouts.Monthly(2023, 11, "TBS_WARM", "NONE"));
+        var merge = Assert.IsType<MergeAction>(Assert.Single(Plan(layout, "2025-12-01").Work));
+        Assert.Equal(("P_2023_11", "BASIC"), (Assert.Single(merge.MovesIfFailed).PartitionName, merge.MovesIfFailed[0].Compression));
+    }
+
+    [Fact]
+    public void A_month_in_a_colder_tier_is_not_moved_back_if_the_merge_fails()
+    {
+        var layout = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1)), Layouts.Monthly(2023, 11, "TBS_COLD", "BASIC"));
+        var merge = Assert.IsType<MergeAction>(Assert.Single(Plan(layout, "2025-12-01").Work));
+        Assert.Empty(merge.MovesIfFailed);
+    }
+
+    [Fact]
+    public void A_new_yearly_partition_moves_every_month_if_its_merge_fails_but_never_the_yearly_head()
+    {
+        // January after the complete P_2023 starts P_2024 with February: both months are merged-in sources.
+        var layout = Layouts.Of(Layouts.Yearly(2023, new(2024, 1, 1), "TBS_HOT", "NONE"), Layouts.Monthly(2024, 1), Layouts.Monthly(2024, 2));
+        var plan = Plan(layout, "2026-03-01");
+        var merge = plan.Work.OfType<MergeAction>().Single();
+        Assert.Equal("P_2024", merge.TargetName);
+        Assert.Equal(["P_2024_01", "P_2024_02"], merge.MovesIfFailed.Select(m => m.PartitionName));
+
+        // An existing yearly partition outside its tier is placed by the merge; a failed merge does not rewrite it alone.
+        var hotYearly = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1), "TBS_HOT", "NONE"), Layouts.Monthly(2023, 11));
+        var grows = Assert.IsType<MergeAction>(Assert.Single(Plan(hotYearly, "2025-12-01").Work));
+        Assert.Equal(["P_2023_11"], grows.MovesIfFailed.Select(m => m.PartitionName));
+    }
+
+    [Fact]
+    public void Pairwise_merges_each_move_their_own_month_if_they_fail()
+    {
+        var layout = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1)), Layouts.Monthly(2023, 11), Layouts.Monthly(2023, 12)) with { IsIntervalPartitioned = true };
+        var merges = Plan(layout, "2026-01-01").Work.OfType<MergeAction>().ToList();
+        Assert.Equal([["P_2023_11"], ["P_2023_12"]], merges.Select(m => m.MovesIfFailed.Select(x => x.PartitionName).ToList()));
+    }
+
+    [Fact]
+    public void A_dry_run_shows_the_fallback_in_the_merge_and_no_separate_move()
+    {
+        var layout = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1)), Layouts.Monthly(2023, 11));
+        var planned = PartitionOps.Engine.Ilm.IlmService.PlanOffline(layout, Policy, new DateOnly(2025, 12, 1), PartitionOps.Engine.Providers.Oracle.OracleProvider.Instance);
+        var step = Assert.Single(planned.Steps);
+        Assert.Contains("if the merge fails, P_2023_11 is moved to TBS_WARM on its own", step.Describe());
+        Assert.DoesNotContain(step.Statements, s => s.Text.Contains("MOVE PARTITION"));
+    }
 }

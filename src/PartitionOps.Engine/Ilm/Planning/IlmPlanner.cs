@@ -262,8 +262,30 @@ public static class IlmPlanner
             long? monthRows = months.All(m => _parts[m].RowEstimate is null) ? null : months.Sum(m => _parts[m].RowEstimate ?? 0);
             var headRelocates = NeedsRelocation(headTablespace, headCompression, settings, tier);
             var rewritten = (monthRows ?? 0) + (_options.MergeRewritesTarget || headRelocates ? headRows ?? 0 : 0);
-            return new MergeAction(target, sources, tier, settings.Tablespace, settings.Compression,
+            var merge = new MergeAction(target, sources, tier, settings.Tablespace, settings.Compression,
                 lower, _parts[months[^1]].UpperBound!.Value, headTablespace, headRows, monthRows, rewritten);
+            return merge with { MovesIfFailed = MovesIfFailed(merge, settings) };
+        }
+
+        /// <summary>
+        /// The months this merge places in its tier (a due HOT month has no move of its own: the merge places it) that
+        /// are not there yet: moved there on their own when the merge fails, as they would be if they stayed monthly.
+        /// </summary>
+        private List<MoveAction> MovesIfFailed(MergeAction merge, TierSettings settings)
+        {
+            var moves = new List<MoveAction>();
+            foreach (var source in merge.MergedSources)
+            {
+                var i = IndexOf(source);
+                if (i < 0 || _names[i].Kind != PartitionNameKind.Monthly) continue;
+                var p = _parts[i];
+                if (NeedsRelocation(p.Tablespace, p.Compression, settings, merge.Tier))
+                    moves.Add(new MoveAction(p.Name, p.Tablespace, settings.Tablespace, settings.Compression, merge.Tier, p.RowEstimate)
+                    {
+                        AfterFailedMergeInto = merge.TargetName,
+                    });
+            }
+            return moves;
         }
 
         /// <summary>
@@ -318,6 +340,13 @@ public static class IlmPlanner
                 return compression != null && !string.Equals(compression, settings.Compression, StringComparison.OrdinalIgnoreCase);
             // Tiers may share a tablespace; a partition already in a colder tier's own tablespace stays there.
             return !(_policy.TierOfTablespace(tablespace) is { } current && current > tier);
+        }
+
+        private int IndexOf(string partition)
+        {
+            for (var i = 0; i < _parts.Count; i++)
+                if (string.Equals(_parts[i].Name, partition, StringComparison.OrdinalIgnoreCase)) return i;
+            return -1;
         }
 
         private bool FollowsCompleteYear(PartitionName month) =>
