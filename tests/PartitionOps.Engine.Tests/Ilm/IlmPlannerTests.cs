@@ -333,6 +333,76 @@ public sealed class IlmPlannerTests
         Assert.Equal(["P_2023", "P_2023_11", "P_2023_12"], m.Sources);
     }
 
+    /// <summary>As of 2026-01-01 two complete years are due for WARM: 2022 with 2 months to merge, 2023 with 5.</summary>
+    private static PartitionLayout TwoDueYears() => Layouts.Of([
+        Layouts.Yearly(2022, new(2022, 11, 1), lower: new(2022, 1, 1)), .. Layouts.Months(2022, 11, 12),
+        Layouts.Yearly(2023, new(2023, 8, 1)), .. Layouts.Months(2023, 8, 12)]);
+
+    [Fact]
+    public void Year_complete_never_splits_a_year_with_max_merges_a_year_that_does_not_fit_waits_for_the_next_run()
+    {
+        var yc = Policy with { Strategy = MergeStrategy.YearComplete };
+        var layout = TwoDueYears();
+        var plan = Plan(layout, "2026-01-01", yc, new IlmPlanOptions { MaxMerges = 5 });
+
+        // 2022 (2 months) fits; 2023 (5 months) does not fit in the 3 left: it waits whole, its months only moved.
+        var merge = Assert.Single(plan.Work.OfType<MergeAction>());
+        Assert.Equal(["P_2022", "P_2022_11", "P_2022_12"], merge.Sources);
+        Assert.Equal(["P_2023_08", "P_2023_09", "P_2023_10", "P_2023_11", "P_2023_12"], plan.Work.OfType<MoveAction>().Select(m => m.PartitionName));
+        var skips = plan.Actions.OfType<SkipAction>().ToList();
+        Assert.Equal(5, skips.Count);
+        Assert.All(skips, s =>
+        {
+            Assert.Equal("P_2023", s.WouldMergeInto);
+            Assert.Contains("MAX_MERGES_PER_RUN", s.Reason);
+            Assert.Contains("later run", s.Reason);
+        });
+
+        // The next run merges the whole of 2023 in one operation.
+        var next = Plan(PlanEffects.Apply(layout, plan), "2026-01-01", yc, new IlmPlanOptions { MaxMerges = 5 });
+        Assert.Equal(["P_2023", "P_2023_08", "P_2023_09", "P_2023_10", "P_2023_11", "P_2023_12"], Assert.IsType<MergeAction>(Assert.Single(next.Work)).Sources);
+    }
+
+    [Fact]
+    public void Year_complete_with_a_year_larger_than_max_merges_says_how_far_to_raise_it()
+    {
+        var yc = Policy with { Strategy = MergeStrategy.YearComplete };
+        var layout = Layouts.Of([Layouts.Yearly(2023, new(2023, 8, 1)), .. Layouts.Months(2023, 8, 12)]);
+        var plan = Plan(layout, "2026-01-01", yc, new IlmPlanOptions { MaxMerges = 2 });
+
+        Assert.Empty(plan.Work.OfType<MergeAction>());
+        Assert.Equal(5, plan.Work.OfType<MoveAction>().Count());
+        Assert.All(plan.Actions.OfType<SkipAction>(), s =>
+        {
+            Assert.Equal("P_2023", s.WouldMergeInto);
+            Assert.Contains("MAX_MERGES_PER_RUN = 2", s.Reason);
+            Assert.Contains("5 months", s.Reason);
+        });
+    }
+
+    [Fact]
+    public void Year_complete_counts_the_january_that_starts_a_year_in_the_cap()
+    {
+        // 2024 starts from January after the complete P_2023: 12 months (January included) merge into P_2024.
+        var yc = Policy with { Strategy = MergeStrategy.YearComplete };
+        var layout = Layouts.Of([Layouts.Yearly(2023, new(2024, 1, 1)), .. Layouts.Months(2024, 1, 12)]);
+        Assert.Equal(12, Assert.IsType<MergeAction>(Assert.Single(Plan(layout, "2027-01-01", yc, new IlmPlanOptions { MaxMerges = 12 }).Work.OfType<MergeAction>())).MergedSources.Count);
+
+        var capped = Plan(layout, "2027-01-01", yc, new IlmPlanOptions { MaxMerges = 11 });
+        Assert.Empty(capped.Work.OfType<MergeAction>());
+        Assert.Contains("12 months", capped.Actions.OfType<SkipAction>().First().Reason);
+    }
+
+    [Fact]
+    public void Max_merges_of_zero_holds_a_complete_year_back_without_asking_to_raise_it()
+    {
+        var yc = Policy with { Strategy = MergeStrategy.YearComplete };
+        var layout = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1)), Layouts.Monthly(2023, 11), Layouts.Monthly(2023, 12));
+        var plan = Plan(layout, "2026-01-01", yc, new IlmPlanOptions { MaxMerges = 0 });
+        Assert.Empty(plan.Work.OfType<MergeAction>());
+        Assert.All(plan.Actions.OfType<SkipAction>(), s => Assert.DoesNotContain("raise", s.Reason));
+    }
+
     [Fact]
     public void Year_complete_still_renames_january_after_a_complete_year()
     {

@@ -10,7 +10,10 @@ public sealed record IlmPlanOptions
     /// <summary>AUTO_MERGE_PARTITIONS: false means moves only.</summary>
     public bool MergesEnabled { get; init; } = true;
 
-    /// <summary>MAX_MERGES_PER_RUN, counted in merged partitions (audit rows); null for no limit.</summary>
+    /// <summary>
+    /// MAX_MERGES_PER_RUN, counted in merged partitions (audit rows); null for no limit. Incremental merges stop at the cap
+    /// (the rest merge on a later run); with year_complete a year's months are never split: a year that does not fit waits whole.
+    /// </summary>
     public int? MaxMerges { get; init; }
 
     /// <summary>Partitions whose last merge FAILED while MERGE_RETRY_FAILED = N: moved, never merged.</summary>
@@ -215,6 +218,24 @@ public static class IlmPlanner
             // The month that starts a new yearly partition counts as merged when others join it.
             var startsYear = _names[head].Kind == PartitionNameKind.Monthly;
             var cost = months.Count + (startsYear && months.Count > 0 ? 1 : 0);
+            if (cost > _mergeBudget && _policy.Strategy == MergeStrategy.YearComplete)
+            {
+                // year_complete merges a year once: never split by the cap. A year that does not fit in what is left
+                // waits whole for a later run; one that exceeds the cap itself never fits, so the reason says how far to raise it.
+                var into = startsYear ? _names[head].YearlyName : _parts[head].Name;
+                var reason = _options.MaxMerges is { } cap && cap > 0 && cost > cap
+                    ? $"strategy year_complete merges the {cost} months of {year} in one operation, more than MAX_MERGES_PER_RUN = {cap}: " +
+                      $"it never fits, raise MAX_MERGES_PER_RUN to {cost} or more (--max-merges {cost})"
+                    : $"MAX_MERGES_PER_RUN reached: strategy year_complete merges the {cost} months of {year} together, " +
+                      $"{Math.Max(0, _mergeBudget)} left in this run: merges on a later run";
+                foreach (var m in months)
+                {
+                    _reasons[m] = reason;
+                    _heldBack[m] = into;
+                }
+                months.Clear();
+                cost = 0;
+            }
             if (cost > _mergeBudget)
             {
                 var allowed = Math.Max(0, _mergeBudget - (startsYear ? 1 : 0));
