@@ -535,4 +535,84 @@ public sealed class IlmPlannerTests
         Assert.Contains("if the merge fails, P_2023_11 is moved to TBS_WARM on its own", step.Describe());
         Assert.DoesNotContain(step.Statements, s => s.Text.Contains("MOVE PARTITION"));
     }
+
+    // ---- the spec's edge cases 3 and 6, and a tier that keeps its months monthly
+
+    [Fact]
+    public void Edge_case_3_a_partial_yearly_partition_at_the_tier_boundary_grows_by_exactly_the_due_month()
+    {
+        // P_2023 ends at 2023-11-01; on 2025-12-01 November has just turned WARM, December is still HOT.
+        var layout = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1), lower: new(2023, 1, 1)), Layouts.Monthly(2023, 11), Layouts.Monthly(2023, 12));
+
+        Assert.False(Plan(layout, "2025-11-30").HasWork); // one day before the boundary nothing is due
+
+        var plan = Plan(layout, "2025-12-01");
+        var merge = Assert.IsType<MergeAction>(Assert.Single(plan.Work));
+        Assert.Equal(["P_2023", "P_2023_11"], merge.Sources);
+        Assert.Equal((new DateTime(2023, 1, 1), new DateTime(2023, 12, 1)), (merge.LowerBound, merge.UpperBound));
+        Assert.DoesNotContain(plan.Actions, a => a.Partition == "P_2023_12"); // HOT: not touched, not even reported
+
+        var after = PlanEffects.Apply(layout, plan);
+        Assert.Equal([("P_2023", new DateTime(2023, 12, 1)), ("P_2023_12", new DateTime(2024, 1, 1))],
+            after.Partitions.Select(p => (p.Name, p.UpperBound!.Value)));
+        AssertNothingLeftToDo(layout, plan, "2025-12-01");
+
+        // A month later December completes the year.
+        var next = Assert.IsType<MergeAction>(Assert.Single(Plan(after, "2026-01-01").Work));
+        Assert.Equal((["P_2023", "P_2023_12"], new DateTime(2024, 1, 1)), (next.Sources.ToList(), next.UpperBound), new SourcesAndUpper());
+    }
+
+    private sealed class SourcesAndUpper : IEqualityComparer<(List<string>, DateTime)>
+    {
+        public bool Equals((List<string>, DateTime) x, (List<string>, DateTime) y) => x.Item1.SequenceEqual(y.Item1) && x.Item2 == y.Item2;
+        public int GetHashCode((List<string>, DateTime) obj) => obj.Item2.GetHashCode();
+    }
+
+    [Fact]
+    public void Edge_case_6_months_with_another_compression_still_merge_and_the_result_has_the_tiers_compression()
+    {
+        // November uncompressed in HOT, December uncompressed but already in TBS_WARM; P_2023 has the tier's BASIC.
+        var layout = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1), compression: "BASIC"),
+            Layouts.Monthly(2023, 11, "TBS_HOT", "NONE"), Layouts.Monthly(2023, 12, "TBS_WARM", "NONE"));
+        var plan = Plan(layout, "2026-01-01");
+        var merge = Assert.IsType<MergeAction>(Assert.Single(plan.Work));
+        Assert.Equal(["P_2023", "P_2023_11", "P_2023_12"], merge.Sources);
+        Assert.Equal(("TBS_WARM", "BASIC"), (merge.Tablespace, merge.Compression));
+        var merged = Assert.Single(PlanEffects.Apply(layout, plan).Partitions);
+        Assert.Equal(("P_2023", "TBS_WARM", "BASIC"), (merged.Name, merged.Tablespace, merged.Compression));
+        // The statement states the compression: an Oracle merge would otherwise take the table's default.
+        var planned = PartitionOps.Engine.Ilm.IlmService.PlanOffline(layout, Policy, new DateOnly(2026, 1, 1), PartitionOps.Engine.Providers.Oracle.OracleProvider.Instance);
+        Assert.Contains(planned.Steps.Single().Statements, st => st.Text.Contains(PartitionOps.Engine.Providers.Oracle.OracleIlmDialect.CompressionClause("BASIC")));
+
+        // A yearly partition with another compression than its tier's: the result gets the tier's (DESIGN §6), not the yearly one's.
+        var advanced = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1), compression: "ADVANCED"), Layouts.Monthly(2023, 11, "TBS_HOT", "NONE"));
+        var plan2 = Plan(advanced, "2025-12-01");
+        Assert.Equal("BASIC", Assert.IsType<MergeAction>(Assert.Single(plan2.Work)).Compression);
+        Assert.Equal("BASIC", Assert.Single(PlanEffects.Apply(advanced, plan2).Partitions).Compression);
+        AssertNothingLeftToDo(advanced, plan2, "2025-12-01");
+    }
+
+    [Fact]
+    public void A_tier_with_merge_monthly_false_moves_its_months_but_never_merges_them()
+    {
+        var policy = Policy with { Warm = Policy.Warm with { MergeMonthly = false } };
+        var layout = Layouts.Of(
+            Layouts.Yearly(2019, new(2019, 11, 1), "TBS_COLD", lower: new(2019, 1, 1)), Layouts.Monthly(2019, 11, "TBS_WARM", "BASIC"), Layouts.Monthly(2019, 12, "TBS_WARM", "BASIC"),
+            Layouts.Yearly(2023, new(2023, 11, 1), lower: new(2023, 1, 1)), Layouts.Monthly(2023, 11), Layouts.Monthly(2023, 12));
+
+        var plan = Plan(layout, "2026-01-01", policy);
+
+        // COLD still merges (its merge_monthly is true); WARM months are only moved, and stay monthly without complaint.
+        var merge = Assert.Single(plan.Work.OfType<MergeAction>());
+        Assert.Equal((IlmTier.Cold, "P_2019"), (merge.Tier, merge.TargetName));
+        Assert.Equal([("P_2023_11", "TBS_WARM"), ("P_2023_12", "TBS_WARM")], plan.Work.OfType<MoveAction>().Select(m => (m.PartitionName, m.ToTablespace)));
+        Assert.DoesNotContain(plan.Actions.OfType<SkipAction>(), s => s.Partition.StartsWith("P_2023"));
+        var after = PlanEffects.Apply(layout, plan);
+        Assert.Equal(["P_2019", "P_2023", "P_2023_11", "P_2023_12"], after.Partitions.Select(p => p.Name));
+        AssertNothingLeftToDo(layout, plan, "2026-01-01", policy);
+
+        // Once those months reach COLD they merge there.
+        var cold = Assert.IsType<MergeAction>(Assert.Single(Plan(after, "2029-01-01", policy).Work.OfType<MergeAction>()));
+        Assert.Equal(["P_2023", "P_2023_11", "P_2023_12"], cold.Sources);
+    }
 }
