@@ -13,6 +13,9 @@ internal sealed class IlmControlSql(Func<string, string> marker, Func<string, st
     public const string AuditColumns =
         "merge_id, merge_date, table_owner, table_name, source_partition, target_partition, merge_status, error_message, duration_seconds, rows_merged";
 
+    /// <summary>Decimals of the durations the statistics return (the executor writes seconds to 3 decimals).</summary>
+    public const int SecondsScale = 3;
+
     private string M(string name) => marker(name);
 
     private static SqlParameter P(string name, object? value) => new(name, value);
@@ -68,7 +71,15 @@ internal sealed class IlmControlSql(Func<string, string> marker, Func<string, st
         "AND x.source_partition = m.source_partition AND x.merge_status <> 'SKIPPED')",
         P("table_owner", owner), P("table_name", table));
 
-    /// <summary>The table comes already in the catalog's letter case.</summary>
+    /// <summary>
+    /// The table comes already in the catalog's letter case. Durations are rounded in SQL to the 3 decimals the executor
+    /// writes: Oracle's AVG returns a NUMBER of up to 38 significant digits (1/3 of a second has 38), which ODP.NET
+    /// refuses to read into a .NET decimal (InvalidCastException, 28-29 digits at most); MAX is rounded too because rows
+    /// written by other tools (the spec's PL/SQL package) may hold such values. ROUND(n, integer) returns NUMBER:
+    /// https://docs.oracle.com/en/database/oracle/oracle-database/19/sqlrf/ROUND-number.html (the same text, checked,
+    /// at .../oracle-database/23/sqlrf/ROUND-number.html); PostgreSQL's round(numeric, int) does the same.
+    /// The counts are whole numbers and need nothing.
+    /// </summary>
     public SqlStatement MergeStatistics(string mergesTable, string? table, int days)
     {
         var parameters = new List<SqlParameter> { P("days", days) };
@@ -78,8 +89,8 @@ internal sealed class IlmControlSql(Func<string, string> marker, Func<string, st
             "SELECT COUNT(*) AS total_merges, " +
             "SUM(CASE WHEN merge_status = 'SUCCESS' THEN 1 ELSE 0 END) AS succeeded, " +
             "SUM(CASE WHEN merge_status = 'FAILED' THEN 1 ELSE 0 END) AS failed, " +
-            "AVG(CASE WHEN merge_status = 'SUCCESS' THEN duration_seconds END) AS avg_success_seconds, " +
-            "MAX(duration_seconds) AS max_seconds " +
+            $"ROUND(AVG(CASE WHEN merge_status = 'SUCCESS' THEN duration_seconds END), {SecondsScale}) AS avg_success_seconds, " +
+            $"ROUND(MAX(duration_seconds), {SecondsScale}) AS max_seconds " +
             $"FROM {mergesTable} " +
             $"WHERE merge_status IN ('SUCCESS', 'FAILED') AND merge_date > {daysAgo(M("days"))}{filter}",
             parameters);

@@ -128,10 +128,11 @@ public sealed class IlmService(TimeProvider? time = null)
             var outcomes = new List<ActionOutcome>();
             var work = plan.Work.ToList();
             var notStarted = new List<IlmAction>();
+            bool OutOfTime() => request.MaxDuration is { } max && _time.GetElapsedTime(started) >= max;
             for (var i = 0; i < work.Count; i++)
             {
                 ct.ThrowIfCancellationRequested();
-                if (request.MaxDuration is { } max && _time.GetElapsedTime(started) >= max)
+                if (OutOfTime())
                 {
                     notStarted.AddRange(work.Skip(i));
                     break;
@@ -140,6 +141,19 @@ public sealed class IlmService(TimeProvider? time = null)
                 var outcome = await executor.RunAsync(work[i], ct).ConfigureAwait(false);
                 outcomes.Add(outcome);
                 progress?.Report(new IlmProgress(layout.Table, i + 1, work.Count, work[i], outcome.Status, outcome));
+
+                // A failed merge (that took no effect) still leaves its months in their tier: each is moved on its own,
+                // as its own audited outcome, reported under the merge's step. Not when out of time or cancelled:
+                // the next run plans the merge (or, with MERGE_RETRY_FAILED = N, the move) again.
+                if (outcome is not { Status: IlmStatus.Failed, LeftForReconcile: false, Action: MergeAction failed }) continue;
+                foreach (var move in failed.MovesIfFailed)
+                {
+                    if (ct.IsCancellationRequested || OutOfTime()) break;
+                    progress?.Report(new IlmProgress(layout.Table, i + 1, work.Count, move, "starting"));
+                    var moved = await executor.RunAsync(move, ct).ConfigureAwait(false);
+                    outcomes.Add(moved);
+                    progress?.Report(new IlmProgress(layout.Table, i + 1, work.Count, move, moved.Status, moved));
+                }
             }
             foreach (var held in plan.Actions.OfType<SkipAction>().Where(s => s.WouldMergeInto != null))
                 await connection.ExecuteAsync(provider, dialect.InsertMergeAudit(names.ControlSchema, new MergeAuditEntry(

@@ -34,7 +34,7 @@ public sealed class IlmActionSelectionTests
     public void The_whole_plan_has_a_move_and_one_merge_of_two_months()
     {
         var plan = IlmPlanner.Plan(Sales(), IlmPolicy.Default, AsOf);
-        Assert.Equal(["move P_2019 from TBS_WARM to TBS_COLD (COLD, BASIC)", "merge P_2023, P_2023_11, P_2023_12 into P_2023 in TBS_WARM (WARM, BASIC), up to 2024-01-01"],
+        Assert.Equal(["move P_2019 from TBS_WARM to TBS_COLD (COLD, BASIC)", "merge P_2023, P_2023_11, P_2023_12 into P_2023 in TBS_WARM (WARM, BASIC), up to 2024-01-01; if the merge fails, P_2023_11, P_2023_12 are moved to TBS_WARM on their own"],
             plan.Work.Select(a => a.Describe()));
     }
 

@@ -58,5 +58,18 @@ public sealed class IlmControlSqlGoldenFileTests
         Assert.Equal(File.ReadAllText(path).Replace("\r\n", "\n"), actual);
     }
 
+    [Theory]
+    [InlineData("oracle")]
+    [InlineData("postgresql")]
+    public void Merge_statistics_round_the_durations_in_sql(string provider)
+    {
+        // Oracle's AVG returns up to 38 significant digits; ODP.NET throws InvalidCastException reading that into a decimal.
+        IIlmDialect dialect = provider == "oracle" ? OracleIlmDialect.Instance : PostgreSqlIlmDialect.Instance;
+        var text = dialect.MergeStatistics(null, "sales_part", 7).Text;
+        Assert.Contains("ROUND(AVG(CASE WHEN merge_status = 'SUCCESS' THEN duration_seconds END), 3) AS avg_success_seconds", text);
+        Assert.Contains("ROUND(MAX(duration_seconds), 3) AS max_seconds", text);
+        Assert.DoesNotContain(" AVG(", text);
+    }
+
     private static string SourceDirectory([System.Runtime.CompilerServices.CallerFilePath] string file = "") => Path.GetDirectoryName(file)!;
 }

@@ -333,6 +333,76 @@ public sealed class IlmPlannerTests
         Assert.Equal(["P_2023", "P_2023_11", "P_2023_12"], m.Sources);
     }
 
+    /// <summary>As of 2026-01-01 two complete years are due for WARM: 2022 with 2 months to merge, 2023 with 5.</summary>
+    private static PartitionLayout TwoDueYears() => Layouts.Of([
+        Layouts.Yearly(2022, new(2022, 11, 1), lower: new(2022, 1, 1)), .. Layouts.Months(2022, 11, 12),
+        Layouts.Yearly(2023, new(2023, 8, 1)), .. Layouts.Months(2023, 8, 12)]);
+
+    [Fact]
+    public void Year_complete_never_splits_a_year_with_max_merges_a_year_that_does_not_fit_waits_for_the_next_run()
+    {
+        var yc = Policy with { Strategy = MergeStrategy.YearComplete };
+        var layout = TwoDueYears();
+        var plan = Plan(layout, "2026-01-01", yc, new IlmPlanOptions { MaxMerges = 5 });
+
+        // 2022 (2 months) fits; 2023 (5 months) does not fit in the 3 left: it waits whole, its months only moved.
+        var merge = Assert.Single(plan.Work.OfType<MergeAction>());
+        Assert.Equal(["P_2022", "P_2022_11", "P_2022_12"], merge.Sources);
+        Assert.Equal(["P_2023_08", "P_2023_09", "P_2023_10", "P_2023_11", "P_2023_12"], plan.Work.OfType<MoveAction>().Select(m => m.PartitionName));
+        var skips = plan.Actions.OfType<SkipAction>().ToList();
+        Assert.Equal(5, skips.Count);
+        Assert.All(skips, s =>
+        {
+            Assert.Equal("P_2023", s.WouldMergeInto);
+            Assert.Contains("MAX_MERGES_PER_RUN", s.Reason);
+            Assert.Contains("later run", s.Reason);
+        });
+
+        // The next run merges the whole of 2023 in one operation.
+        var next = Plan(PlanEffects.Apply(layout, plan), "2026-01-01", yc, new IlmPlanOptions { MaxMerges = 5 });
+        Assert.Equal(["P_2023", "P_2023_08", "P_2023_09", "P_2023_10", "P_2023_11", "P_2023_12"], Assert.IsType<MergeAction>(Assert.Single(next.Work)).Sources);
+    }
+
+    [Fact]
+    public void Year_complete_with_a_year_larger_than_max_merges_says_how_far_to_raise_it()
+    {
+        var yc = Policy with { Strategy = MergeStrategy.YearComplete };
+        var layout = Layouts.Of([Layouts.Yearly(2023, new(2023, 8, 1)), .. Layouts.Months(2023, 8, 12)]);
+        var plan = Plan(layout, "2026-01-01", yc, new IlmPlanOptions { MaxMerges = 2 });
+
+        Assert.Empty(plan.Work.OfType<MergeAction>());
+        Assert.Equal(5, plan.Work.OfType<MoveAction>().Count());
+        Assert.All(plan.Actions.OfType<SkipAction>(), s =>
+        {
+            Assert.Equal("P_2023", s.WouldMergeInto);
+            Assert.Contains("MAX_MERGES_PER_RUN = 2", s.Reason);
+            Assert.Contains("5 months", s.Reason);
+        });
+    }
+
+    [Fact]
+    public void Year_complete_counts_the_january_that_starts_a_year_in_the_cap()
+    {
+        // 2024 starts from January after the complete P_2023: 12 months (January included) merge into P_2024.
+        var yc = Policy with { Strategy = MergeStrategy.YearComplete };
+        var layout = Layouts.Of([Layouts.Yearly(2023, new(2024, 1, 1)), .. Layouts.Months(2024, 1, 12)]);
+        Assert.Equal(12, Assert.IsType<MergeAction>(Assert.Single(Plan(layout, "2027-01-01", yc, new IlmPlanOptions { MaxMerges = 12 }).Work.OfType<MergeAction>())).MergedSources.Count);
+
+        var capped = Plan(layout, "2027-01-01", yc, new IlmPlanOptions { MaxMerges = 11 });
+        Assert.Empty(capped.Work.OfType<MergeAction>());
+        Assert.Contains("12 months", capped.Actions.OfType<SkipAction>().First().Reason);
+    }
+
+    [Fact]
+    public void Max_merges_of_zero_holds_a_complete_year_back_without_asking_to_raise_it()
+    {
+        var yc = Policy with { Strategy = MergeStrategy.YearComplete };
+        var layout = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1)), Layouts.Monthly(2023, 11), Layouts.Monthly(2023, 12));
+        var plan = Plan(layout, "2026-01-01", yc, new IlmPlanOptions { MaxMerges = 0 });
+        Assert.Empty(plan.Work.OfType<MergeAction>());
+        Assert.All(plan.Actions.OfType<SkipAction>(), s => Assert.DoesNotContain("raise", s.Reason));
+    }
+
     [Fact]
     public void Year_complete_still_renames_january_after_a_complete_year()
     {
@@ -386,5 +456,163 @@ public sealed class IlmPlannerTests
         Assert.Equal("P_2024_01", names[5]);
         Assert.Equal(["TBS_COLD", "TBS_COLD", "TBS_WARM", "TBS_WARM", "TBS_WARM"], after.Partitions.Take(5).Select(p => p.Tablespace));
         AssertNothingLeftToDo(layout, plan, "2026-01-01");
+    }
+
+    // ---- a failed merge still takes its months to their tier (spec, "If Merge Fails")
+
+    [Fact]
+    public void A_due_hot_month_merging_straight_into_warm_is_moved_there_if_the_merge_fails()
+    {
+        var layout = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1)), Layouts.Monthly(2023, 11));
+        var merge = Assert.IsType<MergeAction>(Assert.Single(Plan(layout, "2025-12-01").Work));
+
+        var move = Assert.Single(merge.MovesIfFailed);
+        Assert.Equal(("P_2023_11", "TBS_HOT", "TBS_WARM", "BASIC", IlmTier.Warm, "P_2023"),
+            (move.PartitionName, move.FromTablespace, move.ToTablespace, move.Compression, move.Tier, move.AfterFailedMergeInto));
+        Assert.EndsWith("; if the merge fails, P_2023_11 is moved to TBS_WARM on its own", merge.Describe());
+        Assert.EndsWith(": the merge into P_2023 failed, the month still goes to its tier", move.Describe());
+    }
+
+    [Fact]
+    public void Months_already_in_their_tier_need_no_move_if_the_merge_fails()
+    {
+        var layout = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1)), Layouts.Monthly(2023, 11, "TBS_WARM", "BASIC"), Layouts.Monthly(2023, 12));
+        var merge = Assert.IsType<MergeAction>(Assert.Single(Plan(layout, "2026-01-01").Work));
+        Assert.Equal(["P_2023_12"], merge.MovesIfFailed.Select(m => m.PartitionName));
+
+        var placed = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1)), Layouts.Monthly(2023, 11, "TBS_WARM", "BASIC"));
+        var quiet = Assert.IsType<MergeAction>(Assert.Single(Plan(placed, "2025-12-01").Work));
+        Assert.Empty(quiet.MovesIfFailed);
+        Assert.DoesNotContain("if the merge fails", quiet.Describe());
+    }
+
+    [Fact]
+    public void A_month_in_the_right_tablespace_with_the_wrong_compression_is_moved_if_the_merge_fails()
+    {
+        var layout = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1)), Layouts.Monthly(2023, 11, "TBS_WARM", "NONE"));
+        var merge = Assert.IsType<MergeAction>(Assert.Single(Plan(layout, "2025-12-01").Work));
+        Assert.Equal(("P_2023_11", "BASIC"), (Assert.Single(merge.MovesIfFailed).PartitionName, merge.MovesIfFailed[0].Compression));
+    }
+
+    [Fact]
+    public void A_month_in_a_colder_tier_is_not_moved_back_if_the_merge_fails()
+    {
+        var layout = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1)), Layouts.Monthly(2023, 11, "TBS_COLD", "BASIC"));
+        var merge = Assert.IsType<MergeAction>(Assert.Single(Plan(layout, "2025-12-01").Work));
+        Assert.Empty(merge.MovesIfFailed);
+    }
+
+    [Fact]
+    public void A_new_yearly_partition_moves_every_month_if_its_merge_fails_but_never_the_yearly_head()
+    {
+        // January after the complete P_2023 starts P_2024 with February: both months are merged-in sources.
+        var layout = Layouts.Of(Layouts.Yearly(2023, new(2024, 1, 1), "TBS_HOT", "NONE"), Layouts.Monthly(2024, 1), Layouts.Monthly(2024, 2));
+        var plan = Plan(layout, "2026-03-01");
+        var merge = plan.Work.OfType<MergeAction>().Single();
+        Assert.Equal("P_2024", merge.TargetName);
+        Assert.Equal(["P_2024_01", "P_2024_02"], merge.MovesIfFailed.Select(m => m.PartitionName));
+
+        // An existing yearly partition outside its tier is placed by the merge; a failed merge does not rewrite it alone.
+        var hotYearly = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1), "TBS_HOT", "NONE"), Layouts.Monthly(2023, 11));
+        var grows = Assert.IsType<MergeAction>(Assert.Single(Plan(hotYearly, "2025-12-01").Work));
+        Assert.Equal(["P_2023_11"], grows.MovesIfFailed.Select(m => m.PartitionName));
+    }
+
+    [Fact]
+    public void Pairwise_merges_each_move_their_own_month_if_they_fail()
+    {
+        var layout = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1)), Layouts.Monthly(2023, 11), Layouts.Monthly(2023, 12)) with { IsIntervalPartitioned = true };
+        var merges = Plan(layout, "2026-01-01").Work.OfType<MergeAction>().ToList();
+        Assert.Equal([["P_2023_11"], ["P_2023_12"]], merges.Select(m => m.MovesIfFailed.Select(x => x.PartitionName).ToList()));
+    }
+
+    [Fact]
+    public void A_dry_run_shows_the_fallback_in_the_merge_and_no_separate_move()
+    {
+        var layout = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1)), Layouts.Monthly(2023, 11));
+        var planned = PartitionOps.Engine.Ilm.IlmService.PlanOffline(layout, Policy, new DateOnly(2025, 12, 1), PartitionOps.Engine.Providers.Oracle.OracleProvider.Instance);
+        var step = Assert.Single(planned.Steps);
+        Assert.Contains("if the merge fails, P_2023_11 is moved to TBS_WARM on its own", step.Describe());
+        Assert.DoesNotContain(step.Statements, s => s.Text.Contains("MOVE PARTITION"));
+    }
+
+    // ---- the spec's edge cases 3 and 6, and a tier that keeps its months monthly
+
+    [Fact]
+    public void Edge_case_3_a_partial_yearly_partition_at_the_tier_boundary_grows_by_exactly_the_due_month()
+    {
+        // P_2023 ends at 2023-11-01; on 2025-12-01 November has just turned WARM, December is still HOT.
+        var layout = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1), lower: new(2023, 1, 1)), Layouts.Monthly(2023, 11), Layouts.Monthly(2023, 12));
+
+        Assert.False(Plan(layout, "2025-11-30").HasWork); // one day before the boundary nothing is due
+
+        var plan = Plan(layout, "2025-12-01");
+        var merge = Assert.IsType<MergeAction>(Assert.Single(plan.Work));
+        Assert.Equal(["P_2023", "P_2023_11"], merge.Sources);
+        Assert.Equal((new DateTime(2023, 1, 1), new DateTime(2023, 12, 1)), (merge.LowerBound, merge.UpperBound));
+        Assert.DoesNotContain(plan.Actions, a => a.Partition == "P_2023_12"); // HOT: not touched, not even reported
+
+        var after = PlanEffects.Apply(layout, plan);
+        Assert.Equal([("P_2023", new DateTime(2023, 12, 1)), ("P_2023_12", new DateTime(2024, 1, 1))],
+            after.Partitions.Select(p => (p.Name, p.UpperBound!.Value)));
+        AssertNothingLeftToDo(layout, plan, "2025-12-01");
+
+        // A month later December completes the year.
+        var next = Assert.IsType<MergeAction>(Assert.Single(Plan(after, "2026-01-01").Work));
+        Assert.Equal((["P_2023", "P_2023_12"], new DateTime(2024, 1, 1)), (next.Sources.ToList(), next.UpperBound), new SourcesAndUpper());
+    }
+
+    private sealed class SourcesAndUpper : IEqualityComparer<(List<string>, DateTime)>
+    {
+        public bool Equals((List<string>, DateTime) x, (List<string>, DateTime) y) => x.Item1.SequenceEqual(y.Item1) && x.Item2 == y.Item2;
+        public int GetHashCode((List<string>, DateTime) obj) => obj.Item2.GetHashCode();
+    }
+
+    [Fact]
+    public void Edge_case_6_months_with_another_compression_still_merge_and_the_result_has_the_tiers_compression()
+    {
+        // November uncompressed in HOT, December uncompressed but already in TBS_WARM; P_2023 has the tier's BASIC.
+        var layout = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1), compression: "BASIC"),
+            Layouts.Monthly(2023, 11, "TBS_HOT", "NONE"), Layouts.Monthly(2023, 12, "TBS_WARM", "NONE"));
+        var plan = Plan(layout, "2026-01-01");
+        var merge = Assert.IsType<MergeAction>(Assert.Single(plan.Work));
+        Assert.Equal(["P_2023", "P_2023_11", "P_2023_12"], merge.Sources);
+        Assert.Equal(("TBS_WARM", "BASIC"), (merge.Tablespace, merge.Compression));
+        var merged = Assert.Single(PlanEffects.Apply(layout, plan).Partitions);
+        Assert.Equal(("P_2023", "TBS_WARM", "BASIC"), (merged.Name, merged.Tablespace, merged.Compression));
+        // The statement states the compression: an Oracle merge would otherwise take the table's default.
+        var planned = PartitionOps.Engine.Ilm.IlmService.PlanOffline(layout, Policy, new DateOnly(2026, 1, 1), PartitionOps.Engine.Providers.Oracle.OracleProvider.Instance);
+        Assert.Contains(planned.Steps.Single().Statements, st => st.Text.Contains(PartitionOps.Engine.Providers.Oracle.OracleIlmDialect.CompressionClause("BASIC")));
+
+        // A yearly partition with another compression than its tier's: the result gets the tier's (DESIGN §6), not the yearly one's.
+        var advanced = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1), compression: "ADVANCED"), Layouts.Monthly(2023, 11, "TBS_HOT", "NONE"));
+        var plan2 = Plan(advanced, "2025-12-01");
+        Assert.Equal("BASIC", Assert.IsType<MergeAction>(Assert.Single(plan2.Work)).Compression);
+        Assert.Equal("BASIC", Assert.Single(PlanEffects.Apply(advanced, plan2).Partitions).Compression);
+        AssertNothingLeftToDo(advanced, plan2, "2025-12-01");
+    }
+
+    [Fact]
+    public void A_tier_with_merge_monthly_false_moves_its_months_but_never_merges_them()
+    {
+        var policy = Policy with { Warm = Policy.Warm with { MergeMonthly = false } };
+        var layout = Layouts.Of(
+            Layouts.Yearly(2019, new(2019, 11, 1), "TBS_COLD", lower: new(2019, 1, 1)), Layouts.Monthly(2019, 11, "TBS_WARM", "BASIC"), Layouts.Monthly(2019, 12, "TBS_WARM", "BASIC"),
+            Layouts.Yearly(2023, new(2023, 11, 1), lower: new(2023, 1, 1)), Layouts.Monthly(2023, 11), Layouts.Monthly(2023, 12));
+
+        var plan = Plan(layout, "2026-01-01", policy);
+
+        // COLD still merges (its merge_monthly is true); WARM months are only moved, and stay monthly without complaint.
+        var merge = Assert.Single(plan.Work.OfType<MergeAction>());
+        Assert.Equal((IlmTier.Cold, "P_2019"), (merge.Tier, merge.TargetName));
+        Assert.Equal([("P_2023_11", "TBS_WARM"), ("P_2023_12", "TBS_WARM")], plan.Work.OfType<MoveAction>().Select(m => (m.PartitionName, m.ToTablespace)));
+        Assert.DoesNotContain(plan.Actions.OfType<SkipAction>(), s => s.Partition.StartsWith("P_2023"));
+        var after = PlanEffects.Apply(layout, plan);
+        Assert.Equal(["P_2019", "P_2023", "P_2023_11", "P_2023_12"], after.Partitions.Select(p => p.Name));
+        AssertNothingLeftToDo(layout, plan, "2026-01-01", policy);
+
+        // Once those months reach COLD they merge there.
+        var cold = Assert.IsType<MergeAction>(Assert.Single(Plan(after, "2029-01-01", policy).Work.OfType<MergeAction>()));
+        Assert.Equal(["P_2023", "P_2023_11", "P_2023_12"], cold.Sources);
     }
 }

@@ -108,53 +108,6 @@ public sealed class IlmRunResultTests
     }
 }
 
-public sealed class MergeReconcilerTests
-{
-    private static MergeAuditRecord Row(string source, string target) =>
-        new(1, null, "CMR", "SALES_PART", source, target, "IN_PROGRESS", null, null, null);
-
-    private static PartitionLayout Names(params string[] names) =>
-        Layouts.Of(names.Select(n => new PartitionInfo { Name = n }).ToArray());
-
-    [Fact]
-    public void Merge_done_rename_missing_is_renamed()
-    {
-        // MERGE P_2023, P_2023_11, P_2023_12 INTO P_2023_12 ran; RENAME P_2023_12 TO P_2023 did not.
-        var d = Assert.Single(MergeReconciler.Decide(Names("P_2022", "P_2023_12", "P_2024_01"), [Row("P_2023_11", "P_2023"), Row("P_2023_12", "P_2023")]));
-        Assert.Equal(ReconcileOutcome.RenameNeeded, d.Outcome);
-        Assert.Equal("P_2023_12", d.RenameFrom);
-        Assert.Equal(2, d.Rows.Count);
-    }
-
-    [Fact]
-    public void Merge_and_rename_done_is_completed()
-    {
-        var d = Assert.Single(MergeReconciler.Decide(Names("P_2022", "P_2023", "P_2024_01"), [Row("P_2023_11", "P_2023"), Row("P_2023_12", "P_2023")]));
-        Assert.Equal(ReconcileOutcome.Completed, d.Outcome);
-    }
-
-    [Fact]
-    public void Nothing_done_is_not_started()
-    {
-        var d = Assert.Single(MergeReconciler.Decide(Names("P_2023", "P_2023_11", "P_2023_12"), [Row("P_2023_11", "P_2023"), Row("P_2023_12", "P_2023")]));
-        Assert.Equal(ReconcileOutcome.NotStarted, d.Outcome);
-    }
-
-    [Fact]
-    public void A_new_yearly_partition_from_january_is_renamed_from_the_last_month()
-    {
-        var d = Assert.Single(MergeReconciler.Decide(Names("P_2023", "P_2024_02"), [Row("P_2024_01", "P_2024"), Row("P_2024_02", "P_2024")]));
-        Assert.Equal((ReconcileOutcome.RenameNeeded, "P_2024_02"), (d.Outcome, d.RenameFrom));
-    }
-
-    [Fact]
-    public void Anything_else_is_unclear()
-    {
-        var d = Assert.Single(MergeReconciler.Decide(Names("P_2023_11"), [Row("P_2023_11", "P_2023"), Row("P_2023_12", "P_2023")]));
-        Assert.Equal(ReconcileOutcome.Unclear, d.Outcome);
-    }
-}
-
 public sealed class IlmMonitoringTests
 {
     private static IlmSummary Summary(int warmYearly, int warmMonthly)

@@ -139,8 +139,8 @@ public sealed class OracleIlmDialectTests
         var stats = D.MergeStatistics(null, "sales_part", 7);
         Assert.Equal(
             "SELECT COUNT(*) AS total_merges, SUM(CASE WHEN merge_status = 'SUCCESS' THEN 1 ELSE 0 END) AS succeeded, " +
-            "SUM(CASE WHEN merge_status = 'FAILED' THEN 1 ELSE 0 END) AS failed, AVG(CASE WHEN merge_status = 'SUCCESS' THEN duration_seconds END) AS avg_success_seconds, " +
-            "MAX(duration_seconds) AS max_seconds FROM \"DWH_ILM_PARTITION_MERGES\" WHERE merge_status IN ('SUCCESS', 'FAILED') " +
+            "SUM(CASE WHEN merge_status = 'FAILED' THEN 1 ELSE 0 END) AS failed, ROUND(AVG(CASE WHEN merge_status = 'SUCCESS' THEN duration_seconds END), 3) AS avg_success_seconds, " +
+            "ROUND(MAX(duration_seconds), 3) AS max_seconds FROM \"DWH_ILM_PARTITION_MERGES\" WHERE merge_status IN ('SUCCESS', 'FAILED') " +
             "AND merge_date > SYSTIMESTAMP - NUMTODSINTERVAL(:days, 'DAY') AND table_name = :table_name",
             stats.Text);
         Assert.DoesNotContain("FILTER", stats.Text);

@@ -141,8 +141,8 @@ public sealed class PostgreSqlIlmDialectTests
     {
         Assert.Equal(
             "SELECT COUNT(*) AS total_merges, SUM(CASE WHEN merge_status = 'SUCCESS' THEN 1 ELSE 0 END) AS succeeded, " +
-            "SUM(CASE WHEN merge_status = 'FAILED' THEN 1 ELSE 0 END) AS failed, AVG(CASE WHEN merge_status = 'SUCCESS' THEN duration_seconds END) AS avg_success_seconds, " +
-            "MAX(duration_seconds) AS max_seconds FROM \"partitionops\".\"dwh_ilm_partition_merges\" WHERE merge_status IN ('SUCCESS', 'FAILED') " +
+            "SUM(CASE WHEN merge_status = 'FAILED' THEN 1 ELSE 0 END) AS failed, ROUND(AVG(CASE WHEN merge_status = 'SUCCESS' THEN duration_seconds END), 3) AS avg_success_seconds, " +
+            "ROUND(MAX(duration_seconds), 3) AS max_seconds FROM \"partitionops\".\"dwh_ilm_partition_merges\" WHERE merge_status IN ('SUCCESS', 'FAILED') " +
             "AND merge_date > localtimestamp - make_interval(days => @days)",
             D.MergeStatistics("partitionops", null, 7).Text);
         Assert.Equal(

@@ -79,6 +79,27 @@ public sealed class PostgreSqlIlmRecoveryTests(PostgresFixture postgres, ITestOu
     }
 
     [Fact]
+    public async Task A_one_month_merge_left_under_the_month_name_is_renamed_on_the_next_run()
+    {
+        // What Oracle leaves when a run dies between MERGE P_2023, P_2023_11 INTO P_2023_11 and RENAME P_2023_11 TO P_2023:
+        // the source's name is still there (it holds the merged range), only the target's name is gone.
+        var db = await IlmTestDatabase.CreateAsync(postgres, output);
+        if (db is null) return;
+        await db.AddPartitionAsync("p_2023_11", "2023-01-01", "2023-12-01", db.Warm);
+        await db.AddMonthAsync(2023, 12, db.Hot);
+        await _ilm.SetConfigAsync(new IlmSetConfigRequest(db.Target, "MAX_MERGES_PER_RUN", "50"));
+        await InProgressAsync(db, "p_2023_11", "p_2023");
+
+        var result = await RunAsync(db, "2025-12-01");
+
+        var decision = Assert.Single(result.Reconciled);
+        Assert.Equal((ReconcileOutcome.RenameNeeded, "p_2023_11"), (decision.Outcome, decision.RenameFrom));
+        Assert.Equal(["p_2023", "p_2023_12"], (await db.PartitionsAsync()).Keys.Order());
+        Assert.Equal([("p_2023_11", "SUCCESS")], (await db.AuditAsync()).Select(a => (a.Source, a.Status)));
+        Assert.Empty(result.Outcomes); // December is still HOT on 2025-12-01
+    }
+
+    [Fact]
     public async Task Two_runners_never_work_the_same_table()
     {
         var db = await IlmTestDatabase.CreateAsync(postgres, output);

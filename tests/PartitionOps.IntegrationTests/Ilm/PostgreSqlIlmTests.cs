@@ -119,8 +119,21 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
         Assert.Equal(total, await db.TotalRowsAsync());
     }
 
+    /// <summary>Holds ACCESS SHARE on p_2023 while <paramref name="run"/> runs, so a merge into it times out.</summary>
+    private static async Task<T> WhileYearlyIsLockedAsync<T>(IlmTestDatabase db, Func<Task<T>> run)
+    {
+        await using var other = new NpgsqlConnection(db.ConnectionString);
+        await other.OpenAsync();
+        await using var tx = await other.BeginTransactionAsync();
+        await using (var lockCommand = new NpgsqlCommand("LOCK TABLE public.p_2023 IN ACCESS SHARE MODE", other, tx))
+            await lockCommand.ExecuteNonQueryAsync();
+        var result = await run();
+        await tx.RollbackAsync();
+        return result;
+    }
+
     [Fact]
-    public async Task Test4_merge_blocked_by_a_lock_fails_cleanly_keeps_the_move_and_succeeds_on_the_next_run()
+    public async Task Test4_merge_blocked_by_a_lock_fails_cleanly_still_moves_the_month_to_its_tier_and_succeeds_on_the_next_run()
     {
         var db = await IlmTestDatabase.CreateAsync(postgres, output);
         if (db is null) return;
@@ -130,38 +143,90 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
         var total = await db.TotalRowsAsync();
         var before = await db.PartitionsAsync();
 
-        IlmRunResult blocked;
-        await using (var other = new NpgsqlConnection(db.ConnectionString))
-        {
-            await other.OpenAsync();
-            await using var tx = await other.BeginTransactionAsync();
-            await using (var lockCommand = new NpgsqlCommand("LOCK TABLE public.p_2023 IN ACCESS SHARE MODE", other, tx))
-                await lockCommand.ExecuteNonQueryAsync();
-            blocked = await RunAsync(db, "2025-12-01", new IlmConfigOverrides { LockTimeoutSeconds = 1 });
-            await tx.RollbackAsync();
-        }
+        var blocked = await WhileYearlyIsLockedAsync(db, () => RunAsync(db, "2025-12-01", new IlmConfigOverrides { LockTimeoutSeconds = 1 }));
 
-        Assert.Equal(2, blocked.Outcomes.Count);
-        var move = blocked.Outcomes[0];
-        var merge = blocked.Outcomes[1];
-        Assert.Equal((IlmActionKind.Move, IlmStatus.Success), (move.Action.Kind, move.Status));
-        Assert.Equal((IlmActionKind.Merge, IlmStatus.Failed, ErrorKind.LockTimeout), (merge.Action.Kind, merge.Status, merge.ErrorKind));
+        // The due HOT month had no move of its own (the merge places it): when the merge fails it is moved on its own,
+        // as the spec's recovery section says ("remains unmerged but moved to correct tier").
+        Assert.Equal(
+            [(IlmActionKind.Move, "p_2019", IlmStatus.Success), (IlmActionKind.Merge, "p_2023", IlmStatus.Failed), (IlmActionKind.Move, "p_2023_11", IlmStatus.Success)],
+            blocked.Outcomes.Select(o => (o.Action.Kind, o.Action.Partition, o.Status)));
+        Assert.Equal(ErrorKind.LockTimeout, blocked.Outcomes[1].ErrorKind);
+        var fallback = Assert.IsType<MoveAction>(blocked.Outcomes[2].Action);
+        Assert.Equal(("p_2023", db.Hot, db.Warm), (fallback.AfterFailedMergeInto, fallback.FromTablespace, fallback.ToTablespace));
+        Assert.Equal((1, 2), (blocked.Failed, blocked.Succeeded));
         var failed = Assert.Single(await db.AuditAsync());
         Assert.Equal(("p_2023_11", "FAILED"), (failed.Source, failed.Status));
         Assert.StartsWith("LockTimeout", failed.Error);
+        Assert.Equal(2L, await db.ScalarAsync<long>("SELECT count(*) FROM partitionops.dwh_ilm_execution_log WHERE action = 'MOVE' AND status = 'SUCCESS'"));
+        Assert.Equal(1L, await db.ScalarAsync<long>(
+            $"SELECT count(*) FROM partitionops.dwh_ilm_execution_log WHERE partition_name = 'p_2023_11' AND action = 'MOVE' AND source_tablespace = '{db.Hot}' AND target_tablespace = '{db.Warm}'"));
         var afterFailure = await db.PartitionsAsync();
         Assert.Equal(db.Cold, afterFailure["p_2019"].Tablespace);
         Assert.Equal(before["p_2023"], afterFailure["p_2023"]);
-        Assert.Equal(before["p_2023_11"], afterFailure["p_2023_11"]);
+        Assert.Equal((before["p_2023_11"].Bound, db.Warm), afterFailure["p_2023_11"]);
         Assert.Equal(total, await db.TotalRowsAsync());
 
-        // MERGE_RETRY_FAILED = Y (the default): the next run retries and succeeds.
+        // MERGE_RETRY_FAILED = Y (the default): the next run retries the merge, with nothing left to move, and succeeds.
+        var plan = await _ilm.PlanAsync(new IlmPlanRequest { Target = db.Target, Table = "sales", Policy = db.Policy, AsOf = new DateOnly(2025, 12, 1) });
+        Assert.Empty(Assert.IsType<MergeAction>(Assert.Single(plan.Steps).Action).MovesIfFailed);
         var retried = await RunAsync(db, "2025-12-01");
         var outcome = Assert.Single(retried.Outcomes);
         Assert.Equal((IlmActionKind.Merge, IlmStatus.Success), (outcome.Action.Kind, outcome.Status));
         Assert.Equal(["FAILED", "SUCCESS"], (await db.AuditAsync()).Select(a => a.Status));
         Assert.Equal(total, await db.TotalRowsAsync());
-        Assert.Equal("FOR VALUES FROM ('2023-01-01') TO ('2023-12-01')", (await db.PartitionsAsync())["p_2023"].Bound);
+        Assert.Equal(("FOR VALUES FROM ('2023-01-01') TO ('2023-12-01')", db.Warm), (await db.PartitionsAsync())["p_2023"]);
+    }
+
+    [Fact]
+    public async Task A_dry_run_explains_the_move_after_a_failed_merge_without_running_anything()
+    {
+        var db = await IlmTestDatabase.CreateAsync(postgres, output);
+        if (db is null) return;
+        await db.AddPartitionAsync("p_2023", "2023-01-01", "2023-11-01", db.Warm);
+        await db.AddMonthAsync(2023, 11, db.Hot);
+        var before = await db.PartitionsAsync();
+
+        var dry = await _ilm.RunAsync(new IlmRunRequest(db.Target, "sales") { Policy = db.Policy, AsOf = new DateOnly(2025, 12, 1), DryRun = true });
+
+        var step = Assert.Single(dry.Plan.Steps);
+        Assert.EndsWith($"; if the merge fails, p_2023_11 is moved to {db.Warm} on its own", step.Describe());
+        Assert.Equal(IlmStatus.Planned, Assert.Single(dry.Outcomes).Status);
+        Assert.Equal(before, await db.PartitionsAsync());
+    }
+
+    [Fact]
+    public async Task A_run_out_of_time_after_a_failed_merge_leaves_the_move_to_the_next_run()
+    {
+        var db = await IlmTestDatabase.CreateAsync(postgres, output);
+        if (db is null) return;
+        await db.AddPartitionAsync("p_2023", "2023-01-01", "2023-11-01", db.Warm);
+        await db.AddMonthAsync(2023, 11, db.Hot);
+        var clock = new SteppedTime();
+        var ilm = new IlmService(clock);
+        // The clock jumps past --max-duration as soon as the merge has ended.
+        var progress = new SynchronousProgress<IlmProgress>(p => { if (p.Outcome?.Action is MergeAction) clock.Advance(TimeSpan.FromHours(2)); });
+
+        var result = await WhileYearlyIsLockedAsync(db, () => ilm.RunAsync(new IlmRunRequest(db.Target, "sales")
+        {
+            Policy = db.Policy, AsOf = new DateOnly(2025, 12, 1), MaxDuration = TimeSpan.FromHours(1), Overrides = new IlmConfigOverrides { LockTimeoutSeconds = 1 },
+        }, progress));
+
+        Assert.Equal((IlmActionKind.Merge, IlmStatus.Failed), (Assert.Single(result.Outcomes).Action.Kind, result.Outcomes[0].Status));
+        Assert.Equal(db.Hot, (await db.PartitionsAsync())["p_2023_11"].Tablespace);
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM partitionops.dwh_ilm_execution_log"));
+    }
+
+    private sealed class SteppedTime : TimeProvider
+    {
+        private long _ticks = 1;
+        public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
+        public override long GetTimestamp() => Interlocked.Read(ref _ticks);
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+    }
+
+    private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
     }
 
     [Fact]

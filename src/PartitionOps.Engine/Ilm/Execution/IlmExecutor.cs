@@ -51,6 +51,13 @@ public sealed record ActionOutcome(
     /// lock twice as long. Not logged: dwh_ilm_execution_log has no row column (DESIGN §5 keeps the spec's columns).
     /// </summary>
     public long? RowsMovedEstimate { get; init; }
+
+    /// <summary>
+    /// Merge: FAILED after its merge statement ran without a transaction to undo it (Oracle: the MERGE went through, the
+    /// RENAME did not). Its audit rows stay IN_PROGRESS for the next run to reconcile, and its partitions are left alone
+    /// (no <see cref="MergeAction.MovesIfFailed"/>: the months are already merged).
+    /// </summary>
+    public bool LeftForReconcile { get; init; }
 }
 
 /// <summary>Progress of a run: which action is starting or has ended.</summary>
@@ -151,7 +158,11 @@ internal sealed class IlmExecutor(
             {
                 // DDL already committed (Oracle): leave the rows IN_PROGRESS so the next run reconciles.
                 message += " (the merge statement ran; the next run reconciles it from the IN_PROGRESS audit rows)";
-                return new ActionOutcome(merge, IlmStatus.Failed, message, kind, clock.Elapsed, before, after, statements) { RowsMerged = rowsMerged };
+                return new ActionOutcome(merge, IlmStatus.Failed, message, kind, clock.Elapsed, before, after, statements)
+                {
+                    RowsMerged = rowsMerged,
+                    LeftForReconcile = true,
+                };
             }
             await CompleteAsync(merge, IlmStatus.Failed, message, clock.Elapsed, perSource: null).ConfigureAwait(false);
             return new ActionOutcome(merge, IlmStatus.Failed, message, kind, clock.Elapsed, before, after, statements) { RowsMerged = rowsMerged };

@@ -43,8 +43,13 @@ public sealed record MoveAction(
     public override IlmActionKind Kind => IlmActionKind.Move;
     public override string Partition => PartitionName;
     public override long RowsRewritten => RowEstimate ?? 0;
+
+    /// <summary>Set on a move the run makes because the merge into this partition failed (<see cref="MergeAction.MovesIfFailed"/>).</summary>
+    public string? AfterFailedMergeInto { get; init; }
+
     public override string Describe() =>
-        $"move {PartitionName} from {FromTablespace ?? "?"} to {ToTablespace} ({Tier.ToString().ToUpperInvariant()}, {Compression})";
+        $"move {PartitionName} from {FromTablespace ?? "?"} to {ToTablespace} ({Tier.ToString().ToUpperInvariant()}, {Compression})" +
+        (AfterFailedMergeInto is { } target ? $": the merge into {target} failed, the month still goes to its tier" : "");
 }
 
 /// <summary>
@@ -78,8 +83,18 @@ public sealed record MergeAction(
     public IReadOnlyList<string> MergedSources =>
         Sources.Where(s => !string.Equals(s, TargetName, StringComparison.OrdinalIgnoreCase)).ToList();
 
+    /// <summary>
+    /// Months merged in that are not where the tier keeps them yet (a due HOT month merging straight into a WARM yearly
+    /// partition has no move of its own). When the merge fails without taking effect, the run moves each of them there
+    /// on its own (an audited move with its own outcome), so the data still reaches its tier (spec, "If Merge Fails");
+    /// the next run merges them again (MERGE_RETRY_FAILED = Y) with nothing left to move. Not run when the run is out of
+    /// time or cancelled.
+    /// </summary>
+    public IReadOnlyList<MoveAction> MovesIfFailed { get; init; } = [];
+
     public override string Describe() =>
-        $"merge {string.Join(", ", Sources)} into {TargetName} in {Tablespace} ({Tier.ToString().ToUpperInvariant()}, {Compression}), up to {UpperBound:yyyy-MM-dd}";
+        $"merge {string.Join(", ", Sources)} into {TargetName} in {Tablespace} ({Tier.ToString().ToUpperInvariant()}, {Compression}), up to {UpperBound:yyyy-MM-dd}" +
+        (MovesIfFailed.Count == 0 ? "" : $"; if the merge fails, {string.Join(", ", MovesIfFailed.Select(m => m.PartitionName))} {(MovesIfFailed.Count == 1 ? "is" : "are")} moved to {Tablespace} on {(MovesIfFailed.Count == 1 ? "its" : "their")} own");
 }
 
 /// <summary>Renames a partition (metadata only), e.g. January P_2024_01 starting the yearly P_2024.</summary>

@@ -10,7 +10,10 @@ public sealed record IlmPlanOptions
     /// <summary>AUTO_MERGE_PARTITIONS: false means moves only.</summary>
     public bool MergesEnabled { get; init; } = true;
 
-    /// <summary>MAX_MERGES_PER_RUN, counted in merged partitions (audit rows); null for no limit.</summary>
+    /// <summary>
+    /// MAX_MERGES_PER_RUN, counted in merged partitions (audit rows); null for no limit. Incremental merges stop at the cap
+    /// (the rest merge on a later run); with year_complete a year's months are never split: a year that does not fit waits whole.
+    /// </summary>
     public int? MaxMerges { get; init; }
 
     /// <summary>Partitions whose last merge FAILED while MERGE_RETRY_FAILED = N: moved, never merged.</summary>
@@ -215,6 +218,24 @@ public static class IlmPlanner
             // The month that starts a new yearly partition counts as merged when others join it.
             var startsYear = _names[head].Kind == PartitionNameKind.Monthly;
             var cost = months.Count + (startsYear && months.Count > 0 ? 1 : 0);
+            if (cost > _mergeBudget && _policy.Strategy == MergeStrategy.YearComplete)
+            {
+                // year_complete merges a year once: never split by the cap. A year that does not fit in what is left
+                // waits whole for a later run; one that exceeds the cap itself never fits, so the reason says how far to raise it.
+                var into = startsYear ? _names[head].YearlyName : _parts[head].Name;
+                var reason = _options.MaxMerges is { } cap && cap > 0 && cost > cap
+                    ? $"strategy year_complete merges the {cost} months of {year} in one operation, more than MAX_MERGES_PER_RUN = {cap}: " +
+                      $"it never fits, raise MAX_MERGES_PER_RUN to {cost} or more (--max-merges {cost})"
+                    : $"MAX_MERGES_PER_RUN reached: strategy year_complete merges the {cost} months of {year} together, " +
+                      $"{Math.Max(0, _mergeBudget)} left in this run: merges on a later run";
+                foreach (var m in months)
+                {
+                    _reasons[m] = reason;
+                    _heldBack[m] = into;
+                }
+                months.Clear();
+                cost = 0;
+            }
             if (cost > _mergeBudget)
             {
                 var allowed = Math.Max(0, _mergeBudget - (startsYear ? 1 : 0));
@@ -262,8 +283,30 @@ public static class IlmPlanner
             long? monthRows = months.All(m => _parts[m].RowEstimate is null) ? null : months.Sum(m => _parts[m].RowEstimate ?? 0);
             var headRelocates = NeedsRelocation(headTablespace, headCompression, settings, tier);
             var rewritten = (monthRows ?? 0) + (_options.MergeRewritesTarget || headRelocates ? headRows ?? 0 : 0);
-            return new MergeAction(target, sources, tier, settings.Tablespace, settings.Compression,
+            var merge = new MergeAction(target, sources, tier, settings.Tablespace, settings.Compression,
                 lower, _parts[months[^1]].UpperBound!.Value, headTablespace, headRows, monthRows, rewritten);
+            return merge with { MovesIfFailed = MovesIfFailed(merge, settings) };
+        }
+
+        /// <summary>
+        /// The months this merge places in its tier (a due HOT month has no move of its own: the merge places it) that
+        /// are not there yet: moved there on their own when the merge fails, as they would be if they stayed monthly.
+        /// </summary>
+        private List<MoveAction> MovesIfFailed(MergeAction merge, TierSettings settings)
+        {
+            var moves = new List<MoveAction>();
+            foreach (var source in merge.MergedSources)
+            {
+                var i = IndexOf(source);
+                if (i < 0 || _names[i].Kind != PartitionNameKind.Monthly) continue;
+                var p = _parts[i];
+                if (NeedsRelocation(p.Tablespace, p.Compression, settings, merge.Tier))
+                    moves.Add(new MoveAction(p.Name, p.Tablespace, settings.Tablespace, settings.Compression, merge.Tier, p.RowEstimate)
+                    {
+                        AfterFailedMergeInto = merge.TargetName,
+                    });
+            }
+            return moves;
         }
 
         /// <summary>
@@ -318,6 +361,13 @@ public static class IlmPlanner
                 return compression != null && !string.Equals(compression, settings.Compression, StringComparison.OrdinalIgnoreCase);
             // Tiers may share a tablespace; a partition already in a colder tier's own tablespace stays there.
             return !(_policy.TierOfTablespace(tablespace) is { } current && current > tier);
+        }
+
+        private int IndexOf(string partition)
+        {
+            for (var i = 0; i < _parts.Count; i++)
+                if (string.Equals(_parts[i].Name, partition, StringComparison.OrdinalIgnoreCase)) return i;
+            return -1;
         }
 
         private bool FollowsCompleteYear(PartitionName month) =>

@@ -44,11 +44,11 @@ SELECT m.source_partition, m.merge_status, m.merge_date FROM "CTL"."DWH_ILM_PART
 --   table_name = SALES_PART
 
 -- MergeStatistics all
-SELECT COUNT(*) AS total_merges, SUM(CASE WHEN merge_status = 'SUCCESS' THEN 1 ELSE 0 END) AS succeeded, SUM(CASE WHEN merge_status = 'FAILED' THEN 1 ELSE 0 END) AS failed, AVG(CASE WHEN merge_status = 'SUCCESS' THEN duration_seconds END) AS avg_success_seconds, MAX(duration_seconds) AS max_seconds FROM "CTL"."DWH_ILM_PARTITION_MERGES" WHERE merge_status IN ('SUCCESS', 'FAILED') AND merge_date > SYSTIMESTAMP - NUMTODSINTERVAL(:days, 'DAY');
+SELECT COUNT(*) AS total_merges, SUM(CASE WHEN merge_status = 'SUCCESS' THEN 1 ELSE 0 END) AS succeeded, SUM(CASE WHEN merge_status = 'FAILED' THEN 1 ELSE 0 END) AS failed, ROUND(AVG(CASE WHEN merge_status = 'SUCCESS' THEN duration_seconds END), 3) AS avg_success_seconds, ROUND(MAX(duration_seconds), 3) AS max_seconds FROM "CTL"."DWH_ILM_PARTITION_MERGES" WHERE merge_status IN ('SUCCESS', 'FAILED') AND merge_date > SYSTIMESTAMP - NUMTODSINTERVAL(:days, 'DAY');
 --   days = 7
 
 -- MergeStatistics table
-SELECT COUNT(*) AS total_merges, SUM(CASE WHEN merge_status = 'SUCCESS' THEN 1 ELSE 0 END) AS succeeded, SUM(CASE WHEN merge_status = 'FAILED' THEN 1 ELSE 0 END) AS failed, AVG(CASE WHEN merge_status = 'SUCCESS' THEN duration_seconds END) AS avg_success_seconds, MAX(duration_seconds) AS max_seconds FROM "CTL"."DWH_ILM_PARTITION_MERGES" WHERE merge_status IN ('SUCCESS', 'FAILED') AND merge_date > SYSTIMESTAMP - NUMTODSINTERVAL(:days, 'DAY') AND table_name = :table_name;
+SELECT COUNT(*) AS total_merges, SUM(CASE WHEN merge_status = 'SUCCESS' THEN 1 ELSE 0 END) AS succeeded, SUM(CASE WHEN merge_status = 'FAILED' THEN 1 ELSE 0 END) AS failed, ROUND(AVG(CASE WHEN merge_status = 'SUCCESS' THEN duration_seconds END), 3) AS avg_success_seconds, ROUND(MAX(duration_seconds), 3) AS max_seconds FROM "CTL"."DWH_ILM_PARTITION_MERGES" WHERE merge_status IN ('SUCCESS', 'FAILED') AND merge_date > SYSTIMESTAMP - NUMTODSINTERVAL(:days, 'DAY') AND table_name = :table_name;
 --   days = 7
 --   table_name = SALES_PART
 

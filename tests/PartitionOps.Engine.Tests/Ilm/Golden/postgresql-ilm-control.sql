@@ -44,11 +44,11 @@ SELECT m.source_partition, m.merge_status, m.merge_date FROM "ctl"."dwh_ilm_part
 --   table_name = SALES_PART
 
 -- MergeStatistics all
-SELECT COUNT(*) AS total_merges, SUM(CASE WHEN merge_status = 'SUCCESS' THEN 1 ELSE 0 END) AS succeeded, SUM(CASE WHEN merge_status = 'FAILED' THEN 1 ELSE 0 END) AS failed, AVG(CASE WHEN merge_status = 'SUCCESS' THEN duration_seconds END) AS avg_success_seconds, MAX(duration_seconds) AS max_seconds FROM "ctl"."dwh_ilm_partition_merges" WHERE merge_status IN ('SUCCESS', 'FAILED') AND merge_date > localtimestamp - make_interval(days => @days);
+SELECT COUNT(*) AS total_merges, SUM(CASE WHEN merge_status = 'SUCCESS' THEN 1 ELSE 0 END) AS succeeded, SUM(CASE WHEN merge_status = 'FAILED' THEN 1 ELSE 0 END) AS failed, ROUND(AVG(CASE WHEN merge_status = 'SUCCESS' THEN duration_seconds END), 3) AS avg_success_seconds, ROUND(MAX(duration_seconds), 3) AS max_seconds FROM "ctl"."dwh_ilm_partition_merges" WHERE merge_status IN ('SUCCESS', 'FAILED') AND merge_date > localtimestamp - make_interval(days => @days);
 --   days = 7
 
 -- MergeStatistics table
-SELECT COUNT(*) AS total_merges, SUM(CASE WHEN merge_status = 'SUCCESS' THEN 1 ELSE 0 END) AS succeeded, SUM(CASE WHEN merge_status = 'FAILED' THEN 1 ELSE 0 END) AS failed, AVG(CASE WHEN merge_status = 'SUCCESS' THEN duration_seconds END) AS avg_success_seconds, MAX(duration_seconds) AS max_seconds FROM "ctl"."dwh_ilm_partition_merges" WHERE merge_status IN ('SUCCESS', 'FAILED') AND merge_date > localtimestamp - make_interval(days => @days) AND table_name = @table_name;
+SELECT COUNT(*) AS total_merges, SUM(CASE WHEN merge_status = 'SUCCESS' THEN 1 ELSE 0 END) AS succeeded, SUM(CASE WHEN merge_status = 'FAILED' THEN 1 ELSE 0 END) AS failed, ROUND(AVG(CASE WHEN merge_status = 'SUCCESS' THEN duration_seconds END), 3) AS avg_success_seconds, ROUND(MAX(duration_seconds), 3) AS max_seconds FROM "ctl"."dwh_ilm_partition_merges" WHERE merge_status IN ('SUCCESS', 'FAILED') AND merge_date > localtimestamp - make_interval(days => @days) AND table_name = @table_name;
 --   days = 7
 --   table_name = sales_part
 

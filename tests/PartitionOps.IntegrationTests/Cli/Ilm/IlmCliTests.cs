@@ -223,9 +223,14 @@ public sealed class IlmCliTests(PostgresFixture postgres, ITestOutputHelper outp
             await tx.RollbackAsync();
         }
         Assert.True(blocked.ExitCode == 1, blocked.ToString());
-        var outcome = Assert.Single(blocked.Json().GetProperty("outcomes").EnumerateArray());
+        // The failed merge, then the move that still takes its HOT month to WARM.
+        var outcomes = blocked.Json().GetProperty("outcomes").EnumerateArray().ToList();
+        Assert.Equal(2, outcomes.Count);
+        var outcome = outcomes[0];
         Assert.Equal("FAILED", outcome.GetProperty("status").GetString());
         Assert.Equal("LockTimeout", outcome.GetProperty("errorKind").GetString());
+        Assert.Equal(("move", "p_2023_11", "SUCCESS"),
+            (outcomes[1].GetProperty("action").GetString(), outcomes[1].GetProperty("partition").GetString(), outcomes[1].GetProperty("status").GetString()));
 
         var health = await IlmAsync("health", db, "--table", "sales", "--policy", policy, "--json");
         Assert.True(health.ExitCode == 3, health.ToString());
