@@ -51,24 +51,8 @@ public sealed class BackfillThrottleTests(PostgresFixture postgres)
         {
             if (e.Type is { TypeName: "ValueSet", Batches: 1 } && blocker is null)
             {
-                // Another session asks for the lock our ValueSet worker holds, and waits on it.
-                var ready = new TaskCompletionSource<int>();
-                blocker = Task.Run(async () =>
-                {
-                    await using var c = await db.OpenAsync();
-                    await using (var pid = new Npgsql.NpgsqlCommand("SELECT pg_backend_pid()", c)) ready.SetResult((int)(await pid.ExecuteScalarAsync())!);
-                    try
-                    {
-                        await using var wait = new Npgsql.NpgsqlCommand(
-                            "SELECT pg_advisory_lock(hashtextextended('partitionops.backfill.public.Resource.PartitionId.ValueSet', 0))", c);
-                        await wait.ExecuteNonQueryAsync();
-                    }
-                    catch (Npgsql.PostgresException x) when (x.SqlState == "57014") { /* cancelled by the test, as intended */ }
-                });
-                blockerPid = ready.Task.GetAwaiter().GetResult();
-                // Return to the worker only once the session really waits on the lock.
-                for (var i = 0; i < 100 && db.ScalarAsync<long>($"SELECT count(*) FROM pg_stat_activity WHERE pid = {blockerPid} AND wait_event_type = 'Lock'").GetAwaiter().GetResult() == 0; i++)
-                    Thread.Sleep(50);
+                // Another session asks for the lock our ValueSet worker holds; back to the worker once it waits.
+                (blocker, blockerPid) = BlockOnValueSetLock(db);
             }
             if (e.Type?.Waiting?.StartsWith("blocked_by_us") == true && Interlocked.Exchange(ref sawBlocked, 1) == 0)
                 db.ExecAsync($"SELECT pg_cancel_backend({blockerPid})").GetAwaiter().GetResult();
@@ -103,21 +87,7 @@ public sealed class BackfillThrottleTests(PostgresFixture postgres)
             if (e.Type is not { TypeName: "ValueSet" } type) return;
             if (type.Batches == 1 && blocker is null)
             {
-                var ready = new TaskCompletionSource<int>();
-                blocker = Task.Run(async () =>
-                {
-                    await using var c = await db.OpenAsync();
-                    await using (var pid = new Npgsql.NpgsqlCommand("SELECT pg_backend_pid()", c)) ready.SetResult((int)(await pid.ExecuteScalarAsync())!);
-                    try
-                    {
-                        await using var wait = new Npgsql.NpgsqlCommand(
-                            "SELECT pg_advisory_lock(hashtextextended('partitionops.backfill.public.Resource.PartitionId.ValueSet', 0))", c);
-                        await wait.ExecuteNonQueryAsync();
-                    }
-                    catch (Npgsql.PostgresException x) when (x.SqlState == "57014") { /* cancelled by the test, as intended */ }
-                });
-                blockerPid = ready.Task.GetAwaiter().GetResult();
-                for (var i = 0; i < 100 && !Waiting(); i++) Thread.Sleep(50);
+                (blocker, blockerPid) = BlockOnValueSetLock(db);
                 Assert.True(Waiting(), "the blocker never waited on the ValueSet lock");
                 blockedAtBatch = type.Batches;
                 return;
@@ -138,5 +108,30 @@ public sealed class BackfillThrottleTests(PostgresFixture postgres)
         Assert.Equal(0, waited);
         Assert.True(result.Status == BackfillStatus.Done, result.StopReason);
         Assert.Equal(0, await db.MisplacedAsync());
+    }
+
+    /// <summary>
+    /// Starts a session that asks for the app lock our ValueSet worker holds and returns once it waits on it
+    /// (called from the worker's progress callback, so synchronously). The test ends it with pg_cancel_backend.
+    /// </summary>
+    private static (Task Blocker, int Pid) BlockOnValueSetLock(BackfillHarness db)
+    {
+        var ready = new TaskCompletionSource<int>();
+        var blocker = Task.Run(async () =>
+        {
+            await using var c = await db.OpenAsync();
+            await using (var pid = new Npgsql.NpgsqlCommand("SELECT pg_backend_pid()", c)) ready.SetResult((int)(await pid.ExecuteScalarAsync())!);
+            try
+            {
+                await using var wait = new Npgsql.NpgsqlCommand(
+                    "SELECT pg_advisory_lock(hashtextextended('partitionops.backfill.public.Resource.PartitionId.ValueSet', 0))", c);
+                await wait.ExecuteNonQueryAsync();
+            }
+            catch (Npgsql.PostgresException x) when (x.SqlState == "57014") { /* cancelled by the test, as intended */ }
+        });
+        var pid = ready.Task.GetAwaiter().GetResult();
+        for (var i = 0; i < 100 && db.ScalarAsync<long>($"SELECT count(*) FROM pg_stat_activity WHERE pid = {pid} AND wait_event_type = 'Lock'").GetAwaiter().GetResult() == 0; i++)
+            Thread.Sleep(50);
+        return (blocker, pid);
     }
 }
