@@ -116,10 +116,7 @@ public sealed class BackfillService
 
     /// <summary>
     /// Creates the control tables if missing (idempotent DDL) in one transaction: <paramref name="transaction"/>
-    /// when given, else one of its own. The dialect's statements serialize concurrent creators with an
-    /// application lock held to the end of that transaction. Another component creating in the same schema
-    /// without that lock can still collide; a failed attempt is rolled back and tried again, and then finds
-    /// what the other one created (a real error, e.g. a missing permission, fails again and is thrown).
+    /// when given, else one of its own, retried when another creator won the race (<see cref="ControlTables.CreateAsync"/>).
     /// </summary>
     internal static async Task EnsureControlTablesAsync(DbConnection connection, BackfillContext context, CancellationToken ct,
         DbTransaction? transaction = null)
@@ -131,25 +128,7 @@ public sealed class BackfillService
                 await connection.ExecuteAsync(context.Provider, statement, ct, transaction).ConfigureAwait(false);
             return;
         }
-        const int attempts = 3;
-        for (var attempt = 1; ; attempt++)
-        {
-            await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
-            try
-            {
-                foreach (var statement in statements)
-                    await connection.ExecuteAsync(context.Provider, statement, ct, tx).ConfigureAwait(false);
-                await tx.CommitAsync(ct).ConfigureAwait(false);
-                return;
-            }
-            catch (DbException) when (attempt < attempts && !ct.IsCancellationRequested)
-            {
-                // The server may have ended the transaction already (SQL Server's XACT_ABORT does).
-                try { await tx.RollbackAsync(CancellationToken.None).ConfigureAwait(false); }
-                catch (Exception e) when (e is DbException or InvalidOperationException) { }
-                await Task.Delay(Backoff(attempt), ct).ConfigureAwait(false);
-            }
-        }
+        await ControlTables.CreateAsync(connection, context.Provider, statements, ct).ConfigureAwait(false);
     }
 
     internal static Task SetStopFlagAsync(DbConnection connection, BackfillContext context, bool stop, CancellationToken ct) =>

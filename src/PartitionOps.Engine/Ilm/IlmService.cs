@@ -214,14 +214,13 @@ public sealed class IlmService(TimeProvider? time = null)
                 r.Get<long?>("total_merges") ?? 0,
                 r.Get<long?>("succeeded") ?? 0,
                 r.Get<long?>("failed") ?? 0,
-                Round(r.Get<decimal?>("avg_success_seconds")),
-                Round(r.Get<decimal?>("max_seconds"))), ct).ConfigureAwait(false)).Single();
+                r.Get<decimal?>("avg_success_seconds"),
+                r.Get<decimal?>("max_seconds")), ct).ConfigureAwait(false)).Single();
         var stale = await connection.ScalarAsync<long>(provider,
             names.Dialect.StaleFailedMerges(names.ControlSchema, table, request.Thresholds.FailedNotRetriedDays), ct).ConfigureAwait(false);
         return IlmHealth.Evaluate(table, stats, stale, summary, request.Thresholds);
     }
 
-    private static decimal? Round(decimal? d) => d is { } v ? Math.Round(v, 3) : null;
 
     // ---------------------------------------------------------------- simulate
 
@@ -346,9 +345,8 @@ public sealed class IlmService(TimeProvider? time = null)
 
     /// <summary>
     /// Creates the control tables if missing and seeds the config. With transactional DDL (PostgreSQL) in one
-    /// transaction, whose first statement serializes creators in the schema (backfill's too); a failed attempt
-    /// (a creator that did not take the lock won the race) is rolled back and tried again, and then finds what the
-    /// other one created. Oracle's DDL commits on its own; its statements skip what exists.
+    /// transaction serialized with backfill's creators and retried when another creator won the race
+    /// (<see cref="ControlTables.CreateAsync"/>). Oracle's DDL commits on its own; its statements skip what exists.
     /// </summary>
     private static async Task EnsureControlTablesAsync(DbConnection connection, IDatabaseProvider provider, IIlmDialect dialect, string? controlSchema, CancellationToken ct)
     {
@@ -360,23 +358,7 @@ public sealed class IlmService(TimeProvider? time = null)
             foreach (var s in statements) await connection.ExecuteAsync(provider, s, ct).ConfigureAwait(false);
             return;
         }
-        const int attempts = 3;
-        for (var attempt = 1; ; attempt++)
-        {
-            await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
-            try
-            {
-                foreach (var s in statements) await connection.ExecuteAsync(provider, s, ct, tx).ConfigureAwait(false);
-                await tx.CommitAsync(ct).ConfigureAwait(false);
-                return;
-            }
-            catch (DbException) when (attempt < attempts && !ct.IsCancellationRequested)
-            {
-                try { await tx.RollbackAsync(CancellationToken.None).ConfigureAwait(false); }
-                catch (Exception e) when (e is DbException or InvalidOperationException) { }
-                await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt), ct).ConfigureAwait(false);
-            }
-        }
+        await ControlTables.CreateAsync(connection, provider, statements, ct).ConfigureAwait(false);
     }
 
     private static Task<List<IlmConfigEntry>> ReadConfigRowsAsync(DbConnection connection, IDatabaseProvider provider, IIlmDialect dialect, string? controlSchema, CancellationToken ct) =>
