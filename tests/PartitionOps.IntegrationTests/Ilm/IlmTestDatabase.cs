@@ -95,6 +95,13 @@ internal sealed class IlmTestDatabase
         return AddPartitionAsync($"p_{year:D4}_{month:D2}", Date(start), Date(start.AddMonths(1)), tablespace);
     }
 
+    /// <summary>The spec's scenario 1: P_2023 (January to October) in WARM, and November 2023 as a month in <paramref name="novemberTablespace"/>.</summary>
+    public async Task AddWarm2023WithNovemberAsync(string novemberTablespace)
+    {
+        await AddPartitionAsync("p_2023", "2023-01-01", "2023-11-01", Warm);
+        await AddMonthAsync(2023, 11, novemberTablespace);
+    }
+
     public static string Date(DateTime d) => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
     public static long DaysRows(string from, string to) =>

@@ -27,8 +27,7 @@ public sealed class PostgreSqlIlmRecoveryTests(PostgresFixture postgres, ITestOu
     {
         var db = await IlmTestDatabase.CreateAsync(postgres, output);
         if (db is null) return;
-        await db.AddPartitionAsync("p_2023", "2023-01-01", "2023-11-01", db.Warm);
-        await db.AddMonthAsync(2023, 11, db.Hot);
+        await db.AddWarm2023WithNovemberAsync(db.Hot);
         await _ilm.SetConfigAsync(new IlmSetConfigRequest(db.Target, "MAX_MERGES_PER_RUN", "50")); // creates the control tables (reading does not)
         await InProgressAsync(db, "p_2023_11", "p_2023");            // the runner died inside the transaction
         var total = await db.TotalRowsAsync();
@@ -46,8 +45,7 @@ public sealed class PostgreSqlIlmRecoveryTests(PostgresFixture postgres, ITestOu
     {
         var db = await IlmTestDatabase.CreateAsync(postgres, output);
         if (db is null) return;
-        await db.AddPartitionAsync("p_2023", "2023-01-01", "2023-11-01", db.Warm);
-        await db.AddMonthAsync(2023, 11, db.Hot);
+        await db.AddWarm2023WithNovemberAsync(db.Hot);
         await RunAsync(db, "2025-12-01");
         await db.ExecuteAsync("UPDATE partitionops.dwh_ilm_partition_merges SET merge_status = 'IN_PROGRESS'");
 
@@ -104,8 +102,7 @@ public sealed class PostgreSqlIlmRecoveryTests(PostgresFixture postgres, ITestOu
     {
         var db = await IlmTestDatabase.CreateAsync(postgres, output);
         if (db is null) return;
-        await db.AddPartitionAsync("p_2023", "2023-01-01", "2023-11-01", db.Warm);
-        await db.AddMonthAsync(2023, 11, db.Hot);
+        await db.AddWarm2023WithNovemberAsync(db.Hot);
         await using var other = new NpgsqlConnection(db.ConnectionString);
         await other.OpenAsync();
         var lockStatement = PostgreSqlIlmDialect.Instance.TryLockTable("public", "sales")!;
@@ -122,8 +119,7 @@ public sealed class PostgreSqlIlmRecoveryTests(PostgresFixture postgres, ITestOu
     {
         var db = await IlmTestDatabase.CreateAsync(postgres, output);
         if (db is null) return;
-        await db.AddPartitionAsync("p_2023", "2023-01-01", "2023-11-01", db.Warm);
-        await db.AddMonthAsync(2023, 11, db.Warm);
+        await db.AddWarm2023WithNovemberAsync(db.Warm);
         var plan = await _ilm.PlanAsync(new IlmPlanRequest { Target = db.Target, Table = "sales", Policy = db.Policy, AsOf = new DateOnly(2025, 12, 1) });
         var merge = Assert.IsType<MergeAction>(Assert.Single(plan.Steps).Action);
         var script = PostgreSqlIlmDialect.Instance.Merge(plan.Layout, merge, online: false);
@@ -190,8 +186,7 @@ public sealed class PostgreSqlIlmRecoveryTests(PostgresFixture postgres, ITestOu
         var db = await IlmTestDatabase.CreateAsync(postgres, output);
         if (db is null) return;
         await db.AddPartitionAsync("p_2019", "2019-01-01", "2020-01-01", db.Warm);
-        await db.AddPartitionAsync("p_2023", "2023-01-01", "2023-11-01", db.Warm);
-        await db.AddMonthAsync(2023, 11, db.Hot);
+        await db.AddWarm2023WithNovemberAsync(db.Hot);
         var events = new List<IlmProgress>();
         var progress = new SynchronousProgress<IlmProgress>(events.Add);
 
@@ -207,8 +202,7 @@ public sealed class PostgreSqlIlmRecoveryTests(PostgresFixture postgres, ITestOu
         var db = await IlmTestDatabase.CreateAsync(postgres, output);
         if (db is null) return;
         await db.AddPartitionAsync("p_2019", "2019-01-01", "2020-01-01", db.Warm);
-        await db.AddPartitionAsync("p_2023", "2023-01-01", "2023-11-01", db.Warm);
-        await db.AddMonthAsync(2023, 11, db.Hot);
+        await db.AddWarm2023WithNovemberAsync(db.Hot);
 
         var stopped = await _ilm.RunAsync(new IlmRunRequest(db.Target, "sales") { Policy = db.Policy, AsOf = new DateOnly(2025, 12, 1), MaxDuration = TimeSpan.Zero });
         Assert.Empty(stopped.Outcomes);

@@ -30,8 +30,7 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
     {
         var db = await IlmTestDatabase.CreateAsync(postgres, output);
         if (db is null) return;
-        await db.AddPartitionAsync("p_2023", "2023-01-01", "2023-11-01", db.Warm);
-        await db.AddMonthAsync(2023, 11, db.Hot);
+        await db.AddWarm2023WithNovemberAsync(db.Hot);
         await db.AddMonthAsync(2023, 12, db.Hot);
         await db.AnalyzeAsync();
         var total = await db.TotalRowsAsync();
@@ -138,8 +137,7 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
         var db = await IlmTestDatabase.CreateAsync(postgres, output);
         if (db is null) return;
         await db.AddPartitionAsync("p_2019", "2019-01-01", "2020-01-01", db.Warm);
-        await db.AddPartitionAsync("p_2023", "2023-01-01", "2023-11-01", db.Warm);
-        await db.AddMonthAsync(2023, 11, db.Hot);
+        await db.AddWarm2023WithNovemberAsync(db.Hot);
         var total = await db.TotalRowsAsync();
         var before = await db.PartitionsAsync();
 
@@ -182,8 +180,7 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
     {
         var db = await IlmTestDatabase.CreateAsync(postgres, output);
         if (db is null) return;
-        await db.AddPartitionAsync("p_2023", "2023-01-01", "2023-11-01", db.Warm);
-        await db.AddMonthAsync(2023, 11, db.Hot);
+        await db.AddWarm2023WithNovemberAsync(db.Hot);
         var before = await db.PartitionsAsync();
 
         var dry = await _ilm.RunAsync(new IlmRunRequest(db.Target, "sales") { Policy = db.Policy, AsOf = new DateOnly(2025, 12, 1), DryRun = true });
@@ -199,8 +196,7 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
     {
         var db = await IlmTestDatabase.CreateAsync(postgres, output);
         if (db is null) return;
-        await db.AddPartitionAsync("p_2023", "2023-01-01", "2023-11-01", db.Warm);
-        await db.AddMonthAsync(2023, 11, db.Hot);
+        await db.AddWarm2023WithNovemberAsync(db.Hot);
         var clock = new SteppedTime();
         var ilm = new IlmService(clock);
         // The clock jumps past --max-duration as soon as the merge has ended.
@@ -234,8 +230,7 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
     {
         var db = await IlmTestDatabase.CreateAsync(postgres, output);
         if (db is null) return;
-        await db.AddPartitionAsync("p_2023", "2023-01-01", "2023-11-01", db.Warm);
-        await db.AddMonthAsync(2023, 11, db.Warm);
+        await db.AddWarm2023WithNovemberAsync(db.Warm);
         await using (var other = new NpgsqlConnection(db.ConnectionString))
         {
             await other.OpenAsync();
@@ -329,8 +324,7 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
     {
         var db = await IlmTestDatabase.CreateAsync(postgres, output);
         if (db is null) return;
-        await db.AddPartitionAsync("p_2023", "2023-01-01", "2023-11-01", db.Warm);
-        await db.AddMonthAsync(2023, 11, db.Hot);
+        await db.AddWarm2023WithNovemberAsync(db.Hot);
         var before = await db.PartitionsAsync();
 
         var dry = await _ilm.RunAsync(new IlmRunRequest(db.Target, "sales") { Policy = db.Policy, AsOf = new DateOnly(2025, 12, 1), DryRun = true });
@@ -347,8 +341,7 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
     {
         var db = await IlmTestDatabase.CreateAsync(postgres, output);
         if (db is null) return;
-        await db.AddPartitionAsync("p_2023", "2023-01-01", "2023-11-01", db.Warm);
-        await db.AddMonthAsync(2023, 11, db.Hot);
+        await db.AddWarm2023WithNovemberAsync(db.Hot);
         await _ilm.SetConfigAsync(new IlmSetConfigRequest(db.Target, "AUTO_MERGE_PARTITIONS", "N"));
         var config = await _ilm.GetConfigAsync(new IlmConfigRequest(db.Target));
         Assert.False(config.Config.AutoMergePartitions);
@@ -368,8 +361,7 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
     {
         var db = await IlmTestDatabase.CreateAsync(postgres, output);
         if (db is null) return;
-        await db.AddPartitionAsync("p_2023", "2023-01-01", "2023-11-01", db.Warm);
-        await db.AddMonthAsync(2023, 11, db.Hot);
+        await db.AddWarm2023WithNovemberAsync(db.Hot);
         await db.AddMonthAsync(2023, 12, db.Hot);
         await db.AnalyzeAsync();
 
@@ -410,8 +402,7 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
         if (db is null) return;
         // As of 2026-01-01 the whole plan moves p_2019 to COLD and merges November and December into p_2023.
         await db.AddPartitionAsync("p_2019", "2019-01-01", "2020-01-01", db.Warm);
-        await db.AddPartitionAsync("p_2023", "2023-01-01", "2023-11-01", db.Warm);
-        await db.AddMonthAsync(2023, 11, db.Hot);
+        await db.AddWarm2023WithNovemberAsync(db.Hot);
         await db.AddMonthAsync(2023, 12, db.Hot);
         var total = await db.TotalRowsAsync();
         var before = await db.PartitionsAsync();
@@ -505,8 +496,7 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
         var suffix = Guid.NewGuid().ToString("N")[..8];
         await db.CreateTablespaceAsync(postgres, $"tbs_twin_{suffix}");
         await db.CreateTablespaceAsync(postgres, $"\"Tbs_Twin_{suffix}\"");
-        await db.AddPartitionAsync("p_2023", "2023-01-01", "2023-11-01", db.Warm);
-        await db.AddMonthAsync(2023, 11, db.Hot);
+        await db.AddWarm2023WithNovemberAsync(db.Hot);
         var before = await db.PartitionsAsync();
         var policy = db.Policy with { Cold = db.Policy.Cold with { Tablespace = $"TBS_TWIN_{suffix.ToUpperInvariant()}" } };
         var asOf = new DateOnly(2025, 12, 1);
@@ -531,8 +521,7 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
     {
         var db = await IlmTestDatabase.CreateAsync(postgres, output);
         if (db is null) return;
-        await db.AddPartitionAsync("p_2023", "2023-01-01", "2023-11-01", db.Warm);
-        await db.AddMonthAsync(2023, 11, db.Hot);
+        await db.AddWarm2023WithNovemberAsync(db.Hot);
 
         // No control tables yet: the defaults, marked as such.
         var config = await _ilm.GetConfigAsync(new IlmConfigRequest(db.Target));
@@ -569,8 +558,7 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
     {
         var db = await IlmTestDatabase.CreateAsync(postgres, output);
         if (db is null) return;
-        await db.AddPartitionAsync("p_2023", "2023-01-01", "2023-11-01", db.Warm);
-        await db.AddMonthAsync(2023, 11, db.Hot);
+        await db.AddWarm2023WithNovemberAsync(db.Hot);
         await db.ExecuteAsync("CREATE TABLE public.plain (id int)");
         var before = await db.PartitionsAsync();
         var asOf = new DateOnly(2025, 12, 1);
