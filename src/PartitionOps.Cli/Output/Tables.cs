@@ -79,14 +79,17 @@ internal static class Tables
 
     public static void Prerequisites(IAnsiConsole console, PrerequisiteReport report)
     {
-        console.WriteLine($"{report.Table} on {report.Edition} {report.ServerVersion}");
+        // PostgreSQL's version() already starts with its name: do not say it twice.
+        var server = report.ServerVersion.StartsWith(report.Edition, StringComparison.OrdinalIgnoreCase)
+            ? report.ServerVersion : $"{report.Edition} {report.ServerVersion}";
+        console.WriteLine($"{report.Table} on {server}");
         var table = new Table().Border(TableBorder.Simple);
         foreach (var c in new[] { "Check", "Result", "Detail" }) table.AddColumn(c);
         foreach (var c in report.Checks)
             table.AddRow(Cell(c.Name), Cell(!c.Passed ? "FAIL" : c.Warning ? "warn" : "ok"), Cell(c.Detail));
         console.Write(table);
         console.WriteLine(report.SampleRowsPerSecond is { } rate
-            ? $"sample batch: {rate:N0} rows/s" + (report.EstimatedDuration is { } d ? $"; the backfill would take about {JsonOutput.FormatDuration(d)}" : "")
+            ? $"sample batch: {rate:N0} rows/s" + (report.EstimatedDuration is { } d ? $"; the backfill would take about {Duration(d)}" : "")
             : "sample batch: not taken (it needs the partition column, added by phase 1, and rows of a selected type)");
         console.WriteLine(report.Passed ? $"{report.Table}: every check passed" : $"{report.Table}: FAILED, {report.Checks.Count(c => !c.Passed)} check(s) failed");
     }

@@ -81,6 +81,8 @@ public sealed class BackfillCliTests(PostgresFixture postgres)
         var early = await CliRun.BackfillAsync("check", db.ConnectionString);
         Assert.True(early.ExitCode == 0, early.ToString());
         Assert.Contains("sample batch: not taken", early.Stdout);
+        Assert.Matches(@"public\.Resource on PostgreSQL \d", early.Stdout);
+        Assert.DoesNotContain("PostgreSQL PostgreSQL", early.Stdout);
 
         await db.ExecAsync("""ALTER TABLE "Resource" ADD COLUMN "PartitionId" smallint NOT NULL DEFAULT 2""");
         var check = await CliRun.BackfillAsync("check", db.ConnectionString, "--json", "--batch-size", "200");
