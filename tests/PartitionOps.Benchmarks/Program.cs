@@ -13,7 +13,7 @@ var rowsAt = Array.IndexOf(args, "--rows");
 var rows = rowsAt >= 0 && rowsAt + 1 < args.Length ? long.Parse(args[rowsAt + 1]) : 5_000_000;
 var flatnessOnly = args.Contains("--flatness");
 var smallRows = Math.Max(rows / 5, 100_000);
-const string SystemList = "('SearchParameter','OperationDefinition','StructureDefinition','ValueSet','CodeSystem','CapabilityStatement','CompartmentDefinition')";
+var systemTypes = $"({string.Join(", ", BackfillProfile.FhirSystemTypes.Select(t => $"'{t}'"))})";
 
 // Buffers that hold the big table, as a production server's would: batch times then measure the algorithm, not cache misses.
 await using var cluster = await ThrowawayPostgres.StartAsync(settings: new Dictionary<string, string> { ["autovacuum"] = args.Contains("--no-autovacuum") ? "off" : "on", ["shared_buffers"] = "3GB" });
@@ -62,18 +62,17 @@ async Task PoolAsync(string label, string template, Func<string, List<double>, L
 string Ours(long n) => $"partitionops fixed 5000/batch, {n:N0} rows";
 string Server(long n) => $"in-server keyset loop, {n:N0} rows";
 string Walk(long n) => $"partitionops, system index dropped, {n:N0} rows";
-var bigRepeats = flatnessOnly ? 3 : 2;
-for (var i = 0; i < bigRepeats; i++)
+async Task RoundAsync(long n, string template)
 {
-    for (var j = 0; j < 2; j++)
-    {
-        await PoolAsync(Ours(smallRows), small, (cs, log, t) => RunOursAsync(cs, log, fixedBatch: 5000, byType: t));
-        await PoolAsync(Server(smallRows), small, (cs, log, _) => RunInServerKeysetAsync(cs, log));
-        await PoolAsync(Walk(smallRows), small, (cs, log, _) => RunOursAsync(cs, log, fixedBatch: 5000), DropSystemIndexAsync);
-    }
-    await PoolAsync(Ours(rows), big, (cs, log, t) => RunOursAsync(cs, log, fixedBatch: 5000, byType: t));
-    await PoolAsync(Server(rows), big, (cs, log, _) => RunInServerKeysetAsync(cs, log));
-    await PoolAsync(Walk(rows), big, (cs, log, _) => RunOursAsync(cs, log, fixedBatch: 5000), DropSystemIndexAsync);
+    await PoolAsync(Ours(n), template, (cs, log, t) => RunOursAsync(cs, log, fixedBatch: 5000, byType: t));
+    await PoolAsync(Server(n), template, (cs, log, _) => RunInServerKeysetAsync(cs, log));
+    await PoolAsync(Walk(n), template, (cs, log, _) => RunOursAsync(cs, log, fixedBatch: 5000), DropSystemIndexAsync);
+}
+for (var i = 0; i < (flatnessOnly ? 3 : 2); i++)
+{
+    await RoundAsync(smallRows, small);
+    await RoundAsync(smallRows, small);
+    await RoundAsync(rows, big);
 }
 var specSmall = new List<double>();
 if (!flatnessOnly) specSmall = (await MeasureAsync($"spec loop, {smallRows:N0} rows", small, RunSpecLoopAsync)).BatchMs;
@@ -155,7 +154,7 @@ async Task<(string Name, double Seconds, long Rows, List<double> BatchMs)> Measu
         await c.OpenAsync();
         var misplaced = (long)(await new NpgsqlCommand($"""
             SELECT count(*) FROM "Resource" r JOIN "ResourceType" t USING ("ResourceTypeId")
-            WHERE t."Name" IN {SystemList} AND r."PartitionId" <> 1
+            WHERE t."Name" IN {systemTypes} AND r."PartitionId" <> 1
             """, c) { CommandTimeout = 0 }.ExecuteScalarAsync())!;
         if (misplaced != 0) throw new InvalidOperationException($"{label} left {misplaced} rows misplaced");
     }
@@ -202,7 +201,7 @@ async Task<long> RunOursAsync(string cs, List<double> batches, int? fixedBatch =
 // Diagnostic only: the walk without the upkeep of the system filtered index, whose key (ResourceId) is random and
 // which grows during the run; the gap between this line and ours is what that index costs.
 static async Task DropSystemIndexAsync(NpgsqlConnection c) =>
-    await new NpgsqlCommand("""DROP INDEX "IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version" """, c).ExecuteNonQueryAsync();
+    await new NpgsqlCommand($"DROP INDEX \"{BackfillProfile.Fhir.SystemIndexName}\"", c).ExecuteNonQueryAsync();
 
 async Task<long> RunSpecLoopAsync(string cs, List<double> batches)
 {
@@ -218,7 +217,7 @@ async Task<long> RunSpecLoopAsync(string cs, List<double> batches)
             WHERE ("ResourceTypeId", "ResourceSurrogateId") IN (
                 SELECT r."ResourceTypeId", r."ResourceSurrogateId" FROM "Resource" r
                 JOIN "ResourceType" rt ON r."ResourceTypeId" = rt."ResourceTypeId"
-                WHERE rt."Name" IN {SystemList} AND r."PartitionId" = 2
+                WHERE rt."Name" IN {systemTypes} AND r."PartitionId" = 2
                 LIMIT 10000)
             """, c) { CommandTimeout = 0 }.ExecuteNonQueryAsync();
         if (n == 10000) batches.Add(watch.Elapsed.TotalMilliseconds); // full batches, as for the others
@@ -234,7 +233,7 @@ async Task<long> RunSingleUpdateAsync(string cs, List<double> batches)
     var watch = Stopwatch.StartNew();
     var n = await new NpgsqlCommand($"""
         UPDATE "Resource" r SET "PartitionId" = 1 FROM "ResourceType" rt
-        WHERE r."ResourceTypeId" = rt."ResourceTypeId" AND rt."Name" IN {SystemList} AND r."PartitionId" = 2
+        WHERE r."ResourceTypeId" = rt."ResourceTypeId" AND rt."Name" IN {systemTypes} AND r."PartitionId" = 2
         """, c) { CommandTimeout = 0 }.ExecuteNonQueryAsync();
     batches.Add(watch.Elapsed.TotalMilliseconds);
     return n;
@@ -249,7 +248,7 @@ async Task<long> RunInServerKeysetAsync(string cs, List<double> batches)
         CREATE PROCEDURE bench_keyset(batch int) LANGUAGE plpgsql AS $$
         DECLARE t smallint; last_key bigint; range_end bigint; scanned int; started timestamptz;
         BEGIN
-          FOR t IN SELECT "ResourceTypeId" FROM "ResourceType" WHERE "Name" IN {SystemList} LOOP
+          FOR t IN SELECT "ResourceTypeId" FROM "ResourceType" WHERE "Name" IN {systemTypes} LOOP
             last_key := -9223372036854775808;
             LOOP
               started := clock_timestamp();
