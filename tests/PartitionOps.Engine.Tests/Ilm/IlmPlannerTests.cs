@@ -606,7 +606,7 @@ public sealed class IlmPlannerTests
         var merge = Assert.Single(plan.Work.OfType<MergeAction>());
         Assert.Equal((IlmTier.Cold, "P_2019"), (merge.Tier, merge.TargetName));
         Assert.Equal([("P_2023_11", "TBS_WARM"), ("P_2023_12", "TBS_WARM")], plan.Work.OfType<MoveAction>().Select(m => (m.PartitionName, m.ToTablespace)));
-        Assert.DoesNotContain(plan.Actions.OfType<SkipAction>(), s => s.Partition.StartsWith("P_2023"));
+        Assert.DoesNotContain(plan.Actions.OfType<SkipAction>(), s => s.Partition.StartsWith("P_2023", StringComparison.Ordinal));
         var after = PlanEffects.Apply(layout, plan);
         Assert.Equal(["P_2019", "P_2023", "P_2023_11", "P_2023_12"], after.Partitions.Select(p => p.Name));
         AssertNothingLeftToDo(layout, plan, "2026-01-01", policy);

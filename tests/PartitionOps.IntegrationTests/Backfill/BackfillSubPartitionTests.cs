@@ -36,13 +36,13 @@ public sealed class BackfillSubPartitionTests(PostgresFixture postgres)
         {
             foreach (var (partition, isLeaf, _) in BackfillHarness.SubPartitionTree)
             {
-                var create = Assert.Single(statements, s => s.StartsWith("CREATE") && s.Contains($" ON ONLY \"public\".\"{partition}\" (") | s.Contains($" ON \"public\".\"{partition}\" ("));
+                var create = Assert.Single(statements, s => s.StartsWith("CREATE", StringComparison.Ordinal) && s.Contains($" ON ONLY \"public\".\"{partition}\" (") | s.Contains($" ON \"public\".\"{partition}\" ("));
                 Assert.Equal(isLeaf, create.Contains("CONCURRENTLY"));
                 Assert.Equal(!isLeaf, create.Contains("ON ONLY"));
                 Assert.Contains($"ATTACH PARTITION \"public\".\"{ChildIndex(name, partition)}\"", string.Join('\n', statements));
             }
             // Bottom-up: the deepest sub-partitioned index joins its parent's before that one joins the table's.
-            int Attach(string partition) => statements.FindIndex(s => s.EndsWith($"ATTACH PARTITION \"public\".\"{ChildIndex(name, partition)}\""));
+            int Attach(string partition) => statements.FindIndex(s => s.EndsWith($"ATTACH PARTITION \"public\".\"{ChildIndex(name, partition)}\"", StringComparison.Ordinal));
             Assert.True(Attach("Resource_user_high_h1") < Attach("Resource_user_high"));
             Assert.True(Attach("Resource_user_high") < Attach("Resource_user"));
             Assert.Contains($"ALTER INDEX \"public\".\"{ChildIndex(name, "Resource_user")}\" ATTACH PARTITION \"public\".\"{ChildIndex(name, "Resource_user_high")}\"", statements);
@@ -89,8 +89,8 @@ public sealed class BackfillSubPartitionTests(PostgresFixture postgres)
         var repair = Assert.Single(plan.Steps, s => s.Description.Contains(defaultIndex)).Statements.Select(s => s.Text).ToList();
         Assert.Contains($"DROP INDEX CONCURRENTLY IF EXISTS \"public\".\"{broken}\"", repair);
         Assert.DoesNotContain(repair, s => s.Contains($"ON ONLY \"public\".\"Resource\" "));
-        Assert.DoesNotContain(repair, s => s.StartsWith("CREATE") && s.Contains("\"Resource_user_low\""));
-        Assert.Contains(repair, s => s.StartsWith("CREATE UNIQUE INDEX CONCURRENTLY") && s.Contains($"\"{leaf}\""));
+        Assert.DoesNotContain(repair, s => s.StartsWith("CREATE", StringComparison.Ordinal) && s.Contains("\"Resource_user_low\""));
+        Assert.Contains(repair, s => s.StartsWith("CREATE UNIQUE INDEX CONCURRENTLY", StringComparison.Ordinal) && s.Contains($"\"{leaf}\""));
         Assert.Contains($"ALTER INDEX \"public\".\"{defaultIndex}\" ATTACH PARTITION \"public\".\"{ChildIndex(defaultIndex, "Resource_user")}\"", repair);
 
         await db.ExecAsync($"""DELETE FROM "Resource" WHERE "RawResource" = 'duplicate'""");

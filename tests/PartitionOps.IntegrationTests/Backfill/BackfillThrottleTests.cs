@@ -54,7 +54,7 @@ public sealed class BackfillThrottleTests(PostgresFixture postgres)
                 // Another session asks for the lock our ValueSet worker holds; back to the worker once it waits.
                 (blocker, blockerPid) = BlockOnValueSetLock(db);
             }
-            if (e.Type?.Waiting?.StartsWith("blocked_by_us") == true && Interlocked.Exchange(ref sawBlocked, 1) == 0)
+            if (e.Type?.Waiting?.StartsWith("blocked_by_us", StringComparison.Ordinal) == true && Interlocked.Exchange(ref sawBlocked, 1) == 0)
                 db.ExecAsync($"SELECT pg_cancel_backend({blockerPid})").GetAwaiter().GetResult();
         });
 
@@ -83,7 +83,7 @@ public sealed class BackfillThrottleTests(PostgresFixture postgres)
         var waited = 0;
         var progress = new InlineProgress(e =>
         {
-            if (e.Type?.Waiting is { } w && w.StartsWith("blocked_by_us")) Interlocked.Increment(ref waited);
+            if (e.Type?.Waiting is { } w && w.StartsWith("blocked_by_us", StringComparison.Ordinal)) Interlocked.Increment(ref waited);
             if (e.Type is not { TypeName: "ValueSet" } type) return;
             if (type.Batches == 1 && blocker is null)
             {

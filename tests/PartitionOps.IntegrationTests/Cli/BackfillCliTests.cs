@@ -90,7 +90,7 @@ public sealed class BackfillCliTests(PostgresFixture postgres)
         var report = check.Json();
         Assert.True(report.GetProperty("passed").GetBoolean());
         var names = report.GetProperty("checks").EnumerateArray().Select(c => c.GetProperty("name").GetString()).ToList();
-        Assert.Contains(names, n => n!.StartsWith("permission "));
+        Assert.Contains(names, n => n!.StartsWith("permission ", StringComparison.Ordinal));
         Assert.True(report.GetProperty("sampleRowsPerSecond").GetDouble() > 0);
         // The sample batch is rolled back with the control tables it needed: no row moved, no schema left.
         Assert.Equal(0, await db.RowsAtAsync(1));

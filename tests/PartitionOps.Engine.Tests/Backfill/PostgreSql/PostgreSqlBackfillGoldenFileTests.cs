@@ -83,7 +83,7 @@ public sealed class PostgreSqlBackfillGoldenFileTests
     public void The_golden_file_covers_every_method_of_the_dialect_contract()
     {
         var covered = EveryStatement().Select(x => x.Name.Split(' ')[0]).ToHashSet();
-        var methods = typeof(IBackfillDialect).GetMethods().Select(m => m.Name).Where(n => !n.StartsWith("get_")).ToHashSet();
+        var methods = typeof(IBackfillDialect).GetMethods().Select(m => m.Name).Where(n => !n.StartsWith("get_", StringComparison.Ordinal)).ToHashSet();
         Assert.Empty(methods.Except(covered));
     }
 

@@ -192,7 +192,7 @@ public sealed class IlmCliTests(PostgresFixture postgres, ITestOutputHelper outp
             var doc = json.Json();
             Assert.Equal("oracle", doc.GetProperty("provider").GetString());
             var statements = doc.GetProperty("steps").EnumerateArray().SelectMany(s => s.GetProperty("statements").EnumerateArray()).Select(s => s.GetString()!).ToList();
-            Assert.Contains(statements, s => s.Contains("MERGE PARTITIONS") && s.EndsWith("ONLINE"));
+            Assert.Contains(statements, s => s.Contains("MERGE PARTITIONS") && s.EndsWith("ONLINE", StringComparison.Ordinal));
 
             // Whose SQL: --provider is needed with --layout.
             var noProvider = await CliRun.RunAsync("ilm", "plan", "--layout", file, "--json");
