@@ -39,7 +39,8 @@ function New-BackfillTestSchema {
     $optionsType.GetProperty('Schema').SetValue($options, $schema)
     $optionsType.GetProperty('PayloadBytes').SetValue($options, 20)
     $create = $engine.GetType('PartitionOps.Engine.Sample.FhirSample', $true).GetMethod('CreateAsync')
-    $create.Invoke($null, [object[]]@($ConnectionString, $options, $null, [System.Threading.CancellationToken]::None)).GetAwaiter().GetResult()
+    # $null =: a Task's GetResult() writes nothing, but an uncaptured call still adds to the function's output.
+    $null = $create.Invoke($null, [object[]]@($ConnectionString, $options, $null, [System.Threading.CancellationToken]::None)).GetAwaiter().GetResult()
     $schema
 }
 
