@@ -7,8 +7,8 @@
     Build    dotnet build of the solution; the cmdlet project lays the module out in module/bin
              (cmdlets) and module/bin/dependencies (engine and drivers), so that afterwards
              Import-Module ./PartitionOps.psd1 works from the checkout.
-    Test     dotnet test PartitionOps.sln, then the Pester suites in tests/Pester when Pester 5 is
-             installed (in a child pwsh, so the module's DLLs are not locked in this session).
+    Test     dotnet test PartitionOps.sln: the xunit suites, and the Pester suites (tests/Pester and
+             module/Validation) in the pwsh and Pester that the repository pins (nothing to install).
     Package  artifacts/PartitionOps/ (PowerShell Gallery layout: folder, manifest and module names
              match) and artifacts/PartitionOps.zip (Azure Automation import: the zip holds the
              PartitionOps folder). MAML help is generated from module/docs when platyPS is installed.
@@ -67,29 +67,17 @@ function Invoke-BuildTask {
 }
 
 function Invoke-TestTask {
+    # The same single command README and CI run: the xunit suites, and through tests/PartitionOps.PesterTests
+    # the Pester suites in a pinned pwsh (.config/dotnet-tools.json) with Pester 5.7.1 from NuGet.
     Invoke-Dotnet @('test', $Solution, '-c', $Configuration, '--nologo')
+}
 
-    $pesterPath = Join-Path $Root 'tests/Pester'
-    $pester = Get-Module -ListAvailable -Name Pester |
-        Where-Object { $_.Version -ge [version]'5.0.0' } |
-        Sort-Object Version -Descending |
-        Select-Object -First 1
-    if (-not $pester) {
-        Write-Host 'Pester 5 is not installed: skipped tests/Pester (Install-Module Pester -MinimumVersion 5.0 -Scope CurrentUser).' -ForegroundColor Yellow
-        return
-    }
-    $pwsh = (Get-Process -Id $PID).Path
-    $script = {
-        param($Path, $PesterVersion)
-        Import-Module Pester -RequiredVersion $PesterVersion
-        $config = New-PesterConfiguration
-        $config.Run.Path = $Path
-        $config.Run.Exit = $true
-        $config.Output.Verbosity = 'Detailed'
-        Invoke-Pester -Configuration $config
-    }
-    & $pwsh -NoProfile -NonInteractive -Command $script -args $pesterPath, $pester.Version.ToString()
-    if ($LASTEXITCODE -ne 0) { throw "Pester reported $LASTEXITCODE failed test(s)" }
+# This session's own pwsh, for child sessions. Not (Get-Process -Id $PID).Path: under the dotnet tool
+# (dotnet pwsh) that is the dotnet host, which cannot take pwsh's arguments.
+function Get-PwshPath {
+    $pwsh = Join-Path $PSHOME ($IsWindows ? 'pwsh.exe' : 'pwsh')
+    if (-not (Test-Path $pwsh)) { throw "No pwsh in `$PSHOME ($PSHOME)" }
+    $pwsh
 }
 
 function Find-OracleClient {
