@@ -45,7 +45,8 @@ $env:PARTITIONOPS_PESTER_MANIFEST = (Resolve-Path $PesterManifest).Path
 $env:PARTITIONOPS_TEST_POSTGRES = $ConnectionString
 
 $files = if ($Path) {
-    foreach ($p in $Path) { if (Test-Path $p) { (Resolve-Path $p).Path } else { Join-Path $PSScriptRoot $p } }
+    # pwsh -File passes "-Path a,b" as one string.
+    foreach ($p in $Path -split ',') { if (Test-Path $p) { (Resolve-Path $p).Path } else { Join-Path $PSScriptRoot $p } }
 }
 else {
     (Get-ChildItem $PSScriptRoot -Filter '*.Tests.ps1' | Sort-Object Name).FullName
@@ -58,6 +59,7 @@ $config.Run.Path = [string[]]$files
 $config.Run.PassThru = $true
 $config.Output.Verbosity = 'Normal'
 $result = Invoke-Pester -Configuration $config
+if (-not $result) { throw 'Invoke-Pester returned no result' }
 
 $rows = foreach ($test in $result.Tests) {
     [ordered]@{
