@@ -7,11 +7,11 @@
     Build    dotnet build of the solution; the cmdlet project lays the module out in module/bin
              (cmdlets) and module/bin/dependencies (engine and drivers), so that afterwards
              Import-Module ./PartitionOps.psd1 works from the checkout.
-    Test     dotnet test PartitionOps.sln, then the Pester suites in tests/Pester when Pester 5 is
-             installed (in a child pwsh, so the module's DLLs are not locked in this session).
+    Test     dotnet test PartitionOps.sln: the xunit suites, and the Pester suites (tests/Pester and
+             module/Validation) in the pwsh and Pester that the repository pins (nothing to install).
     Package  artifacts/PartitionOps/ (PowerShell Gallery layout: folder, manifest and module names
              match) and artifacts/PartitionOps.zip (Azure Automation import: the zip holds the
-             PartitionOps folder). MAML help is generated from module/docs when platyPS is installed.
+             PartitionOps folder), with the MAML help the build makes from module/docs.
     Demo     dotnet run --project src/PartitionOps.Cli -- demo (a throwaway local PostgreSQL).
 
 .EXAMPLE
@@ -37,6 +37,9 @@ param(
 
     # Package: an explicit Oracle.ManagedDataAccess.dll; otherwise module/lib, then the NuGet cache.
     [string] $OracleClientPath,
+
+    # Package: package the module/bin of an earlier build instead of cleaning and building again.
+    [switch] $NoBuild,
 
     # Demo: extra arguments for `partitionops demo`, e.g. -DemoArguments '--rows', '100000'.
     [string[]] $DemoArguments = @()
@@ -67,29 +70,17 @@ function Invoke-BuildTask {
 }
 
 function Invoke-TestTask {
+    # The same single command README and CI run: the xunit suites, and through tests/PartitionOps.PesterTests
+    # the Pester suites in a pinned pwsh (.config/dotnet-tools.json) with Pester 5.7.1 from NuGet.
     Invoke-Dotnet @('test', $Solution, '-c', $Configuration, '--nologo')
+}
 
-    $pesterPath = Join-Path $Root 'tests/Pester'
-    $pester = Get-Module -ListAvailable -Name Pester |
-        Where-Object { $_.Version -ge [version]'5.0.0' } |
-        Sort-Object Version -Descending |
-        Select-Object -First 1
-    if (-not $pester) {
-        Write-Host 'Pester 5 is not installed: skipped tests/Pester (Install-Module Pester -MinimumVersion 5.0 -Scope CurrentUser).' -ForegroundColor Yellow
-        return
-    }
-    $pwsh = (Get-Process -Id $PID).Path
-    $script = {
-        param($Path, $PesterVersion)
-        Import-Module Pester -RequiredVersion $PesterVersion
-        $config = New-PesterConfiguration
-        $config.Run.Path = $Path
-        $config.Run.Exit = $true
-        $config.Output.Verbosity = 'Detailed'
-        Invoke-Pester -Configuration $config
-    }
-    & $pwsh -NoProfile -NonInteractive -Command $script -args $pesterPath, $pester.Version.ToString()
-    if ($LASTEXITCODE -ne 0) { throw "Pester reported $LASTEXITCODE failed test(s)" }
+# This session's own pwsh, for child sessions. Not (Get-Process -Id $PID).Path: under the dotnet tool
+# (dotnet pwsh) that is the dotnet host, which cannot take pwsh's arguments.
+function Get-PwshPath {
+    $pwsh = Join-Path $PSHOME ($IsWindows ? 'pwsh.exe' : 'pwsh')
+    if (-not (Test-Path $pwsh)) { throw "No pwsh in `$PSHOME ($PSHOME)" }
+    $pwsh
 }
 
 function Find-OracleClient {
@@ -124,10 +115,13 @@ function Find-OracleClient {
 }
 
 function Invoke-PackageTask {
-    # Start from an empty module/bin so no file of an earlier build or configuration is shipped.
-    $moduleBin = Join-Path $ModuleSource 'bin'
-    if (Test-Path $moduleBin) { Remove-Item $moduleBin -Recurse -Force }
-    Invoke-BuildTask
+    # Start from an empty module/bin so no file of an earlier build or configuration is shipped
+    # (-NoBuild packages what module/bin holds, e.g. for the Pester test of the package).
+    if (-not $NoBuild) {
+        $moduleBin = Join-Path $ModuleSource 'bin'
+        if (Test-Path $moduleBin) { Remove-Item $moduleBin -Recurse -Force }
+        Invoke-BuildTask
+    }
 
     $manifestSource = Join-Path $Root "$ModuleName.psd1"
     $version = (Import-PowerShellDataFile $manifestSource).ModuleVersion
@@ -137,7 +131,7 @@ function Invoke-PackageTask {
     if (Test-Path $zip) { Remove-Item $zip -Force }
     New-Item -ItemType Directory -Path $staging -Force | Out-Null
 
-    # The package has module/'s content at its root (bin/, en-US/, the ps1xml files), so the
+    # The package has module/'s content at its root (bin/, the ps1xml files, Runbooks/, Validation/), so the
     # manifest's module/ prefixes go; markdown docs become MAML help instead.
     # lib/ (a local Oracle driver) ships only with -IncludeOracleClient.
     Get-ChildItem $ModuleSource -Force | Where-Object { $_.Name -notin 'docs', 'lib', '.gitignore' } |
@@ -145,19 +139,11 @@ function Invoke-PackageTask {
     $manifest = (Get-Content $manifestSource -Raw) -replace "'module/", "'"
     Set-Content -Path (Join-Path $staging "$ModuleName.psd1") -Value $manifest -Encoding utf8NoBOM
 
-    $helpDir = Join-Path $staging 'en-US'
-    New-Item -ItemType Directory -Path $helpDir -Force | Out-Null
-    if (Get-Module -ListAvailable -Name platyPS) {
-        Import-Module platyPS
-        New-ExternalHelp -Path (Join-Path $ModuleSource 'docs') -OutputPath $helpDir -Force | Out-Null
-        # Binary cmdlets' help is looked up next to the assembly as well as in the module base.
-        $binHelp = Join-Path $staging 'bin/en-US'
-        New-Item -ItemType Directory -Path $binHelp -Force | Out-Null
-        Get-ChildItem $helpDir -Filter '*-Help.xml' | Copy-Item -Destination $binHelp -Force
-    }
-    else {
-        Write-Host 'platyPS is not installed: no MAML help in the package (Install-Module platyPS to add it).' -ForegroundColor Yellow
-    }
+    # Help: about_PartitionOps and the cmdlets' MAML, which the build makes from module/docs (build/MamlHelpTask.cs).
+    # Get-Help looks in <module base>/en-US; bin/en-US already holds a copy next to the assembly.
+    $helpSource = Join-Path $Root 'en-US'
+    if (-not (Test-Path (Join-Path $helpSource 'PartitionOps.PowerShell.dll-Help.xml'))) { throw "The build did not produce the MAML help in $helpSource" }
+    Copy-Item $helpSource -Destination $staging -Recurse -Force
 
     if ($IncludeOracleClient) {
         $oracle = Find-OracleClient
@@ -178,6 +164,12 @@ function Invoke-PackageTask {
 
     $check = Test-ModuleManifest -Path (Join-Path $staging "$ModuleName.psd1") -ErrorAction Stop
     if ($check.Version.ToString() -ne $version) { throw "Packaged manifest version $($check.Version) is not $version" }
+
+    # The package must import in a new session, with its help, as the Gallery and Azure Automation will do it.
+    $probe = "Import-Module '$staging' -ErrorAction Stop; if (-not (Get-Help Start-PartitionBackfill).Synopsis) { throw 'no help' }; " +
+        "if (-not (Get-Help about_PartitionOps)) { throw 'no about_PartitionOps' }"
+    & (Get-PwshPath) -NoProfile -NonInteractive -Command $probe
+    if ($LASTEXITCODE -ne 0) { throw "The packaged module does not import with its help in a new pwsh: $staging" }
 
     Add-Type -AssemblyName System.IO.Compression.FileSystem
     [IO.Compression.ZipFile]::CreateFromDirectory($staging, $zip, [IO.Compression.CompressionLevel]::Optimal, $true)

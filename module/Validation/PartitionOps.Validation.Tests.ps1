@@ -60,8 +60,9 @@ BeforeAll {
     $ilm = @{}
     if ($IlmSchema) { $ilm.Schema = $IlmSchema }
     if ($IlmControlSchema) { $ilm.ControlSchema = $IlmControlSchema }
-    $ilmPolicy = @{}
-    if ($IlmPolicy) { $ilmPolicy.Policy = $IlmPolicy }
+    # Not $ilmPolicy: PowerShell names ignore case, so that would overwrite the [string] $IlmPolicy parameter.
+    $policySplat = @{}
+    if ($IlmPolicy) { $policySplat.Policy = $IlmPolicy }
 }
 
 Describe 'Connection' -Tag 'Connection' {
@@ -125,7 +126,7 @@ Describe 'Backfill integrity' -Tag 'Backfill', 'Integrity' -Skip:(-not $backfill
 # ==================================================================================================
 Describe 'ILM health' -Tag 'Ilm' -Skip:(-not $ilmTarget) {
     BeforeAll {
-        $audit = $connection | Test-IlmHealth @ilm @ilmPolicy @IlmHealthThreshold -EnableException
+        $audit = $connection | Test-IlmHealth @ilm @policySplat @IlmHealthThreshold -EnableException
     }
 
     It 'no ILM alert fires on the merge audit' {
@@ -142,8 +143,8 @@ Describe 'ILM health' -Tag 'Ilm' -Skip:(-not $ilmTarget) {
 
     Context 'Table <Table>' -ForEach $ilmTables {
         BeforeAll {
-            $health = $connection | Test-IlmHealth -Table $Table @ilm @ilmPolicy @IlmHealthThreshold -EnableException
-            $candidates = @($connection | Get-IlmMergeCandidate -Table $Table @ilm @ilmPolicy -EnableException)
+            $health = $connection | Test-IlmHealth -Table $Table @ilm @policySplat @IlmHealthThreshold -EnableException
+            $candidates = @($connection | Get-IlmMergeCandidate -Table $Table @ilm @policySplat -EnableException)
         }
 
         It 'Test-IlmHealth passes' {

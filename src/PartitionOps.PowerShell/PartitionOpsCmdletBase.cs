@@ -110,16 +110,22 @@ public abstract class PartitionOpsCmdletBase : PSCmdlet, IDisposable
     }
 
     /// <summary>
-    /// ShouldProcess with the plan's exact SQL as the action text: -WhatIf prints it, -Confirm asks with it.
-    /// Callable from inside <see cref="Run{T}"/> work (e.g. once per merge action).
-    /// <paramref name="target"/> is what the plan changes, e.g. a table plus the connection's DisplayName.
+    /// ShouldProcess with the plan as the action text: -WhatIf prints what will happen (<paramref name="summary"/>:
+    /// phases, types, tables), the statement count and the SQL with per-partition repeats counted; -Confirm asks with
+    /// the same; -Verbose also prints every statement. Callable from inside <see cref="Run{T}"/> work (e.g. once per
+    /// merge action). <paramref name="target"/> is what the plan changes, e.g. a table plus the connection's DisplayName.
     /// </summary>
-    protected bool ShouldProcessPlan(string target, string operation, IReadOnlyList<SqlStatement> plan)
+    protected bool ShouldProcessPlan(string target, string operation, IReadOnlyList<SqlStatement> plan, IReadOnlyList<string>? summary = null)
     {
-        var description = Scrub(PlanText.Describe(target, operation, plan));
-        var warning = Scrub(PlanText.ConfirmQuestion(target, operation, plan));
+        var description = Scrub(PlanText.Describe(target, operation, plan, summary));
+        var warning = Scrub(PlanText.ConfirmQuestion(target, operation, plan, summary));
+        var full = PlanText.IsShortened(plan) ? Scrub($"{operation} on {target}, every statement:{Environment.NewLine}{PlanText.Sql(plan)}") : null;
         // ShouldProcess must run on the pipeline thread; engine work may ask from a pool thread.
-        return Dispatcher.Invoke(() => ShouldProcess(description, warning, operation));
+        return Dispatcher.Invoke(() =>
+        {
+            if (full != null) WriteVerbose(full);
+            return ShouldProcess(description, warning, operation);
+        });
     }
 
     private sealed class DispatcherProgress<TReport>(PipelineDispatcher dispatcher, Action<TReport> handler) : IProgress<TReport>

@@ -29,9 +29,9 @@ function Invoke-BackfillTestSql {
 
 function New-BackfillTestSchema {
     <# Creates a small partitioned FHIR-like Resource table in a new schema; returns the schema name. #>
-    param([Parameter(Mandatory)] [string] $ConnectionString, [long] $Rows = 3000, [int] $TypeCount = 12)
+    param([Parameter(Mandatory)] [string] $ConnectionString, [long] $Rows = 3000, [int] $TypeCount = 12, [string] $Schema)
     $engine = Get-PartitionOpsDependency -Name 'PartitionOps.Engine'
-    $schema = 'po_pester_' + [guid]::NewGuid().ToString('N').Substring(0, 10)
+    $schema = if ($Schema) { $Schema } else { 'po_pester_' + [guid]::NewGuid().ToString('N').Substring(0, 10) }
     $optionsType = $engine.GetType('PartitionOps.Engine.Sample.FhirSampleOptions', $true)
     $options = [Activator]::CreateInstance($optionsType)
     $optionsType.GetProperty('Rows').SetValue($options, [long]$Rows)
@@ -39,7 +39,8 @@ function New-BackfillTestSchema {
     $optionsType.GetProperty('Schema').SetValue($options, $schema)
     $optionsType.GetProperty('PayloadBytes').SetValue($options, 20)
     $create = $engine.GetType('PartitionOps.Engine.Sample.FhirSample', $true).GetMethod('CreateAsync')
-    $create.Invoke($null, [object[]]@($ConnectionString, $options, $null, [System.Threading.CancellationToken]::None)).GetAwaiter().GetResult()
+    # $null =: a Task's GetResult() writes nothing, but an uncaptured call still adds to the function's output.
+    $null = $create.Invoke($null, [object[]]@($ConnectionString, $options, $null, [System.Threading.CancellationToken]::None)).GetAwaiter().GetResult()
     $schema
 }
 
@@ -53,4 +54,52 @@ function Get-ShouldProcessContract {
     param([Parameter(Mandatory)] [System.Management.Automation.CommandInfo] $Command)
     $attribute = $Command.ImplementingType.GetCustomAttributes([System.Management.Automation.CmdletAttribute], $true) | Select-Object -First 1
     [pscustomobject]@{ SupportsShouldProcess = $attribute.SupportsShouldProcess; ConfirmImpact = $attribute.ConfirmImpact }
+}
+
+function New-BackfillTestDatabase {
+    <# Creates an empty database on the test server; returns its connection string. #>
+    param([Parameter(Mandatory)] [string] $ConnectionString)
+    $name = 'po_pester_' + [guid]::NewGuid().ToString('N').Substring(0, 10)
+    $null = Invoke-BackfillTestSql -ConnectionString $ConnectionString -Sql "CREATE DATABASE `"$name`""
+    # The last Database= wins in an ADO.NET connection string.
+    "$ConnectionString;Database=$name"
+}
+
+function Remove-BackfillTestDatabase {
+    param([Parameter(Mandatory)] [string] $ConnectionString, [Parameter(Mandatory)] [string] $DatabaseConnectionString)
+    $name = ($DatabaseConnectionString -split ';' | Where-Object { $_ -like 'Database=*' } | Select-Object -Last 1) -replace '^Database=', ''
+    $null = Invoke-BackfillTestSql -ConnectionString $ConnectionString -Sql "DROP DATABASE IF EXISTS `"$name`" WITH (FORCE)"
+}
+
+function Get-PwshPath {
+    <# This session's own pwsh: under the dotnet tool, (Get-Process -Id $PID).Path is the dotnet host. #>
+    $pwsh = Join-Path $PSHOME ($IsWindows ? 'pwsh.exe' : 'pwsh')
+    if (-not (Test-Path $pwsh)) { throw "No pwsh in `$PSHOME ($PSHOME)" }
+    $pwsh
+}
+
+function Invoke-ChildPwsh {
+    <#
+        Runs a script block in a new pwsh (a clean session: no PartitionOps, no Pester loaded) and returns what it
+        outputs, deserialized. -Arguments reach it as $args, through CliXml so that hashtables stay hashtables.
+    #>
+    param([Parameter(Mandatory)] [scriptblock] $ScriptBlock, [object[]] $Arguments = @())
+    $in = New-TemporaryFile
+    $out = New-TemporaryFile
+    try {
+        Export-Clixml -InputObject $Arguments -Path $in.FullName -Depth 5
+        $wrapper = @"
+`$ErrorActionPreference = 'Stop'
+`$arguments = [object[]](Import-Clixml -Path '$($in.FullName)')
+`$result = & { $ScriptBlock } @arguments
+Export-Clixml -InputObject @(`$result) -Path '$($out.FullName)' -Depth 5
+"@
+        $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($wrapper))
+        $console = & (Get-PwshPath) -NoProfile -NonInteractive -EncodedCommand $encoded 2>&1
+        if ($LASTEXITCODE -ne 0) { throw "The child pwsh exited with $LASTEXITCODE`n$($console -join "`n")" }
+        Import-Clixml -Path $out.FullName
+    }
+    finally {
+        Remove-Item $in.FullName, $out.FullName -ErrorAction SilentlyContinue
+    }
 }

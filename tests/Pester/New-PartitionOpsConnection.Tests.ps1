@@ -86,6 +86,16 @@ Describe 'New-PartitionOpsConnection' {
             $c.Authentication | Should -Be 'Active Directory Managed Identity'
         }
 
+        It 'accepts Microsoft Entra ID sign-in: Authentication=<Keyword>' -ForEach @(
+            @{ Keyword = 'Active Directory Default' }
+            @{ Keyword = 'Active Directory Managed Identity' }
+            @{ Keyword = 'Active Directory MSI' }
+        ) {
+            $c = New-PartitionOpsConnection -ConnectionString "Server=tcp:srv.database.windows.net;Database=fhir;Authentication=$Keyword" -EnableException
+            $c.Authentication | Should -Be $Keyword
+            $c.Provider | Should -Be 'sqlserver'
+        }
+
         It 'accepts an access token' {
             $token = ConvertTo-SecureString 'eyJ.fake.token' -AsPlainText -Force
             $c = New-PartitionOpsConnection -SqlInstance srv.database.windows.net -Database fhir -AccessToken $token

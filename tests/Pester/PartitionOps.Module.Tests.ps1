@@ -7,6 +7,7 @@ BeforeAll {
     $manifestPath = Join-Path $repoRoot 'PartitionOps.psd1'
     Import-Module $manifestPath -Force -ErrorAction Stop
     $manifest = Import-PowerShellDataFile $manifestPath
+    . (Join-Path $PSScriptRoot 'Backfill.TestSupport.ps1')
 }
 
 Describe 'PartitionOps module' {
@@ -49,6 +50,35 @@ Describe 'PartitionOps module' {
         $sqlClient = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'Microsoft.Data.SqlClient' -and $_.Location -like '*dependencies*' }
         $sqlClient | Should -Not -BeNullOrEmpty
         $sqlClient[0].Location | Should -BeLike '*runtimes*'
+    }
+
+    It 'keeps its own Npgsql and SqlClient when a session loaded older ones first (as dbatools or SqlServer do)' -Skip:(-not $env:PARTITIONOPS_TEST_POSTGRES) {
+        # tests/PartitionOps.PesterTests downloads Npgsql 9.0.3 and SqlClient 5.2.2 for this test.
+        $cache = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages' }
+        $olderNpgsql = Join-Path $cache 'npgsql/9.0.3/lib/net8.0/Npgsql.dll'
+        $olderSqlClient = Join-Path $cache 'microsoft.data.sqlclient/5.2.2/runtimes/unix/lib/net8.0/Microsoft.Data.SqlClient.dll'
+        if ($IsWindows) { $olderSqlClient = $olderSqlClient -replace '/unix/', '/win/' }
+        $olderNpgsql, $olderSqlClient | ForEach-Object { $_ | Should -Exist }
+
+        $loaded = Invoke-ChildPwsh -Arguments $olderNpgsql, $olderSqlClient, $manifestPath, $env:PARTITIONOPS_TEST_POSTGRES -ScriptBlock {
+            param([string] $Npgsql, [string] $SqlClient, [string] $Manifest, [string] $ConnectionString)
+            $null = [Reflection.Assembly]::LoadFrom($Npgsql), [Reflection.Assembly]::LoadFrom($SqlClient)
+            Import-Module $Manifest
+            $pg = New-PartitionOpsConnection -ConnectionString $ConnectionString -Provider postgresql -Validate -EnableException
+            $null = New-PartitionOpsConnection -SqlInstance sql01 -Database fhir -EnableException
+            [pscustomobject]@{ Validated = [bool]$pg }
+            foreach ($a in [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -in 'Npgsql', 'Microsoft.Data.SqlClient' }) {
+                [pscustomobject]@{
+                    Name    = $a.GetName().Name
+                    Major   = $a.GetName().Version.Major
+                    Context = [Runtime.Loader.AssemblyLoadContext]::GetLoadContext($a).Name
+                }
+            }
+        }
+        $loaded[0].Validated | Should -BeTrue
+        $assemblies = $loaded | Select-Object -Skip 1
+        $summary = ($assemblies | Sort-Object Name, Context | ForEach-Object { "$($_.Name) $($_.Major) $($_.Context)" }) -join '; '
+        $summary | Should -Be 'Microsoft.Data.SqlClient 5 Default; Microsoft.Data.SqlClient 6 PartitionOps; Npgsql 9 Default; Npgsql 10 PartitionOps'
     }
 
     It 'can be removed and imported again' {

@@ -172,7 +172,8 @@ public abstract class BackfillRunCmdlet : BackfillScopeCmdlet
             // The plan is cheap (catalog reads only) and is what -WhatIf prints and -Confirm asks about.
             var planned = await ExecuteAsync(service, request with { DryRun = true }, null, ct).ConfigureAwait(false);
             var plan = planned.Plan ?? throw new PartitionOpsException("the engine returned no plan for the dry run");
-            if (!ShouldProcessPlan(DescribeTarget(plan.Table), Operation, plan.Statements.ToList())) return null;
+            if (!ShouldProcessPlan(DescribeTarget(plan.Table), Operation, plan.Statements.ToList(), BackfillMapping.PlanSummary(plan, resourceTypes, request.Scope.Profile)))
+                return null;
             var events = CreateProgress<BackfillEvent>(e => OnEvent(tracker, e));
             return await ExecuteAsync(service, request, events, ct).ConfigureAwait(false);
         });

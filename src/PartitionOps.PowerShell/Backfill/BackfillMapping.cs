@@ -44,6 +44,23 @@ public sealed record BackfillParameters
 /// </summary>
 public static class BackfillMapping
 {
+    /// <summary>
+    /// The first lines of -WhatIf / -Confirm: the table, the resource types, and each phase with its statement count,
+    /// so the SQL after them is read knowing what it is for.
+    /// </summary>
+    public static IReadOnlyList<string> PlanSummary(BackfillPlan plan, IReadOnlyList<string> resourceTypes, BackfillProfile profile)
+    {
+        const int namesShown = 10;
+        // Before phase 1 the catalog has no progress to read: the chosen types, else the profile's system types.
+        var names = plan.Types.Count > 0 ? plan.Types.Select(t => t.TypeName).ToList()
+            : resourceTypes.Count > 0 ? resourceTypes.ToList() : profile.SystemTypes.ToList();
+        var typeLine = $"types: {names.Count} ({string.Join(", ", names.Take(namesShown))}{(names.Count > namesShown ? $", and {names.Count - namesShown} more" : "")})";
+        var lines = new List<string> { $"table: {plan.Table}", typeLine };
+        lines.AddRange(plan.Steps.Select(step =>
+            $"{step.Phase}: {step.Description} ({step.Statements.Count} statement{(step.Statements.Count == 1 ? "" : "s")})"));
+        return lines;
+    }
+
     public static readonly IReadOnlyList<string> DataCompressionValues = ["NONE", "ROW", "PAGE"];
 
     /// <summary>Engine (command line) option names -> the cmdlet parameter that carries the value.</summary>

@@ -68,7 +68,7 @@ public sealed class InvokeIlmMaintenanceCommand : IlmTableCmdlet
             // The dry run is the plan (catalog reads only): what -WhatIf prints and -Confirm asks about.
             var planned = await service.RunAsync(request with { DryRun = true }, null, ct).ConfigureAwait(false);
             var table = $"{planned.Plan.Layout.Schema}.{planned.Plan.Layout.Table}";
-            if (!ShouldProcessPlan(DescribeTarget(table), "ILM maintenance (moves and merges)", PlanStatements(planned.Plan))) return null;
+            if (!ShouldProcessPlan(DescribeTarget(table), "ILM maintenance (moves and merges)", PlanStatements(planned.Plan), PlanSummary(planned.Plan))) return null;
             var run = await service.RunAsync(request, CreateIlmProgress(table), ct).ConfigureAwait(false);
             return new Done(run, request);
         });

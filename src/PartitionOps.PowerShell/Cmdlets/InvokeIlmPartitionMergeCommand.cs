@@ -106,7 +106,7 @@ public sealed class InvokeIlmPartitionMergeCommand : IlmTableCmdlet
                 // The dry run is the plan of only the chosen actions: what -WhatIf prints and -Confirm asks about.
                 var planned = await service.RunAsync(request with { DryRun = true }, null, ct).ConfigureAwait(false);
                 var table = $"{planned.Plan.Layout.Schema}.{planned.Plan.Layout.Table}";
-                if (!ShouldProcessPlan(DescribeTarget(table), "Merge partitions", PlanStatements(planned.Plan))) return null;
+                if (!ShouldProcessPlan(DescribeTarget(table), "Merge partitions", PlanStatements(planned.Plan), PlanSummary(planned.Plan))) return null;
                 return new Done(await service.RunAsync(request, CreateIlmProgress(table), ct).ConfigureAwait(false), request);
             }
             catch (InvalidRequestException e)

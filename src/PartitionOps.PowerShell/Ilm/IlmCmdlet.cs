@@ -72,6 +72,16 @@ public abstract class IlmCmdlet : PartitionOpsCmdlet
     }
 
     /// <summary>What a run executes, in order: the session's lock timeout, then every action's statements; empty when there is nothing to do.</summary>
+    /// <summary>The first lines of -WhatIf / -Confirm: the table and one line per action, with its statement count.</summary>
+    public static IReadOnlyList<string> PlanSummary(IlmPlanResult plan)
+    {
+        const int actionsShown = 20;
+        var lines = new List<string> { $"table: {plan.Layout.Schema}.{plan.Layout.Table}, {plan.Steps.Count} action{(plan.Steps.Count == 1 ? "" : "s")}" };
+        lines.AddRange(plan.Steps.Take(actionsShown).Select(s => $"{s.Describe()} ({s.Statements.Count} statements)"));
+        if (plan.Steps.Count > actionsShown) lines.Add($"and {plan.Steps.Count - actionsShown} more actions");
+        return lines;
+    }
+
     public static IReadOnlyList<SqlStatement> PlanStatements(IlmPlanResult plan) =>
         plan.Steps.Count == 0 ? [] : [.. plan.SessionSetup, .. plan.Steps.SelectMany(s => s.Statements)];
 

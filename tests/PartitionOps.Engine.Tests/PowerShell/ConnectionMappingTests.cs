@@ -50,6 +50,31 @@ public class ConnectionMappingTests
         Assert.Equal("tcp:srv.database.windows.net", c.Server);
     }
 
+    // Microsoft Entra ID sign-in as README documents it. SqlClient must parse the keyword and have a provider
+    // registered for it: 2.1 refused "Active Directory Default", and from 7.0 the providers live in the separate
+    // Microsoft.Data.SqlClient.Extensions.Azure package, without which GetProvider returns null and the first
+    // Open fails with "Cannot find an authentication provider".
+    // https://learn.microsoft.com/sql/connect/ado-net/sql/azure-active-directory-authentication
+    [Theory]
+    [InlineData("Active Directory Default", Microsoft.Data.SqlClient.SqlAuthenticationMethod.ActiveDirectoryDefault)]
+    [InlineData("Active Directory Managed Identity", Microsoft.Data.SqlClient.SqlAuthenticationMethod.ActiveDirectoryManagedIdentity)]
+    [InlineData("Active Directory MSI", Microsoft.Data.SqlClient.SqlAuthenticationMethod.ActiveDirectoryMSI)]
+    [InlineData("Active Directory Workload Identity", Microsoft.Data.SqlClient.SqlAuthenticationMethod.ActiveDirectoryWorkloadIdentity)]
+    [InlineData("Active Directory Interactive", Microsoft.Data.SqlClient.SqlAuthenticationMethod.ActiveDirectoryInteractive)]
+    public void Entra_ID_sign_in_is_accepted_and_has_a_provider(string keyword, Microsoft.Data.SqlClient.SqlAuthenticationMethod method)
+    {
+        var c = ConnectionMapping.ToConnection(new ConnectionRequest
+        {
+            ConnectionString = $"Server=tcp:srv.database.windows.net;Database=fhir;Authentication={keyword}",
+            Provider = "sqlserver",
+        });
+        Assert.Equal(keyword, c.Authentication);
+        using var connection = c.Target.CreateConnection();
+        var sql = Assert.IsType<Microsoft.Data.SqlClient.SqlConnection>(connection);
+        Assert.Equal(method, new Microsoft.Data.SqlClient.SqlConnectionStringBuilder(sql.ConnectionString).Authentication);
+        Assert.NotNull(Microsoft.Data.SqlClient.SqlAuthenticationProvider.GetProvider(method));
+    }
+
     [Fact]
     public void SqlInstance_without_credential_uses_integrated_security_on_sqlserver()
     {

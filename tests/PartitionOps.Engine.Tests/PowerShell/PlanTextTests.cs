@@ -13,15 +13,35 @@ public class PlanTextTests
     ];
 
     [Fact]
-    public void WhatIf_text_is_the_exact_sql_with_parameter_values()
+    public void WhatIf_text_says_what_will_happen_then_the_exact_sql_with_parameter_values()
     {
         var nl = Environment.NewLine;
         Assert.Equal(
-            $"Performing the operation \"Backfill\" on target \"dbo.Resource\" with this SQL:{nl}" +
+            $"Performing the operation \"Backfill\" on target \"dbo.Resource\":{nl}" +
+            $"  table: dbo.Resource{nl}" +
+            $"2 SQL statements:{nl}" +
             $"ALTER TABLE [dbo].[Resource] ADD [PartitionId] smallint NOT NULL DEFAULT 2;{nl}{nl}" +
             $"UPDATE [dbo].[Resource] SET [PartitionId] = 1 WHERE [ResourceTypeId] = @type AND [ResourceSurrogateId] > @from;{nl}" +
             $"-- type = 103{nl}-- from = 5000000000",
-            PlanText.Describe("dbo.Resource", "Backfill", Plan));
+            PlanText.Describe("dbo.Resource", "Backfill", Plan, ["table: dbo.Resource"]));
+    }
+
+    [Fact]
+    public void Per_partition_repeats_are_counted_after_two_and_the_full_sql_keeps_them()
+    {
+        var plan = Enumerable.Range(1, 30).SelectMany(i => new[]
+        {
+            new SqlStatement($"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS \"IX_{i:x8}\" ON \"s\".\"Resource_{i}\" (\"ResourceTypeId\") WHERE \"PartitionId\" = 1"),
+            new SqlStatement($"ALTER INDEX \"s\".\"IX\" ATTACH PARTITION \"s\".\"IX_{i:x8}\""),
+        }).ToList();
+        var text = PlanText.Describe("s.Resource", "Start backfill", plan, ["index: build IX (60 statements)"]);
+        Assert.Equal(2, text.Split("CREATE UNIQUE INDEX").Length - 1);
+        Assert.Equal(2, text.Split("ATTACH PARTITION").Length - 1);
+        Assert.Contains("-- 56 more statements like the ones above (-Verbose prints them)", text);
+        Assert.Contains("60 SQL statements; repeated ones are counted", text);
+        Assert.True(text.IndexOf("index: build", StringComparison.Ordinal) < text.IndexOf("CREATE", StringComparison.Ordinal));
+        Assert.True(PlanText.IsShortened(plan));
+        Assert.Equal(30, PlanText.Sql(plan).Split("ATTACH PARTITION").Length - 1);
     }
 
     [Fact]

@@ -139,8 +139,9 @@ public class BackfillCmdletContractTests
     [Fact]
     public void Prerequisite_view_marks_failed_warning_and_passed_checks_by_the_check_properties()
     {
-        var text = File.ReadAllText(Path.Combine(ModuleFacts.ModuleDirectory, "PartitionOps.Format.ps1xml"));
-        var line = text.Split('\n').Single(l => l.Contains("<Label>Checks</Label>"));
+        var formats = System.Xml.Linq.XDocument.Load(Path.Combine(ModuleFacts.ModuleDirectory, "PartitionOps.Format.ps1xml"));
+        var view = formats.Descendants("View").Single(v => (string?)v.Element("Name") == "BackfillPrerequisiteReport");
+        var line = (string)view.Descendants("ListItem").Single(i => (string?)i.Element("Label") == "Checks").Element("ScriptBlock")!;
         Assert.Contains("[FAIL]", line);
         Assert.Contains("[warn]", line);
         // The script block reads these members of each check: a rename would show every check blank.

@@ -179,7 +179,7 @@ public class IlmCmdletContractTests
     [Fact]
     public void Manifest_release_notes_and_about_help_mention_the_ilm_cmdlets()
     {
-        var about = File.ReadAllText(Path.Combine(ModuleFacts.ModuleDirectory, "en-US", "about_PartitionOps.help.txt"));
+        var about = File.ReadAllText(Path.Combine(ModuleFacts.RepoRoot, "en-US", "about_PartitionOps.help.txt"));
         Assert.All(Names, n => Assert.Contains(n, about));
         Assert.Matches(new Regex(@"(?m)^\s*ILM\s*$"), about);
     }
