@@ -29,6 +29,12 @@ public sealed record MergeScript(
     public LockRetry? Retry { get; init; }
 
     /// <summary>
+    /// Asked before each attempt at <see cref="SwapLock"/>: a non-null answer means the swap cannot get its locks without a
+    /// deadlock (writers wait behind the copy's locks); the whole transaction is rolled back and tried again later.
+    /// </summary>
+    public SqlStatement? SwapGuard { get; init; }
+
+    /// <summary>
     /// Statement text -> the partition whose rows it copies: its row count (the INSERT's) is that partition's exact row
     /// count. Empty when the engine's merge copies nothing the executor can count (Oracle): sources are then counted.
     /// </summary>

@@ -157,7 +157,7 @@ internal sealed class IlmExecutor(
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            errorKind = e is PartitionOpsException ? ErrorKind.Permanent : provider.Errors.Classify(e);
+            errorKind = Kind(e);
             error = $"{errorKind}: {e.Message}";
         }
         var status = error is null ? IlmStatus.Success : IlmStatus.Failed;
@@ -175,10 +175,11 @@ internal sealed class IlmExecutor(
     /// <summary>
     /// Runs a script: its checks (a non-null answer fails the action before anything is written), its prepare statements
     /// each on its own, then the rest in one transaction when the engine has transactional DDL, the lock steps retried
-    /// with back-off. Returns the rows each copy statement wrote, by source partition.
+    /// with back-off. When the swap must yield (<see cref="MergeScript.SwapGuard"/>), the transaction is rolled back
+    /// whole, letting the waiting writers through, and run again after a pause, until <c>lockWait</c> has passed.
+    /// Returns the rows each copy statement wrote, by source partition.
     /// </summary>
-    private async Task<Dictionary<string, long>> RunScriptAsync(IlmAction action, MergeScript script, CancellationToken ct,
-        Action? statementRan = null)
+    private async Task<Dictionary<string, long>> RunScriptAsync(IlmAction action, MergeScript script, CancellationToken ct)
     {
         for (var i = 0; i < script.Checks.Count; i++)
         {
@@ -187,25 +188,48 @@ internal sealed class IlmExecutor(
                 throw new PartitionOpsException($"{problem}: a merge detaches and drops these partitions; change or drop them first");
         }
         await SimpleAsync(action, "prepare", script.Prepare, ct).ConfigureAwait(false);
+        var started = Stopwatch.StartNew();
+        var pause = TimeSpan.FromMilliseconds(100);
+        while (true)
+        {
+            try
+            {
+                return await TransactionAsync(action, script, started, ct).ConfigureAwait(false);
+            }
+            catch (SwapYieldException yielded) when (started.Elapsed + pause < LockWait)
+            {
+                _ = yielded;
+                await Task.Delay(pause, ct).ConfigureAwait(false);
+                pause = TimeSpan.FromMilliseconds(Math.Min(pause.TotalMilliseconds * 2, 2000));
+            }
+            catch (SwapYieldException yielded)
+            {
+                throw new LockWaitException(
+                    $"{yielded.Message}, still after {Math.Round(started.Elapsed.TotalSeconds, 1)} s (MERGE_LOCK_TIMEOUT): the merge yielded each time " +
+                    "and changed nothing; the next run tries again");
+            }
+        }
+    }
+
+    private TimeSpan LockWait => lockWait ?? TimeSpan.FromSeconds(IlmConfig.Default.MergeLockTimeoutSeconds);
+
+    private async Task<Dictionary<string, long>> TransactionAsync(IlmAction action, MergeScript script, Stopwatch started, CancellationToken ct)
+    {
         var copied = new Dictionary<string, long>(StringComparer.OrdinalIgnoreCase);
         DbTransaction? transaction = null;
         try
         {
             if (dialect.TransactionalDdl) transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
-            await LockAsync(action, "lock", script.Lock, script.Retry, transaction, ct).ConfigureAwait(false);
+            await LockAsync(action, "lock", script.Lock, script.Retry, null, transaction, started, ct).ConfigureAwait(false);
             for (var i = 0; i < script.Merge.Count; i++)
             {
                 var s = script.Merge[i];
                 await SendAsync(action, "merge", i, s, transaction, ct,
                     script.Copies.TryGetValue(s.Text, out var source) ? n => copied[source] = n : null).ConfigureAwait(false);
-                statementRan?.Invoke();
             }
-            await LockAsync(action, "swap-lock", script.SwapLock, script.Retry, transaction, ct).ConfigureAwait(false);
+            await LockAsync(action, "swap-lock", script.SwapLock, script.Retry, script.SwapGuard, transaction, started, ct).ConfigureAwait(false);
             for (var i = 0; i < script.Swap.Count; i++)
-            {
                 await SendAsync(action, "swap", i, script.Swap[i], transaction, ct).ConfigureAwait(false);
-                statementRan?.Invoke();
-            }
             if (hook != null && transaction != null)
                 await hook.BeforeAsync(new IlmStatementPoint(action, "commit", 0, new SqlStatement("COMMIT"), connection), ct).ConfigureAwait(false);
             if (transaction != null) await transaction.CommitAsync(ct).ConfigureAwait(false);
@@ -225,10 +249,11 @@ internal sealed class IlmExecutor(
     /// <summary>
     /// Takes a lock step. With a retry plan, each attempt runs under a savepoint with a short lock timeout; an attempt that
     /// times out is rolled back to the savepoint (releasing what it took) and tried again after a growing, jittered pause,
-    /// until <c>lockWait</c> (MERGE_LOCK_TIMEOUT) has passed: then the lock timeout fails the action.
+    /// until <c>lockWait</c> (MERGE_LOCK_TIMEOUT) has passed since <paramref name="started"/>: then the lock timeout fails
+    /// the action. A <paramref name="guard"/> is asked before each attempt; an answer makes the transaction yield.
     /// </summary>
-    private async Task LockAsync(IlmAction action, string phase, IReadOnlyList<SqlStatement> locks, LockRetry? retry,
-        DbTransaction? transaction, CancellationToken ct)
+    private async Task LockAsync(IlmAction action, string phase, IReadOnlyList<SqlStatement> locks, LockRetry? retry, SqlStatement? guard,
+        DbTransaction? transaction, Stopwatch started, CancellationToken ct)
     {
         if (locks.Count == 0) return;
         if (retry is null)
@@ -236,11 +261,11 @@ internal sealed class IlmExecutor(
             for (var i = 0; i < locks.Count; i++) await SendAsync(action, phase, i, locks[i], transaction, ct).ConfigureAwait(false);
             return;
         }
-        var give = Stopwatch.StartNew();
-        var limit = lockWait ?? TimeSpan.FromSeconds(IlmConfig.Default.MergeLockTimeoutSeconds);
         var pause = TimeSpan.FromMilliseconds(50);
         while (true)
         {
+            if (guard != null && await connection.ScalarAsync<string>(provider, guard, ct, transaction).ConfigureAwait(false) is { Length: > 0 } waiting)
+                throw new SwapYieldException(waiting);
             foreach (var b in retry.Begin) await connection.ExecuteAsync(provider, b, ct, transaction).ConfigureAwait(false);
             try
             {
@@ -248,14 +273,20 @@ internal sealed class IlmExecutor(
                 await connection.ExecuteAsync(provider, retry.Done, ct, transaction).ConfigureAwait(false);
                 return;
             }
-            catch (Exception e) when (provider.Errors.Classify(e) == ErrorKind.LockTimeout && give.Elapsed + pause < limit)
+            catch (Exception e) when (provider.Errors.Classify(e) == ErrorKind.LockTimeout && started.Elapsed + pause < LockWait)
             {
                 await connection.ExecuteAsync(provider, retry.Undo, ct, transaction).ConfigureAwait(false);
                 await Task.Delay(pause + TimeSpan.FromMilliseconds(Random.Shared.Next(0, (int)pause.TotalMilliseconds + 1)), ct).ConfigureAwait(false);
-                pause = TimeSpan.FromMilliseconds(Math.Min(pause.TotalMilliseconds * 2, 2000));
+                pause = TimeSpan.FromMilliseconds(Math.Min(pause.TotalMilliseconds * 2, 1000));
             }
         }
     }
+
+    /// <summary>The swap cannot take its locks without a deadlock now: roll back and try the whole transaction again.</summary>
+    private sealed class SwapYieldException(string message) : Exception(message);
+
+    /// <summary>Locks not obtained within MERGE_LOCK_TIMEOUT, retries included: reported as a lock timeout.</summary>
+    internal sealed class LockWaitException(string message) : PartitionOpsException(message);
 
     /// <summary>What a merge counted so far (read after a failure too).</summary>
     private sealed class MergeCounts
@@ -297,7 +328,7 @@ internal sealed class IlmExecutor(
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            var kind = e is PartitionOpsException ? Providers.ErrorKind.Permanent : provider.Errors.Classify(e);
+            var kind = Kind(e);
             var message = $"{kind}: {e.Message}";
             if (counts.Started && !dialect.TransactionalDdl)
             {
@@ -334,7 +365,7 @@ internal sealed class IlmExecutor(
         {
             await SimpleAsync(merge, "prepare", script.Prepare, ct).ConfigureAwait(false);
             if (dialect.TransactionalDdl) transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
-            await LockAsync(merge, "lock", script.Lock, script.Retry, transaction, ct).ConfigureAwait(false);
+            await LockAsync(merge, "lock", script.Lock, script.Retry, null, transaction, Stopwatch.StartNew(), ct).ConfigureAwait(false);
             foreach (var source in merge.Sources)
                 counts.PerSource[source] = await connection.ScalarAsync<long>(provider, dialect.CountRows(layout, source), ct, transaction).ConfigureAwait(false);
             counts.Before = counts.PerSource.Values.Sum();
@@ -359,6 +390,13 @@ internal sealed class IlmExecutor(
             if (transaction != null) await transaction.DisposeAsync().ConfigureAwait(false);
         }
     }
+
+    private ErrorKind Kind(Exception e) => e switch
+    {
+        LockWaitException => ErrorKind.LockTimeout,
+        PartitionOpsException => ErrorKind.Permanent,
+        _ => provider.Errors.Classify(e),
+    };
 
     private async Task CompleteAsync(MergeAction merge, string status, string? error, TimeSpan duration, Dictionary<string, long>? perSource)
     {

@@ -211,6 +211,19 @@ public sealed partial class PostgreSqlIlmDialect : IIlmDialect
         P("parent", Table(table.Schema, table.Table)));
 
     /// <summary>
+    /// Backends waiting for a lock on the sources (writers held back by the copy's SHARE lock), or null. Such a writer
+    /// already holds ROW EXCLUSIVE on the partitioned table (an INSERT locks the parent before routing the row), so
+    /// waiting for the parent's ACCESS EXCLUSIVE lock now would be a deadlock: the rebuild yields instead.
+    /// </summary>
+    private static SqlStatement WaitingWriters(PartitionLayout table, IReadOnlyList<string> sources) => SqlStatement.Of("""
+        SELECT 'backends ' || string_agg(DISTINCT w.pid::text, ', ') || ' wait to write into the partitions being rebuilt'
+        FROM pg_locks w
+        WHERE NOT w.granted AND w.locktype = 'relation' AND w.pid <> pg_backend_pid()
+          AND w.relation = ANY (@sources::text[]::regclass[]::oid[])
+        HAVING count(*) > 0
+        """, P("sources", sources.Select(s => Partition(table, s)).ToArray()));
+
+    /// <summary>
     /// pg_repack's way (rebuild beside, swap under a brief lock): in ONE transaction, a new table in the target
     /// tablespace receives the rows of every source while the sources are held in SHARE mode (readers go on, writers to
     /// those partitions wait: https://www.postgresql.org/docs/15/explicit-locking.html, table 13.2); then the sources and
@@ -263,7 +276,9 @@ public sealed partial class PostgreSqlIlmDialect : IIlmDialect
         {
             Checks = [Blockers(table, sources)],
             // Partitions first, then the parent: the parent's exclusive lock is never held while waiting for another.
-            SwapLock = [new($"LOCK TABLE {sourceList} IN ACCESS EXCLUSIVE MODE"), new($"LOCK TABLE {parent} IN ACCESS EXCLUSIVE MODE")],
+            // ONLY: without it LOCK TABLE locks every partition too (https://www.postgresql.org/docs/15/sql-lock.html).
+            SwapLock = [new($"LOCK TABLE {sourceList} IN ACCESS EXCLUSIVE MODE"), new($"LOCK TABLE ONLY {parent} IN ACCESS EXCLUSIVE MODE")],
+            SwapGuard = WaitingWriters(table, sources),
             Swap = swap,
             Retry = Retry(),
             Copies = copies,
@@ -348,7 +363,7 @@ public sealed partial class PostgreSqlIlmDialect : IIlmDialect
         var locks = new List<SqlStatement>
         {
             new($"LOCK TABLE {string.Join(", ", merge.Sources.Select(s => Partition(table, s)))} IN ACCESS EXCLUSIVE MODE"),
-            new($"LOCK TABLE {parent} IN ACCESS EXCLUSIVE MODE"),
+            new($"LOCK TABLE ONLY {parent} IN ACCESS EXCLUSIVE MODE"),
         };
         return new MergeScript(prepare, locks, work) { Checks = [Blockers(table, merge.Sources)], Retry = Retry(), Copies = copies };
     }
