@@ -28,6 +28,9 @@ public sealed record MergeScript(
 
     public LockRetry? Retry { get; init; }
 
+    /// <summary>Run (best effort, each on its own) after the script failed: drops what <see cref="Prepare"/> left (the next run would too).</summary>
+    public IReadOnlyList<SqlStatement> Cleanup { get; init; } = [];
+
     /// <summary>
     /// Asked before each attempt at <see cref="SwapLock"/>: a non-null answer means the swap cannot get its locks without a
     /// deadlock (writers wait behind the copy's locks); the whole transaction is rolled back and tried again later.

@@ -187,7 +187,24 @@ internal sealed class IlmExecutor(
             if (await connection.ScalarAsync<string>(provider, script.Checks[i], ct).ConfigureAwait(false) is { Length: > 0 } problem)
                 throw new PartitionOpsException($"{problem}: a merge detaches and drops these partitions; change or drop them first");
         }
-        await SimpleAsync(action, "prepare", script.Prepare, ct).ConfigureAwait(false);
+        try
+        {
+            await SimpleAsync(action, "prepare", script.Prepare, ct).ConfigureAwait(false);
+            return await RetriedTransactionAsync(action, script, ct).ConfigureAwait(false);
+        }
+        catch when (script.Cleanup.Count > 0)
+        {
+            foreach (var s in script.Cleanup)
+            {
+                try { await connection.ExecuteAsync(provider, s, CancellationToken.None).ConfigureAwait(false); }
+                catch (Exception e) when (e is DbException or InvalidOperationException) { break; /* the next run drops it */ }
+            }
+            throw;
+        }
+    }
+
+    private async Task<Dictionary<string, long>> RetriedTransactionAsync(IlmAction action, MergeScript script, CancellationToken ct)
+    {
         var started = Stopwatch.StartNew();
         var pause = TimeSpan.FromMilliseconds(100);
         while (true)

@@ -365,7 +365,22 @@ public sealed partial class PostgreSqlIlmDialect : IIlmDialect
             new($"LOCK TABLE {string.Join(", ", merge.Sources.Select(s => Partition(table, s)))} IN ACCESS EXCLUSIVE MODE"),
             new($"LOCK TABLE ONLY {parent} IN ACCESS EXCLUSIVE MODE"),
         };
-        return new MergeScript(prepare, locks, work) { Checks = [Blockers(table, merge.Sources)], Retry = Retry(), Copies = copies };
+        return new MergeScript(prepare, locks, work)
+        {
+            Checks = [Blockers(table, merge.Sources)],
+            Retry = Retry(),
+            Copies = copies,
+            // Never waits long (the failure may have been a lock held on the head): left for the next run then.
+            Cleanup = [new($"""
+                DO $partitionops$
+                BEGIN
+                    SET LOCAL lock_timeout = '{(int)LockAttempt.TotalMilliseconds}ms';
+                    ALTER TABLE {head} DROP CONSTRAINT IF EXISTS {Q(BoundConstraint)};
+                EXCEPTION WHEN lock_not_available THEN NULL;
+                END
+                $partitionops$
+                """)],
+        };
     }
 
     public SqlStatement? Leftovers(string owner, string table) => SqlStatement.Of("""
