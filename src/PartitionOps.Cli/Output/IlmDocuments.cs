@@ -3,6 +3,7 @@ using PartitionOps.Engine.Ilm.Execution;
 using PartitionOps.Engine.Ilm.Model;
 using PartitionOps.Engine.Ilm.Planning;
 using PartitionOps.Engine.Ilm.Simulation;
+using PartitionOps.Engine.Ilm.Policy;
 using PartitionOps.Engine.Providers;
 
 namespace PartitionOps.Cli.Output;
@@ -82,8 +83,18 @@ internal static class IlmDocuments
 
     public sealed record TierCounts(int HotMonthly, int WarmYearly, int WarmMonthly, int ColdYearly, int ColdMonthly);
 
+    /// <summary><see cref="Methods"/>: the walk costed per merge method (PostgreSQL: rebuild, in_place); empty where the engine has one way.</summary>
     public sealed record StrategyDocument(string Strategy, long RowsRewritten, long MergeOperations, int Moves, int Renames, TierCounts Final,
-        IReadOnlyList<SimulatedMonth> Months);
+        IReadOnlyList<SimulatedMonth> Months)
+    {
+        public IReadOnlyList<MethodDocument> Methods { get; init; } = [];
+    }
+
+    public sealed record MethodDocument(string Method, long RowsRewritten, long AgedRows, double? RowsWrittenPerAgedRow, string LongestExclusiveLock,
+        long RowsCopiedUnderThatLock);
+
+    /// <summary>rebuild, in_place (the policy file's spelling).</summary>
+    public static string MethodName(MergeMethod method) => method == MergeMethod.InPlace ? "in_place" : "rebuild";
 
     /// <summary><see cref="Provider"/>: whose merge costs were used; <see cref="CostsFrom"/>: where that came from (--provider, the layout file, the connection).</summary>
     public sealed record SimulationDocument(string Schema, string Table, string Provider, DateOnly From, DateOnly To, int Months, IReadOnlyList<StrategyDocument> Strategies)
@@ -94,7 +105,11 @@ internal static class IlmDocuments
     public static SimulationDocument Simulation(PartitionLayout layout, IlmSimulationResult result, string provider) =>
         new(layout.Schema, layout.Table, provider, result.From, result.To, result.Strategies.FirstOrDefault()?.Months.Count ?? 0,
             result.Strategies.Select(s => new StrategyDocument(Name(s.Strategy.ToString()), s.RowsRewritten, s.MergeOperations,
-                s.Months.Sum(m => m.Moves), s.Months.Sum(m => m.Renames), Final(s), s.Months)).ToList());
+                s.Months.Sum(m => m.Moves), s.Months.Sum(m => m.Renames), Final(s), s.Months)
+            {
+                Methods = s.Methods.Select(m => new MethodDocument(MethodName(m.Method), m.RowsRewritten, m.AgedRows, m.RowsWrittenPerAgedRow,
+                    m.LongestExclusiveLock, m.LongestLockRows)).ToList(),
+            }).ToList());
 
     public static TierCounts Final(StrategySimulation s) => s.Months.Count == 0
         ? new TierCounts(0, 0, 0, 0, 0)

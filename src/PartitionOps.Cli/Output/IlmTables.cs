@@ -148,6 +148,16 @@ internal static class IlmTables
                 Cell(f.ColdMonthly), Cell(s.MergeOperations), Cell(s.RowsRewritten.ToString("N0", CultureInfo.InvariantCulture)));
         }
         console.Write(compare);
+        if (result.Strategies.All(s => s.Methods.Count == 0)) return;
+        var methods = new Table().Border(TableBorder.Simple).Title("merge methods (tier_config.merge_method)");
+        foreach (var c in new[] { "Strategy", "Method", "Rows rewritten", "Rows aged", "Written per aged row", "Longest exclusive lock" })
+            methods.AddColumn(new TableColumn(c));
+        foreach (var s in result.Strategies)
+            foreach (var m in s.Methods)
+                methods.AddRow(Cell(IlmDocuments.Name(s.Strategy.ToString())), Cell(IlmDocuments.MethodName(m.Method)),
+                    Cell(m.RowsRewritten.ToString("N0", CultureInfo.InvariantCulture)), Cell(m.AgedRows.ToString("N0", CultureInfo.InvariantCulture)),
+                    Cell(m.RowsWrittenPerAgedRow?.ToString("0.00", CultureInfo.InvariantCulture) ?? "-"), Cell(m.LongestExclusiveLock));
+        console.Write(methods);
     }
 
     public static void Config(IAnsiConsole console, IlmConfigSnapshot snapshot)

@@ -240,9 +240,18 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
         var options = new IlmPlanOptions
         {
             MultiPartitionMerge = dialect?.MultiPartitionMerge ?? true,
-            MergeRewritesTarget = dialect?.MergeRewritesTarget ?? true,
+            MergeRewritesTarget = dialect is null || RewritesTarget(dialect, request.Policy.MergeMethod),
         };
-        return IlmSimulator.Simulate(request.Layout, request.Policy, request.From, request.To, request.Strategies, options, request.RowsPerNewMonth);
+        // Each method the engine offers is costed too, with the engine's own rewriting as the in_place baseline.
+        var methodBase = options with { MergeRewritesTarget = dialect?.MergeRewritesTarget ?? true };
+        var result = IlmSimulator.Simulate(request.Layout, request.Policy, request.From, request.To, request.Strategies, options, request.RowsPerNewMonth);
+        if (dialect is null || dialect.MergeMethods.Count == 0) return result;
+        var costed = IlmSimulator.Simulate(request.Layout, request.Policy, request.From, request.To, request.Strategies, methodBase,
+            request.RowsPerNewMonth, dialect.MergeMethods);
+        return result with
+        {
+            Strategies = result.Strategies.Zip(costed.Strategies, (walk, cost) => walk with { Methods = cost.Methods }).ToList(),
+        };
     }
 
     // ---------------------------------------------------------------- config
