@@ -65,7 +65,7 @@ internal static class IlmTables
         var verdict = result.Failed > 0 ? "FAILED" : result.StoppedEarly ? "stopped early" : "done";
         console.WriteLine($"ilm run {verdict} for {Qualified(plan.Schema, plan.Table)} as of {plan.AsOf:yyyy-MM-dd}{only}: " +
                           $"{result.Succeeded} succeeded, {result.Failed} failed, {result.RowsMerged:N0} rows merged (counted), " +
-                          $"~{IlmDocuments.RowsRewritten(result):N0} rows rewritten" +
+                          IlmDocuments.RowsWrittenText(result) +
                           (result.Outcomes.Count == 0 ? " (nothing to do)" : ""));
         if (result.Failed > 0) console.WriteLine("Fix the cause and run the same command again: failed merges are retried (MERGE_RETRY_FAILED).");
     }
