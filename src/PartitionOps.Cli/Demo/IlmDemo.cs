@@ -105,7 +105,7 @@ internal sealed class IlmDemo : IDemoSection
             var after = await service.SummaryAsync(table, policy, ct).ConfigureAwait(false);
             rows.Add((asOf, result, after));
             output.Info($"ilm demo: as of {asOf:yyyy-MM-dd}: {result.Succeeded} action(s) done, {result.Failed} failed, " +
-                        $"~{IlmDocuments.RowsRewritten(result):N0} rows rewritten; now {Counts(after)}");
+                        $"{IlmDocuments.RowsWrittenText(result)}; now {Counts(after)}");
             foreach (var o in result.Outcomes)
                 output.Info($"  {o.Status,-7} {o.Action.Describe()}" + (o.Error is { } e ? $": {e}" : ""));
             steps.Add(new

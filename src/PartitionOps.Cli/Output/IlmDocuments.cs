@@ -3,6 +3,7 @@ using PartitionOps.Engine.Ilm.Execution;
 using PartitionOps.Engine.Ilm.Model;
 using PartitionOps.Engine.Ilm.Planning;
 using PartitionOps.Engine.Ilm.Simulation;
+using PartitionOps.Engine.Ilm.Policy;
 using PartitionOps.Engine.Providers;
 
 namespace PartitionOps.Cli.Output;
@@ -29,7 +30,11 @@ internal static class IlmDocuments
     /// </summary>
     public sealed record OutcomeDocument(
         string Action, string Partition, string Description, string Status, string? Error, string? ErrorKind, double DurationSeconds,
-        long? RowsBefore, long? RowsAfter, long? RowsMerged, long? RowsMovedEstimate, long RowsRewritten, IReadOnlyList<string> Statements, IlmAction Detail);
+        long? RowsBefore, long? RowsAfter, long? RowsMerged, long? RowsMovedEstimate, long RowsRewritten, IReadOnlyList<string> Statements, IlmAction Detail)
+    {
+        /// <summary>Rows the action wrote, counted (the copies' row counts); null when not counted.</summary>
+        public long? RowsWritten { get; init; }
+    }
 
     public sealed record ReconcileDocument(string TargetPartition, string Outcome, string? RenameFrom, string Message, IReadOnlyList<string> Sources);
 
@@ -41,7 +46,14 @@ internal static class IlmDocuments
     public sealed record RunDocument(
         string Schema, string Table, string Provider, DateOnly AsOf, bool DryRun, IReadOnlyList<string>? Only, int Succeeded, int Failed, long RowsMerged, long RowsInMergedPartitions, long RowsRewritten,
         bool StoppedEarly, IReadOnlyList<OutcomeDocument> Outcomes, IReadOnlyList<string> NotStarted, IReadOnlyList<ReconcileDocument> Reconciled,
-        IReadOnlyList<SkipDocument> Skipped, PlanDocument Plan);
+        IReadOnlyList<SkipDocument> Skipped, PlanDocument Plan)
+    {
+        /// <summary>Rows the successful actions wrote, counted; null when any of them was not counted (unknown, not an estimate).</summary>
+        public long? RowsWritten { get; init; }
+
+        /// <summary>Tables or constraints failed runs had left, dropped before planning.</summary>
+        public IReadOnlyList<string> LeftoversDropped { get; init; } = [];
+    }
 
     public static PlanDocument Plan(IlmPlanResult result)
     {
@@ -64,17 +76,26 @@ internal static class IlmDocuments
             result.StoppedEarly,
             result.Outcomes.Select(o => new OutcomeDocument(Kind(o.Action), o.Action.Partition, o.Action.Describe(), o.Status, o.Error,
                 o.ErrorKind?.ToString(), Math.Round(o.Duration.TotalSeconds, 3), o.RowsBefore, o.RowsAfter, o.RowsMerged, o.RowsMovedEstimate, o.Action.RowsRewritten,
-                o.Statements.Select(Sql).ToList(), o.Action)).ToList(),
+                o.Statements.Select(Sql).ToList(), o.Action) { RowsWritten = o.RowsWritten }).ToList(),
             result.NotStarted.Select(a => a.Describe()).ToList(),
             result.Reconciled.Select(d => new ReconcileDocument(d.TargetPartition, d.Outcome.ToString(), d.RenameFrom, d.Message,
                 d.Rows.Select(r => r.SourcePartition).ToList())).ToList(),
             Skips(plan),
-            Plan(result.Plan));
+            Plan(result.Plan))
+        {
+            RowsWritten = result.RowsWritten,
+            LeftoversDropped = result.LeftoversDropped,
+        };
     }
 
     /// <summary>Rows of the partitions the successful merges grew, counted after each merge.</summary>
     public static long RowsInMergedPartitions(IlmRunResult result) =>
         result.Outcomes.Where(o => o.Action is MergeAction && o.Status == IlmStatus.Success).Sum(o => o.RowsAfter ?? 0);
+
+    /// <summary>Rows the successful actions wrote as counted by the run (the copies' row counts), or "unknown" where not counted.</summary>
+    public static string RowsWrittenText(IlmRunResult result) => result.RowsWritten is { } n
+        ? $"{n.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} rows written (counted)"
+        : "rows written unknown (not counted: a move by SET TABLESPACE)";
 
     /// <summary>Rows the successful actions rewrote (catalog estimates, as the planner counts them).</summary>
     public static long RowsRewritten(IlmRunResult result) =>
@@ -82,8 +103,18 @@ internal static class IlmDocuments
 
     public sealed record TierCounts(int HotMonthly, int WarmYearly, int WarmMonthly, int ColdYearly, int ColdMonthly);
 
+    /// <summary><see cref="Methods"/>: the walk costed per merge method (PostgreSQL: rebuild, in_place); empty where the engine has one way.</summary>
     public sealed record StrategyDocument(string Strategy, long RowsRewritten, long MergeOperations, int Moves, int Renames, TierCounts Final,
-        IReadOnlyList<SimulatedMonth> Months);
+        IReadOnlyList<SimulatedMonth> Months)
+    {
+        public IReadOnlyList<MethodDocument> Methods { get; init; } = [];
+    }
+
+    public sealed record MethodDocument(string Method, long RowsRewritten, long AgedRows, double? RowsWrittenPerAgedRow, string LongestExclusiveLock,
+        long RowsCopiedUnderThatLock);
+
+    /// <summary>rebuild, in_place (the policy file's spelling).</summary>
+    public static string MethodName(MergeMethod method) => method == MergeMethod.InPlace ? "in_place" : "rebuild";
 
     /// <summary><see cref="Provider"/>: whose merge costs were used; <see cref="CostsFrom"/>: where that came from (--provider, the layout file, the connection).</summary>
     public sealed record SimulationDocument(string Schema, string Table, string Provider, DateOnly From, DateOnly To, int Months, IReadOnlyList<StrategyDocument> Strategies)
@@ -94,7 +125,11 @@ internal static class IlmDocuments
     public static SimulationDocument Simulation(PartitionLayout layout, IlmSimulationResult result, string provider) =>
         new(layout.Schema, layout.Table, provider, result.From, result.To, result.Strategies.FirstOrDefault()?.Months.Count ?? 0,
             result.Strategies.Select(s => new StrategyDocument(Name(s.Strategy.ToString()), s.RowsRewritten, s.MergeOperations,
-                s.Months.Sum(m => m.Moves), s.Months.Sum(m => m.Renames), Final(s), s.Months)).ToList());
+                s.Months.Sum(m => m.Moves), s.Months.Sum(m => m.Renames), Final(s), s.Months)
+            {
+                Methods = s.Methods.Select(m => new MethodDocument(MethodName(m.Method), m.RowsRewritten, m.AgedRows, m.RowsWrittenPerAgedRow,
+                    m.LongestExclusiveLock, m.LongestLockRows)).ToList(),
+            }).ToList());
 
     public static TierCounts Final(StrategySimulation s) => s.Months.Count == 0
         ? new TierCounts(0, 0, 0, 0, 0)

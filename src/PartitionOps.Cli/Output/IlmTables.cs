@@ -65,7 +65,7 @@ internal static class IlmTables
         var verdict = result.Failed > 0 ? "FAILED" : result.StoppedEarly ? "stopped early" : "done";
         console.WriteLine($"ilm run {verdict} for {Qualified(plan.Schema, plan.Table)} as of {plan.AsOf:yyyy-MM-dd}{only}: " +
                           $"{result.Succeeded} succeeded, {result.Failed} failed, {result.RowsMerged:N0} rows merged (counted), " +
-                          $"~{IlmDocuments.RowsRewritten(result):N0} rows rewritten" +
+                          IlmDocuments.RowsWrittenText(result) +
                           (result.Outcomes.Count == 0 ? " (nothing to do)" : ""));
         if (result.Failed > 0) console.WriteLine("Fix the cause and run the same command again: failed merges are retried (MERGE_RETRY_FAILED).");
     }
@@ -148,6 +148,16 @@ internal static class IlmTables
                 Cell(f.ColdMonthly), Cell(s.MergeOperations), Cell(s.RowsRewritten.ToString("N0", CultureInfo.InvariantCulture)));
         }
         console.Write(compare);
+        if (result.Strategies.All(s => s.Methods.Count == 0)) return;
+        var methods = new Table().Border(TableBorder.Simple).Title("merge methods (tier_config.merge_method)");
+        foreach (var c in new[] { "Strategy", "Method", "Rows rewritten", "Rows aged", "Written per aged row", "Longest exclusive lock" })
+            methods.AddColumn(new TableColumn(c));
+        foreach (var s in result.Strategies)
+            foreach (var m in s.Methods)
+                methods.AddRow(Cell(IlmDocuments.Name(s.Strategy.ToString())), Cell(IlmDocuments.MethodName(m.Method)),
+                    Cell(m.RowsRewritten.ToString("N0", CultureInfo.InvariantCulture)), Cell(m.AgedRows.ToString("N0", CultureInfo.InvariantCulture)),
+                    Cell(m.RowsWrittenPerAgedRow?.ToString("0.00", CultureInfo.InvariantCulture) ?? "-"), Cell(m.LongestExclusiveLock));
+        console.Write(methods);
     }
 
     public static void Config(IAnsiConsole console, IlmConfigSnapshot snapshot)

@@ -1,22 +1,60 @@
 using PartitionOps.Engine.Ilm.Model;
 using PartitionOps.Engine.Ilm.Planning;
+using PartitionOps.Engine.Ilm.Policy;
 using PartitionOps.Engine.Providers;
 
 namespace PartitionOps.Engine.Ilm;
 
 /// <summary>
-/// The statements of one merge. <see cref="Prepare"/> runs first, each statement on its own (on
-/// PostgreSQL: the CHECK constraint that lets ATTACH skip its scan, validated without blocking
-/// writers). <see cref="Lock"/> and <see cref="Merge"/> run in one transaction when the engine has
-/// transactional DDL; rows are counted between them and after <see cref="Merge"/>.
+/// The statements of one merge (or of a move done the same way). In order: <see cref="Checks"/> (queries, each returning
+/// one text naming what would make the merge fail, or null: run before anything is written), <see cref="Prepare"/> (each
+/// statement on its own, committed), then in one transaction when the engine has transactional DDL: <see cref="Lock"/>,
+/// <see cref="Merge"/>, <see cref="SwapLock"/>, <see cref="Swap"/>. With <see cref="Retry"/>, each of the two lock steps
+/// is tried under a savepoint with a short lock timeout and retried after a back-off when it times out, so nothing ever
+/// waits long for a lock (and nobody queues long behind such a wait).
 /// </summary>
 public sealed record MergeScript(
     IReadOnlyList<SqlStatement> Prepare,
     IReadOnlyList<SqlStatement> Lock,
     IReadOnlyList<SqlStatement> Merge)
 {
-    public IEnumerable<SqlStatement> All => Prepare.Concat(Lock).Concat(Merge);
+    public IReadOnlyList<SqlStatement> Checks { get; init; } = [];
+
+    /// <summary>Locks the swap needs, taken after <see cref="Merge"/> in the same transaction (retried like <see cref="Lock"/>).</summary>
+    public IReadOnlyList<SqlStatement> SwapLock { get; init; } = [];
+
+    /// <summary>Metadata changes under <see cref="SwapLock"/>'s locks.</summary>
+    public IReadOnlyList<SqlStatement> Swap { get; init; } = [];
+
+    public LockRetry? Retry { get; init; }
+
+    /// <summary>Run (best effort, each on its own) after the script failed: drops what <see cref="Prepare"/> left (the next run would too).</summary>
+    public IReadOnlyList<SqlStatement> Cleanup { get; init; } = [];
+
+    /// <summary>
+    /// Asked before each attempt at <see cref="SwapLock"/>: a non-null answer means the swap cannot get its locks without a
+    /// deadlock (writers wait behind the copy's locks); the whole transaction is rolled back and tried again later.
+    /// </summary>
+    public SqlStatement? SwapGuard { get; init; }
+
+    /// <summary>
+    /// Statement text -> the partition whose rows it copies: its row count (the INSERT's) is that partition's exact row
+    /// count. Empty when the engine's merge copies nothing the executor can count (Oracle): sources are then counted.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Copies { get; init; } = new Dictionary<string, string>();
+
+    public IEnumerable<SqlStatement> All => Checks.Concat(Prepare).Concat(Lock).Concat(Merge).Concat(SwapLock).Concat(Swap);
 }
+
+/// <summary>
+/// How a lock step is tried: <see cref="Begin"/> (a savepoint and a short lock timeout) before each attempt,
+/// <see cref="Undo"/> after an attempt that timed out (rolling back to the savepoint releases the locks taken after it),
+/// <see cref="Done"/> after the step succeeded.
+/// </summary>
+public sealed record LockRetry(IReadOnlyList<SqlStatement> Begin, SqlStatement Undo, SqlStatement Done, TimeSpan AttemptTimeout);
+
+/// <summary>An object a failed run of ours left behind (a rebuild table, a temporary constraint), and how to drop it.</summary>
+public sealed record IlmLeftover(string Kind, string Name, SqlStatement Drop);
 
 /// <summary>A partition's range as read from the catalog: null lower = first/MINVALUE, null upper = MAXVALUE.</summary>
 public sealed record PartitionBound(DateTime? Lower, DateTime? Upper);
@@ -114,6 +152,25 @@ public interface IIlmDialect
     IReadOnlyList<SqlStatement> Move(PartitionLayout table, MoveAction move, bool online);
 
     MergeScript Merge(PartitionLayout table, MergeAction merge, bool online);
+
+    /// <summary>The methods this engine offers for merges and moves (<see cref="MergeMethod"/>); none: its own statement only.</summary>
+    IReadOnlyList<MergeMethod> MergeMethods => [];
+
+    /// <summary>A merge done by <paramref name="method"/>; engines without a choice ignore it.</summary>
+    MergeScript Merge(PartitionLayout table, MergeAction merge, bool online, MergeMethod method) => Merge(table, merge, online);
+
+    /// <summary>A move done as a script (rebuilt beside the live partition and swapped in), or null: <see cref="Move"/>'s statements.</summary>
+    MergeScript? MoveScript(PartitionLayout table, MoveAction move, bool online, MergeMethod method) => null;
+
+    /// <summary>
+    /// Queries for what failed runs of ours left on <paramref name="table"/>: rows of leftover_kind, leftover_name;
+    /// null when the engine leaves nothing behind.
+    /// </summary>
+    SqlStatement? Leftovers(string owner, string table) => null;
+
+    /// <summary>The statement that drops one leftover found by <see cref="Leftovers"/>.</summary>
+    SqlStatement DropLeftover(string owner, string table, string kind, string name) =>
+        throw new NotSupportedException($"{ProviderName} leaves no {kind} behind");
 
     IReadOnlyList<SqlStatement> Rename(PartitionLayout table, RenameAction rename);
 

@@ -143,6 +143,13 @@ public sealed record IlmRunResult(
 
     public bool StoppedEarly => NotStarted.Count > 0;
 
+    /// <summary>What failed runs of ours had left on the table (a rebuild table, a temporary constraint), dropped before planning.</summary>
+    public IReadOnlyList<string> LeftoversDropped { get; init; } = [];
+
+    /// <summary>Rows the successful actions wrote, counted; null when any of them was not counted (unknown, not an estimate).</summary>
+    public long? RowsWritten => Outcomes.Where(o => o.Status == IlmStatus.Success && o.Action is MergeAction or MoveAction)
+        .Aggregate((long?)0, (sum, o) => sum is { } s && o.RowsWritten is { } n ? s + n : null);
+
     public int Succeeded => Outcomes.Count(o => o.Status == IlmStatus.Success);
     public int Failed => Outcomes.Count(o => o.Status == IlmStatus.Failed);
     /// <summary>

@@ -28,7 +28,7 @@ public sealed record IlmConfigSnapshot(IlmConfig Config, IReadOnlyList<IlmConfig
 /// its input first: bad input throws <see cref="InvalidRequestException"/> before anything changes;
 /// failures throw <see cref="PartitionOpsException"/> or come back as FAILED outcomes.
 /// </summary>
-public sealed class IlmService(TimeProvider? time = null)
+public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hook = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
@@ -41,7 +41,7 @@ public sealed class IlmService(TimeProvider? time = null)
     {
         var dialect = IlmCatalog.DialectOf(provider);
         config ??= IlmConfig.Default;
-        var plan = IlmPlanner.Plan(layout, policy, asOf, Options(config, dialect, null));
+        var plan = IlmPlanner.Plan(layout, policy, asOf, Options(config, dialect, null, policy));
         return Result(layout, plan, config, dialect, policy);
     }
 
@@ -63,7 +63,7 @@ public sealed class IlmService(TimeProvider? time = null)
         // A plan changes nothing: without control tables yet, the defaults apply.
         var config = (await TryReadConfigAsync(connection, target.Provider, names, ct).ConfigureAwait(false)).With(request.Overrides);
         var doNotMerge = config.MergeRetryFailed ? null : await TryFailedSourcesAsync(connection, target.Provider, names, layout, ct).ConfigureAwait(false);
-        var plan = IlmPlanner.Plan(layout, policy, asOf, Options(config, names.Dialect, doNotMerge));
+        var plan = IlmPlanner.Plan(layout, policy, asOf, Options(config, names.Dialect, doNotMerge, policy));
         EnsureTablespacesExist(tablespaces, plan);
         return Result(layout, plan, config, names.Dialect, policy);
     }
@@ -92,7 +92,7 @@ public sealed class IlmService(TimeProvider? time = null)
         {
             var config = (await TryReadConfigAsync(connection, provider, names, ct).ConfigureAwait(false)).With(request.Overrides);
             var doNotMerge = config.MergeRetryFailed ? null : await TryFailedSourcesAsync(connection, provider, names, layout, ct).ConfigureAwait(false);
-            var dryPlan = PlanRun(layout, policy, asOf, Options(config, dialect, doNotMerge), request.Only);
+            var dryPlan = PlanRun(layout, policy, asOf, Options(config, dialect, doNotMerge, policy), request.Only);
             EnsureTablespacesExist(tablespaces, dryPlan);
             var shown = Result(layout, dryPlan, config, dialect, policy);
             return new IlmRunResult(shown,
@@ -102,17 +102,21 @@ public sealed class IlmService(TimeProvider? time = null)
 
         // Bad tablespaces and choices that cannot run are bad input: find them before anything is written (reads only).
         var readConfig = (await TryReadConfigAsync(connection, provider, names, ct).ConfigureAwait(false)).With(request.Overrides);
-        var provisional = PlanRun(layout, policy, asOf, Options(readConfig, dialect, null), request.Only);
+        var provisional = PlanRun(layout, policy, asOf, Options(readConfig, dialect, null, policy), request.Only);
         EnsureTablespacesExist(tablespaces, provisional);
 
         var locked = await TryLockAsync(connection, provider, dialect, layout, ct).ConfigureAwait(false);
         try
         {
+            // Plan under the lock: another run may have changed the table while this one waited to start, so everything
+            // above was only to refuse bad input early; the layout the plan is made from is read again now.
+            layout = await IlmCatalog.ReadAsync(connection, provider, names.Schema, names.Table, ct).ConfigureAwait(false);
             await EnsureControlTablesAsync(connection, provider, dialect, names.ControlSchema, ct).ConfigureAwait(false);
             var config = IlmConfig.FromValues((await ReadConfigRowsAsync(connection, provider, dialect, names.ControlSchema, ct).ConfigureAwait(false))
                 .ToDictionary(e => e.Key, e => e.Value, StringComparer.OrdinalIgnoreCase)).With(request.Overrides);
             await connection.ExecuteAsync(provider, dialect.SetLockTimeout(config.MergeLockTimeoutSeconds), ct).ConfigureAwait(false);
 
+            var leftovers = await DropLeftoversAsync(connection, provider, dialect, layout, ct).ConfigureAwait(false);
             var reconciled = await ReconcileAsync(connection, provider, names, layout, policy.Online, ct).ConfigureAwait(false);
             if (reconciled.Count > 0)
                 layout = await IlmCatalog.ReadAsync(connection, provider, names.Schema, names.Table, ct).ConfigureAwait(false);
@@ -120,11 +124,12 @@ public sealed class IlmService(TimeProvider? time = null)
             var doNotMerge = config.MergeRetryFailed ? null : await FailedSourcesAsync(connection, provider, names, layout, ct).ConfigureAwait(false);
             // Under the lock, after reconciling: planned again, so a choice the table no longer allows (another run
             // did it meanwhile) is still refused before any action runs.
-            var plan = PlanRun(layout, policy, asOf, Options(config, dialect, doNotMerge), request.Only);
+            var plan = PlanRun(layout, policy, asOf, Options(config, dialect, doNotMerge, policy), request.Only);
             EnsureTablespacesExist(tablespaces, plan);
             var planned = Result(layout, plan, config, dialect, policy);
 
-            var executor = new IlmExecutor(connection, provider, dialect, names.ControlSchema, layout, policy.Online);
+            var executor = new IlmExecutor(connection, provider, dialect, names.ControlSchema, layout, policy.Online,
+                policy.MergeMethod, TimeSpan.FromSeconds(config.MergeLockTimeoutSeconds), hook);
             var outcomes = new List<ActionOutcome>();
             var work = plan.Work.ToList();
             var notStarted = new List<IlmAction>();
@@ -158,7 +163,12 @@ public sealed class IlmService(TimeProvider? time = null)
             foreach (var held in plan.Actions.OfType<SkipAction>().Where(s => s.WouldMergeInto != null))
                 await connection.ExecuteAsync(provider, dialect.InsertMergeAudit(names.ControlSchema, new MergeAuditEntry(
                     layout.Schema, layout.Table, held.PartitionName, held.WouldMergeInto!, IlmStatus.Skipped, held.Reason)), ct).ConfigureAwait(false);
-            return new IlmRunResult(planned, outcomes, reconciled, DryRun: false) { NotStarted = notStarted, Only = request.Only };
+            return new IlmRunResult(planned, outcomes, reconciled, DryRun: false)
+            {
+                NotStarted = notStarted,
+                Only = request.Only,
+                LeftoversDropped = leftovers,
+            };
         }
         finally
         {
@@ -230,9 +240,18 @@ public sealed class IlmService(TimeProvider? time = null)
         var options = new IlmPlanOptions
         {
             MultiPartitionMerge = dialect?.MultiPartitionMerge ?? true,
-            MergeRewritesTarget = dialect?.MergeRewritesTarget ?? true,
+            MergeRewritesTarget = dialect is null || RewritesTarget(dialect, request.Policy.MergeMethod),
         };
-        return IlmSimulator.Simulate(request.Layout, request.Policy, request.From, request.To, request.Strategies, options, request.RowsPerNewMonth);
+        // Each method the engine offers is costed too, with the engine's own rewriting as the in_place baseline.
+        var methodBase = options with { MergeRewritesTarget = dialect?.MergeRewritesTarget ?? true };
+        var result = IlmSimulator.Simulate(request.Layout, request.Policy, request.From, request.To, request.Strategies, options, request.RowsPerNewMonth);
+        if (dialect is null || dialect.MergeMethods.Count == 0) return result;
+        var costed = IlmSimulator.Simulate(request.Layout, request.Policy, request.From, request.To, request.Strategies, methodBase,
+            request.RowsPerNewMonth, dialect.MergeMethods);
+        return result with
+        {
+            Strategies = result.Strategies.Zip(costed.Strategies, (walk, cost) => walk with { Methods = cost.Methods }).ToList(),
+        };
     }
 
     // ---------------------------------------------------------------- config
@@ -292,18 +311,22 @@ public sealed class IlmService(TimeProvider? time = null)
     private static IlmPlan PlanRun(PartitionLayout layout, IlmPolicy policy, DateOnly asOf, IlmPlanOptions options, IReadOnlyList<IlmActionKey>? only) =>
         only is null ? IlmPlanner.Plan(layout, policy, asOf, options) : IlmActionSelector.Select(layout, policy, asOf, options, only);
 
-    private static IlmPlanOptions Options(IlmConfig config, IIlmDialect dialect, IReadOnlySet<string>? doNotMerge) => new()
+    private static IlmPlanOptions Options(IlmConfig config, IIlmDialect dialect, IReadOnlySet<string>? doNotMerge, IlmPolicy policy) => new()
     {
         MergesEnabled = config.AutoMergePartitions,
         MaxMerges = config.MaxMergesPerRun,
         DoNotMerge = doNotMerge ?? new HashSet<string>(StringComparer.OrdinalIgnoreCase),
         MultiPartitionMerge = dialect.MultiPartitionMerge,
-        MergeRewritesTarget = dialect.MergeRewritesTarget,
+        MergeRewritesTarget = RewritesTarget(dialect, policy.MergeMethod),
     };
+
+    /// <summary>Whether a merge rewrites the partition that grows: always on Oracle, with the rebuild method on PostgreSQL.</summary>
+    internal static bool RewritesTarget(IIlmDialect dialect, MergeMethod method) =>
+        dialect.MergeRewritesTarget || (method == MergeMethod.Rebuild && dialect.MergeMethods.Contains(MergeMethod.Rebuild));
 
     private static IlmPlanResult Result(PartitionLayout layout, IlmPlan plan, IlmConfig config, IIlmDialect dialect, IlmPolicy policy) =>
         new(layout, plan,
-            plan.Work.Select(a => new PlannedAction(a, IlmExecutor.StatementsFor(dialect, layout, a, policy.Online))).ToList(),
+            plan.Work.Select(a => new PlannedAction(a, IlmExecutor.StatementsFor(dialect, layout, a, policy.Online, policy.MergeMethod))).ToList(),
             config, dialect.ProviderName)
         {
             SessionSetup = [dialect.SetLockTimeout(config.MergeLockTimeoutSeconds)],
@@ -336,9 +359,10 @@ public sealed class IlmService(TimeProvider? time = null)
         }
     }
 
-    private static async Task<bool> TryLockAsync(DbConnection connection, IDatabaseProvider provider, IIlmDialect dialect, PartitionLayout layout, CancellationToken ct)
+    private async Task<bool> TryLockAsync(DbConnection connection, IDatabaseProvider provider, IIlmDialect dialect, PartitionLayout layout, CancellationToken ct)
     {
         if (dialect.TryLockTable(layout.Schema, layout.Table) is not { } statement) return false;
+        if (hook != null) await hook.BeforeAsync(new IlmStatementPoint(null, "run-lock", 0, statement, connection), ct).ConfigureAwait(false);
         var got = await connection.ScalarAsync<bool>(provider, statement, ct).ConfigureAwait(false);
         return got ? true : throw new PartitionOpsException($"another ILM run is working on {layout.Schema}.{layout.Table}: try again when it has finished");
     }
@@ -391,6 +415,21 @@ public sealed class IlmService(TimeProvider? time = null)
         var rows = await connection.QueryAsync(provider, names.Dialect.LatestMergeStatus(names.ControlSchema, layout.Schema, layout.Table),
             r => (Source: r.Get<string>("source_partition")!, Status: r.Get<string>("merge_status")!), ct).ConfigureAwait(false);
         return rows.Where(r => r.Status == IlmStatus.Failed).Select(r => r.Source).ToHashSet(StringComparer.OrdinalIgnoreCase);
+    }
+
+    /// <summary>
+    /// Drops what failed runs of ours left on the table (under the run lock, so no run of ours is using it): a rebuild
+    /// table (marked by its comment, never a partition) or the temporary CHECK constraint of an in_place merge.
+    /// </summary>
+    private static async Task<IReadOnlyList<string>> DropLeftoversAsync(DbConnection connection, IDatabaseProvider provider, IIlmDialect dialect,
+        PartitionLayout layout, CancellationToken ct)
+    {
+        if (dialect.Leftovers(layout.Schema, layout.Table) is not { } query) return [];
+        var found = await connection.QueryAsync(provider, query,
+            r => (Kind: r.Get<string>("leftover_kind")!, Name: r.Get<string>("leftover_name")!), ct).ConfigureAwait(false);
+        foreach (var (kind, name) in found)
+            await connection.ExecuteAsync(provider, dialect.DropLeftover(layout.Schema, layout.Table, kind, name), ct).ConfigureAwait(false);
+        return found.Select(f => f.Kind == "table" ? $"table {f.Name}" : $"temporary {f.Kind} on {f.Name}").ToList();
     }
 
     private static async Task<IReadOnlyList<ReconcileDecision>> ReconcileAsync(DbConnection connection, IDatabaseProvider provider, Names names,

@@ -105,6 +105,17 @@ public sealed class ThrowawayPostgres : IAsyncDisposable, IDisposable
         return path;
     }
 
+    /// <summary>
+    /// Stops the server the way a crash or a power cut would (immediate mode: no checkpoint, recovery at the next start)
+    /// and starts it again; every open session is cut. Fault-injection tests use it for a server restart mid-operation.
+    /// </summary>
+    public async Task RestartAsync(CancellationToken ct = default)
+    {
+        if (_stopped) throw new InvalidOperationException("the cluster was stopped for good");
+        await RunPgAsync("pg_ctl", ["-D", DataDirectory, "-m", "immediate", "-w", "stop"], ct).ConfigureAwait(false);
+        await RunPgAsync("pg_ctl", ["-D", DataDirectory, "-l", LogFile, "-w", "-t", "60", "start"], ct).ConfigureAwait(false);
+    }
+
     public async Task StopAsync()
     {
         if (_stopped) return;

@@ -116,6 +116,9 @@ public sealed class IlmActionResult
     /// <summary>Move: the moved partition's rows as the catalog estimates them (reltuples / NUM_ROWS at the last analyse), not counted.</summary>
     public long? RowsMovedEstimate { get; init; }
     public long RowsRewritten { get; init; }
+
+    /// <summary>Rows the action wrote, counted (the copies' row counts); null when not counted.</summary>
+    public long? RowsWritten { get; init; }
     public string? Error { get; init; }
     public required string Reason { get; init; }
     public string Sql { get; init; } = "";
@@ -145,6 +148,7 @@ public sealed class IlmActionResult
                 RowsMerged = o.RowsMerged,
                 RowsMovedEstimate = o.RowsMovedEstimate,
                 RowsRewritten = o.Action.RowsRewritten,
+                RowsWritten = o.RowsWritten,
                 Error = o.Error,
                 Reason = IlmOutput.Reason(o.Action),
                 Sql = PlanText.Sql(o.Statements),

@@ -159,6 +159,17 @@ public sealed class IlmPolicyTests
         Assert.False(p.MergesInto(IlmTier.Cold));
     }
 
+    [Theory]
+    [InlineData(null, MergeMethod.Rebuild)]
+    [InlineData("\"rebuild\"", MergeMethod.Rebuild)]
+    [InlineData("\"in_place\"", MergeMethod.InPlace)]
+    [InlineData("\"IN-PLACE\"", MergeMethod.InPlace)]
+    public void Merge_method_defaults_to_rebuild(string? value, MergeMethod expected)
+    {
+        var json = value is null ? "{\"tier_config\": {}}" : $"{{\"tier_config\": {{\"merge_method\": {value}}}}}";
+        Assert.Equal(expected, IlmPolicy.Parse(json).MergeMethod);
+    }
+
     [Fact]
     public void Auto_merge_false_or_monthly_warm_means_no_merges()
     {
@@ -170,6 +181,8 @@ public sealed class IlmPolicyTests
     [InlineData("{ \"tier_config\": ", "is not valid JSON")]
     [InlineData("[1]", "must be a JSON object")]
     [InlineData("{\"tier_config\": {\"strategy\": \"weekly\"}}", "strategy 'weekly'")]
+    [InlineData("{\"tier_config\": {\"merge_method\": \"online\"}}", "merge_method 'online': use rebuild or in_place")]
+    [InlineData("{\"tier_config\": {\"merge_method\": 1}}", "merge_method = 1")]
     [InlineData("{\"tier_config\": {\"warm\": {\"compression\": \"ZSTD\"}}}", "warm.compression 'ZSTD'")]
     [InlineData("{\"tier_config\": {\"warm\": {\"interval\": \"DAILY\"}}}", "warm.interval 'DAILY'")]
     [InlineData("{\"tier_config\": {\"hot\": {\"age_months\": -3}}}", "hot.age_months")]

@@ -215,12 +215,54 @@ public sealed class IlmSimulationTests
     }
 
     [Fact]
-    public void Postgres_costs_only_the_months()
+    public void Postgres_in_place_costs_only_the_months_and_rebuild_the_yearly_too()
     {
         var layout = TwoYearsOfMonths();
-        var oracle = new IlmService().Simulate(new IlmSimulateRequest(layout, new(2025, 1, 1), new(2025, 12, 1)) { Provider = OracleProvider.Instance, Strategies = [MergeStrategy.Incremental] });
-        var postgres = new IlmService().Simulate(new IlmSimulateRequest(layout, new(2025, 1, 1), new(2025, 12, 1)) { Provider = PostgreSqlProvider.Instance, Strategies = [MergeStrategy.Incremental] });
-        Assert.True(postgres.Strategies[0].RowsRewritten < oracle.Strategies[0].RowsRewritten);
+        IlmSimulationResult On(Engine.Providers.IDatabaseProvider provider, MergeMethod method) => new IlmService().Simulate(
+            new IlmSimulateRequest(layout, new(2025, 1, 1), new(2025, 12, 1))
+            {
+                Provider = provider, Strategies = [MergeStrategy.Incremental], Policy = IlmPolicy.Default with { MergeMethod = method },
+            });
+        var oracle = On(OracleProvider.Instance, MergeMethod.Rebuild).Strategies[0];
+        var inPlace = On(PostgreSqlProvider.Instance, MergeMethod.InPlace).Strategies[0];
+        var rebuild = On(PostgreSqlProvider.Instance, MergeMethod.Rebuild).Strategies[0];
+        Assert.True(inPlace.RowsRewritten < oracle.RowsRewritten);
+        Assert.Equal(oracle.RowsRewritten, rebuild.RowsRewritten);
+        Assert.Empty(oracle.Methods); // Oracle merges with its own statement: no choice to cost
+
+        // Each PostgreSQL walk is costed per method, whatever the policy picked.
+        Assert.Equal([MergeMethod.Rebuild, MergeMethod.InPlace], rebuild.Methods.Select(m => m.Method));
+        Assert.Equal(rebuild.Methods, inPlace.Methods);
+        var (r, i) = (rebuild.Methods[0], rebuild.Methods[1]);
+        Assert.Equal((rebuild.RowsRewritten, inPlace.RowsRewritten), (r.RowsRewritten, i.RowsRewritten));
+        Assert.Equal(r.AgedRows, i.AgedRows);
+        Assert.Contains("metadata only", r.LongestExclusiveLock);
+        Assert.Equal(0, r.LongestLockRows);
+        Assert.Contains("while the months are copied", i.LongestExclusiveLock);
+        Assert.Equal(1000, i.LongestLockRows); // incremental: one month of 1,000 rows at a time
+    }
+
+    /// <summary>
+    /// Rows written per aged row, as the README reports them. year_complete: each month is moved when it ages and written
+    /// again when its year merges (rebuild also rewrites January, which started the yearly partition), so about 2;
+    /// incremental with rebuild rewrites the growing yearly partition every month, far more; incremental in_place writes
+    /// each month once (it goes straight into the yearly partition), at the price of the exclusive lock during its copy.
+    /// </summary>
+    [Fact]
+    public void Rows_written_per_aged_row_per_strategy_and_method()
+    {
+        var result = new IlmService().Simulate(new IlmSimulateRequest(TwoYearsOfMonths(), new(2025, 1, 1), new(2027, 1, 1))
+        {
+            Provider = PostgreSqlProvider.Instance,
+            Strategies = [MergeStrategy.YearComplete, MergeStrategy.Incremental],
+        });
+        double Ratio(int strategy, MergeMethod method) => result.Strategies[strategy].Methods.Single(m => m.Method == method).RowsWrittenPerAgedRow!.Value;
+        var (completeRebuild, completeInPlace) = (Ratio(0, MergeMethod.Rebuild), Ratio(0, MergeMethod.InPlace));
+        var (incrementalRebuild, incrementalInPlace) = (Ratio(1, MergeMethod.Rebuild), Ratio(1, MergeMethod.InPlace));
+        Assert.True(completeRebuild is > 1.8 and < 2.0, $"year_complete rebuild: {completeRebuild}");
+        Assert.True(completeInPlace > 1.8 && completeInPlace <= completeRebuild, $"year_complete in_place: {completeInPlace}");
+        Assert.True(incrementalRebuild > 2 * completeRebuild, $"incremental rebuild: {incrementalRebuild}");
+        Assert.True(incrementalInPlace is > 0.9 and < 1.1, $"incremental in_place: {incrementalInPlace}");
     }
 
     [Fact]

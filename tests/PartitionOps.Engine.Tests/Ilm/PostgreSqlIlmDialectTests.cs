@@ -41,12 +41,63 @@ public sealed class PostgreSqlIlmDialectTests
         Assert.Equal("ALTER TABLE \"public\".\"p_2023_11\" SET TABLESPACE \"tbs_warm\"", Assert.Single(D.Move(Sales, move, online: true)).Text);
     }
 
+    private static readonly MergeAction Merge2023 = new("p_2023", ["p_2023", "p_2023_11", "p_2023_12"], IlmTier.Warm, "tbs_warm", "BASIC",
+        new DateTime(2023, 1, 1), new DateTime(2024, 1, 1), "tbs_warm", 1000, 200, 200);
+
     [Fact]
-    public void Merge_validates_a_wider_check_then_detaches_copies_drops_and_attaches()
+    public void Rebuild_copies_beside_under_share_locks_then_swaps_under_brief_exclusive_locks()
     {
-        var merge = new MergeAction("p_2023", ["p_2023", "p_2023_11", "p_2023_12"], IlmTier.Warm, "tbs_warm", "BASIC",
-            new DateTime(2023, 1, 1), new DateTime(2024, 1, 1), "tbs_warm", 1000, 200, 200);
-        var script = D.Merge(Sales, merge, online: false);
+        var script = D.Merge(Sales, Merge2023, online: false, MergeMethod.Rebuild);
+        Assert.Empty(script.Prepare);
+        Assert.Contains("d.refobjid = ANY (@sources::text[]::regclass[])", Assert.Single(script.Checks).Text);
+        Assert.Equal(["\"public\".\"p_2023\"", "\"public\".\"p_2023_11\"", "\"public\".\"p_2023_12\""],
+            (string[])script.Checks[0].Parameters.Single(p => p.Name == "sources").Value!);
+        Assert.Equal(["LOCK TABLE \"public\".\"p_2023\", \"public\".\"p_2023_11\", \"public\".\"p_2023_12\" IN SHARE MODE"], script.Lock.Select(s => s.Text));
+        Assert.Equal(
+        [
+            "SET LOCAL default_tablespace = \"tbs_warm\"",
+            "CREATE TABLE \"public\".\"p_2023_ilm_rebuild\" (LIKE \"public\".\"sales\" INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES " +
+            "INCLUDING STORAGE INCLUDING COMPRESSION INCLUDING GENERATED, CONSTRAINT \"partitionops_ilm_bound\" " +
+            "CHECK (\"sale_date\" IS NOT NULL AND \"sale_date\" >= '2023-01-01' AND \"sale_date\" < '2024-01-01')) TABLESPACE \"tbs_warm\"",
+            "COMMENT ON TABLE \"public\".\"p_2023_ilm_rebuild\" IS 'partitionops ILM rebuild for public.sales'",
+            "INSERT INTO \"public\".\"p_2023_ilm_rebuild\" (\"id\", \"sale_date\", \"amount\") SELECT \"id\", \"sale_date\", \"amount\" FROM \"public\".\"p_2023\"",
+            "INSERT INTO \"public\".\"p_2023_ilm_rebuild\" (\"id\", \"sale_date\", \"amount\") SELECT \"id\", \"sale_date\", \"amount\" FROM \"public\".\"p_2023_11\"",
+            "INSERT INTO \"public\".\"p_2023_ilm_rebuild\" (\"id\", \"sale_date\", \"amount\") SELECT \"id\", \"sale_date\", \"amount\" FROM \"public\".\"p_2023_12\"",
+            "ANALYZE \"public\".\"p_2023_ilm_rebuild\"",
+        ], script.Merge.Select(s => s.Text));
+        Assert.Equal(["p_2023", "p_2023_11", "p_2023_12"], script.Merge.Where(s => script.Copies.ContainsKey(s.Text)).Select(s => script.Copies[s.Text]));
+        Assert.Equal(
+        [
+            "LOCK TABLE \"public\".\"p_2023\", \"public\".\"p_2023_11\", \"public\".\"p_2023_12\" IN ACCESS EXCLUSIVE MODE",
+            "LOCK TABLE ONLY \"public\".\"sales\" IN ACCESS EXCLUSIVE MODE",
+        ], script.SwapLock.Select(s => s.Text));
+        Assert.Contains("NOT w.granted", script.SwapGuard!.Text);
+        Assert.StartsWith("DO $partitionops$", script.Swap[0].Text);
+        Assert.Contains("WHERE i.indrelid = '\"public\".\"p_2023\"'::regclass", script.Swap[0].Text);
+        Assert.Equal(
+        [
+            "ALTER TABLE \"public\".\"sales\" DETACH PARTITION \"public\".\"p_2023\"",
+            "ALTER TABLE \"public\".\"sales\" DETACH PARTITION \"public\".\"p_2023_11\"",
+            "ALTER TABLE \"public\".\"sales\" DETACH PARTITION \"public\".\"p_2023_12\"",
+            "DROP TABLE \"public\".\"p_2023\"",
+            "DROP TABLE \"public\".\"p_2023_11\"",
+            "DROP TABLE \"public\".\"p_2023_12\"",
+            "ALTER TABLE \"public\".\"sales\" ATTACH PARTITION \"public\".\"p_2023_ilm_rebuild\" FOR VALUES FROM ('2023-01-01') TO ('2024-01-01')",
+            "ALTER TABLE \"public\".\"p_2023_ilm_rebuild\" DROP CONSTRAINT \"partitionops_ilm_bound\"",
+            "COMMENT ON TABLE \"public\".\"p_2023_ilm_rebuild\" IS NULL",
+            "ALTER TABLE \"public\".\"p_2023_ilm_rebuild\" RENAME TO \"p_2023\"",
+        ], script.Swap.Skip(1).Select(s => s.Text));
+        Assert.Equal(["SAVEPOINT partitionops_lock", "SET LOCAL lock_timeout = '300ms'"], script.Retry!.Begin.Select(s => s.Text));
+        Assert.Equal("ROLLBACK TO SAVEPOINT partitionops_lock", script.Retry.Undo.Text);
+        Assert.True(script.Retry.AttemptTimeout < TimeSpan.FromSeconds(1));
+        // The method is rebuild unless asked otherwise.
+        Assert.Equal(script.All.Select(s => s.Text), D.Merge(Sales, Merge2023, online: false).All.Select(s => s.Text));
+    }
+
+    [Fact]
+    public void In_place_validates_a_wider_check_then_locks_partitions_before_the_parent_and_copies_only_the_months()
+    {
+        var script = D.Merge(Sales, Merge2023, online: false, MergeMethod.InPlace);
         Assert.Equal(
         [
             "ALTER TABLE \"public\".\"p_2023\" DROP CONSTRAINT IF EXISTS \"partitionops_ilm_bound\"",
@@ -55,8 +106,10 @@ public sealed class PostgreSqlIlmDialectTests
         ], script.Prepare.Select(s => s.Text));
         Assert.Equal(
         [
-            "LOCK TABLE \"public\".\"sales\", \"public\".\"p_2023\", \"public\".\"p_2023_11\", \"public\".\"p_2023_12\" IN ACCESS EXCLUSIVE MODE",
+            "LOCK TABLE \"public\".\"p_2023\", \"public\".\"p_2023_11\", \"public\".\"p_2023_12\" IN ACCESS EXCLUSIVE MODE",
+            "LOCK TABLE ONLY \"public\".\"sales\" IN ACCESS EXCLUSIVE MODE",
         ], script.Lock.Select(s => s.Text));
+        Assert.NotNull(script.Retry);
         Assert.Equal(
         [
             "ALTER TABLE \"public\".\"sales\" DETACH PARTITION \"public\".\"p_2023\"",
@@ -67,19 +120,63 @@ public sealed class PostgreSqlIlmDialectTests
             "ALTER TABLE \"public\".\"sales\" ATTACH PARTITION \"public\".\"p_2023\" FOR VALUES FROM ('2023-01-01') TO ('2024-01-01')",
             "ALTER TABLE \"public\".\"p_2023\" DROP CONSTRAINT \"partitionops_ilm_bound\"",
         ], script.Merge.Select(s => s.Text));
+        Assert.Equal(["p_2023_11", "p_2023_12"], script.Copies.Values.Order());
+        Assert.Empty(script.SwapLock);
     }
 
     [Fact]
-    public void Merge_starting_a_new_year_moves_the_head_and_renames_it()
+    public void In_place_changes_the_head_tablespace_in_its_own_committed_statement_before_any_write()
     {
         var merge = new MergeAction("p_2024", ["p_2024_01", "p_2024_02"], IlmTier.Warm, "tbs_warm", "BASIC",
             null, new DateTime(2024, 3, 1), "tbs_hot", 100, 100, 200);
-        var script = D.Merge(Sales, merge, online: false);
+        var script = D.Merge(Sales, merge, online: false, MergeMethod.InPlace);
         Assert.Equal("ALTER TABLE \"public\".\"p_2024_01\" ADD CONSTRAINT \"partitionops_ilm_bound\" CHECK (\"sale_date\" IS NOT NULL AND \"sale_date\" < '2024-03-01') NOT VALID",
             script.Prepare[1].Text);
-        Assert.Equal("ALTER TABLE \"public\".\"p_2024_01\" SET TABLESPACE \"tbs_warm\"", script.Merge[1].Text);
+        // Prepare statements each commit on their own: the tablespace change is never in the transaction that writes.
+        Assert.Equal("ALTER TABLE \"public\".\"p_2024_01\" SET TABLESPACE \"tbs_warm\"", script.Prepare[^1].Text);
+        Assert.DoesNotContain(script.Lock.Concat(script.Merge), s => s.Text.Contains("SET TABLESPACE"));
         Assert.Equal("ALTER TABLE \"public\".\"sales\" ATTACH PARTITION \"public\".\"p_2024_01\" FOR VALUES FROM (MINVALUE) TO ('2024-03-01')", script.Merge[^3].Text);
         Assert.Equal("ALTER TABLE \"public\".\"p_2024_01\" RENAME TO \"p_2024\"", script.Merge[^1].Text);
+    }
+
+    [Fact]
+    public void Rebuild_starting_a_new_year_fills_a_table_named_after_the_target_and_renames_it_so()
+    {
+        var merge = new MergeAction("p_2024", ["p_2024_01", "p_2024_02"], IlmTier.Warm, "tbs_warm", "BASIC",
+            null, new DateTime(2024, 3, 1), "tbs_hot", 100, 100, 200);
+        var script = D.Merge(Sales, merge, online: false, MergeMethod.Rebuild);
+        Assert.Contains("CREATE TABLE \"public\".\"p_2024_ilm_rebuild\"", script.Merge[1].Text);
+        Assert.Contains("CHECK (\"sale_date\" IS NOT NULL AND \"sale_date\" < '2024-03-01')) TABLESPACE \"tbs_warm\"", script.Merge[1].Text);
+        Assert.Contains("ATTACH PARTITION \"public\".\"p_2024_ilm_rebuild\" FOR VALUES FROM (MINVALUE) TO ('2024-03-01')", string.Join("\n", script.Swap.Select(s => s.Text)));
+        Assert.Equal("ALTER TABLE \"public\".\"p_2024_ilm_rebuild\" RENAME TO \"p_2024\"", script.Swap[^1].Text);
+        Assert.DoesNotContain(script.All, s => s.Text.Contains("SET TABLESPACE"));
+    }
+
+    [Fact]
+    public void A_rebuild_move_copies_one_partition_into_its_new_tablespace_with_the_same_bound()
+    {
+        var layout = Sales with
+        {
+            Partitions = [new PartitionInfo { Name = "p_2023_11", LowerBound = new DateTime(2023, 11, 1), UpperBound = new DateTime(2023, 12, 1) }],
+        };
+        var move = new MoveAction("p_2023_11", "tbs_hot", "tbs_warm", "BASIC", IlmTier.Warm, 100);
+        var script = D.MoveScript(layout, move, online: false, MergeMethod.Rebuild)!;
+        Assert.Contains(") TABLESPACE \"tbs_warm\"", script.Merge[1].Text);
+        Assert.Equal(["p_2023_11"], script.Copies.Values);
+        Assert.Contains("ATTACH PARTITION \"public\".\"p_2023_11_ilm_rebuild\" FOR VALUES FROM ('2023-11-01') TO ('2023-12-01')",
+            string.Join("\n", script.Swap.Select(s => s.Text)));
+        Assert.Null(D.MoveScript(layout, move, online: false, MergeMethod.InPlace));
+    }
+
+    [Fact]
+    public void Leftovers_are_our_marked_tables_that_are_not_partitions_and_our_constraints()
+    {
+        var s = D.Leftovers("public", "sales")!;
+        Assert.Contains("NOT c.relispartition", s.Text);
+        Assert.Equal("partitionops ILM rebuild for public.sales", s.Parameters.Single(p => p.Name == "marker").Value);
+        Assert.Equal("DROP TABLE IF EXISTS \"public\".\"p_2023_ilm_rebuild\"", D.DropLeftover("public", "sales", "table", "p_2023_ilm_rebuild").Text);
+        Assert.Equal("ALTER TABLE \"public\".\"p_2023\" DROP CONSTRAINT IF EXISTS \"partitionops_ilm_bound\"",
+            D.DropLeftover("public", "sales", "constraint", "p_2023").Text);
     }
 
     [Fact]

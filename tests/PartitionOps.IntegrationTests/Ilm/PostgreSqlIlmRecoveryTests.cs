@@ -3,6 +3,8 @@ using PartitionOps.Engine;
 using PartitionOps.Engine.Ilm;
 using PartitionOps.Engine.Ilm.Execution;
 using PartitionOps.Engine.Ilm.Planning;
+using PartitionOps.Engine.Ilm.Policy;
+using PartitionOps.Engine.Providers;
 using PartitionOps.Engine.Providers.PostgreSql;
 using PartitionOps.IntegrationTests.Infrastructure;
 using Xunit.Abstractions;
@@ -114,15 +116,17 @@ public sealed class PostgreSqlIlmRecoveryTests(PostgresFixture postgres, ITestOu
         Assert.True((await db.PartitionsAsync()).ContainsKey("p_2023_11"));
     }
 
-    [Fact]
-    public async Task Attach_skips_its_validation_scan_thanks_to_the_checked_constraint()
+    [Theory]
+    [InlineData(MergeMethod.Rebuild, "p_2023" + PostgreSqlIlmDialect.RebuildSuffix)]
+    [InlineData(MergeMethod.InPlace, "p_2023")]
+    public async Task Attach_skips_its_validation_scan_thanks_to_the_checked_constraint(MergeMethod method, string attached)
     {
         var db = await IlmTestDatabase.CreateAsync(postgres, output);
         if (db is null) return;
         await db.AddWarm2023WithNovemberAsync(db.Warm);
         var plan = await _ilm.PlanAsync(new IlmPlanRequest { Target = db.Target, Table = "sales", Policy = db.Policy, AsOf = new DateOnly(2025, 12, 1) });
         var merge = Assert.IsType<MergeAction>(Assert.Single(plan.Steps).Action);
-        var script = PostgreSqlIlmDialect.Instance.Merge(plan.Layout, merge, online: false);
+        var script = PostgreSqlIlmDialect.Instance.Merge(plan.Layout, merge, online: false, method);
 
         // PostgreSQL says at DEBUG1 when ATTACH PARTITION trusts existing constraints instead of scanning.
         var notices = new List<string>();
@@ -133,16 +137,27 @@ public sealed class PostgreSqlIlmRecoveryTests(PostgresFixture postgres, ITestOu
         foreach (var s in script.Prepare) await using (var c = new NpgsqlCommand(s.Text, connection)) await c.ExecuteNonQueryAsync();
         await using (var tx = await connection.BeginTransactionAsync())
         {
-            foreach (var s in script.Lock.Concat(script.Merge))
+            foreach (var s in script.Lock.Concat(script.Merge).Concat(script.SwapLock).Concat(script.Swap))
                 await using (var c = new NpgsqlCommand(s.Text, connection, tx)) await c.ExecuteNonQueryAsync();
             await tx.CommitAsync();
         }
 
-        Assert.Contains(notices, n => n.Contains("partition constraint for table \"p_2023\" is implied by existing constraints"));
+        Assert.Contains(notices, n => n.Contains($"partition constraint for table \"{attached}\" is implied by existing constraints"));
+        Assert.Equal(IlmTestDatabase.DaysRows("2023-01-01", "2023-12-01"), await db.TotalRowsAsync());
     }
 
-    [Fact]
-    public async Task Rows_written_while_months_merge_are_not_lost()
+    /// <summary>
+    /// A writer inserts into the months being merged (and a HOT month) for the whole run. in_place: the merge waits for
+    /// each insert and succeeds. rebuild: a writer held back by the copy already holds the partitioned table's ROW
+    /// EXCLUSIVE lock, so the swap yields (rolls back whole, lets it through) instead of deadlocking it, and with a writer
+    /// that never stops it gives up at MERGE_LOCK_TIMEOUT having changed nothing (or succeeds when no insert into the
+    /// months waits at the moment of its swap); the next run merges. Either way no row is lost and the writer never sees
+    /// an error.
+    /// </summary>
+    [Theory]
+    [InlineData(MergeMethod.InPlace)]
+    [InlineData(MergeMethod.Rebuild)]
+    public async Task Rows_written_while_months_merge_are_not_lost(MergeMethod method)
     {
         var db = await IlmTestDatabase.CreateAsync(postgres, output);
         if (db is null) return;
@@ -150,8 +165,13 @@ public sealed class PostgreSqlIlmRecoveryTests(PostgresFixture postgres, ITestOu
         for (var m = 8; m <= 12; m++) await db.AddMonthAsync(2023, m, db.Hot);
         await db.AddMonthAsync(2024, 1, db.Hot);
         var initial = await db.TotalRowsAsync();
+        var request = new IlmRunRequest(db.Target, "sales")
+        {
+            Policy = db.Policy with { MergeMethod = method },
+            AsOf = DateOnly.Parse("2026-01-01"),
+            Overrides = new IlmConfigOverrides { LockTimeoutSeconds = 3 },
+        };
 
-        // A writer keeps inserting into the months being merged (and a HOT month) for the whole run.
         using var stop = new CancellationTokenSource();
         var inserted = 0;
         var writer = Task.Run(async () =>
@@ -169,14 +189,26 @@ public sealed class PostgreSqlIlmRecoveryTests(PostgresFixture postgres, ITestOu
             }
         });
         await Task.Delay(200);
-        var result = await RunAsync(db, "2026-01-01");
+        var result = await _ilm.RunAsync(request);
         await Task.Delay(200);
         stop.Cancel();
-        await writer;
+        await writer; // throws if the writer ever got an error (a deadlock victim, a vanished partition)
 
-        Assert.Equal(IlmStatus.Success, Assert.Single(result.Outcomes).Status);
         Assert.True(inserted > 0);
         Assert.Equal(initial + inserted, await db.TotalRowsAsync());
+        var merge = Assert.Single(result.Outcomes, o => o.Action is MergeAction);
+        if (method == MergeMethod.InPlace || merge.Status == IlmStatus.Success)
+        {
+            // in_place always; rebuild when no insert was waiting at the moment of its swap.
+            Assert.Equal(IlmStatus.Success, merge.Status);
+        }
+        else
+        {
+            Assert.Equal((IlmStatus.Failed, ErrorKind.LockTimeout), (merge.Status, merge.ErrorKind));
+            Assert.Contains("wait to write into the partitions being rebuilt", merge.Error);
+            Assert.Equal(IlmStatus.Success, Assert.Single((await _ilm.RunAsync(request)).Outcomes).Status);
+            Assert.Equal(initial + inserted, await db.TotalRowsAsync());
+        }
         Assert.Equal(["p_2023", "p_2024_01"], (await db.PartitionsAsync()).Keys.Order());
     }
 

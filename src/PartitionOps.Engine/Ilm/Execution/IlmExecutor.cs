@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Diagnostics;
 using PartitionOps.Engine.Ilm.Model;
 using PartitionOps.Engine.Ilm.Planning;
+using PartitionOps.Engine.Ilm.Policy;
 using PartitionOps.Engine.Providers;
 
 namespace PartitionOps.Engine.Ilm.Execution;
@@ -58,6 +59,12 @@ public sealed record ActionOutcome(
     /// (no <see cref="MergeAction.MovesIfFailed"/>: the months are already merged).
     /// </summary>
     public bool LeftForReconcile { get; init; }
+
+    /// <summary>
+    /// Rows the action wrote, counted (the copies' row counts; Oracle: the sources counted before its merge); null when
+    /// not counted (a failed action, a move by SET TABLESPACE, a rename).
+    /// </summary>
+    public long? RowsWritten { get; init; }
 }
 
 /// <summary>Progress of a run: which action is starting or has ended.</summary>
@@ -66,6 +73,7 @@ public sealed record IlmProgress(string Table, int Index, int Count, IlmAction A
 /// <summary>
 /// Runs a plan's actions one at a time on one connection, writing the audit rows. A failed action
 /// does not stop the ones after it (a failed merge does not undo the move before it).
+/// <paramref name="lockWait"/> bounds how long a lock step keeps retrying (MERGE_LOCK_TIMEOUT).
 /// </summary>
 internal sealed class IlmExecutor(
     DbConnection connection,
@@ -73,12 +81,16 @@ internal sealed class IlmExecutor(
     IIlmDialect dialect,
     string? controlSchema,
     PartitionLayout layout,
-    bool online)
+    bool online,
+    MergeMethod method = MergeMethod.Rebuild,
+    TimeSpan? lockWait = null,
+    IIlmStatementHook? hook = null)
 {
-    public static IReadOnlyList<SqlStatement> StatementsFor(IIlmDialect dialect, PartitionLayout layout, IlmAction action, bool online) => action switch
+    public static IReadOnlyList<SqlStatement> StatementsFor(IIlmDialect dialect, PartitionLayout layout, IlmAction action, bool online,
+        MergeMethod method = MergeMethod.Rebuild) => action switch
     {
-        MoveAction m => dialect.Move(layout, m, online),
-        MergeAction m => dialect.Merge(layout, m, online).All.ToList(),
+        MoveAction m => dialect.MoveScript(layout, m, online, method)?.All.ToList() ?? dialect.Move(layout, m, online),
+        MergeAction m => dialect.Merge(layout, m, online, method).All.ToList(),
         RenameAction r => dialect.Rename(layout, r),
         _ => [],
     };
@@ -86,10 +98,25 @@ internal sealed class IlmExecutor(
     public async Task<ActionOutcome> RunAsync(IlmAction action, CancellationToken ct) => action switch
     {
         MergeAction merge => await MergeAsync(merge, ct).ConfigureAwait(false),
+        MoveAction move when dialect.MoveScript(layout, move, online, method) is { } script =>
+            await MoveByScriptAsync(move, script, ct).ConfigureAwait(false),
         MoveAction move => await SimpleAsync(move, "MOVE", move.FromTablespace, move.ToTablespace, dialect.Move(layout, move, online), ct).ConfigureAwait(false),
         RenameAction rename => await SimpleAsync(rename, "RENAME", null, null, dialect.Rename(layout, rename), ct).ConfigureAwait(false),
         _ => new ActionOutcome(action, IlmStatus.Skipped, null, null, TimeSpan.Zero, null, null, []),
     };
+
+    private async Task SendAsync(IlmAction? action, string phase, int index, SqlStatement statement, DbTransaction? transaction,
+        CancellationToken ct, Action<int>? rows = null)
+    {
+        if (hook != null) await hook.BeforeAsync(new IlmStatementPoint(action, phase, index, statement, connection), ct).ConfigureAwait(false);
+        var affected = await connection.ExecuteAsync(provider, statement, ct, transaction).ConfigureAwait(false);
+        rows?.Invoke(affected);
+    }
+
+    private async Task SimpleAsync(IlmAction action, string phase, IReadOnlyList<SqlStatement> statements, CancellationToken ct)
+    {
+        for (var i = 0; i < statements.Count; i++) await SendAsync(action, phase, i, statements[i], null, ct).ConfigureAwait(false);
+    }
 
     private async Task<ActionOutcome> SimpleAsync(IlmAction action, string kind, string? from, string? to,
         IReadOnlyList<SqlStatement> statements, CancellationToken ct)
@@ -99,7 +126,7 @@ internal sealed class IlmExecutor(
         ErrorKind? errorKind = null;
         try
         {
-            foreach (var s in statements) await connection.ExecuteAsync(provider, s, ct).ConfigureAwait(false);
+            await SimpleAsync(action, "statement", statements, ct).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
@@ -116,9 +143,182 @@ internal sealed class IlmExecutor(
         };
     }
 
+    /// <summary>A move rebuilt beside the live partition and swapped in (its rows counted by the copy).</summary>
+    private async Task<ActionOutcome> MoveByScriptAsync(MoveAction move, MergeScript script, CancellationToken ct)
+    {
+        var statements = script.All.ToList();
+        var clock = Stopwatch.StartNew();
+        string? error = null;
+        ErrorKind? errorKind = null;
+        Dictionary<string, long>? copied = null;
+        try
+        {
+            copied = await RunScriptAsync(move, script, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            errorKind = Kind(e);
+            error = $"{errorKind}: {e.Message}";
+        }
+        var status = error is null ? IlmStatus.Success : IlmStatus.Failed;
+        await connection.ExecuteAsync(provider, dialect.InsertExecutionLog(controlSchema, new ExecutionLogEntry(
+            layout.Schema, layout.Table, move.Partition, "MOVE", move.FromTablespace, move.ToTablespace, status, error, Seconds(clock.Elapsed),
+            string.Join(";\n", statements.Select(s => s.Text)))), CancellationToken.None).ConfigureAwait(false);
+        long? rows = copied is null ? null : copied.Values.Sum();
+        return new ActionOutcome(move, status, error, errorKind, clock.Elapsed, rows, rows, statements)
+        {
+            RowsMovedEstimate = move.RowEstimate,
+            RowsWritten = status == IlmStatus.Success ? rows : null,
+        };
+    }
+
+    /// <summary>
+    /// Runs a script: its checks (a non-null answer fails the action before anything is written), its prepare statements
+    /// each on its own, then the rest in one transaction when the engine has transactional DDL, the lock steps retried
+    /// with back-off. When the swap must yield (<see cref="MergeScript.SwapGuard"/>), the transaction is rolled back
+    /// whole, letting the waiting writers through, and run again after a pause, until <c>lockWait</c> has passed.
+    /// Returns the rows each copy statement wrote, by source partition.
+    /// </summary>
+    private async Task<Dictionary<string, long>> RunScriptAsync(IlmAction action, MergeScript script, CancellationToken ct)
+    {
+        for (var i = 0; i < script.Checks.Count; i++)
+        {
+            if (hook != null) await hook.BeforeAsync(new IlmStatementPoint(action, "checks", i, script.Checks[i], connection), ct).ConfigureAwait(false);
+            if (await connection.ScalarAsync<string>(provider, script.Checks[i], ct).ConfigureAwait(false) is { Length: > 0 } problem)
+                throw new PartitionOpsException($"{problem}: a merge detaches and drops these partitions; change or drop them first");
+        }
+        try
+        {
+            await SimpleAsync(action, "prepare", script.Prepare, ct).ConfigureAwait(false);
+            return await RetriedTransactionAsync(action, script, ct).ConfigureAwait(false);
+        }
+        catch when (script.Cleanup.Count > 0)
+        {
+            foreach (var s in script.Cleanup)
+            {
+                try { await connection.ExecuteAsync(provider, s, CancellationToken.None).ConfigureAwait(false); }
+                catch (Exception e) when (e is DbException or InvalidOperationException) { break; /* the next run drops it */ }
+            }
+            throw;
+        }
+    }
+
+    private async Task<Dictionary<string, long>> RetriedTransactionAsync(IlmAction action, MergeScript script, CancellationToken ct)
+    {
+        var started = Stopwatch.StartNew();
+        var pause = TimeSpan.FromMilliseconds(100);
+        while (true)
+        {
+            try
+            {
+                return await TransactionAsync(action, script, started, ct).ConfigureAwait(false);
+            }
+            catch (SwapYieldException yielded) when (started.Elapsed + pause < LockWait)
+            {
+                _ = yielded;
+                await Task.Delay(pause, ct).ConfigureAwait(false);
+                pause = TimeSpan.FromMilliseconds(Math.Min(pause.TotalMilliseconds * 2, 2000));
+            }
+            catch (SwapYieldException yielded)
+            {
+                throw new LockWaitException(
+                    $"{yielded.Message}, still after {Math.Round(started.Elapsed.TotalSeconds, 1)} s (MERGE_LOCK_TIMEOUT): the merge yielded each time " +
+                    "and changed nothing; the next run tries again");
+            }
+        }
+    }
+
+    private TimeSpan LockWait => lockWait ?? TimeSpan.FromSeconds(IlmConfig.Default.MergeLockTimeoutSeconds);
+
+    private async Task<Dictionary<string, long>> TransactionAsync(IlmAction action, MergeScript script, Stopwatch started, CancellationToken ct)
+    {
+        var copied = new Dictionary<string, long>(StringComparer.OrdinalIgnoreCase);
+        DbTransaction? transaction = null;
+        try
+        {
+            if (dialect.TransactionalDdl) transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+            await LockAsync(action, "lock", script.Lock, script.Retry, null, transaction, started, ct).ConfigureAwait(false);
+            for (var i = 0; i < script.Merge.Count; i++)
+            {
+                var s = script.Merge[i];
+                await SendAsync(action, "merge", i, s, transaction, ct,
+                    script.Copies.TryGetValue(s.Text, out var source) ? n => copied[source] = n : null).ConfigureAwait(false);
+            }
+            await LockAsync(action, "swap-lock", script.SwapLock, script.Retry, script.SwapGuard, transaction, started, ct).ConfigureAwait(false);
+            for (var i = 0; i < script.Swap.Count; i++)
+                await SendAsync(action, "swap", i, script.Swap[i], transaction, ct).ConfigureAwait(false);
+            if (hook != null && transaction != null)
+                await hook.BeforeAsync(new IlmStatementPoint(action, "commit", 0, new SqlStatement("COMMIT"), connection), ct).ConfigureAwait(false);
+            if (transaction != null) await transaction.CommitAsync(ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            if (transaction != null) await SafeRollbackAsync(transaction).ConfigureAwait(false);
+            throw;
+        }
+        finally
+        {
+            if (transaction != null) await transaction.DisposeAsync().ConfigureAwait(false);
+        }
+        return copied;
+    }
+
+    /// <summary>
+    /// Takes a lock step. With a retry plan, each attempt runs under a savepoint with a short lock timeout; an attempt that
+    /// times out is rolled back to the savepoint (releasing what it took) and tried again after a growing, jittered pause,
+    /// until <c>lockWait</c> (MERGE_LOCK_TIMEOUT) has passed since <paramref name="started"/>: then the lock timeout fails
+    /// the action. A <paramref name="guard"/> is asked before each attempt; an answer makes the transaction yield.
+    /// </summary>
+    private async Task LockAsync(IlmAction action, string phase, IReadOnlyList<SqlStatement> locks, LockRetry? retry, SqlStatement? guard,
+        DbTransaction? transaction, Stopwatch started, CancellationToken ct)
+    {
+        if (locks.Count == 0) return;
+        if (retry is null)
+        {
+            for (var i = 0; i < locks.Count; i++) await SendAsync(action, phase, i, locks[i], transaction, ct).ConfigureAwait(false);
+            return;
+        }
+        var pause = TimeSpan.FromMilliseconds(50);
+        while (true)
+        {
+            if (guard != null && await connection.ScalarAsync<string>(provider, guard, ct, transaction).ConfigureAwait(false) is { Length: > 0 } waiting)
+                throw new SwapYieldException(waiting);
+            foreach (var b in retry.Begin) await connection.ExecuteAsync(provider, b, ct, transaction).ConfigureAwait(false);
+            try
+            {
+                for (var i = 0; i < locks.Count; i++) await SendAsync(action, phase, i, locks[i], transaction, ct).ConfigureAwait(false);
+                await connection.ExecuteAsync(provider, retry.Done, ct, transaction).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception e) when (provider.Errors.Classify(e) == ErrorKind.LockTimeout && started.Elapsed + pause < LockWait)
+            {
+                await connection.ExecuteAsync(provider, retry.Undo, ct, transaction).ConfigureAwait(false);
+                await Task.Delay(pause + TimeSpan.FromMilliseconds(Random.Shared.Next(0, (int)pause.TotalMilliseconds + 1)), ct).ConfigureAwait(false);
+                pause = TimeSpan.FromMilliseconds(Math.Min(pause.TotalMilliseconds * 2, 1000));
+            }
+        }
+    }
+
+    /// <summary>The swap cannot take its locks without a deadlock now: roll back and try the whole transaction again.</summary>
+    private sealed class SwapYieldException(string message) : Exception(message);
+
+    /// <summary>Locks not obtained within MERGE_LOCK_TIMEOUT, retries included: reported as a lock timeout.</summary>
+    internal sealed class LockWaitException(string message) : PartitionOpsException(message);
+
+    /// <summary>What a merge counted so far (read after a failure too).</summary>
+    private sealed class MergeCounts
+    {
+        public Dictionary<string, long> PerSource { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+        public long? Before { get; set; }
+        public long? After { get; set; }
+        public long? RowsMerged { get; set; }
+        public long? Written { get; set; }
+        public bool Started { get; set; }
+    }
+
     private async Task<ActionOutcome> MergeAsync(MergeAction merge, CancellationToken ct)
     {
-        var script = dialect.Merge(layout, merge, online);
+        var script = dialect.Merge(layout, merge, online, method);
         var statements = script.All.ToList();
         var merged = merge.MergedSources;
         foreach (var source in merged)
@@ -126,57 +326,94 @@ internal sealed class IlmExecutor(
                 new MergeAuditEntry(layout.Schema, layout.Table, source, merge.TargetName, IlmStatus.InProgress)), ct).ConfigureAwait(false);
 
         var clock = Stopwatch.StartNew();
-        DbTransaction? transaction = null;
-        var mergeStarted = false;
-        var perSource = new Dictionary<string, long>(StringComparer.OrdinalIgnoreCase);
-        long? before = null, after = null, rowsMerged = null;
+        var counts = new MergeCounts();
         try
         {
-            foreach (var s in script.Prepare) await connection.ExecuteAsync(provider, s, ct).ConfigureAwait(false);
-            if (dialect.TransactionalDdl) transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
-            foreach (var s in script.Lock) await connection.ExecuteAsync(provider, s, ct, transaction).ConfigureAwait(false);
-            foreach (var source in merge.Sources)
-                perSource[source] = await connection.ScalarAsync<long>(provider, dialect.CountRows(layout, source), ct, transaction).ConfigureAwait(false);
-            before = perSource.Values.Sum();
-            rowsMerged = merged.Sum(source => perSource[source]);
-            foreach (var s in script.Merge)
+            if (script.Copies.Count > 0)
             {
-                await connection.ExecuteAsync(provider, s, ct, transaction).ConfigureAwait(false);
-                mergeStarted = true;
+                // Rows counted by the copies themselves (the INSERTs' row counts), never estimated.
+                counts.PerSource = await RunScriptAsync(merge, script, ct).ConfigureAwait(false);
+                counts.RowsMerged = merged.Sum(source => counts.PerSource.GetValueOrDefault(source));
+                counts.Written = counts.PerSource.Values.Sum();
+                if (merge.Sources.All(counts.PerSource.ContainsKey)) counts.Before = counts.After = counts.Written;
             }
-            after = await connection.ScalarAsync<long>(provider, dialect.CountRows(layout, merge.TargetName), ct, transaction).ConfigureAwait(false);
-            if (after != before && transaction != null)
-                throw new PartitionOpsException($"row count changed during the merge: {before} before, {after} after; rolled back");
-            if (transaction != null) await transaction.CommitAsync(ct).ConfigureAwait(false);
+            else
+            {
+                await CountedMergeAsync(merge, script, counts, ct).ConfigureAwait(false);
+                counts.Written = counts.RowsMerged + (dialect.MergeRewritesTarget ? counts.PerSource.GetValueOrDefault(merge.Head) : 0);
+            }
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            if (transaction != null) await SafeRollbackAsync(transaction).ConfigureAwait(false);
-            var kind = e is PartitionOpsException ? Providers.ErrorKind.Permanent : provider.Errors.Classify(e);
+            var kind = Kind(e);
             var message = $"{kind}: {e.Message}";
-            if (mergeStarted && transaction is null)
+            if (counts.Started && !dialect.TransactionalDdl)
             {
                 // DDL already committed (Oracle): leave the rows IN_PROGRESS so the next run reconciles.
                 message += " (the merge statement ran; the next run reconciles it from the IN_PROGRESS audit rows)";
-                return new ActionOutcome(merge, IlmStatus.Failed, message, kind, clock.Elapsed, before, after, statements)
+                return new ActionOutcome(merge, IlmStatus.Failed, message, kind, clock.Elapsed, counts.Before, counts.After, statements)
                 {
-                    RowsMerged = rowsMerged,
+                    RowsMerged = counts.RowsMerged,
                     LeftForReconcile = true,
                 };
             }
             await CompleteAsync(merge, IlmStatus.Failed, message, clock.Elapsed, perSource: null).ConfigureAwait(false);
-            return new ActionOutcome(merge, IlmStatus.Failed, message, kind, clock.Elapsed, before, after, statements) { RowsMerged = rowsMerged };
+            return new ActionOutcome(merge, IlmStatus.Failed, message, kind, clock.Elapsed, counts.Before, counts.After, statements)
+            {
+                RowsMerged = counts.RowsMerged,
+            };
+        }
+
+        // Without transactional DDL a mismatch cannot be undone; it means concurrent DML, not lost rows.
+        var note = counts.After == counts.Before ? null : $"row count {counts.Before} before the merge, {counts.After} after (concurrent DML?)";
+        await CompleteAsync(merge, IlmStatus.Success, note, clock.Elapsed, counts.PerSource).ConfigureAwait(false);
+        return new ActionOutcome(merge, IlmStatus.Success, note, null, clock.Elapsed, counts.Before, counts.After, statements)
+        {
+            RowsMerged = counts.RowsMerged,
+            RowsWritten = counts.Written,
+        };
+    }
+
+    /// <summary>A merge whose statement copies rows out of sight (Oracle's MERGE PARTITIONS): the sources are counted before and the result after.</summary>
+    private async Task CountedMergeAsync(MergeAction merge, MergeScript script, MergeCounts counts, CancellationToken ct)
+    {
+        DbTransaction? transaction = null;
+        try
+        {
+            await SimpleAsync(merge, "prepare", script.Prepare, ct).ConfigureAwait(false);
+            if (dialect.TransactionalDdl) transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+            await LockAsync(merge, "lock", script.Lock, script.Retry, null, transaction, Stopwatch.StartNew(), ct).ConfigureAwait(false);
+            foreach (var source in merge.Sources)
+                counts.PerSource[source] = await connection.ScalarAsync<long>(provider, dialect.CountRows(layout, source), ct, transaction).ConfigureAwait(false);
+            counts.Before = counts.PerSource.Values.Sum();
+            counts.RowsMerged = merge.MergedSources.Sum(source => counts.PerSource[source]);
+            for (var i = 0; i < script.Merge.Count; i++)
+            {
+                await SendAsync(merge, "merge", i, script.Merge[i], transaction, ct).ConfigureAwait(false);
+                counts.Started = true;
+            }
+            counts.After = await connection.ScalarAsync<long>(provider, dialect.CountRows(layout, merge.TargetName), ct, transaction).ConfigureAwait(false);
+            if (counts.After != counts.Before && transaction != null)
+                throw new PartitionOpsException($"row count changed during the merge: {counts.Before} before, {counts.After} after; rolled back");
+            if (transaction != null) await transaction.CommitAsync(ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            if (transaction != null) await SafeRollbackAsync(transaction).ConfigureAwait(false);
+            throw;
         }
         finally
         {
             if (transaction != null) await transaction.DisposeAsync().ConfigureAwait(false);
         }
-
-        // Without transactional DDL a mismatch cannot be undone; it means concurrent DML, not lost rows.
-        var note = after == before ? null : $"row count {before} before the merge, {after} after (concurrent DML?)";
-        await CompleteAsync(merge, IlmStatus.Success, note, clock.Elapsed, perSource).ConfigureAwait(false);
-        return new ActionOutcome(merge, IlmStatus.Success, note, null, clock.Elapsed, before, after, statements) { RowsMerged = rowsMerged };
     }
+
+    private ErrorKind Kind(Exception e) => e switch
+    {
+        LockWaitException => ErrorKind.LockTimeout,
+        PartitionOpsException => ErrorKind.Permanent,
+        _ => provider.Errors.Classify(e),
+    };
 
     private async Task CompleteAsync(MergeAction merge, string status, string? error, TimeSpan duration, Dictionary<string, long>? perSource)
     {

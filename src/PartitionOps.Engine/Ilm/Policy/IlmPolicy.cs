@@ -27,6 +27,18 @@ public enum MergeStrategy
     YearComplete,
 }
 
+/// <summary>
+/// How a merge or move rewrites rows where the engine offers a choice (PostgreSQL). Rebuild copies the partition that
+/// grows and the months into a new table beside the live ones (readers never wait; the yearly partition is rewritten),
+/// then swaps it in under a brief exclusive lock; InPlace copies only the months into the partition that grows, but
+/// holds the partitioned table's exclusive lock for that copy. Oracle merges with its own statement and ignores it.
+/// </summary>
+public enum MergeMethod
+{
+    Rebuild,
+    InPlace,
+}
+
 /// <summary>One tier of the template: where its partitions live and how they are stored.</summary>
 public sealed record TierSettings(
     PartitionInterval Interval,
@@ -50,6 +62,9 @@ public sealed record IlmPolicy
     public TierSettings Warm { get; init; } = new(PartitionInterval.Yearly, "TBS_WARM", "BASIC", 60, true);
     public TierSettings Cold { get; init; } = new(PartitionInterval.Yearly, "TBS_COLD", "BASIC", null, true);
     public MergeStrategy Strategy { get; init; } = MergeStrategy.Incremental;
+
+    /// <summary><c>tier_config.merge_method</c>: <c>rebuild</c> (default) or <c>in_place</c>.</summary>
+    public MergeMethod MergeMethod { get; init; } = MergeMethod.Rebuild;
 
     /// <summary>Start a yearly partition for a year that has none (DESIGN §6); off by default, as the spec recommends.</summary>
     public bool CreateMissingYearly { get; init; }
@@ -171,6 +186,7 @@ public sealed record IlmPolicy
                 Enabled = reader.Bool(config, "enabled", d.Enabled),
                 AutoMerge = reader.Bool(config, "auto_merge", d.AutoMerge),
                 Strategy = reader.Strategy(config, "strategy", d.Strategy),
+                MergeMethod = reader.Method(config, "merge_method", d.MergeMethod),
                 CreateMissingYearly = reader.Bool(config, "create_missing_yearly", d.CreateMissingYearly),
                 Online = reader.Bool(config, "online", d.Online),
                 Hot = reader.Tier(config, "hot", d.Hot),
@@ -215,6 +231,16 @@ public sealed record IlmPolicy
                 "year_complete" => MergeStrategy.YearComplete,
                 var other => throw new InvalidRequestException("--policy", source,
                     $"has strategy '{other}': use incremental or year_complete"),
+            };
+
+        public MergeMethod Method(JsonElement obj, string name, MergeMethod fallback) =>
+            String(obj, name)?.ToLowerInvariant().Replace("-", "_") switch
+            {
+                null => fallback,
+                "rebuild" => MergeMethod.Rebuild,
+                "in_place" or "inplace" => MergeMethod.InPlace,
+                var other => throw new InvalidRequestException("--policy", source,
+                    $"has merge_method '{other}': use rebuild or in_place"),
             };
 
         public TierSettings Tier(JsonElement config, string name, TierSettings fallback)

@@ -23,6 +23,20 @@ public sealed record StrategySimulation(MergeStrategy Strategy, IReadOnlyList<Si
 {
     public long RowsRewritten => Months.Count == 0 ? 0 : Months[^1].CumulativeRowsRewritten;
     public long MergeOperations => Months.Sum(m => m.Merges);
+
+    /// <summary>The same walk costed per merge method, where the engine offers a choice (PostgreSQL); empty otherwise.</summary>
+    public IReadOnlyList<MethodCost> Methods { get; init; } = [];
+}
+
+/// <summary>
+/// What one merge method costs over a simulated walk (catalog estimates): rows it writes, rows that reached a colder tier
+/// (moved or merged months), and its longest exclusive lock: on what, and over how much work (metadata only, or a copy
+/// of <see cref="LongestLockRows"/> rows).
+/// </summary>
+public sealed record MethodCost(MergeMethod Method, long RowsRewritten, long AgedRows, string LongestExclusiveLock, long LongestLockRows)
+{
+    /// <summary>Rows written per row that aged; null when nothing aged.</summary>
+    public double? RowsWrittenPerAgedRow => AgedRows == 0 ? null : Math.Round((double)RowsRewritten / AgedRows, 2);
 }
 
 public sealed record IlmSimulationResult(DateOnly From, DateOnly To, IReadOnlyList<StrategySimulation> Strategies);
@@ -35,15 +49,60 @@ public sealed record IlmSimulationResult(DateOnly From, DateOnly To, IReadOnlyLi
 public static class IlmSimulator
 {
     public static IlmSimulationResult Simulate(PartitionLayout layout, IlmPolicy policy, DateOnly from, DateOnly to,
-        IReadOnlyList<MergeStrategy>? strategies = null, IlmPlanOptions? options = null, long? rowsPerNewMonth = null)
+        IReadOnlyList<MergeStrategy>? strategies = null, IlmPlanOptions? options = null, long? rowsPerNewMonth = null,
+        IReadOnlyList<MergeMethod>? methods = null)
     {
         if (to < from) throw new InvalidRequestException("--to", to.ToString("yyyy-MM-dd"), $"is before --from {from:yyyy-MM-dd}");
         var months = (to.Year - from.Year) * 12 + to.Month - from.Month + 1;
         if (months > 1200) throw new InvalidRequestException("--to", to.ToString("yyyy-MM-dd"), "is more than 100 years after --from");
         strategies ??= [MergeStrategy.Incremental, MergeStrategy.YearComplete];
         var newRows = rowsPerNewMonth ?? TypicalMonthRows(layout);
-        var results = strategies.Select(s => Run(layout, policy with { Strategy = s }, from, months, options, newRows)).ToList();
+        var results = strategies.Select(s => Run(layout, policy with { Strategy = s }, from, months, options, newRows) with
+        {
+            Methods = (methods ?? []).Select(m => Cost(layout, policy with { Strategy = s, MergeMethod = m }, from, months, options, newRows)).ToList(),
+        }).ToList();
         return new IlmSimulationResult(from, to, results);
+    }
+
+    /// <summary>
+    /// One method's costs: rebuild rewrites the partition that grows as well (it is copied beside the live one) but holds
+    /// the partitioned table's exclusive lock for metadata only; in_place copies only the months, under that lock.
+    /// </summary>
+    private static MethodCost Cost(PartitionLayout layout, IlmPolicy policy, DateOnly from, int months, IlmPlanOptions? options, long newRows)
+    {
+        var rebuild = policy.MergeMethod == MergeMethod.Rebuild;
+        var methodOptions = (options ?? new IlmPlanOptions()) with { MergeRewritesTarget = rebuild || (options?.MergeRewritesTarget ?? true) };
+        long written = 0, aged = 0, longestCopy = 0;
+        var current = layout;
+        for (var i = 0; i < months; i++)
+        {
+            var asOf = new DateOnly(from.Year, from.Month, 1).AddMonths(i);
+            current = AddMonthsUpTo(current, asOf, policy, newRows);
+            var plan = IlmPlanner.Plan(current, policy, asOf, methodOptions);
+            current = PlanEffects.Apply(current, plan);
+            written += plan.RowsRewritten;
+            foreach (var action in plan.Actions)
+            {
+                switch (action)
+                {
+                    case MergeAction m:
+                        // Rows that reach the tier with this merge: months not there yet, and the head when it relocates.
+                        aged += m.MovesIfFailed.Sum(x => x.RowEstimate ?? 0)
+                            + (string.Equals(m.HeadTablespace, m.Tablespace, StringComparison.OrdinalIgnoreCase) ? 0 : m.HeadRowEstimate ?? 0);
+                        longestCopy = Math.Max(longestCopy, m.MonthsRowEstimate ?? 0);
+                        break;
+                    case MoveAction m:
+                        aged += m.RowEstimate ?? 0;
+                        break;
+                }
+            }
+        }
+        return rebuild
+            ? new MethodCost(MergeMethod.Rebuild, written, aged,
+                "ACCESS EXCLUSIVE on the partitioned table for metadata only (detach, drop, attach, rename), each attempt under 0.3 s", 0)
+            : new MethodCost(MergeMethod.InPlace, written, aged,
+                "ACCESS EXCLUSIVE on the partitioned table while the months are copied (the largest merge: about " +
+                $"{longestCopy.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} rows)", longestCopy);
     }
 
     private static StrategySimulation Run(PartitionLayout layout, IlmPolicy policy, DateOnly from, int months, IlmPlanOptions? options, long newRows)

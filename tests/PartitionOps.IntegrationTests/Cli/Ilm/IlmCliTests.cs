@@ -67,7 +67,7 @@ public sealed class IlmCliTests(PostgresFixture postgres, ITestOutputHelper outp
         var human = await IlmAsync("plan", db, "--table", "sales", "--policy", policy, "--as-of", "2025-12-01");
         Assert.True(human.ExitCode == 0, human.ToString());
         Assert.Contains("nothing was changed", human.Stdout);
-        Assert.Contains("INSERT INTO \"public\".\"p_2023\"", human.Stdout);
+        Assert.Contains("INSERT INTO \"public\".\"p_2023_ilm_rebuild\"", human.Stdout);
 
         // run --dry-run: the same plan, status PLANNED, nothing written (not even the control tables).
         var dry = await IlmAsync("run", db, "--table", "sales", "--policy", policy, "--as-of", "2025-12-01", "--dry-run", "--json");
