@@ -52,7 +52,12 @@ public sealed class OracleIlmDialect : IIlmDialect
         var other => throw new InvalidRequestException("compression", other, "is not supported: use NONE, BASIC or ADVANCED"),
     };
 
-    private static bool Online(PartitionLayout t, bool online) => online && t.ServerMajorVersion >= OnlineFromVersion;
+    // Not on an index-organized table: ORA-14808 (https://docs.oracle.com/en/error-help/db/ora-14808) refuses MOVE PARTITION
+    // ONLINE on anything but a heap-organized table, and ONLINE merges are documented for heap tables
+    // (https://oracle-base.com/articles/18c/online-merge-partition-and-subpartition-18c). The plan says so on each action
+    // (PartitionLayout.OnlineUnavailableReason), and UPDATE INDEXES keeps the indexes usable instead.
+    private static bool Online(PartitionLayout t, bool online) =>
+        online && t.ServerMajorVersion >= OnlineFromVersion && t.OnlineUnavailableReason is null;
 
     // ---- catalog ----
 
