@@ -115,6 +115,9 @@ public interface IIlmDialect
 
     MergeScript Merge(PartitionLayout table, MergeAction merge, bool online);
 
+    /// <summary>The read-only index checks of <c>ilm health --verify-indexes</c>; null when this database kind has none.</summary>
+    Monitoring.IIlmIndexChecks? IndexChecks => null;
+
     IReadOnlyList<SqlStatement> Rename(PartitionLayout table, RenameAction rename);
 
     /// <summary>

@@ -156,6 +156,12 @@ public sealed class OracleIlmDialect : IIlmDialect
         return new MergeScript([], [], statements);
     }
 
+    // No index verification on Oracle (ilm health --verify-indexes says so): its check, ANALYZE INDEX ... VALIDATE STRUCTURE,
+    // runs OFFLINE by default, which locks the table against DML while it reads the index
+    // (https://docs.oracle.com/en/database/oracle/oracle-database/19/sqlrf/ANALYZE.html), and a health check must not block.
+    // Oracle's merges are single DDL statements that maintain their indexes, so they leave no damage of the PostgreSQL kind.
+    public Ilm.Monitoring.IIlmIndexChecks? IndexChecks => null;
+
     public IReadOnlyList<SqlStatement> Rename(PartitionLayout table, RenameAction rename) =>
         [new($"ALTER TABLE {Table(table)} RENAME PARTITION {Q(rename.PartitionName)} TO {Q(rename.NewName)}")];
 
