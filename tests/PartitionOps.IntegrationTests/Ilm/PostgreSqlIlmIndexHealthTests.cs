@@ -109,6 +109,19 @@ public sealed class PostgreSqlIlmIndexHealthTests(PostgresFixture postgres, ITes
         // Without --verify-indexes the indexes are not read: the audit-only health passes.
         Assert.True((await CliHealthAsync(db)).ExitCode == 0);
 
+        // Committed rows grow p_2023 back over the discarded blocks: the stale entries now point at other rows (the lookup
+        // no longer fails, it finds the wrong row), and health still finds them, as row pointers held by two entries.
+        await db.ExecuteAsync("""
+            INSERT INTO public.sales (id, sale_date, amount)
+            SELECT 2000000 + n, DATE '2023-01-01' + (n % 300), 3.5 FROM generate_series(1, 150000) n
+            """);
+        var regrown = await HealthAsync(db);
+        Assert.False(regrown.Passed);
+        Assert.Equal(["p_2023_pkey", "p_2023_sale_date_idx"], regrown.Indexes!.Problems.Select(f => f.Index).Order(StringComparer.Ordinal));
+        Assert.Matches("has [0-9]+ row pointer\\(s\\) of p_2023 held by two entries or more.*Fix: REINDEX INDEX CONCURRENTLY \"public\".\"p_2023_pkey\";",
+            Assert.Single(regrown.Alerts, c => c.Name == "index public.p_2023_pkey").Message);
+        Assert.Equal(1L, await CountThroughTheKeyAsync(db)); // a row that does not exist, found through the stale entry
+
         // The fixes health gave, run as given: the indexes are whole again and health passes.
         foreach (var f in broken) await db.ExecuteAsync(f.Fix!);
         Assert.Equal(0L, await CountThroughTheKeyAsync(db));

@@ -26,8 +26,8 @@ public interface IIlmIndexChecks
     SqlStatement CheckStructure(IReadOnlyDictionary<string, string> toolSchemas, string indexSchema, string index);
 
     /// <summary>
-    /// One row: max_block (the highest table block an index entry points to; null when the index has no entries),
-    /// table_blocks (the table's size in blocks, read after the index) and entries.
+    /// One row: entries, max_block (the highest table block an entry points to; null when there are none), shared_rows (row
+    /// pointers held by more than one entry) and table_blocks (the table's size in blocks, read after the index).
     /// </summary>
     SqlStatement EntriesReach(IReadOnlyDictionary<string, string> toolSchemas, string indexSchema, string index);
 
@@ -62,6 +62,9 @@ public static class IndexVerifier
     /// <summary>SQLSTATE 42501 insufficient_privilege: the checks' functions are not granted to this user.</summary>
     private const string InsufficientPrivilege = "42501";
 
+    /// <summary>Each check reads a whole index, which takes longer than a command timeout meant for catalog reads: none (0); --max-duration and Ctrl+C still cancel.</summary>
+    private const int NoTimeout = 0;
+
     public static async Task<IndexVerification> VerifyAsync(DbConnection connection, IDatabaseProvider provider, IIlmIndexChecks? checks,
         string providerName, string? schema, string table, CancellationToken ct)
     {
@@ -94,6 +97,8 @@ public static class IndexVerifier
                     drop ?? checks.Repair(ix.Schema, ix.Index)));
                 continue;
             }
+            // Npgsql closes the connection after some server errors (seen after amcheck's XX002): open it again for the next index.
+            await connection.EnsureOpenAsync(ct).ConfigureAwait(false);
             findings.Add(await VerifyOneAsync(connection, provider, checks, installed, ix.Schema, ix.Index, ix.Partition, ct).ConfigureAwait(false));
         }
         return new IndexVerification(null, findings);
@@ -105,24 +110,27 @@ public static class IndexVerifier
         var fix = checks.Repair(schema, index);
         try
         {
-            await connection.ExecuteAsync(provider, checks.CheckStructure(tools, schema, index), ct).ConfigureAwait(false);
-            // The structural check does not look at where entries point: an entry past the table's end is found here. The
-            // size is read after the entries, so a table growing meanwhile raises no false alarm; a hit is read once more
-            // before it is reported, for a VACUUM that truncated the table between the two reads (it removes entries first).
+            await connection.ExecuteAsync(provider, checks.CheckStructure(tools, schema, index), ct, timeoutSeconds: NoTimeout).ConfigureAwait(false);
+            // The structural check does not look at where entries point: entries past the table's end, or two entries on one
+            // row, are found here. The size is read after the entries, so a table growing meanwhile raises no false alarm; a hit
+            // is read once more before it is reported, for a VACUUM that truncated the table between the two reads (it removes
+            // entries first) or a page split that moved entries to a page read later in the same pass.
             for (var attempt = 0; ; attempt++)
             {
-                var reach = (await connection.QueryAsync(provider, checks.EntriesReach(tools, schema, index), r =>
-                    (MaxBlock: r.Get<long?>("max_block"), TableBlocks: r.Get<long>("table_blocks"), Entries: r.Get<long>("entries")), ct)
-                    .ConfigureAwait(false)).Single();
-                if (reach.MaxBlock is not { } max || max < reach.TableBlocks)
-                    return new IndexFinding(schema, index, partition, IndexFinding.Ok);
-                if (attempt == 1)
-                    return new IndexFinding(schema, index, partition, IndexFinding.Damaged,
-                        $"has entries pointing to block {max.ToString(CultureInfo.InvariantCulture)} of {partition}, which has " +
-                        $"{reach.TableBlocks.ToString(CultureInfo.InvariantCulture)} block(s): rows of a rolled-back write into a relation " +
-                        "whose tablespace changed in the same transaction (an earlier version's merge); queries through it fail with " +
-                        "\"could not read block\" or report false duplicate keys",
-                        fix);
+                var reach = (await connection.QueryAsync(provider, checks.EntriesReach(tools, schema, index), r => (
+                    MaxBlock: r.Get<long?>("max_block"), TableBlocks: r.Get<long>("table_blocks"), Shared: r.Get<long>("shared_rows")), ct,
+                    timeoutSeconds: NoTimeout).ConfigureAwait(false)).Single();
+                var pastEnd = reach.MaxBlock is { } max && max >= reach.TableBlocks;
+                if (!pastEnd && reach.Shared == 0) return new IndexFinding(schema, index, partition, IndexFinding.Ok);
+                if (attempt == 0) continue;
+                var what = pastEnd
+                    ? $"has entries pointing to block {reach.MaxBlock!.Value.ToString(CultureInfo.InvariantCulture)} of {partition}, which has " +
+                      $"{reach.TableBlocks.ToString(CultureInfo.InvariantCulture)} block(s)"
+                    : $"has {reach.Shared.ToString(CultureInfo.InvariantCulture)} row pointer(s) of {partition} held by two entries or more";
+                return new IndexFinding(schema, index, partition, IndexFinding.Damaged,
+                    what + ": stale entries of a rolled-back write into a relation whose tablespace changed in the same transaction " +
+                    "(an earlier version's merge); queries through it fail with \"could not read block\", return wrong rows or report " +
+                    "false duplicate keys", fix);
             }
         }
         catch (DbException e) when (e.SqlState == InsufficientPrivilege)
@@ -130,8 +138,11 @@ public static class IndexVerifier
             return new IndexFinding(schema, index, partition, IndexFinding.NotVerified,
                 $"could not be verified: {e.Message} (the checks' functions need a superuser or an explicit GRANT EXECUTE)");
         }
-        catch (DbException e)
+        catch (DbException e) when (e.SqlState is { } state && !state.StartsWith("08", StringComparison.Ordinal)
+                                    && !state.StartsWith("57", StringComparison.Ordinal))
         {
+            // The server refused the index (amcheck raises XX002 index_corrupted for a damaged structure). A lost connection
+            // (class 08), a cancel or shutdown (class 57) or a client-side failure (no SQLSTATE) says nothing of the index.
             return new IndexFinding(schema, index, partition, IndexFinding.Damaged, $"failed verification: {e.Message}", fix);
         }
     }

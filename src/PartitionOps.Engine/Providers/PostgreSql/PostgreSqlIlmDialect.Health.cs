@@ -18,9 +18,10 @@ public sealed partial class PostgreSqlIlmDialect
 /// bt_index_check and bt_index_parent_check, with heapallindexed too, pass an index whose entries point 400 blocks past
 /// the table's end; heapallindexed checks the other direction, that every table row has an entry).</item>
 /// <item>pageinspect's <c>bt_page_stats</c> / <c>bt_page_items</c> (https://www.postgresql.org/docs/15/pageinspect.html)
-/// read the table row pointer (htid, or tids of a posting list) of every leaf entry; an entry pointing at or past the
-/// table's last block is that damage. The high key of a leaf page (item 1 of a page that has a right sibling) is skipped:
-/// it is a copy kept for the tree's bounds and may keep the pointer of a row long gone.</item>
+/// read the table row pointer (htid, or tids of a posting list) of every leaf entry. That damage shows as entries pointing
+/// past the partition's last block, and once the partition has grown back over those blocks, as row pointers held by two
+/// entries (the stale one and the current row's). The high key of a leaf page (item 1 of a page that has a right sibling)
+/// is skipped: it is a copy kept for the tree's bounds and may keep the pointer of a row long gone. Only the index is read.</item>
 /// </list>
 /// Both extensions ship with the contrib package; their functions are for superusers unless granted.
 /// The fix is <c>REINDEX INDEX CONCURRENTLY</c>, which rebuilds without blocking reads and writes
@@ -69,21 +70,30 @@ public sealed partial class PostgreSqlIndexChecks : IIlmIndexChecks
         $"SELECT {Q(toolSchemas[AmCheck])}.bt_index_check(format('%I.%I', @index_schema, @index_name)::regclass, false)",
         P("index_schema", indexSchema), P("index_name", index));
 
-    // The table's size is read in the outer query, after the aggregate has read every entry: an entry added meanwhile points
-    // into a block that exists by then. Block 0 is the metapage; deleted and half-dead pages are skipped by type (l leaf, r root).
+    // One pass over the index's leaf pages, grouped by row pointer (an aggregate reads every entry before it returns), then the
+    // table's size, read after: an entry added meanwhile points into a block that exists by then. Block 0 is the metapage;
+    // deleted and half-dead pages are skipped by type (l leaf, r root). shared_rows: row pointers held by more than one entry,
+    // which a healthy index never has (one entry per row version it indexes); it is how the damage shows once the partition has
+    // grown back over the discarded blocks and those entries point at other rows.
     public SqlStatement EntriesReach(IReadOnlyDictionary<string, string> toolSchemas, string indexSchema, string index)
     {
         var pi = Q(toolSchemas[PageInspect]);
         return SqlStatement.Of($"""
-            WITH ix AS (SELECT format('%I.%I', @index_schema, @index_name) AS name)
-            SELECT e.max_block, pg_relation_size(x.indrelid) / current_setting('block_size')::bigint AS table_blocks, e.entries
-            FROM (SELECT max((tid::text::point)[0])::bigint AS max_block, count(tid) AS entries
-                  FROM ix
-                  CROSS JOIN LATERAL generate_series(1, pg_relation_size(ix.name::regclass) / current_setting('block_size')::bigint - 1) AS blk
-                  CROSS JOIN LATERAL {pi}.bt_page_stats(ix.name, blk) s
-                  CROSS JOIN LATERAL {pi}.bt_page_items(ix.name, blk) i
-                  CROSS JOIN LATERAL unnest(coalesce(i.tids, ARRAY[i.htid])) AS tid
-                  WHERE s.type IN ('l', 'r') AND s.btpo_level = 0 AND NOT (s.btpo_next <> 0 AND i.itemoffset = 1)) e
+            WITH ix AS (SELECT format('%I.%I', @index_schema, @index_name) AS name),
+            per_row AS (
+                SELECT tid, count(*) AS n
+                FROM ix
+                CROSS JOIN LATERAL generate_series(1, pg_relation_size(ix.name::regclass) / current_setting('block_size')::bigint - 1) AS blk
+                CROSS JOIN LATERAL {pi}.bt_page_stats(ix.name, blk) s
+                CROSS JOIN LATERAL {pi}.bt_page_items(ix.name, blk) i
+                CROSS JOIN LATERAL unnest(coalesce(i.tids, ARRAY[i.htid])) AS tid
+                WHERE s.type IN ('l', 'r') AND s.btpo_level = 0 AND NOT (s.btpo_next <> 0 AND i.itemoffset = 1)
+                GROUP BY tid)
+            SELECT e.entries, e.max_block, e.shared_rows,
+                   pg_relation_size(x.indrelid) / current_setting('block_size')::bigint AS table_blocks
+            FROM (SELECT coalesce(sum(n), 0) AS entries, max((tid::text::point)[0])::bigint AS max_block,
+                         count(*) FILTER (WHERE n > 1) AS shared_rows
+                  FROM per_row) e
             CROSS JOIN ix
             JOIN pg_index x ON x.indexrelid = ix.name::regclass
             """, P("index_schema", indexSchema), P("index_name", index));
