@@ -9,6 +9,10 @@ using PartitionOps.Engine.Sample;
 // Backfill benchmark: one throwaway PostgreSQL, one FHIR-like table, four ways to move the system
 // rows, measured side by side in this run. Usage: dotnet run -c Release --project tests/PartitionOps.Benchmarks
 // [-- --rows 5000000] [--flatness: only the 1M-vs-5M batch-time comparison, three rounds, per type] [--no-autovacuum]
+// ILM merge benchmark: dotnet run -c Release --project tests/PartitionOps.Benchmarks -- ilm [--sizes 100000,1000000,5000000]
+// [--head-months 2] (IlmBenchmark.cs).
+if (args.Length > 0 && args[0] == "ilm") return await IlmBenchmark.RunAsync(args[1..]);
+
 var rowsAt = Array.IndexOf(args, "--rows");
 var rows = rowsAt >= 0 && rowsAt + 1 < args.Length ? long.Parse(args[rowsAt + 1]) : 5_000_000;
 var flatnessOnly = args.Contains("--flatness");

@@ -26,6 +26,7 @@ Describe 'Test-IlmHealth' {
             @{ Name = 'MaxWarmMonthlyPercent'; Type = [Nullable[decimal]]; ByPropertyName = $false }
             @{ Name = 'MinSuccessRatePercent'; Type = [Nullable[decimal]]; ByPropertyName = $false }
             @{ Name = 'MaxAverageMergeSeconds'; Type = [Nullable[decimal]]; ByPropertyName = $false }
+            @{ Name = 'VerifyIndexes'; Type = [switch]; ByPropertyName = $false }
         ) {
             Assert-IlmParameter $command $Name $Type -ByPropertyName:$ByPropertyName
         }
@@ -44,6 +45,12 @@ Describe 'Test-IlmHealth' {
             $null = Test-IlmHealth -SqlInstance 127.0.0.1:1 -Provider postgresql -WindowDays 0 -ErrorVariable err -ErrorAction SilentlyContinue
             $err[0].FullyQualifiedErrorId | Should -Be "InvalidRequest,$fqidSuffix"
             $err[0].Exception.Message | Should -BeLike '-WindowDays*'
+        }
+
+        It '-VerifyIndexes without -Table is an InvalidArgument error naming -VerifyIndexes' {
+            $null = Test-IlmHealth -SqlInstance 127.0.0.1:1 -Provider postgresql -VerifyIndexes -ErrorVariable err -ErrorAction SilentlyContinue
+            $err[0].FullyQualifiedErrorId | Should -Be "InvalidRequest,$fqidSuffix"
+            $err[0].Exception.Message | Should -BeLike '-VerifyIndexes*'
         }
 
         It 'a percentage above 100 throws with -EnableException' {

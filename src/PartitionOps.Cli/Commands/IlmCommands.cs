@@ -166,8 +166,14 @@ internal static class IlmCommands
         var table = TableOption(required: false);
         var policy = PolicyOption();
         var thresholds = new HealthThresholdOptions();
+        var verifyIndexes = new Option<bool>("--verify-indexes")
+        {
+            Description = "Also verify every B-tree index of the table's partitions (reads each index whole; PostgreSQL, needs amcheck and " +
+                          "pageinspect) and name the statement that repairs each damaged one. Needs --table.",
+        };
         command.Add(table);
         command.Add(policy);
+        command.Add(verifyIndexes);
         thresholds.AddTo(command);
         command.SetRun(host, common.Json, async (parse, output) =>
         {
@@ -179,6 +185,7 @@ internal static class IlmCommands
                 ControlSchema = parse.GetValue(common.ControlSchema),
                 Policy = IlmPolicy.Load(parse.GetValue(policy)),
                 Thresholds = t,
+                VerifyIndexes = parse.GetValue(verifyIndexes),
             };
             var report = await new IlmService().HealthAsync(request, output.Cancellation).ConfigureAwait(false);
             output.Result(report, console => IlmTables.Health(console, report));

@@ -172,6 +172,9 @@ public interface IIlmDialect
     SqlStatement DropLeftover(string owner, string table, string kind, string name) =>
         throw new NotSupportedException($"{ProviderName} leaves no {kind} behind");
 
+    /// <summary>The read-only index checks of <c>ilm health --verify-indexes</c>; null when this database kind has none.</summary>
+    Monitoring.IIlmIndexChecks? IndexChecks => null;
+
     IReadOnlyList<SqlStatement> Rename(PartitionLayout table, RenameAction rename);
 
     /// <summary>

@@ -88,6 +88,12 @@ public sealed record IlmHealthRequest(DatabaseTarget Target)
     public string? ControlSchema { get; init; }
     public IlmPolicy Policy { get; init; } = IlmPolicy.Default;
     public IlmHealthThresholds Thresholds { get; init; } = new();
+
+    /// <summary>
+    /// Also verify every B-tree index of every partition of <see cref="Table"/> (needs Table): reads each index whole, so
+    /// opt-in. Finds indexes damaged by an earlier version's rolled-back merge and names the statement that repairs each.
+    /// </summary>
+    public bool VerifyIndexes { get; init; }
 }
 
 /// <summary>ilm simulate: offline, from a layout.</summary>

@@ -210,15 +210,24 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
     public async Task<IlmHealthReport> HealthAsync(IlmHealthRequest request, CancellationToken ct = default)
     {
         request.Thresholds.Validate();
+        if (request.VerifyIndexes && request.Table is null)
+            throw new InvalidRequestException("--verify-indexes", "", "needs the table to verify: it reads the indexes of one table's partitions");
         var names = Names.Of(request.Target, request.Schema, request.Table, request.ControlSchema, tableRequired: false);
         var provider = request.Target.Provider;
         await using var connection = await request.Target.OpenAsync(ct).ConfigureAwait(false);
         IlmSummary? summary = null;
+        IndexVerification? indexes = null;
         if (request.Table != null)
-            summary = IlmSummary.FromLayout(await IlmCatalog.ReadAsync(connection, provider, names.Schema, names.Table, ct).ConfigureAwait(false), request.Policy);
+        {
+            var layout = await IlmCatalog.ReadAsync(connection, provider, names.Schema, names.Table, ct).ConfigureAwait(false);
+            summary = IlmSummary.FromLayout(layout, request.Policy);
+            if (request.VerifyIndexes)
+                indexes = await IndexVerifier.VerifyAsync(connection, provider, names.Dialect.IndexChecks, names.Dialect.ProviderName,
+                    layout.Schema, layout.Table, ct).ConfigureAwait(false);
+        }
         var table = request.Table is null ? null : names.Table;
         if (!await ControlTableExistsAsync(connection, provider, names, MergesTable, ct).ConfigureAwait(false))
-            return IlmHealth.Evaluate(table, new MergeStatistics(0, 0, 0, null, null), 0, summary, request.Thresholds);
+            return IlmHealth.Evaluate(table, new MergeStatistics(0, 0, 0, null, null), 0, summary, request.Thresholds, indexes);
         var stats = (await connection.QueryAsync(provider, names.Dialect.MergeStatistics(names.ControlSchema, table, request.Thresholds.WindowDays), r =>
             new MergeStatistics(
                 r.Get<long?>("total_merges") ?? 0,
@@ -228,7 +237,7 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
                 r.Get<decimal?>("max_seconds")), ct).ConfigureAwait(false)).Single();
         var stale = await connection.ScalarAsync<long>(provider,
             names.Dialect.StaleFailedMerges(names.ControlSchema, table, request.Thresholds.FailedNotRetriedDays), ct).ConfigureAwait(false);
-        return IlmHealth.Evaluate(table, stats, stale, summary, request.Thresholds);
+        return IlmHealth.Evaluate(table, stats, stale, summary, request.Thresholds, indexes);
     }
 
 

@@ -50,6 +50,12 @@ public sealed class TestIlmHealthCommand : IlmCmdlet
     /// <summary>Criterion: average successful merge below this, seconds; default 30.</summary>
     [Parameter] public decimal? MaxAverageMergeSeconds { get; set; }
 
+    /// <summary>
+    /// Also verify every B-tree index of the table's partitions (needs -Table; PostgreSQL with amcheck and pageinspect): reads each
+    /// index whole. A damaged index is an alert naming the index and the statement that repairs it; details in the report's Indexes.
+    /// </summary>
+    [Parameter] public SwitchParameter VerifyIndexes { get; set; }
+
     protected override string? PolicyParameter => Policy;
 
     protected internal override IlmParameters GetParameters() => base.GetParameters() with
@@ -64,6 +70,7 @@ public sealed class TestIlmHealthCommand : IlmCmdlet
         MaxWarmMonthlyPercent = MaxWarmMonthlyPercent,
         MinSuccessRatePercent = MinSuccessRatePercent,
         MaxAverageMergeSeconds = MaxAverageMergeSeconds,
+        VerifyIndexes = VerifyIndexes.IsPresent,
     };
 
     protected override void ProcessIlm()

@@ -45,6 +45,7 @@ public sealed record IlmParameters
     public decimal? MaxWarmMonthlyPercent { get; init; }
     public decimal? MinSuccessRatePercent { get; init; }
     public decimal? MaxAverageMergeSeconds { get; init; }
+    public bool VerifyIndexes { get; init; }
 
     // Set-IlmConfig.
     public string? Key { get; init; }
@@ -84,6 +85,7 @@ public static class IlmMapping
         ["max merge seconds"] = "-MaxMergeSeconds",
         ["max average merge seconds"] = "-MaxAverageMergeSeconds",
         ["max WARM monthly partitions"] = "-MaxWarmMonthlyPartitions",
+        ["--verify-indexes"] = "-VerifyIndexes",
         ["config key"] = "-Key",
         [IlmConfig.AutoMergeKey] = "-Value",
         [IlmConfig.LockTimeoutKey] = "-Value",
@@ -228,6 +230,7 @@ public static class IlmMapping
             ControlSchema = Name(p.ControlSchema, "-ControlSchema"),
             Policy = Policy(p.Policy),
             Thresholds = t,
+            VerifyIndexes = p.VerifyIndexes,
         };
     }
 

@@ -1,4 +1,5 @@
 using System.Data;
+using PartitionOps.Engine.Ilm;
 using PartitionOps.Engine.Ilm.Execution;
 using PartitionOps.Engine.Ilm.Model;
 using PartitionOps.Engine.Ilm.Planning;
@@ -105,6 +106,42 @@ public sealed class OracleIlmCatalogTests
         // The same table as a heap table: one statement for both months.
         var heap = IlmPlanner.Plan(layout with { IsIndexOrganized = false }, IlmPolicy.Default, DateOnly.Parse("2026-01-01"), new IlmPlanOptions());
         Assert.Equal(["P_2023", "P_2023_11", "P_2023_12"], Assert.Single(heap.Work.OfType<MergeAction>()).Sources);
+    }
+
+    [Fact]
+    public async Task Online_on_an_index_organized_table_is_reported_on_each_move_and_merge_not_dropped()
+    {
+        var connection = Server(version: 19, iot: true,
+            ("P_2023", "TO_DATE(' 2023-11-01 00:00:00', 'SYYYY-MM-DD HH24:MI:SS', 'NLS_CALENDAR=GREGORIAN')", null),
+            ("P_2023_11", "TO_DATE(' 2023-12-01 00:00:00', 'SYYYY-MM-DD HH24:MI:SS', 'NLS_CALENDAR=GREGORIAN')", null),
+            ("P_2023_12", "TO_DATE(' 2024-01-01 00:00:00', 'SYYYY-MM-DD HH24:MI:SS', 'NLS_CALENDAR=GREGORIAN')", null),
+            ("P_2024_01", "TO_DATE(' 2024-02-01 00:00:00', 'SYYYY-MM-DD HH24:MI:SS', 'NLS_CALENDAR=GREGORIAN')", null));
+        var layout = await IlmCatalog.ReadAsync(connection, OracleProvider.Instance, "CMR", "SALES_PART", CancellationToken.None);
+        var online = IlmPolicy.Default with { Online = true };
+
+        // As of mid-2026 the 2023 months merge into P_2023 and January 2024 (HOT tablespace) moves to WARM.
+        var result = IlmService.PlanOffline(layout, online, DateOnly.Parse("2026-06-15"), OracleProvider.Instance);
+        var steps = result.Steps.Where(s => s.Action is MoveAction or MergeAction).ToList();
+        Assert.Contains(steps, s => s.Action is MoveAction);
+        Assert.Contains(steps, s => s.Action is MergeAction);
+        foreach (var step in steps)
+        {
+            Assert.Contains("ORA-14808", step.Action.Note);
+            Assert.Contains("online: true is not used", step.Action.Describe());
+            Assert.All(step.Statements, s => Assert.DoesNotContain("ONLINE", s.Text));
+        }
+        Assert.Contains("ORA-14808", System.Text.Json.JsonSerializer.Serialize<IlmAction>(steps[0].Action));
+
+        // The same table as a heap table: ONLINE is used and there is nothing to note.
+        var heap = IlmService.PlanOffline(layout with { IsIndexOrganized = false }, online, DateOnly.Parse("2026-06-15"), OracleProvider.Instance);
+        Assert.All(heap.Steps.Where(s => s.Action is MoveAction or MergeAction), s =>
+        {
+            Assert.Null(s.Action.Note);
+            Assert.Contains(s.Statements, t => t.Text.Contains(" ONLINE", StringComparison.Ordinal));
+        });
+        // Without online: true there is nothing to note either.
+        Assert.All(IlmService.PlanOffline(layout, IlmPolicy.Default, DateOnly.Parse("2026-06-15"), OracleProvider.Instance).Plan.Actions,
+            a => Assert.Null(a.Note));
     }
 
     [Fact]

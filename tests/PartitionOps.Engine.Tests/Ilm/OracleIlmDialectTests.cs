@@ -66,6 +66,22 @@ public sealed class OracleIlmDialectTests
     }
 
     [Fact]
+    public void No_online_on_an_index_organized_table_whatever_the_version()
+    {
+        // ORA-14808: MOVE PARTITION ONLINE only on heap-organized tables; ONLINE merges are documented for heap tables.
+        var iot = Table(23) with { IsIndexOrganized = true };
+        var move = new MoveAction("P_2023_11", "TBS_HOT", "TBS_WARM", "BASIC", IlmTier.Warm, 100);
+        Assert.Equal(
+            "ALTER TABLE \"CMR\".\"SALES_PART\" MOVE PARTITION \"P_2023_11\" TABLESPACE \"TBS_WARM\" ROW STORE COMPRESS BASIC UPDATE INDEXES",
+            Assert.Single(D.Move(iot, move, online: true)).Text);
+        Assert.Equal(
+            "ALTER TABLE \"CMR\".\"SALES_PART\" MERGE PARTITIONS \"P_2023\", \"P_2023_11\" INTO PARTITION \"P_2023_11\" TABLESPACE \"TBS_WARM\" ROW STORE COMPRESS BASIC UPDATE INDEXES",
+            D.Merge(iot, Merge("P_2023", "P_2023", "P_2023_11"), online: true).Merge[0].Text);
+        // The same table as a heap table keeps ONLINE.
+        Assert.EndsWith(" ONLINE", D.Merge(iot with { IsIndexOrganized = false }, Merge("P_2023", "P_2023", "P_2023_11"), online: true).Merge[0].Text);
+    }
+
+    [Fact]
     public void Rename_and_count()
     {
         Assert.Equal("ALTER TABLE \"CMR\".\"SALES_PART\" RENAME PARTITION \"P_2024_01\" TO \"P_2024\"",

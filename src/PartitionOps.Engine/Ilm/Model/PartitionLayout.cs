@@ -67,6 +67,16 @@ public sealed record PartitionLayout
         : IsIndexOrganized ? "index-organized (ORA-14806: more than two partitions merge only on heap tables)"
         : null;
 
+    /// <summary>
+    /// Why a policy's <c>online: true</c> cannot be honoured on this table, or null. Oracle supports MOVE PARTITION ONLINE only
+    /// for heap-organized tables (ORA-14808: https://docs.oracle.com/en/error-help/db/ora-14808), and ONLINE merges are
+    /// documented for heap tables only, so an index-organized table is moved and merged with UPDATE INDEXES instead; the
+    /// planner puts this reason on those actions so that the choice is visible in the plan rather than silently dropped.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string? OnlineUnavailableReason =>
+        IsIndexOrganized ? "index-organized table: ONLINE moves and merges are only supported for heap-organized tables (ORA-14808)" : null;
+
     /// <summary>Major version of the server (Oracle 19, 23; PostgreSQL 15...): decides ONLINE on Oracle 18c+.</summary>
     public int? ServerMajorVersion { get; init; }
 

@@ -57,6 +57,9 @@ public sealed record IlmHealthReport(
     int? WarmTotal,
     IlmHealthThresholds Thresholds)
 {
+    /// <summary>With --verify-indexes: every index looked at (ok, damaged, invalid, not verified) and the fix of each problem; else null.</summary>
+    public IndexVerification? Indexes { get; init; }
+
     public IEnumerable<IlmCheck> Alerts => Checks.Where(c => c.Kind == "alert" && !c.Passed);
     public IEnumerable<IlmCheck> MissedCriteria => Checks.Where(c => c.Kind == "criterion" && !c.Passed);
 }
@@ -64,7 +67,8 @@ public sealed record IlmHealthReport(
 public static class IlmHealth
 {
     /// <summary>Pure evaluation; <paramref name="summary"/> is null when no table was named (no partition counts).</summary>
-    public static IlmHealthReport Evaluate(string? table, MergeStatistics stats, long failedNotRetried, IlmSummary? summary, IlmHealthThresholds? thresholds = null)
+    public static IlmHealthReport Evaluate(string? table, MergeStatistics stats, long failedNotRetried, IlmSummary? summary,
+        IlmHealthThresholds? thresholds = null, IndexVerification? indexes = null)
     {
         var t = thresholds ?? new IlmHealthThresholds();
         t.Validate();
@@ -92,7 +96,28 @@ public static class IlmHealth
         checks.Add(Check("average merge time", "criterion", stats.AverageSuccessSeconds, t.MaxAverageMergeSeconds, above: true,
             " seconds per successful merge on average", strict: false));
 
-        return new IlmHealthReport(table, checks.All(c => c.Passed), checks, stats, failedNotRetried, warmMonthly, warmTotal, t);
+        if (indexes != null) checks.AddRange(IndexChecks(indexes));
+
+        return new IlmHealthReport(table, checks.All(c => c.Passed), checks, stats, failedNotRetried, warmMonthly, warmTotal, t) { Indexes = indexes };
+    }
+
+    /// <summary>
+    /// One alert per index with a problem, naming it and the statement that fixes it, and one for the count. Verification that
+    /// was asked for and could not run is an alert too (a health check that checked nothing must not pass), saying how to enable it.
+    /// </summary>
+    private static IEnumerable<IlmCheck> IndexChecks(IndexVerification indexes)
+    {
+        if (indexes.CannotRun is { } why)
+        {
+            yield return new IlmCheck("index verification", "alert", false, null, 0, why);
+            yield break;
+        }
+        var problems = indexes.Problems.ToList();
+        foreach (var f in problems)
+            yield return new IlmCheck($"index {f.Schema}.{f.Index}", "alert", false, null, 0,
+                $"{f.Index} (partition {f.Partition}) {f.Problem}" + (f.Fix is { } fix ? $". Fix: {fix}" : ""));
+        yield return new IlmCheck("damaged indexes", "alert", problems.Count == 0, problems.Count, 0,
+            $"{problems.Count} of {indexes.Findings.Count} B-tree indexes of the partitions have a problem (wanted at most 0)");
     }
 
     /// <summary>

@@ -27,8 +27,18 @@ public abstract record IlmAction
     /// <summary>Rows the action copies (catalog estimates): what it costs.</summary>
     public virtual long RowsRewritten => 0;
 
+    /// <summary>
+    /// Something the policy asked for that this action cannot do, said in the plan rather than silently dropped (e.g.
+    /// <c>online: true</c> on an Oracle index-organized table); null when there is nothing to say.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Note { get; init; }
+
     /// <summary>One line for people: what and why.</summary>
     public abstract string Describe();
+
+    /// <summary>The <see cref="Note"/> as a suffix of <see cref="Describe"/>.</summary>
+    protected string NoteSuffix => Note is null ? "" : $" (note: {Note})";
 }
 
 /// <summary>Moves a partition to its tier's tablespace with the tier's compression.</summary>
@@ -49,7 +59,7 @@ public sealed record MoveAction(
 
     public override string Describe() =>
         $"move {PartitionName} from {FromTablespace ?? "?"} to {ToTablespace} ({Tier.ToString().ToUpperInvariant()}, {Compression})" +
-        (AfterFailedMergeInto is { } target ? $": the merge into {target} failed, the month still goes to its tier" : "");
+        (AfterFailedMergeInto is { } target ? $": the merge into {target} failed, the month still goes to its tier" : "") + NoteSuffix;
 }
 
 /// <summary>
@@ -94,7 +104,8 @@ public sealed record MergeAction(
 
     public override string Describe() =>
         $"merge {string.Join(", ", Sources)} into {TargetName} in {Tablespace} ({Tier.ToString().ToUpperInvariant()}, {Compression}), up to {UpperBound:yyyy-MM-dd}" +
-        (MovesIfFailed.Count == 0 ? "" : $"; if the merge fails, {string.Join(", ", MovesIfFailed.Select(m => m.PartitionName))} {(MovesIfFailed.Count == 1 ? "is" : "are")} moved to {Tablespace} on {(MovesIfFailed.Count == 1 ? "its" : "their")} own");
+        (MovesIfFailed.Count == 0 ? "" : $"; if the merge fails, {string.Join(", ", MovesIfFailed.Select(m => m.PartitionName))} {(MovesIfFailed.Count == 1 ? "is" : "are")} moved to {Tablespace} on {(MovesIfFailed.Count == 1 ? "its" : "their")} own") +
+        NoteSuffix;
 }
 
 /// <summary>Renames a partition (metadata only), e.g. January P_2024_01 starting the yearly P_2024.</summary>

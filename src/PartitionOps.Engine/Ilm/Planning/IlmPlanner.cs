@@ -90,6 +90,7 @@ public static class IlmPlanner
         private readonly Dictionary<int, string> _reasons = [];
         private readonly Dictionary<int, string> _heldBack = [];
         private readonly bool _pairwise;
+        private readonly string? _onlineNote;
         private int _mergeBudget;
 
         // The partition before the current one as it will be once the actions so far have run.
@@ -109,6 +110,8 @@ public static class IlmPlanner
             // Oracle cannot merge more than two partitions of an interval-partitioned or index-organized table at once.
             _pairwise = !options.MultiPartitionMerge || layout.PairwiseMergeReason != null;
             _mergeBudget = options.MaxMerges ?? int.MaxValue;
+            // online: true that the table cannot have is said on every move and merge, not silently dropped.
+            _onlineNote = policy.Online && layout.OnlineUnavailableReason is { } why ? $"online: true is not used, {why}" : null;
         }
 
         public void Run()
@@ -285,7 +288,7 @@ public static class IlmPlanner
             var rewritten = (monthRows ?? 0) + (_options.MergeRewritesTarget || headRelocates ? headRows ?? 0 : 0);
             var merge = new MergeAction(target, sources, tier, settings.Tablespace, settings.Compression,
                 lower, _parts[months[^1]].UpperBound!.Value, headTablespace, headRows, monthRows, rewritten);
-            return merge with { MovesIfFailed = MovesIfFailed(merge, settings) };
+            return merge with { MovesIfFailed = MovesIfFailed(merge, settings), Note = _onlineNote };
         }
 
         /// <summary>
@@ -304,6 +307,7 @@ public static class IlmPlanner
                     moves.Add(new MoveAction(p.Name, p.Tablespace, settings.Tablespace, settings.Compression, merge.Tier, p.RowEstimate)
                     {
                         AfterFailedMergeInto = merge.TargetName,
+                        Note = _onlineNote,
                     });
             }
             return moves;
@@ -325,7 +329,7 @@ public static class IlmPlanner
                 _actions.Add(new SkipAction(p.Name, $"already in the colder tier {Tier(c)} ({p.Tablespace}): never moved back"));
             else if (NeedsRelocation(p.Tablespace, p.Compression, settings, tier))
             {
-                var move = new MoveAction(p.Name, p.Tablespace, settings.Tablespace, settings.Compression, tier, p.RowEstimate);
+                var move = new MoveAction(p.Name, p.Tablespace, settings.Tablespace, settings.Compression, tier, p.RowEstimate) { Note = _onlineNote };
                 if (_options.Only is not { } only || only.AllowsMove(move) || (startsYear && only.AllowsMerge(p.Name, _names[i].YearlyName)))
                     _actions.Add(move);
             }

@@ -52,7 +52,12 @@ public sealed class OracleIlmDialect : IIlmDialect
         var other => throw new InvalidRequestException("compression", other, "is not supported: use NONE, BASIC or ADVANCED"),
     };
 
-    private static bool Online(PartitionLayout t, bool online) => online && t.ServerMajorVersion >= OnlineFromVersion;
+    // Not on an index-organized table: ORA-14808 (https://docs.oracle.com/en/error-help/db/ora-14808) refuses MOVE PARTITION
+    // ONLINE on anything but a heap-organized table, and ONLINE merges are documented for heap tables
+    // (https://oracle-base.com/articles/18c/online-merge-partition-and-subpartition-18c). The plan says so on each action
+    // (PartitionLayout.OnlineUnavailableReason), and UPDATE INDEXES keeps the indexes usable instead.
+    private static bool Online(PartitionLayout t, bool online) =>
+        online && t.ServerMajorVersion >= OnlineFromVersion && t.OnlineUnavailableReason is null;
 
     // ---- catalog ----
 
@@ -150,6 +155,12 @@ public sealed class OracleIlmDialect : IIlmDialect
             statements.Add(new($"ALTER TABLE {Table(table)} RENAME PARTITION {Q(highest)} TO {Q(merge.TargetName)}"));
         return new MergeScript([], [], statements);
     }
+
+    // No index verification on Oracle (ilm health --verify-indexes says so): its check, ANALYZE INDEX ... VALIDATE STRUCTURE,
+    // runs OFFLINE by default, which locks the table against DML while it reads the index
+    // (https://docs.oracle.com/en/database/oracle/oracle-database/19/sqlrf/ANALYZE.html), and a health check must not block.
+    // Oracle's merges are single DDL statements that maintain their indexes, so they leave no damage of the PostgreSQL kind.
+    public Ilm.Monitoring.IIlmIndexChecks? IndexChecks => null;
 
     public IReadOnlyList<SqlStatement> Rename(PartitionLayout table, RenameAction rename) =>
         [new($"ALTER TABLE {Table(table)} RENAME PARTITION {Q(rename.PartitionName)} TO {Q(rename.NewName)}")];

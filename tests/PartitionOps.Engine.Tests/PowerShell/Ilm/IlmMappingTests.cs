@@ -58,6 +58,9 @@ public class IlmMappingTests
         Assert.Equal(new IlmHealthThresholds(), health.Thresholds);
         Assert.Null(health.Table);
         Assert.Equal(IlmPolicy.Default, health.Policy);
+        Assert.False(health.VerifyIndexes);
+        // The PowerShellStandard stub's SwitchParameter ignores its value: the switch's IsPresent read is covered by Pester.
+        Assert.True(IlmMapping.ToHealthRequest(Pg, new TestIlmHealthCommand { Table = "sales" }.GetParameters() with { VerifyIndexes = true }).VerifyIndexes);
         var t = health.Thresholds;
         Assert.Equal((7, 10m, 300m, 100, 7, 20m, 95m, 30m), (t.WindowDays, t.MaxFailureRatePercent, t.MaxMergeSeconds, t.MaxWarmMonthlyPartitions,
             t.FailedNotRetriedDays, t.MaxWarmMonthlyPercent, t.MinSuccessRatePercent, t.MaxAverageMergeSeconds));
