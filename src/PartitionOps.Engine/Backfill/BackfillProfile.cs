@@ -21,7 +21,7 @@ public sealed record BackfillProfile
     /// <summary>
     /// The index set of Microsoft's lightweight-partitioning prototype (ADR 2509, a microsoft/fhir-server branch): the
     /// spec's two, plus (ResourceTypeId, ResourceId) INCLUDE (Version, IsDeleted) WHERE PartitionId = n AND IsHistory = 0
-    /// for each partition. "--profile fhir-prototype"; docs/profiles/fhir-prototype.json is the same as a file.
+    /// for each partition. "--profile fhir-prototype"; module/Profiles/fhir-prototype.json is the same as a file.
     /// The names of the two extra indexes are ours (the prototype's own names were not checked).
     /// </summary>
     public static readonly BackfillProfile FhirPrototype = new()
