@@ -60,7 +60,7 @@ public sealed class BackfillService
             // it wait for a run of phase 2 alone (the rows can be moved meanwhile: phase 3 does not need the indexes).
             var estimate = ServerRules.IndexBuildEstimate(tableRows, request.IndexBuildRowsPerSecond);
             var defer = deferred.Count > 0
-                ? "not started: an earlier build was deferred"
+                ? "not started: it would follow a deferred build; run it with backfill start --phase indexes outside the time box"
                 : ServerRules.DeferBuild(context.Dialect.NotResumableReason(index, indexOptions), request.MaxDuration, clock.Elapsed, estimate,
                     tableRows, request.IndexBuildRowsPerSecond);
             if (defer is not null)

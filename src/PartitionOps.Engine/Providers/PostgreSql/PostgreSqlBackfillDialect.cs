@@ -194,11 +194,15 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
         ORDER BY 1, 2
         """);
 
-    /// <summary>reltuples of the table and every partition below it (-1, never analyzed, counts as 0).</summary>
+    /// <summary>reltuples of the table, or of every leaf below it (-1, never analyzed, counts as 0). pg_partition_tree
+    /// returns nothing for a table that is not partitioned, hence the table itself besides; a partitioned table's own
+    /// reltuples (set by ANALYZE since PostgreSQL 14) already sums its leaves, so only storage-owning relations count.</summary>
     public SqlStatement TableRowEstimate() => new("""
         SELECT COALESCE(sum(greatest(c.reltuples, 0)), 0)::bigint AS table_rows
-        FROM pg_partition_tree(format('%I.%I', @schema::text, @table::text)::regclass) AS t
-        JOIN pg_class c ON c.oid = t.relid
+        FROM pg_class c
+        WHERE c.relkind = 'r'
+          AND (c.oid = format('%I.%I', @schema::text, @table::text)::regclass
+               OR c.oid IN (SELECT t.relid FROM pg_partition_tree(format('%I.%I', @schema::text, @table::text)::regclass) AS t))
         """);
 
     /// <summary>PostgreSQL 11+ adds a column with a constant default by metadata alone, whatever the row width.</summary>
@@ -415,13 +419,14 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
     }
 
     /// <summary>
-    /// A partition's index name: the parent index's name cut to fit, plus a stable hash of the partition,
-    /// so names never collide after PostgreSQL's 63-character truncation.
+    /// A partition's index name: the parent index's name cut to fit, plus a stable hash of the whole index name and the
+    /// partition, so names never collide after PostgreSQL's 63-character truncation, neither between partitions nor between
+    /// two indexes whose names only differ past the cut (IX_..._ResourceId and IX_..._ResourceId_Version).
     /// </summary>
     public static string PartitionIndexName(string indexName, TablePartition partition)
     {
         uint hash = 2166136261; // FNV-1a: stable across processes, unlike string.GetHashCode
-        foreach (var b in Encoding.UTF8.GetBytes(partition.Schema + "." + partition.Name)) hash = (hash ^ b) * 16777619;
+        foreach (var b in Encoding.UTF8.GetBytes(indexName + "@" + partition.Schema + "." + partition.Name)) hash = (hash ^ b) * 16777619;
         var stem = indexName.Length > 54 ? indexName[..54] : indexName;
         return $"{stem}_{hash:x8}";
     }

@@ -144,8 +144,10 @@ ORDER BY 1, 2;
 
 -- TableRowEstimate
 SELECT COALESCE(sum(greatest(c.reltuples, 0)), 0)::bigint AS table_rows
-FROM pg_partition_tree(format('%I.%I', @schema::text, @table::text)::regclass) AS t
-JOIN pg_class c ON c.oid = t.relid;
+FROM pg_class c
+WHERE c.relkind = 'r'
+  AND (c.oid = format('%I.%I', @schema::text, @table::text)::regclass
+       OR c.oid IN (SELECT t.relid FROM pg_partition_tree(format('%I.%I', @schema::text, @table::text)::regclass) AS t));
 
 -- MaxRowBytes
 SELECT CAST(NULL AS int) AS max_row_bytes;
@@ -257,17 +259,17 @@ CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "IX_Resource_DefaultPartition_Res
 
 -- BuildFilteredIndex partitioned
 CREATE UNIQUE INDEX IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version" ON ONLY "public"."Resource" ("ResourceTypeId", "ResourceId", "Version") WHERE "PartitionId" = 1;
-CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId__79868d82" ON "public"."Resource_1" ("ResourceTypeId", "ResourceId", "Version") WHERE "PartitionId" = 1;
-ALTER INDEX "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version" ATTACH PARTITION "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId__79868d82";
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId__0302c809" ON "public"."Resource_1" ("ResourceTypeId", "ResourceId", "Version") WHERE "PartitionId" = 1;
+ALTER INDEX "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version" ATTACH PARTITION "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId__0302c809";
 
 -- BuildFilteredIndex sub-partitioned
 CREATE UNIQUE INDEX IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version" ON ONLY "public"."Resource" ("ResourceTypeId", "ResourceId", "Version") WHERE "PartitionId" = 1;
-CREATE UNIQUE INDEX IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId__fe379d64" ON ONLY "public"."Resource_sys" ("ResourceTypeId", "ResourceId", "Version") WHERE "PartitionId" = 1;
-CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId__79868d82" ON "public"."Resource_1" ("ResourceTypeId", "ResourceId", "Version") WHERE "PartitionId" = 1;
-ALTER INDEX "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version" ATTACH PARTITION "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId__79868d82";
-CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId__c9632401" ON "public"."Resource_sys_h0" ("ResourceTypeId", "ResourceId", "Version") WHERE "PartitionId" = 1;
-ALTER INDEX "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId__fe379d64" ATTACH PARTITION "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId__c9632401";
-ALTER INDEX "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version" ATTACH PARTITION "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId__fe379d64";
+CREATE UNIQUE INDEX IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId__9798b2e7" ON ONLY "public"."Resource_sys" ("ResourceTypeId", "ResourceId", "Version") WHERE "PartitionId" = 1;
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId__0302c809" ON "public"."Resource_1" ("ResourceTypeId", "ResourceId", "Version") WHERE "PartitionId" = 1;
+ALTER INDEX "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version" ATTACH PARTITION "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId__0302c809";
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId__103ec950" ON "public"."Resource_sys_h0" ("ResourceTypeId", "ResourceId", "Version") WHERE "PartitionId" = 1;
+ALTER INDEX "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId__9798b2e7" ATTACH PARTITION "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId__103ec950";
+ALTER INDEX "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version" ATTACH PARTITION "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId__9798b2e7";
 
 -- BuildFilteredIndex prototype IX_Resource_SystemPartition_ResourceTypeId_ResourceId
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId" ON "public"."Resource" ("ResourceTypeId", "ResourceId") INCLUDE ("Version", "IsDeleted") WHERE "PartitionId" = 1 AND "IsHistory" = false;
@@ -277,8 +279,8 @@ CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "IX_Resource_DefaultPartition_Res
 
 -- BuildFilteredIndex prototype partitioned
 CREATE UNIQUE INDEX IF NOT EXISTS "IX_Resource_DefaultPartition_ResourceTypeId_ResourceId" ON ONLY "public"."Resource" ("ResourceTypeId", "ResourceId") INCLUDE ("Version", "IsDeleted") WHERE "PartitionId" = 2 AND "IsHistory" = false;
-CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "IX_Resource_DefaultPartition_ResourceTypeId_ResourceId_79868d82" ON "public"."Resource_1" ("ResourceTypeId", "ResourceId") INCLUDE ("Version", "IsDeleted") WHERE "PartitionId" = 2 AND "IsHistory" = false;
-ALTER INDEX "public"."IX_Resource_DefaultPartition_ResourceTypeId_ResourceId" ATTACH PARTITION "public"."IX_Resource_DefaultPartition_ResourceTypeId_ResourceId_79868d82";
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "IX_Resource_DefaultPartition_ResourceTypeId_ResourceId_06d9567e" ON "public"."Resource_1" ("ResourceTypeId", "ResourceId") INCLUDE ("Version", "IsDeleted") WHERE "PartitionId" = 2 AND "IsHistory" = false;
+ALTER INDEX "public"."IX_Resource_DefaultPartition_ResourceTypeId_ResourceId" ATTACH PARTITION "public"."IX_Resource_DefaultPartition_ResourceTypeId_ResourceId_06d9567e";
 
 -- HighWaterMark
 SELECT max("ResourceSurrogateId")::bigint FROM "public"."Resource" WHERE "ResourceTypeId" = @type_id;
