@@ -222,11 +222,12 @@ public sealed class BackfillService
         var unpausable = context.Profile.FilteredIndexes()
             .Select(i => (Index: i, Reason: context.Dialect.NotResumableReason(i, indexOptions))).Where(x => x.Reason is not null).ToList();
         if (unpausable.Count > 0)
+            // Information, not a warning: nothing to fix, but what a time-boxed run will do with these builds.
             checks.Add(new("index builds that cannot be paused", true,
-                $"warning: {string.Join(", ", unpausable.Select(x => x.Index.Name))}: {unpausable[0].Reason}. Each is estimated at " +
+                $"{string.Join(", ", unpausable.Select(x => x.Index.Name))}: {unpausable[0].Reason}. Each is estimated at " +
                 $"{ServerRules.Human(ServerRules.IndexBuildEstimate(tableRows, request.IndexBuildRowsPerSecond))} ({tableRows:N0} rows at " +
                 $"{request.IndexBuildRowsPerSecond:N0} rows/s); a run with --max-duration does not start one it cannot finish in the time left: " +
-                "build them with backfill start --phase indexes outside the time box", Warning: true));
+                "build them with backfill start --phase indexes outside the time box"));
         var permissions = await connection.QueryAsync(context.Provider,
             context.Dialect.Permissions().With("schema", context.Table.Schema).With("table", context.Table.Table)
                 .With("control_schema", context.Table.ControlSchema),
