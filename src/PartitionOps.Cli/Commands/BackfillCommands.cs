@@ -34,16 +34,25 @@ internal static class BackfillCommands
         var scope = ScopeOptions.AddTo(command, withResourceTypes: true);
         var run = RunOptions.AddTo(command);
         var skipIndexes = new Option<bool>("--skip-indexes") { Description = "Do not build the filtered indexes (phase 2)." };
+        var phase = new Option<string?>("--phase")
+        {
+            Description = "Run one phase alone: column (1), indexes (2, e.g. outside a --max-duration job: on SQL Server the filtered " +
+                          "index builds cannot be paused), backfill (3); default all.",
+            HelpName = "all|column|indexes|backfill",
+        };
         var index = IndexOptions.AddTo(command);
         command.Add(skipIndexes);
+        command.Add(phase);
         command.SetRun(host, scope.Common.Json, async (parse, output) =>
         {
             var request = run.Apply(parse, new BackfillRequest
             {
                 Scope = scope.Scope(parse),
                 SkipIndexes = parse.GetValue(skipIndexes),
+                Phase = Phase(parse.GetValue(phase)),
                 Index = index.Build(parse),
             });
+            if (index.BuildRate(parse) is { } rate) request = request with { IndexBuildRowsPerSecond = rate };
             return await RunAsync(output, request, "backfill", (r, events, ct) => new BackfillService().StartAsync(r, events, ct)).ConfigureAwait(false);
         });
         return command;
@@ -115,6 +124,7 @@ internal static class BackfillCommands
         command.SetRun(host, scope.Common.Json, async (parse, output) =>
         {
             var request = new BackfillRequest { Scope = scope.Scope(parse), Index = index.Build(parse) };
+            if (index.BuildRate(parse) is { } rate) request = request with { IndexBuildRowsPerSecond = rate };
             if (parse.GetValue(batchSize) is { } size) request = request with { BatchSize = size };
             var report = await new BackfillService().TestPrerequisitesAsync(request, output.Cancellation).ConfigureAwait(false);
             output.Result(report, console => Tables.Prerequisites(console, report));
@@ -250,7 +260,9 @@ internal static class BackfillCommands
         private readonly Option<bool> _offline = new("--offline-index-build") { Description = "Build offline where the edition cannot build online (blocks writers for the build)." };
         private readonly Option<int?> _maxDop = Numbers.Int("--maxdop", "MAXDOP of the index builds (default 4).", "N");
         private readonly Option<string?> _compression = new("--data-compression") { Description = "NONE, ROW or PAGE (default PAGE).", HelpName = "NONE|ROW|PAGE" };
-        private readonly Option<int?> _maxDuration = Numbers.Int("--index-max-duration", "MAX_DURATION of a resumable build (default 240).", "MINUTES");
+        private readonly Option<int?> _maxDuration = Numbers.Int("--index-max-duration", "MAX_DURATION of a resumable build, 1-10080 (default 240).", "MINUTES");
+        private readonly Option<long?> _buildRate = Numbers.Long("--index-build-rate",
+            "Rows per second an index build is assumed to read, to estimate builds that cannot be paused (default 50000).", "ROWS");
 
         public static IndexOptions AddTo(Command command)
         {
@@ -259,8 +271,11 @@ internal static class BackfillCommands
             command.Add(options._maxDop);
             command.Add(options._compression);
             command.Add(options._maxDuration);
+            command.Add(options._buildRate);
             return options;
         }
+
+        public double? BuildRate(ParseResult parse) => parse.GetValue(_buildRate);
 
         public IndexBuildOptions Build(ParseResult parse)
         {
@@ -277,6 +292,11 @@ internal static class BackfillCommands
             };
         }
     }
+
+    private static BackfillPhase Phase(string? text) =>
+        text is null ? BackfillPhase.All
+        : Enum.TryParse<BackfillPhase>(text.Trim(), ignoreCase: true, out var phase) && Enum.IsDefined(phase) && !int.TryParse(text, out _) ? phase
+        : throw new InvalidRequestException("--phase", text, "is not one of all, column, indexes, backfill");
 
     private static TimeSpan? Milliseconds(int? value) => value is { } ms ? TimeSpan.FromMilliseconds(ms) : null;
 

@@ -53,7 +53,13 @@ internal sealed class BackfillContext
 
         var tableInfo = await connection.QueryAsync(provider, dialect.TableInfo().With("schema", schema).With("table", profile.Table),
             r => r.Get<int>("is_partitioned") == 1, ct);
-        if (tableInfo.Count == 0) throw new InvalidRequestException("table", $"{schema}.{profile.Table}", "does not exist");
+        if (tableInfo.Count == 0)
+        {
+            var bases = await connection.QueryAsync(provider, dialect.ViewBaseTables().With("schema", schema).With("table", profile.Table),
+                r => (Schema: r.Get<string>("base_schema")!, Table: r.Get<string>("base_table")!), ct);
+            if (bases.Count > 0) throw ViewNotTable(schema, profile.Table, bases);
+            throw new InvalidRequestException("table", $"{schema}.{profile.Table}", "does not exist");
+        }
 
         var columns = (await connection.QueryAsync(provider, dialect.Columns().With("schema", schema).With("table", profile.Table),
                 r => (Name: r.Get<string>("column_name")!, Type: r.Get<string>("data_type")!.ToLowerInvariant()), ct))
@@ -68,7 +74,7 @@ internal sealed class BackfillContext
         var keyType = RequireColumn(profile.KeyColumn, "profile key_column");
         if (!IntegerTypes.Any(keyType.StartsWith))
             throw new InvalidRequestException("profile key_column", profile.KeyColumn, $"has type {keyType}: the key walked in ranges must be an integer");
-        foreach (var c in profile.IndexColumns.Where(c => c != profile.PartitionColumn)) RequireColumn(c, "profile index_columns");
+        foreach (var (c, field) in profile.IndexedColumns().Where(c => c.Column != profile.PartitionColumn)) RequireColumn(c, field);
 
         var columnExists = columns.TryGetValue(profile.PartitionColumn, out var partitionType);
         if (columnExists && !SameIntegerType(partitionType!, profile.PartitionColumnType))
@@ -115,6 +121,21 @@ internal sealed class BackfillContext
             MissingSystemTypes = missing,
             SelectedTypes = selected,
         };
+    }
+
+    /// <summary>
+    /// A view where the profile names a table (a fhir-server branch turns dbo.Resource into a view over CurrentResources
+    /// and HistoryResources): the backfill updates a table's rows and builds indexes on a table, so each base table needs
+    /// a run of its own.
+    /// </summary>
+    internal static InvalidRequestException ViewNotTable(string schema, string view, IReadOnlyList<(string Schema, string Table)> bases)
+    {
+        var names = bases.Select(b => b.Schema == schema ? b.Table : $"{b.Schema}.{b.Table}").ToList();
+        var example = string.Join(", then ", names.Select(n => $"--profile {n}.json"));
+        return new InvalidRequestException("table", $"{schema}.{view}",
+            $"is a view, not a table: it reads {string.Join(", ", bases.Select(b => $"{b.Schema}.{b.Table}"))}. The backfill updates a table " +
+            "and builds indexes on it: run it once per base table, each with a profile file that names it (a copy of the profile with " +
+            $"\"table\" set to {string.Join(" / ", names.Select(n => $"\"{n}\""))} and its own index names), e.g. backfill start {example}");
     }
 
     private static bool SameIntegerType(string actual, string wanted)

@@ -46,6 +46,24 @@ public sealed record BackfillRequest
     public ThrottleOptions Throttle { get; init; } = new();
     /// <summary>Plan only: read the catalog, change nothing.</summary>
     public bool DryRun { get; init; }
+    /// <summary>Run one phase alone (e.g. the index builds outside a time-boxed job); <see cref="BackfillPhase.All"/> runs every one.</summary>
+    public BackfillPhase Phase { get; init; } = BackfillPhase.All;
+    /// <summary>
+    /// Rows per second one index build is assumed to read, to estimate how long a build that cannot be paused takes
+    /// (the table's catalog row count divided by this). The default is deliberately low (a build reads the whole table
+    /// once, sorts the rows it keeps and writes them, online, beside the application's load); set it from a build timed
+    /// on the same server.
+    /// </summary>
+    public double IndexBuildRowsPerSecond { get; init; } = 50_000;
+
+    /// <summary>The request with <see cref="Phase"/> turned into the skip flags (All: unchanged).</summary>
+    internal BackfillRequest WithPhaseApplied() => Phase switch
+    {
+        BackfillPhase.Column => this with { SkipIndexes = true, SkipBackfill = true },
+        BackfillPhase.Indexes => this with { SkipColumn = true, SkipBackfill = true },
+        BackfillPhase.Backfill => this with { SkipColumn = true, SkipIndexes = true },
+        _ => this,
+    };
 
     /// <summary>Throws <see cref="InvalidRequestException"/> naming the first bad value.</summary>
     public BackfillRequest Validated()
@@ -59,10 +77,32 @@ public sealed record BackfillRequest
         if (Index.MaxDop < 0) throw new InvalidRequestException("--maxdop", Index.MaxDop, "must be zero or positive");
         if (!new[] { "NONE", "ROW", "PAGE" }.Contains(Index.DataCompression, StringComparer.OrdinalIgnoreCase))
             throw new InvalidRequestException("--data-compression", Index.DataCompression, "must be NONE, ROW or PAGE");
-        if (Index.MaxDurationMinutes < 1) throw new InvalidRequestException("--index-max-duration", Index.MaxDurationMinutes, "must be at least one minute");
+        // SQL Server's documented range of MAX_DURATION for a resumable index operation: more than 0, at most a week.
+        // https://learn.microsoft.com/sql/t-sql/statements/create-index-transact-sql#resumable-indexes
+        if (Index.MaxDurationMinutes is < 1 or > 10_080)
+            throw new InvalidRequestException("--index-max-duration", Index.MaxDurationMinutes, "must be between 1 and 10080 minutes (one week)");
+        // CREATE INDEX: "The maximum is 64 processors".
+        if (Index.MaxDop > 64) throw new InvalidRequestException("--maxdop", Index.MaxDop, "must be at most 64");
+        if (!Enum.IsDefined(Phase)) throw new InvalidRequestException("--phase", Phase, "is not one of all, column, indexes, backfill");
+        if (Phase == BackfillPhase.Indexes && SkipIndexes)
+            throw new InvalidRequestException("--skip-indexes", true, "contradicts --phase indexes");
+        if (!(IndexBuildRowsPerSecond > 0) || !double.IsFinite(IndexBuildRowsPerSecond))
+            throw new InvalidRequestException("--index-build-rate", IndexBuildRowsPerSecond, "must be a positive number of rows per second");
         Throttle.Validate();
         return this;
     }
+}
+
+/// <summary>Which phases a start runs: all of them, or one alone.</summary>
+public enum BackfillPhase
+{
+    All,
+    /// <summary>Phase 1: add the partition column.</summary>
+    Column,
+    /// <summary>Phase 2: build the filtered indexes (the column must exist).</summary>
+    Indexes,
+    /// <summary>Phase 3: the batched backfill.</summary>
+    Backfill,
 }
 
 /// <summary>The built-in throttle signals whose limit can be switched off.</summary>

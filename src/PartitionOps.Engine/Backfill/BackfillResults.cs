@@ -77,6 +77,9 @@ public sealed record BackfillResult
     public string? StopReason { get; init; }
     public bool ColumnAdded { get; init; }
     public IReadOnlyList<string> IndexesBuilt { get; init; } = [];
+    /// <summary>Index builds not started because they cannot be paused and would not end within --max-duration, each with
+    /// its estimate: run them with `backfill start --phase indexes` outside the time box.</summary>
+    public IReadOnlyList<string> IndexesDeferred { get; init; } = [];
     public IReadOnlyList<TypeProgress> Types { get; init; } = [];
     /// <summary>Types another runner was working on (their application lock was taken).</summary>
     public IReadOnlyList<string> SkippedTypes { get; init; } = [];

@@ -18,15 +18,21 @@ public sealed class BackfillService
     public async Task<BackfillResult> StartAsync(BackfillRequest request, IProgress<BackfillEvent>? events = null,
         CancellationToken ct = default)
     {
-        request = request.Validated();
+        request = request.Validated().WithPhaseApplied();
         var clock = Stopwatch.StartNew();
         await using var connection = await request.Scope.Target.OpenAsync(ct).ConfigureAwait(false);
         var context = await BackfillContext.ResolveAsync(request.Scope, connection, ct).ConfigureAwait(false);
+        if (request.Phase == BackfillPhase.Indexes && !context.ColumnExists)
+            throw new InvalidRequestException("--phase", "indexes", $"needs {context.Profile.PartitionColumn} in {context.Display}, which does not exist yet: " +
+                "run backfill start --phase column (or a whole start) first");
 
         var server = await ReadServerAsync(connection, context, ct).ConfigureAwait(false);
         var indexOptions = ServerRules.EffectiveIndexOptions(request, server);
         var columnStep = ColumnStep(request, context);
-        var indexSteps = await IndexStepsAsync(connection, context, request, indexOptions, ct).ConfigureAwait(false);
+        if (columnStep is not null && await RowSizeCheckAsync(connection, context, ct).ConfigureAwait(false) is { Passed: false } rowSize)
+            throw new InvalidRequestException("profile partition_column", context.Profile.PartitionColumn, rowSize.Detail);
+        var tableRows = request.SkipIndexes ? 0 : await TableRowsAsync(connection, context, ct).ConfigureAwait(false);
+        var indexSteps = await IndexStepsAsync(connection, context, request, indexOptions, tableRows, ct).ConfigureAwait(false);
         ServerRules.RequireOnlineOrConsent(request, server, buildNeeded: indexSteps.Count > 0);
 
         if (request.DryRun)
@@ -47,8 +53,22 @@ public sealed class BackfillService
         }
 
         var built = new List<string>();
+        var deferred = new List<string>();
         foreach (var (index, step) in indexSteps)
         {
+            // A build that cannot be paused is not started when it would overrun --max-duration: it and the ones after
+            // it wait for a run of phase 2 alone (the rows can be moved meanwhile: phase 3 does not need the indexes).
+            var estimate = ServerRules.IndexBuildEstimate(tableRows, request.IndexBuildRowsPerSecond);
+            var defer = deferred.Count > 0
+                ? "not started: it would follow a deferred build; run it with backfill start --phase indexes outside the time box"
+                : ServerRules.DeferBuild(context.Dialect.NotResumableReason(index, indexOptions), request.MaxDuration, clock.Elapsed, estimate,
+                    tableRows, request.IndexBuildRowsPerSecond);
+            if (defer is not null)
+            {
+                deferred.Add($"{index.Name}: {defer}");
+                events?.Report(new("index", $"{index.Name} {defer}"));
+                continue;
+            }
             events?.Report(new("index", step.Description));
             // A retry re-reads the catalog: an attempt that timed out (or a build started by another runner, or a
             // resumed one) may have changed the state. A CONCURRENTLY build that lost its lock wait leaves an
@@ -60,7 +80,10 @@ public sealed class BackfillService
         }
 
         if (request.SkipBackfill)
-            return new BackfillResult { Status = BackfillStatus.Done, ColumnAdded = columnAdded, IndexesBuilt = built, Elapsed = clock.Elapsed };
+            return new BackfillResult
+            {
+                Status = BackfillStatus.Done, ColumnAdded = columnAdded, IndexesBuilt = built, IndexesDeferred = deferred, Elapsed = clock.Elapsed,
+            };
 
         var walk = new BackfillWalk(context, request, Host, events, clock);
         var phase3 = Stopwatch.StartNew();
@@ -73,6 +96,7 @@ public sealed class BackfillService
             StopReason = outcome.StopReason,
             ColumnAdded = columnAdded,
             IndexesBuilt = built,
+            IndexesDeferred = deferred,
             Types = outcome.Types,
             SkippedTypes = outcome.SkippedTypes,
             FailedTypes = outcome.FailedTypes,
@@ -191,7 +215,19 @@ public sealed class BackfillService
             ServerRules.OnlineIndexCheck(request, server),
             new("resumable index build", true, server.SupportsResumable ? "supported" : "not supported here: index builds are not resumable"),
             ServerRules.AddColumnCheck(server, context.ColumnExists, context.Profile.PartitionColumn),
+            await RowSizeCheckAsync(connection, context, ct).ConfigureAwait(false),
         };
+        var indexOptions = ServerRules.EffectiveIndexOptions(request, server);
+        var tableRows = await TableRowsAsync(connection, context, ct).ConfigureAwait(false);
+        var unpausable = context.Profile.FilteredIndexes()
+            .Select(i => (Index: i, Reason: context.Dialect.NotResumableReason(i, indexOptions))).Where(x => x.Reason is not null).ToList();
+        if (unpausable.Count > 0)
+            // Information, not a warning: nothing to fix, but what a time-boxed run will do with these builds.
+            checks.Add(new("index builds that cannot be paused", true,
+                $"{string.Join(", ", unpausable.Select(x => x.Index.Name))}: {unpausable[0].Reason}. Each is estimated at " +
+                $"{ServerRules.Human(ServerRules.IndexBuildEstimate(tableRows, request.IndexBuildRowsPerSecond))} ({tableRows:N0} rows at " +
+                $"{request.IndexBuildRowsPerSecond:N0} rows/s); a run with --max-duration does not start one it cannot finish in the time left: " +
+                "build them with backfill start --phase indexes outside the time box"));
         var permissions = await connection.QueryAsync(context.Provider,
             context.Dialect.Permissions().With("schema", context.Table.Schema).With("table", context.Table.Table)
                 .With("control_schema", context.Table.ControlSchema),
@@ -266,21 +302,43 @@ public sealed class BackfillService
             : new PlannedStep("column", $"add {context.Profile.PartitionColumn} {context.Profile.PartitionColumnType} NOT NULL DEFAULT {context.Profile.DefaultValue}",
                 [context.Dialect.SetLockTimeout(request.DdlLockTimeout), context.Dialect.AddPartitionColumn(context.Table)]);
 
-    private static FilteredIndex[] FilteredIndexes(BackfillProfile p) =>
-        [new(p.SystemIndexName, p.IndexColumns, p.SystemValue), new(p.DefaultIndexName, p.IndexColumns, p.DefaultValue)];
-
     private static async Task<List<(FilteredIndex Index, PlannedStep Step)>> IndexStepsAsync(DbConnection connection, BackfillContext context,
-        BackfillRequest request, IndexBuildOptions options, CancellationToken ct)
+        BackfillRequest request, IndexBuildOptions options, long tableRows, CancellationToken ct)
     {
         var steps = new List<(FilteredIndex, PlannedStep)>();
         if (request.SkipIndexes) return steps;
-        foreach (var index in FilteredIndexes(context.Profile))
+        foreach (var index in context.Profile.FilteredIndexes())
         {
             var statements = await IndexStatementsAsync(connection, context, request, options, index, ct).ConfigureAwait(false);
             if (statements.Count > 0)
-                steps.Add((index, new PlannedStep("index", $"build {index.Name} WHERE {context.Profile.PartitionColumn} = {index.FilterValue}", statements)));
+                steps.Add((index, new PlannedStep("index", IndexDescription(context, request, options, index, tableRows), statements)));
         }
         return steps;
+    }
+
+    /// <summary>What the dry run and the events say of one build: the index, and whether it can be paused (with its estimate).</summary>
+    private static string IndexDescription(BackfillContext context, BackfillRequest request, IndexBuildOptions options, FilteredIndex index, long tableRows)
+    {
+        var p = context.Profile;
+        var text = $"build {index.Name} ({string.Join(", ", index.Columns)})" +
+                   (index.Include.Count > 0 ? $" INCLUDE ({string.Join(", ", index.Include)})" : "") +
+                   $" WHERE {p.PartitionColumn} = {index.FilterValue}" + string.Concat(index.Where.Select(c => $" AND {c.Column} = {c.Value}"));
+        var notResumable = context.Dialect.NotResumableReason(index, options);
+        return notResumable is null
+            ? text + "; resumable"
+            : text + $"; cannot be paused or resumed: {notResumable}; estimated {ServerRules.Human(ServerRules.IndexBuildEstimate(tableRows, request.IndexBuildRowsPerSecond))} " +
+                     $"({tableRows:N0} rows at {request.IndexBuildRowsPerSecond:N0} rows/s)";
+    }
+
+    private static Task<long> TableRowsAsync(DbConnection connection, BackfillContext context, CancellationToken ct) =>
+        connection.ScalarAsync<long>(context.Provider, context.Dialect.TableRowEstimate().With("schema", context.Table.Schema).With("table", context.Table.Table), ct);
+
+    private static async Task<PrerequisiteCheck> RowSizeCheckAsync(DbConnection connection, BackfillContext context, CancellationToken ct)
+    {
+        var rows = await connection.QueryAsync(context.Provider,
+            context.Dialect.MaxRowBytes().With("schema", context.Table.Schema).With("table", context.Table.Table), r => r.Get<int?>("max_row_bytes"), ct)
+            .ConfigureAwait(false);
+        return ServerRules.RowSizeCheck(rows.FirstOrDefault(), context.Dialect.OnlineAddColumnRowLimit, context.ColumnExists, context.Profile, context.Display);
     }
 
     /// <summary>What brings one filtered index to a valid state given the catalog now (nothing when it is valid).</summary>
@@ -298,7 +356,7 @@ public sealed class BackfillService
             }, ct).ConfigureAwait(false);
         var existing = await connection.QueryAsync(provider, dialect.Indexes().With(tableParams),
             r => new IndexState(r.Get<string>("object_schema")!, r.Get<string>("object_name")!, r.Get<string>("index_name")!,
-                r.Get<int>("is_valid") == 1, r.Get<int>("is_paused") == 1), ct).ConfigureAwait(false);
+                r.Get<int>("is_valid") == 1, r.Get<int>("is_paused") == 1) { PausedMaxDop = r.Get<int?>("paused_max_dop") }, ct).ConfigureAwait(false);
         var statements = dialect.BuildFilteredIndex(context.Table, index, existing, partitions, options);
         return statements.Count == 0 ? [] : [dialect.SetLockTimeout(request.IndexLockTimeout), .. statements];
     }

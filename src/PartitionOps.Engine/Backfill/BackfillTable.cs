@@ -10,11 +10,30 @@ public sealed record BackfillTable(string Schema, BackfillProfile Profile, strin
         $"partitionops.backfill.{Schema}.{Profile.Table}.{Profile.PartitionColumn}" + (typeName is null ? "" : "." + typeName);
 }
 
-/// <summary>A filtered unique index of phase 2: WHERE partition column = FilterValue.</summary>
-public sealed record FilteredIndex(string Name, IReadOnlyList<string> Columns, int FilterValue);
+/// <summary>
+/// A filtered index of phase 2: key <see cref="Columns"/>, <see cref="Include"/> columns at the leaf, and
+/// WHERE partition column = <see cref="FilterValue"/> AND every one of <see cref="Where"/>.
+/// </summary>
+public sealed record FilteredIndex(string Name, IReadOnlyList<string> Columns, int FilterValue)
+{
+    public IReadOnlyList<string> Include { get; init; } = [];
+    /// <summary>Extra equality conditions ANDed to the partition filter, in this order.</summary>
+    public IReadOnlyList<IndexCondition> Where { get; init; } = [];
+    public bool Unique { get; init; } = true;
+}
+
+/// <summary>
+/// column = value in a filtered index's predicate. A boolean value is written as a boolean literal where the
+/// engine has one (PostgreSQL: true / false) and as 1 / 0 where it has not (SQL Server's bit).
+/// </summary>
+public sealed record IndexCondition(string Column, long Value, bool IsBoolean = false);
 
 /// <summary>What the catalog says of one index on one table object (the table, or one of its partitions).</summary>
-public sealed record IndexState(string ObjectSchema, string ObjectName, string IndexName, bool IsValid, bool IsPaused);
+public sealed record IndexState(string ObjectSchema, string ObjectName, string IndexName, bool IsValid, bool IsPaused)
+{
+    /// <summary>The MAXDOP a paused resumable build last ran with (it cannot change on resume); null when unknown.</summary>
+    public int? PausedMaxDop { get; init; }
+}
 
 /// <summary>
 /// A partition of a partitioned table (PostgreSQL declarative partitioning), at any depth: a leaf that owns

@@ -91,6 +91,20 @@ public interface IBackfillDialect
     /// <summary>Zero rows when the table does not exist, else one row: is_partitioned (int). Params: schema, table.</summary>
     SqlStatement TableInfo();
 
+    /// <summary>Zero rows unless @schema.@table is a view; then one row per table (or view) it reads: base_schema,
+    /// base_table, ordered. Lets "table does not exist" say what the name is instead. Params: schema, table.</summary>
+    SqlStatement ViewBaseTables();
+
+    /// <summary>Scalar bigint: the table's rows from the catalog (no scan), all partitions. Params: schema, table.</summary>
+    SqlStatement TableRowEstimate();
+
+    /// <summary>One row: max_row_bytes (int): the largest a row of the table can be by its column definitions, where the
+    /// engine cannot add a column online past a row-size limit; null where it has no such limit. Params: schema, table.</summary>
+    SqlStatement MaxRowBytes();
+
+    /// <summary>The row-size limit past which a column cannot be added online (null where there is none).</summary>
+    int? OnlineAddColumnRowLimit { get; }
+
     /// <summary>Columns of a table: column_name, data_type (engine's base type name, lower case), is_nullable (int),
     /// default_value (text, null when none). Params: schema, table.</summary>
     SqlStatement Columns();
@@ -103,7 +117,8 @@ public interface IBackfillDialect
     SqlStatement Partitions();
 
     /// <summary>Every index on the table and (PostgreSQL) on its partitions: object_schema, object_name,
-    /// index_name, is_valid (int), is_paused (int: a paused resumable build). The dialect's
+    /// index_name, is_valid (int), is_paused (int: a paused resumable build), paused_max_dop (int, null unless paused:
+    /// the MAXDOP it must resume with). The dialect's
     /// <see cref="BuildFilteredIndex"/> picks out the ones it named. Params: schema, table.</summary>
     SqlStatement Indexes();
 
@@ -141,6 +156,10 @@ public interface IBackfillDialect
     /// </summary>
     IReadOnlyList<SqlStatement> BuildFilteredIndex(BackfillTable table, FilteredIndex index,
         IReadOnlyList<IndexState> existing, IReadOnlyList<TablePartition> partitions, IndexBuildOptions options);
+
+    /// <summary>Null when the build of <paramref name="index"/> can be paused and resumed; else why not (for the
+    /// pre-flight, the dry run and the time box, which does not start such a build it cannot finish in time).</summary>
+    string? NotResumableReason(FilteredIndex index, IndexBuildOptions options);
 
     // ---------------------------------------------------------------- phase 3
 

@@ -72,6 +72,60 @@ internal static class ServerRules
             "under a schema-modification lock that blocks all access to the table until it ends (metadata only on Enterprise edition and Azure SQL): " +
             "add it in a maintenance window", Warning: true);
 
+    /// <summary>Bytes the partition column adds to the maximum row: its width, plus one for a null-bitmap byte it may add.</summary>
+    public static int PartitionColumnBytes(string type) => type.ToLowerInvariant() switch
+    {
+        "smallint" => 2 + 1,
+        "bigint" => 8 + 1,
+        _ => 4 + 1,
+    };
+
+    /// <summary>
+    /// Where the engine cannot add a column online once the maximum possible row passes a limit (SQL Server: 8,060 bytes;
+    /// the add then runs offline, rewriting every row under a schema-modification lock), a column add that would pass it
+    /// is refused: not passed in the pre-flight, invalid input at start (nothing changed).
+    /// https://learn.microsoft.com/sql/t-sql/statements/alter-table-transact-sql#adding-not-null-columns-as-an-online-operation
+    /// </summary>
+    public static PrerequisiteCheck RowSizeCheck(int? maxRowBytes, int? limit, bool columnExists, BackfillProfile profile, string table)
+    {
+        const string name = "online column add (row size)";
+        if (columnExists) return new(name, true, $"{profile.PartitionColumn} exists: nothing to add");
+        if (limit is null || maxRowBytes is null) return new(name, true, "this engine adds the column by metadata whatever the row size");
+        var after = maxRowBytes.Value + PartitionColumnBytes(profile.PartitionColumnType);
+        return after <= limit
+            ? new(name, true, $"the largest possible row of {table} grows to about {after} bytes, within the {limit}-byte limit of an online add")
+            : new(name, false,
+                $"the largest possible row of {table} would be about {after} bytes with {profile.PartitionColumn} ({profile.PartitionColumnType}), past " +
+                $"the {limit}-byte limit: the server would add the column offline, rewriting every row under a schema-modification lock " +
+                "that blocks all access to the table. Add it yourself in a maintenance window " +
+                $"(ALTER TABLE ... ADD {profile.PartitionColumn} {profile.PartitionColumnType} NOT NULL DEFAULT {profile.DefaultValue}), then start again: " +
+                "phase 1 is skipped when the column exists");
+    }
+
+    /// <summary>How long one index build is estimated to take: the table's catalog rows at the request's build rate.</summary>
+    public static TimeSpan IndexBuildEstimate(long tableRows, double rowsPerSecond) =>
+        TimeSpan.FromSeconds(Math.Ceiling(Math.Max(0, tableRows) / rowsPerSecond));
+
+    /// <summary>"2 h 05 min" / "4 min" / "12 s" for messages.</summary>
+    public static string Human(TimeSpan t) =>
+        t.TotalHours >= 1 ? $"{(int)t.TotalHours} h {t.Minutes:00} min" : t.TotalMinutes >= 1 ? $"{(int)Math.Ceiling(t.TotalMinutes)} min" : $"{Math.Ceiling(t.TotalSeconds):0} s";
+
+    /// <summary>
+    /// Null when the build may start; else why not: a build that cannot be paused is not started under --max-duration
+    /// unless its estimate fits in the time left (a stopped build is lost work, and holds the job past its limit).
+    /// </summary>
+    public static string? DeferBuild(string? notResumableReason, TimeSpan? maxDuration, TimeSpan elapsed, TimeSpan estimate,
+        long tableRows, double rowsPerSecond)
+    {
+        if (notResumableReason is null || maxDuration is not { } limit) return null;
+        var left = limit - elapsed;
+        if (estimate <= left) return null;
+        return $"not started: it cannot be paused ({notResumableReason}), and it is estimated at {Human(estimate)} " +
+               $"({tableRows:N0} rows at {rowsPerSecond:N0} rows/s, --index-build-rate) while {Human(left < TimeSpan.Zero ? TimeSpan.Zero : left)} " +
+               "of --max-duration is left. Run phase 2 alone without a time limit: backfill start --phase indexes " +
+               "(Start-PartitionBackfill -Phase Indexes), e.g. on a Hybrid Worker or in an Agent job";
+    }
+
     /// <summary>The lookup must hold every system type of the profile; the missing ones are named.</summary>
     public static PrerequisiteCheck LookupCheck(IReadOnlyList<string> systemTypes, IReadOnlyCollection<string> missing, string lookup) =>
         missing.Count == 0

@@ -35,6 +35,9 @@ public sealed record BackfillParameters
     public int? MaxDop { get; init; }
     public string? DataCompression { get; init; }
     public int? IndexMaxDurationMinutes { get; init; }
+    /// <summary>All, Column, Indexes or Backfill (the cmdlet validates the set).</summary>
+    public string? Phase { get; init; }
+    public long? IndexBuildRowsPerSecond { get; init; }
 }
 
 /// <summary>
@@ -84,6 +87,8 @@ public static class BackfillMapping
         ["--maxdop"] = "-MaxDop",
         ["--data-compression"] = "-DataCompression",
         ["--index-max-duration"] = "-IndexMaxDurationMinutes",
+        ["--phase"] = "-Phase",
+        ["--index-build-rate"] = "-IndexBuildRowsPerSecond",
         ["--provider"] = "-Provider",
     };
 
@@ -120,6 +125,13 @@ public static class BackfillMapping
             if (p.Parallel is { } parallel) request = request with { Parallelism = parallel };
             if (p.MaxDuration is { } maxDuration) request = request with { MaxDuration = maxDuration };
             if (p.SkipIndexes) request = request with { SkipIndexes = true };
+            if (p.Phase != null)
+                request = request with
+                {
+                    Phase = Enum.TryParse<BackfillPhase>(p.Phase, ignoreCase: true, out var phase) && Enum.IsDefined(phase) && !int.TryParse(p.Phase, out _)
+                        ? phase : throw new InvalidRequestException("--phase", p.Phase, "is not one of All, Column, Indexes, Backfill"),
+                };
+            if (p.IndexBuildRowsPerSecond is { } rate) request = request with { IndexBuildRowsPerSecond = rate };
             if (p.LockTimeoutMilliseconds is { } lockMs)
             {
                 // Checked here: the engine would report the TimeSpan, not the milliseconds given.

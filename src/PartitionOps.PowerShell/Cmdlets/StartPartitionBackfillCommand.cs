@@ -24,6 +24,14 @@ public sealed class StartPartitionBackfillCommand : BackfillRunCmdlet
 
     [Parameter] public int? IndexMaxDurationMinutes { get; set; }
 
+    /// <summary>One phase alone: Column, Indexes (e.g. outside a time-boxed runbook), Backfill; default All.</summary>
+    [Parameter]
+    [ValidateSet("All", "Column", "Indexes", "Backfill", IgnoreCase = true)]
+    public string? Phase { get; set; }
+
+    /// <summary>Rows per second an index build is assumed to read (estimates of builds that cannot be paused).</summary>
+    [Parameter] public long? IndexBuildRowsPerSecond { get; set; }
+
     protected override string Operation => "Start backfill";
 
     protected internal override BackfillParameters GetParameters(IReadOnlyList<string>? resourceTypes = null) => base.GetParameters(resourceTypes) with
@@ -33,6 +41,8 @@ public sealed class StartPartitionBackfillCommand : BackfillRunCmdlet
         MaxDop = MaxDop,
         DataCompression = DataCompression,
         IndexMaxDurationMinutes = IndexMaxDurationMinutes,
+        Phase = Phase,
+        IndexBuildRowsPerSecond = IndexBuildRowsPerSecond,
     };
 
     protected override Task<BackfillResult> ExecuteAsync(BackfillService service, BackfillRequest request, IProgress<BackfillEvent>? events, CancellationToken ct) =>

@@ -18,10 +18,14 @@ public sealed class TestBackfillPrerequisiteCommand : BackfillScopeCmdlet
     /// <summary>Accept an edition that cannot build indexes online.</summary>
     [Parameter] public SwitchParameter AllowOfflineIndexBuild { get; set; }
 
+    /// <summary>Rows per second an index build is assumed to read (estimates of builds that cannot be paused).</summary>
+    [Parameter] public long? IndexBuildRowsPerSecond { get; set; }
+
     protected internal override BackfillParameters GetParameters(IReadOnlyList<string>? resourceTypes = null) => base.GetParameters(resourceTypes) with
     {
         BatchSize = BatchSize,
         AllowOfflineIndexBuild = AllowOfflineIndexBuild.IsPresent,
+        IndexBuildRowsPerSecond = IndexBuildRowsPerSecond,
     };
 
     protected override void ProcessBackfill(IReadOnlyList<string> resourceTypes)

@@ -176,6 +176,47 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
         WHERE n.nspname = @schema AND c.relname = @table AND c.relkind IN ('r', 'p')
         """);
 
+    /// <summary>
+    /// A view's base relations through its rewrite rule's dependencies (pg_depend on pg_rewrite), which, unlike
+    /// information_schema.view_table_usage, does not leave out tables the current role does not own.
+    /// https://www.postgresql.org/docs/current/catalog-pg-depend.html
+    /// </summary>
+    public SqlStatement ViewBaseTables() => new("""
+        SELECT bn.nspname::text AS base_schema, b.relname::text AS base_table
+        FROM pg_class v
+        JOIN pg_namespace vn ON vn.oid = v.relnamespace
+        JOIN pg_rewrite r ON r.ev_class = v.oid
+        JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_class'::regclass
+        JOIN pg_class b ON b.oid = d.refobjid AND b.oid <> v.oid AND b.relkind IN ('r', 'p', 'v', 'm', 'f')
+        JOIN pg_namespace bn ON bn.oid = b.relnamespace
+        WHERE vn.nspname = @schema AND v.relname = @table AND v.relkind IN ('v', 'm')
+        GROUP BY bn.nspname, b.relname
+        ORDER BY 1, 2
+        """);
+
+    /// <summary>reltuples of the table, or of every leaf below it (-1, never analyzed, counts as 0). pg_partition_tree
+    /// returns nothing for a table that is not partitioned, hence the table itself besides; a partitioned table's own
+    /// reltuples (set by ANALYZE since PostgreSQL 14) already sums its leaves, so only storage-owning relations count.</summary>
+    public SqlStatement TableRowEstimate() => new("""
+        SELECT COALESCE(sum(greatest(c.reltuples, 0)), 0)::bigint AS table_rows
+        FROM pg_class c
+        WHERE c.relkind = 'r'
+          AND (c.oid = format('%I.%I', @schema::text, @table::text)::regclass
+               OR c.oid IN (SELECT t.relid FROM pg_partition_tree(format('%I.%I', @schema::text, @table::text)::regclass) AS t))
+        """);
+
+    /// <summary>PostgreSQL 11+ adds a column with a constant default by metadata alone, whatever the row width.</summary>
+    public int? OnlineAddColumnRowLimit => null;
+
+    public SqlStatement MaxRowBytes() => new("SELECT CAST(NULL AS int) AS max_row_bytes");
+
+    /// <summary>
+    /// CREATE INDEX CONCURRENTLY has no pause: cancelled, it leaves an invalid index that the next run drops and builds
+    /// again from the start. https://www.postgresql.org/docs/current/sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY
+    /// </summary>
+    public string? NotResumableReason(FilteredIndex index, IndexBuildOptions options) =>
+        "a CONCURRENTLY build cannot be paused: if it is stopped, the next run drops the invalid index it left and builds it again";
+
     public SqlStatement Columns() => new("""
         SELECT a.attname::text AS column_name,
                format_type(a.atttypid, NULL) AS data_type,
@@ -223,7 +264,7 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
     public SqlStatement Indexes() => new($"""
         {PartitionTree}
         SELECT n.nspname::text AS object_schema, c.relname::text AS object_name, i.relname::text AS index_name,
-               CASE WHEN x.indisvalid THEN 1 ELSE 0 END AS is_valid, 0 AS is_paused
+               CASE WHEN x.indisvalid THEN 1 ELSE 0 END AS is_valid, 0 AS is_paused, NULL::int AS paused_max_dop
         FROM tree t
         JOIN pg_index x ON x.indrelid = t.oid
         JOIN pg_class i ON i.oid = x.indexrelid
@@ -309,8 +350,13 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
         if (index.Name.Length > MaxIdentifierLength)
             throw new InvalidRequestException("index name", index.Name, $"is longer than PostgreSQL's {MaxIdentifierLength} characters");
 
-        var columns = string.Join(", ", index.Columns.Select(Q));
-        var where = $"WHERE {Q(table.Profile.PartitionColumn)} = {Int(index.FilterValue)}";
+        // INCLUDE (PostgreSQL 11+) stores the columns in the leaf entries without making them part of the key.
+        // https://www.postgresql.org/docs/current/sql-createindex.html
+        var columns = string.Join(", ", index.Columns.Select(Q)) +
+                      (index.Include.Count > 0 ? $") INCLUDE ({string.Join(", ", index.Include.Select(Q))}" : "");
+        var where = $"WHERE {Q(table.Profile.PartitionColumn)} = {Int(index.FilterValue)}" +
+                    string.Concat(index.Where.Select(c => $" AND {Q(c.Column)} = {(c.IsBoolean ? (c.Value != 0 ? "true" : "false") : Int(c.Value))}"));
+        var unique = index.Unique ? "UNIQUE " : "";
         var onTable = existing.FirstOrDefault(e => e.ObjectSchema == table.Schema && e.ObjectName == table.Table && e.IndexName == index.Name);
         var statements = new List<SqlStatement>();
 
@@ -320,7 +366,7 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
             // A failed CONCURRENTLY build leaves an invalid index that IF NOT EXISTS would keep: drop it first.
             if (onTable is { IsValid: false })
                 statements.Add(new($"DROP INDEX CONCURRENTLY IF EXISTS {Q(table.Schema, index.Name)}"));
-            statements.Add(new($"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {Q(index.Name)} ON {Q(table.Schema, table.Table)} ({columns}) {where}"));
+            statements.Add(new($"CREATE {unique}INDEX CONCURRENTLY IF NOT EXISTS {Q(index.Name)} ON {Q(table.Schema, table.Table)} ({columns}) {where}"));
             return statements;
         }
 
@@ -331,7 +377,7 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
         // https://www.postgresql.org/docs/current/ddl-partitioning.html#DDL-PARTITIONING-DECLARATIVE-MAINTENANCE
         if (onTable is { IsValid: true }) return statements;
         if (onTable is null)
-            statements.Add(new($"CREATE UNIQUE INDEX IF NOT EXISTS {Q(index.Name)} ON ONLY {Q(table.Schema, table.Table)} ({columns}) {where}"));
+            statements.Add(new($"CREATE {unique}INDEX IF NOT EXISTS {Q(index.Name)} ON ONLY {Q(table.Schema, table.Table)} ({columns}) {where}"));
 
         var byName = partitions.ToDictionary(p => (p.Schema, p.Name));
         IndexState? State(TablePartition p) => existing.FirstOrDefault(e =>
@@ -352,7 +398,7 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
 
         foreach (var sub in work.Where(p => !p.IsLeaf).OrderBy(p => p.Level))
             if (State(sub) is null)
-                statements.Add(new($"CREATE UNIQUE INDEX IF NOT EXISTS {Q(PartitionIndexName(index.Name, sub))} ON ONLY {Q(sub.Schema, sub.Name)} ({columns}) {where}"));
+                statements.Add(new($"CREATE {unique}INDEX IF NOT EXISTS {Q(PartitionIndexName(index.Name, sub))} ON ONLY {Q(sub.Schema, sub.Name)} ({columns}) {where}"));
         foreach (var leaf in work.Where(p => p.IsLeaf))
         {
             var childName = PartitionIndexName(index.Name, leaf);
@@ -361,7 +407,7 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
             if (child is { IsValid: false })
                 statements.Add(new($"DROP INDEX CONCURRENTLY IF EXISTS {Q(leaf.Schema, childName)}"));
             if (child is not { IsValid: true })
-                statements.Add(new($"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {Q(childName)} ON {Q(leaf.Schema, leaf.Name)} ({columns}) {where}"));
+                statements.Add(new($"CREATE {unique}INDEX CONCURRENTLY IF NOT EXISTS {Q(childName)} ON {Q(leaf.Schema, leaf.Name)} ({columns}) {where}"));
             // Attaching an index that is already attached to this parent does nothing.
             statements.Add(new($"ALTER INDEX {ParentIndex(leaf)} ATTACH PARTITION {Q(leaf.Schema, childName)}"));
         }
@@ -373,13 +419,14 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
     }
 
     /// <summary>
-    /// A partition's index name: the parent index's name cut to fit, plus a stable hash of the partition,
-    /// so names never collide after PostgreSQL's 63-character truncation.
+    /// A partition's index name: the parent index's name cut to fit, plus a stable hash of the whole index name and the
+    /// partition, so names never collide after PostgreSQL's 63-character truncation, neither between partitions nor between
+    /// two indexes whose names only differ past the cut (IX_..._ResourceId and IX_..._ResourceId_Version).
     /// </summary>
     public static string PartitionIndexName(string indexName, TablePartition partition)
     {
         uint hash = 2166136261; // FNV-1a: stable across processes, unlike string.GetHashCode
-        foreach (var b in Encoding.UTF8.GetBytes(partition.Schema + "." + partition.Name)) hash = (hash ^ b) * 16777619;
+        foreach (var b in Encoding.UTF8.GetBytes(indexName + "@" + partition.Schema + "." + partition.Name)) hash = (hash ^ b) * 16777619;
         var stem = indexName.Length > 54 ? indexName[..54] : indexName;
         return $"{stem}_{hash:x8}";
     }

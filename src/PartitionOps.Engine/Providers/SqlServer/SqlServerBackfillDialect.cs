@@ -28,6 +28,25 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
 
     private static readonly string[] Compressions = ["NONE", "ROW", "PAGE"];
 
+    /// <summary>Largest MAX_DURATION of a resumable index operation: one week (CREATE INDEX, resumable index operations).</summary>
+    public const int MaxResumableMinutes = 7 * 24 * 60;
+
+    /// <summary>Largest MAXDOP an index operation takes (CREATE INDEX, MAXDOP: "The maximum is 64 processors").</summary>
+    public const int MaxIndexMaxDop = 64;
+
+    /// <summary>
+    /// The application lock's name, from @resource. sp_getapplock cuts a resource name at 255 characters and compares
+    /// names in binary, whatever the database collation, while table names usually compare case-insensitively. So the
+    /// name is lower-cased (the same table spelled Resource and resource is one lock; two tables that differ only by case
+    /// in a case-sensitive database share one, which only serializes them), and a name longer than 255 characters keeps
+    /// its first 190 and ends with the SHA-256 of the whole (64 hex digits), so two long names never collide by their cut.
+    /// https://learn.microsoft.com/sql/relational-databases/system-stored-procedures/sp-getapplock-transact-sql
+    /// </summary>
+    internal const string LockNameDeclaration = """
+        DECLARE @lock_name nvarchar(255) = CASE WHEN DATALENGTH(@resource) / 2 <= 255 THEN LOWER(@resource)
+            ELSE CONCAT(LEFT(LOWER(@resource), 190), N'~', CONVERT(nvarchar(64), HASHBYTES('SHA2_256', LOWER(@resource)), 2)) END;
+        """;
+
     private static string Q(string identifier) => Identifier.Quote(identifier, '[', ']');
     private static string Q(string schema, string name) => Q(schema) + "." + Q(name);
     private static string Int(long value) => value.ToString(CultureInfo.InvariantCulture);
@@ -61,7 +80,8 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
                 SET XACT_ABORT ON;
                 BEGIN TRANSACTION;
                 DECLARE @lock_result int;
-                EXEC @lock_result = sys.sp_getapplock @Resource = @resource, @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = 30000;
+                {LockNameDeclaration}
+                EXEC @lock_result = sys.sp_getapplock @Resource = @lock_name, @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = 30000;
                 IF @lock_result < 0
                 BEGIN
                     DECLARE @lock_message nvarchar(2048) = CONCAT(N'could not lock the creation of the control tables (sp_getapplock returned ', @lock_result, N')');
@@ -213,9 +233,10 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
     /// success; -1 timeout, -2 canceled, -3 deadlock victim, -999 a call error.
     /// https://learn.microsoft.com/sql/relational-databases/system-stored-procedures/sp-getapplock-transact-sql
     /// </summary>
-    public SqlStatement TryAcquireAppLock() => new("""
+    public SqlStatement TryAcquireAppLock() => new($"""
         DECLARE @result int;
-        EXEC @result = sys.sp_getapplock @Resource = @resource, @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0;
+        {LockNameDeclaration}
+        EXEC @result = sys.sp_getapplock @Resource = @lock_name, @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0;
         SELECT CASE WHEN @result >= 0 THEN 1 ELSE 0 END;
         """);
 
@@ -223,9 +244,10 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
     /// Releases only when this session holds the lock: sp_releaseapplock raises an error otherwise.
     /// https://learn.microsoft.com/sql/t-sql/functions/applock-mode-transact-sql
     /// </summary>
-    public SqlStatement ReleaseAppLock() => new("""
-        IF APPLOCK_MODE('public', @resource, 'Session') <> 'NoLock'
-            EXEC sys.sp_releaseapplock @Resource = @resource, @LockOwner = 'Session';
+    public SqlStatement ReleaseAppLock() => new($"""
+        {LockNameDeclaration}
+        IF APPLOCK_MODE('public', @lock_name, 'Session') <> 'NoLock'
+            EXEC sys.sp_releaseapplock @Resource = @lock_name, @LockOwner = 'Session';
         """);
 
     // ---------------------------------------------------------------- catalog
@@ -263,6 +285,52 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
         """);
 
     /// <summary>
+    /// A view's base objects from sys.sql_expression_dependencies (a one-part name in the view's text leaves
+    /// referenced_schema_name null: the bound object's schema, else the view's, is used). Tables and views only.
+    /// https://learn.microsoft.com/sql/relational-databases/system-catalog-views/sys-sql-expression-dependencies-transact-sql
+    /// </summary>
+    public SqlStatement ViewBaseTables() => new("""
+        SELECT DISTINCT COALESCE(d.referenced_schema_name, OBJECT_SCHEMA_NAME(d.referenced_id), s.name) AS base_schema,
+               d.referenced_entity_name AS base_table
+        FROM sys.views AS v
+        JOIN sys.schemas AS s ON s.schema_id = v.schema_id
+        JOIN sys.sql_expression_dependencies AS d ON d.referencing_id = v.object_id
+        WHERE s.name = @schema AND v.name = @table AND d.referenced_minor_id = 0 AND d.referenced_database_name IS NULL
+          AND (d.referenced_id IS NULL OR OBJECTPROPERTY(d.referenced_id, 'IsUserTable') = 1 OR OBJECTPROPERTY(d.referenced_id, 'IsView') = 1)
+        ORDER BY base_schema, base_table
+        """);
+
+    /// <summary>Rows of the heap or clustered index over all partitions (sys.partitions.rows: approximate, no scan).</summary>
+    public SqlStatement TableRowEstimate() => new("""
+        SELECT COALESCE(SUM(p.rows), 0) AS table_rows
+        FROM sys.partitions AS p
+        WHERE p.object_id = OBJECT_ID(QUOTENAME(@schema) + N'.' + QUOTENAME(@table), N'U') AND p.index_id IN (0, 1)
+        """);
+
+    /// <summary>A column cannot be added online when the maximum possible row size would pass 8,060 bytes.
+    /// https://learn.microsoft.com/sql/t-sql/statements/alter-table-transact-sql#adding-not-null-columns-as-an-online-operation</summary>
+    public int? OnlineAddColumnRowLimit => 8060;
+
+    /// <summary>
+    /// The maximum possible row size by the column definitions, as the row format lays it out: 4 bytes of header, 2 for the
+    /// column count, the null bitmap (one bit per column), 2 for the variable-length column count, each fixed column's
+    /// max_length, each variable column's max_length plus 2 for its offset; a (max) type counts its 24-byte in-row pointer
+    /// (longer values go off row). Bit columns count a byte each and computed columns that are not persisted nothing.
+    /// An estimate that errs high by a few bytes, never low.
+    /// https://learn.microsoft.com/sql/relational-databases/databases/estimate-the-size-of-a-clustered-index
+    /// </summary>
+    public SqlStatement MaxRowBytes() => new("""
+        SELECT CAST(4 + 2 + (COUNT(*) + 7) / 8 + 2
+                    + SUM(CASE WHEN c.max_length = -1 THEN 24 + 2
+                               WHEN ty.name IN (N'varchar', N'nvarchar', N'varbinary', N'sql_variant') THEN c.max_length + 2
+                               ELSE c.max_length END) AS int) AS max_row_bytes
+        FROM sys.columns AS c
+        JOIN sys.types AS ty ON ty.user_type_id = c.system_type_id
+        LEFT JOIN sys.computed_columns AS cc ON cc.object_id = c.object_id AND cc.column_id = c.column_id
+        WHERE c.object_id = OBJECT_ID(QUOTENAME(@schema) + N'.' + QUOTENAME(@table), N'U') AND COALESCE(cc.is_persisted, 1) = 1
+        """);
+
+    /// <summary>
     /// The base type name (an alias type reports its system type) and the default as PostgreSQL reports
     /// it: SQL Server stores a constant default as ((2)) or ('x'); the outer parentheses are removed, and a
     /// second pair when only a plain literal is left inside.
@@ -295,19 +363,20 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
 
     /// <summary>
     /// Indexes from sys.indexes (disabled ones are not valid), plus resumable builds that are running
-    /// or paused (state 0 / 1) from sys.index_resumable_operations, reported once each.
+    /// or paused (state 0 / 1) from sys.index_resumable_operations, reported once each, with the MAXDOP the build
+    /// last ran with (last_max_dop): a paused build must resume with it.
     /// https://learn.microsoft.com/sql/relational-databases/system-catalog-views/sys-index-resumable-operations
     /// </summary>
     public SqlStatement Indexes() => new("""
         SELECT s.name AS object_schema, t.name AS object_name, i.name AS index_name,
-               CASE WHEN i.is_disabled = 0 THEN 1 ELSE 0 END AS is_valid, 0 AS is_paused
+               CASE WHEN i.is_disabled = 0 THEN 1 ELSE 0 END AS is_valid, 0 AS is_paused, CAST(NULL AS int) AS paused_max_dop
         FROM sys.indexes AS i
         JOIN sys.tables AS t ON t.object_id = i.object_id
         JOIN sys.schemas AS s ON s.schema_id = t.schema_id
         WHERE s.name = @schema AND t.name = @table AND i.name IS NOT NULL AND i.is_hypothetical = 0
           AND NOT EXISTS (SELECT 1 FROM sys.index_resumable_operations AS r WHERE r.object_id = i.object_id AND r.index_id = i.index_id)
         UNION ALL
-        SELECT s.name, t.name, r.name, 0, CASE WHEN r.state = 1 THEN 1 ELSE 0 END
+        SELECT s.name, t.name, r.name, 0, CASE WHEN r.state = 1 THEN 1 ELSE 0 END, CAST(r.last_max_dop AS int)
         FROM sys.index_resumable_operations AS r
         JOIN sys.tables AS t ON t.object_id = r.object_id
         JOIN sys.schemas AS s ON s.schema_id = t.schema_id
@@ -479,11 +548,14 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
     }
 
     /// <summary>
-    /// Valid: nothing. Paused resumable build: RESUME it. Disabled (or left by a failed build): drop and
-    /// build again. Missing: CREATE ... WITH (ONLINE, RESUMABLE, MAX_DURATION, MAXDOP, DATA_COMPRESSION).
-    /// The filter value is an integer literal: a filtered index predicate compares a column with a
-    /// constant, never a parameter. RESUMABLE and MAX_DURATION require ONLINE = ON.
-    /// https://learn.microsoft.com/sql/t-sql/statements/create-index-transact-sql
+    /// Valid: nothing. Paused resumable build: RESUME it, with the MAXDOP it last ran with. Disabled (or left by a failed
+    /// build): drop and build again. Missing: CREATE ... WITH (ONLINE = ON, MAXDOP, DATA_COMPRESSION), never RESUMABLE:
+    /// every index of phase 2 is filtered, and resumable index create does not support a filtered index (CREATE INDEX,
+    /// resumable index operations, current functional limitations, which also say that the initial MAXDOP of a paused
+    /// build cannot be changed). MAX_DURATION is only supported with RESUMABLE = ON, so it is left out as well: such a
+    /// build cannot be paused, and stopped, it rolls back. The filter values are integer literals: a filtered index
+    /// predicate compares a column with a constant, never a parameter.
+    /// https://learn.microsoft.com/sql/t-sql/statements/create-index-transact-sql#resumable-indexes
     /// https://learn.microsoft.com/sql/t-sql/statements/alter-index-transact-sql
     /// </summary>
     public IReadOnlyList<SqlStatement> BuildFilteredIndex(BackfillTable table, FilteredIndex index,
@@ -492,11 +564,11 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
         var compression = (options.DataCompression ?? "").Trim().ToUpperInvariant();
         if (!Compressions.Contains(compression))
             throw new InvalidRequestException("data compression", options.DataCompression, "is not one of NONE, ROW, PAGE");
-        if (options.MaxDop < 0)
-            throw new InvalidRequestException("max dop", options.MaxDop, "is negative (0 means the server's setting)");
-        var resumable = options.Online && options.Resumable;
-        if (options.MaxDurationMinutes < 1)
-            throw new InvalidRequestException("max duration minutes", options.MaxDurationMinutes, "is not a positive number of minutes");
+        if (options.MaxDop is < 0 or > MaxIndexMaxDop)
+            throw new InvalidRequestException("max dop", options.MaxDop, $"is not between 0 (the server's setting) and {MaxIndexMaxDop}");
+        if (options.MaxDurationMinutes is < 1 or > MaxResumableMinutes)
+            throw new InvalidRequestException("max duration minutes", options.MaxDurationMinutes,
+                $"is not between 1 and {MaxResumableMinutes} minutes (one week), the MAX_DURATION SQL Server accepts");
         if (index.Columns.Count == 0)
             throw new InvalidRequestException("index columns", index.Name, "has no key columns");
 
@@ -510,24 +582,33 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
         if (state is { IsValid: true, IsPaused: false }) return statements;
         if (state is { IsPaused: true })
         {
-            statements.Add(new($"ALTER INDEX {Q(index.Name)} ON {onTable} RESUME WITH (MAXDOP = {Int(options.MaxDop)}, " +
+            // A resumable build someone else started and paused: MAXDOP cannot change on resume, so it resumes with the
+            // value it last ran with (sys.index_resumable_operations.last_max_dop), whatever this run asked for.
+            statements.Add(new($"ALTER INDEX {Q(index.Name)} ON {onTable} RESUME WITH (MAXDOP = {Int(state.PausedMaxDop ?? options.MaxDop)}, " +
                                $"MAX_DURATION = {Int(options.MaxDurationMinutes)} MINUTES)"));
             return statements;
         }
         if (state is not null)
             statements.Add(new($"DROP INDEX IF EXISTS {Q(index.Name)} ON {onTable}"));
 
-        var with = options.Online
-            ? resumable
-                ? $"ONLINE = ON, RESUMABLE = ON, MAX_DURATION = {Int(options.MaxDurationMinutes)} MINUTES, "
-                : "ONLINE = ON, "
-            : "ONLINE = OFF, ";
-        with += $"MAXDOP = {Int(options.MaxDop)}, DATA_COMPRESSION = {compression}";
-        var columns = string.Join(", ", index.Columns.Select(Q));
-        statements.Add(new($"CREATE UNIQUE NONCLUSTERED INDEX {Q(index.Name)} ON {onTable} ({columns}) " +
-                           $"WHERE {Q(table.Profile.PartitionColumn)} = {Int(index.FilterValue)} WITH ({with})"));
+        var with = (options.Online ? "ONLINE = ON, " : "ONLINE = OFF, ") + $"MAXDOP = {Int(options.MaxDop)}, DATA_COMPRESSION = {compression}";
+        var include = index.Include.Count > 0 ? $" INCLUDE ({string.Join(", ", index.Include.Select(Q))})" : "";
+        statements.Add(new($"CREATE {(index.Unique ? "UNIQUE " : "")}NONCLUSTERED INDEX {Q(index.Name)} ON {onTable} " +
+                           $"({string.Join(", ", index.Columns.Select(Q))}){include} {Filter(table, index)} WITH ({with})"));
         return statements;
     }
+
+    /// <summary>WHERE partition column = value AND each extra condition (a bit column takes 1 / 0).</summary>
+    private static string Filter(BackfillTable table, FilteredIndex index) =>
+        $"WHERE {Q(table.Profile.PartitionColumn)} = {Int(index.FilterValue)}" +
+        string.Concat(index.Where.Select(c => $" AND {Q(c.Column)} = {Int(c.Value)}"));
+
+    /// <summary>Every phase-2 index is filtered: none can be paused or resumed (see <see cref="BuildFilteredIndex"/>).</summary>
+    public string? NotResumableReason(FilteredIndex index, IndexBuildOptions options) =>
+        options.Online
+            ? "SQL Server cannot pause or resume the build of a filtered index (RESUMABLE does not support filtered indexes): " +
+              "it runs ONLINE to the end, and if it is stopped it rolls back"
+            : "an offline build cannot be paused or resumed, and blocks writers while it runs";
 
     // ---------------------------------------------------------------- phase 3
 

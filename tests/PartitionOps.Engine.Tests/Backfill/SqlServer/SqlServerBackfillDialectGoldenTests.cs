@@ -27,7 +27,9 @@ public sealed class SqlServerBackfillDialectGoldenTests
             SET XACT_ABORT ON;
             BEGIN TRANSACTION;
             DECLARE @lock_result int;
-            EXEC @lock_result = sys.sp_getapplock @Resource = @resource, @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = 30000;
+            DECLARE @lock_name nvarchar(255) = CASE WHEN DATALENGTH(@resource) / 2 <= 255 THEN LOWER(@resource)
+                ELSE CONCAT(LEFT(LOWER(@resource), 190), N'~', CONVERT(nvarchar(64), HASHBYTES('SHA2_256', LOWER(@resource)), 2)) END;
+            EXEC @lock_result = sys.sp_getapplock @Resource = @lock_name, @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = 30000;
             IF @lock_result < 0
             BEGIN
                 DECLARE @lock_message nvarchar(2048) = CONCAT(N'could not lock the creation of the control tables (sp_getapplock returned ', @lock_result, N')');
@@ -207,7 +209,9 @@ public sealed class SqlServerBackfillDialectGoldenTests
     public void TryAcquireAppLock() => Golden(
         """
         DECLARE @result int;
-        EXEC @result = sys.sp_getapplock @Resource = @resource, @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0;
+        DECLARE @lock_name nvarchar(255) = CASE WHEN DATALENGTH(@resource) / 2 <= 255 THEN LOWER(@resource)
+            ELSE CONCAT(LEFT(LOWER(@resource), 190), N'~', CONVERT(nvarchar(64), HASHBYTES('SHA2_256', LOWER(@resource)), 2)) END;
+        EXEC @result = sys.sp_getapplock @Resource = @lock_name, @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0;
         SELECT CASE WHEN @result >= 0 THEN 1 ELSE 0 END;
         """,
         Dialect.TryAcquireAppLock());
@@ -215,8 +219,10 @@ public sealed class SqlServerBackfillDialectGoldenTests
     [Fact]
     public void ReleaseAppLock() => Golden(
         """
-        IF APPLOCK_MODE('public', @resource, 'Session') <> 'NoLock'
-            EXEC sys.sp_releaseapplock @Resource = @resource, @LockOwner = 'Session';
+        DECLARE @lock_name nvarchar(255) = CASE WHEN DATALENGTH(@resource) / 2 <= 255 THEN LOWER(@resource)
+            ELSE CONCAT(LEFT(LOWER(@resource), 190), N'~', CONVERT(nvarchar(64), HASHBYTES('SHA2_256', LOWER(@resource)), 2)) END;
+        IF APPLOCK_MODE('public', @lock_name, 'Session') <> 'NoLock'
+            EXEC sys.sp_releaseapplock @Resource = @lock_name, @LockOwner = 'Session';
         """,
         Dialect.ReleaseAppLock());
 
@@ -285,14 +291,14 @@ public sealed class SqlServerBackfillDialectGoldenTests
     public void Indexes() => Golden(
         """
         SELECT s.name AS object_schema, t.name AS object_name, i.name AS index_name,
-               CASE WHEN i.is_disabled = 0 THEN 1 ELSE 0 END AS is_valid, 0 AS is_paused
+               CASE WHEN i.is_disabled = 0 THEN 1 ELSE 0 END AS is_valid, 0 AS is_paused, CAST(NULL AS int) AS paused_max_dop
         FROM sys.indexes AS i
         JOIN sys.tables AS t ON t.object_id = i.object_id
         JOIN sys.schemas AS s ON s.schema_id = t.schema_id
         WHERE s.name = @schema AND t.name = @table AND i.name IS NOT NULL AND i.is_hypothetical = 0
           AND NOT EXISTS (SELECT 1 FROM sys.index_resumable_operations AS r WHERE r.object_id = i.object_id AND r.index_id = i.index_id)
         UNION ALL
-        SELECT s.name, t.name, r.name, 0, CASE WHEN r.state = 1 THEN 1 ELSE 0 END
+        SELECT s.name, t.name, r.name, 0, CASE WHEN r.state = 1 THEN 1 ELSE 0 END, CAST(r.last_max_dop AS int)
         FROM sys.index_resumable_operations AS r
         JOIN sys.tables AS t ON t.object_id = r.object_id
         JOIN sys.schemas AS s ON s.schema_id = t.schema_id
@@ -501,17 +507,79 @@ public sealed class SqlServerBackfillDialectGoldenTests
         Dialect.Misplaced(Fhir, BackfillProfile.FhirSystemTypes.Count));
 
     [Fact]
-    public void BuildFilteredIndex_creates_both_missing_indexes_online_resumable_with_the_spec_options()
+    public void BuildFilteredIndex_creates_both_missing_indexes_online_without_resumable_because_they_are_filtered()
     {
         var system = Dialect.BuildFilteredIndex(Fhir, new FilteredIndex(Fhir.Profile.SystemIndexName, Fhir.Profile.IndexColumns, Fhir.Profile.SystemValue),
             [], [], new IndexBuildOptions());
         var @default = Dialect.BuildFilteredIndex(Fhir, new FilteredIndex(Fhir.Profile.DefaultIndexName, Fhir.Profile.IndexColumns, Fhir.Profile.DefaultValue),
             [], [], new IndexBuildOptions());
         Golden(
-            "CREATE UNIQUE NONCLUSTERED INDEX [IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version] ON [dbo].[Resource] ([ResourceTypeId], [ResourceId], [Version]) WHERE [PartitionId] = 1 WITH (ONLINE = ON, RESUMABLE = ON, MAX_DURATION = 240 MINUTES, MAXDOP = 4, DATA_COMPRESSION = PAGE)",
+            "CREATE UNIQUE NONCLUSTERED INDEX [IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version] ON [dbo].[Resource] ([ResourceTypeId], [ResourceId], [Version]) WHERE [PartitionId] = 1 WITH (ONLINE = ON, MAXDOP = 4, DATA_COMPRESSION = PAGE)",
             Assert.Single(system));
         Golden(
-            "CREATE UNIQUE NONCLUSTERED INDEX [IX_Resource_DefaultPartition_ResourceTypeId_ResourceId_Version] ON [dbo].[Resource] ([ResourceTypeId], [ResourceId], [Version]) WHERE [PartitionId] = 2 WITH (ONLINE = ON, RESUMABLE = ON, MAX_DURATION = 240 MINUTES, MAXDOP = 4, DATA_COMPRESSION = PAGE)",
+            "CREATE UNIQUE NONCLUSTERED INDEX [IX_Resource_DefaultPartition_ResourceTypeId_ResourceId_Version] ON [dbo].[Resource] ([ResourceTypeId], [ResourceId], [Version]) WHERE [PartitionId] = 2 WITH (ONLINE = ON, MAXDOP = 4, DATA_COMPRESSION = PAGE)",
             Assert.Single(@default));
     }
+
+    [Fact]
+    public void BuildFilteredIndex_builds_the_prototype_s_four_indexes_with_include_and_the_extra_predicate()
+    {
+        var table = new BackfillTable("dbo", BackfillProfile.FhirPrototype, Control);
+        var texts = BackfillProfile.FhirPrototype.FilteredIndexes()
+            .Select(i => Assert.Single(Dialect.BuildFilteredIndex(table, i, [], [], new IndexBuildOptions())).Text).ToList();
+        Assert.Equal(
+        [
+            "CREATE UNIQUE NONCLUSTERED INDEX [IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version] ON [dbo].[Resource] ([ResourceTypeId], [ResourceId], [Version]) WHERE [PartitionId] = 1 WITH (ONLINE = ON, MAXDOP = 4, DATA_COMPRESSION = PAGE)",
+            "CREATE UNIQUE NONCLUSTERED INDEX [IX_Resource_DefaultPartition_ResourceTypeId_ResourceId_Version] ON [dbo].[Resource] ([ResourceTypeId], [ResourceId], [Version]) WHERE [PartitionId] = 2 WITH (ONLINE = ON, MAXDOP = 4, DATA_COMPRESSION = PAGE)",
+            "CREATE UNIQUE NONCLUSTERED INDEX [IX_Resource_SystemPartition_ResourceTypeId_ResourceId] ON [dbo].[Resource] ([ResourceTypeId], [ResourceId]) INCLUDE ([Version], [IsDeleted]) WHERE [PartitionId] = 1 AND [IsHistory] = 0 WITH (ONLINE = ON, MAXDOP = 4, DATA_COMPRESSION = PAGE)",
+            "CREATE UNIQUE NONCLUSTERED INDEX [IX_Resource_DefaultPartition_ResourceTypeId_ResourceId] ON [dbo].[Resource] ([ResourceTypeId], [ResourceId]) INCLUDE ([Version], [IsDeleted]) WHERE [PartitionId] = 2 AND [IsHistory] = 0 WITH (ONLINE = ON, MAXDOP = 4, DATA_COMPRESSION = PAGE)",
+        ], texts);
+    }
+
+    [Fact]
+    public void A_paused_resumable_build_resumes_with_the_maxdop_it_last_ran_with_not_the_requested_one()
+    {
+        var paused = new IndexState("dbo", "Resource", Fhir.Profile.SystemIndexName, false, true) { PausedMaxDop = 2 };
+        var statement = Assert.Single(Dialect.BuildFilteredIndex(Fhir, new FilteredIndex(Fhir.Profile.SystemIndexName, Fhir.Profile.IndexColumns, 1),
+            [paused], [], new IndexBuildOptions { MaxDop = 8 }));
+        Golden("ALTER INDEX [IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version] ON [dbo].[Resource] RESUME WITH (MAXDOP = 2, MAX_DURATION = 240 MINUTES)",
+            statement);
+    }
+
+    [Fact]
+    public void ViewBaseTables() => Golden(
+        """
+        SELECT DISTINCT COALESCE(d.referenced_schema_name, OBJECT_SCHEMA_NAME(d.referenced_id), s.name) AS base_schema,
+               d.referenced_entity_name AS base_table
+        FROM sys.views AS v
+        JOIN sys.schemas AS s ON s.schema_id = v.schema_id
+        JOIN sys.sql_expression_dependencies AS d ON d.referencing_id = v.object_id
+        WHERE s.name = @schema AND v.name = @table AND d.referenced_minor_id = 0 AND d.referenced_database_name IS NULL
+          AND (d.referenced_id IS NULL OR OBJECTPROPERTY(d.referenced_id, 'IsUserTable') = 1 OR OBJECTPROPERTY(d.referenced_id, 'IsView') = 1)
+        ORDER BY base_schema, base_table
+        """,
+        Dialect.ViewBaseTables());
+
+    [Fact]
+    public void TableRowEstimate() => Golden(
+        """
+        SELECT COALESCE(SUM(p.rows), 0) AS table_rows
+        FROM sys.partitions AS p
+        WHERE p.object_id = OBJECT_ID(QUOTENAME(@schema) + N'.' + QUOTENAME(@table), N'U') AND p.index_id IN (0, 1)
+        """,
+        Dialect.TableRowEstimate());
+
+    [Fact]
+    public void MaxRowBytes() => Golden(
+        """
+        SELECT CAST(4 + 2 + (COUNT(*) + 7) / 8 + 2
+                    + SUM(CASE WHEN c.max_length = -1 THEN 24 + 2
+                               WHEN ty.name IN (N'varchar', N'nvarchar', N'varbinary', N'sql_variant') THEN c.max_length + 2
+                               ELSE c.max_length END) AS int) AS max_row_bytes
+        FROM sys.columns AS c
+        JOIN sys.types AS ty ON ty.user_type_id = c.system_type_id
+        LEFT JOIN sys.computed_columns AS cc ON cc.object_id = c.object_id AND cc.column_id = c.column_id
+        WHERE c.object_id = OBJECT_ID(QUOTENAME(@schema) + N'.' + QUOTENAME(@table), N'U') AND COALESCE(cc.is_persisted, 1) = 1
+        """,
+        Dialect.MaxRowBytes());
 }

@@ -130,6 +130,28 @@ SELECT CASE WHEN c.relkind = 'p' THEN 1 ELSE 0 END AS is_partitioned
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = @schema AND c.relname = @table AND c.relkind IN ('r', 'p');
 
+-- ViewBaseTables
+SELECT bn.nspname::text AS base_schema, b.relname::text AS base_table
+FROM pg_class v
+JOIN pg_namespace vn ON vn.oid = v.relnamespace
+JOIN pg_rewrite r ON r.ev_class = v.oid
+JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_class'::regclass
+JOIN pg_class b ON b.oid = d.refobjid AND b.oid <> v.oid AND b.relkind IN ('r', 'p', 'v', 'm', 'f')
+JOIN pg_namespace bn ON bn.oid = b.relnamespace
+WHERE vn.nspname = @schema AND v.relname = @table AND v.relkind IN ('v', 'm')
+GROUP BY bn.nspname, b.relname
+ORDER BY 1, 2;
+
+-- TableRowEstimate
+SELECT COALESCE(sum(greatest(c.reltuples, 0)), 0)::bigint AS table_rows
+FROM pg_class c
+WHERE c.relkind = 'r'
+  AND (c.oid = format('%I.%I', @schema::text, @table::text)::regclass
+       OR c.oid IN (SELECT t.relid FROM pg_partition_tree(format('%I.%I', @schema::text, @table::text)::regclass) AS t));
+
+-- MaxRowBytes
+SELECT CAST(NULL AS int) AS max_row_bytes;
+
 -- Columns
 SELECT a.attname::text AS column_name,
        format_type(a.atttypid, NULL) AS data_type,
@@ -169,7 +191,7 @@ WITH RECURSIVE tree AS (
     UNION ALL
     SELECT i.inhrelid FROM pg_inherits i JOIN tree t ON i.inhparent = t.oid)
 SELECT n.nspname::text AS object_schema, c.relname::text AS object_name, i.relname::text AS index_name,
-       CASE WHEN x.indisvalid THEN 1 ELSE 0 END AS is_valid, 0 AS is_paused
+       CASE WHEN x.indisvalid THEN 1 ELSE 0 END AS is_valid, 0 AS is_paused, NULL::int AS paused_max_dop
 FROM tree t
 JOIN pg_index x ON x.indrelid = t.oid
 JOIN pg_class i ON i.oid = x.indexrelid
@@ -237,17 +259,28 @@ CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "IX_Resource_DefaultPartition_Res
 
 -- BuildFilteredIndex partitioned
 CREATE UNIQUE INDEX IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version" ON ONLY "public"."Resource" ("ResourceTypeId", "ResourceId", "Version") WHERE "PartitionId" = 1;
-CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId__79868d82" ON "public"."Resource_1" ("ResourceTypeId", "ResourceId", "Version") WHERE "PartitionId" = 1;
-ALTER INDEX "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version" ATTACH PARTITION "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId__79868d82";
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId__0302c809" ON "public"."Resource_1" ("ResourceTypeId", "ResourceId", "Version") WHERE "PartitionId" = 1;
+ALTER INDEX "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version" ATTACH PARTITION "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId__0302c809";
 
 -- BuildFilteredIndex sub-partitioned
 CREATE UNIQUE INDEX IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version" ON ONLY "public"."Resource" ("ResourceTypeId", "ResourceId", "Version") WHERE "PartitionId" = 1;
-CREATE UNIQUE INDEX IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId__fe379d64" ON ONLY "public"."Resource_sys" ("ResourceTypeId", "ResourceId", "Version") WHERE "PartitionId" = 1;
-CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId__79868d82" ON "public"."Resource_1" ("ResourceTypeId", "ResourceId", "Version") WHERE "PartitionId" = 1;
-ALTER INDEX "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version" ATTACH PARTITION "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId__79868d82";
-CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId__c9632401" ON "public"."Resource_sys_h0" ("ResourceTypeId", "ResourceId", "Version") WHERE "PartitionId" = 1;
-ALTER INDEX "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId__fe379d64" ATTACH PARTITION "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId__c9632401";
-ALTER INDEX "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version" ATTACH PARTITION "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId__fe379d64";
+CREATE UNIQUE INDEX IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId__9798b2e7" ON ONLY "public"."Resource_sys" ("ResourceTypeId", "ResourceId", "Version") WHERE "PartitionId" = 1;
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId__0302c809" ON "public"."Resource_1" ("ResourceTypeId", "ResourceId", "Version") WHERE "PartitionId" = 1;
+ALTER INDEX "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version" ATTACH PARTITION "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId__0302c809";
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId__103ec950" ON "public"."Resource_sys_h0" ("ResourceTypeId", "ResourceId", "Version") WHERE "PartitionId" = 1;
+ALTER INDEX "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId__9798b2e7" ATTACH PARTITION "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId__103ec950";
+ALTER INDEX "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version" ATTACH PARTITION "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId__9798b2e7";
+
+-- BuildFilteredIndex prototype IX_Resource_SystemPartition_ResourceTypeId_ResourceId
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId" ON "public"."Resource" ("ResourceTypeId", "ResourceId") INCLUDE ("Version", "IsDeleted") WHERE "PartitionId" = 1 AND "IsHistory" = false;
+
+-- BuildFilteredIndex prototype IX_Resource_DefaultPartition_ResourceTypeId_ResourceId
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "IX_Resource_DefaultPartition_ResourceTypeId_ResourceId" ON "public"."Resource" ("ResourceTypeId", "ResourceId") INCLUDE ("Version", "IsDeleted") WHERE "PartitionId" = 2 AND "IsHistory" = false;
+
+-- BuildFilteredIndex prototype partitioned
+CREATE UNIQUE INDEX IF NOT EXISTS "IX_Resource_DefaultPartition_ResourceTypeId_ResourceId" ON ONLY "public"."Resource" ("ResourceTypeId", "ResourceId") INCLUDE ("Version", "IsDeleted") WHERE "PartitionId" = 2 AND "IsHistory" = false;
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "IX_Resource_DefaultPartition_ResourceTypeId_ResourceId_06d9567e" ON "public"."Resource_1" ("ResourceTypeId", "ResourceId") INCLUDE ("Version", "IsDeleted") WHERE "PartitionId" = 2 AND "IsHistory" = false;
+ALTER INDEX "public"."IX_Resource_DefaultPartition_ResourceTypeId_ResourceId" ATTACH PARTITION "public"."IX_Resource_DefaultPartition_ResourceTypeId_ResourceId_06d9567e";
 
 -- HighWaterMark
 SELECT max("ResourceSurrogateId")::bigint FROM "public"."Resource" WHERE "ResourceTypeId" = @type_id;
