@@ -260,7 +260,8 @@ internal static class BackfillCommands
         private readonly Option<bool> _offline = new("--offline-index-build") { Description = "Build offline where the edition cannot build online (blocks writers for the build)." };
         private readonly Option<int?> _maxDop = Numbers.Int("--maxdop", "MAXDOP of the index builds (default 4).", "N");
         private readonly Option<string?> _compression = new("--data-compression") { Description = "NONE, ROW or PAGE (default PAGE).", HelpName = "NONE|ROW|PAGE" };
-        private readonly Option<int?> _maxDuration = Numbers.Int("--index-max-duration", "MAX_DURATION of a resumable build, 1-10080 (default 240).", "MINUTES");
+        private readonly Option<int?> _maxDuration =
+            Numbers.Int("--index-max-duration", "MAX_DURATION of a resumable build, 1-10080 (default 240).", "MINUTES");
         private readonly Option<long?> _buildRate = Numbers.Long("--index-build-rate",
             "Rows per second an index build is assumed to read, to estimate builds that cannot be paused (default 50000).", "ROWS");
 
@@ -295,7 +296,8 @@ internal static class BackfillCommands
 
     private static BackfillPhase Phase(string? text) =>
         text is null ? BackfillPhase.All
-        : Enum.TryParse<BackfillPhase>(text.Trim(), ignoreCase: true, out var phase) && Enum.IsDefined(phase) && !int.TryParse(text, out _) ? phase
+        : Enum.TryParse<BackfillPhase>(text.Trim(), ignoreCase: true, out var phase) && Enum.IsDefined(phase) && !int.TryParse(text, out _)
+            ? phase
         : throw new InvalidRequestException("--phase", text, "is not one of all, column, indexes, backfill");
 
     private static TimeSpan? Milliseconds(int? value) => value is { } ms ? TimeSpan.FromMilliseconds(ms) : null;

@@ -133,9 +133,11 @@ internal sealed class BackfillContext
         var names = bases.Select(b => b.Schema == schema ? b.Table : $"{b.Schema}.{b.Table}").ToList();
         var example = string.Join(", then ", names.Select(n => $"--profile {n}.json"));
         return new InvalidRequestException("table", $"{schema}.{view}",
-            $"is a view, not a table: it reads {string.Join(", ", bases.Select(b => $"{b.Schema}.{b.Table}"))}. The backfill updates a table " +
+            $"is a view, not a table: it reads {string.Join(", ", bases.Select(b => $"{b.Schema}.{b.Table}"))}. " +
+            "The backfill updates a table " +
             "and builds indexes on it: run it once per base table, each with a profile file that names it (a copy of the profile with " +
-            $"\"table\" set to {string.Join(" / ", names.Select(n => $"\"{n}\""))} and its own index names), e.g. backfill start {example}");
+            $"\"table\" set to {string.Join(" / ", names.Select(n => $"\"{n}\""))} and its own index names), " +
+            $"e.g. backfill start {example}");
     }
 
     private static bool SameIntegerType(string actual, string wanted)

@@ -34,12 +34,14 @@ public sealed record BackfillProfile
             new()
             {
                 Name = "IX_Resource_SystemPartition_ResourceTypeId_ResourceId", Partition = "system",
-                Columns = ["ResourceTypeId", "ResourceId"], Include = ["Version", "IsDeleted"], Where = ProfileIndex.Conditions(("IsHistory", false)),
+                Columns = ["ResourceTypeId", "ResourceId"], Include = ["Version", "IsDeleted"],
+                Where = ProfileIndex.Conditions(("IsHistory", false)),
             },
             new()
             {
                 Name = "IX_Resource_DefaultPartition_ResourceTypeId_ResourceId", Partition = "default",
-                Columns = ["ResourceTypeId", "ResourceId"], Include = ["Version", "IsDeleted"], Where = ProfileIndex.Conditions(("IsHistory", false)),
+                Columns = ["ResourceTypeId", "ResourceId"], Include = ["Version", "IsDeleted"],
+                Where = ProfileIndex.Conditions(("IsHistory", false)),
             },
         ],
     };
@@ -196,7 +198,8 @@ public sealed record ProfileIndex
         Identifier.Validate(Name, field + ".name");
         if (!Partition.Equals("system", StringComparison.Ordinal) && !Partition.Equals("default", StringComparison.Ordinal))
             throw new InvalidRequestException(field + ".partition", Partition, "must be \"system\" or \"default\"");
-        if (Columns is null || Columns.Count == 0) throw new InvalidRequestException(field + ".columns", "[]", "is empty: an index needs key columns");
+        if (Columns is null || Columns.Count == 0)
+            throw new InvalidRequestException(field + ".columns", "[]", "is empty: an index needs key columns");
         foreach (var c in Columns) Identifier.Validate(c, field + ".columns");
         foreach (var c in Include ?? []) Identifier.Validate(c, field + ".include");
         var all = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
@@ -206,7 +209,8 @@ public sealed record ProfileIndex
         {
             Identifier.Validate(column, field + ".where");
             if (column.Equals(profile.PartitionColumn, StringComparison.OrdinalIgnoreCase))
-                throw new InvalidRequestException(field + ".where", column, "is the partition column: its condition comes from \"partition\"");
+                throw new InvalidRequestException(field + ".where", column,
+                    "is the partition column: its condition comes from \"partition\"");
             _ = Condition(column, value, field);
         }
     }
@@ -215,7 +219,8 @@ public sealed record ProfileIndex
         new(Name, Columns, Partition == "system" ? profile.SystemValue : profile.DefaultValue)
         {
             Include = Include ?? [],
-            Where = (Where ?? []).OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => Condition(kv.Key, kv.Value, "profile index")).ToList(),
+            Where = (Where ?? []).OrderBy(kv => kv.Key, StringComparer.Ordinal)
+                .Select(kv => Condition(kv.Key, kv.Value, "profile index")).ToList(),
             Unique = Unique,
         };
 

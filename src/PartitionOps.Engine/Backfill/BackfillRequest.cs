@@ -46,7 +46,8 @@ public sealed record BackfillRequest
     public ThrottleOptions Throttle { get; init; } = new();
     /// <summary>Plan only: read the catalog, change nothing.</summary>
     public bool DryRun { get; init; }
-    /// <summary>Run one phase alone (e.g. the index builds outside a time-boxed job); <see cref="BackfillPhase.All"/> runs every one.</summary>
+    /// <summary>Run one phase alone (e.g. the index builds outside a time-boxed job); <see cref="BackfillPhase.All"/>
+    /// runs every one.</summary>
     public BackfillPhase Phase { get; init; } = BackfillPhase.All;
     /// <summary>
     /// Rows per second one index build is assumed to read, to estimate how long a build that cannot be paused takes
@@ -80,14 +81,16 @@ public sealed record BackfillRequest
         // SQL Server's documented range of MAX_DURATION for a resumable index operation: more than 0, at most a week.
         // https://learn.microsoft.com/sql/t-sql/statements/create-index-transact-sql#resumable-indexes
         if (Index.MaxDurationMinutes is < 1 or > 10_080)
-            throw new InvalidRequestException("--index-max-duration", Index.MaxDurationMinutes, "must be between 1 and 10080 minutes (one week)");
+            throw new InvalidRequestException("--index-max-duration", Index.MaxDurationMinutes,
+                "must be between 1 and 10080 minutes (one week)");
         // CREATE INDEX: "The maximum is 64 processors".
         if (Index.MaxDop > 64) throw new InvalidRequestException("--maxdop", Index.MaxDop, "must be at most 64");
         if (!Enum.IsDefined(Phase)) throw new InvalidRequestException("--phase", Phase, "is not one of all, column, indexes, backfill");
         if (Phase == BackfillPhase.Indexes && SkipIndexes)
             throw new InvalidRequestException("--skip-indexes", true, "contradicts --phase indexes");
         if (!(IndexBuildRowsPerSecond > 0) || !double.IsFinite(IndexBuildRowsPerSecond))
-            throw new InvalidRequestException("--index-build-rate", IndexBuildRowsPerSecond, "must be a positive number of rows per second");
+            throw new InvalidRequestException("--index-build-rate", IndexBuildRowsPerSecond,
+                "must be a positive number of rows per second");
         Throttle.Validate();
         return this;
     }

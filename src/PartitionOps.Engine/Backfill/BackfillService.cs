@@ -23,7 +23,8 @@ public sealed class BackfillService
         await using var connection = await request.Scope.Target.OpenAsync(ct).ConfigureAwait(false);
         var context = await BackfillContext.ResolveAsync(request.Scope, connection, ct).ConfigureAwait(false);
         if (request.Phase == BackfillPhase.Indexes && !context.ColumnExists)
-            throw new InvalidRequestException("--phase", "indexes", $"needs {context.Profile.PartitionColumn} in {context.Display}, which does not exist yet: " +
+            throw new InvalidRequestException("--phase", "indexes",
+                $"needs {context.Profile.PartitionColumn} in {context.Display}, which does not exist yet: " +
                 "run backfill start --phase column (or a whole start) first");
 
         var server = await ReadServerAsync(connection, context, ct).ConfigureAwait(false);
@@ -61,8 +62,8 @@ public sealed class BackfillService
             var estimate = ServerRules.IndexBuildEstimate(tableRows, request.IndexBuildRowsPerSecond);
             var defer = deferred.Count > 0
                 ? "not started: it would follow a deferred build; run it with backfill start --phase indexes outside the time box"
-                : ServerRules.DeferBuild(context.Dialect.NotResumableReason(index, indexOptions), request.MaxDuration, clock.Elapsed, estimate,
-                    tableRows, request.IndexBuildRowsPerSecond);
+                : ServerRules.DeferBuild(context.Dialect.NotResumableReason(index, indexOptions), request.MaxDuration, clock.Elapsed,
+                    estimate, tableRows, request.IndexBuildRowsPerSecond);
             if (defer is not null)
             {
                 deferred.Add($"{index.Name}: {defer}");
@@ -82,7 +83,8 @@ public sealed class BackfillService
         if (request.SkipBackfill)
             return new BackfillResult
             {
-                Status = BackfillStatus.Done, ColumnAdded = columnAdded, IndexesBuilt = built, IndexesDeferred = deferred, Elapsed = clock.Elapsed,
+                Status = BackfillStatus.Done, ColumnAdded = columnAdded, IndexesBuilt = built, IndexesDeferred = deferred,
+                Elapsed = clock.Elapsed,
             };
 
         var walk = new BackfillWalk(context, request, Host, events, clock);
@@ -223,11 +225,14 @@ public sealed class BackfillService
             .Select(i => (Index: i, Reason: context.Dialect.NotResumableReason(i, indexOptions))).Where(x => x.Reason is not null).ToList();
         if (unpausable.Count > 0)
             // Information, not a warning: nothing to fix, but what a time-boxed run will do with these builds.
+        {
+            var each = ServerRules.Human(ServerRules.IndexBuildEstimate(tableRows, request.IndexBuildRowsPerSecond));
             checks.Add(new("index builds that cannot be paused", true,
                 $"{string.Join(", ", unpausable.Select(x => x.Index.Name))}: {unpausable[0].Reason}. Each is estimated at " +
-                $"{ServerRules.Human(ServerRules.IndexBuildEstimate(tableRows, request.IndexBuildRowsPerSecond))} ({tableRows:N0} rows at " +
-                $"{request.IndexBuildRowsPerSecond:N0} rows/s); a run with --max-duration does not start one it cannot finish in the time left: " +
-                "build them with backfill start --phase indexes outside the time box"));
+                $"{each} ({tableRows:N0} rows at {request.IndexBuildRowsPerSecond:N0} rows/s); a run with --max-duration " +
+                "does not start one it cannot finish in the time left: build them with backfill start --phase indexes " +
+                "outside the time box"));
+        }
         var permissions = await connection.QueryAsync(context.Provider,
             context.Dialect.Permissions().With("schema", context.Table.Schema).With("table", context.Table.Table)
                 .With("control_schema", context.Table.ControlSchema),
@@ -317,28 +322,33 @@ public sealed class BackfillService
     }
 
     /// <summary>What the dry run and the events say of one build: the index, and whether it can be paused (with its estimate).</summary>
-    private static string IndexDescription(BackfillContext context, BackfillRequest request, IndexBuildOptions options, FilteredIndex index, long tableRows)
+    private static string IndexDescription(BackfillContext context, BackfillRequest request, IndexBuildOptions options, FilteredIndex index,
+        long tableRows)
     {
         var p = context.Profile;
         var text = $"build {index.Name} ({string.Join(", ", index.Columns)})" +
                    (index.Include.Count > 0 ? $" INCLUDE ({string.Join(", ", index.Include)})" : "") +
-                   $" WHERE {p.PartitionColumn} = {index.FilterValue}" + string.Concat(index.Where.Select(c => $" AND {c.Column} = {c.Value}"));
+                   $" WHERE {p.PartitionColumn} = {index.FilterValue}" +
+                   string.Concat(index.Where.Select(c => $" AND {c.Column} = {c.Value}"));
         var notResumable = context.Dialect.NotResumableReason(index, options);
+        var estimate = ServerRules.Human(ServerRules.IndexBuildEstimate(tableRows, request.IndexBuildRowsPerSecond));
         return notResumable is null
             ? text + "; resumable"
-            : text + $"; cannot be paused or resumed: {notResumable}; estimated {ServerRules.Human(ServerRules.IndexBuildEstimate(tableRows, request.IndexBuildRowsPerSecond))} " +
+            : text + $"; cannot be paused or resumed: {notResumable}; estimated {estimate} " +
                      $"({tableRows:N0} rows at {request.IndexBuildRowsPerSecond:N0} rows/s)";
     }
 
     private static Task<long> TableRowsAsync(DbConnection connection, BackfillContext context, CancellationToken ct) =>
-        connection.ScalarAsync<long>(context.Provider, context.Dialect.TableRowEstimate().With("schema", context.Table.Schema).With("table", context.Table.Table), ct);
+        connection.ScalarAsync<long>(context.Provider,
+            context.Dialect.TableRowEstimate().With("schema", context.Table.Schema).With("table", context.Table.Table), ct);
 
     private static async Task<PrerequisiteCheck> RowSizeCheckAsync(DbConnection connection, BackfillContext context, CancellationToken ct)
     {
         var rows = await connection.QueryAsync(context.Provider,
-            context.Dialect.MaxRowBytes().With("schema", context.Table.Schema).With("table", context.Table.Table), r => r.Get<int?>("max_row_bytes"), ct)
-            .ConfigureAwait(false);
-        return ServerRules.RowSizeCheck(rows.FirstOrDefault(), context.Dialect.OnlineAddColumnRowLimit, context.ColumnExists, context.Profile, context.Display);
+            context.Dialect.MaxRowBytes().With("schema", context.Table.Schema).With("table", context.Table.Table),
+            r => r.Get<int?>("max_row_bytes"), ct).ConfigureAwait(false);
+        return ServerRules.RowSizeCheck(rows.FirstOrDefault(), context.Dialect.OnlineAddColumnRowLimit, context.ColumnExists,
+            context.Profile, context.Display);
     }
 
     /// <summary>What brings one filtered index to a valid state given the catalog now (nothing when it is valid).</summary>
@@ -356,7 +366,8 @@ public sealed class BackfillService
             }, ct).ConfigureAwait(false);
         var existing = await connection.QueryAsync(provider, dialect.Indexes().With(tableParams),
             r => new IndexState(r.Get<string>("object_schema")!, r.Get<string>("object_name")!, r.Get<string>("index_name")!,
-                r.Get<int>("is_valid") == 1, r.Get<int>("is_paused") == 1) { PausedMaxDop = r.Get<int?>("paused_max_dop") }, ct).ConfigureAwait(false);
+                r.Get<int>("is_valid") == 1, r.Get<int>("is_paused") == 1) { PausedMaxDop = r.Get<int?>("paused_max_dop") },
+            ct).ConfigureAwait(false);
         var statements = dialect.BuildFilteredIndex(context.Table, index, existing, partitions, options);
         return statements.Count == 0 ? [] : [dialect.SetLockTimeout(request.IndexLockTimeout), .. statements];
     }

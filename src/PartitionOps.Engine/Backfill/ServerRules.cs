@@ -93,13 +93,14 @@ internal static class ServerRules
         if (limit is null || maxRowBytes is null) return new(name, true, "this engine adds the column by metadata whatever the row size");
         var after = maxRowBytes.Value + PartitionColumnBytes(profile.PartitionColumnType);
         return after <= limit
-            ? new(name, true, $"the largest possible row of {table} grows to about {after} bytes, within the {limit}-byte limit of an online add")
+            ? new(name, true,
+                $"the largest possible row of {table} grows to about {after} bytes, within the {limit}-byte limit of an online add")
             : new(name, false,
-                $"the largest possible row of {table} would be about {after} bytes with {profile.PartitionColumn} ({profile.PartitionColumnType}), past " +
-                $"the {limit}-byte limit: the server would add the column offline, rewriting every row under a schema-modification lock " +
-                "that blocks all access to the table. Add it yourself in a maintenance window " +
-                $"(ALTER TABLE ... ADD {profile.PartitionColumn} {profile.PartitionColumnType} NOT NULL DEFAULT {profile.DefaultValue}), then start again: " +
-                "phase 1 is skipped when the column exists");
+                $"the largest possible row of {table} would be about {after} bytes with {profile.PartitionColumn} " +
+                $"({profile.PartitionColumnType}), past the {limit}-byte limit: the server would add the column offline, rewriting every " +
+                "row under a schema-modification lock that blocks all access to the table. Add it yourself in a maintenance window " +
+                $"(ALTER TABLE ... ADD {profile.PartitionColumn} {profile.PartitionColumnType} NOT NULL DEFAULT {profile.DefaultValue}), " +
+                "then start again: phase 1 is skipped when the column exists");
     }
 
     /// <summary>How long one index build is estimated to take: the table's catalog rows at the request's build rate.</summary>
@@ -108,7 +109,9 @@ internal static class ServerRules
 
     /// <summary>"2 h 05 min" / "4 min" / "12 s" for messages.</summary>
     public static string Human(TimeSpan t) =>
-        t.TotalHours >= 1 ? $"{(int)t.TotalHours} h {t.Minutes:00} min" : t.TotalMinutes >= 1 ? $"{(int)Math.Ceiling(t.TotalMinutes)} min" : $"{Math.Ceiling(t.TotalSeconds):0} s";
+        t.TotalHours >= 1 ? $"{(int)t.TotalHours} h {t.Minutes:00} min"
+        : t.TotalMinutes >= 1 ? $"{(int)Math.Ceiling(t.TotalMinutes)} min"
+        : $"{Math.Ceiling(t.TotalSeconds):0} s";
 
     /// <summary>
     /// Null when the build may start; else why not: a build that cannot be paused is not started under --max-duration
@@ -121,8 +124,9 @@ internal static class ServerRules
         var left = limit - elapsed;
         if (estimate <= left) return null;
         return $"not started: it cannot be paused ({notResumableReason}), and it is estimated at {Human(estimate)} " +
-               $"({tableRows:N0} rows at {rowsPerSecond:N0} rows/s, --index-build-rate) while {Human(left < TimeSpan.Zero ? TimeSpan.Zero : left)} " +
-               "of --max-duration is left. Run phase 2 alone without a time limit: backfill start --phase indexes " +
+               $"({tableRows:N0} rows at {rowsPerSecond:N0} rows/s, --index-build-rate) while " +
+               $"{Human(left < TimeSpan.Zero ? TimeSpan.Zero : left)} of --max-duration is left." +
+               " Run phase 2 alone without a time limit: backfill start --phase indexes " +
                "(Start-PartitionBackfill -Phase Indexes), e.g. on a Hybrid Worker or in an Agent job";
     }
 

@@ -128,8 +128,10 @@ public static class BackfillMapping
             if (p.Phase != null)
                 request = request with
                 {
-                    Phase = Enum.TryParse<BackfillPhase>(p.Phase, ignoreCase: true, out var phase) && Enum.IsDefined(phase) && !int.TryParse(p.Phase, out _)
-                        ? phase : throw new InvalidRequestException("--phase", p.Phase, "is not one of All, Column, Indexes, Backfill"),
+                    Phase = Enum.TryParse<BackfillPhase>(p.Phase, ignoreCase: true, out var phase) && Enum.IsDefined(phase)
+                            && !int.TryParse(p.Phase, out _)
+                        ? phase
+                        : throw new InvalidRequestException("--phase", p.Phase, "is not one of All, Column, Indexes, Backfill"),
                 };
             if (p.IndexBuildRowsPerSecond is { } rate) request = request with { IndexBuildRowsPerSecond = rate };
             if (p.LockTimeoutMilliseconds is { } lockMs)

@@ -355,7 +355,7 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
         var columns = string.Join(", ", index.Columns.Select(Q)) +
                       (index.Include.Count > 0 ? $") INCLUDE ({string.Join(", ", index.Include.Select(Q))}" : "");
         var where = $"WHERE {Q(table.Profile.PartitionColumn)} = {Int(index.FilterValue)}" +
-                    string.Concat(index.Where.Select(c => $" AND {Q(c.Column)} = {(c.IsBoolean ? (c.Value != 0 ? "true" : "false") : Int(c.Value))}"));
+                    string.Concat(index.Where.Select(c => $" AND {Q(c.Column)} = {Literal(c)}"));
         var unique = index.Unique ? "UNIQUE " : "";
         var onTable = existing.FirstOrDefault(e => e.ObjectSchema == table.Schema && e.ObjectName == table.Table && e.IndexName == index.Name);
         var statements = new List<SqlStatement>();
@@ -417,6 +417,9 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
             statements.Add(new($"ALTER INDEX {ParentIndex(sub)} ATTACH PARTITION {Q(sub.Schema, PartitionIndexName(index.Name, sub))}"));
         return statements;
     }
+
+    /// <summary>A condition's value: PostgreSQL has boolean literals for a boolean column.</summary>
+    private static string Literal(IndexCondition c) => c.IsBoolean ? (c.Value != 0 ? "true" : "false") : Int(c.Value);
 
     /// <summary>
     /// A partition's index name: the parent index's name cut to fit, plus a stable hash of the whole index name and the

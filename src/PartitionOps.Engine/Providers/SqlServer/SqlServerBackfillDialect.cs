@@ -584,14 +584,16 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
         {
             // A resumable build someone else started and paused: MAXDOP cannot change on resume, so it resumes with the
             // value it last ran with (sys.index_resumable_operations.last_max_dop), whatever this run asked for.
-            statements.Add(new($"ALTER INDEX {Q(index.Name)} ON {onTable} RESUME WITH (MAXDOP = {Int(state.PausedMaxDop ?? options.MaxDop)}, " +
+            var maxDop = state.PausedMaxDop ?? options.MaxDop;
+            statements.Add(new($"ALTER INDEX {Q(index.Name)} ON {onTable} RESUME WITH (MAXDOP = {Int(maxDop)}, " +
                                $"MAX_DURATION = {Int(options.MaxDurationMinutes)} MINUTES)"));
             return statements;
         }
         if (state is not null)
             statements.Add(new($"DROP INDEX IF EXISTS {Q(index.Name)} ON {onTable}"));
 
-        var with = (options.Online ? "ONLINE = ON, " : "ONLINE = OFF, ") + $"MAXDOP = {Int(options.MaxDop)}, DATA_COMPRESSION = {compression}";
+        var with = (options.Online ? "ONLINE = ON, " : "ONLINE = OFF, ") +
+                   $"MAXDOP = {Int(options.MaxDop)}, DATA_COMPRESSION = {compression}";
         var include = index.Include.Count > 0 ? $" INCLUDE ({string.Join(", ", index.Include.Select(Q))})" : "";
         statements.Add(new($"CREATE {(index.Unique ? "UNIQUE " : "")}NONCLUSTERED INDEX {Q(index.Name)} ON {onTable} " +
                            $"({string.Join(", ", index.Columns.Select(Q))}){include} {Filter(table, index)} WITH ({with})"));
