@@ -70,7 +70,7 @@ function Invoke-BuildTask {
 }
 
 function Invoke-TestTask {
-    # The same single command README and CI run: the xunit suites, and through tests/PartitionOps.PesterTests
+    # The same single command README and CI run: the xunit suites, and through tests/PartitionOps.IntegrationTests (PowerShell/PesterSuiteTests)
     # the Pester suites in a pinned pwsh (.config/dotnet-tools.json) with Pester 5.7.1 from NuGet.
     Invoke-Dotnet @('test', $Solution, '-c', $Configuration, '--nologo')
 }

@@ -47,14 +47,17 @@
     The database (PostgreSQL).
 
 .PARAMETER ConnectionString
-    A full connection string instead of -SqlInstance/-Database (no password in it: the credential or token adds it).
+    A full connection string instead of -SqlInstance/-Database. With -CredentialName or -Authentication AccessToken
+    it holds no password (the credential or token adds it); alone it carries its own sign-in (-Authentication
+    ConnectionString: a Hybrid Runbook Worker with local credentials, no Azure sign-in).
 
 .PARAMETER Provider
     oracle (default) or postgresql.
 
 .PARAMETER Authentication
-    Credential (an Automation credential asset) or AccessToken (managed identity). Default: Credential for oracle
-    (the only sign-in PartitionOps has for Oracle), AccessToken for postgresql.
+    Credential (an Automation credential asset), AccessToken (managed identity) or ConnectionString (the connection
+    string's own sign-in). Default: ConnectionString when -ConnectionString is given without -CredentialName, else
+    Credential for oracle (the only sign-in PartitionOps has for Oracle) and AccessToken for postgresql.
 
 .PARAMETER TokenResourceUrl
     -Authentication AccessToken (postgresql): the Entra ID resource to get the token for; default
@@ -102,8 +105,9 @@ param(
     [string] $ConnectionString,
     [ValidateSet('oracle', 'postgresql')]
     [string] $Provider = 'oracle',
-    # Empty: Credential for oracle, AccessToken for postgresql (see below).
-    [ValidateSet('AccessToken', 'Credential')]
+    # Empty: ConnectionString when -ConnectionString is given without -CredentialName, else Credential for oracle and
+    # AccessToken for postgresql (see below).
+    [ValidateSet('AccessToken', 'Credential', 'ConnectionString')]
     [string] $Authentication,
     # Empty: Azure Database for PostgreSQL's resource when signing in with a token.
     [string] $TokenResourceUrl,
@@ -126,12 +130,33 @@ $started = Get-Date
 
 # Sign-in defaults follow the provider: PartitionOps signs in to Oracle with a user and password only (no Entra ID
 # token), and to Azure Database for PostgreSQL with the managed identity's token for the ossrdbms resource.
-if (-not $Authentication) { $Authentication = if ($Provider -eq 'postgresql') { 'AccessToken' } else { 'Credential' } }
+# A connection string alone carries its own sign-in (a Hybrid Runbook Worker with local credentials): no Azure needed.
+if (-not $Authentication) {
+    $Authentication = if ($ConnectionString -and -not $CredentialName) { 'ConnectionString' } elseif ($Provider -eq 'postgresql') { 'AccessToken' } else { 'Credential' }
+}
 if (-not $TokenResourceUrl) { $TokenResourceUrl = 'https://ossrdbms-aad.database.windows.net' }
 
 function Write-Section([string] $Title) { Write-Output ''; Write-Output "==== $Title ($(Get-Date -Format 'yyyy-MM-dd HH:mm:ss'))" }
 
+function Write-VerboseLine([string] $Message) {
+    # ShouldProcess writes the whole plan as one verbose record: the job keeps its summary, not the SQL
+    # (the cmdlet's -WhatIf shows that).
+    if ($Message -like 'Performing the operation *') {
+        foreach ($line in $Message -split '\r?\n') {
+            if ($line -match '^([\d,]+) SQL statements?') { Write-Output "  $($Matches[1]) SQL statement(s); -WhatIf on the cmdlet shows them"; break }
+            Write-Output "  $line"
+        }
+        return
+    }
+    Write-Output "  $Message"
+}
+
 function Write-Table($InputObject) { $InputObject | Format-Table -AutoSize | Out-String -Width 240 | Write-Output }
+
+function Assert-AzureCommand([string] $Name, [string] $Why) {
+    # Azure-only sign-in: say what is missing and what to use instead, before anything connects.
+    if (-not (Get-Command $Name -ErrorAction SilentlyContinue)) { throw "$Name is not available here: $Why" }
+}
 
 function New-RunbookConnection {
     if ($Authentication -eq 'AccessToken' -and $Provider -eq 'oracle') {
@@ -141,11 +166,19 @@ function New-RunbookConnection {
     elseif ($SqlInstance) { $t = @{ SqlInstance = $SqlInstance }; if ($Database) { $t.Database = $Database }; $t }
     else { throw 'Give -ConnectionString, or -SqlInstance (and -Database for PostgreSQL).' }
 
+    if ($Authentication -eq 'ConnectionString') {
+        if (-not $ConnectionString) { throw '-Authentication ConnectionString needs -ConnectionString.' }
+        return New-PartitionOpsConnection @target -Provider $Provider -EnableException
+    }
     if ($Authentication -eq 'Credential') {
         if (-not $CredentialName) { throw '-Authentication Credential needs -CredentialName (an Automation credential asset).' }
+        Assert-AzureCommand Get-AutomationPSCredential ('credential assets exist in Azure Automation and on Hybrid Runbook Workers only: ' +
+            'elsewhere give a -ConnectionString that carries the sign-in.')
         $credential = Get-AutomationPSCredential -Name $CredentialName
         return New-PartitionOpsConnection @target -Provider $Provider -SqlCredential $credential -EnableException
     }
+    Assert-AzureCommand Connect-AzAccount ('-Authentication AccessToken signs in with the managed identity through Az.Accounts: ' +
+        'import Az.Accounts into the Automation account, or give a -ConnectionString that carries the sign-in.')
     $null = if ($ManagedIdentityClientId) { Connect-AzAccount -Identity -AccountId $ManagedIdentityClientId } else { Connect-AzAccount -Identity }
     $token = (Get-AzAccessToken -ResourceUrl $TokenResourceUrl -AsSecureString).Token
     $user = @{}
@@ -183,7 +216,7 @@ try {
     $errors = $null
     # Failed actions are non-terminating errors (one per table) so that every table runs; collected below.
     $tables | Invoke-IlmMaintenance -Connection $connection @common @policy @run -ErrorAction Continue -ErrorVariable errors 4>&1 3>&1 | ForEach-Object {
-        if ($_ -is [System.Management.Automation.VerboseRecord]) { Write-Output "  $($_.Message)" }
+        if ($_ -is [System.Management.Automation.VerboseRecord]) { Write-VerboseLine $_.Message }
         elseif ($_ -is [System.Management.Automation.WarningRecord]) { Write-Output "  WARNING: $($_.Message)" }
         else { $results.Add($_) }
     }

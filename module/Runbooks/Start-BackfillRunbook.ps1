@@ -104,9 +104,29 @@ function Write-BackfillProgressTable($Connection, [hashtable] $Scope) {
     $Connection | Get-BackfillProgress @Scope -EnableException | Format-Table -AutoSize | Out-String -Width 220 | Write-Output
 }
 
+function Write-VerboseLine([string] $Message) {
+    # ShouldProcess writes the whole plan as one verbose record: the job keeps its summary, not the SQL
+    # (the cmdlet's -WhatIf shows that).
+    if ($Message -like 'Performing the operation *') {
+        foreach ($line in $Message -split '\r?\n') {
+            if ($line -match '^([\d,]+) SQL statements?') { Write-Output "  $($Matches[1]) SQL statement(s); -WhatIf on the cmdlet shows them"; break }
+            Write-Output "  $line"
+        }
+        return
+    }
+    Write-Output "  $Message"
+}
+
+function Assert-AzureCommand([string] $Name, [string] $Why) {
+    # Azure-only sign-in: say what is missing and what to use instead, before anything connects.
+    if (-not (Get-Command $Name -ErrorAction SilentlyContinue)) { throw "$Name is not available here: $Why" }
+}
+
 function New-RunbookConnection {
     if ($Authentication -eq 'AccessToken') {
         if (-not $SqlInstance) { throw '-Authentication AccessToken needs -SqlInstance and -Database.' }
+        Assert-AzureCommand Connect-AzAccount ('-Authentication AccessToken signs in with the managed identity through Az.Accounts: ' +
+            'import Az.Accounts into the Automation account, or use -Authentication ManagedIdentity or -ConnectionString.')
         $account = if ($ManagedIdentityClientId) { Connect-AzAccount -Identity -AccountId $ManagedIdentityClientId } else { Connect-AzAccount -Identity }
         $null = $account
         $resource = if ($Provider -eq 'postgresql') { 'https://ossrdbms-aad.database.windows.net' } else { 'https://database.windows.net' }
@@ -149,7 +169,7 @@ try {
     $result = $null
     # Verbose records (phase steps, types finished, retries) become output lines as they happen.
     $connection | Start-PartitionBackfill @scope @types @run 4>&1 | ForEach-Object {
-        if ($_ -is [System.Management.Automation.VerboseRecord]) { Write-Output "  $($_.Message)" } else { $result = $_ }
+        if ($_ -is [System.Management.Automation.VerboseRecord]) { Write-VerboseLine $_.Message } else { $result = $_ }
     }
     $result | Format-Table -AutoSize | Out-String -Width 220 | Write-Output
 

@@ -123,7 +123,8 @@ public abstract class PartitionOpsCmdletBase : PSCmdlet, IDisposable
         // ShouldProcess must run on the pipeline thread; engine work may ask from a pool thread.
         return Dispatcher.Invoke(() =>
         {
-            if (full != null) WriteVerbose(full);
+            // With -WhatIf the full SQL is what -Verbose adds; a real run's verbose output (a runbook's job) stays short.
+            if (full != null && LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"))) WriteVerbose(full);
             return ShouldProcess(description, warning, operation);
         });
     }

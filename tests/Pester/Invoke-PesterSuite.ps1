@@ -3,7 +3,7 @@
     Runs every Pester suite in tests/Pester and writes one JSON result per test.
 
 .DESCRIPTION
-    Called by tests/PartitionOps.PesterTests (so `dotnet test PartitionOps.sln` runs it) in the pwsh that
+    Called by PesterSuiteTests in tests/PartitionOps.IntegrationTests (so `dotnet test PartitionOps.sln` runs it) in the pwsh that
     .config/dotnet-tools.json pins, with the Pester that the test project downloads. Runs by hand too:
 
         dotnet tool restore
@@ -37,7 +37,7 @@ if (-not $PesterManifest) {
     $PesterManifest = Join-Path $cache 'pester/5.7.1/tools/Pester.psd1'
 }
 if (-not (Test-Path $PesterManifest)) {
-    throw "Pester was not found at '$PesterManifest': restore tests/PartitionOps.PesterTests (dotnet restore) first."
+    throw "Pester was not found at '$PesterManifest': restore tests/PartitionOps.IntegrationTests (dotnet restore) first."
 }
 Import-Module $PesterManifest -Force
 # Child pwsh processes (the validation suite, the load-order test) import the same Pester.

@@ -53,7 +53,7 @@ Describe 'PartitionOps module' {
     }
 
     It 'keeps its own Npgsql and SqlClient when a session loaded older ones first (as dbatools or SqlServer do)' -Skip:(-not $env:PARTITIONOPS_TEST_POSTGRES) {
-        # tests/PartitionOps.PesterTests downloads Npgsql 9.0.3 and SqlClient 5.2.2 for this test.
+        # tests/PartitionOps.IntegrationTests downloads Npgsql 9.0.3 and SqlClient 5.2.2 for this test.
         $cache = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages' }
         $olderNpgsql = Join-Path $cache 'npgsql/9.0.3/lib/net8.0/Npgsql.dll'
         $olderSqlClient = Join-Path $cache 'microsoft.data.sqlclient/5.2.2/runtimes/unix/lib/net8.0/Microsoft.Data.SqlClient.dll'

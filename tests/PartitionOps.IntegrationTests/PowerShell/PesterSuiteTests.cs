@@ -1,4 +1,4 @@
-namespace PartitionOps.PesterTests;
+namespace PartitionOps.IntegrationTests.PowerShell;
 
 /// <summary>
 /// The PowerShell suites as xunit cases: one per file of tests/Pester, each failing with the names and errors of

@@ -5,7 +5,7 @@ using PartitionOps.Engine.LocalPostgres;
 using Xunit.Abstractions;
 using Xunit.Sdk;
 
-namespace PartitionOps.PesterTests;
+namespace PartitionOps.IntegrationTests.PowerShell;
 
 /// <summary>One Pester test as tests/Pester/Invoke-PesterSuite.ps1 reports it.</summary>
 public sealed record PesterTestResult(string File, string Name, string Result, string? Message);
