@@ -103,15 +103,17 @@ internal static class IlmDocuments
 
     public sealed record TierCounts(int HotMonthly, int WarmYearly, int WarmMonthly, int ColdYearly, int ColdMonthly);
 
-    /// <summary><see cref="Methods"/>: the walk costed per merge method (PostgreSQL: rebuild, in_place); empty where the engine has one way.</summary>
+    /// <summary>
+    /// <see cref="Methods"/>: the walk costed per merge method (PostgreSQL: rebuild, in_place); empty where the engine has one way.
+    /// </summary>
     public sealed record StrategyDocument(string Strategy, long RowsRewritten, long MergeOperations, int Moves, int Renames, TierCounts Final,
         IReadOnlyList<SimulatedMonth> Months)
     {
         public IReadOnlyList<MethodDocument> Methods { get; init; } = [];
     }
 
-    public sealed record MethodDocument(string Method, long RowsRewritten, long AgedRows, double? RowsWrittenPerAgedRow, string LongestExclusiveLock,
-        long RowsCopiedUnderThatLock);
+    public sealed record MethodDocument(string Method, long RowsRewritten, long AgedRows, double? RowsWrittenPerAgedRow,
+        string LongestExclusiveLock, long RowsCopiedUnderThatLock);
 
     /// <summary>rebuild, in_place (the policy file's spelling).</summary>
     public static string MethodName(MergeMethod method) => method == MergeMethod.InPlace ? "in_place" : "rebuild";
@@ -127,8 +129,8 @@ internal static class IlmDocuments
             result.Strategies.Select(s => new StrategyDocument(Name(s.Strategy.ToString()), s.RowsRewritten, s.MergeOperations,
                 s.Months.Sum(m => m.Moves), s.Months.Sum(m => m.Renames), Final(s), s.Months)
             {
-                Methods = s.Methods.Select(m => new MethodDocument(MethodName(m.Method), m.RowsRewritten, m.AgedRows, m.RowsWrittenPerAgedRow,
-                    m.LongestExclusiveLock, m.LongestLockRows)).ToList(),
+                Methods = s.Methods.Select(m => new MethodDocument(MethodName(m.Method), m.RowsRewritten, m.AgedRows,
+                    m.RowsWrittenPerAgedRow, m.LongestExclusiveLock, m.LongestLockRows)).ToList(),
             }).ToList());
 
     public static TierCounts Final(StrategySimulation s) => s.Months.Count == 0

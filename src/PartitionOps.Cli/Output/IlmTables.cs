@@ -155,7 +155,8 @@ internal static class IlmTables
         foreach (var s in result.Strategies)
             foreach (var m in s.Methods)
                 methods.AddRow(Cell(IlmDocuments.Name(s.Strategy.ToString())), Cell(IlmDocuments.MethodName(m.Method)),
-                    Cell(m.RowsRewritten.ToString("N0", CultureInfo.InvariantCulture)), Cell(m.AgedRows.ToString("N0", CultureInfo.InvariantCulture)),
+                    Cell(m.RowsRewritten.ToString("N0", CultureInfo.InvariantCulture)),
+                    Cell(m.AgedRows.ToString("N0", CultureInfo.InvariantCulture)),
                     Cell(m.RowsWrittenPerAgedRow?.ToString("0.00", CultureInfo.InvariantCulture) ?? "-"), Cell(m.LongestExclusiveLock));
         console.Write(methods);
     }

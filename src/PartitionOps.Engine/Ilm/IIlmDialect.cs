@@ -28,7 +28,9 @@ public sealed record MergeScript(
 
     public LockRetry? Retry { get; init; }
 
-    /// <summary>Run (best effort, each on its own) after the script failed: drops what <see cref="Prepare"/> left (the next run would too).</summary>
+    /// <summary>
+    /// Run (best effort, each on its own) after the script failed: drops what <see cref="Prepare"/> left (the next run would too).
+    /// </summary>
     public IReadOnlyList<SqlStatement> Cleanup { get; init; } = [];
 
     /// <summary>
@@ -159,7 +161,9 @@ public interface IIlmDialect
     /// <summary>A merge done by <paramref name="method"/>; engines without a choice ignore it.</summary>
     MergeScript Merge(PartitionLayout table, MergeAction merge, bool online, MergeMethod method) => Merge(table, merge, online);
 
-    /// <summary>A move done as a script (rebuilt beside the live partition and swapped in), or null: <see cref="Move"/>'s statements.</summary>
+    /// <summary>
+    /// A move done as a script (rebuilt beside the live partition and swapped in), or null: <see cref="Move"/>'s statements.
+    /// </summary>
     MergeScript? MoveScript(PartitionLayout table, MoveAction move, bool online, MergeMethod method) => null;
 
     /// <summary>

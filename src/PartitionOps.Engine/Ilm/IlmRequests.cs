@@ -149,7 +149,9 @@ public sealed record IlmRunResult(
 
     public bool StoppedEarly => NotStarted.Count > 0;
 
-    /// <summary>What failed runs of ours had left on the table (a rebuild table, a temporary constraint), dropped before planning.</summary>
+    /// <summary>
+    /// What failed runs of ours had left on the table (a rebuild table, a temporary constraint), dropped before planning.
+    /// </summary>
     public IReadOnlyList<string> LeftoversDropped { get; init; } = [];
 
     /// <summary>Rows the successful actions wrote, counted; null when any of them was not counted (unknown, not an estimate).</summary>

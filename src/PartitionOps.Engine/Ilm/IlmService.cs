@@ -253,7 +253,8 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
         };
         // Each method the engine offers is costed too, with the engine's own rewriting as the in_place baseline.
         var methodBase = options with { MergeRewritesTarget = dialect?.MergeRewritesTarget ?? true };
-        var result = IlmSimulator.Simulate(request.Layout, request.Policy, request.From, request.To, request.Strategies, options, request.RowsPerNewMonth);
+        var result = IlmSimulator.Simulate(request.Layout, request.Policy, request.From, request.To, request.Strategies, options,
+            request.RowsPerNewMonth);
         if (dialect is null || dialect.MergeMethods.Count == 0) return result;
         var costed = IlmSimulator.Simulate(request.Layout, request.Policy, request.From, request.To, request.Strategies, methodBase,
             request.RowsPerNewMonth, dialect.MergeMethods);
@@ -320,7 +321,8 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
     private static IlmPlan PlanRun(PartitionLayout layout, IlmPolicy policy, DateOnly asOf, IlmPlanOptions options, IReadOnlyList<IlmActionKey>? only) =>
         only is null ? IlmPlanner.Plan(layout, policy, asOf, options) : IlmActionSelector.Select(layout, policy, asOf, options, only);
 
-    private static IlmPlanOptions Options(IlmConfig config, IIlmDialect dialect, IReadOnlySet<string>? doNotMerge, IlmPolicy policy) => new()
+    private static IlmPlanOptions Options(IlmConfig config, IIlmDialect dialect, IReadOnlySet<string>? doNotMerge, IlmPolicy policy) =>
+        new()
     {
         MergesEnabled = config.AutoMergePartitions,
         MaxMerges = config.MaxMergesPerRun,
@@ -335,7 +337,8 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
 
     private static IlmPlanResult Result(PartitionLayout layout, IlmPlan plan, IlmConfig config, IIlmDialect dialect, IlmPolicy policy) =>
         new(layout, plan,
-            plan.Work.Select(a => new PlannedAction(a, IlmExecutor.StatementsFor(dialect, layout, a, policy.Online, policy.MergeMethod))).ToList(),
+            plan.Work.Select(a => new PlannedAction(a, IlmExecutor.StatementsFor(dialect, layout, a, policy.Online, policy.MergeMethod)))
+                .ToList(),
             config, dialect.ProviderName)
         {
             SessionSetup = [dialect.SetLockTimeout(config.MergeLockTimeoutSeconds)],
@@ -368,10 +371,12 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
         }
     }
 
-    private async Task<bool> TryLockAsync(DbConnection connection, IDatabaseProvider provider, IIlmDialect dialect, PartitionLayout layout, CancellationToken ct)
+    private async Task<bool> TryLockAsync(DbConnection connection, IDatabaseProvider provider, IIlmDialect dialect, PartitionLayout layout,
+        CancellationToken ct)
     {
         if (dialect.TryLockTable(layout.Schema, layout.Table) is not { } statement) return false;
-        if (hook != null) await hook.BeforeAsync(new IlmStatementPoint(null, "run-lock", 0, statement, connection), ct).ConfigureAwait(false);
+        if (hook != null)
+            await hook.BeforeAsync(new IlmStatementPoint(null, "run-lock", 0, statement, connection), ct).ConfigureAwait(false);
         var got = await connection.ScalarAsync<bool>(provider, statement, ct).ConfigureAwait(false);
         return got ? true : throw new PartitionOpsException($"another ILM run is working on {layout.Schema}.{layout.Table}: try again when it has finished");
     }
@@ -430,14 +435,15 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
     /// Drops what failed runs of ours left on the table (under the run lock, so no run of ours is using it): a rebuild
     /// table (marked by its comment, never a partition) or the temporary CHECK constraint of an in_place merge.
     /// </summary>
-    private static async Task<IReadOnlyList<string>> DropLeftoversAsync(DbConnection connection, IDatabaseProvider provider, IIlmDialect dialect,
-        PartitionLayout layout, CancellationToken ct)
+    private static async Task<IReadOnlyList<string>> DropLeftoversAsync(DbConnection connection, IDatabaseProvider provider,
+        IIlmDialect dialect, PartitionLayout layout, CancellationToken ct)
     {
         if (dialect.Leftovers(layout.Schema, layout.Table) is not { } query) return [];
         var found = await connection.QueryAsync(provider, query,
             r => (Kind: r.Get<string>("leftover_kind")!, Name: r.Get<string>("leftover_name")!), ct).ConfigureAwait(false);
         foreach (var (kind, name) in found)
-            await connection.ExecuteAsync(provider, dialect.DropLeftover(layout.Schema, layout.Table, kind, name), ct).ConfigureAwait(false);
+            await connection.ExecuteAsync(provider, dialect.DropLeftover(layout.Schema, layout.Table, kind, name), ct)
+                .ConfigureAwait(false);
         return found.Select(f => f.Kind == "table" ? $"table {f.Name}" : $"temporary {f.Kind} on {f.Name}").ToList();
     }
 

@@ -100,7 +100,8 @@ internal sealed class IlmExecutor(
         MergeAction merge => await MergeAsync(merge, ct).ConfigureAwait(false),
         MoveAction move when dialect.MoveScript(layout, move, online, method) is { } script =>
             await MoveByScriptAsync(move, script, ct).ConfigureAwait(false),
-        MoveAction move => await SimpleAsync(move, "MOVE", move.FromTablespace, move.ToTablespace, dialect.Move(layout, move, online), ct).ConfigureAwait(false),
+        MoveAction move => await SimpleAsync(move, "MOVE", move.FromTablespace, move.ToTablespace, dialect.Move(layout, move, online), ct)
+            .ConfigureAwait(false),
         RenameAction rename => await SimpleAsync(rename, "RENAME", null, null, dialect.Rename(layout, rename), ct).ConfigureAwait(false),
         _ => new ActionOutcome(action, IlmStatus.Skipped, null, null, TimeSpan.Zero, null, null, []),
     };
@@ -108,7 +109,8 @@ internal sealed class IlmExecutor(
     private async Task SendAsync(IlmAction? action, string phase, int index, SqlStatement statement, DbTransaction? transaction,
         CancellationToken ct, Action<int>? rows = null)
     {
-        if (hook != null) await hook.BeforeAsync(new IlmStatementPoint(action, phase, index, statement, connection), ct).ConfigureAwait(false);
+        if (hook != null)
+            await hook.BeforeAsync(new IlmStatementPoint(action, phase, index, statement, connection), ct).ConfigureAwait(false);
         var affected = await connection.ExecuteAsync(provider, statement, ct, transaction).ConfigureAwait(false);
         rows?.Invoke(affected);
     }
@@ -162,7 +164,8 @@ internal sealed class IlmExecutor(
         }
         var status = error is null ? IlmStatus.Success : IlmStatus.Failed;
         await connection.ExecuteAsync(provider, dialect.InsertExecutionLog(controlSchema, new ExecutionLogEntry(
-            layout.Schema, layout.Table, move.Partition, "MOVE", move.FromTablespace, move.ToTablespace, status, error, Seconds(clock.Elapsed),
+            layout.Schema, layout.Table, move.Partition, "MOVE", move.FromTablespace, move.ToTablespace, status, error,
+            Seconds(clock.Elapsed),
             string.Join(";\n", statements.Select(s => s.Text)))), CancellationToken.None).ConfigureAwait(false);
         long? rows = copied is null ? null : copied.Values.Sum();
         return new ActionOutcome(move, status, error, errorKind, clock.Elapsed, rows, rows, statements)
@@ -183,7 +186,8 @@ internal sealed class IlmExecutor(
     {
         for (var i = 0; i < script.Checks.Count; i++)
         {
-            if (hook != null) await hook.BeforeAsync(new IlmStatementPoint(action, "checks", i, script.Checks[i], connection), ct).ConfigureAwait(false);
+            if (hook != null)
+                await hook.BeforeAsync(new IlmStatementPoint(action, "checks", i, script.Checks[i], connection), ct).ConfigureAwait(false);
             if (await connection.ScalarAsync<string>(provider, script.Checks[i], ct).ConfigureAwait(false) is { Length: > 0 } problem)
                 throw new PartitionOpsException($"{problem}: a merge detaches and drops these partitions; change or drop them first");
         }
@@ -222,7 +226,8 @@ internal sealed class IlmExecutor(
             catch (SwapYieldException yielded)
             {
                 throw new LockWaitException(
-                    $"{yielded.Message}, still after {Math.Round(started.Elapsed.TotalSeconds, 1)} s (MERGE_LOCK_TIMEOUT): the merge yielded each time " +
+                    $"{yielded.Message}, still after {Math.Round(started.Elapsed.TotalSeconds, 1)} s (MERGE_LOCK_TIMEOUT): " +
+                    "the merge yielded each time " +
                     "and changed nothing; the next run tries again");
             }
         }
@@ -230,7 +235,8 @@ internal sealed class IlmExecutor(
 
     private TimeSpan LockWait => lockWait ?? TimeSpan.FromSeconds(IlmConfig.Default.MergeLockTimeoutSeconds);
 
-    private async Task<Dictionary<string, long>> TransactionAsync(IlmAction action, MergeScript script, Stopwatch started, CancellationToken ct)
+    private async Task<Dictionary<string, long>> TransactionAsync(IlmAction action, MergeScript script, Stopwatch started,
+        CancellationToken ct)
     {
         var copied = new Dictionary<string, long>(StringComparer.OrdinalIgnoreCase);
         DbTransaction? transaction = null;
@@ -244,11 +250,13 @@ internal sealed class IlmExecutor(
                 await SendAsync(action, "merge", i, s, transaction, ct,
                     script.Copies.TryGetValue(s.Text, out var source) ? n => copied[source] = n : null).ConfigureAwait(false);
             }
-            await LockAsync(action, "swap-lock", script.SwapLock, script.Retry, script.SwapGuard, transaction, started, ct).ConfigureAwait(false);
+            await LockAsync(action, "swap-lock", script.SwapLock, script.Retry, script.SwapGuard, transaction, started, ct)
+                .ConfigureAwait(false);
             for (var i = 0; i < script.Swap.Count; i++)
                 await SendAsync(action, "swap", i, script.Swap[i], transaction, ct).ConfigureAwait(false);
             if (hook != null && transaction != null)
-                await hook.BeforeAsync(new IlmStatementPoint(action, "commit", 0, new SqlStatement("COMMIT"), connection), ct).ConfigureAwait(false);
+                await hook.BeforeAsync(new IlmStatementPoint(action, "commit", 0, new SqlStatement("COMMIT"), connection), ct)
+                    .ConfigureAwait(false);
             if (transaction != null) await transaction.CommitAsync(ct).ConfigureAwait(false);
         }
         catch
@@ -281,7 +289,8 @@ internal sealed class IlmExecutor(
         var pause = TimeSpan.FromMilliseconds(50);
         while (true)
         {
-            if (guard != null && await connection.ScalarAsync<string>(provider, guard, ct, transaction).ConfigureAwait(false) is { Length: > 0 } waiting)
+            if (guard != null
+                && await connection.ScalarAsync<string>(provider, guard, ct, transaction).ConfigureAwait(false) is { Length: > 0 } waiting)
                 throw new SwapYieldException(waiting);
             foreach (var b in retry.Begin) await connection.ExecuteAsync(provider, b, ct, transaction).ConfigureAwait(false);
             try
@@ -293,7 +302,8 @@ internal sealed class IlmExecutor(
             catch (Exception e) when (provider.Errors.Classify(e) == ErrorKind.LockTimeout && started.Elapsed + pause < LockWait)
             {
                 await connection.ExecuteAsync(provider, retry.Undo, ct, transaction).ConfigureAwait(false);
-                await Task.Delay(pause + TimeSpan.FromMilliseconds(Random.Shared.Next(0, (int)pause.TotalMilliseconds + 1)), ct).ConfigureAwait(false);
+                var jitter = TimeSpan.FromMilliseconds(Random.Shared.Next(0, (int)pause.TotalMilliseconds + 1));
+                await Task.Delay(pause + jitter, ct).ConfigureAwait(false);
                 pause = TimeSpan.FromMilliseconds(Math.Min(pause.TotalMilliseconds * 2, 1000));
             }
         }
@@ -365,7 +375,9 @@ internal sealed class IlmExecutor(
         }
 
         // Without transactional DDL a mismatch cannot be undone; it means concurrent DML, not lost rows.
-        var note = counts.After == counts.Before ? null : $"row count {counts.Before} before the merge, {counts.After} after (concurrent DML?)";
+        var note = counts.After == counts.Before
+            ? null
+            : $"row count {counts.Before} before the merge, {counts.After} after (concurrent DML?)";
         await CompleteAsync(merge, IlmStatus.Success, note, clock.Elapsed, counts.PerSource).ConfigureAwait(false);
         return new ActionOutcome(merge, IlmStatus.Success, note, null, clock.Elapsed, counts.Before, counts.After, statements)
         {
@@ -374,7 +386,10 @@ internal sealed class IlmExecutor(
         };
     }
 
-    /// <summary>A merge whose statement copies rows out of sight (Oracle's MERGE PARTITIONS): the sources are counted before and the result after.</summary>
+    /// <summary>
+    /// A merge whose statement copies rows out of sight (Oracle's MERGE PARTITIONS): the sources are counted before and the
+    /// result after.
+    /// </summary>
     private async Task CountedMergeAsync(MergeAction merge, MergeScript script, MergeCounts counts, CancellationToken ct)
     {
         DbTransaction? transaction = null;
@@ -384,7 +399,8 @@ internal sealed class IlmExecutor(
             if (dialect.TransactionalDdl) transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
             await LockAsync(merge, "lock", script.Lock, script.Retry, null, transaction, Stopwatch.StartNew(), ct).ConfigureAwait(false);
             foreach (var source in merge.Sources)
-                counts.PerSource[source] = await connection.ScalarAsync<long>(provider, dialect.CountRows(layout, source), ct, transaction).ConfigureAwait(false);
+                counts.PerSource[source] = await connection.ScalarAsync<long>(provider, dialect.CountRows(layout, source), ct, transaction)
+                    .ConfigureAwait(false);
             counts.Before = counts.PerSource.Values.Sum();
             counts.RowsMerged = merge.MergedSources.Sum(source => counts.PerSource[source]);
             for (var i = 0; i < script.Merge.Count; i++)
@@ -392,9 +408,11 @@ internal sealed class IlmExecutor(
                 await SendAsync(merge, "merge", i, script.Merge[i], transaction, ct).ConfigureAwait(false);
                 counts.Started = true;
             }
-            counts.After = await connection.ScalarAsync<long>(provider, dialect.CountRows(layout, merge.TargetName), ct, transaction).ConfigureAwait(false);
+            counts.After = await connection.ScalarAsync<long>(provider, dialect.CountRows(layout, merge.TargetName), ct, transaction)
+                .ConfigureAwait(false);
             if (counts.After != counts.Before && transaction != null)
-                throw new PartitionOpsException($"row count changed during the merge: {counts.Before} before, {counts.After} after; rolled back");
+                throw new PartitionOpsException(
+                    $"row count changed during the merge: {counts.Before} before, {counts.After} after; rolled back");
             if (transaction != null) await transaction.CommitAsync(ct).ConfigureAwait(false);
         }
         catch

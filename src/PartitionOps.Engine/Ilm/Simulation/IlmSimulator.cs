@@ -59,7 +59,8 @@ public static class IlmSimulator
         var newRows = rowsPerNewMonth ?? TypicalMonthRows(layout);
         var results = strategies.Select(s => Run(layout, policy with { Strategy = s }, from, months, options, newRows) with
         {
-            Methods = (methods ?? []).Select(m => Cost(layout, policy with { Strategy = s, MergeMethod = m }, from, months, options, newRows)).ToList(),
+            Methods = (methods ?? [])
+                .Select(m => Cost(layout, policy with { Strategy = s, MergeMethod = m }, from, months, options, newRows)).ToList(),
         }).ToList();
         return new IlmSimulationResult(from, to, results);
     }
@@ -68,10 +69,14 @@ public static class IlmSimulator
     /// One method's costs: rebuild rewrites the partition that grows as well (it is copied beside the live one) but holds
     /// the partitioned table's exclusive lock for metadata only; in_place copies only the months, under that lock.
     /// </summary>
-    private static MethodCost Cost(PartitionLayout layout, IlmPolicy policy, DateOnly from, int months, IlmPlanOptions? options, long newRows)
+    private static MethodCost Cost(PartitionLayout layout, IlmPolicy policy, DateOnly from, int months, IlmPlanOptions? options,
+        long newRows)
     {
         var rebuild = policy.MergeMethod == MergeMethod.Rebuild;
-        var methodOptions = (options ?? new IlmPlanOptions()) with { MergeRewritesTarget = rebuild || (options?.MergeRewritesTarget ?? true) };
+        var methodOptions = (options ?? new IlmPlanOptions()) with
+        {
+            MergeRewritesTarget = rebuild || (options?.MergeRewritesTarget ?? true),
+        };
         long written = 0, aged = 0, longestCopy = 0;
         var current = layout;
         for (var i = 0; i < months; i++)
@@ -88,7 +93,9 @@ public static class IlmSimulator
                     case MergeAction m:
                         // Rows that reach the tier with this merge: months not there yet, and the head when it relocates.
                         aged += m.MovesIfFailed.Sum(x => x.RowEstimate ?? 0)
-                            + (string.Equals(m.HeadTablespace, m.Tablespace, StringComparison.OrdinalIgnoreCase) ? 0 : m.HeadRowEstimate ?? 0);
+                            + (string.Equals(m.HeadTablespace, m.Tablespace, StringComparison.OrdinalIgnoreCase)
+                                ? 0
+                                : m.HeadRowEstimate ?? 0);
                         longestCopy = Math.Max(longestCopy, m.MonthsRowEstimate ?? 0);
                         break;
                     case MoveAction m:

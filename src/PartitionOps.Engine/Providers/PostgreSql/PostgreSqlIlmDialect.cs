@@ -162,7 +162,9 @@ public sealed partial class PostgreSqlIlmDialect : IIlmDialect
     /// <summary>Suffix of the table a rebuild fills beside the live partitions (dropped by the next run if left behind).</summary>
     public const string RebuildSuffix = "_ilm_rebuild";
 
-    /// <summary>The comment that marks a rebuild table as ours: only tables carrying it (and not partitions) are ever dropped as leftovers.</summary>
+    /// <summary>
+    /// The comment that marks a rebuild table as ours: only tables carrying it (and not partitions) are ever dropped as leftovers.
+    /// </summary>
     public static string RebuildMarker(string schema, string table) => $"partitionops ILM rebuild for {schema}.{table}";
 
     // Lock steps wait at most this long per attempt, then roll back to their savepoint and retry after a back-off: a
@@ -239,7 +241,8 @@ public sealed partial class PostgreSqlIlmDialect : IIlmDialect
         var parent = Table(table.Schema, table.Table);
         var newName = target + RebuildSuffix;
         if (System.Text.Encoding.UTF8.GetByteCount(newName) > 63)
-            throw new InvalidRequestException("--table", target, $"is too long a partition name for the rebuild table {newName} (PostgreSQL names hold 63 bytes)");
+            throw new InvalidRequestException("--table", target,
+                $"is too long a partition name for the rebuild table {newName} (PostgreSQL names hold 63 bytes)");
         var rebuilt = Table(table.Schema, newName);
         var head = Partition(table, sources[0]);
         var columns = string.Join(", ", table.Columns.Select(Q));
@@ -252,7 +255,8 @@ public sealed partial class PostgreSqlIlmDialect : IIlmDialect
             new($"SET LOCAL default_tablespace = {Q(tablespace)}"),
             // Not IDENTITY (a partition has none of its own); CHECK for the new range, valid from the start (empty table).
             new($"CREATE TABLE {rebuilt} (LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES INCLUDING STORAGE " +
-                $"INCLUDING COMPRESSION INCLUDING GENERATED, CONSTRAINT {Q(BoundConstraint)} CHECK ({Range(Q(table.PartitionKey!), lower, upper)})) " +
+                "INCLUDING COMPRESSION INCLUDING GENERATED, " +
+                $"CONSTRAINT {Q(BoundConstraint)} CHECK ({Range(Q(table.PartitionKey!), lower, upper)})) " +
                 $"TABLESPACE {Q(tablespace)}"),
             new($"COMMENT ON TABLE {rebuilt} IS '{marker}'"),
         };
@@ -277,7 +281,11 @@ public sealed partial class PostgreSqlIlmDialect : IIlmDialect
             Checks = [Blockers(table, sources)],
             // Partitions first, then the parent: the parent's exclusive lock is never held while waiting for another.
             // ONLY: without it LOCK TABLE locks every partition too (https://www.postgresql.org/docs/15/sql-lock.html).
-            SwapLock = [new($"LOCK TABLE {sourceList} IN ACCESS EXCLUSIVE MODE"), new($"LOCK TABLE ONLY {parent} IN ACCESS EXCLUSIVE MODE")],
+            SwapLock =
+            [
+                new($"LOCK TABLE {sourceList} IN ACCESS EXCLUSIVE MODE"),
+                new($"LOCK TABLE ONLY {parent} IN ACCESS EXCLUSIVE MODE"),
+            ],
             SwapGuard = WaitingWriters(table, sources),
             Swap = swap,
             Retry = Retry(),
@@ -315,7 +323,8 @@ public sealed partial class PostgreSqlIlmDialect : IIlmDialect
                 ORDER BY i.indexrelid LIMIT 1;
                 IF new_index IS NOT NULL THEN
                     used := used || new_index;
-                    EXECUTE format('ALTER INDEX %s RENAME TO %I', old_index.indexrelid::regclass, 'partitionops_old_' || old_index.indexrelid);
+                    EXECUTE format('ALTER INDEX %s RENAME TO %I',
+                                   old_index.indexrelid::regclass, 'partitionops_old_' || old_index.indexrelid);
                     EXECUTE format('ALTER INDEX %s RENAME TO %I', new_index::regclass, old_index.relname);
                 END IF;
             END LOOP;
