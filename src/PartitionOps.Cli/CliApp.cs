@@ -10,7 +10,25 @@ namespace PartitionOps.Cli;
 /// <summary>Where a run writes and whether those writers are terminals (decides progress bars and colours).</summary>
 internal sealed record CliHost(TextWriter Stdout, TextWriter Stderr, bool StdoutIsTerminal, bool StderrIsTerminal)
 {
-    public CliOutput CreateOutput(bool json, CancellationToken ct) => new(Stdout, Stderr, json, StdoutIsTerminal, StderrIsTerminal, ct);
+    /// <summary>Secret values of the connection strings on the command line and in PARTITIONOPS_CONNECTION.</summary>
+    public IReadOnlyList<string> Secrets { get; init; } = [];
+
+    public CliOutput CreateOutput(bool json, CancellationToken ct) => new(Stdout, Stderr, json, StdoutIsTerminal, StderrIsTerminal, ct, Secrets);
+
+    /// <summary>
+    /// The secrets of every connection string this run can see (any word after --connection, or --connection=..., and the
+    /// environment variable), as every known driver reads them, so no output can repeat one.
+    /// </summary>
+    public static IReadOnlyList<string> SecretsOf(string[] args)
+    {
+        var strings = new List<string?> { Environment.GetEnvironmentVariable(CommonOptions.ConnectionVariable) };
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--connection" && i + 1 < args.Length) strings.Add(args[i + 1]);
+            else if (args[i].StartsWith("--connection=", StringComparison.Ordinal)) strings.Add(args[i]["--connection=".Length..]);
+        }
+        return strings.SelectMany(s => Engine.Providers.ConnectionStrings.SecretValues(s)).Distinct().ToList();
+    }
 }
 
 /// <summary>
@@ -23,7 +41,10 @@ public static class CliApp
     public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken ct = default) =>
         RunAsync(args, new CliHost(stdout, stderr,
             StdoutIsTerminal: ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected && !DumbTerminal(),
-            StderrIsTerminal: ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected && !DumbTerminal()), ct);
+            StderrIsTerminal: ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected && !DumbTerminal())
+        {
+            Secrets = CliHost.SecretsOf(args),
+        }, ct);
 
     internal static async Task<int> RunAsync(string[] args, CliHost host, CancellationToken ct)
     {
@@ -81,10 +102,12 @@ public static class CliApp
             CommandResult c => (c.Command.Name, null),
             _ => (null, unmatched),
         };
-        foreach (var error in parse.Errors) output.Log.WriteLine($"error: {error.Message}");
+        // The parser quotes tokens as typed: escape line breaks and scrub secrets before they reach a terminal or a log.
+        string Safe(string? text) => Engine.InvalidRequestException.Escape(output.Scrub(text));
+        foreach (var error in parse.Errors) output.Log.WriteLine($"error: {Safe(error.Message)}");
         output.Log.WriteLine("Run with --help to see the commands and options.");
         if (output.Json)
-            JsonOutput.WriteError(host.Stdout, "usage", string.Join(" ", parse.Errors.Select(e => e.Message)), parameter, value);
+            JsonOutput.WriteError(host.Stdout, "usage", Safe(string.Join(" ", parse.Errors.Select(e => e.Message))), parameter, output.Scrub(value));
         return ExitCodes.InvalidInput;
     }
 

@@ -97,6 +97,7 @@ public sealed class BackfillService
     /// </summary>
     public async Task<BackfillStopRequest> RequestStopAsync(BackfillScope scope, CancellationToken ct = default)
     {
+        scope = scope.Validated();
         await using var connection = await scope.Target.OpenAsync(ct).ConfigureAwait(false);
         var context = await BackfillContext.ResolveAsync(scope, connection, ct).ConfigureAwait(false);
         await EnsureControlTablesAsync(connection, context, ct).ConfigureAwait(false);
@@ -139,6 +140,7 @@ public sealed class BackfillService
 
     public async Task<BackfillProgressReport> GetProgressAsync(BackfillScope scope, bool exact = false, CancellationToken ct = default)
     {
+        scope = scope.Validated();
         await using var connection = await scope.Target.OpenAsync(ct).ConfigureAwait(false);
         var context = await BackfillContext.ResolveAsync(scope, connection, ct).ConfigureAwait(false);
         return await ProgressReader.ReadAsync(connection, context, exact, ct).ConfigureAwait(false);
@@ -148,10 +150,11 @@ public sealed class BackfillService
 
     public async Task<IntegrityReport> ValidateAsync(BackfillScope scope, CancellationToken ct = default)
     {
+        scope = scope.Validated();
         await using var connection = await scope.Target.OpenAsync(ct).ConfigureAwait(false);
         var context = await BackfillContext.ResolveAsync(scope, connection, ct).ConfigureAwait(false);
         if (!context.ColumnExists)
-            throw new InvalidRequestException("profile partition_column", context.Profile.PartitionColumn,
+            throw new InvalidRequestException(nameof(BackfillScope.Profile), "partition_column", context.Profile.PartitionColumn,
                 $"does not exist in {context.Display} yet: run backfill start first");
         var p = context.Profile;
         var statement = context.Dialect.Misplaced(context.Table, context.SystemTypes.Count)

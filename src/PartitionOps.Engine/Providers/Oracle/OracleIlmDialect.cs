@@ -49,7 +49,7 @@ public sealed class OracleIlmDialect : IIlmDialect
         "NONE" => "NOCOMPRESS",
         "BASIC" => "ROW STORE COMPRESS BASIC",
         "ADVANCED" => "ROW STORE COMPRESS ADVANCED",
-        var other => throw new InvalidRequestException("compression", other, "is not supported: use NONE, BASIC or ADVANCED"),
+        var other => throw new InvalidRequestException(nameof(IlmRunRequest.Policy), "compression", other, "is not supported: use NONE, BASIC or ADVANCED"),
     };
 
     private static bool Online(PartitionLayout t, bool online) => online && t.ServerMajorVersion >= OnlineFromVersion;

@@ -35,10 +35,18 @@ public sealed class OracleProvider : IDatabaseProvider
     /// <summary>ODP.NET wants the parameter name without the colon.</summary>
     public string BindName(string name) => name;
 
+    /// <summary>
+    /// ODP.NET's secret keys: Password and Proxy Password
+    /// (https://docs.oracle.com/en/database/oracle/oracle-database/23/odpnt/ConnectionConnectionString.html). The driver
+    /// is loaded at run time only, so its builder cannot be asked before it is there.
+    /// </summary>
+    public bool IsSecretKey(string key) =>
+        key.Equals("Password", StringComparison.OrdinalIgnoreCase) || key.Equals("Proxy Password", StringComparison.OrdinalIgnoreCase);
+
     public DbConnection CreateConnection(string connectionString, string? accessToken = null)
     {
         if (accessToken != null)
-            throw new InvalidRequestException("access token", "***", "is not supported for Oracle: use a connection string with User Id/Password or a wallet");
+            throw new InvalidRequestException("AccessToken", "***", "is not supported for Oracle: use a connection string with User Id/Password or a wallet");
         var connection = OracleDriver.Factory.CreateConnection()
             ?? throw new PartitionOpsException("the Oracle driver returned no connection");
         try
@@ -48,7 +56,8 @@ public sealed class OracleProvider : IDatabaseProvider
         catch (ArgumentException e)
         {
             connection.Dispose();
-            throw new InvalidRequestException("connection string", ConnectionStrings.Redact(connectionString), "is not a valid Oracle connection string: " + e.Message);
+            throw new InvalidRequestException(nameof(DatabaseTarget.ConnectionString), ConnectionStrings.Redact(connectionString, this),
+                "is not a valid Oracle connection string: " + ConnectionStrings.RefusalReason(e, connectionString, this));
         }
         return connection;
     }

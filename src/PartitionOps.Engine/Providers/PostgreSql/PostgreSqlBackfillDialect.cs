@@ -307,7 +307,7 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
         IReadOnlyList<IndexState> existing, IReadOnlyList<TablePartition> partitions, IndexBuildOptions options)
     {
         if (index.Name.Length > MaxIdentifierLength)
-            throw new InvalidRequestException("index name", index.Name, $"is longer than PostgreSQL's {MaxIdentifierLength} characters");
+            throw new InvalidRequestException(nameof(BackfillScope.Profile), "index name", index.Name, $"is longer than PostgreSQL's {MaxIdentifierLength} characters");
 
         var columns = string.Join(", ", index.Columns.Select(Q));
         var where = $"WHERE {Q(table.Profile.PartitionColumn)} = {Int(index.FilterValue)}";

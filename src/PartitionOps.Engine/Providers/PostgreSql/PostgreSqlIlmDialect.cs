@@ -137,9 +137,9 @@ public sealed partial class PostgreSqlIlmDialect : IIlmDialect
     public MergeScript Merge(PartitionLayout table, MergeAction merge, bool online)
     {
         if (string.IsNullOrEmpty(table.PartitionKey))
-            throw new InvalidRequestException("--layout", table.Table, "has no partition_key: PostgreSQL merge statements need it (take the layout with ilm snapshot on PostgreSQL)");
+            throw new InvalidRequestException(nameof(IlmPlanRequest.Layout), table.Table, "has no partition_key: PostgreSQL merge statements need it (take the layout with ilm snapshot on PostgreSQL)");
         if (table.Columns.Count == 0)
-            throw new InvalidRequestException("--layout", table.Table, "has no columns: PostgreSQL merge statements copy rows by column (take the layout with ilm snapshot on PostgreSQL)");
+            throw new InvalidRequestException(nameof(IlmPlanRequest.Layout), table.Table, "has no columns: PostgreSQL merge statements copy rows by column (take the layout with ilm snapshot on PostgreSQL)");
         var head = Partition(table, merge.Head);
         var key = Q(table.PartitionKey);
         var range = new StringBuilder($"{key} IS NOT NULL");

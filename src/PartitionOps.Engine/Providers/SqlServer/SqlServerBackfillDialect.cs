@@ -490,15 +490,10 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
         IReadOnlyList<IndexState> existing, IReadOnlyList<TablePartition> partitions, IndexBuildOptions options)
     {
         var compression = (options.DataCompression ?? "").Trim().ToUpperInvariant();
-        if (!Compressions.Contains(compression))
-            throw new InvalidRequestException("data compression", options.DataCompression, "is not one of NONE, ROW, PAGE");
-        if (options.MaxDop < 0)
-            throw new InvalidRequestException("max dop", options.MaxDop, "is negative (0 means the server's setting)");
+        options.Validate();
         var resumable = options.Online && options.Resumable;
-        if (options.MaxDurationMinutes < 1)
-            throw new InvalidRequestException("max duration minutes", options.MaxDurationMinutes, "is not a positive number of minutes");
         if (index.Columns.Count == 0)
-            throw new InvalidRequestException("index columns", index.Name, "has no key columns");
+            throw new InvalidRequestException(nameof(BackfillProfile.IndexColumns), index.Name, "has no key columns");
 
         var onTable = Q(table.Schema, table.Table);
         var state = existing.FirstOrDefault(e =>
