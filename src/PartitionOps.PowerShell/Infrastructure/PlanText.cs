@@ -15,7 +15,7 @@ public static class PlanText
             if (text.Length > 0) text.AppendLine();
             text.AppendLine(statement.Text.TrimEnd());
             foreach (var p in statement.Parameters)
-                text.Append("-- ").Append(p.Name).Append(" = ").AppendLine(Format(p.Value));
+                text.AppendLine(PlanComment.Line($"{p.Name} = {Format(p.Value)}"));
         }
         return text.ToString().TrimEnd();
     }

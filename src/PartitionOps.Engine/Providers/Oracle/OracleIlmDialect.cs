@@ -31,7 +31,7 @@ public sealed class OracleIlmDialect : IIlmDialect
 
     public string NormalizeName(string name) => name.ToUpperInvariant();
 
-    private static string Q(string name) => Identifier.Quote(name.ToUpperInvariant(), '"', '"');
+    private static string Q(string name) => Identifier.Quote(OracleProvider.Quotable(name).ToUpperInvariant(), '"', '"');
 
     private static string Qualified(string? schema, string name) => string.IsNullOrEmpty(schema) ? Q(name) : Q(schema) + "." + Q(name);
 

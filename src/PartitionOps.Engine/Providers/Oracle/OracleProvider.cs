@@ -28,7 +28,18 @@ public sealed class OracleProvider : IDatabaseProvider
     public IErrorClassifier Errors { get; } = new OracleErrorClassifier();
 
     /// <summary>Upper case, as Oracle folds unquoted names, then quoted.</summary>
-    public string Quote(string identifier) => Identifier.Quote(identifier.ToUpperInvariant(), '"', '"');
+    public string Quote(string identifier) => Identifier.Quote(Quotable(identifier).ToUpperInvariant(), '"', '"');
+
+    /// <summary>
+    /// Oracle has no escape inside a quoted identifier: "neither quoted nor nonquoted identifiers can contain double
+    /// quotation marks or the null character" (https://docs.oracle.com/en/database/oracle/oracle-database/19/sqlrf/Database-Object-Names-and-Qualifiers.html).
+    /// Such a name (read from a catalog or a layout file) cannot be written safely into a statement: refused at planning.
+    /// </summary>
+    public static string Quotable(string identifier) =>
+        identifier.Contains('"') || identifier.Contains('\0') || identifier.Any(char.IsControl)
+            ? throw new InvalidRequestException(nameof(PartitionOps.Engine.Ilm.IlmTableRequest.Table), "name", identifier,
+                "cannot be quoted in Oracle SQL (a double quote, NUL or control character): rename it before planning")
+            : identifier;
 
     public string ParameterMarker(string name) => ":" + name;
 
