@@ -51,6 +51,9 @@ public static class CliApp
         var root = BuildRootCommand(host);
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0) return ParseErrors(parse, args, host);
+        if (ControlCharacterToken(parse) is { } bad)
+            return host.CreateOutput(args.Contains("--json"), ct).Fail(new Engine.InvalidRequestException(bad.Option, bad.Value,
+                "holds a line break or another control character: names, numbers, dates and files never do"));
         try
         {
             return await parse.InvokeAsync(new InvocationConfiguration
@@ -109,6 +112,34 @@ public static class CliApp
         if (output.Json)
             JsonOutput.WriteError(host.Stdout, "usage", Safe(string.Join(" ", parse.Errors.Select(e => e.Message))), parameter, output.Scrub(value));
         return ExitCodes.InvalidInput;
+    }
+
+    /// <summary>Options whose value is free text, where a line break can be meant (a query, a description).</summary>
+    internal static readonly IReadOnlySet<string> FreeTextOptions = new HashSet<string>(StringComparer.Ordinal) { "--throttle-query", "--description" };
+
+    /// <summary>
+    /// The first option or argument value with a control character (a trailing "\n" from a script, say), outside the
+    /// free-text options: refused before anything runs, whatever the option, so no later trim can let it through.
+    /// </summary>
+    private static (string Option, string Value)? ControlCharacterToken(ParseResult parse)
+    {
+        for (SymbolResult? result = parse.CommandResult; result != null; result = result.Parent)
+        {
+            if (result is not CommandResult command) continue;
+            foreach (var child in command.Children)
+            {
+                var (name, tokens) = child switch
+                {
+                    OptionResult o => (o.Option.Name, o.Tokens),
+                    ArgumentResult a => (a.Argument.Name, a.Tokens),
+                    _ => (null, null),
+                };
+                if (name is null || tokens is null || FreeTextOptions.Contains(name)) continue;
+                foreach (var token in tokens)
+                    if (token.Value.Any(char.IsControl)) return (name, token.Value);
+            }
+        }
+        return null;
     }
 
     private static string? Tokens(SymbolResult result) =>

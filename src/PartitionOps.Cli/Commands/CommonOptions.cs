@@ -51,6 +51,9 @@ internal sealed class CommonOptions
         if (string.IsNullOrWhiteSpace(name))
             throw new InvalidRequestException("--provider", name ?? "", $"is required: one of {string.Join(", ", ProviderRegistry.Names)}");
         var provider = ProviderRegistry.Get(name);
+        // Checked on every command that connects, also those that do not use them (config), so no option is ignored silently.
+        if (parse.GetValue(Schema) is { } schema) Identifier.ValidateSchema(schema, "--schema");
+        if (parse.GetValue(ControlSchema) is { } controlSchema) Identifier.ValidateSchema(controlSchema, "--control-schema");
         var connection = parse.GetValue(Connection);
         if (connection is not null && string.IsNullOrWhiteSpace(connection))
             throw new InvalidRequestException("--connection", connection, "is empty: give a connection string (or leave the option out to use " +

@@ -166,7 +166,7 @@ public static class IlmInput
     public static DateOnly ParseAsOf(string? text, string parameter = nameof(IlmRunRequest.AsOf))
     {
         if (string.IsNullOrWhiteSpace(text)) throw new InvalidRequestException(parameter, text ?? "", "is empty: use YYYY-MM-DD");
-        return DateOnly.TryParseExact(text.Trim(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d)
+        return !text.Any(char.IsControl) && DateOnly.TryParseExact(text.Trim(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d)
             ? CheckDate(d, parameter, text)
             : throw new InvalidRequestException(parameter, text, "is not a date: use YYYY-MM-DD");
     }
@@ -181,7 +181,7 @@ public static class IlmInput
     }
 
     /// <summary>Y/N (also yes/no, true/false, 1/0, any case) for a switch option; null when not given; else bad input naming it.</summary>
-    public static bool? ParseYesNo(string? text, string parameter) => text?.Trim().ToUpperInvariant() switch
+    public static bool? ParseYesNo(string? text, string parameter) => (text is not null && text.Any(char.IsControl) ? "?" : text?.Trim().ToUpperInvariant()) switch
     {
         null => null,
         "Y" or "YES" or "TRUE" or "1" => true,

@@ -227,6 +227,9 @@ public sealed class IlmService(TimeProvider? time = null)
 
     public IlmSimulationResult Simulate(IlmSimulateRequest request)
     {
+        // A trillion rows a month is past any table; more is a typo.
+        if (request.RowsPerNewMonth is > 1_000_000_000_000)
+            throw new InvalidRequestException(nameof(IlmSimulateRequest.RowsPerNewMonth), request.RowsPerNewMonth, "must be at most 1,000,000,000,000");
         IlmInput.CheckDate(request.From, nameof(IlmSimulateRequest.From));
         IlmInput.CheckDate(request.To, nameof(IlmSimulateRequest.To));
         if (request.RowsPerNewMonth is < 0)
