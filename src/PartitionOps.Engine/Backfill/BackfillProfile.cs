@@ -145,11 +145,12 @@ public sealed record BackfillProfile
         {
             if (document.RootElement.ValueKind != JsonValueKind.Object)
                 throw new InvalidRequestException(P, source, "must be a JSON object of profile keys");
-            FileKeys.Check(document.RootElement, P, "");
+            try { FileKeys.Check(document.RootElement, P, ""); }
+            catch (InvalidRequestException e) { throw new InvalidRequestException(P, $"{source}: {e.Field}", e.Value, e.Problem); }
             // Null would silently mean the default; only schema is null by design (the provider's default schema).
             foreach (var property in document.RootElement.EnumerateObject())
                 if (property.Value.ValueKind == JsonValueKind.Null && property.Name != "schema")
-                    throw new InvalidRequestException(P, property.Name, "null", "is null: leave the key out to take the default");
+                    throw new InvalidRequestException(P, $"{source}: {property.Name}", "null", "is null: leave the key out to take the default");
         }
         BackfillProfile? profile;
         try { profile = JsonSerializer.Deserialize<BackfillProfile>(json, JsonOptions); }
@@ -157,7 +158,9 @@ public sealed record BackfillProfile
         {
             throw JsonFile.TypeError(e, P, source);
         }
-        return (profile ?? throw new InvalidRequestException(P, source, "is empty")).Validated();
+        if (profile is null) throw new InvalidRequestException(P, source, "is empty");
+        try { return profile.Validated(); }
+        catch (InvalidRequestException e) { throw new InvalidRequestException(P, e.Field is null ? source : $"{source}: {e.Field}", e.Value, e.Problem); }
     }
 
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);

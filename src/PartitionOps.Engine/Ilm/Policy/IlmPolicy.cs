@@ -170,10 +170,10 @@ public sealed record IlmPolicy
         if (root.ValueKind != JsonValueKind.Object)
             throw new InvalidRequestException(P, source, "must be a JSON object with tier_config");
         var wrapped = root.TryGetProperty("tier_config", out var tc);
-        if (wrapped) RootKeys.Check(root, P, "");
+        var reader = new PolicyReader(source);
+        if (wrapped) reader.Keys(RootKeys, root, "");
         var config = wrapped ? tc : root;
         var path = wrapped ? "tier_config" : "";
-        var reader = new PolicyReader(source);
         if (config.ValueKind != JsonValueKind.Object) throw reader.Bad("tier_config", config, "must be an object");
         reader.Keys(TierConfigKeys, config, path);
         var d = Default;
