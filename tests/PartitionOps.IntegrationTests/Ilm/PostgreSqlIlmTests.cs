@@ -502,7 +502,7 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
         var asOf = new DateOnly(2025, 12, 1);
 
         var run = await Assert.ThrowsAsync<InvalidRequestException>(() => _ilm.RunAsync(new IlmRunRequest(db.Target, "sales") { Policy = policy, AsOf = asOf }));
-        Assert.Equal(("tablespace", $"TBS_TWIN_{suffix.ToUpperInvariant()}"), (run.Parameter, run.Value));
+        Assert.Equal(("Policy", $"TBS_TWIN_{suffix.ToUpperInvariant()}"), (run.Parameter, run.Value));
         Assert.Contains($"tbs_twin_{suffix}", run.Message);
         Assert.Contains($"Tbs_Twin_{suffix}", run.Message);
         await Assert.ThrowsAsync<InvalidRequestException>(() => _ilm.PlanAsync(new IlmPlanRequest { Target = db.Target, Table = "sales", Policy = policy, AsOf = asOf }));
