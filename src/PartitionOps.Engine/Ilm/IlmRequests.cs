@@ -206,7 +206,7 @@ public static class IlmInput
         }
         catch (InvalidRequestException)
         {
-            throw new InvalidRequestException(nameof(IlmPlanRequest.Layout), layoutSource, $"names provider '{layout.Provider}', which is not known: give --provider oracle or postgresql");
+            throw new InvalidRequestException(nameof(IlmPlanRequest.Layout), layoutSource, $"names provider '{layout.Provider}', which is not known: name the provider (oracle or postgresql)");
         }
     }
 }

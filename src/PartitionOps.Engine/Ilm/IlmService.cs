@@ -52,10 +52,10 @@ public sealed class IlmService(TimeProvider? time = null)
         if (request.Layout is { } offline)
         {
             var provider = request.Provider ?? request.Target?.Provider
-                ?? throw new InvalidRequestException(nameof(DatabaseTarget.Provider), "", "is needed with --layout: it chooses whose statements to show (oracle or postgresql)");
+                ?? throw new InvalidRequestException(nameof(DatabaseTarget.Provider), "", "is needed to plan from a layout: it chooses whose statements to show (oracle or postgresql)");
             return PlanOffline(offline, request.Policy, asOf, provider, IlmConfig.Default.With(request.Overrides));
         }
-        var target = request.Target ?? throw new InvalidRequestException(nameof(DatabaseTarget.ConnectionString), "", "is needed unless --layout FILE is given");
+        var target = request.Target ?? throw new InvalidRequestException(nameof(DatabaseTarget.ConnectionString), "", "is needed unless a layout is given");
         var names = Names.Of(target, request.Schema, request.Table, request.ControlSchema);
         await using var connection = await target.OpenAsync(ct).ConfigureAwait(false);
         var layout = await IlmCatalog.ReadAsync(connection, target.Provider, names.Schema, names.Table, ct).ConfigureAwait(false);
