@@ -13,7 +13,8 @@ internal sealed record CliHost(TextWriter Stdout, TextWriter Stderr, bool Stdout
     /// <summary>Secret values of the connection strings on the command line and in PARTITIONOPS_CONNECTION.</summary>
     public IReadOnlyList<string> Secrets { get; init; } = [];
 
-    public CliOutput CreateOutput(bool json, CancellationToken ct) => new(Stdout, Stderr, json, StdoutIsTerminal, StderrIsTerminal, ct, Secrets);
+    public CliOutput CreateOutput(bool json, CancellationToken ct) => new(Stdout, Stderr, json, StdoutIsTerminal, StderrIsTerminal, ct,
+        Secrets);
 
     /// <summary>
     /// The secrets of every connection string this run can see (any word after --connection, or --connection=..., and the
@@ -110,7 +111,8 @@ public static class CliApp
         foreach (var error in parse.Errors) output.Log.WriteLine($"error: {Safe(error.Message)}");
         output.Log.WriteLine("Run with --help to see the commands and options.");
         if (output.Json)
-            JsonOutput.WriteError(host.Stdout, "usage", Safe(string.Join(" ", parse.Errors.Select(e => e.Message))), parameter, output.Scrub(value));
+            JsonOutput.WriteError(host.Stdout, "usage", Safe(string.Join(" ", parse.Errors.Select(e => e.Message))), parameter,
+                output.Scrub(value));
         return ExitCodes.InvalidInput;
     }
 

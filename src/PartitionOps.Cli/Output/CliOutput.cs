@@ -8,7 +8,8 @@ namespace PartitionOps.Cli.Output;
 /// </summary>
 internal sealed class CliOutput
 {
-    public CliOutput(TextWriter stdout, TextWriter stderr, bool json, bool stdoutIsTerminal, bool stderrIsTerminal, CancellationToken cancellation,
+    public CliOutput(TextWriter stdout, TextWriter stderr, bool json, bool stdoutIsTerminal, bool stderrIsTerminal,
+        CancellationToken cancellation,
         IReadOnlyList<string>? secrets = null)
     {
         Secrets = secrets ?? [];
@@ -68,7 +69,8 @@ internal sealed class CliOutput
             : e.Message;
         if (kind == "unexpected") message = $"{e.GetType().Name}: {message}";
         message = Scrub(message);
-        var (parameter, value) = e is Engine.InvalidRequestException bad ? (bad.Parameter, (object?)Scrub(Convert.ToString(bad.Value, System.Globalization.CultureInfo.InvariantCulture))) : (null, null);
+        var (parameter, value) = e is Engine.InvalidRequestException bad ? (bad.Parameter, (object?)Scrub(Convert.ToString(bad.Value,
+            System.Globalization.CultureInfo.InvariantCulture))) : (null, null);
         lock (Log) Log.MarkupLine($"[red]error:[/] {Markup.Escape(message)}");
         if (kind == "unexpected" && Environment.GetEnvironmentVariable("PARTITIONOPS_DEBUG") == "1") Info(Scrub(e.ToString()));
         if (Json) JsonOutput.WriteError(Stdout, kind, message, parameter, value);

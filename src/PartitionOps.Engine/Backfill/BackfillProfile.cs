@@ -80,13 +80,15 @@ public sealed record BackfillProfile
             throw new InvalidRequestException(P, "index_columns", twice.Key, "is listed twice");
         if (string.Equals(PartitionColumn, KeyColumn, StringComparison.OrdinalIgnoreCase)
             || string.Equals(PartitionColumn, TypeColumn, StringComparison.OrdinalIgnoreCase))
-            throw new InvalidRequestException(P, "partition_column", PartitionColumn, "is also the type_column or the key_column: it must be a column of its own");
+            throw new InvalidRequestException(P, "partition_column", PartitionColumn,
+                "is also the type_column or the key_column: it must be a column of its own");
         if (!ColumnTypes.Contains(PartitionColumnType ?? "", StringComparer.OrdinalIgnoreCase))
             throw new InvalidRequestException(P, "partition_column_type", PartitionColumnType, "is not one of smallint, int, bigint");
         var (min, max) = RangeOf(PartitionColumnType!);
         foreach (var (field, value) in new[] { ("default_value", DefaultValue), ("system_value", SystemValue) })
             if (value < min || value > max)
-                throw new InvalidRequestException(P, field, value, $"does not fit the partition column's type {PartitionColumnType} ({min:N0} to {max:N0})");
+                throw new InvalidRequestException(P, field, value,
+                    $"does not fit the partition column's type {PartitionColumnType} ({min:N0} to {max:N0})");
         if (DefaultValue == SystemValue)
             throw new InvalidRequestException(P, "system_value", SystemValue, "equals default_value: the two partitions must differ");
         if (SystemTypes is null || SystemTypes.Count == 0) throw new InvalidRequestException(P, "system_types", "[]", "is empty");
@@ -150,7 +152,8 @@ public sealed record BackfillProfile
             // Null would silently mean the default; only schema is null by design (the provider's default schema).
             foreach (var property in document.RootElement.EnumerateObject())
                 if (property.Value.ValueKind == JsonValueKind.Null && property.Name != "schema")
-                    throw new InvalidRequestException(P, $"{source}: {property.Name}", "null", "is null: leave the key out to take the default");
+                    throw new InvalidRequestException(P, $"{source}: {property.Name}", "null",
+                        "is null: leave the key out to take the default");
         }
         BackfillProfile? profile;
         try { profile = JsonSerializer.Deserialize<BackfillProfile>(json, JsonOptions); }
@@ -160,7 +163,8 @@ public sealed record BackfillProfile
         }
         if (profile is null) throw new InvalidRequestException(P, source, "is empty");
         try { return profile.Validated(); }
-        catch (InvalidRequestException e) { throw new InvalidRequestException(P, e.Field is null ? source : $"{source}: {e.Field}", e.Value, e.Problem); }
+        catch (InvalidRequestException e) { throw new InvalidRequestException(P, e.Field is null ? source : $"{source}: {e.Field}",
+            e.Value, e.Problem); }
     }
 
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);

@@ -164,7 +164,8 @@ public sealed record ThrottleOptions
     {
         var trimmed = (text ?? "").Trim();
         if (trimmed.Equals(Off, StringComparison.OrdinalIgnoreCase)) return null;
-        if (double.TryParse(trimmed, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value)
+        if (double.TryParse(trimmed, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture,
+            out var value)
             && double.IsFinite(value)) return value;
         throw new InvalidRequestException(parameter, text, $"is not a number or '{Off}'");
     }
@@ -173,11 +174,13 @@ public sealed record ThrottleOptions
     {
         // A day of lag or a million blocked sessions is a typo, not a limit.
         if (MaxReplicaLagSeconds is < 0 or > 86_400)
-            throw new InvalidRequestException(nameof(MaxReplicaLagSeconds), MaxReplicaLagSeconds, "must be between 0 and 86,400 seconds (or off)");
+            throw new InvalidRequestException(nameof(MaxReplicaLagSeconds), MaxReplicaLagSeconds,
+                "must be between 0 and 86,400 seconds (or off)");
         if (MaxLogUsedPercent is < 0 or > 100)
             throw new InvalidRequestException(nameof(MaxLogUsedPercent), MaxLogUsedPercent, "must be a percentage from 0 to 100 (or off)");
         if (MaxBlockedSessions is < 0 or > 1_000_000 || MaxBlockedSessions is { } b && b != Math.Floor(b))
-            throw new InvalidRequestException(nameof(MaxBlockedSessions), MaxBlockedSessions, "must be a whole number from 0 to 1,000,000 (or off)");
+            throw new InvalidRequestException(nameof(MaxBlockedSessions), MaxBlockedSessions,
+                "must be a whole number from 0 to 1,000,000 (or off)");
         if (CustomQuery is { } q && string.IsNullOrWhiteSpace(q)) throw new InvalidRequestException(nameof(CustomQuery), q, "is empty");
     }
 }

@@ -75,11 +75,13 @@ public static class JsonFile
     {
         try
         {
-            return JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            return JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip,
+                AllowTrailingCommas = true });
         }
         catch (JsonException e)
         {
-            throw new InvalidRequestException(parameter, source, $"is not valid JSON (line {e.LineNumber + 1}, position {e.BytePositionInLine + 1})");
+            throw new InvalidRequestException(parameter, source,
+                $"is not valid JSON (line {e.LineNumber + 1}, position {e.BytePositionInLine + 1})");
         }
     }
 

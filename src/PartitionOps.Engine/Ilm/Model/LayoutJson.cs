@@ -78,7 +78,8 @@ public static class LayoutJson
             if (p.LowerBound is { } lo && p.UpperBound is { } up && lo >= up)
                 throw new InvalidRequestException(L, $"{source}: partition", p.Name, "has a lower bound that is not below its upper bound");
             if (p.RowEstimate is < 0)
-                throw new InvalidRequestException(L, $"{source}: partition {InvalidRequestException.ShowValue(p.Name)} row_estimate", p.RowEstimate, "must be 0 or more");
+                throw new InvalidRequestException(L, $"{source}: partition {InvalidRequestException.ShowValue(p.Name)} row_estimate",
+                    p.RowEstimate, "must be 0 or more");
         }
         var duplicate = layout.Partitions.GroupBy(p => p.Name, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1);
         if (duplicate != null)
@@ -109,7 +110,8 @@ public static class LayoutJson
 
     public static PartitionLayout Load(string path)
     {
-        if (string.IsNullOrWhiteSpace(path)) throw new InvalidRequestException(L, path ?? "", "is empty: give a layout file from ilm snapshot");
+        if (string.IsNullOrWhiteSpace(path)) throw new InvalidRequestException(L, path ?? "",
+            "is empty: give a layout file from ilm snapshot");
         if (Directory.Exists(path)) throw new InvalidRequestException(L, path, "is a folder, not a layout file");
         if (!File.Exists(path)) throw new InvalidRequestException(L, path, "does not exist");
         return Deserialize(File.ReadAllText(path), path);

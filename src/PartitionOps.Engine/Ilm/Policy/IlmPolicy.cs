@@ -104,7 +104,8 @@ public sealed record IlmPolicy
         string Resolve(string name, IlmTier tier)
         {
             if (existing.Contains(name, StringComparer.Ordinal)) return name;
-            var matches = existing.Where(e => string.Equals(e, name, StringComparison.OrdinalIgnoreCase)).Distinct(StringComparer.Ordinal).ToList();
+            var matches = existing.Where(e => string.Equals(e, name,
+                StringComparison.OrdinalIgnoreCase)).Distinct(StringComparer.Ordinal).ToList();
             return matches.Count switch
             {
                 0 => name,
@@ -151,7 +152,8 @@ public sealed record IlmPolicy
     public static IlmPolicy Load(string? path)
     {
         if (path is null) return Default;
-        if (string.IsNullOrWhiteSpace(path)) throw new InvalidRequestException(P, path, "is empty: give a policy file, or leave the option out for the spec's defaults");
+        if (string.IsNullOrWhiteSpace(path)) throw new InvalidRequestException(P, path,
+            "is empty: give a policy file, or leave the option out for the spec's defaults");
         if (Directory.Exists(path)) throw new InvalidRequestException(P, path, "is a folder, not a policy file");
         if (!File.Exists(path)) throw new InvalidRequestException(P, path, "does not exist");
         return Parse(File.ReadAllText(path), path);
