@@ -10,7 +10,26 @@ namespace PartitionOps.Cli;
 /// <summary>Where a run writes and whether those writers are terminals (decides progress bars and colours).</summary>
 internal sealed record CliHost(TextWriter Stdout, TextWriter Stderr, bool StdoutIsTerminal, bool StderrIsTerminal)
 {
-    public CliOutput CreateOutput(bool json, CancellationToken ct) => new(Stdout, Stderr, json, StdoutIsTerminal, StderrIsTerminal, ct);
+    /// <summary>Secret values of the connection strings on the command line and in PARTITIONOPS_CONNECTION.</summary>
+    public IReadOnlyList<string> Secrets { get; init; } = [];
+
+    public CliOutput CreateOutput(bool json, CancellationToken ct) => new(Stdout, Stderr, json, StdoutIsTerminal, StderrIsTerminal, ct,
+        Secrets);
+
+    /// <summary>
+    /// The secrets of every connection string this run can see (any word after --connection, or --connection=..., and the
+    /// environment variable), as every known driver reads them, so no output can repeat one.
+    /// </summary>
+    public static IReadOnlyList<string> SecretsOf(string[] args)
+    {
+        var strings = new List<string?> { Environment.GetEnvironmentVariable(CommonOptions.ConnectionVariable) };
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--connection" && i + 1 < args.Length) strings.Add(args[i + 1]);
+            else if (args[i].StartsWith("--connection=", StringComparison.Ordinal)) strings.Add(args[i]["--connection=".Length..]);
+        }
+        return strings.SelectMany(s => Engine.Providers.ConnectionStrings.SecretValues(s)).Distinct().ToList();
+    }
 }
 
 /// <summary>
@@ -23,13 +42,19 @@ public static class CliApp
     public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken ct = default) =>
         RunAsync(args, new CliHost(stdout, stderr,
             StdoutIsTerminal: ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected && !DumbTerminal(),
-            StderrIsTerminal: ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected && !DumbTerminal()), ct);
+            StderrIsTerminal: ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected && !DumbTerminal())
+        {
+            Secrets = CliHost.SecretsOf(args),
+        }, ct);
 
     internal static async Task<int> RunAsync(string[] args, CliHost host, CancellationToken ct)
     {
         var root = BuildRootCommand(host);
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0) return ParseErrors(parse, args, host);
+        if (ControlCharacterToken(parse) is { } bad)
+            return host.CreateOutput(args.Contains("--json"), ct).Fail(new Engine.InvalidRequestException(bad.Option, bad.Value,
+                "holds a line break or another control character: names, numbers, dates and files never do"));
         try
         {
             return await parse.InvokeAsync(new InvocationConfiguration
@@ -81,11 +106,42 @@ public static class CliApp
             CommandResult c => (c.Command.Name, null),
             _ => (null, unmatched),
         };
-        foreach (var error in parse.Errors) output.Log.WriteLine($"error: {error.Message}");
+        // The parser quotes tokens as typed: escape line breaks and scrub secrets before they reach a terminal or a log.
+        string Safe(string? text) => Engine.InvalidRequestException.Escape(output.Scrub(text));
+        foreach (var error in parse.Errors) output.Log.WriteLine($"error: {Safe(error.Message)}");
         output.Log.WriteLine("Run with --help to see the commands and options.");
         if (output.Json)
-            JsonOutput.WriteError(host.Stdout, "usage", string.Join(" ", parse.Errors.Select(e => e.Message)), parameter, value);
+            JsonOutput.WriteError(host.Stdout, "usage", Safe(string.Join(" ", parse.Errors.Select(e => e.Message))), parameter,
+                output.Scrub(value));
         return ExitCodes.InvalidInput;
+    }
+
+    /// <summary>Options whose value is free text, where a line break can be meant (a query, a description).</summary>
+    internal static readonly IReadOnlySet<string> FreeTextOptions = new HashSet<string>(StringComparer.Ordinal) { "--throttle-query", "--description" };
+
+    /// <summary>
+    /// The first option or argument value with a control character (a trailing "\n" from a script, say), outside the
+    /// free-text options: refused before anything runs, whatever the option, so no later trim can let it through.
+    /// </summary>
+    private static (string Option, string Value)? ControlCharacterToken(ParseResult parse)
+    {
+        for (SymbolResult? result = parse.CommandResult; result != null; result = result.Parent)
+        {
+            if (result is not CommandResult command) continue;
+            foreach (var child in command.Children)
+            {
+                var (name, tokens) = child switch
+                {
+                    OptionResult o => (o.Option.Name, o.Tokens),
+                    ArgumentResult a => (a.Argument.Name, a.Tokens),
+                    _ => (null, null),
+                };
+                if (name is null || tokens is null || FreeTextOptions.Contains(name)) continue;
+                foreach (var token in tokens)
+                    if (token.Value.Any(char.IsControl)) return (name, token.Value);
+            }
+        }
+        return null;
     }
 
     private static string? Tokens(SymbolResult result) =>

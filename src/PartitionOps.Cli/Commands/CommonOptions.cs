@@ -49,18 +49,25 @@ internal sealed class CommonOptions
     {
         var name = parse.GetValue(Provider);
         if (string.IsNullOrWhiteSpace(name))
-            throw new InvalidRequestException("--provider", "", $"is required: one of {string.Join(", ", ProviderRegistry.Names)}");
+            throw new InvalidRequestException("--provider", name ?? "", $"is required: one of {string.Join(", ", ProviderRegistry.Names)}");
         var provider = ProviderRegistry.Get(name);
+        // Checked on every command that connects, also those that do not use them (config), so no option is ignored silently.
+        if (parse.GetValue(Schema) is { } schema) Identifier.ValidateSchema(schema, "--schema");
+        if (parse.GetValue(ControlSchema) is { } controlSchema) Identifier.ValidateSchema(controlSchema, "--control-schema");
         var connection = parse.GetValue(Connection);
-        if (string.IsNullOrWhiteSpace(connection)) connection = Environment.GetEnvironmentVariable(ConnectionVariable);
+        if (connection is not null && string.IsNullOrWhiteSpace(connection))
+            throw new InvalidRequestException("--connection", connection, "is empty: give a connection string (or leave the option out to use " +
+                $"{ConnectionVariable})");
+        connection ??= Environment.GetEnvironmentVariable(ConnectionVariable);
         try
         {
             return new DatabaseTarget(provider, connection ?? "");
         }
-        catch (Exception e) when (e is ArgumentException or FormatException or KeyNotFoundException)
+        catch (Exception e) when (e is ArgumentException or FormatException or KeyNotFoundException or InvalidCastException or OverflowException)
         {
-            // The driver's parser refused the string; show it with its secrets masked.
-            throw new InvalidRequestException("--connection", ConnectionStrings.Redact(connection), $"is not a valid connection string: {e.Message}");
+            // The driver's parser refused the string in a way the provider did not catch: show it with its secrets masked.
+            throw new InvalidRequestException("--connection", ConnectionStrings.Redact(connection, provider),
+                $"is not a valid connection string: {ConnectionStrings.RefusalReason(e, connection ?? "", provider)}");
         }
     }
 }

@@ -26,7 +26,8 @@ internal static class DemoCommand
         command.SetRun(host, json, async (parse, output) =>
         {
             var options = new DemoOptions(parse.GetValue(rows) ?? 1_000_000, parse.GetValue(types) ?? 150);
-            if (options.Rows < 1) throw new Engine.InvalidRequestException("--rows", options.Rows, "must be a positive number of rows");
+            if (options.Rows is < 1 or > 100_000_000)
+                throw new Engine.InvalidRequestException("--rows", options.Rows, "must be from 1 to 100,000,000 rows (a demo on a throwaway server)");
             if (options.Types is < 7 or > 30000) throw new Engine.InvalidRequestException("--types", options.Types, "must be between 7 and 30000");
             var keepServer = parse.GetValue(keep);
 

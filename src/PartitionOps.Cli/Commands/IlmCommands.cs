@@ -227,12 +227,7 @@ internal static class IlmCommands
         command.SetRun(host, common.Json, async (parse, output) =>
         {
             var path = parse.GetValue(file);
-            if (path != null)
-            {
-                var folder = Path.GetDirectoryName(Path.GetFullPath(path));
-                if (string.IsNullOrWhiteSpace(path) || (folder != null && !Directory.Exists(folder)))
-                    throw new InvalidRequestException("--output", path, "is in a folder that does not exist");
-            }
+            if (path != null) CheckOutputFile(path);
             var layout = await new IlmService().SnapshotAsync(TableRequest(parse, common, table), output.Cancellation).ConfigureAwait(false);
             if (path is null)
             {
@@ -275,7 +270,6 @@ internal static class IlmCommands
             var last = IlmInput.ParseAsOf(parse.GetValue(to), "--to");
             var strategies = Strategies(parse.GetValue(strategy));
             var rows = parse.GetValue(rowsPerMonth);
-            if (rows is < 0) throw new InvalidRequestException("--rows-per-month", rows, "must be 0 or more");
             var providerName = parse.GetValue(common.Provider);
             IDatabaseProvider provider;
             PartitionLayout source;
@@ -390,7 +384,8 @@ internal static class IlmCommands
                 AutoMergePartitions = IlmInput.ParseYesNo(parse.GetValue(_autoMerge), "--auto-merge"),
                 RetryFailed = IlmInput.ParseYesNo(parse.GetValue(_retryFailed), "--retry-failed"),
             };
-            overrides.Validate();
+            try { overrides.Validate(); }
+            catch (InvalidRequestException e) { throw OptionNames.Translate(e); }
             return overrides;
         }
     }
@@ -410,19 +405,6 @@ internal static class IlmCommands
         private readonly Option<double?> _successRate = Numbers.Double("--min-success-rate", "Criterion: merge success rate above this % (default 95).", "PERCENT");
         private readonly Option<double?> _averageSeconds = Numbers.Double("--max-average-merge-seconds", "Criterion: average successful merge below this (default 30).", "SECONDS");
 
-        /// <summary>The engine's names of the thresholds (<see cref="IlmHealthThresholds.Validate"/>) -> these options.</summary>
-        private static readonly IReadOnlyDictionary<string, string> OptionNames = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["window days"] = "--window-days",
-            ["failed-not-retried days"] = "--failed-not-retried-days",
-            ["max failure rate"] = "--max-failure-rate",
-            ["max merge seconds"] = "--max-merge-seconds",
-            ["max WARM monthly partitions"] = "--max-warm-monthly",
-            ["max WARM monthly percent"] = "--max-warm-monthly-percent",
-            ["min success rate"] = "--min-success-rate",
-            ["max average merge seconds"] = "--max-average-merge-seconds",
-        };
-
         public void AddTo(Command command)
         {
             foreach (var option in new Option[] { _window, _failureRate, _mergeSeconds, _warmMonthly, _notRetried, _warmMonthlyPercent, _successRate, _averageSeconds })
@@ -441,14 +423,8 @@ internal static class IlmCommands
             if (parse.GetValue(_warmMonthlyPercent) is { } p) t = t with { MaxWarmMonthlyPercent = (decimal)p };
             if (parse.GetValue(_successRate) is { } r) t = t with { MinSuccessRatePercent = (decimal)r };
             if (parse.GetValue(_averageSeconds) is { } a) t = t with { MaxAverageMergeSeconds = (decimal)a };
-            try
-            {
-                t.Validate();
-            }
-            catch (InvalidRequestException e) when (OptionNames.TryGetValue(e.Parameter, out var option))
-            {
-                throw new InvalidRequestException(option, e.Value, e.Problem);
-            }
+            try { t.Validate(); }
+            catch (InvalidRequestException e) { throw OptionNames.Translate(e); }
             return t;
         }
     }
@@ -498,6 +474,24 @@ internal static class IlmCommands
             "year_complete" => MergeStrategy.YearComplete,
             _ => throw new InvalidRequestException("--strategy", n, "is not a strategy: use incremental or year_complete"),
         }).Distinct().ToList();
+    }
+
+    /// <summary>--output FILE: a file name (not empty, not a folder) in a folder that exists; checked before connecting.</summary>
+    private static void CheckOutputFile(string path)
+    {
+        if (string.IsNullOrWhiteSpace(path) || path.Any(char.IsControl))
+            throw new InvalidRequestException("--output", path, "is not a file name: give the path of the layout file to write");
+        if (Directory.Exists(path) || path.EndsWith(Path.DirectorySeparatorChar) || path.EndsWith(Path.AltDirectorySeparatorChar))
+            throw new InvalidRequestException("--output", path, "is a folder: give the path of the layout file to write");
+        string full;
+        try { full = Path.GetFullPath(path); }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            throw new InvalidRequestException("--output", path, "is not a valid path");
+        }
+        var folder = Path.GetDirectoryName(full);
+        if (folder != null && !Directory.Exists(folder))
+            throw new InvalidRequestException("--output", path, "is in a folder that does not exist");
     }
 
     /// <summary>--only-partition P (repeatable): the plan's actions for those partitions; null when not given.</summary>

@@ -8,8 +8,11 @@ namespace PartitionOps.Cli.Output;
 /// </summary>
 internal sealed class CliOutput
 {
-    public CliOutput(TextWriter stdout, TextWriter stderr, bool json, bool stdoutIsTerminal, bool stderrIsTerminal, CancellationToken cancellation)
+    public CliOutput(TextWriter stdout, TextWriter stderr, bool json, bool stdoutIsTerminal, bool stderrIsTerminal,
+        CancellationToken cancellation,
+        IReadOnlyList<string>? secrets = null)
     {
+        Secrets = secrets ?? [];
         Stdout = stdout;
         Stderr = stderr;
         Json = json;
@@ -18,6 +21,9 @@ internal sealed class CliOutput
         Log = CreateConsole(stderr, stderrIsTerminal);
         Human = json ? Log : CreateConsole(stdout, stdoutIsTerminal);
     }
+
+    /// <summary>Secret values of the connection strings this run was given: never written, whatever carries them.</summary>
+    public IReadOnlyList<string> Secrets { get; }
 
     public TextWriter Stdout { get; }
     public TextWriter Stderr { get; }
@@ -55,16 +61,29 @@ internal sealed class CliOutput
     /// <summary>The one place a command's failure is reported: stderr always, and the JSON error with --json.</summary>
     public int Fail(Exception e)
     {
+        // Engine errors name request properties; show this command line's option instead.
+        if (e is Engine.InvalidRequestException engineError) e = OptionNames.Translate(engineError);
         var (code, kind) = ExitCodes.Classify(e);
         var message = e is OperationCanceledException
             ? "cancelled: the current batch committed or rolled back whole; run the same command again to resume"
             : e.Message;
         if (kind == "unexpected") message = $"{e.GetType().Name}: {message}";
-        var (parameter, value) = e is Engine.InvalidRequestException bad ? (bad.Parameter, bad.Value) : (null, null);
+        message = Scrub(message);
+        var (parameter, value) = e is Engine.InvalidRequestException bad ? (bad.Parameter, (object?)Scrub(Convert.ToString(bad.Value,
+            System.Globalization.CultureInfo.InvariantCulture))) : (null, null);
         lock (Log) Log.MarkupLine($"[red]error:[/] {Markup.Escape(message)}");
-        if (kind == "unexpected" && Environment.GetEnvironmentVariable("PARTITIONOPS_DEBUG") == "1") Info(e.ToString());
+        if (kind == "unexpected" && Environment.GetEnvironmentVariable("PARTITIONOPS_DEBUG") == "1") Info(Scrub(e.ToString()));
         if (Json) JsonOutput.WriteError(Stdout, kind, message, parameter, value);
         return code;
+    }
+
+    /// <summary><paramref name="text"/> with every secret of <see cref="Secrets"/> replaced by ***.</summary>
+    public string Scrub(string? text)
+    {
+        if (string.IsNullOrEmpty(text)) return text ?? "";
+        foreach (var secret in Secrets.Where(s => s.Length > 0).OrderByDescending(s => s.Length))
+            text = text.Replace(secret, Engine.Providers.ConnectionStrings.Mask, StringComparison.Ordinal);
+        return text;
     }
 
     private static IAnsiConsole CreateConsole(TextWriter writer, bool terminal)

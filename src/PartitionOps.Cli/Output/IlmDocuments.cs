@@ -149,6 +149,8 @@ internal static class IlmDocuments
     public static string Sql(SqlStatement s)
     {
         var text = s.Text.TrimEnd().TrimEnd(';');
-        return s.Parameters.Count == 0 ? text : $"{text} -- {string.Join(", ", s.Parameters.Select(p => $"{p.Name} = {p.Value ?? "NULL"}"))}";
+        return s.Parameters.Count == 0
+            ? text
+            : $"{text} {Engine.Providers.PlanComment.Line(string.Join(", ", s.Parameters.Select(p => $"{p.Name} = {p.Value ?? "NULL"}")))}";
     }
 }

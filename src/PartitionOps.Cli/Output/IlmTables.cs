@@ -5,6 +5,7 @@ using PartitionOps.Engine.Ilm.Model;
 using PartitionOps.Engine.Ilm.Monitoring;
 using PartitionOps.Engine.Ilm.Planning;
 using PartitionOps.Engine.Ilm.Simulation;
+using PartitionOps.Engine.Providers;
 using Spectre.Console;
 using Spectre.Console.Rendering;
 
@@ -17,18 +18,20 @@ internal static class IlmTables
     {
         var plan = result.Plan;
         if (header)
-            console.WriteLine($"-- ilm plan for {Qualified(plan.Schema, plan.Table)} as of {plan.AsOf:yyyy-MM-dd} ({result.Provider}, {IlmDocuments.Name(plan.Strategy.ToString())}): nothing was changed");
+            console.WriteLine(PlanComment.Line($"ilm plan for {Qualified(plan.Schema, plan.Table)} as of {plan.AsOf:yyyy-MM-dd} " +
+                                               $"({result.Provider}, {IlmDocuments.Name(plan.Strategy.ToString())}): nothing was changed"));
         if (result.Steps.Count == 0)
             console.WriteLine("-- nothing to do: every partition is in its tier and merged");
         else
         {
-            console.WriteLine($"-- session: {string.Join("; ", result.SessionSetup.Select(IlmDocuments.Sql))};");
+            console.WriteLine(PlanComment.Line($"session: {string.Join("; ", result.SessionSetup.Select(IlmDocuments.Sql))};"));
             var n = 0;
             foreach (var step in result.Steps)
             {
                 console.WriteLine();
-                console.WriteLine($"-- step {++n} ({IlmDocuments.Kind(step.Action)}): {step.Describe()}" +
-                                  (step.Action.RowsRewritten > 0 ? $", ~{step.Action.RowsRewritten:N0} rows rewritten" : ""));
+                // Names in comments go through PlanComment: a saved plan must hold only the statements it shows.
+                console.WriteLine(PlanComment.Line($"step {++n} ({IlmDocuments.Kind(step.Action)}): {step.Describe()}" +
+                                  (step.Action.RowsRewritten > 0 ? $", ~{step.Action.RowsRewritten:N0} rows rewritten" : "")));
                 foreach (var statement in step.Statements) console.WriteLine(IlmDocuments.Sql(statement) + ";");
             }
         }
@@ -43,7 +46,8 @@ internal static class IlmTables
         var only = result.Only is { } keys ? $" (only {string.Join("; ", keys.Select(k => k.Describe()))})" : "";
         if (result.DryRun)
         {
-            console.WriteLine($"-- ilm run --dry-run for {Qualified(plan.Schema, plan.Table)} as of {plan.AsOf:yyyy-MM-dd} ({result.Plan.Provider}){only}: nothing was changed");
+            console.WriteLine(PlanComment.Line(
+                $"ilm run --dry-run for {Qualified(plan.Schema, plan.Table)} as of {plan.AsOf:yyyy-MM-dd} ({result.Plan.Provider}){only}: nothing was changed"));
             Plan(console, result.Plan, header: false);
             return;
         }
@@ -179,7 +183,8 @@ internal static class IlmTables
         var skips = plan.Actions.OfType<SkipAction>().ToList();
         if (skips.Count == 0) return;
         console.WriteLine();
-        foreach (var s in skips) console.WriteLine($"-- skip {s.PartitionName}: {s.Reason}" + (s.WouldMergeInto is { } into ? $" (would merge into {into})" : ""));
+        foreach (var s in skips)
+            console.WriteLine(PlanComment.Line($"skip {s.PartitionName}: {s.Reason}" + (s.WouldMergeInto is { } into ? $" (would merge into {into})" : "")));
     }
 
     private static string Qualified(string? schema, string table) => string.IsNullOrEmpty(schema) ? table : $"{schema}.{table}";
@@ -191,10 +196,11 @@ internal static class IlmTables
         _ => Markup.Escape(status),
     });
 
-    private static IRenderable Cell(object? value) => new Text(value switch
+    /// <summary>One line per cell: a name with a line break shows it escaped rather than starting a row of its own.</summary>
+    private static IRenderable Cell(object? value) => new Text(PlanComment.Safe(value switch
     {
         null => "",
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => value.ToString() ?? "",
-    });
+    }));
 }

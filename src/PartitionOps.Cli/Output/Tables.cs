@@ -1,4 +1,5 @@
 using PartitionOps.Engine.Backfill;
+using PartitionOps.Engine.Providers;
 using Spectre.Console;
 using Spectre.Console.Rendering;
 
@@ -32,16 +33,17 @@ internal static class Tables
 
     public static void Plan(IAnsiConsole console, BackfillPlan plan)
     {
-        console.WriteLine($"-- plan for {plan.Table}: nothing was changed");
+        // Every name in a comment goes through PlanComment: a saved plan must hold only the statements it shows.
+        console.WriteLine(PlanComment.Line($"plan for {plan.Table}: nothing was changed"));
         var n = 0;
         foreach (var step in plan.Steps)
         {
             console.WriteLine();
-            console.WriteLine($"-- step {++n}, phase {step.Phase}: {step.Description}");
+            console.WriteLine(PlanComment.Line($"step {++n}, phase {step.Phase}: {step.Description}"));
             foreach (var statement in step.Statements)
             {
                 if (statement.Parameters.Count > 0)
-                    console.WriteLine("-- parameters: " + string.Join(", ", statement.Parameters.Select(p => $"{p.Name} = {p.Value ?? "NULL"}")));
+                    console.WriteLine(PlanComment.Line("parameters: " + string.Join(", ", statement.Parameters.Select(p => $"{p.Name} = {p.Value ?? "NULL"}"))));
                 console.WriteLine(statement.Text.TrimEnd().TrimEnd(';') + ";");
             }
         }
@@ -123,5 +125,6 @@ internal static class Tables
     public static string Duration(TimeSpan value) =>
         value < TimeSpan.FromMinutes(1) ? $"{value.TotalSeconds:0.0}s" : JsonOutput.FormatDuration(value);
 
-    private static IRenderable Cell(object? value) => new Text(value?.ToString() ?? "");
+    /// <summary>One line per cell: a type name with a line break shows it escaped rather than starting a row of its own.</summary>
+    private static IRenderable Cell(object? value) => new Text(PlanComment.Safe(value?.ToString()));
 }

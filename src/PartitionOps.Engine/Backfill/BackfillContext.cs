@@ -42,14 +42,14 @@ internal sealed class BackfillContext
     {
         var provider = scope.Target.Provider;
         var dialect = provider.Backfill
-            ?? throw new InvalidRequestException("--provider", provider.Name, "does not support backfill: use sqlserver or postgresql");
-        var profile = scope.Profile.Validated();
-        var schema = Identifier.Validate(scope.Schema ?? profile.Schema ?? provider.DefaultSchema, "--schema");
-        var controlSchema = Identifier.Validate(scope.ControlSchema ?? provider.DefaultControlSchema, "--control-schema");
+            ?? throw new InvalidRequestException(nameof(DatabaseTarget.Provider), provider.Name, "does not support backfill: use sqlserver or postgresql");
+        var profile = scope.Validated().Profile;
+        var schema = Identifier.ValidateSchema(scope.Schema ?? profile.Schema ?? provider.DefaultSchema, nameof(BackfillScope.Schema));
+        var controlSchema = Identifier.ValidateSchema(scope.ControlSchema ?? provider.DefaultControlSchema, nameof(BackfillScope.ControlSchema));
         var table = new BackfillTable(schema, profile, controlSchema);
 
         if (await connection.ScalarAsync<int>(provider, dialect.SchemaExists().With("schema", schema), ct) == 0)
-            throw new InvalidRequestException("--schema", schema, "does not exist");
+            throw new InvalidRequestException(nameof(BackfillScope.Schema), schema, "does not exist");
 
         var tableInfo = await connection.QueryAsync(provider, dialect.TableInfo().With("schema", schema).With("table", profile.Table),
             r => r.Get<int>("is_partitioned") == 1, ct);
@@ -58,7 +58,7 @@ internal sealed class BackfillContext
             var bases = await connection.QueryAsync(provider, dialect.ViewBaseTables().With("schema", schema).With("table", profile.Table),
                 r => (Schema: r.Get<string>("base_schema")!, Table: r.Get<string>("base_table")!), ct);
             if (bases.Count > 0) throw ViewNotTable(schema, profile.Table, bases);
-            throw new InvalidRequestException("table", $"{schema}.{profile.Table}", "does not exist");
+            throw new InvalidRequestException(nameof(BackfillScope.Profile), "table", $"{schema}.{profile.Table}", "does not exist");
         }
 
         var columns = (await connection.QueryAsync(provider, dialect.Columns().With("schema", schema).With("table", profile.Table),
@@ -67,22 +67,22 @@ internal sealed class BackfillContext
         string RequireColumn(string name, string what)
         {
             if (!columns.TryGetValue(name, out var type))
-                throw new InvalidRequestException(what, name, $"is not a column of {schema}.{profile.Table}");
+                throw new InvalidRequestException(nameof(BackfillScope.Profile), what, name, $"is not a column of {schema}.{profile.Table}");
             return type;
         }
-        RequireColumn(profile.TypeColumn, "profile type_column");
-        var keyType = RequireColumn(profile.KeyColumn, "profile key_column");
+        RequireColumn(profile.TypeColumn, "type_column");
+        var keyType = RequireColumn(profile.KeyColumn, "key_column");
         if (!IntegerTypes.Any(keyType.StartsWith))
-            throw new InvalidRequestException("profile key_column", profile.KeyColumn, $"has type {keyType}: the key walked in ranges must be an integer");
+            throw new InvalidRequestException(nameof(BackfillScope.Profile), "key_column", profile.KeyColumn, $"has type {keyType}: the key walked in ranges must be an integer");
         foreach (var (c, field) in profile.IndexedColumns().Where(c => c.Column != profile.PartitionColumn)) RequireColumn(c, field);
 
         var columnExists = columns.TryGetValue(profile.PartitionColumn, out var partitionType);
         if (columnExists && !SameIntegerType(partitionType!, profile.PartitionColumnType))
-            throw new InvalidRequestException("profile partition_column", profile.PartitionColumn,
+            throw new InvalidRequestException(nameof(BackfillScope.Profile), "partition_column", profile.PartitionColumn,
                 $"already exists with type {partitionType}, not {profile.PartitionColumnType}");
 
         var lookupInfo = await connection.QueryAsync(provider, dialect.TableInfo().With("schema", schema).With("table", profile.LookupTable), r => 0, ct);
-        if (lookupInfo.Count == 0) throw new InvalidRequestException("profile lookup_table", $"{schema}.{profile.LookupTable}", "does not exist");
+        if (lookupInfo.Count == 0) throw new InvalidRequestException(nameof(BackfillScope.Profile), "lookup_table", $"{schema}.{profile.LookupTable}", "does not exist");
         List<(int Id, string Name)> lookup;
         try
         {
@@ -90,13 +90,13 @@ internal sealed class BackfillContext
         }
         catch (DbException e) when (provider.Errors.Classify(e) == ErrorKind.Permanent)
         {
-            throw new InvalidRequestException("profile lookup_table", $"{schema}.{profile.LookupTable}",
+            throw new InvalidRequestException(nameof(BackfillScope.Profile), "lookup_table", $"{schema}.{profile.LookupTable}",
                 $"cannot be read with columns {profile.LookupIdColumn}, {profile.LookupNameColumn}: {e.Message}");
         }
         var byName = lookup.GroupBy(t => t.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First().Id, StringComparer.Ordinal);
         var missing = profile.SystemTypes.Where(t => !byName.ContainsKey(t)).ToList();
         if (missing.Count > 0 && !allowMissingSystemTypes)
-            throw new InvalidRequestException("profile system_types", string.Join(", ", missing), $"not found in {schema}.{profile.LookupTable}");
+            throw new InvalidRequestException(nameof(BackfillScope.Profile), "system_types", string.Join(", ", missing), $"not found in {schema}.{profile.LookupTable}");
         var systemTypes = profile.SystemTypes.Where(byName.ContainsKey).Select(n => new ResolvedType(n, byName[n])).ToList();
 
         var selected = systemTypes;
@@ -104,7 +104,7 @@ internal sealed class BackfillContext
         {
             foreach (var name in scope.ResourceTypes)
                 if (!profile.SystemTypes.Contains(name, StringComparer.Ordinal))
-                    throw new InvalidRequestException("--resource-type", name,
+                    throw new InvalidRequestException(nameof(BackfillScope.ResourceTypes), name,
                         $"is not one of the profile's system types ({string.Join(", ", profile.SystemTypes)})");
             selected = systemTypes.Where(t => scope.ResourceTypes.Contains(t.Name, StringComparer.Ordinal)).ToList();
         }
@@ -132,7 +132,7 @@ internal sealed class BackfillContext
     {
         var names = bases.Select(b => b.Schema == schema ? b.Table : $"{b.Schema}.{b.Table}").ToList();
         var example = string.Join(", then ", names.Select(n => $"--profile {n}.json"));
-        return new InvalidRequestException("table", $"{schema}.{view}",
+        return new InvalidRequestException(nameof(BackfillScope.Profile), "table", $"{schema}.{view}",
             $"is a view, not a table: it reads {string.Join(", ", bases.Select(b => $"{b.Schema}.{b.Table}"))}. " +
             "The backfill updates a table " +
             "and builds indexes on it: run it once per base table, each with a profile file that names it (a copy of the profile with " +

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using PartitionOps.Engine.Providers;
+using PartitionOps.Engine.Validation;
 
 namespace PartitionOps.Engine.Backfill;
 
@@ -90,60 +91,98 @@ public sealed record BackfillProfile
 
     /// <summary>Every column an index names (key, include, extra predicate), for the catalog check.</summary>
     public IEnumerable<(string Column, string Field)> IndexedColumns() => Indexes is null
-        ? IndexColumns.Select(c => (c, "profile index_columns"))
-        : Indexes.SelectMany((x, n) => x.Columns.Select(c => (c, $"profile indexes[{n}].columns"))
-            .Concat((x.Include ?? []).Select(c => (c, $"profile indexes[{n}].include")))
-            .Concat((x.Where ?? []).Keys.Select(c => (c, $"profile indexes[{n}].where"))));
+        ? IndexColumns.Select(c => (c, "index_columns"))
+        : Indexes.SelectMany((x, n) => x.Columns.Select(c => (c, $"indexes[{n}].columns"))
+            .Concat((x.Include ?? []).Select(c => (c, $"indexes[{n}].include")))
+            .Concat((x.Where ?? []).Keys.Select(c => (c, $"indexes[{n}].where"))));
 
     private static readonly string[] ColumnTypes = ["smallint", "int", "integer", "bigint"];
 
-    /// <summary>Throws <see cref="InvalidRequestException"/> naming the first bad value.</summary>
+    /// <summary>The values each partition column type holds (PostgreSQL / SQL Server smallint, int, bigint).</summary>
+    private static (long Min, long Max) RangeOf(string columnType) => columnType.ToLowerInvariant() switch
+    {
+        "smallint" => (short.MinValue, short.MaxValue),
+        _ => (int.MinValue, int.MaxValue),
+    };
+
+    private const string P = nameof(BackfillScope.Profile);
+
+    /// <summary>Throws <see cref="InvalidRequestException"/> naming the first bad field (key: the scope's Profile).</summary>
     public BackfillProfile Validated()
     {
-        if (Schema != null) Identifier.Validate(Schema, "profile schema");
-        Identifier.Validate(Table, "profile table");
-        Identifier.Validate(LookupTable, "profile lookup_table");
-        Identifier.Validate(LookupIdColumn, "profile lookup_id_column");
-        Identifier.Validate(LookupNameColumn, "profile lookup_name_column");
-        Identifier.Validate(TypeColumn, "profile type_column");
-        Identifier.Validate(KeyColumn, "profile key_column");
-        Identifier.Validate(PartitionColumn, "profile partition_column");
-        Identifier.Validate(SystemIndexName, "profile system_index_name");
-        Identifier.Validate(DefaultIndexName, "profile default_index_name");
-        foreach (var c in IndexColumns) Identifier.Validate(c, "profile index_columns");
-        if (IndexColumns.Count == 0) throw new InvalidRequestException("profile index_columns", "[]", "is empty");
-        if (!ColumnTypes.Contains(PartitionColumnType, StringComparer.OrdinalIgnoreCase))
-            throw new InvalidRequestException("profile partition_column_type", PartitionColumnType, "is not one of smallint, int, bigint");
+        if (Schema != null) Identifier.ValidateSchema(Schema, P);
+        Name_(Table, "table");
+        Name_(LookupTable, "lookup_table");
+        Name_(LookupIdColumn, "lookup_id_column");
+        Name_(LookupNameColumn, "lookup_name_column");
+        Name_(TypeColumn, "type_column");
+        Name_(KeyColumn, "key_column");
+        Name_(PartitionColumn, "partition_column");
+        Name_(SystemIndexName, "system_index_name");
+        Name_(DefaultIndexName, "default_index_name");
+        if (IndexColumns is null || IndexColumns.Count == 0) throw new InvalidRequestException(P, "index_columns", "[]", "is empty");
+        foreach (var c in IndexColumns) Name_(c, "index_columns");
+        if (IndexColumns.GroupBy(c => c, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            throw new InvalidRequestException(P, "index_columns", twice.Key, "is listed twice");
+        if (string.Equals(PartitionColumn, KeyColumn, StringComparison.OrdinalIgnoreCase)
+            || string.Equals(PartitionColumn, TypeColumn, StringComparison.OrdinalIgnoreCase))
+            throw new InvalidRequestException(P, "partition_column", PartitionColumn,
+                "is also the type_column or the key_column: it must be a column of its own");
+        if (!ColumnTypes.Contains(PartitionColumnType ?? "", StringComparer.OrdinalIgnoreCase))
+            throw new InvalidRequestException(P, "partition_column_type", PartitionColumnType, "is not one of smallint, int, bigint");
+        var (min, max) = RangeOf(PartitionColumnType!);
+        foreach (var (field, value) in new[] { ("default_value", DefaultValue), ("system_value", SystemValue) })
+            if (value < min || value > max)
+                throw new InvalidRequestException(P, field, value,
+                    $"does not fit the partition column's type {PartitionColumnType} ({min:N0} to {max:N0})");
         if (DefaultValue == SystemValue)
-            throw new InvalidRequestException("profile system_value", SystemValue, "equals default_value: the two partitions must differ");
-        if (SystemTypes.Count == 0) throw new InvalidRequestException("profile system_types", "[]", "is empty");
+            throw new InvalidRequestException(P, "system_value", SystemValue, "equals default_value: the two partitions must differ");
+        if (SystemTypes is null || SystemTypes.Count == 0) throw new InvalidRequestException(P, "system_types", "[]", "is empty");
         foreach (var t in SystemTypes)
-            if (string.IsNullOrWhiteSpace(t) || t.Length > 128)
-                throw new InvalidRequestException("profile system_types", t, "is not a type name");
-        if (SystemIndexName == DefaultIndexName)
-            throw new InvalidRequestException("profile default_index_name", DefaultIndexName, "equals system_index_name");
+            if (string.IsNullOrWhiteSpace(t) || t.Length > 128 || t.Trim() != t || t.Any(char.IsControl))
+                throw new InvalidRequestException(P, "system_types", t ?? "",
+                    "is not a type name: 1 to 128 characters, no leading or trailing space, no control character or line break");
+        if (SystemTypes.GroupBy(t => t, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } duplicate)
+            throw new InvalidRequestException(P, "system_types", duplicate.Key, "is listed twice");
+        if (string.Equals(SystemIndexName, DefaultIndexName, StringComparison.OrdinalIgnoreCase))
+            throw new InvalidRequestException(P, "default_index_name", DefaultIndexName, "equals system_index_name");
         if (Indexes is not null)
         {
             if (Indexes.Count == 0)
-                throw new InvalidRequestException("profile indexes", "[]", "is empty: leave it out to build the spec's two indexes");
+                throw new InvalidRequestException(P, "indexes", "[]", "is empty: leave it out to build the spec's two indexes");
             var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
             for (var n = 0; n < Indexes.Count; n++)
             {
-                var index = Indexes[n] ?? throw new InvalidRequestException($"profile indexes[{n}]", "null", "is not an index");
-                index.Validate(this, $"profile indexes[{n}]");
+                var index = Indexes[n] ?? throw new InvalidRequestException(P, $"indexes[{n}]", "null", "is not an index");
+                index.Validate(this, $"indexes[{n}]");
                 if (!names.Add(index.Name))
-                    throw new InvalidRequestException($"profile indexes[{n}].name", index.Name, "names another index of the profile too");
+                    throw new InvalidRequestException(P, $"indexes[{n}].name", index.Name, "names another index of the profile too");
             }
         }
         return this;
     }
+
+    internal static void Name_(string? name, string field)
+    {
+        try { Identifier.Validate(name, P); }
+        catch (InvalidRequestException e) { throw new InvalidRequestException(P, field, e.Value, e.Problem); }
+    }
+
+    /// <summary>
+    /// The keys a profile file may hold: the properties above in snake_case, plus keys read by later additions.
+    /// A new key is one entry here (or a new property).
+    /// </summary>
+    public static readonly KnownKeys FileKeys = new(
+        typeof(BackfillProfile).GetProperties().Where(p => p.CanWrite).Select(p => JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name))
+            .Append("indexes"));
 
     private static readonly JsonSerializerOptions JsonOptions = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         ReadCommentHandling = JsonCommentHandling.Skip,
         AllowTrailingCommas = true,
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        // Keys are checked first by FileKeys (naming the nearest known key); a registered key not read here is ignored.
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip,
         WriteIndented = true,
     };
 
@@ -152,24 +191,43 @@ public sealed record BackfillProfile
     /// </summary>
     public static BackfillProfile Load(string? fhirOrPath)
     {
-        if (string.IsNullOrWhiteSpace(fhirOrPath) || fhirOrPath.Equals("fhir", StringComparison.OrdinalIgnoreCase))
+        if (fhirOrPath is null || fhirOrPath.Equals("fhir", StringComparison.OrdinalIgnoreCase))
             return Fhir;
+        if (string.IsNullOrWhiteSpace(fhirOrPath))
+            throw new InvalidRequestException(P, fhirOrPath, "is empty: give 'fhir' or a profile file");
+        if (Directory.Exists(fhirOrPath))
+            throw new InvalidRequestException(P, fhirOrPath, "is a folder: give 'fhir' or a profile file");
         if (fhirOrPath.Equals(FhirPrototype.Name, StringComparison.OrdinalIgnoreCase))
             return FhirPrototype;
         if (!File.Exists(fhirOrPath))
-            throw new InvalidRequestException("--profile", fhirOrPath, "is neither 'fhir', 'fhir-prototype' nor an existing profile file");
+            throw new InvalidRequestException(P, fhirOrPath, "is neither 'fhir', 'fhir-prototype' nor an existing profile file");
         return Parse(File.ReadAllText(fhirOrPath), fhirOrPath);
     }
 
     public static BackfillProfile Parse(string json, string source = "profile")
     {
+        using (var document = JsonFile.Parse(json, P, source))
+        {
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+                throw new InvalidRequestException(P, source, "must be a JSON object of profile keys");
+            try { FileKeys.Check(document.RootElement, P, ""); }
+            catch (InvalidRequestException e) { throw new InvalidRequestException(P, $"{source}: {e.Field}", e.Value, e.Problem); }
+            // Null would silently mean the default; only schema is null by design (the provider's default schema).
+            foreach (var property in document.RootElement.EnumerateObject())
+                if (property.Value.ValueKind == JsonValueKind.Null && property.Name != "schema")
+                    throw new InvalidRequestException(P, $"{source}: {property.Name}", "null",
+                        "is null: leave the key out to take the default");
+        }
         BackfillProfile? profile;
         try { profile = JsonSerializer.Deserialize<BackfillProfile>(json, JsonOptions); }
         catch (JsonException e)
         {
-            throw new InvalidRequestException("--profile", source, $"is not a valid profile: {e.Message}");
+            throw JsonFile.TypeError(e, P, source);
         }
-        return (profile ?? throw new InvalidRequestException("--profile", source, "is empty")).Validated();
+        if (profile is null) throw new InvalidRequestException(P, source, "is empty");
+        try { return profile.Validated(); }
+        catch (InvalidRequestException e) { throw new InvalidRequestException(P, e.Field is null ? source : $"{source}: {e.Field}",
+            e.Value, e.Problem); }
     }
 
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
@@ -195,21 +253,21 @@ public sealed record ProfileIndex
 
     internal void Validate(BackfillProfile profile, string field)
     {
-        Identifier.Validate(Name, field + ".name");
+        BackfillProfile.Name_(Name, field + ".name");
         if (!Partition.Equals("system", StringComparison.Ordinal) && !Partition.Equals("default", StringComparison.Ordinal))
-            throw new InvalidRequestException(field + ".partition", Partition, "must be \"system\" or \"default\"");
+            throw new InvalidRequestException(nameof(BackfillScope.Profile), field + ".partition", Partition, "must be \"system\" or \"default\"");
         if (Columns is null || Columns.Count == 0)
-            throw new InvalidRequestException(field + ".columns", "[]", "is empty: an index needs key columns");
-        foreach (var c in Columns) Identifier.Validate(c, field + ".columns");
-        foreach (var c in Include ?? []) Identifier.Validate(c, field + ".include");
+            throw new InvalidRequestException(nameof(BackfillScope.Profile), field + ".columns", "[]", "is empty: an index needs key columns");
+        foreach (var c in Columns) BackfillProfile.Name_(c, field + ".columns");
+        foreach (var c in Include ?? []) BackfillProfile.Name_(c, field + ".include");
         var all = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var c in Columns.Concat(Include ?? []))
-            if (!all.Add(c)) throw new InvalidRequestException(field + ".include", c, "is named twice among the key and INCLUDE columns");
+            if (!all.Add(c)) throw new InvalidRequestException(nameof(BackfillScope.Profile), field + ".include", c, "is named twice among the key and INCLUDE columns");
         foreach (var (column, value) in Where ?? [])
         {
-            Identifier.Validate(column, field + ".where");
+            BackfillProfile.Name_(column, field + ".where");
             if (column.Equals(profile.PartitionColumn, StringComparison.OrdinalIgnoreCase))
-                throw new InvalidRequestException(field + ".where", column,
+                throw new InvalidRequestException(nameof(BackfillScope.Profile), field + ".where", column,
                     "is the partition column: its condition comes from \"partition\"");
             _ = Condition(column, value, field);
         }
@@ -229,6 +287,6 @@ public sealed record ProfileIndex
         JsonValueKind.True => new(column, 1, IsBoolean: true),
         JsonValueKind.False => new(column, 0, IsBoolean: true),
         JsonValueKind.Number when value.TryGetInt64(out var number) => new(column, number),
-        _ => throw new InvalidRequestException($"{field}.where.{column}", value.GetRawText(), "must be an integer or true/false"),
+        _ => throw new InvalidRequestException(nameof(BackfillScope.Profile), $"{field}.where.{column}", value.GetRawText(), "must be an integer or true/false"),
     };
 }

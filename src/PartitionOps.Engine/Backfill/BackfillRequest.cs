@@ -13,6 +13,27 @@ public sealed record BackfillScope
     public string? ControlSchema { get; init; }
     /// <summary>Restrict to these type names (of the profile's system types); empty: all of them.</summary>
     public IReadOnlyList<string> ResourceTypes { get; init; } = [];
+
+    /// <summary>
+    /// Everything about the scope that can be checked without a connection: the profile, the schema names (plain
+    /// identifiers, no system schema) and the chosen types (each one of the profile's system types, once).
+    /// Keyed by this record's property names.
+    /// </summary>
+    public BackfillScope Validated()
+    {
+        var profile = Profile.Validated();
+        if (Schema != null) Identifier.ValidateSchema(Schema, nameof(Schema));
+        if (ControlSchema != null) Identifier.ValidateSchema(ControlSchema, nameof(ControlSchema));
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var name in ResourceTypes)
+        {
+            if (!profile.SystemTypes.Contains(name ?? "", StringComparer.Ordinal))
+                throw new InvalidRequestException(nameof(ResourceTypes), name ?? "",
+                    $"is not one of the profile's system types ({string.Join(", ", profile.SystemTypes)})");
+            if (!seen.Add(name!)) throw new InvalidRequestException(nameof(ResourceTypes), name!, "is given twice");
+        }
+        return this;
+    }
 }
 
 /// <summary>Everything `backfill start` / Start-PartitionBackfill can say.</summary>
@@ -66,33 +87,53 @@ public sealed record BackfillRequest
         _ => this,
     };
 
-    /// <summary>Throws <see cref="InvalidRequestException"/> naming the first bad value.</summary>
+    /// <summary>Largest first batch: far above any useful batch, low enough that a typo (an extra 0) is caught.</summary>
+    public const int MaxBatchSize = 1_000_000;
+    /// <summary>Longest pause, batch target or batch lock timeout we accept: one hour (a typo, not a plan, beyond that).</summary>
+    public static readonly TimeSpan MaxPause = TimeSpan.FromHours(1);
+    /// <summary>Longest --max-duration: a year; TimeSpan and every engine's timers hold it.</summary>
+    public static readonly TimeSpan MaxRunDuration = TimeSpan.FromDays(366);
+    /// <summary>Most types worked at once.</summary>
+    public const int MaxParallelism = 64;
+
+    /// <summary>
+    /// Throws <see cref="InvalidRequestException"/> naming the first bad value, keyed by this record's property names
+    /// (each front end maps them to its own parameter names). Checks everything that can be checked without a
+    /// connection, so bad input never connects.
+    /// </summary>
     public BackfillRequest Validated()
     {
-        if (BatchSize < 1) throw new InvalidRequestException("--batch-size", BatchSize, "must be a positive number of rows");
-        if (TargetBatchTime < TimeSpan.Zero) throw new InvalidRequestException("--target-batch-ms", (long)TargetBatchTime.TotalMilliseconds, "must be zero or positive");
-        if (Delay < TimeSpan.Zero) throw new InvalidRequestException("--delay-ms", (long)Delay.TotalMilliseconds, "must be zero or positive");
-        if (Parallelism < 1 || Parallelism > 64) throw new InvalidRequestException("--parallel", Parallelism, "must be between 1 and 64");
-        if (MaxDuration is { } d && d <= TimeSpan.Zero) throw new InvalidRequestException("--max-duration", d, "must be positive");
-        if (BatchLockTimeout <= TimeSpan.Zero) throw new InvalidRequestException("--lock-timeout-ms", (long)BatchLockTimeout.TotalMilliseconds, "must be positive");
-        if (Index.MaxDop < 0) throw new InvalidRequestException("--maxdop", Index.MaxDop, "must be zero or positive");
-        if (!new[] { "NONE", "ROW", "PAGE" }.Contains(Index.DataCompression, StringComparer.OrdinalIgnoreCase))
-            throw new InvalidRequestException("--data-compression", Index.DataCompression, "must be NONE, ROW or PAGE");
-        // SQL Server's documented range of MAX_DURATION for a resumable index operation: more than 0, at most a week.
-        // https://learn.microsoft.com/sql/t-sql/statements/create-index-transact-sql#resumable-indexes
-        if (Index.MaxDurationMinutes is < 1 or > 10_080)
-            throw new InvalidRequestException("--index-max-duration", Index.MaxDurationMinutes,
-                "must be between 1 and 10080 minutes (one week)");
-        // CREATE INDEX: "The maximum is 64 processors".
-        if (Index.MaxDop > 64) throw new InvalidRequestException("--maxdop", Index.MaxDop, "must be at most 64");
-        if (!Enum.IsDefined(Phase)) throw new InvalidRequestException("--phase", Phase, "is not one of all, column, indexes, backfill");
+        Scope.Validated();
+        if (BatchSize is < 1 or > MaxBatchSize)
+            throw new InvalidRequestException(nameof(BatchSize), BatchSize, $"must be between 1 and {MaxBatchSize:N0} rows");
+        CheckSpan(nameof(TargetBatchTime), TargetBatchTime, allowZero: true);
+        CheckSpan(nameof(Delay), Delay, allowZero: true);
+        if (Parallelism is < 1 or > MaxParallelism)
+            throw new InvalidRequestException(nameof(Parallelism), Parallelism, $"must be between 1 and {MaxParallelism}");
+        if (MaxDuration is { } d && (d <= TimeSpan.Zero || d > MaxRunDuration))
+            throw new InvalidRequestException(nameof(MaxDuration), d, "must be positive and at most 366 days");
+        CheckSpan(nameof(BatchLockTimeout), BatchLockTimeout, allowZero: false);
+        CheckSpan(nameof(DdlLockTimeout), DdlLockTimeout, allowZero: false);
+        CheckSpan(nameof(IndexLockTimeout), IndexLockTimeout, allowZero: false);
+        if (DdlRetries is < 1 or > 1000) throw new InvalidRequestException(nameof(DdlRetries), DdlRetries, "must be between 1 and 1000");
+        Index.Validate();
+        if (!Enum.IsDefined(Phase)) throw new InvalidRequestException(nameof(Phase), Phase, "is not one of all, column, indexes, backfill");
         if (Phase == BackfillPhase.Indexes && SkipIndexes)
-            throw new InvalidRequestException("--skip-indexes", true, "contradicts --phase indexes");
+            throw new InvalidRequestException(nameof(SkipIndexes), true, "contradicts the indexes phase: that phase only builds the indexes");
         if (!(IndexBuildRowsPerSecond > 0) || !double.IsFinite(IndexBuildRowsPerSecond))
-            throw new InvalidRequestException("--index-build-rate", IndexBuildRowsPerSecond,
+            throw new InvalidRequestException(nameof(IndexBuildRowsPerSecond), IndexBuildRowsPerSecond,
                 "must be a positive number of rows per second");
         Throttle.Validate();
         return this;
+    }
+
+    /// <summary>A time in whole milliseconds between 0 (or 1 ms) and <see cref="MaxPause"/>.</summary>
+    private static void CheckSpan(string parameter, TimeSpan value, bool allowZero)
+    {
+        var ms = (long)value.TotalMilliseconds;
+        if (value < TimeSpan.Zero || (!allowZero && value == TimeSpan.Zero) || value > MaxPause)
+            throw new InvalidRequestException(parameter, ms,
+                $"must be between {(allowZero ? 0 : 1)} and {(long)MaxPause.TotalMilliseconds:N0} milliseconds (one hour)");
     }
 }
 
@@ -154,22 +195,29 @@ public sealed record ThrottleOptions
 
     /// <summary>
     /// A limit as typed: a number, or "off" (any case) for null, which switches the limit off. Anything else is
-    /// invalid input naming <paramref name="option"/> and the text. The range is checked by <see cref="Validate"/>.
+    /// invalid input naming <paramref name="parameter"/> and the text. The range is checked by <see cref="Validate"/>.
     /// </summary>
-    public static double? ParseLimit(string option, string text)
+    public static double? ParseLimit(string parameter, string text)
     {
         var trimmed = (text ?? "").Trim();
         if (trimmed.Equals(Off, StringComparison.OrdinalIgnoreCase)) return null;
-        if (double.TryParse(trimmed, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value)
+        if (double.TryParse(trimmed, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture,
+            out var value)
             && double.IsFinite(value)) return value;
-        throw new InvalidRequestException(option, text, $"is not a number or '{Off}'");
+        throw new InvalidRequestException(parameter, text, $"is not a number or '{Off}'");
     }
 
     public void Validate()
     {
-        if (MaxReplicaLagSeconds is < 0) throw new InvalidRequestException("--max-replica-lag", MaxReplicaLagSeconds, "must be zero or positive (or off)");
-        if (MaxLogUsedPercent is < 0 or > 100) throw new InvalidRequestException("--max-log-used", MaxLogUsedPercent, "must be a percentage (or off)");
-        if (MaxBlockedSessions is < 0) throw new InvalidRequestException("--max-blocked-sessions", MaxBlockedSessions, "must be zero or positive (or off)");
-        if (CustomQuery is { } q && string.IsNullOrWhiteSpace(q)) throw new InvalidRequestException("--throttle-query", q, "is empty");
+        // A day of lag or a million blocked sessions is a typo, not a limit.
+        if (MaxReplicaLagSeconds is < 0 or > 86_400)
+            throw new InvalidRequestException(nameof(MaxReplicaLagSeconds), MaxReplicaLagSeconds,
+                "must be between 0 and 86,400 seconds (or off)");
+        if (MaxLogUsedPercent is < 0 or > 100)
+            throw new InvalidRequestException(nameof(MaxLogUsedPercent), MaxLogUsedPercent, "must be a percentage from 0 to 100 (or off)");
+        if (MaxBlockedSessions is < 0 or > 1_000_000 || MaxBlockedSessions is { } b && b != Math.Floor(b))
+            throw new InvalidRequestException(nameof(MaxBlockedSessions), MaxBlockedSessions,
+                "must be a whole number from 0 to 1,000,000 (or off)");
+        if (CustomQuery is { } q && string.IsNullOrWhiteSpace(q)) throw new InvalidRequestException(nameof(CustomQuery), q, "is empty");
     }
 }

@@ -23,15 +23,15 @@ public sealed class BackfillService
         await using var connection = await request.Scope.Target.OpenAsync(ct).ConfigureAwait(false);
         var context = await BackfillContext.ResolveAsync(request.Scope, connection, ct).ConfigureAwait(false);
         if (request.Phase == BackfillPhase.Indexes && !context.ColumnExists)
-            throw new InvalidRequestException("--phase", "indexes",
+            throw new InvalidRequestException(nameof(BackfillRequest.Phase), "indexes",
                 $"needs {context.Profile.PartitionColumn} in {context.Display}, which does not exist yet: " +
-                "run backfill start --phase column (or a whole start) first");
+                "run the column phase (or a whole start) first");
 
         var server = await ReadServerAsync(connection, context, ct).ConfigureAwait(false);
         var indexOptions = ServerRules.EffectiveIndexOptions(request, server);
         var columnStep = ColumnStep(request, context);
         if (columnStep is not null && await RowSizeCheckAsync(connection, context, ct).ConfigureAwait(false) is { Passed: false } rowSize)
-            throw new InvalidRequestException("profile partition_column", context.Profile.PartitionColumn, rowSize.Detail);
+            throw new InvalidRequestException(nameof(BackfillScope.Profile), "partition_column", context.Profile.PartitionColumn, rowSize.Detail);
         var tableRows = request.SkipIndexes ? 0 : await TableRowsAsync(connection, context, ct).ConfigureAwait(false);
         var indexSteps = await IndexStepsAsync(connection, context, request, indexOptions, tableRows, ct).ConfigureAwait(false);
         ServerRules.RequireOnlineOrConsent(request, server, buildNeeded: indexSteps.Count > 0);
@@ -123,6 +123,7 @@ public sealed class BackfillService
     /// </summary>
     public async Task<BackfillStopRequest> RequestStopAsync(BackfillScope scope, CancellationToken ct = default)
     {
+        scope = scope.Validated();
         await using var connection = await scope.Target.OpenAsync(ct).ConfigureAwait(false);
         var context = await BackfillContext.ResolveAsync(scope, connection, ct).ConfigureAwait(false);
         await EnsureControlTablesAsync(connection, context, ct).ConfigureAwait(false);
@@ -165,6 +166,7 @@ public sealed class BackfillService
 
     public async Task<BackfillProgressReport> GetProgressAsync(BackfillScope scope, bool exact = false, CancellationToken ct = default)
     {
+        scope = scope.Validated();
         await using var connection = await scope.Target.OpenAsync(ct).ConfigureAwait(false);
         var context = await BackfillContext.ResolveAsync(scope, connection, ct).ConfigureAwait(false);
         return await ProgressReader.ReadAsync(connection, context, exact, ct).ConfigureAwait(false);
@@ -174,10 +176,11 @@ public sealed class BackfillService
 
     public async Task<IntegrityReport> ValidateAsync(BackfillScope scope, CancellationToken ct = default)
     {
+        scope = scope.Validated();
         await using var connection = await scope.Target.OpenAsync(ct).ConfigureAwait(false);
         var context = await BackfillContext.ResolveAsync(scope, connection, ct).ConfigureAwait(false);
         if (!context.ColumnExists)
-            throw new InvalidRequestException("profile partition_column", context.Profile.PartitionColumn,
+            throw new InvalidRequestException(nameof(BackfillScope.Profile), "partition_column", context.Profile.PartitionColumn,
                 $"does not exist in {context.Display} yet: run backfill start first");
         var p = context.Profile;
         var statement = context.Dialect.Misplaced(context.Table, context.SystemTypes.Count)

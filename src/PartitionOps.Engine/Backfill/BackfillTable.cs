@@ -62,6 +62,28 @@ public sealed record IndexBuildOptions
     public string DataCompression { get; init; } = "PAGE";
     /// <summary>Build offline where the edition cannot build online (otherwise such a server is refused).</summary>
     public bool AllowOffline { get; init; }
+
+    public static readonly IReadOnlyList<string> Compressions = ["NONE", "ROW", "PAGE"];
+
+    /// <summary>
+    /// SQL Server's own limits, checked before anything connects: MAX_DURATION of a resumable build is 1 to 10,080 minutes
+    /// (one week), and MAXDOP 0 to 64 for an index operation (0: the server's setting)
+    /// (https://learn.microsoft.com/sql/t-sql/statements/create-index-transact-sql#max_duration--time--minutes-).
+    /// </summary>
+    public const int MaxDurationLimitMinutes = 10_080;
+    public const int MaxDopLimit = 64;
+
+    /// <summary>Throws <see cref="InvalidRequestException"/> keyed by this record's property names.</summary>
+    public void Validate()
+    {
+        if (MaxDop is < 0 or > MaxDopLimit)
+            throw new InvalidRequestException(nameof(MaxDop), MaxDop, $"must be between 0 (the server's setting) and {MaxDopLimit}");
+        if (!Compressions.Contains((DataCompression ?? "").Trim(), StringComparer.OrdinalIgnoreCase))
+            throw new InvalidRequestException(nameof(DataCompression), DataCompression, "must be one of NONE, ROW, PAGE");
+        if (MaxDurationMinutes is < 1 or > MaxDurationLimitMinutes)
+            throw new InvalidRequestException(nameof(MaxDurationMinutes), MaxDurationMinutes,
+                $"must be between 1 and {MaxDurationLimitMinutes:N0} minutes (SQL Server's MAX_DURATION)");
+    }
 }
 
 /// <summary>Which way a run moves rows: backfill puts system types in the system partition; undo puts them back.</summary>

@@ -38,7 +38,7 @@ internal static class ServerRules
     public static void RequireOnlineOrConsent(BackfillRequest request, ServerFacts server, bool buildNeeded)
     {
         if (buildNeeded && !request.SkipIndexes && request.Index.Online && !server.SupportsOnline && !request.Index.AllowOffline)
-            throw new InvalidRequestException("--offline-index-build", "off",
+            throw new InvalidRequestException(nameof(IndexBuildOptions.AllowOffline), "off",
                 $"is required on {server.Edition}, which cannot build indexes online: an offline build blocks writers while it runs, " +
                 "so it must be asked for (--offline-index-build / -AllowOfflineIndexBuild)");
     }

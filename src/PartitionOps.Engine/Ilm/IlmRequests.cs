@@ -169,17 +169,34 @@ public sealed record IlmRunResult(
 
 public static class IlmInput
 {
+    /// <summary>
+    /// The run dates we accept. Tiers count back up to <see cref="IlmPolicy.MaxAgeMonths"/> (100 years) from the as-of date
+    /// and a simulation steps up to 100 years forward, so both stay inside what .NET (DateTime from year 1),
+    /// Oracle DATE and TIMESTAMP (to 9999-12-31), SQL Server datetime2 and PostgreSQL date hold.
+    /// </summary>
+    public static readonly DateOnly MinDate = new(1900, 1, 1);
+    public static readonly DateOnly MaxDate = new(9799, 12, 31);
+
     /// <summary>Parses --as-of (YYYY-MM-DD); anything else is bad input naming the value.</summary>
-    public static DateOnly ParseAsOf(string? text, string parameter = "--as-of")
+    public static DateOnly ParseAsOf(string? text, string parameter = nameof(IlmRunRequest.AsOf))
     {
         if (string.IsNullOrWhiteSpace(text)) throw new InvalidRequestException(parameter, text ?? "", "is empty: use YYYY-MM-DD");
-        return DateOnly.TryParseExact(text.Trim(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d)
-            ? d
+        return !text.Any(char.IsControl) && DateOnly.TryParseExact(text.Trim(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d)
+            ? CheckDate(d, parameter, text)
             : throw new InvalidRequestException(parameter, text, "is not a date: use YYYY-MM-DD");
     }
 
+    /// <summary>Throws unless <paramref name="date"/> lies from <see cref="MinDate"/> to <see cref="MaxDate"/>.</summary>
+    public static DateOnly CheckDate(DateOnly date, string parameter, object? shown = null)
+    {
+        if (date < MinDate || date > MaxDate)
+            throw new InvalidRequestException(parameter, shown ?? date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+                $"is outside the dates we plan for ({MinDate:yyyy-MM-dd} to {MaxDate:yyyy-MM-dd}): tiers count back up to 100 years from it");
+        return date;
+    }
+
     /// <summary>Y/N (also yes/no, true/false, 1/0, any case) for a switch option; null when not given; else bad input naming it.</summary>
-    public static bool? ParseYesNo(string? text, string parameter) => text?.Trim().ToUpperInvariant() switch
+    public static bool? ParseYesNo(string? text, string parameter) => (text is not null && text.Any(char.IsControl) ? "?" : text?.Trim().ToUpperInvariant()) switch
     {
         null => null,
         "Y" or "YES" or "TRUE" or "1" => true,
@@ -197,14 +214,14 @@ public static class IlmInput
     {
         if (!string.IsNullOrWhiteSpace(providerOption)) return (ProviderRegistry.Get(providerOption), "--provider");
         if (string.IsNullOrWhiteSpace(layout.Provider))
-            throw new InvalidRequestException("--provider", "", $"is required: the layout {layoutSource} names no provider, and merge costs differ (use oracle or postgresql)");
+            throw new InvalidRequestException(nameof(DatabaseTarget.Provider), "", $"is required: the layout {layoutSource} names no provider, and merge costs differ (use oracle or postgresql)");
         try
         {
             return (ProviderRegistry.Get(layout.Provider), "the layout file");
         }
         catch (InvalidRequestException)
         {
-            throw new InvalidRequestException("--layout", layoutSource, $"names provider '{layout.Provider}', which is not known: give --provider oracle or postgresql");
+            throw new InvalidRequestException(nameof(IlmPlanRequest.Layout), layoutSource, $"names provider '{layout.Provider}', which is not known: name the provider (oracle or postgresql)");
         }
     }
 }

@@ -48,14 +48,14 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
     public async Task<IlmPlanResult> PlanAsync(IlmPlanRequest request, CancellationToken ct = default)
     {
         request.Overrides.Validate();
-        var asOf = request.AsOf ?? Today;
+        var asOf = IlmInput.CheckDate(request.AsOf ?? Today, nameof(IlmPlanRequest.AsOf));
         if (request.Layout is { } offline)
         {
             var provider = request.Provider ?? request.Target?.Provider
-                ?? throw new InvalidRequestException("--provider", "", "is needed with --layout: it chooses whose statements to show (oracle or postgresql)");
+                ?? throw new InvalidRequestException(nameof(DatabaseTarget.Provider), "", "is needed to plan from a layout: it chooses whose statements to show (oracle or postgresql)");
             return PlanOffline(offline, request.Policy, asOf, provider, IlmConfig.Default.With(request.Overrides));
         }
-        var target = request.Target ?? throw new InvalidRequestException("--connection", "", "is needed unless --layout FILE is given");
+        var target = request.Target ?? throw new InvalidRequestException(nameof(DatabaseTarget.ConnectionString), "", "is needed unless a layout is given");
         var names = Names.Of(target, request.Schema, request.Table, request.ControlSchema);
         await using var connection = await target.OpenAsync(ct).ConfigureAwait(false);
         var layout = await IlmCatalog.ReadAsync(connection, target.Provider, names.Schema, names.Table, ct).ConfigureAwait(false);
@@ -77,10 +77,10 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
     public async Task<IlmRunResult> RunAsync(IlmRunRequest request, IProgress<IlmProgress>? progress = null, CancellationToken ct = default)
     {
         request.Overrides.Validate();
-        if (request.MaxDuration is { } limit && limit < TimeSpan.Zero)
-            throw new InvalidRequestException("--max-duration", limit, "must not be negative");
+        if (request.MaxDuration is { } limit && (limit < TimeSpan.Zero || limit > TimeSpan.FromDays(366)))
+            throw new InvalidRequestException(nameof(IlmRunRequest.MaxDuration), limit, "must be from 0 to 366 days");
         var started = _time.GetTimestamp();
-        var asOf = request.AsOf ?? Today;
+        var asOf = IlmInput.CheckDate(request.AsOf ?? Today, nameof(IlmRunRequest.AsOf));
         var provider = request.Target.Provider;
         var names = Names.Of(request.Target, request.Schema, request.Table, request.ControlSchema);
         var dialect = names.Dialect;
@@ -196,7 +196,8 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
     /// <summary>Merge audit rows, newest first; none when the control tables do not exist yet (reads only, creates nothing).</summary>
     public async Task<IReadOnlyList<MergeAuditRecord>> HistoryAsync(IlmHistoryRequest request, CancellationToken ct = default)
     {
-        if (request.MaxRows <= 0) throw new InvalidRequestException("--max-rows", request.MaxRows, "must be above 0");
+        if (request.MaxRows is < 1 or > 1_000_000)
+            throw new InvalidRequestException(nameof(IlmHistoryRequest.MaxRows), request.MaxRows, "must be from 1 to 1,000,000");
         var names = Names.Of(request.Target, request.Schema, request.Table, request.ControlSchema, tableRequired: false);
         await using var connection = await request.Target.OpenAsync(ct).ConfigureAwait(false);
         var provider = request.Target.Provider;
@@ -211,7 +212,7 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
     {
         request.Thresholds.Validate();
         if (request.VerifyIndexes && request.Table is null)
-            throw new InvalidRequestException("--verify-indexes", "", "needs the table to verify: it reads the indexes of one table's partitions");
+            throw new InvalidRequestException(nameof(IlmHealthRequest.VerifyIndexes), "", "needs the table to verify: it reads the indexes of one table's partitions");
         var names = Names.Of(request.Target, request.Schema, request.Table, request.ControlSchema, tableRequired: false);
         var provider = request.Target.Provider;
         await using var connection = await request.Target.OpenAsync(ct).ConfigureAwait(false);
@@ -245,6 +246,13 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
 
     public IlmSimulationResult Simulate(IlmSimulateRequest request)
     {
+        // A trillion rows a month is past any table; more is a typo.
+        if (request.RowsPerNewMonth is > 1_000_000_000_000)
+            throw new InvalidRequestException(nameof(IlmSimulateRequest.RowsPerNewMonth), request.RowsPerNewMonth, "must be at most 1,000,000,000,000");
+        IlmInput.CheckDate(request.From, nameof(IlmSimulateRequest.From));
+        IlmInput.CheckDate(request.To, nameof(IlmSimulateRequest.To));
+        if (request.RowsPerNewMonth is < 0)
+            throw new InvalidRequestException(nameof(IlmSimulateRequest.RowsPerNewMonth), request.RowsPerNewMonth, "must be 0 or more");
         var dialect = request.Provider is null ? null : IlmCatalog.DialectOf(request.Provider);
         var options = new IlmPlanOptions
         {
@@ -293,6 +301,10 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
     {
         var key = request.Key?.Trim().ToUpperInvariant() ?? "";
         var value = IlmConfig.Normalize(key, request.Value);
+        // dwh_ilm_config.description is varchar(4000) / VARCHAR2(4000); text that long (or one line break past it) is a mistake.
+        if (request.Description is { } description && (description.Length > 4000 || description.Any(c => char.IsControl(c) && c != '\n')))
+            throw new InvalidRequestException(nameof(IlmSetConfigRequest.Description), description,
+                "must be at most 4,000 characters with no control character other than a line break");
         var names = Names.Of(request.Target, null, null, request.ControlSchema, tableRequired: false);
         await using var connection = await request.Target.OpenAsync(ct).ConfigureAwait(false);
         await EnsureControlTablesAsync(connection, request.Target.Provider, names.Dialect, names.ControlSchema, ct).ConfigureAwait(false);
@@ -306,9 +318,9 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
         public static Names Of(DatabaseTarget target, string? schema, string? table, string? controlSchema, bool tableRequired = true)
         {
             var dialect = IlmCatalog.DialectOf(target.Provider);
-            if (tableRequired || table != null) Identifier.Validate(table, "--table");
-            if (schema != null) Identifier.Validate(schema, "--schema");
-            if (controlSchema != null) Identifier.Validate(controlSchema, "--control-schema");
+            if (tableRequired || table != null) Identifier.Validate(table, nameof(IlmTableRequest.Table));
+            if (schema != null) Identifier.ValidateSchema(schema, nameof(IlmTableRequest.Schema));
+            if (controlSchema != null) Identifier.ValidateSchema(controlSchema, nameof(IlmTableRequest.ControlSchema));
             return new Names(
                 dialect,
                 schema is null ? dialect.DefaultSchema : dialect.NormalizeName(schema),
@@ -366,7 +378,7 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
         foreach (var (tablespace, tier) in needed)
         {
             if (!existing.Contains(tablespace))
-                throw new InvalidRequestException("tablespace", tablespace,
+                throw new InvalidRequestException(nameof(IlmRunRequest.Policy), "tablespace", tablespace,
                     $"does not exist (the policy's {tier.ToString().ToLowerInvariant()} tier names it): create it or fix the policy");
         }
     }

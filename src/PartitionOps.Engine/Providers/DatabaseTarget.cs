@@ -15,7 +15,7 @@ public sealed class DatabaseTarget
     {
         Provider = provider ?? throw new ArgumentNullException(nameof(provider));
         if (string.IsNullOrWhiteSpace(connectionString))
-            throw new InvalidRequestException("--connection", "", "is empty: give a connection string (or set PARTITIONOPS_CONNECTION)");
+            throw new InvalidRequestException(nameof(DatabaseTarget.ConnectionString), "", "is empty: give a connection string (or set PARTITIONOPS_CONNECTION)");
         ConnectionString = connectionString;
         _accessToken = accessToken;
         // Parse now so a malformed string is bad input (exit 2), not a failure halfway through.
@@ -27,7 +27,7 @@ public sealed class DatabaseTarget
     public string ConnectionString { get; }
 
     /// <summary>The connection string with secrets masked, for messages and logs.</summary>
-    public string DisplayName => ConnectionStrings.Redact(ConnectionString);
+    public string DisplayName => ConnectionStrings.Redact(ConnectionString, Provider);
 
     public DbConnection CreateConnection() => Provider.CreateConnection(ConnectionString, _accessToken);
 
@@ -43,9 +43,13 @@ public sealed class DatabaseTarget
         catch (Exception e) when (e is not OperationCanceledException)
         {
             await connection.DisposeAsync().ConfigureAwait(false);
-            throw new ConnectionFailedException($"could not connect to {Provider.Name} at {DisplayName}: {e.Message}", e);
+            // The driver's message may repeat a secret of the string: scrub it. The driver's exception stays the inner one
+            // (retries classify it); front ends print only this message.
+            throw new ConnectionFailedException(
+                $"could not connect to {Provider.Name} at {DisplayName}: {ConnectionStrings.Scrub(e.Message, ConnectionString, Provider)}", e);
         }
     }
 
     public override string ToString() => $"{Provider.Name}: {DisplayName}";
 }
+

@@ -39,6 +39,12 @@ public interface IDatabaseProvider
     /// </summary>
     DbConnection CreateConnection(string connectionString, string? accessToken = null);
 
+    /// <summary>
+    /// Whether the driver reads <paramref name="key"/> of a connection string as a secret (a password under any of its
+    /// aliases): asked of the driver's own connection string builder where there is one.
+    /// </summary>
+    bool IsSecretKey(string key) => false;
+
     /// <summary>Sets provider specifics on every command (Oracle: BindByName, LONG fetch size).</summary>
     void PrepareCommand(DbCommand command) { }
 

@@ -20,12 +20,15 @@ public static class ProviderRegistry
     public static IReadOnlyCollection<string> Names =>
         Factories.Where(kv => string.Equals(kv.Key, kv.Value().Name, StringComparison.OrdinalIgnoreCase)).Select(kv => kv.Key).Order().ToList();
 
+    /// <summary>Every registered provider, once.</summary>
+    public static IReadOnlyList<IDatabaseProvider> All => Factories.Values.Select(f => f()).Distinct().ToList();
+
     /// <summary>Lets a provider that lives elsewhere (Oracle, loaded at run time) register itself.</summary>
     public static void Register(string name, Func<IDatabaseProvider> factory) => Factories[name] = factory;
 
     public static IDatabaseProvider Get(string? name)
     {
-        if (name != null && Factories.TryGetValue(name.Trim(), out var factory)) return factory();
-        throw new InvalidRequestException("--provider", name ?? "", $"is not a known provider: use one of {string.Join(", ", Names)}");
+        if (name != null && Factories.TryGetValue(name, out var factory)) return factory();
+        throw new InvalidRequestException(nameof(DatabaseTarget.Provider), name ?? "", $"is not a known provider: use one of {string.Join(", ", Names)}");
     }
 }

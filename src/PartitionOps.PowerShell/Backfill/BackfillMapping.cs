@@ -66,30 +66,31 @@ public static class BackfillMapping
 
     public static readonly IReadOnlyList<string> DataCompressionValues = ["NONE", "ROW", "PAGE"];
 
-    /// <summary>Engine (command line) option names -> the cmdlet parameter that carries the value.</summary>
+    /// <summary>The cmdlets' one map from the engine's parameter keys (request property names) to their parameters.</summary>
     public static readonly IReadOnlyDictionary<string, string> ParameterNames = new Dictionary<string, string>(StringComparer.Ordinal)
     {
-        ["--profile"] = "-Profile",
-        ["--schema"] = "-Schema",
-        ["--control-schema"] = "-ControlSchema",
-        ["--resource-type"] = "-ResourceType",
-        ["--batch-size"] = "-BatchSize",
-        ["--target-batch-ms"] = "-TargetBatchMilliseconds",
-        ["--delay-ms"] = "-DelayMilliseconds",
-        ["--parallel"] = "-Parallel",
-        ["--max-duration"] = "-MaxDuration",
-        ["--lock-timeout-ms"] = "-LockTimeoutMilliseconds",
-        ["--throttle-query"] = "-ThrottleQuery",
-        ["--max-replica-lag"] = "-MaxReplicaLagSeconds",
-        ["--max-log-used"] = "-MaxLogUsedPercent",
-        ["--max-blocked-sessions"] = "-MaxBlockedSessions",
-        ["--offline-index-build"] = "-AllowOfflineIndexBuild",
-        ["--maxdop"] = "-MaxDop",
-        ["--data-compression"] = "-DataCompression",
-        ["--index-max-duration"] = "-IndexMaxDurationMinutes",
-        ["--phase"] = "-Phase",
-        ["--index-build-rate"] = "-IndexBuildRowsPerSecond",
-        ["--provider"] = "-Provider",
+        [nameof(BackfillScope.Profile)] = "-Profile",
+        [nameof(BackfillScope.Schema)] = "-Schema",
+        [nameof(BackfillScope.ControlSchema)] = "-ControlSchema",
+        [nameof(BackfillScope.ResourceTypes)] = "-ResourceType",
+        [nameof(BackfillRequest.BatchSize)] = "-BatchSize",
+        [nameof(BackfillRequest.TargetBatchTime)] = "-TargetBatchMilliseconds",
+        [nameof(BackfillRequest.Delay)] = "-DelayMilliseconds",
+        [nameof(BackfillRequest.Parallelism)] = "-Parallel",
+        [nameof(BackfillRequest.MaxDuration)] = "-MaxDuration",
+        [nameof(BackfillRequest.BatchLockTimeout)] = "-LockTimeoutMilliseconds",
+        [nameof(ThrottleOptions.CustomQuery)] = "-ThrottleQuery",
+        [nameof(ThrottleOptions.MaxReplicaLagSeconds)] = "-MaxReplicaLagSeconds",
+        [nameof(ThrottleOptions.MaxLogUsedPercent)] = "-MaxLogUsedPercent",
+        [nameof(ThrottleOptions.MaxBlockedSessions)] = "-MaxBlockedSessions",
+        [nameof(IndexBuildOptions.AllowOffline)] = "-AllowOfflineIndexBuild",
+        [nameof(IndexBuildOptions.MaxDop)] = "-MaxDop",
+        [nameof(IndexBuildOptions.DataCompression)] = "-DataCompression",
+        [nameof(IndexBuildOptions.MaxDurationMinutes)] = "-IndexMaxDurationMinutes",
+        [nameof(BackfillRequest.Phase)] = "-Phase",
+        [nameof(BackfillRequest.IndexBuildRowsPerSecond)] = "-IndexBuildRowsPerSecond",
+        [nameof(DatabaseTarget.Provider)] = "-Provider",
+        [nameof(DatabaseTarget.ConnectionString)] = "-ConnectionString",
     };
 
     /// <summary>Which table: connection, profile (fhir or a JSON file), schemas and the resource types (empty: all system types).</summary>
@@ -210,7 +211,7 @@ public static class BackfillMapping
     public static InvalidRequestException Translate(InvalidRequestException e)
     {
         if (!ParameterNames.TryGetValue(e.Parameter, out var name)) return e;
-        return new InvalidRequestException(name, e.Value, e.Problem);
+        return e.Renamed(name);
     }
 
     /// <summary>Names from the command line and from piped objects, blanks dropped, duplicates once, order kept.</summary>

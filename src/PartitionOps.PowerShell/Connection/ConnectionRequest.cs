@@ -194,16 +194,8 @@ public static class ConnectionMapping
         var secrets = new List<string>(request.Connection?.Secrets ?? []);
         if (Reveal(request.Password) is { Length: > 0 } password) secrets.Add(password);
         if (Reveal(request.AccessToken) is { Length: > 0 } token) secrets.Add(token);
-        if (!string.IsNullOrEmpty(request.ConnectionString))
-        {
-            try
-            {
-                var builder = new DbConnectionStringBuilder { ConnectionString = request.ConnectionString };
-                foreach (var key in new[] { "Password", "Pwd", "User Password", "Access Token", "AccessToken" })
-                    if (builder.TryGetValue(key, out var value) && value?.ToString() is { Length: > 0 } s) secrets.Add(s);
-            }
-            catch (ArgumentException) { /* unparsable strings are refused before they are ever printed */ }
-        }
+        // Every key any known driver reads as a secret (Npgsql's PSW and PWD, SqlClient's PWD, ODP.NET's Proxy Password...).
+        secrets.AddRange(ConnectionStrings.SecretValues(request.ConnectionString));
         return secrets;
     }
 

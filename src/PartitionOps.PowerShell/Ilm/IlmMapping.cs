@@ -66,27 +66,28 @@ public static class IlmMapping
     /// <summary>Engine names of a bad value (command line options, threshold names) -> the cmdlet parameter.</summary>
     public static readonly IReadOnlyDictionary<string, string> ParameterNames = new Dictionary<string, string>(StringComparer.Ordinal)
     {
-        ["--table"] = "-Table",
-        ["--schema"] = "-Schema",
-        ["--control-schema"] = "-ControlSchema",
-        ["--policy"] = "-Policy",
-        ["--as-of"] = "-AsOf",
-        ["--max-merges"] = "-MaxMerges",
-        ["--lock-timeout"] = "-LockTimeoutSeconds",
-        ["--max-duration"] = "-MaxDuration",
-        ["--max-rows"] = "-MaxRows",
-        ["--provider"] = "-Provider",
-        ["--connection"] = "-Connection",
-        ["window days"] = "-WindowDays",
-        ["failed-not-retried days"] = "-FailedNotRetriedDays",
-        ["max failure rate"] = "-MaxFailureRatePercent",
-        ["min success rate"] = "-MinSuccessRatePercent",
-        ["max WARM monthly percent"] = "-MaxWarmMonthlyPercent",
-        ["max merge seconds"] = "-MaxMergeSeconds",
-        ["max average merge seconds"] = "-MaxAverageMergeSeconds",
-        ["max WARM monthly partitions"] = "-MaxWarmMonthlyPartitions",
-        ["--verify-indexes"] = "-VerifyIndexes",
-        ["config key"] = "-Key",
+        [nameof(IlmTableRequest.Table)] = "-Table",
+        [nameof(IlmTableRequest.Schema)] = "-Schema",
+        [nameof(IlmTableRequest.ControlSchema)] = "-ControlSchema",
+        [nameof(IlmRunRequest.Policy)] = "-Policy",
+        [nameof(IlmRunRequest.AsOf)] = "-AsOf",
+        [nameof(IlmConfigOverrides.MaxMerges)] = "-MaxMerges",
+        [nameof(IlmConfigOverrides.LockTimeoutSeconds)] = "-LockTimeoutSeconds",
+        [nameof(IlmRunRequest.MaxDuration)] = "-MaxDuration",
+        [nameof(IlmHistoryRequest.MaxRows)] = "-MaxRows",
+        [nameof(DatabaseTarget.Provider)] = "-Provider",
+        [nameof(DatabaseTarget.ConnectionString)] = "-Connection",
+        [nameof(IlmHealthThresholds.WindowDays)] = "-WindowDays",
+        [nameof(IlmHealthThresholds.FailedNotRetriedDays)] = "-FailedNotRetriedDays",
+        [nameof(IlmHealthThresholds.MaxFailureRatePercent)] = "-MaxFailureRatePercent",
+        [nameof(IlmHealthThresholds.MinSuccessRatePercent)] = "-MinSuccessRatePercent",
+        [nameof(IlmHealthThresholds.MaxWarmMonthlyPercent)] = "-MaxWarmMonthlyPercent",
+        [nameof(IlmHealthThresholds.MaxMergeSeconds)] = "-MaxMergeSeconds",
+        [nameof(IlmHealthThresholds.MaxAverageMergeSeconds)] = "-MaxAverageMergeSeconds",
+        [nameof(IlmHealthThresholds.MaxWarmMonthlyPartitions)] = "-MaxWarmMonthlyPartitions",
+        [nameof(IlmHealthRequest.VerifyIndexes)] = "-VerifyIndexes",
+        [nameof(IlmSetConfigRequest.Key)] = "-Key",
+        [nameof(IlmSetConfigRequest.Description)] = "-Description",
         [IlmConfig.AutoMergeKey] = "-Value",
         [IlmConfig.LockTimeoutKey] = "-Value",
         [IlmConfig.RetryFailedKey] = "-Value",
@@ -279,7 +280,7 @@ public static class IlmMapping
         var problem = e.Problem;
         // A bad config value: keep the key in the message (-Value 'x' for MAX_MERGES_PER_RUN must be ...).
         if (name == "-Value" && e.Parameter != "-Value") problem = $"for {e.Parameter} {problem}";
-        return new InvalidRequestException(name, e.Value, problem);
+        return new InvalidRequestException(name, e.Field, e.Value, problem);
     }
 
     /// <summary>Runs <paramref name="build"/> and translates its bad-input errors to cmdlet parameter names.</summary>

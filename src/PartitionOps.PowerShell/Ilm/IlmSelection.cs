@@ -34,8 +34,6 @@ public static class IlmSelection
     public static InvalidRequestException Translate(InvalidRequestException e, bool explicitMerge)
     {
         if (e.Parameter != IlmActionSelector.Parameter) return e;
-        var prefix = $"{e.Parameter} '{e.Value}' ";
-        var problem = e.Message.StartsWith(prefix, StringComparison.Ordinal) ? e.Message[prefix.Length..] : e.Message;
-        return new InvalidRequestException(explicitMerge ? "-Partition" : "-SourcePartition", e.Value, problem);
+        return e.Renamed(explicitMerge ? "-Partition" : "-SourcePartition");
     }
 }

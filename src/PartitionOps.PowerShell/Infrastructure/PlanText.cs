@@ -85,7 +85,7 @@ public static partial class PlanText
         if (text.Length > 0) text.AppendLine();
         text.AppendLine(statement.Text.TrimEnd());
         foreach (var p in statement.Parameters)
-            text.Append("-- ").Append(p.Name).Append(" = ").AppendLine(Format(p.Value));
+            text.AppendLine(PlanComment.Line($"{p.Name} = {Format(p.Value)}"));
     }
 
     /// <summary>The statement with quoted names, string literals and numbers blanked: per-partition repeats share it.</summary>

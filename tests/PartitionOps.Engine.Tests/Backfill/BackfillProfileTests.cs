@@ -39,7 +39,7 @@ public sealed class BackfillProfileTests
     [InlineData("""{ "default_value": 1 }""", "system_value")]
     [InlineData("""{ "system_types": [] }""", "system_types")]
     [InlineData("""{ "tabel": "Resource" }""", "tabel")]
-    [InlineData("""{ "table": """, "not a valid profile")]
+    [InlineData("""{ "table": """, "is not valid JSON")]
     [InlineData("""{ "index_columns": ["ok", "bad name"] }""", "bad name")]
     public void A_bad_profile_is_refused_naming_what_is_wrong(string json, string named)
     {
@@ -52,7 +52,7 @@ public sealed class BackfillProfileTests
     {
         var error = Assert.Throws<InvalidRequestException>(() => BackfillProfile.Load("/no/such/profile.json"));
         Assert.Contains("/no/such/profile.json", error.Message);
-        Assert.Equal("--profile", error.Parameter);
+        Assert.Equal("Profile", error.Parameter);
     }
 
     [Fact]

@@ -25,7 +25,7 @@ public sealed class ServerRulesTests
     {
         var request = Request();
         var error = Assert.Throws<InvalidRequestException>(() => ServerRules.RequireOnlineOrConsent(request, Standard, buildNeeded: true));
-        Assert.Equal("--offline-index-build", error.Parameter);
+        Assert.Equal("AllowOffline", error.Parameter);
         Assert.Contains("Standard Edition (64-bit)", error.Message);
         Assert.Contains("cannot build indexes online", error.Message);
         Assert.Contains("-AllowOfflineIndexBuild", error.Problem);

@@ -45,6 +45,6 @@ public sealed class ThrottleOptionsTests
     {
         Assert.Equal(0, new ThrottleOptions().MaxBlockedSessions);
         var e = Assert.Throws<InvalidRequestException>(() => new ThrottleOptions { MaxBlockedSessions = -1 }.Validate());
-        Assert.Equal("--max-blocked-sessions", e.Parameter);
+        Assert.Equal("MaxBlockedSessions", e.Parameter);
     }
 }

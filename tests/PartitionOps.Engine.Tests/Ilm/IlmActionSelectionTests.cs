@@ -25,7 +25,7 @@ public sealed class IlmActionSelectionTests
     private static InvalidRequestException Refused(Func<IlmPlan> select)
     {
         var e = Assert.Throws<InvalidRequestException>(() => select());
-        Assert.Equal("--only-partition", e.Parameter);
+        Assert.Equal("Only", e.Parameter);
         Assert.Contains("nothing was changed", e.Message);
         return e;
     }

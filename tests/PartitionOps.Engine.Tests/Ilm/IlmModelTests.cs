@@ -73,9 +73,9 @@ public sealed class LayoutJsonTests
     }
 
     [Theory]
-    [InlineData("{ not json", "is not valid layout JSON")]
+    [InlineData("{ not json", "is not valid JSON")]
     [InlineData("{\"table\": \"T\", \"partitions\": []}", "lists no partitions")]
-    [InlineData("{\"partitions\": [{\"name\": \"P_2023\"}]}", "is not valid layout JSON")]
+    [InlineData("{\"partitions\": [{\"name\": \"P_2023\"}]}", "lacks a required key")]
     [InlineData("{\"table\": \"T\", \"partitions\": [{\"name\": \"P_2023\"}, {\"name\": \"p_2023\"}]}", "twice")]
     public void Broken_layout_names_the_file_and_the_problem(string json, string problem)
     {
@@ -231,7 +231,7 @@ public sealed class IlmPolicyTests
     public void Two_tablespaces_that_differ_only_in_case_are_bad_input_naming_both()
     {
         var e = Assert.Throws<InvalidRequestException>(() => IlmPolicy.Default.ResolveTablespaces(["tbs_hot", "tbs_cold", "Tbs_Cold"]));
-        Assert.Equal(("tablespace", "TBS_COLD"), (e.Parameter, e.Value));
+        Assert.Equal(("Policy", "tablespace", "TBS_COLD"), (e.Parameter, e.Field, e.Value));
         Assert.Contains("tbs_cold and Tbs_Cold", e.Message);
         Assert.Contains("cold tier", e.Message);
     }

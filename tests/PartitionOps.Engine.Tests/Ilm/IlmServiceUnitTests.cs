@@ -77,8 +77,8 @@ public sealed class IlmConfigTests
     [Fact]
     public void Bad_overrides_name_the_option()
     {
-        Assert.Contains("--lock-timeout", Assert.Throws<InvalidRequestException>(() => new IlmConfigOverrides { LockTimeoutSeconds = 0 }.Validate()).Message);
-        Assert.Contains("--max-merges", Assert.Throws<InvalidRequestException>(() => new IlmConfigOverrides { MaxMerges = -2 }.Validate()).Message);
+        Assert.Contains("LockTimeoutSeconds", Assert.Throws<InvalidRequestException>(() => new IlmConfigOverrides { LockTimeoutSeconds = 0 }.Validate()).Message);
+        Assert.Contains("MaxMerges", Assert.Throws<InvalidRequestException>(() => new IlmConfigOverrides { MaxMerges = -2 }.Validate()).Message);
     }
 
     [Theory]
@@ -88,7 +88,7 @@ public sealed class IlmConfigTests
     public void Invalid_as_of_dates_are_bad_input(string text)
     {
         var e = Assert.Throws<InvalidRequestException>(() => IlmInput.ParseAsOf(text));
-        Assert.Equal("--as-of", e.Parameter);
+        Assert.Equal("AsOf", e.Parameter);
     }
 }
 
@@ -269,7 +269,7 @@ public sealed class IlmSimulationTests
     public void To_before_from_is_bad_input()
     {
         var e = Assert.Throws<InvalidRequestException>(() => new IlmService().Simulate(new IlmSimulateRequest(TwoYearsOfMonths(), new(2025, 1, 1), new(2024, 1, 1))));
-        Assert.Equal("--to", e.Parameter);
+        Assert.Equal("To", e.Parameter);
     }
 }
 
@@ -326,7 +326,7 @@ public sealed class IlmOfflinePlanTests
     public async Task Offline_plan_without_provider_is_bad_input()
     {
         var e = await Assert.ThrowsAsync<InvalidRequestException>(() => new IlmService().PlanAsync(new IlmPlanRequest { Layout = Layouts.Of(Layouts.Monthly(2023, 1)) }));
-        Assert.Equal("--provider", e.Parameter);
+        Assert.Equal("Provider", e.Parameter);
     }
 
     [Fact]

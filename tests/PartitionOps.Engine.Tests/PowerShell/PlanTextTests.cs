@@ -60,3 +60,20 @@ public class PlanTextTests
     public void Confirm_question_shows_the_sql() =>
         Assert.Contains("ALTER TABLE", PlanText.ConfirmQuestion("dbo.Resource", "Backfill", Plan));
 }
+
+public sealed class PlanTextInjectionTests
+{
+    [Fact]
+    public void A_parameter_value_stays_on_its_comment_line()
+    {
+        var statement = PartitionOps.Engine.Providers.SqlStatement.Of("UPDATE t SET a = 1 WHERE b = @b",
+            new PartitionOps.Engine.Providers.SqlParameter("b", "v\nDROP TABLE public.sales; */ --\u2028x"));
+        var text = PartitionOps.PowerShell.Infrastructure.PlanText.Sql([statement, new PartitionOps.Engine.Providers.SqlStatement("SELECT 1")]);
+        var lines = text.Split(Environment.NewLine);
+        Assert.Equal(["UPDATE t SET a = 1 WHERE b = @b", "", "SELECT 1"], lines.Where(l => !l.StartsWith("-- ", StringComparison.Ordinal)));
+        var note = Assert.Single(lines, l => l.StartsWith("-- ", StringComparison.Ordinal));
+        Assert.Contains("v\\nDROP TABLE public.sales;", note);
+        Assert.DoesNotContain("*/", note);
+        Assert.DoesNotContain('\u2028', note);
+    }
+}

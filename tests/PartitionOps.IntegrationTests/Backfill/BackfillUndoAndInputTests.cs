@@ -108,7 +108,7 @@ public sealed class BackfillUndoAndInputTests(PostgresFixture postgres)
         var db = await BackfillHarness.CreateAsync(postgres, rows: 2_000, types: 10);
         var error = await Assert.ThrowsAsync<InvalidRequestException>(() => _service.StartAsync(db.Request(batchSize: -5)));
         Assert.Contains("-5", error.Message);
-        Assert.Contains("--batch-size", error.Message);
+        Assert.Contains("BatchSize", error.Message);
     }
 
     [Fact]

@@ -425,7 +425,7 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
         async Task Refused(IlmRunRequest request, string value, string reason)
         {
             var e = await Assert.ThrowsAsync<InvalidRequestException>(() => _ilm.RunAsync(request));
-            Assert.Equal(("--only-partition", value), (e.Parameter, e.Value?.ToString()));
+            Assert.Equal(("Only", value), (e.Parameter, e.Value?.ToString()));
             Assert.Contains(reason, e.Message);
         }
         await Refused(Only("p_2023_12"), "p_2023_12", "needs merge p_2023_11 into p_2023");
@@ -503,7 +503,7 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
         var asOf = new DateOnly(2025, 12, 1);
 
         var run = await Assert.ThrowsAsync<InvalidRequestException>(() => _ilm.RunAsync(new IlmRunRequest(db.Target, "sales") { Policy = policy, AsOf = asOf }));
-        Assert.Equal(("tablespace", $"TBS_TWIN_{suffix.ToUpperInvariant()}"), (run.Parameter, run.Value));
+        Assert.Equal(("Policy", $"TBS_TWIN_{suffix.ToUpperInvariant()}"), (run.Parameter, run.Value));
         Assert.Contains($"tbs_twin_{suffix}", run.Message);
         Assert.Contains($"Tbs_Twin_{suffix}", run.Message);
         await Assert.ThrowsAsync<InvalidRequestException>(() => _ilm.PlanAsync(new IlmPlanRequest { Target = db.Target, Table = "sales", Policy = policy, AsOf = asOf }));
@@ -571,18 +571,18 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
             Assert.Contains(value, e.Message);
         }
 
-        await Refused(new IlmRunRequest(db.Target, "missing_table") { Policy = db.Policy, AsOf = asOf }, "--table", "missing_table");
-        await Refused(new IlmRunRequest(db.Target, "plain") { Policy = db.Policy, AsOf = asOf }, "--table", "is not a partitioned table");
+        await Refused(new IlmRunRequest(db.Target, "missing_table") { Policy = db.Policy, AsOf = asOf }, "Table", "missing_table");
+        await Refused(new IlmRunRequest(db.Target, "plain") { Policy = db.Policy, AsOf = asOf }, "Table", "is not a partitioned table");
         await db.ExecuteAsync("CREATE TABLE public.nested (id int, d date) PARTITION BY RANGE (d)");
         await db.ExecuteAsync("CREATE TABLE public.nested_2023 PARTITION OF public.nested FOR VALUES FROM ('2023-01-01') TO ('2024-01-01') PARTITION BY LIST (id)");
-        await Refused(new IlmRunRequest(db.Target, "nested") { Policy = db.Policy, AsOf = asOf }, "--table", "is subpartitioned");
+        await Refused(new IlmRunRequest(db.Target, "nested") { Policy = db.Policy, AsOf = asOf }, "Table", "is subpartitioned");
         await db.ExecuteAsync("CREATE TABLE public.by_id (id int) PARTITION BY RANGE (id)");
         await db.ExecuteAsync("CREATE TABLE public.by_id_1 PARTITION OF public.by_id FOR VALUES FROM (1) TO (100)");
-        await Refused(new IlmRunRequest(db.Target, "by_id") { Policy = db.Policy, AsOf = asOf }, "--table", "is not range partitioned by date");
-        await Refused(new IlmRunRequest(db.Target, "sales; drop table sales") { Policy = db.Policy, AsOf = asOf }, "--table", "sales; drop table sales");
+        await Refused(new IlmRunRequest(db.Target, "by_id") { Policy = db.Policy, AsOf = asOf }, "Table", "is not range partitioned by date");
+        await Refused(new IlmRunRequest(db.Target, "sales; drop table sales") { Policy = db.Policy, AsOf = asOf }, "Table", "sales; drop table sales");
         var unknownTablespace = db.Policy with { Warm = db.Policy.Warm with { Tablespace = "tbs_nowhere" } };
-        await Refused(new IlmRunRequest(db.Target, "sales") { Policy = unknownTablespace, AsOf = asOf }, "tablespace", "tbs_nowhere");
-        await Refused(new IlmRunRequest(db.Target, "sales") { Policy = db.Policy, AsOf = asOf, Overrides = new IlmConfigOverrides { LockTimeoutSeconds = -5 } }, "--lock-timeout", "-5");
+        await Refused(new IlmRunRequest(db.Target, "sales") { Policy = unknownTablespace, AsOf = asOf }, "Policy", "tbs_nowhere");
+        await Refused(new IlmRunRequest(db.Target, "sales") { Policy = db.Policy, AsOf = asOf, Overrides = new IlmConfigOverrides { LockTimeoutSeconds = -5 } }, "LockTimeoutSeconds", "-5");
 
         var policyFile = Path.Combine(Path.GetTempPath(), $"broken-{Guid.NewGuid():N}.json");
         await File.WriteAllTextAsync(policyFile, "{ \"tier_config\": { \"warm\": ");
@@ -595,7 +595,7 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
         {
             File.Delete(policyFile);
         }
-        Assert.Equal("--as-of", Assert.Throws<InvalidRequestException>(() => IlmInput.ParseAsOf("2025-02-30")).Parameter);
+        Assert.Equal("AsOf", Assert.Throws<InvalidRequestException>(() => IlmInput.ParseAsOf("2025-02-30")).Parameter);
 
         Assert.Equal(before, await db.PartitionsAsync());
         Assert.False(await db.ControlSchemaExistsAsync());

@@ -8,7 +8,7 @@ namespace PartitionOps.Engine.Ilm.Execution;
 public static class IlmCatalog
 {
     public static IIlmDialect DialectOf(IDatabaseProvider provider) =>
-        provider.Ilm ?? throw new InvalidRequestException("--provider", provider.Name, "does not support ILM: use oracle or postgresql");
+        provider.Ilm ?? throw new InvalidRequestException(nameof(DatabaseTarget.Provider), provider.Name, "does not support ILM: use oracle or postgresql");
 
     /// <summary>
     /// The layout of <paramref name="schema"/>.<paramref name="table"/>. A missing table, one that is not
@@ -30,12 +30,12 @@ public static class IlmCatalog
             Composite = r.Get<int>("is_composite") == 1,
             IndexOrganized = HasColumn(r, "is_iot") && r.Get<int>("is_iot") == 1,
         }, ct).ConfigureAwait(false);
-        var t = info.Count > 0 ? info[0] : throw new InvalidRequestException("--table", qualified, "does not exist");
-        if (t.Type is null) throw new InvalidRequestException("--table", qualified, "is not a partitioned table");
+        var t = info.Count > 0 ? info[0] : throw new InvalidRequestException(nameof(IlmTableRequest.Table), qualified, "does not exist");
+        if (t.Type is null) throw new InvalidRequestException(nameof(IlmTableRequest.Table), qualified, "is not a partitioned table");
         if (!string.Equals(t.Type, "RANGE", StringComparison.OrdinalIgnoreCase) || t.KeyCount != 1 || t.Key is null)
-            throw new InvalidRequestException("--table", qualified, $"is partitioned by {t.Type} on {t.KeyCount} key(s): ILM needs range partitioning on one date column");
+            throw new InvalidRequestException(nameof(IlmTableRequest.Table), qualified, $"is partitioned by {t.Type} on {t.KeyCount} key(s): ILM needs range partitioning on one date column");
         if (t.Composite)
-            throw new InvalidRequestException("--table", qualified, "is subpartitioned: ILM handles one level of range partitions (the spec leaves subpartitions to a later phase)");
+            throw new InvalidRequestException(nameof(IlmTableRequest.Table), qualified, "is subpartitioned: ILM handles one level of range partitions (the spec leaves subpartitions to a later phase)");
 
         // The version first: it decides which catalog columns hold the bounds (Oracle 23ai: HIGH_VALUE_JSON).
         var version = await connection.ScalarAsync<int?>(provider, dialect.ServerVersion(), ct).ConfigureAwait(false);
@@ -50,14 +50,14 @@ public static class IlmCatalog
             Rows = r.Get<long?>("row_estimate"),
             Interval = r.Get<int>("is_interval") == 1,
         }, ct).ConfigureAwait(false);
-        if (rows.Count == 0) throw new InvalidRequestException("--table", qualified, "has no partitions");
+        if (rows.Count == 0) throw new InvalidRequestException(nameof(IlmTableRequest.Table), qualified, "has no partitions");
 
         var partitions = new List<PartitionInfo>();
         foreach (var row in rows)
         {
             var bound = dialect.ParseBound(row.Bound) ?? (row.Fallback is { } fallback ? dialect.ParseBound(fallback) : null);
             if (bound is null && !row.Bound.Trim().Equals("DEFAULT", StringComparison.OrdinalIgnoreCase))
-                throw new InvalidRequestException("--table", qualified, $"is not range partitioned by date: partition {row.Name} has bound {row.Fallback ?? row.Bound}");
+                throw new InvalidRequestException(nameof(IlmTableRequest.Table), qualified, $"is not range partitioned by date: partition {row.Name} has bound {row.Fallback ?? row.Bound}");
             if (bound is null) continue; // a PostgreSQL DEFAULT partition takes no part in ILM
             partitions.Add(new PartitionInfo
             {

@@ -53,7 +53,7 @@ public sealed record IlmConfig
     {
         var known = Defaults.Any(d => d.Key.Equals(key, StringComparison.Ordinal));
         if (!known)
-            throw new InvalidRequestException("config key", key, $"is not an ILM setting: use one of {string.Join(", ", Defaults.Select(d => d.Key))}");
+            throw new InvalidRequestException(nameof(IlmSetConfigRequest.Key), key, $"is not an ILM setting: use one of {string.Join(", ", Defaults.Select(d => d.Key))}");
         if (string.IsNullOrWhiteSpace(value))
             throw new InvalidRequestException(key, value ?? "", key is AutoMergeKey or RetryFailedKey ? "is empty: use Y or N" : "is empty: use a whole number");
         var text = value.Trim();
@@ -85,10 +85,21 @@ public sealed record IlmConfig
         _ => throw new InvalidRequestException(key, value, "must be Y or N"),
     };
 
+    /// <summary>
+    /// Oracle's DDL_LOCK_TIMEOUT, which MERGE_LOCK_TIMEOUT sets, takes 0 to 1,000,000 seconds
+    /// (https://docs.oracle.com/en/database/oracle/oracle-database/19/refrn/DDL_LOCK_TIMEOUT.html); 0 is refused here
+    /// because PostgreSQL reads lock_timeout = 0 as "wait forever".
+    /// </summary>
+    public const int MaxLockTimeoutSeconds = 1_000_000;
+
+    /// <summary>Most merges in one run: far above a year of months for every table; more is a typo.</summary>
+    public const int MaxMergesLimit = 100_000;
+
     private static int Positive(string key, string value, bool allowZero)
     {
-        if (!int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) || n < 0 || (!allowZero && n == 0))
-            throw new InvalidRequestException(key, value, allowZero ? "must be a whole number, 0 or more" : "must be a whole number of seconds above 0");
+        var max = key == LockTimeoutKey ? MaxLockTimeoutSeconds : MaxMergesLimit;
+        if (!int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) || n < (allowZero ? 0 : 1) || n > max)
+            throw new InvalidRequestException(key, value, $"must be a whole number from {(allowZero ? 0 : 1)} to {max:N0}");
         return n;
     }
 }
@@ -103,9 +114,10 @@ public sealed record IlmConfigOverrides
 
     public void Validate()
     {
-        if (LockTimeoutSeconds is <= 0)
-            throw new InvalidRequestException("--lock-timeout", LockTimeoutSeconds, "must be a whole number of seconds above 0");
-        if (MaxMerges is < 0)
-            throw new InvalidRequestException("--max-merges", MaxMerges, "must be 0 or more");
+        if (LockTimeoutSeconds is < 1 or > IlmConfig.MaxLockTimeoutSeconds)
+            throw new InvalidRequestException(nameof(LockTimeoutSeconds), LockTimeoutSeconds,
+                $"must be a whole number of seconds from 1 to {IlmConfig.MaxLockTimeoutSeconds:N0} (Oracle's DDL_LOCK_TIMEOUT limit)");
+        if (MaxMerges is < 0 or > IlmConfig.MaxMergesLimit)
+            throw new InvalidRequestException(nameof(MaxMerges), MaxMerges, $"must be from 0 to {IlmConfig.MaxMergesLimit:N0}");
     }
 }

@@ -20,16 +20,27 @@ public sealed record IlmHealthThresholds
     public decimal MinSuccessRatePercent { get; init; } = 95m;
     public decimal MaxAverageMergeSeconds { get; init; } = 30m;
 
+    /// <summary>100 years of days.</summary>
+    public const int MaxDays = 36_600;
+
+    /// <summary>A year of seconds: no merge threshold is longer.</summary>
+    public const int MaxSeconds = 31_622_400;
+
     public void Validate()
     {
-        if (WindowDays <= 0) throw new InvalidRequestException("window days", WindowDays, "must be above 0");
-        if (FailedNotRetriedDays <= 0) throw new InvalidRequestException("failed-not-retried days", FailedNotRetriedDays, "must be above 0");
-        if (MaxFailureRatePercent is < 0 or > 100) throw new InvalidRequestException("max failure rate", MaxFailureRatePercent, "must be a percentage");
-        if (MinSuccessRatePercent is < 0 or > 100) throw new InvalidRequestException("min success rate", MinSuccessRatePercent, "must be a percentage");
-        if (MaxWarmMonthlyPercent is < 0 or > 100) throw new InvalidRequestException("max WARM monthly percent", MaxWarmMonthlyPercent, "must be a percentage");
-        if (MaxMergeSeconds < 0) throw new InvalidRequestException("max merge seconds", MaxMergeSeconds, "must be 0 or more");
-        if (MaxAverageMergeSeconds < 0) throw new InvalidRequestException("max average merge seconds", MaxAverageMergeSeconds, "must be 0 or more");
-        if (MaxWarmMonthlyPartitions < 0) throw new InvalidRequestException("max WARM monthly partitions", MaxWarmMonthlyPartitions, "must be 0 or more");
+        // Days count back from now in SQL (interval arithmetic) and in .NET (AddDays): 100 years is more than any audit holds.
+        if (WindowDays is < 1 or > MaxDays) throw new InvalidRequestException(nameof(WindowDays), WindowDays, $"must be from 1 to {MaxDays:N0} days");
+        if (FailedNotRetriedDays is < 1 or > MaxDays)
+            throw new InvalidRequestException(nameof(FailedNotRetriedDays), FailedNotRetriedDays, $"must be from 1 to {MaxDays:N0} days");
+        if (MaxFailureRatePercent is < 0 or > 100) throw new InvalidRequestException(nameof(MaxFailureRatePercent), MaxFailureRatePercent, "must be a percentage");
+        if (MinSuccessRatePercent is < 0 or > 100) throw new InvalidRequestException(nameof(MinSuccessRatePercent), MinSuccessRatePercent, "must be a percentage");
+        if (MaxWarmMonthlyPercent is < 0 or > 100) throw new InvalidRequestException(nameof(MaxWarmMonthlyPercent), MaxWarmMonthlyPercent, "must be a percentage");
+        if (MaxMergeSeconds is < 0 or > MaxSeconds)
+            throw new InvalidRequestException(nameof(MaxMergeSeconds), MaxMergeSeconds, $"must be from 0 to {MaxSeconds:N0} seconds");
+        if (MaxAverageMergeSeconds is < 0 or > MaxSeconds)
+            throw new InvalidRequestException(nameof(MaxAverageMergeSeconds), MaxAverageMergeSeconds, $"must be from 0 to {MaxSeconds:N0} seconds");
+        if (MaxWarmMonthlyPartitions is < 0 or > 1_000_000)
+            throw new InvalidRequestException(nameof(MaxWarmMonthlyPartitions), MaxWarmMonthlyPartitions, "must be from 0 to 1,000,000");
     }
 }
 

@@ -131,7 +131,7 @@ public sealed class IlmActionFilter
 public static class IlmActionSelector
 {
     /// <summary>The CLI option the engine names in its errors; the cmdlets translate it to -Partition / -SourcePartition.</summary>
-    public const string Parameter = "--only-partition";
+    public const string Parameter = nameof(IlmRunRequest.Only);
 
     /// <summary>The plan of only the chosen actions, or <see cref="InvalidRequestException"/> naming every choice that cannot run.</summary>
     public static IlmPlan Select(PartitionLayout layout, IlmPolicy policy, DateOnly asOf, IlmPlanOptions options, IReadOnlyList<IlmActionKey> keys)

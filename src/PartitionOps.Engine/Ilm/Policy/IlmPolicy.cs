@@ -1,5 +1,6 @@
 using System.Text.Json;
 using PartitionOps.Engine.Providers;
+using PartitionOps.Engine.Validation;
 
 namespace PartitionOps.Engine.Ilm.Policy;
 
@@ -118,12 +119,13 @@ public sealed record IlmPolicy
         string Resolve(string name, IlmTier tier)
         {
             if (existing.Contains(name, StringComparer.Ordinal)) return name;
-            var matches = existing.Where(e => string.Equals(e, name, StringComparison.OrdinalIgnoreCase)).Distinct(StringComparer.Ordinal).ToList();
+            var matches = existing.Where(e => string.Equals(e, name,
+                StringComparison.OrdinalIgnoreCase)).Distinct(StringComparer.Ordinal).ToList();
             return matches.Count switch
             {
                 0 => name,
                 1 => matches[0],
-                _ => throw new InvalidRequestException("tablespace", name,
+                _ => throw new InvalidRequestException(P, "tablespace", name,
                     $"matches {string.Join(" and ", matches)}, which differ only in letter case (the policy's {tier.ToString().ToLowerInvariant()} tier names it): " +
                     "name one of them exactly in the policy"),
             };
@@ -144,132 +146,165 @@ public sealed record IlmPolicy
         return settings.MergeMonthly && settings.Interval == PartitionInterval.Yearly;
     }
 
+    /// <summary>The key of policy errors: the request property every ILM request carries (front ends: --policy, -Policy).</summary>
+    private const string P = nameof(IlmRunRequest.Policy);
+
+    /// <summary>
+    /// Longest tier age: 1,200 months (100 years). Ages count back from the as-of date with DateTime.AddMonths, which
+    /// throws below year 1, and no partition of a real table is that old; 100000 months is a typo, not a policy.
+    /// </summary>
+    public const int MaxAgeMonths = 1200;
+
+    /// <summary>The keys of each level of the policy file; a new key is one entry here (then read it in <see cref="Parse"/>).</summary>
+    public static readonly KnownKeys RootKeys = new(["tier_config"]);
+    public static readonly KnownKeys TierConfigKeys = new(
+        ["enabled", "auto_merge", "strategy", "create_missing_yearly", "online", "merge_method", "hot", "warm", "cold"]);
+    public static readonly KnownKeys TierKeys = new(["interval", "tablespace", "compression", "age_months", "merge_monthly"]);
+
+    /// <summary>Values of tier_config.merge_method (how PostgreSQL merges: rebuild a new partition, or insert in place).</summary>
+    public static readonly IReadOnlyList<string> MergeMethods = ["rebuild", "in_place"];
+
     public static IlmPolicy Load(string? path)
     {
-        if (string.IsNullOrWhiteSpace(path)) return Default;
-        if (!File.Exists(path)) throw new InvalidRequestException("--policy", path, "does not exist");
+        if (path is null) return Default;
+        if (string.IsNullOrWhiteSpace(path)) throw new InvalidRequestException(P, path,
+            "is empty: give a policy file, or leave the option out for the spec's defaults");
+        if (Directory.Exists(path)) throw new InvalidRequestException(P, path, "is a folder, not a policy file");
+        if (!File.Exists(path)) throw new InvalidRequestException(P, path, "does not exist");
         return Parse(File.ReadAllText(path), path);
     }
 
     /// <summary>
     /// Parses the template JSON: either {"tier_config": {...}} or the tier_config object itself.
-    /// Comments (the spec's template has them) and trailing commas are accepted; anything missing
-    /// takes the default. <paramref name="source"/> names the file in error messages.
+    /// Comments (the spec's template has them) and trailing commas are accepted; a key left out takes the default.
+    /// Unknown keys (naming the nearest known one), null values, out-of-range ages and inverted tiers are refused.
+    /// <paramref name="source"/> names the file in error messages.
     /// </summary>
     public static IlmPolicy Parse(string json, string source = "policy")
     {
-        JsonDocument document;
-        try
+        using var document = JsonFile.Parse(json, P, source);
+        var root = document.RootElement;
+        if (root.ValueKind != JsonValueKind.Object)
+            throw new InvalidRequestException(P, source, "must be a JSON object with tier_config");
+        var wrapped = root.TryGetProperty("tier_config", out var tc);
+        var reader = new PolicyReader(source);
+        if (wrapped) reader.Keys(RootKeys, root, "");
+        var config = wrapped ? tc : root;
+        var path = wrapped ? "tier_config" : "";
+        if (config.ValueKind != JsonValueKind.Object) throw reader.Bad("tier_config", config, "must be an object");
+        reader.Keys(TierConfigKeys, config, path);
+        var d = Default;
+        var policy = new IlmPolicy
         {
-            document = JsonDocument.Parse(json, new JsonDocumentOptions
-            {
-                CommentHandling = JsonCommentHandling.Skip,
-                AllowTrailingCommas = true,
-            });
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidRequestException("--policy", source, $"is not valid JSON: {e.Message}");
-        }
-        using (document)
-        {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-                throw new InvalidRequestException("--policy", source, "must be a JSON object with tier_config");
-            var config = root.TryGetProperty("tier_config", out var tc) ? tc : root;
-            if (config.ValueKind != JsonValueKind.Object)
-                throw new InvalidRequestException("--policy", source, "tier_config must be an object");
-            var reader = new PolicyReader(source);
-            var d = Default;
-            var policy = new IlmPolicy
-            {
-                Enabled = reader.Bool(config, "enabled", d.Enabled),
-                AutoMerge = reader.Bool(config, "auto_merge", d.AutoMerge),
-                Strategy = reader.Strategy(config, "strategy", d.Strategy),
-                MergeMethod = reader.Method(config, "merge_method", d.MergeMethod),
-                CreateMissingYearly = reader.Bool(config, "create_missing_yearly", d.CreateMissingYearly),
-                Online = reader.Bool(config, "online", d.Online),
-                Hot = reader.Tier(config, "hot", d.Hot),
-                Warm = reader.Tier(config, "warm", d.Warm),
-                Cold = reader.Tier(config, "cold", d.Cold),
-            };
-            if (policy.WarmAfterMonths <= 0)
-                throw new InvalidRequestException("--policy", source, $"hot.age_months {policy.WarmAfterMonths} must be positive");
-            if (policy.ColdAfterMonths <= policy.WarmAfterMonths)
-                throw new InvalidRequestException("--policy", source,
-                    $"warm.age_months {policy.ColdAfterMonths} must be greater than hot.age_months {policy.WarmAfterMonths}");
-            return policy;
-        }
+            Enabled = reader.Bool(config, path, "enabled", d.Enabled),
+            AutoMerge = reader.Bool(config, path, "auto_merge", d.AutoMerge),
+            Strategy = reader.Strategy(config, path, "strategy", d.Strategy),
+            MergeMethod = reader.Method(config, path, "merge_method", d.MergeMethod),
+            CreateMissingYearly = reader.Bool(config, path, "create_missing_yearly", d.CreateMissingYearly),
+            Online = reader.Bool(config, path, "online", d.Online),
+            Hot = reader.Tier(config, path, "hot", d.Hot),
+            Warm = reader.Tier(config, path, "warm", d.Warm),
+            Cold = reader.Tier(config, path, "cold", d.Cold),
+        };
+        if (policy.Cold.AgeMonths is { } coldAge)
+            throw reader.Bad(Join(path, "cold.age_months"), coldAge,
+                "is not used: COLD has no upper edge (hot.age_months and warm.age_months set where WARM and COLD start)");
+        if (policy.ColdAfterMonths <= policy.WarmAfterMonths)
+            throw reader.Bad(Join(path, "warm.age_months"), policy.ColdAfterMonths,
+                $"must be greater than hot.age_months {policy.WarmAfterMonths}: WARM must start before COLD");
+        return policy;
     }
+
+    private static string Join(string path, string name) => path.Length == 0 ? name : $"{path}.{name}";
 
     private sealed class PolicyReader(string source)
     {
-        public bool Bool(JsonElement obj, string name, bool fallback)
+        public void Keys(KnownKeys keys, JsonElement obj, string path)
         {
-            if (!obj.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return fallback;
+            try { keys.Check(obj, P, path); }
+            catch (InvalidRequestException e) { throw new InvalidRequestException(P, $"{source}: {e.Field}", e.Value, e.Problem); }
+        }
+
+        /// <summary>A key that is present must hold a value: null would silently mean the default.</summary>
+        private bool Present(JsonElement obj, string path, string name, out JsonElement value)
+        {
+            if (!obj.TryGetProperty(name, out value)) return false;
+            if (value.ValueKind == JsonValueKind.Null)
+                throw Bad(Join(path, name), "null", "is null: leave the key out to take the default, or give a value");
+            return true;
+        }
+
+        public bool Bool(JsonElement obj, string path, string name, bool fallback)
+        {
+            if (!Present(obj, path, name, out var v)) return fallback;
             return v.ValueKind switch
             {
                 JsonValueKind.True => true,
                 JsonValueKind.False => false,
-                _ => throw Bad(name, v, "must be true or false"),
+                _ => throw Bad(Join(path, name), v, "must be true or false"),
             };
         }
 
-        public string? String(JsonElement obj, string name)
+        public string? String(JsonElement obj, string path, string name)
         {
-            if (!obj.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return null;
+            if (!Present(obj, path, name, out var v)) return null;
             if (v.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(v.GetString()))
-                throw Bad(name, v, "must be a non-empty string");
+                throw Bad(Join(path, name), v, "must be a non-empty string");
             return v.GetString()!.Trim();
         }
 
-        public MergeStrategy Strategy(JsonElement obj, string name, MergeStrategy fallback) =>
-            String(obj, name)?.ToLowerInvariant().Replace("-", "_") switch
+        public MergeStrategy Strategy(JsonElement obj, string path, string name, MergeStrategy fallback) =>
+            String(obj, path, name) is not { } text ? fallback
+            : text.ToLowerInvariant().Replace("-", "_") switch
             {
-                null => fallback,
                 "incremental" => MergeStrategy.Incremental,
                 "year_complete" => MergeStrategy.YearComplete,
-                var other => throw new InvalidRequestException("--policy", source,
-                    $"has strategy '{other}': use incremental or year_complete"),
+                _ => throw Bad(Join(path, name), text, "must be incremental or year_complete"),
             };
 
-        public MergeMethod Method(JsonElement obj, string name, MergeMethod fallback) =>
-            String(obj, name)?.ToLowerInvariant().Replace("-", "_") switch
+        public MergeMethod Method(JsonElement obj, string path, string name, MergeMethod fallback) =>
+            String(obj, path, name) is not { } text ? fallback
+            : text.ToLowerInvariant().Replace("-", "_") switch
             {
-                null => fallback,
                 "rebuild" => MergeMethod.Rebuild,
                 "in_place" or "inplace" => MergeMethod.InPlace,
-                var other => throw new InvalidRequestException("--policy", source,
-                    $"has merge_method '{other}': use rebuild or in_place"),
+                _ => throw Bad(Join(path, name), text, $"must be {string.Join(" or ", MergeMethods)}"),
             };
 
-        public TierSettings Tier(JsonElement config, string name, TierSettings fallback)
+        public TierSettings Tier(JsonElement config, string path, string name, TierSettings fallback)
         {
-            if (!config.TryGetProperty(name, out var tier) || tier.ValueKind == JsonValueKind.Null) return fallback;
-            if (tier.ValueKind != JsonValueKind.Object) throw Bad(name, tier, "must be an object");
-            var interval = String(tier, "interval")?.ToUpperInvariant() switch
+            var at = Join(path, name);
+            if (!Present(config, path, name, out var tier)) return fallback;
+            if (tier.ValueKind != JsonValueKind.Object) throw Bad(at, tier, "must be an object");
+            Keys(TierKeys, tier, at);
+            var interval = String(tier, at, "interval") is not { } intervalText ? fallback.Interval
+                : intervalText.ToUpperInvariant() switch
+                {
+                    "MONTHLY" => PartitionInterval.Monthly,
+                    "YEARLY" => PartitionInterval.Yearly,
+                    _ => throw Bad(Join(at, "interval"), intervalText, "must be MONTHLY or YEARLY"),
+                };
+            var tablespace = fallback.Tablespace;
+            if (String(tier, at, "tablespace") is { } ts)
             {
-                null => fallback.Interval,
-                "MONTHLY" => PartitionInterval.Monthly,
-                "YEARLY" => PartitionInterval.Yearly,
-                var other => throw new InvalidRequestException("--policy", source, $"has {name}.interval '{other}': use MONTHLY or YEARLY"),
-            };
-            var tablespace = String(tier, "tablespace") is { } ts ? Identifier.Validate(ts, $"{source}: {name}.tablespace") : fallback.Tablespace;
-            var compression = String(tier, "compression")?.ToUpperInvariant() ?? fallback.Compression;
+                try { tablespace = Identifier.Validate(ts, P); }
+                catch (InvalidRequestException e) { throw Bad(Join(at, "tablespace"), ts, e.Problem); }
+            }
+            var compression = String(tier, at, "compression")?.ToUpperInvariant() ?? fallback.Compression;
             if (!KnownCompressions.Contains(compression))
-                throw new InvalidRequestException("--policy", source, $"has {name}.compression '{compression}': use NONE, BASIC or ADVANCED");
+                throw Bad(Join(at, "compression"), compression, "must be NONE, BASIC or ADVANCED");
             int? age = fallback.AgeMonths;
-            if (tier.TryGetProperty("age_months", out var a) && a.ValueKind != JsonValueKind.Null)
+            if (Present(tier, at, "age_months", out var a))
             {
-                if (a.ValueKind != JsonValueKind.Number || !a.TryGetInt32(out var months) || months <= 0)
-                    throw Bad($"{name}.age_months", a, "must be a positive whole number of months");
+                if (a.ValueKind != JsonValueKind.Number || !a.TryGetInt32(out var months) || months is <= 0 or > MaxAgeMonths)
+                    throw Bad(Join(at, "age_months"), a, $"must be a whole number of months from 1 to {MaxAgeMonths:N0} (100 years)");
                 age = months;
             }
-            var merge = Bool(tier, "merge_monthly", interval == PartitionInterval.Yearly && fallback.MergeMonthly);
+            var merge = Bool(tier, at, "merge_monthly", interval == PartitionInterval.Yearly && fallback.MergeMonthly);
             return new TierSettings(interval, tablespace, compression, age, merge);
         }
 
-        private InvalidRequestException Bad(string name, JsonElement value, string problem) =>
-            new("--policy", source, $"has {name} = {value.GetRawText()}: it {problem}");
+        public InvalidRequestException Bad(string field, object? value, string problem) =>
+            new(P, $"{source}: {field}", value is JsonElement e ? e.GetRawText() : value, problem);
     }
 }

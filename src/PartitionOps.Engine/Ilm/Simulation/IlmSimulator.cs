@@ -52,9 +52,9 @@ public static class IlmSimulator
         IReadOnlyList<MergeStrategy>? strategies = null, IlmPlanOptions? options = null, long? rowsPerNewMonth = null,
         IReadOnlyList<MergeMethod>? methods = null)
     {
-        if (to < from) throw new InvalidRequestException("--to", to.ToString("yyyy-MM-dd"), $"is before --from {from:yyyy-MM-dd}");
+        if (to < from) throw new InvalidRequestException(nameof(IlmSimulateRequest.To), to.ToString("yyyy-MM-dd"), $"is before the first date {from:yyyy-MM-dd}");
         var months = (to.Year - from.Year) * 12 + to.Month - from.Month + 1;
-        if (months > 1200) throw new InvalidRequestException("--to", to.ToString("yyyy-MM-dd"), "is more than 100 years after --from");
+        if (months > 1200) throw new InvalidRequestException(nameof(IlmSimulateRequest.To), to.ToString("yyyy-MM-dd"), "is more than 100 years after the first date");
         strategies ??= [MergeStrategy.Incremental, MergeStrategy.YearComplete];
         var newRows = rowsPerNewMonth ?? TypicalMonthRows(layout);
         var results = strategies.Select(s => Run(layout, policy with { Strategy = s }, from, months, options, newRows) with

@@ -31,7 +31,7 @@ public sealed class OracleIlmDialect : IIlmDialect
 
     public string NormalizeName(string name) => name.ToUpperInvariant();
 
-    private static string Q(string name) => Identifier.Quote(name.ToUpperInvariant(), '"', '"');
+    private static string Q(string name) => Identifier.Quote(OracleProvider.Quotable(name).ToUpperInvariant(), '"', '"');
 
     private static string Qualified(string? schema, string name) => string.IsNullOrEmpty(schema) ? Q(name) : Q(schema) + "." + Q(name);
 
@@ -49,7 +49,7 @@ public sealed class OracleIlmDialect : IIlmDialect
         "NONE" => "NOCOMPRESS",
         "BASIC" => "ROW STORE COMPRESS BASIC",
         "ADVANCED" => "ROW STORE COMPRESS ADVANCED",
-        var other => throw new InvalidRequestException("compression", other, "is not supported: use NONE, BASIC or ADVANCED"),
+        var other => throw new InvalidRequestException(nameof(IlmRunRequest.Policy), "compression", other, "is not supported: use NONE, BASIC or ADVANCED"),
     };
 
     // Not on an index-organized table: ORA-14808 (https://docs.oracle.com/en/error-help/db/ora-14808) refuses MOVE PARTITION

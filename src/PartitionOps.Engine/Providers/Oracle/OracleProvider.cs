@@ -28,17 +28,36 @@ public sealed class OracleProvider : IDatabaseProvider
     public IErrorClassifier Errors { get; } = new OracleErrorClassifier();
 
     /// <summary>Upper case, as Oracle folds unquoted names, then quoted.</summary>
-    public string Quote(string identifier) => Identifier.Quote(identifier.ToUpperInvariant(), '"', '"');
+    public string Quote(string identifier) => Identifier.Quote(Quotable(identifier).ToUpperInvariant(), '"', '"');
+
+    /// <summary>
+    /// Oracle has no escape inside a quoted identifier: "neither quoted nor nonquoted identifiers can contain double
+    /// quotation marks or the null character" (https://docs.oracle.com/en/database/oracle/oracle-database/19/sqlrf/Database-Object-Names-and-Qualifiers.html).
+    /// Such a name (read from a catalog or a layout file) cannot be written safely into a statement: refused at planning.
+    /// </summary>
+    public static string Quotable(string identifier) =>
+        identifier.Contains('"') || identifier.Contains('\0') || identifier.Any(char.IsControl)
+            ? throw new InvalidRequestException(nameof(PartitionOps.Engine.Ilm.IlmTableRequest.Table), "name", identifier,
+                "cannot be quoted in Oracle SQL (a double quote, NUL or control character): rename it before planning")
+            : identifier;
 
     public string ParameterMarker(string name) => ":" + name;
 
     /// <summary>ODP.NET wants the parameter name without the colon.</summary>
     public string BindName(string name) => name;
 
+    /// <summary>
+    /// ODP.NET's secret keys: Password and Proxy Password
+    /// (https://docs.oracle.com/en/database/oracle/oracle-database/23/odpnt/ConnectionConnectionString.html). The driver
+    /// is loaded at run time only, so its builder cannot be asked before it is there.
+    /// </summary>
+    public bool IsSecretKey(string key) =>
+        key.Equals("Password", StringComparison.OrdinalIgnoreCase) || key.Equals("Proxy Password", StringComparison.OrdinalIgnoreCase);
+
     public DbConnection CreateConnection(string connectionString, string? accessToken = null)
     {
         if (accessToken != null)
-            throw new InvalidRequestException("access token", "***", "is not supported for Oracle: use a connection string with User Id/Password or a wallet");
+            throw new InvalidRequestException("AccessToken", "***", "is not supported for Oracle: use a connection string with User Id/Password or a wallet");
         var connection = OracleDriver.Factory.CreateConnection()
             ?? throw new PartitionOpsException("the Oracle driver returned no connection");
         try
@@ -48,7 +67,8 @@ public sealed class OracleProvider : IDatabaseProvider
         catch (ArgumentException e)
         {
             connection.Dispose();
-            throw new InvalidRequestException("connection string", ConnectionStrings.Redact(connectionString), "is not a valid Oracle connection string: " + e.Message);
+            throw new InvalidRequestException(nameof(DatabaseTarget.ConnectionString), ConnectionStrings.Redact(connectionString, this),
+                "is not a valid Oracle connection string: " + ConnectionStrings.RefusalReason(e, connectionString, this));
         }
         return connection;
     }

@@ -348,7 +348,7 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
         IReadOnlyList<IndexState> existing, IReadOnlyList<TablePartition> partitions, IndexBuildOptions options)
     {
         if (index.Name.Length > MaxIdentifierLength)
-            throw new InvalidRequestException("index name", index.Name, $"is longer than PostgreSQL's {MaxIdentifierLength} characters");
+            throw new InvalidRequestException(nameof(BackfillScope.Profile), "index name", index.Name, $"is longer than PostgreSQL's {MaxIdentifierLength} characters");
 
         // INCLUDE (PostgreSQL 11+) stores the columns in the leaf entries without making them part of the key.
         // https://www.postgresql.org/docs/current/sql-createindex.html

@@ -143,9 +143,9 @@ public sealed partial class PostgreSqlIlmDialect : IIlmDialect
     public MergeScript Merge(PartitionLayout table, MergeAction merge, bool online, MergeMethod method)
     {
         if (string.IsNullOrEmpty(table.PartitionKey))
-            throw new InvalidRequestException("--layout", table.Table, "has no partition_key: PostgreSQL merge statements need it (take the layout with ilm snapshot on PostgreSQL)");
+            throw new InvalidRequestException(nameof(IlmPlanRequest.Layout), table.Table, "has no partition_key: PostgreSQL merge statements need it (take the layout with ilm snapshot on PostgreSQL)");
         if (table.Columns.Count == 0)
-            throw new InvalidRequestException("--layout", table.Table, "has no columns: PostgreSQL merge statements copy rows by column (take the layout with ilm snapshot on PostgreSQL)");
+            throw new InvalidRequestException(nameof(IlmPlanRequest.Layout), table.Table, "has no columns: PostgreSQL merge statements copy rows by column (take the layout with ilm snapshot on PostgreSQL)");
         return method == MergeMethod.InPlace
             ? InPlace(table, merge)
             : Rebuild(table, merge.Sources, merge.TargetName, merge.LowerBound, merge.UpperBound, merge.Tablespace);
@@ -241,7 +241,7 @@ public sealed partial class PostgreSqlIlmDialect : IIlmDialect
         var parent = Table(table.Schema, table.Table);
         var newName = target + RebuildSuffix;
         if (System.Text.Encoding.UTF8.GetByteCount(newName) > 63)
-            throw new InvalidRequestException("--table", target,
+            throw new InvalidRequestException(nameof(IlmTableRequest.Table), target,
                 $"is too long a partition name for the rebuild table {newName} (PostgreSQL names hold 63 bytes)");
         var rebuilt = Table(table.Schema, newName);
         var head = Partition(table, sources[0]);

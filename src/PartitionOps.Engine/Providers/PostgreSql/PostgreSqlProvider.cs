@@ -22,7 +22,11 @@ public sealed class PostgreSqlProvider : IDatabaseProvider
     {
         NpgsqlConnectionStringBuilder builder;
         try { builder = new NpgsqlConnectionStringBuilder(connectionString); }
-        catch (ArgumentException e) { throw new InvalidRequestException("connection string", Redact(connectionString), "is not a valid PostgreSQL connection string: " + e.Message); }
+        catch (Exception e) when (e is ArgumentException or FormatException or InvalidCastException or OverflowException)
+        {
+            throw new InvalidRequestException(nameof(DatabaseTarget.ConnectionString), ConnectionStrings.Redact(connectionString, this),
+                "is not a valid PostgreSQL connection string: " + ConnectionStrings.RefusalReason(e, connectionString, this));
+        }
         // Names our sessions, so throttling can find whom our batches block.
         if (string.IsNullOrEmpty(builder.ApplicationName)) builder.ApplicationName = "partitionops";
         if (accessToken != null) builder.Password = accessToken;
@@ -32,7 +36,23 @@ public sealed class PostgreSqlProvider : IDatabaseProvider
     public IBackfillDialect? Backfill { get; } = new PostgreSqlBackfillDialect();
     public IIlmDialect? Ilm => PostgreSqlIlmDialect.Instance;
 
-    private static string Redact(string cs) => ConnectionStrings.Redact(cs);
+    /// <summary>
+    /// Npgsql's builder maps every alias to its property (Password also reads PSW and PWD; SslPassword): set the key to a
+    /// probe and see whether a secret property took it.
+    /// </summary>
+    public bool IsSecretKey(string key)
+    {
+        const string probe = "partitionops-probe";
+        try
+        {
+            var builder = new NpgsqlConnectionStringBuilder { [key] = probe };
+            return builder.Password == probe || builder.SslPassword == probe;
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or InvalidCastException or KeyNotFoundException)
+        {
+            return false;
+        }
+    }
 }
 
 /// <summary>SQLSTATE based: https://www.postgresql.org/docs/current/errcodes-appendix.html</summary>

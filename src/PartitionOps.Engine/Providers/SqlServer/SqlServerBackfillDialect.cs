@@ -562,15 +562,9 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
         IReadOnlyList<IndexState> existing, IReadOnlyList<TablePartition> partitions, IndexBuildOptions options)
     {
         var compression = (options.DataCompression ?? "").Trim().ToUpperInvariant();
-        if (!Compressions.Contains(compression))
-            throw new InvalidRequestException("data compression", options.DataCompression, "is not one of NONE, ROW, PAGE");
-        if (options.MaxDop is < 0 or > MaxIndexMaxDop)
-            throw new InvalidRequestException("max dop", options.MaxDop, $"is not between 0 (the server's setting) and {MaxIndexMaxDop}");
-        if (options.MaxDurationMinutes is < 1 or > MaxResumableMinutes)
-            throw new InvalidRequestException("max duration minutes", options.MaxDurationMinutes,
-                $"is not between 1 and {MaxResumableMinutes} minutes (one week), the MAX_DURATION SQL Server accepts");
+        options.Validate();
         if (index.Columns.Count == 0)
-            throw new InvalidRequestException("index columns", index.Name, "has no key columns");
+            throw new InvalidRequestException(nameof(BackfillProfile.IndexColumns), index.Name, "has no key columns");
 
         var onTable = Q(table.Schema, table.Table);
         var state = existing.FirstOrDefault(e =>

@@ -22,13 +22,31 @@ public sealed class SqlServerProvider : IDatabaseProvider
     {
         SqlConnectionStringBuilder builder;
         try { builder = new SqlConnectionStringBuilder(connectionString); }
-        catch (Exception e) when (e is ArgumentException or KeyNotFoundException or FormatException)
-        { throw new InvalidRequestException("connection string", ConnectionStrings.Redact(connectionString), "is not a valid SQL Server connection string: " + e.Message); }
+        catch (Exception e) when (e is ArgumentException or KeyNotFoundException or FormatException or InvalidCastException or OverflowException)
+        {
+            throw new InvalidRequestException(nameof(DatabaseTarget.ConnectionString), ConnectionStrings.Redact(connectionString, this),
+                "is not a valid SQL Server connection string: " + ConnectionStrings.RefusalReason(e, connectionString, this));
+        }
         if (string.IsNullOrEmpty(builder.ApplicationName) || builder.ApplicationName == ".Net SqlClient Data Provider")
             builder.ApplicationName = "partitionops";
         var connection = new SqlConnection(builder.ConnectionString);
         if (accessToken != null) connection.AccessToken = accessToken;
         return connection;
+    }
+
+    /// <summary>SqlClient's builder maps its aliases (PWD) to Password: set the key to a probe and see whether Password took it.</summary>
+    public bool IsSecretKey(string key)
+    {
+        const string probe = "partitionops-probe";
+        try
+        {
+            var builder = new SqlConnectionStringBuilder { [key] = probe };
+            return builder.Password == probe;
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or InvalidCastException or KeyNotFoundException)
+        {
+            return false;
+        }
     }
 
     public IBackfillDialect? Backfill { get; } = new SqlServerBackfillDialect();

@@ -238,7 +238,7 @@ public class BackfillMappingTests
     {
         var cmdlet = new StartPartitionBackfillCommand { BatchSize = -1 };
         var e = Assert.Throws<InvalidRequestException>(() => BackfillMapping.ToRequest(Pg, cmdlet.GetParameters()));
-        Assert.Equal("-BatchSize '-1' must be a positive number of rows", e.Message);
+        Assert.Equal("-BatchSize '-1' must be between 1 and 1,000,000 rows", e.Message);
         Assert.Equal(-1, e.Value);
     }
 
@@ -246,10 +246,10 @@ public class BackfillMappingTests
     public void Engine_errors_raised_while_running_name_the_cmdlet_parameter()
     {
         // E.g. BackfillContext checks -ResourceType against the profile once it has read the catalog.
-        var e = BackfillMapping.Translate(new InvalidRequestException("--resource-type", "Patient", "is not one of the profile's system types (X)"));
+        var e = BackfillMapping.Translate(new InvalidRequestException("ResourceTypes", "Patient", "is not one of the profile's system types (X)"));
         Assert.Equal("-ResourceType", e.Parameter);
         Assert.Equal("-ResourceType 'Patient' is not one of the profile's system types (X)", e.Message);
-        var online = BackfillMapping.Translate(new InvalidRequestException("--offline-index-build", "off", "is required on Standard Edition"));
+        var online = BackfillMapping.Translate(new InvalidRequestException("AllowOffline", "off", "is required on Standard Edition"));
         Assert.Equal("-AllowOfflineIndexBuild", online.Parameter);
         Assert.Equal("-AllowOfflineIndexBuild 'off' is required on Standard Edition", online.Message);
         var other = new InvalidRequestException("table", "public.Resource", "does not exist");
@@ -260,12 +260,12 @@ public class BackfillMappingTests
     public void Translation_maps_the_parameter_key_and_keeps_value_and_problem_without_reading_the_message()
     {
         // A value that itself looks like "option 'value' " would confuse text surgery; the key does not.
-        var e = new InvalidRequestException("--throttle-query", "--throttle-query 'x' ", "is empty");
+        var e = new InvalidRequestException("CustomQuery", "CustomQuery 'x' ", "is empty");
         var translated = BackfillMapping.Translate(e);
         Assert.Equal("-ThrottleQuery", translated.Parameter);
         Assert.Equal(e.Value, translated.Value);
         Assert.Equal("is empty", translated.Problem);
-        Assert.Equal("-ThrottleQuery '--throttle-query 'x' ' is empty", translated.Message);
+        Assert.Equal("-ThrottleQuery 'CustomQuery 'x' ' is empty", translated.Message);
     }
 
     public static TheoryData<BackfillRequest> EngineRejections()

@@ -231,7 +231,7 @@ public class IlmMappingTests
     public void A_bad_config_value_keeps_its_key_in_the_message()
     {
         var e = Bad(() => IlmMapping.ToSetConfigRequest(Pg, new SetIlmConfigCommand { Key = "MAX_MERGES_PER_RUN", Value = "lots" }.GetParameters()));
-        Assert.Equal("-Value 'lots' for MAX_MERGES_PER_RUN must be a whole number, 0 or more", e.Message);
+        Assert.Equal("-Value 'lots' for MAX_MERGES_PER_RUN must be a whole number from 0 to 100,000", e.Message);
         var key = Bad(() => IlmMapping.ToSetConfigRequest(Pg, new SetIlmConfigCommand { Key = "MAX_MERGES", Value = "1" }.GetParameters()));
         Assert.Contains("AUTO_MERGE_PARTITIONS, MERGE_LOCK_TIMEOUT, MERGE_RETRY_FAILED, MAX_MERGES_PER_RUN", key.Message);
     }
@@ -240,7 +240,7 @@ public class IlmMappingTests
     public void Engine_errors_from_a_run_are_translated_too()
     {
         // What the engine throws while running (e.g. a table that is not partitioned) goes through Translate.
-        var e = IlmMapping.Translate(new InvalidRequestException("--table", "sales", "is not range partitioned"));
+        var e = IlmMapping.Translate(new InvalidRequestException("Table", "sales", "is not range partitioned"));
         Assert.Equal(("-Table", "-Table 'sales' is not range partitioned"), (e.Parameter, e.Message));
         var other = new InvalidRequestException("tablespace", "TBS_WARM", "does not exist");
         Assert.Same(other, IlmMapping.Translate(other));

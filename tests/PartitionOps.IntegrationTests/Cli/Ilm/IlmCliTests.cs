@@ -355,8 +355,8 @@ public sealed class IlmCliTests(PostgresFixture postgres, ITestOutputHelper outp
         {
             (["run", "--table", "nosuch"], "--table", "nosuch"),
             (["run", "--table", "plain"], "--table", "plain"),
-            (["run", "--table", "sales", "--policy", missingTablespace, "--as-of", "2025-12-01"], "tablespace", "tbs_missing"),
-            (["plan", "--table", "sales", "--policy", missingTablespace, "--as-of", "2025-12-01"], "tablespace", "tbs_missing"),
+            (["run", "--table", "sales", "--policy", missingTablespace, "--as-of", "2025-12-01"], "--policy", "tbs_missing"),
+            (["plan", "--table", "sales", "--policy", missingTablespace, "--as-of", "2025-12-01"], "--policy", "tbs_missing"),
             (["run", "--table", "sales", "--policy", broken], "--policy", broken),
             (["run", "--table", "sales", "--policy", Path.Combine(_folder, "nope.json")], "--policy", "nope.json"),
             (["run", "--table", "sales", "--policy", policy, "--as-of", "2025-13-45"], "--as-of", "2025-13-45"),
