@@ -201,7 +201,8 @@ public sealed class IlmService(TimeProvider? time = null)
     {
         request.Thresholds.Validate();
         if (request.VerifyIndexes && request.Table is null)
-            throw new InvalidRequestException("--verify-indexes", "", "needs the table to verify: it reads the indexes of one table's partitions");
+            throw new InvalidRequestException("--verify-indexes", "",
+                "needs the table to verify: it reads the indexes of one table's partitions");
         var names = Names.Of(request.Target, request.Schema, request.Table, request.ControlSchema, tableRequired: false);
         var provider = request.Target.Provider;
         await using var connection = await request.Target.OpenAsync(ct).ConfigureAwait(false);
