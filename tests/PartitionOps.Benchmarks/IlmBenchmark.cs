@@ -31,7 +31,8 @@ static class IlmBenchmark
         var sizes = Option(args, "--sizes")?.Split(',').Select(s => long.Parse(s.Replace("_", ""), CultureInfo.InvariantCulture)).ToList()
                     ?? [100_000, 1_000_000, 5_000_000];
         var headMonths = int.Parse(Option(args, "--head-months") ?? "2", CultureInfo.InvariantCulture);
-        await using var cluster = await ThrowawayPostgres.StartAsync(settings: new Dictionary<string, string> { ["shared_buffers"] = "1GB" });
+        await using var cluster = await ThrowawayPostgres.StartAsync(
+            settings: new Dictionary<string, string> { ["shared_buffers"] = "1GB" });
         var tablespaces = new Dictionary<string, string>();
         foreach (var tier in new[] { "hot", "warm", "cold" })
         {
@@ -40,7 +41,8 @@ static class IlmBenchmark
             tablespaces[tier] = "bench_" + tier;
         }
         var folderForPolicies = Directory.CreateTempSubdirectory("ilm-bench").FullName;
-        Console.WriteLine($"PostgreSQL at {cluster.Root}; months of {string.Join(", ", sizes.Select(s => s.ToString("N0", CultureInfo.InvariantCulture)))} rows; " +
+        var shown = string.Join(", ", sizes.Select(s => s.ToString("N0", CultureInfo.InvariantCulture)));
+        Console.WriteLine($"PostgreSQL at {cluster.Root}; months of {shown} rows; " +
                           $"p_2023 holds {headMonths} months' worth of rows");
 
         var results = new List<Result>();
@@ -49,7 +51,8 @@ static class IlmBenchmark
             var template = await TemplateAsync(cluster, size, headMonths);
             // Warm-up, not counted: the first run in a process pays .NET's JIT and the driver's start-up.
             if (size == sizes[0])
-                await MeasureAsync(cluster, template, size, (headMonths + 3) * size, "in_place", "incremental", folderForPolicies, "warm-up (not counted)");
+                await MeasureAsync(cluster, template, size, (headMonths + 3) * size, "in_place", "incremental", folderForPolicies,
+                    "warm-up (not counted)");
             foreach (var strategy in Strategies)
                 foreach (var method in Methods)
                     results.Add(await MeasureAsync(cluster, template, size, (headMonths + 3) * size, method, strategy, folderForPolicies));
@@ -57,15 +60,19 @@ static class IlmBenchmark
         Directory.Delete(folderForPolicies, recursive: true);
 
         Console.WriteLine();
-        Console.WriteLine($"{"month rows",11} {"strategy",-14} {"method",-9} {"merges",6} {"reader max wait ms",18} {"longest excl. lock ms",21} " +
+        Console.WriteLine($"{"month rows",11} {"strategy",-14} {"method",-9} {"merges",6} {"reader max wait ms",18} " +
+                          $"{"longest excl. lock ms",21} " +
                           $"{"rows written/aged row",21} {"merge s",8} {"method applied",-14}");
         foreach (var r in results)
-            Console.WriteLine($"{r.MonthRows,11:N0} {r.Strategy,-14} {r.Method,-9} {r.Merges,6} {r.ReaderMaxWaitMs,18:0} {r.LongestLockMs,21:0} " +
+            Console.WriteLine($"{r.MonthRows,11:N0} {r.Strategy,-14} {r.Method,-9} {r.Merges,6} {r.ReaderMaxWaitMs,18:0} " +
+                              $"{r.LongestLockMs,21:0} " +
                               $"{r.RowsWrittenPerAgedRow,21:0.00} {r.MergeSeconds,8:0.00} {r.Applied,-14}");
         Console.WriteLine();
-        Console.WriteLine("reader: SELECT through the parent of one row of December 2025 every 50 ms; lock: pg_locks every 15 ms (+-15 ms);");
+        Console.WriteLine("reader: SELECT through the parent of one row of December 2025 every 50 ms; " +
+                          "lock: pg_locks every 15 ms (+-15 ms);");
         Console.WriteLine("rows written: n_tup_ins of the user tables (not the control tables) over the rows of the merged months.");
-        Console.WriteLine("method applied: what the merge statements show (a build without merge_method runs in_place whatever the policy says).");
+        Console.WriteLine("method applied: what the merge statements show " +
+                          "(a build without merge_method runs in_place whatever the policy says).");
         return 0;
     }
 
@@ -122,13 +129,15 @@ static class IlmBenchmark
         File.WriteAllText(path, $$"""
             { "tier_config": { "enabled": true, "auto_merge": true, "strategy": "{{strategy}}", "merge_method": "{{method}}",
                 "hot":  { "interval": "MONTHLY", "tablespace": "bench_hot", "compression": "NONE", "age_months": 24 },
-                "warm": { "interval": "YEARLY", "tablespace": "bench_warm", "compression": "NONE", "age_months": 60, "merge_monthly": true },
+                "warm": { "interval": "YEARLY", "tablespace": "bench_warm", "compression": "NONE", "age_months": 60,
+                          "merge_monthly": true },
                 "cold": { "interval": "YEARLY", "tablespace": "bench_cold", "compression": "NONE", "merge_monthly": true } } }
             """);
         return path;
     }
 
-    private static async Task<Result> MeasureAsync(ThrowawayPostgres cluster, string template, long monthRows, long totalRows, string method,
+    private static async Task<Result> MeasureAsync(ThrowawayPostgres cluster, string template, long monthRows, long totalRows,
+        string method,
         string strategy, string policyFolder, string? label = null)
     {
         var db = $"ilm_run_{Guid.NewGuid():N}"[..24];
@@ -150,10 +159,15 @@ static class IlmBenchmark
         var watch = Stopwatch.StartNew();
         foreach (var asOf in asOfs)
         {
-            var run = await new IlmService().RunAsync(new IlmRunRequest(mergeTarget, "sales") { Policy = policy, AsOf = DateOnly.Parse(asOf, CultureInfo.InvariantCulture) });
+            var run = await new IlmService().RunAsync(new IlmRunRequest(mergeTarget, "sales")
+            {
+                Policy = policy,
+                AsOf = DateOnly.Parse(asOf, CultureInfo.InvariantCulture),
+            });
             foreach (var o in run.Outcomes)
             {
-                if (o.Status != IlmStatus.Success) throw new InvalidOperationException($"{method}/{strategy} as of {asOf}: {o.Action.Describe()}: {o.Error}");
+                if (o.Status != IlmStatus.Success)
+                    throw new InvalidOperationException($"{method}/{strategy} as of {asOf}: {o.Action.Describe()}: {o.Error}");
                 if (o.Action is not PartitionOps.Engine.Ilm.Planning.MergeAction) continue;
                 merges++;
                 aged += o.RowsMerged ?? 0;
@@ -174,12 +188,17 @@ static class IlmBenchmark
         // Nothing lost: every row still there, and the yearly partition holds its own and the merged months' rows.
         var rows = await ScalarAsync(cs, "SELECT count(*) FROM public.sales");
         var yearly = await ScalarAsync(cs, "SELECT count(*) FROM public.p_2023");
-        if (rows != totalRows) throw new InvalidOperationException($"{method}/{strategy}: the table has {rows:N0} rows, {totalRows:N0} expected");
-        if (aged != 2 * monthRows) throw new InvalidOperationException($"{method}/{strategy}: {aged:N0} rows merged, {2 * monthRows:N0} expected");
-        if (yearly != totalRows - monthRows) throw new InvalidOperationException($"{method}/{strategy}: p_2023 has {yearly:N0} rows, {totalRows - monthRows:N0} expected");
+        void Expect(long actual, long expected, string what)
+        {
+            if (actual != expected) throw new InvalidOperationException($"{method}/{strategy}: {what} {actual:N0}, {expected:N0} expected");
+        }
+        Expect(rows, totalRows, "rows in the table:");
+        Expect(aged, 2 * monthRows, "rows merged:");
+        Expect(yearly, totalRows - monthRows, "rows in p_2023:");
         NpgsqlConnection.ClearAllPools();
         await ExecuteAsync(cluster.ConnectionString(), $"DROP DATABASE {db} WITH (FORCE)");
-        Console.WriteLine($"  {label ?? $"{monthRows:N0} {strategy} {method}"}: {merges} merge(s) of {aged:N0} rows in {watch.Elapsed.TotalSeconds:0.00}s; " +
+        Console.WriteLine($"  {label ?? $"{monthRows:N0} {strategy} {method}"}: {merges} merge(s) of {aged:N0} rows " +
+                          $"in {watch.Elapsed.TotalSeconds:0.00}s; " +
                           $"p_2023 now {yearly:N0} rows, table {rows:N0}");
         return new Result(monthRows, strategy, method, merges, readerMax, lockMax, aged == 0 ? double.NaN : (double)written / aged,
             watch.Elapsed.TotalSeconds, string.Join("+", applied));

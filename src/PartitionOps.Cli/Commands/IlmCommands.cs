@@ -168,8 +168,8 @@ internal static class IlmCommands
         var thresholds = new HealthThresholdOptions();
         var verifyIndexes = new Option<bool>("--verify-indexes")
         {
-            Description = "Also verify every B-tree index of the table's partitions (reads each index whole; PostgreSQL, needs amcheck and " +
-                          "pageinspect) and name the statement that repairs each damaged one. Needs --table.",
+            Description = "Also verify every B-tree index of the table's partitions (reads each index whole; PostgreSQL, " +
+                          "needs amcheck and pageinspect) and name the statement that repairs each damaged one. Needs --table.",
         };
         command.Add(table);
         command.Add(policy);

@@ -212,7 +212,8 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
     {
         request.Thresholds.Validate();
         if (request.VerifyIndexes && request.Table is null)
-            throw new InvalidRequestException(nameof(IlmHealthRequest.VerifyIndexes), "", "needs the table to verify: it reads the indexes of one table's partitions");
+            throw new InvalidRequestException(nameof(IlmHealthRequest.VerifyIndexes), "",
+                "needs the table to verify: it reads the indexes of one table's partitions");
         var names = Names.Of(request.Target, request.Schema, request.Table, request.ControlSchema, tableRequired: false);
         var provider = request.Target.Provider;
         await using var connection = await request.Target.OpenAsync(ct).ConfigureAwait(false);

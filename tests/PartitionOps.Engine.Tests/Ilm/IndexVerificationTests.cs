@@ -4,7 +4,7 @@ using PartitionOps.Engine.Providers.PostgreSql;
 
 namespace PartitionOps.Engine.Tests.Ilm;
 
-/// <summary>How index findings become health alerts, and the PostgreSQL fixes' exact text (the checks run in the integration tests).</summary>
+/// <summary>How index findings become health alerts, and the PostgreSQL fixes' exact text (the checks run in integration tests).</summary>
 public sealed class IndexVerificationTests
 {
     private static readonly MergeStatistics NoMerges = new(0, 0, 0, null, null);
@@ -16,7 +16,8 @@ public sealed class IndexVerificationTests
         Assert.Equal("REINDEX INDEX CONCURRENTLY \"public\".\"p_2023_pkey\";", fix);
         var verification = new IndexVerification(null,
         [
-            new IndexFinding("public", "p_2023_pkey", "p_2023", IndexFinding.Damaged, "has entries pointing to block 442 of p_2023, which has 5 block(s)", fix),
+            new IndexFinding("public", "p_2023_pkey", "p_2023", IndexFinding.Damaged,
+                "has entries pointing to block 442 of p_2023, which has 5 block(s)", fix),
             new IndexFinding("public", "p_2023_11_pkey", "p_2023_11", IndexFinding.Ok),
         ]);
         var r = IlmHealth.Evaluate("sales", NoMerges, 0, null, indexes: verification);
@@ -41,7 +42,8 @@ public sealed class IndexVerificationTests
         Assert.Equal("amcheck is not installed", Assert.Single(cannot.Alerts).Message);
 
         // Not asked: no index checks at all.
-        Assert.DoesNotContain(IlmHealth.Evaluate("sales", NoMerges, 0, null).Checks, c => c.Name.Contains("index", StringComparison.Ordinal));
+        Assert.DoesNotContain(IlmHealth.Evaluate("sales", NoMerges, 0, null).Checks,
+            c => c.Name.Contains("index", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -24,7 +24,8 @@ public sealed class PostgreSqlIlmIndexHealthTests(PostgresFixture postgres, ITes
     private static Task<CliRun> CliHealthAsync(IlmTestDatabase db, params string[] args) =>
         CliRun.RunAsync(["ilm", "health", "--provider", "postgresql", "--connection", db.ConnectionString, "--table", "sales", .. args]);
 
-    private static string Failures(IlmHealthReport r) => string.Join("; ", r.Checks.Where(c => !c.Passed).Select(c => c.Name + ": " + c.Message));
+    private static string Failures(IlmHealthReport r) =>
+        string.Join("; ", r.Checks.Where(c => !c.Passed).Select(c => c.Name + ": " + c.Message));
 
     /// <summary>Looks up one of the rolled-back rows through p_2023_pkey (an index scan, as the reproduction does).</summary>
     private static async Task<long> CountThroughTheKeyAsync(IlmTestDatabase db)
@@ -118,7 +119,8 @@ public sealed class PostgreSqlIlmIndexHealthTests(PostgresFixture postgres, ITes
         var regrown = await HealthAsync(db);
         Assert.False(regrown.Passed);
         Assert.Equal(["p_2023_pkey", "p_2023_sale_date_idx"], regrown.Indexes!.Problems.Select(f => f.Index).Order(StringComparer.Ordinal));
-        Assert.Matches("has [0-9]+ row pointer\\(s\\) of p_2023 held by two entries or more.*Fix: REINDEX INDEX CONCURRENTLY \"public\".\"p_2023_pkey\";",
+        Assert.Matches("has [0-9]+ row pointer\\(s\\) of p_2023 held by two entries or more.*" +
+                       "Fix: REINDEX INDEX CONCURRENTLY \"public\".\"p_2023_pkey\";",
             Assert.Single(regrown.Alerts, c => c.Name == "index public.p_2023_pkey").Message);
         Assert.Equal(1L, await CountThroughTheKeyAsync(db)); // a row that does not exist, found through the stale entry
 
@@ -139,7 +141,8 @@ public sealed class PostgreSqlIlmIndexHealthTests(PostgresFixture postgres, ITes
         var e = await Assert.ThrowsAsync<InvalidRequestException>(() =>
             _ilm.HealthAsync(new IlmHealthRequest(db.Target) { VerifyIndexes = true }));
         Assert.Contains("--verify-indexes", e.Message);
-        var cli = await CliRun.RunAsync(["ilm", "health", "--provider", "postgresql", "--connection", db.ConnectionString, "--verify-indexes"]);
+        var cli = await CliRun.RunAsync(
+            ["ilm", "health", "--provider", "postgresql", "--connection", db.ConnectionString, "--verify-indexes"]);
         Assert.True(cli.ExitCode == 2, cli.ToString());
         Assert.Contains("--verify-indexes", cli.Stderr);
         // Reading only: no control schema, no extension created.

@@ -68,7 +68,7 @@ public sealed record IlmHealthReport(
     int? WarmTotal,
     IlmHealthThresholds Thresholds)
 {
-    /// <summary>With --verify-indexes: every index looked at (ok, damaged, invalid, not verified) and the fix of each problem; else null.</summary>
+    /// <summary>With --verify-indexes: every index looked at (ok, damaged, invalid, not verified), each problem's fix; else null.</summary>
     public IndexVerification? Indexes { get; init; }
 
     public IEnumerable<IlmCheck> Alerts => Checks.Where(c => c.Kind == "alert" && !c.Passed);
@@ -109,7 +109,10 @@ public static class IlmHealth
 
         if (indexes != null) checks.AddRange(IndexChecks(indexes));
 
-        return new IlmHealthReport(table, checks.All(c => c.Passed), checks, stats, failedNotRetried, warmMonthly, warmTotal, t) { Indexes = indexes };
+        return new IlmHealthReport(table, checks.All(c => c.Passed), checks, stats, failedNotRetried, warmMonthly, warmTotal, t)
+        {
+            Indexes = indexes,
+        };
     }
 
     /// <summary>

@@ -19,10 +19,12 @@ public interface IIlmIndexChecks
     /// <summary>name, schema_name of each of <see cref="Tools"/> that is installed.</summary>
     SqlStatement InstalledTools();
 
-    /// <summary>index_schema, index_name, partition_name, is_valid: every index the checks can verify, of every partition of the table.</summary>
+    /// <summary>index_schema, index_name, partition_name, is_valid: every index the checks can verify, of every partition.</summary>
     SqlStatement Indexes(string? schema, string table);
 
-    /// <summary>The structural check of one index (returns no value; an error means damage). <paramref name="toolSchemas"/>: tool name -> schema.</summary>
+    /// <summary>
+    /// The structural check of one index (returns no value; an error means damage). <paramref name="toolSchemas"/>: tool name -> schema.
+    /// </summary>
     SqlStatement CheckStructure(IReadOnlyDictionary<string, string> toolSchemas, string indexSchema, string index);
 
     /// <summary>
@@ -34,11 +36,11 @@ public interface IIlmIndexChecks
     /// <summary>The statement that repairs a damaged index without blocking writers, as the operator types it.</summary>
     string Repair(string indexSchema, string index);
 
-    /// <summary>The statement that removes an invalid index left by an interrupted concurrent rebuild, or null when it is not one.</summary>
+    /// <summary>The statement that drops an invalid index left by an interrupted concurrent rebuild, or null when it is not one.</summary>
     string? DropLeftover(string indexSchema, string index);
 }
 
-/// <summary>One index looked at: <see cref="Status"/> is ok, damaged, invalid or not verified; <see cref="Fix"/> is the statement to run.</summary>
+/// <summary>One index looked at: <see cref="Status"/> ok, damaged, invalid or not verified; <see cref="Fix"/>: what to run.</summary>
 public sealed record IndexFinding(string Schema, string Index, string Partition, string Status, string? Problem = null, string? Fix = null)
 {
     public const string Ok = "ok";
@@ -62,7 +64,9 @@ public static class IndexVerifier
     /// <summary>SQLSTATE 42501 insufficient_privilege: the checks' functions are not granted to this user.</summary>
     private const string InsufficientPrivilege = "42501";
 
-    /// <summary>Each check reads a whole index, which takes longer than a command timeout meant for catalog reads: none (0); --max-duration and Ctrl+C still cancel.</summary>
+    /// <summary>
+    /// Each check reads a whole index, longer than a command timeout meant for catalog reads may allow: none (0). Ctrl+C still cancels.
+    /// </summary>
     private const int NoTimeout = 0;
 
     public static async Task<IndexVerification> VerifyAsync(DbConnection connection, IDatabaseProvider provider, IIlmIndexChecks? checks,
@@ -76,8 +80,10 @@ public static class IndexVerifier
         var missing = checks.Tools.Where(t => !installed.ContainsKey(t.Name)).ToList();
         if (missing.Count > 0)
             return new IndexVerification(
-                $"cannot verify the indexes: {string.Join(" and ", missing.Select(t => t.Name))} {(missing.Count == 1 ? "is" : "are")} not installed in this " +
-                $"database. Run {string.Join(" ", missing.Select(t => t.Install))} (as a superuser; both ship with PostgreSQL's contrib package). " +
+                $"cannot verify the indexes: {string.Join(" and ", missing.Select(t => t.Name))} " +
+                $"{(missing.Count == 1 ? "is" : "are")} not installed in this database. " +
+                $"Run {string.Join(" ", missing.Select(t => t.Install))} " +
+                "(as a superuser; both ship with PostgreSQL's contrib package). " +
                 string.Join(" ", missing.Select(t => $"{t.Name} {t.Checks}.")), []);
 
         var indexes = await connection.QueryAsync(provider, checks.Indexes(schema, table), r => (
@@ -99,7 +105,8 @@ public static class IndexVerifier
             }
             // Npgsql closes the connection after some server errors (seen after amcheck's XX002): open it again for the next index.
             await connection.EnsureOpenAsync(ct).ConfigureAwait(false);
-            findings.Add(await VerifyOneAsync(connection, provider, checks, installed, ix.Schema, ix.Index, ix.Partition, ct).ConfigureAwait(false));
+            findings.Add(await VerifyOneAsync(connection, provider, checks, installed, ix.Schema, ix.Index, ix.Partition, ct)
+                .ConfigureAwait(false));
         }
         return new IndexVerification(null, findings);
     }
@@ -110,7 +117,8 @@ public static class IndexVerifier
         var fix = checks.Repair(schema, index);
         try
         {
-            await connection.ExecuteAsync(provider, checks.CheckStructure(tools, schema, index), ct, timeoutSeconds: NoTimeout).ConfigureAwait(false);
+            await connection.ExecuteAsync(provider, checks.CheckStructure(tools, schema, index), ct, timeoutSeconds: NoTimeout)
+                .ConfigureAwait(false);
             // The structural check does not look at where entries point: entries past the table's end, or two entries on one
             // row, are found here. The size is read after the entries, so a table growing meanwhile raises no false alarm; a hit
             // is read once more before it is reported, for a VACUUM that truncated the table between the two reads (it removes
@@ -123,10 +131,12 @@ public static class IndexVerifier
                 var pastEnd = reach.MaxBlock is { } max && max >= reach.TableBlocks;
                 if (!pastEnd && reach.Shared == 0) return new IndexFinding(schema, index, partition, IndexFinding.Ok);
                 if (attempt == 0) continue;
+                var maxBlock = reach.MaxBlock!.Value.ToString(CultureInfo.InvariantCulture);
+                var blocks = reach.TableBlocks.ToString(CultureInfo.InvariantCulture);
+                var shared = reach.Shared.ToString(CultureInfo.InvariantCulture);
                 var what = pastEnd
-                    ? $"has entries pointing to block {reach.MaxBlock!.Value.ToString(CultureInfo.InvariantCulture)} of {partition}, which has " +
-                      $"{reach.TableBlocks.ToString(CultureInfo.InvariantCulture)} block(s)"
-                    : $"has {reach.Shared.ToString(CultureInfo.InvariantCulture)} row pointer(s) of {partition} held by two entries or more";
+                    ? $"has entries pointing to block {maxBlock} of {partition}, which has {blocks} block(s)"
+                    : $"has {shared} row pointer(s) of {partition} held by two entries or more";
                 return new IndexFinding(schema, index, partition, IndexFinding.Damaged,
                     what + ": stale entries of a rolled-back write into a relation whose tablespace changed in the same transaction " +
                     "(an earlier version's merge); queries through it fail with \"could not read block\", return wrong rows or report " +

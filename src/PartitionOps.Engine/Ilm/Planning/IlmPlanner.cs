@@ -329,7 +329,10 @@ public static class IlmPlanner
                 _actions.Add(new SkipAction(p.Name, $"already in the colder tier {Tier(c)} ({p.Tablespace}): never moved back"));
             else if (NeedsRelocation(p.Tablespace, p.Compression, settings, tier))
             {
-                var move = new MoveAction(p.Name, p.Tablespace, settings.Tablespace, settings.Compression, tier, p.RowEstimate) { Note = _onlineNote };
+                var move = new MoveAction(p.Name, p.Tablespace, settings.Tablespace, settings.Compression, tier, p.RowEstimate)
+                {
+                    Note = _onlineNote,
+                };
                 if (_options.Only is not { } only || only.AllowsMove(move) || (startsYear && only.AllowsMerge(p.Name, _names[i].YearlyName)))
                     _actions.Add(move);
             }

@@ -39,7 +39,8 @@ public sealed partial class PostgreSqlIndexChecks : IIlmIndexChecks
     [
         new(AmCheck, "CREATE EXTENSION amcheck;", "would check each B-tree index's structure (bt_index_check)"),
         new(PageInspect, "CREATE EXTENSION pageinspect;",
-            "would check that no index entry points past the end of its partition, the damage a rolled-back merge of an earlier version left"),
+            "would check where each index entry points (past the end of its partition, or two entries on one row): " +
+            "the damage a rolled-back merge of an earlier version left"),
     ];
 
     private static string Q(string name) => Identifier.Quote(name, '"', '"');
@@ -66,7 +67,8 @@ public sealed partial class PostgreSqlIndexChecks : IIlmIndexChecks
         """, P("schema", schema ?? "public"), P("table_name", table));
 
     // Functions are called through the schema the extension is installed in, which need not be on the search_path.
-    public SqlStatement CheckStructure(IReadOnlyDictionary<string, string> toolSchemas, string indexSchema, string index) => SqlStatement.Of(
+    public SqlStatement CheckStructure(IReadOnlyDictionary<string, string> toolSchemas, string indexSchema, string index) =>
+        SqlStatement.Of(
         $"SELECT {Q(toolSchemas[AmCheck])}.bt_index_check(format('%I.%I', @index_schema, @index_name)::regclass, false)",
         P("index_schema", indexSchema), P("index_name", index));
 
@@ -83,7 +85,8 @@ public sealed partial class PostgreSqlIndexChecks : IIlmIndexChecks
             per_row AS (
                 SELECT tid, count(*) AS n
                 FROM ix
-                CROSS JOIN LATERAL generate_series(1, pg_relation_size(ix.name::regclass) / current_setting('block_size')::bigint - 1) AS blk
+                CROSS JOIN LATERAL generate_series(1,
+                    pg_relation_size(ix.name::regclass) / current_setting('block_size')::bigint - 1) AS blk
                 CROSS JOIN LATERAL {pi}.bt_page_stats(ix.name, blk) s
                 CROSS JOIN LATERAL {pi}.bt_page_items(ix.name, blk) i
                 CROSS JOIN LATERAL unnest(coalesce(i.tids, ARRAY[i.htid])) AS tid
