@@ -124,10 +124,15 @@ public abstract class PartitionOpsCmdletBase : PSCmdlet, IDisposable
         return Dispatcher.Invoke(() =>
         {
             // With -WhatIf the full SQL is what -Verbose adds; a real run's verbose output (a runbook's job) stays short.
-            if (full != null && LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"))) WriteVerbose(full);
+            if (full != null && WhatIfInEffect()) WriteVerbose(full);
             return ShouldProcess(description, warning, operation);
         });
     }
+
+    /// <summary>-WhatIf given to this cmdlet, or $WhatIfPreference set by the caller.</summary>
+    private bool WhatIfInEffect() =>
+        (MyInvocation.BoundParameters.TryGetValue("WhatIf", out var whatIf) && whatIf is SwitchParameter { IsPresent: true })
+        || LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
 
     private sealed class DispatcherProgress<TReport>(PipelineDispatcher dispatcher, Action<TReport> handler) : IProgress<TReport>
     {

@@ -50,12 +50,14 @@ public class IlmModuleScriptTests
         Assert.Matches(@"\[string\]\s*\$Authentication\s*,", parameters);
         Assert.Matches(@"\[string\]\s*\$TokenResourceUrl\s*,", parameters);
         Assert.DoesNotContain("ossrdbms", parameters);
-        // ...but a default by provider: a credential asset for Oracle, the managed identity's token for PostgreSQL.
-        Assert.Matches(@"\$Authentication\s*=\s*if\s*\(\$Provider\s*-eq\s*'postgresql'\)\s*\{\s*'AccessToken'\s*\}\s*else\s*\{\s*'Credential'\s*\}", text);
+        // ...but a default: a connection string alone signs in by itself (no Azure; tests/Pester/Runbooks.Tests.ps1 runs
+        // it), else by provider: a credential asset for Oracle, the managed identity's token for PostgreSQL.
+        Assert.Matches(@"\$Authentication\s*=\s*if\s*\(\$ConnectionString\s*-and\s*-not\s*\$CredentialName\)\s*\{\s*'ConnectionString'\s*\}\s*" +
+            @"elseif\s*\(\$Provider\s*-eq\s*'postgresql'\)\s*\{\s*'AccessToken'\s*\}\s*else\s*\{\s*'Credential'\s*\}", text);
         Assert.Contains("$TokenResourceUrl = 'https://ossrdbms-aad.database.windows.net'", text);
         Assert.Contains("-Authentication AccessToken is not supported for Oracle", text);
         var help = text[..text.IndexOf("#>", StringComparison.Ordinal)];
-        Assert.Matches(@"Default: Credential for oracle", help);
+        Assert.Matches(@"Credential for oracle", help);
     }
 
     [Fact]
