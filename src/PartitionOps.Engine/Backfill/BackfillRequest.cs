@@ -36,10 +36,14 @@ public sealed record BackfillRequest
     public bool SkipBackfill { get; init; }
     /// <summary>Lock timeout of each batch; a timeout is retried with back-off, never fatal.</summary>
     public TimeSpan BatchLockTimeout { get; init; } = TimeSpan.FromSeconds(5);
-    /// <summary>Lock timeout of the phase-1 ALTER TABLE (kept short so it never queues writers for long).</summary>
-    public TimeSpan DdlLockTimeout { get; init; } = TimeSpan.FromSeconds(2);
-    /// <summary>Lock timeout of each phase-2 index statement; a timeout is retried like phase 1's (<see cref="DdlRetries"/>).</summary>
-    public TimeSpan IndexLockTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// Lock timeout of every phase-1 and phase-2 statement (the ALTER TABLE, each index statement). While DDL waits for its
+    /// lock, application writers queue behind it (PostgreSQL: a parent's CREATE INDEX ON ONLY wants SHARE, which
+    /// an idle writer's ROW EXCLUSIVE holds off): so it stays below the few seconds an application tolerates, and a
+    /// timeout is retried after a back-off (<see cref="DdlRetries"/>) instead of waiting on.
+    /// </summary>
+    public TimeSpan DdlLockTimeout { get; init; } = DefaultDdlLockTimeout;
+    public static readonly TimeSpan DefaultDdlLockTimeout = TimeSpan.FromSeconds(2);
     /// <summary>Attempts of each phase-1 / phase-2 step before a lock wait is reported as a failure.</summary>
     public int DdlRetries { get; init; } = 20;
     public IndexBuildOptions Index { get; init; } = new();
@@ -56,6 +60,8 @@ public sealed record BackfillRequest
         if (Parallelism < 1 || Parallelism > 64) throw new InvalidRequestException("--parallel", Parallelism, "must be between 1 and 64");
         if (MaxDuration is { } d && d <= TimeSpan.Zero) throw new InvalidRequestException("--max-duration", d, "must be positive");
         if (BatchLockTimeout <= TimeSpan.Zero) throw new InvalidRequestException("--lock-timeout-ms", (long)BatchLockTimeout.TotalMilliseconds, "must be positive");
+        if (DdlLockTimeout <= TimeSpan.Zero) throw new InvalidRequestException("--ddl-lock-timeout-ms", (long)DdlLockTimeout.TotalMilliseconds, "must be positive");
+        if (DdlRetries < 1) throw new InvalidRequestException("ddl retries", DdlRetries, "must be at least 1");
         if (Index.MaxDop < 0) throw new InvalidRequestException("--maxdop", Index.MaxDop, "must be zero or positive");
         if (!new[] { "NONE", "ROW", "PAGE" }.Contains(Index.DataCompression, StringComparer.OrdinalIgnoreCase))
             throw new InvalidRequestException("--data-compression", Index.DataCompression, "must be NONE, ROW or PAGE");

@@ -20,66 +20,105 @@ public sealed class BackfillService
     {
         request = request.Validated();
         var clock = Stopwatch.StartNew();
-        await using var connection = await request.Scope.Target.OpenAsync(ct).ConfigureAwait(false);
-        var context = await BackfillContext.ResolveAsync(request.Scope, connection, ct).ConfigureAwait(false);
+        await using var session = await MainSession.OpenAsync(request.Scope.Target, events, ct).ConfigureAwait(false);
+        var context = await session.RunAsync("start", (c, t) => BackfillContext.ResolveAsync(request.Scope, c, t), ct).ConfigureAwait(false);
 
-        var server = await ReadServerAsync(connection, context, ct).ConfigureAwait(false);
+        var server = await session.RunAsync("start", (c, t) => ReadServerAsync(c, context, t), ct).ConfigureAwait(false);
         var indexOptions = ServerRules.EffectiveIndexOptions(request, server);
-        var columnStep = ColumnStep(request, context);
-        var indexSteps = await IndexStepsAsync(connection, context, request, indexOptions, ct).ConfigureAwait(false);
+        var indexSteps = await session.RunAsync("start", (c, t) => IndexStepsAsync(c, context, request, indexOptions, t), ct).ConfigureAwait(false);
         ServerRules.RequireOnlineOrConsent(request, server, buildNeeded: indexSteps.Count > 0);
 
         if (request.DryRun)
         {
-            var plan = await PlanAsync(connection, context, request, columnStep, indexSteps.Select(x => x.Step).ToList(), ct).ConfigureAwait(false);
+            var plan = await session.RunAsync("start", (c, t) => PlanAsync(c, context, request, ColumnStep(request, context),
+                indexSteps.Select(x => x.Step).ToList(), t), ct).ConfigureAwait(false);
             return new BackfillResult { Status = BackfillStatus.Planned, Plan = plan, Types = plan.Types, Elapsed = clock.Elapsed };
         }
 
-        await EnsureControlTablesAsync(connection, context, ct).ConfigureAwait(false);
+        await session.RunAsync("start", (c, t) => EnsureControlTablesAsync(c, context, t), ct).ConfigureAwait(false);
 
-        var columnAdded = false;
-        if (columnStep is not null)
+        // Phases 1 and 2 and opening the run, one runner at a time: two first starts at once would otherwise race
+        // on the same DDL (one of them failing on the catalog: 23505, 2BP01 on PostgreSQL) and open two runs.
+        var setup = new SetupLock(session, context, request, clock, events);
+        var waited = await setup.AcquireAsync(ct).ConfigureAwait(false);
+        if (waited is null)
+            return Paused($"max duration {request.MaxDuration} reached while another runner held phases 1 and 2 of {context.Display}");
+        try
         {
-            await RunDdlWithRetriesAsync(connection, context, request, columnStep.Statements, null, "column",
-                $"phase 1 (adding {context.Profile.PartitionColumn})", request.DdlLockTimeout, events, ct).ConfigureAwait(false);
-            columnAdded = true;
-            events?.Report(new("column", $"added {context.Profile.PartitionColumn} to {context.Display} (metadata only)"));
+            if (waited == true)
+            {
+                // The other runner may have done phases 1 and 2 meanwhile: plan again from the catalog.
+                context = await session.RunAsync("start", (c, t) => BackfillContext.ResolveAsync(request.Scope, c, t), ct).ConfigureAwait(false);
+                indexSteps = await session.RunAsync("start", (c, t) => IndexStepsAsync(c, context, request, indexOptions, t), ct).ConfigureAwait(false);
+            }
+
+            var columnAdded = false;
+            if (ColumnStep(request, context) is { } columnStep)
+            {
+                var columnDone = await RunDdlWithRetriesAsync(session, context, request, clock, columnStep.Statements,
+                    async token =>
+                    {
+                        // After a lost connection the column may be there already (the ALTER committed before the fault).
+                        var now = await BackfillContext.ResolveAsync(request.Scope, session.Connection, token).ConfigureAwait(false);
+                        return ColumnStep(request, now)?.Statements ?? [];
+                    },
+                    "column", $"phase 1 (adding {context.Profile.PartitionColumn})", request.DdlLockTimeout, events, ct).ConfigureAwait(false);
+                if (columnDone is { } stop1) return Paused(stop1);
+                columnAdded = true;
+                events?.Report(new("column", $"added {context.Profile.PartitionColumn} to {context.Display} (metadata only)"));
+            }
+
+            var built = new List<string>();
+            foreach (var (index, step) in indexSteps)
+            {
+                events?.Report(new("index", step.Description));
+                // A retry re-reads the catalog: an attempt that timed out (or a build started by another runner, or a
+                // resumed one) may have changed the state. A CONCURRENTLY build that lost its lock wait leaves an
+                // INVALID index that IF NOT EXISTS would keep; re-planned, the dialect drops it and builds again.
+                var indexDone = await RunDdlWithRetriesAsync(session, context, request, clock, step.Statements,
+                    token => IndexStatementsAsync(session.Connection, context, request, indexOptions, index, token), "index",
+                    $"phase 2 ({step.Description})", request.DdlLockTimeout, events, ct).ConfigureAwait(false);
+                if (indexDone is { } stop2) return Paused(stop2, columnAdded, built);
+                built.Add(step.Description);
+            }
+
+            if (request.SkipBackfill)
+                return new BackfillResult { Status = BackfillStatus.Done, ColumnAdded = columnAdded, IndexesBuilt = built, Elapsed = clock.Elapsed };
+
+            var walk = new BackfillWalk(context, request, Host, events, clock);
+            var phase3 = Stopwatch.StartNew();
+            await walk.OpenAsync(session, ct).ConfigureAwait(false);
+            await setup.ReleaseAsync().ConfigureAwait(false);
+            var outcome = await walk.RunAsync(session, ct).ConfigureAwait(false);
+            phase3.Stop();
+            return new BackfillResult
+            {
+                RunId = outcome.RunId,
+                Status = outcome.Status,
+                StopReason = outcome.StopReason,
+                ColumnAdded = columnAdded,
+                IndexesBuilt = built,
+                Types = outcome.Types,
+                SkippedTypes = outcome.SkippedTypes,
+                FailedTypes = outcome.FailedTypes,
+                Elapsed = clock.Elapsed,
+                Phase3Elapsed = phase3.Elapsed,
+                Phase3RowsScanned = outcome.RowsScanned,
+            };
+        }
+        finally
+        {
+            await setup.ReleaseAsync().ConfigureAwait(false);
         }
 
-        var built = new List<string>();
-        foreach (var (index, step) in indexSteps)
+        BackfillResult Paused(string reason, bool columnAdded = false, List<string>? built = null)
         {
-            events?.Report(new("index", step.Description));
-            // A retry re-reads the catalog: an attempt that timed out (or a build started by another runner, or a
-            // resumed one) may have changed the state. A CONCURRENTLY build that lost its lock wait leaves an
-            // INVALID index that IF NOT EXISTS would keep; re-planned, the dialect drops it and builds again.
-            await RunDdlWithRetriesAsync(connection, context, request, step.Statements,
-                token => IndexStatementsAsync(connection, context, request, indexOptions, index, token), "index",
-                $"phase 2 ({step.Description})", request.IndexLockTimeout, events, ct).ConfigureAwait(false);
-            built.Add(step.Description);
+            events?.Report(new("start", $"paused: {reason}"));
+            return new BackfillResult
+            {
+                Status = BackfillStatus.Paused, StopReason = reason, ColumnAdded = columnAdded, IndexesBuilt = built ?? [], Elapsed = clock.Elapsed,
+            };
         }
-
-        if (request.SkipBackfill)
-            return new BackfillResult { Status = BackfillStatus.Done, ColumnAdded = columnAdded, IndexesBuilt = built, Elapsed = clock.Elapsed };
-
-        var walk = new BackfillWalk(context, request, Host, events, clock);
-        var phase3 = Stopwatch.StartNew();
-        var outcome = await walk.RunAsync(connection, ct).ConfigureAwait(false);
-        phase3.Stop();
-        return new BackfillResult
-        {
-            RunId = outcome.RunId,
-            Status = outcome.Status,
-            StopReason = outcome.StopReason,
-            ColumnAdded = columnAdded,
-            IndexesBuilt = built,
-            Types = outcome.Types,
-            SkippedTypes = outcome.SkippedTypes,
-            FailedTypes = outcome.FailedTypes,
-            Elapsed = clock.Elapsed,
-            Phase3Elapsed = phase3.Elapsed,
-            Phase3RowsScanned = outcome.RowsScanned,
-        };
     }
 
     /// <summary>
@@ -300,26 +339,29 @@ public sealed class BackfillService
             r => new IndexState(r.Get<string>("object_schema")!, r.Get<string>("object_name")!, r.Get<string>("index_name")!,
                 r.Get<int>("is_valid") == 1, r.Get<int>("is_paused") == 1), ct).ConfigureAwait(false);
         var statements = dialect.BuildFilteredIndex(context.Table, index, existing, partitions, options);
-        return statements.Count == 0 ? [] : [dialect.SetLockTimeout(request.IndexLockTimeout), .. statements];
+        return statements.Count == 0 ? [] : [dialect.SetLockTimeout(request.DdlLockTimeout), .. statements];
     }
 
     /// <summary>
     /// Runs DDL with a short lock timeout: when it cannot get its lock it gives up quickly (so it never
     /// queues application writers behind it for long) and tries again after a back-off. A retry runs the
     /// statements again from the first (each is idempotent), or what <paramref name="replan"/> says is left
-    /// to do. When the lock is still not granted after the last attempt, the failure names the lock wait.
+    /// to do. A connection fault reconnects and re-plans. When the lock is still not granted after the last
+    /// attempt, the failure names the lock wait. Returns null when done, or why it stopped early (--max-duration
+    /// met between two attempts: nothing is in flight then, the next start goes on from the catalog).
     /// </summary>
-    private static async Task RunDdlWithRetriesAsync(DbConnection connection, BackfillContext context, BackfillRequest request,
-        IReadOnlyList<SqlStatement> statements, Func<CancellationToken, Task<IReadOnlyList<SqlStatement>>>? replan,
+    private static async Task<string?> RunDdlWithRetriesAsync(MainSession session, BackfillContext context, BackfillRequest request,
+        Stopwatch clock, IReadOnlyList<SqlStatement> statements, Func<CancellationToken, Task<IReadOnlyList<SqlStatement>>> replan,
         string phase, string what, TimeSpan lockTimeout, IProgress<BackfillEvent>? events, CancellationToken ct)
     {
+        var connectionFaults = 0;
         for (var attempt = 1; ; attempt++)
         {
             try
             {
                 foreach (var statement in statements)
-                    await connection.ExecuteAsync(context.Provider, statement, ct, timeoutSeconds: 0).ConfigureAwait(false);
-                return;
+                    await session.Connection.ExecuteAsync(context.Provider, statement, ct, timeoutSeconds: 0).ConfigureAwait(false);
+                return null;
             }
             catch (Exception e) when (context.Provider.Errors.Classify(e) is ErrorKind.LockTimeout or ErrorKind.Deadlock)
             {
@@ -328,20 +370,26 @@ public sealed class BackfillService
                         $"{what}: the lock on {context.Display} was not granted in {request.DdlRetries} attempts of {lockTimeout.TotalMilliseconds:0} ms lock timeout each: " +
                         $"another session holds a conflicting lock (an open transaction that read or wrote the table). What this step had not done yet is unchanged; " +
                         $"run the same command again when that session has ended. Last error: {e.Message.Trim()}", e);
-                var wait = Backoff(attempt);
+                var wait = RetryBackoff.Delay(attempt);
+                // The next attempt would wait up to the lock timeout again after the back-off: stop now unless it fits.
+                if (request.MaxDuration is { } max && clock.Elapsed + wait + lockTimeout >= max)
+                {
+                    var reason = $"max duration {max} reached in {what}, waiting for a lock on {context.Display} (attempt {attempt}: {e.Message.Trim()})";
+                    events?.Report(new(phase, reason));
+                    return reason;
+                }
                 events?.Report(new(phase, $"lock not granted ({e.Message.Trim()}); attempt {attempt} of {request.DdlRetries}, retrying in {wait.TotalSeconds:0.#}s"));
                 await Task.Delay(wait, ct).ConfigureAwait(false);
-                if (replan is not null)
-                {
-                    statements = await replan(ct).ConfigureAwait(false);
-                    if (statements.Count == 0) return;
-                }
             }
+            catch (Exception e) when (++connectionFaults <= RetryBackoff.ReconnectAttempts && session.IsConnectionFault(e))
+            {
+                attempt--;
+                await session.ReconnectAsync(phase, e, ct).ConfigureAwait(false);
+            }
+            statements = await session.RunAsync(phase, (_, token) => replan(token), ct).ConfigureAwait(false);
+            if (statements.Count == 0) return null;
         }
     }
-
-    internal static TimeSpan Backoff(int attempt) =>
-        TimeSpan.FromMilliseconds(Math.Min(10_000, 100 * Math.Pow(2, Math.Min(attempt - 1, 10))) * (0.75 + Random.Shared.NextDouble() / 2));
 
     private static async Task<BackfillPlan> PlanAsync(DbConnection connection, BackfillContext context, BackfillRequest request,
         PlannedStep? columnStep, List<PlannedStep> indexSteps, CancellationToken ct)

@@ -23,6 +23,7 @@ public sealed record BackfillParameters
     public TimeSpan? MaxDuration { get; init; }
     public bool SkipIndexes { get; init; }
     public int? LockTimeoutMilliseconds { get; init; }
+    public int? DdlLockTimeoutMilliseconds { get; init; }
 
     public string? ThrottleQuery { get; init; }
     public double? MaxReplicaLagSeconds { get; init; }
@@ -59,6 +60,7 @@ public static class BackfillMapping
         ["--parallel"] = "-Parallel",
         ["--max-duration"] = "-MaxDuration",
         ["--lock-timeout-ms"] = "-LockTimeoutMilliseconds",
+        ["--ddl-lock-timeout-ms"] = "-DdlLockTimeoutMilliseconds",
         ["--throttle-query"] = "-ThrottleQuery",
         ["--max-replica-lag"] = "-MaxReplicaLagSeconds",
         ["--max-log-used"] = "-MaxLogUsedPercent",
@@ -108,6 +110,11 @@ public static class BackfillMapping
                 // Checked here: the engine would report the TimeSpan, not the milliseconds given.
                 if (lockMs < 1) throw new InvalidRequestException("-LockTimeoutMilliseconds", lockMs, "must be a positive number of milliseconds");
                 request = request with { BatchLockTimeout = TimeSpan.FromMilliseconds(lockMs) };
+            }
+            if (p.DdlLockTimeoutMilliseconds is { } ddlMs)
+            {
+                if (ddlMs < 1) throw new InvalidRequestException("-DdlLockTimeoutMilliseconds", ddlMs, "must be a positive number of milliseconds");
+                request = request with { DdlLockTimeout = TimeSpan.FromMilliseconds(ddlMs) };
             }
 
             var throttle = request.Throttle;
