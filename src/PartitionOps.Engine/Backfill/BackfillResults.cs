@@ -121,16 +121,23 @@ public sealed record BackfillStopRequest
     /// <summary>The newest run of the table, if any, and its recorded status.</summary>
     public long? RunId { get; init; }
     public string? RunStatus { get; init; }
+    /// <summary>Types whose lock a runner holds now (it is walking them), whatever the run's row says.</summary>
+    public IReadOnlyList<string> WorkingTypes { get; init; } = [];
+    /// <summary>True when a runner is in phase 1 or 2 (or opening the run) now: it sees the flag once it walks.</summary>
+    public bool SettingUp { get; init; }
     /// <summary>
-    /// True when the newest run is recorded as running, so workers will see the flag after their batch.
-    /// Otherwise nothing is running to stop (the next start clears the flag).
+    /// True when a runner works now (holds a type or the setup) or the newest run is recorded as running, so workers will
+    /// see the flag after their batch. Otherwise nothing is running to stop (the next start clears the flag).
     /// </summary>
-    public bool RunInProgress => RunStatus == BackfillStatus.Running;
+    public bool RunInProgress => RunStatus == BackfillStatus.Running || WorkingTypes.Count > 0 || SettingUp;
 
     /// <summary>One line for people, the same in every front end.</summary>
     public string Summary =>
         $"{Table}.{Column}: stop requested (flag in {ControlSchema}.backfill_control); " + (RunInProgress
-            ? $"run {RunId} is running: its workers pause after their current batch"
+            ? WorkingTypes.Count > 0
+                ? $"run {RunId} is running ({string.Join(", ", WorkingTypes)} being walked): its workers pause after their current batch"
+                : SettingUp ? "a runner is in phase 1 or 2: it pauses once it reaches the walk"
+                : $"run {RunId} is running: its workers pause after their current batch"
             : RunId is { } id
                 ? $"run {id} is {RunStatus}, not running: nothing to pause now (the next start clears the flag)"
                 : "no run has started on this table: nothing to pause now (the next start clears the flag)");

@@ -142,8 +142,17 @@ public sealed class BackfillService
         await SetStopFlagAsync(connection, context, true, ct).ConfigureAwait(false);
         var latest = await connection.QueryAsync(context.Provider, context.Dialect.LatestRun(context.Table.ControlSchema).With(context.TableParameters()),
             r => (RunId: r.Get<long>("run_id"), Status: r.Get<string>("status")), ct).ConfigureAwait(false);
+        // Who works now, whatever the run's row says: a type's lock, or the setup lock of phases 1 and 2.
+        var working = new List<string>();
+        foreach (var type in context.SelectedTypes)
+            if (await AppLocks.HeldElsewhereAsync(connection, context, context.Table.LockResource(type.Name), ct).ConfigureAwait(false))
+                working.Add(type.Name);
+        var settingUp = await AppLocks.HeldElsewhereAsync(connection, context, context.Table.LockResource(SetupLock.ResourceSuffix), ct)
+            .ConfigureAwait(false);
         return new BackfillStopRequest
         {
+            WorkingTypes = working,
+            SettingUp = settingUp,
             Table = context.Display,
             Column = context.Profile.PartitionColumn,
             ControlSchema = context.Table.ControlSchema,

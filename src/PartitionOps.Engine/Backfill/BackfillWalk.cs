@@ -161,20 +161,8 @@ internal sealed class BackfillWalk(
         return busy;
     }
 
-    /// <summary>True when another session holds the type's lock now (probed without waiting, and let go at once).</summary>
-    internal static async Task<bool> TypeLockHeldElsewhereAsync(MainSession session, BackfillContext context, string typeName, CancellationToken ct)
-    {
-        var resource = context.Table.LockResource(typeName);
-        return await session.RunAsync("backfill", async (c, t) =>
-        {
-            var free = await c.ScalarAsync<int>(context.Provider, context.Dialect.TryAcquireAppLock().With("resource", resource), t).ConfigureAwait(false) == 1;
-            if (free) await c.ExecuteAsync(context.Provider, context.Dialect.ReleaseAppLock().With("resource", resource), t).ConfigureAwait(false);
-            return !free;
-        }, ct).ConfigureAwait(false);
-    }
-
     private Task<bool> TypeLockHeldElsewhereAsync(MainSession session, string typeName, CancellationToken ct) =>
-        TypeLockHeldElsewhereAsync(session, context, typeName, ct);
+        session.RunAsync("backfill", (c, t) => AppLocks.HeldElsewhereAsync(c, context, context.Table.LockResource(typeName), t), ct);
 
     /// <summary>"ValueSet failed: ...; CodeSystem failed: ..." and, when the others stopped too, why.</summary>
     private string? StopReason(IReadOnlyList<TypeProgress> types)
@@ -204,7 +192,8 @@ internal sealed class BackfillWalk(
     private async Task<long> OpenRunAsync(DbConnection connection, Dictionary<int, long> estimates, CancellationToken ct)
     {
         var latest = (await connection.QueryAsync(_provider, _dialect.LatestRun(_controlSchema).With(context.TableParameters()),
-            r => (RunId: r.Get<long>("run_id"), Direction: r.Get<string>("direction")!, Status: r.Get<string>("status")!), ct).ConfigureAwait(false))
+            r => (RunId: r.Get<long>("run_id"), Direction: r.Get<string>("direction")!, Status: r.Get<string>("status")!, Host: r.Get<string>("host")),
+            ct).ConfigureAwait(false))
             .FirstOrDefault();
         Dictionary<int, Checkpoint> seed = [];
         long runId;
@@ -213,7 +202,10 @@ internal sealed class BackfillWalk(
             runId = latest.RunId;
             await connection.ExecuteAsync(_provider, _dialect.SetRunStatus(_controlSchema).With(
                 new("run_id", runId), new("status", BackfillStatus.Running), new("ended", 0), new("host", host)), ct).ConfigureAwait(false);
-            events?.Report(new("backfill", $"resuming run {runId}"));
+            events?.Report(new("backfill", latest.Status == BackfillStatus.Running
+                ? $"resuming run {runId}, recorded as running by {latest.Host ?? "another host"}: a runner that ends always records how it " +
+                  "ended, so that one was killed; its types' locks are free, and any of them another runner still holds it skips"
+                : $"resuming run {runId}"));
         }
         else
         {
@@ -272,8 +264,14 @@ internal sealed class BackfillWalk(
             HighWaterMark = checkpoint.HighWaterMark ?? BackfillService.StartKey,
         };
         var controller = CreateController(request, context.Dialect);
-        // A final pass starts with the sweep behind the checkpoint, then looks above the high-water mark.
-        await SetStatusAsync(worker, state, finalPass ? BackfillStatus.Sweep : BackfillStatus.Running, null, ct).ConfigureAwait(false);
+        // A final pass starts with the sweep behind the checkpoint, then looks above the high-water mark. A rerun's type
+        // starts where the previous run ended (not at the start key, nothing walked yet): all it walks is rows inserted
+        // since, so it is a catch-up from the start (and progress does not count the rows walked before as still to do).
+        var rerun = checkpoint.LastKey != BackfillService.StartKey && checkpoint is { RowsScanned: 0, Status: BackfillStatus.Pending };
+        var first = finalPass ? BackfillStatus.Sweep
+            : rerun || checkpoint.Status == BackfillStatus.CatchUp ? BackfillStatus.CatchUp
+            : BackfillStatus.Running;
+        await SetStatusAsync(worker, state, first, null, ct).ConfigureAwait(false);
         var lastFlagCheck = NeverChecked;
         var lastThrottleCheck = NeverChecked;
 

@@ -57,8 +57,9 @@ public interface IBackfillDialect
     SqlStatement ReadCheckpoints(string controlSchema);
 
     /// <summary>Sets status, host, high_water_mark, last_error and updated_at = now; started_at = now when
-    /// still null; completed_at = now when status is 'done' (else unchanged). Params: run_id, type_id,
-    /// status, host, high_water_mark, last_error.</summary>
+    /// still null, and moved forward by the idle time (now - updated_at) when work resumes (from 'paused', 'failed',
+    /// 'pending' or 'done' to 'running', 'catch-up' or 'sweep'), so progress rates leave pauses out; completed_at = now
+    /// when status is 'done' (else unchanged). Params: run_id, type_id, status, host, high_water_mark, last_error.</summary>
     SqlStatement UpdateCheckpointStatus(string controlSchema);
 
     /// <summary>Adds @lock_waits to lock_waits and sets updated_at. Params: run_id, type_id, lock_waits.</summary>

@@ -58,3 +58,21 @@ internal sealed class SetupLock(MainSession session, BackfillContext context, Ba
         catch (DbException) { /* a lost session has released it already */ }
     }
 }
+
+/// <summary>Application locks of the backfill, as seen from outside.</summary>
+internal static class AppLocks
+{
+    /// <summary>
+    /// True when another session holds <paramref name="resource"/> now: probed without waiting, and let go at once when
+    /// it was free. (A worker asking for it in that instant skips its type; the run then ends paused and the next
+    /// start walks it. Probes are rare: stop, and the end of a run that is not done.)
+    /// </summary>
+    public static async Task<bool> HeldElsewhereAsync(DbConnection connection, BackfillContext context, string resource, CancellationToken ct)
+    {
+        var free = await connection.ScalarAsync<int>(context.Provider, context.Dialect.TryAcquireAppLock().With("resource", resource), ct)
+            .ConfigureAwait(false) == 1;
+        if (free)
+            await connection.ExecuteAsync(context.Provider, context.Dialect.ReleaseAppLock().With("resource", resource), ct).ConfigureAwait(false);
+        return !free;
+    }
+}

@@ -169,7 +169,13 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
     public SqlStatement UpdateCheckpointStatus(string controlSchema) => new($"""
         UPDATE {Q(controlSchema)}.[backfill_checkpoint]
         SET [status] = @status, [host] = @host, [high_water_mark] = @high_water_mark, [last_error] = @last_error,
-            [updated_at] = SYSUTCDATETIME(), [started_at] = COALESCE([started_at], SYSUTCDATETIME()),
+            [updated_at] = SYSUTCDATETIME(),
+            -- Work resumed after a pause (or a final pass after waiting for the other types): the idle time does not
+            -- count, so rows_scanned / (updated_at - started_at) stays the working rate. Seconds: DATEADD takes an int.
+            [started_at] = CASE WHEN [started_at] IS NULL THEN SYSUTCDATETIME()
+                WHEN [status] IN (N'paused', N'failed', N'pending', N'done') AND @status IN (N'running', N'catch-up', N'sweep')
+                    THEN DATEADD(second, DATEDIFF(second, [updated_at], SYSUTCDATETIME()), [started_at])
+                ELSE [started_at] END,
             [completed_at] = CASE WHEN @status = N'done' THEN SYSUTCDATETIME() ELSE [completed_at] END
         WHERE [run_id] = @run_id AND [type_id] = @type_id
         """);

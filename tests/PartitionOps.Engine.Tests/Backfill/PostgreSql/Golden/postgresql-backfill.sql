@@ -88,7 +88,13 @@ ORDER BY type_name;
 -- UpdateCheckpointStatus
 UPDATE "partitionops".backfill_checkpoint
 SET status = @status, host = @host, high_water_mark = @high_water_mark, last_error = @last_error,
-    updated_at = now(), started_at = COALESCE(started_at, now()),
+    updated_at = now(),
+    -- Work resumed after a pause (or a final pass after waiting for the other types): the idle time does not
+    -- count, so rows_scanned / (updated_at - started_at) stays the working rate.
+    started_at = CASE WHEN started_at IS NULL THEN now()
+        WHEN status IN ('paused', 'failed', 'pending', 'done') AND @status IN ('running', 'catch-up', 'sweep')
+            THEN started_at + (now() - updated_at)
+        ELSE started_at END,
     completed_at = CASE WHEN @status = 'done' THEN now() ELSE completed_at END
 WHERE run_id = @run_id AND type_id = @type_id;
 
