@@ -202,22 +202,37 @@ public sealed class BackfillService
             throw new InvalidRequestException("profile partition_column", context.Profile.PartitionColumn,
                 $"does not exist in {context.Display} yet: run backfill start first");
         var p = context.Profile;
-        var statement = context.Dialect.Misplaced(context.Table, context.SystemTypes.Count)
+        // Told apart against the newest run when it is a backfill: rows above a type's high-water mark came after it.
+        var control = context.Table.ControlSchema;
+        long? runId = null;
+        if (await connection.ScalarAsync<int>(context.Provider, context.Dialect.ControlTablesExist(control), ct).ConfigureAwait(false) == 1)
+        {
+            var latest = await connection.QueryAsync(context.Provider, context.Dialect.LatestRun(control).With(context.TableParameters()),
+                r => (RunId: r.Get<long>("run_id"), Direction: r.Get<string>("direction")), ct).ConfigureAwait(false);
+            if (latest.Count > 0 && latest[0].Direction == nameof(BackfillDirection.Backfill).ToLowerInvariant()) runId = latest[0].RunId;
+        }
+        var statement = (runId is { } run
+                ? context.Dialect.MisplacedSinceRun(context.Table, context.SystemTypes.Count).With("run_id", run)
+                : context.Dialect.Misplaced(context.Table, context.SystemTypes.Count))
             .With("system_value", p.SystemValue).With("default_value", p.DefaultValue)
             .With(context.SystemTypes.Select((t, i) => new SqlParameter($"sys_{i}", t.Id)).ToArray());
         var misplaced = (await connection.QueryAsync(context.Provider, statement,
-                r => (Id: r.Get<int>("type_id"), Rows: r.Get<long>("misplaced_rows")), ct, timeoutSeconds: 0).ConfigureAwait(false))
-            .ToDictionary(x => x.Id, x => x.Rows);
+                r => (Id: r.Get<int>("type_id"), Rows: r.Get<long>("misplaced_rows"), After: runId is null ? 0 : r.Get<long>("written_after_run")),
+                ct, timeoutSeconds: 0).ConfigureAwait(false))
+            .ToDictionary(x => x.Id, x => (x.Rows, x.After));
         var systemIds = context.SystemTypes.Select(t => t.Id).ToHashSet();
         var selected = context.SelectedTypes.Select(t => t.Id).ToHashSet();
         var types = context.SystemTypes.Where(t => selected.Contains(t.Id))
-            .Select(t => new TypeIntegrity(t.Name, t.Id, true, p.SystemValue, misplaced.GetValueOrDefault(t.Id)))
+            .Select(t => new TypeIntegrity(t.Name, t.Id, true, p.SystemValue, misplaced.GetValueOrDefault(t.Id).Rows, misplaced.GetValueOrDefault(t.Id).After))
             .Concat(misplaced.Where(m => !systemIds.Contains(m.Key))
-                .Select(m => new TypeIntegrity(context.AllTypes.GetValueOrDefault(m.Key, $"#{m.Key}"), m.Key, false, p.DefaultValue, m.Value)))
+                // A user type's row is never moved by the run: a wrong value there is never "new", whatever its key.
+                .Select(m => new TypeIntegrity(context.AllTypes.GetValueOrDefault(m.Key, $"#{m.Key}"), m.Key, false, p.DefaultValue, m.Value.Rows)))
             .ToList();
         return new IntegrityReport
         {
             Table = context.Display,
+            RunId = runId,
+            WrittenAfterRunRows = types.Where(t => t.IsSystemType).Sum(t => t.WrittenAfterRun),
             MisplacedSystemRows = types.Where(t => t.IsSystemType).Sum(t => t.MisplacedRows),
             MisplacedUserRows = scope.ResourceTypes.Count > 0 ? 0 : types.Where(t => !t.IsSystemType).Sum(t => t.MisplacedRows),
             Types = scope.ResourceTypes.Count > 0 ? types.Where(t => t.IsSystemType).ToList() : types,

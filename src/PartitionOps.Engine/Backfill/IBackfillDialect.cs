@@ -178,4 +178,11 @@ public interface IBackfillDialect
     /// Params: system_value, default_value, and the system type ids as sys_0, sys_1 ...
     /// (<paramref name="systemTypeCount"/> of them, at least one).</summary>
     SqlStatement Misplaced(BackfillTable table, int systemTypeCount);
+
+    /// <summary>
+    /// <see cref="Misplaced"/> told apart against a run's checkpoints (control schema of <paramref name="table"/>):
+    /// type_id, misplaced_rows, written_after_run (bigint: those of them whose key is above the type's high-water
+    /// mark in run @run_id, i.e. written after the run last looked at that type). Same scan, plus a join to the
+    /// run's few checkpoint rows. Params: run_id, system_value, default_value, sys_0, sys_1 ...</summary>
+    SqlStatement MisplacedSinceRun(BackfillTable table, int systemTypeCount);
 }

@@ -486,4 +486,22 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
             GROUP BY {type}
             """);
     }
+
+    public SqlStatement MisplacedSinceRun(BackfillTable table, int systemTypeCount)
+    {
+        if (systemTypeCount < 1) throw new ArgumentOutOfRangeException(nameof(systemTypeCount));
+        var p = table.Profile;
+        var type = "r." + Q(p.TypeColumn);
+        var col = "r." + Q(p.PartitionColumn);
+        var ids = string.Join(", ", Enumerable.Range(0, systemTypeCount).Select(i => $"@sys_{i}"));
+        return new($"""
+            SELECT {type}::int AS type_id, count(*) AS misplaced_rows,
+                   count(*) FILTER (WHERE r.{Q(p.KeyColumn)} > c.high_water_mark) AS written_after_run
+            FROM {Q(table.Schema, table.Table)} AS r
+            LEFT JOIN {Q(table.ControlSchema)}.backfill_checkpoint AS c ON c.run_id = @run_id AND c.type_id = {type}
+            WHERE ({type} IN ({ids}) AND {col} <> @system_value)
+               OR ({type} NOT IN ({ids}) AND {col} <> @default_value)
+            GROUP BY {type}
+            """);
+    }
 }

@@ -641,4 +641,22 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
             GROUP BY {type}
             """);
     }
+
+    public SqlStatement MisplacedSinceRun(BackfillTable table, int systemTypeCount)
+    {
+        if (systemTypeCount < 1) throw new ArgumentOutOfRangeException(nameof(systemTypeCount));
+        var p = table.Profile;
+        var type = "r." + Q(p.TypeColumn);
+        var col = "r." + Q(p.PartitionColumn);
+        var ids = string.Join(", ", Enumerable.Range(0, systemTypeCount).Select(i => $"@sys_{i}"));
+        return new($"""
+            SELECT CAST({type} AS int) AS type_id, COUNT_BIG(*) AS misplaced_rows,
+                   SUM(CASE WHEN r.{Q(p.KeyColumn)} > c.[high_water_mark] THEN CAST(1 AS bigint) ELSE CAST(0 AS bigint) END) AS written_after_run
+            FROM {Q(table.Schema, table.Table)} AS r
+            LEFT JOIN {Q(table.ControlSchema)}.[backfill_checkpoint] AS c ON c.[run_id] = @run_id AND c.[type_id] = {type}
+            WHERE ({type} IN ({ids}) AND {col} <> @system_value)
+               OR ({type} NOT IN ({ids}) AND {col} <> @default_value)
+            GROUP BY {type}
+            """);
+    }
 }

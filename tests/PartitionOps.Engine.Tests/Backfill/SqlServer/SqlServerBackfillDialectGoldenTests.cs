@@ -507,6 +507,19 @@ public sealed class SqlServerBackfillDialectGoldenTests
         Dialect.Misplaced(Fhir, BackfillProfile.FhirSystemTypes.Count));
 
     [Fact]
+    public void MisplacedSinceRun() => Golden(
+        """
+        SELECT CAST(r.[ResourceTypeId] AS int) AS type_id, COUNT_BIG(*) AS misplaced_rows,
+               SUM(CASE WHEN r.[ResourceSurrogateId] > c.[high_water_mark] THEN CAST(1 AS bigint) ELSE CAST(0 AS bigint) END) AS written_after_run
+        FROM [dbo].[Resource] AS r
+        LEFT JOIN [partitionops].[backfill_checkpoint] AS c ON c.[run_id] = @run_id AND c.[type_id] = r.[ResourceTypeId]
+        WHERE (r.[ResourceTypeId] IN (@sys_0, @sys_1, @sys_2, @sys_3, @sys_4, @sys_5, @sys_6) AND r.[PartitionId] <> @system_value)
+           OR (r.[ResourceTypeId] NOT IN (@sys_0, @sys_1, @sys_2, @sys_3, @sys_4, @sys_5, @sys_6) AND r.[PartitionId] <> @default_value)
+        GROUP BY r.[ResourceTypeId]
+        """,
+        Dialect.MisplacedSinceRun(Fhir, BackfillProfile.FhirSystemTypes.Count));
+
+    [Fact]
     public void BuildFilteredIndex_creates_both_missing_indexes_online_resumable_with_the_spec_options()
     {
         var system = Dialect.BuildFilteredIndex(Fhir, new FilteredIndex(Fhir.Profile.SystemIndexName, Fhir.Profile.IndexColumns, Fhir.Profile.SystemValue),

@@ -318,3 +318,12 @@ WHERE ("ResourceTypeId" IN (@sys_0, @sys_1, @sys_2, @sys_3, @sys_4, @sys_5, @sys
    OR ("ResourceTypeId" NOT IN (@sys_0, @sys_1, @sys_2, @sys_3, @sys_4, @sys_5, @sys_6) AND "PartitionId" <> @default_value)
 GROUP BY "ResourceTypeId";
 
+-- MisplacedSinceRun
+SELECT r."ResourceTypeId"::int AS type_id, count(*) AS misplaced_rows,
+       count(*) FILTER (WHERE r."ResourceSurrogateId" > c.high_water_mark) AS written_after_run
+FROM "public"."Resource" AS r
+LEFT JOIN "partitionops".backfill_checkpoint AS c ON c.run_id = @run_id AND c.type_id = r."ResourceTypeId"
+WHERE (r."ResourceTypeId" IN (@sys_0, @sys_1, @sys_2, @sys_3, @sys_4, @sys_5, @sys_6) AND r."PartitionId" <> @system_value)
+   OR (r."ResourceTypeId" NOT IN (@sys_0, @sys_1, @sys_2, @sys_3, @sys_4, @sys_5, @sys_6) AND r."PartitionId" <> @default_value)
+GROUP BY r."ResourceTypeId";
+
