@@ -438,7 +438,10 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
                 SELECT {Q(p.KeyColumn)} AS k
                 FROM {Q(table.Schema, table.Table)}
                 WHERE {Q(p.TypeColumn)} = @type_id AND {Q(p.KeyColumn)} <= @upto_key AND {Q(p.PartitionColumn)} = @source_value
-                ORDER BY {Q(p.KeyColumn)}
+                -- In the filtered indexes' order, so the planner reads the one of @source_value (it holds only the stragglers
+                -- of a walked type) even with statistics from before the walk; in key order it walks the primary key
+                -- through every row of the type again, on every sweep. Any order will do: each batch takes what is left.
+                ORDER BY {string.Join(", ", p.IndexColumns.Select(Q))}
                 LIMIT @batch_size),
             updated AS (
                 UPDATE {Q(table.Schema, table.Table)} AS r

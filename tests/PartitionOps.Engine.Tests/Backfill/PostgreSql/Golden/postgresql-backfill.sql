@@ -288,7 +288,10 @@ WITH stragglers AS (
     SELECT "ResourceSurrogateId" AS k
     FROM "public"."Resource"
     WHERE "ResourceTypeId" = @type_id AND "ResourceSurrogateId" <= @upto_key AND "PartitionId" = @source_value
-    ORDER BY "ResourceSurrogateId"
+    -- In the filtered indexes' order, so the planner reads the one of @source_value (it holds only the stragglers
+    -- of a walked type) even with statistics from before the walk; in key order it walks the primary key
+    -- through every row of the type again, on every sweep. Any order will do: each batch takes what is left.
+    ORDER BY "ResourceTypeId", "ResourceId", "Version"
     LIMIT @batch_size),
 updated AS (
     UPDATE "public"."Resource" AS r
