@@ -130,7 +130,7 @@ async Task<int> WholeCommandAsync()
             }
             var (rerun, seconds) = await RunCliAsync(cli, cs);
             rerunSeconds = seconds;
-            rerunRows = rerun.GetProperty("rowsUpdated").GetInt64() - first.GetProperty("rowsUpdated").GetInt64();
+            rerunRows = rerun.GetProperty("rowsUpdated").GetInt64(); // a rerun is a new run: its own rows only
             return first.GetProperty("rowsUpdated").GetInt64();
         });
         var ratioWhole = (whole.Seconds - rerunSeconds) / server.Seconds;
