@@ -60,7 +60,8 @@ public sealed record BackfillRequest
         if (Parallelism < 1 || Parallelism > 64) throw new InvalidRequestException("--parallel", Parallelism, "must be between 1 and 64");
         if (MaxDuration is { } d && d <= TimeSpan.Zero) throw new InvalidRequestException("--max-duration", d, "must be positive");
         if (BatchLockTimeout <= TimeSpan.Zero) throw new InvalidRequestException("--lock-timeout-ms", (long)BatchLockTimeout.TotalMilliseconds, "must be positive");
-        if (DdlLockTimeout <= TimeSpan.Zero) throw new InvalidRequestException("--ddl-lock-timeout-ms", (long)DdlLockTimeout.TotalMilliseconds, "must be positive");
+        if (DdlLockTimeout <= TimeSpan.Zero)
+            throw new InvalidRequestException("--ddl-lock-timeout-ms", (long)DdlLockTimeout.TotalMilliseconds, "must be positive");
         if (DdlRetries < 1) throw new InvalidRequestException("ddl retries", DdlRetries, "must be at least 1");
         if (Index.MaxDop < 0) throw new InvalidRequestException("--maxdop", Index.MaxDop, "must be zero or positive");
         if (!new[] { "NONE", "ROW", "PAGE" }.Contains(Index.DataCompression, StringComparer.OrdinalIgnoreCase))

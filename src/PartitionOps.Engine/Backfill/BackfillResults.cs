@@ -154,7 +154,8 @@ public sealed record BackfillPlan(string Table, IReadOnlyList<PlannedStep> Steps
 /// <param name="WrittenAfterRun">Of <paramref name="MisplacedRows"/>, those with a key above the type's high-water mark in the
 /// newest backfill run: written after the run last looked at the type (an application that does not write the column
 /// inserts the default). The rest the run missed.</param>
-public sealed record TypeIntegrity(string TypeName, int TypeId, bool IsSystemType, int ExpectedValue, long MisplacedRows, long WrittenAfterRun = 0)
+public sealed record TypeIntegrity(string TypeName, int TypeId, bool IsSystemType, int ExpectedValue, long MisplacedRows,
+    long WrittenAfterRun = 0)
 {
     public long MissedRows => MisplacedRows - WrittenAfterRun;
 }

@@ -21,11 +21,13 @@ public sealed class BackfillService
         request = request.Validated();
         var clock = Stopwatch.StartNew();
         await using var session = await MainSession.OpenAsync(request.Scope.Target, events, ct).ConfigureAwait(false);
-        var context = await session.RunAsync("start", (c, t) => BackfillContext.ResolveAsync(request.Scope, c, t), ct).ConfigureAwait(false);
+        var context = await session.RunAsync("start", (c, t) => BackfillContext.ResolveAsync(request.Scope, c, t), ct)
+            .ConfigureAwait(false);
 
         var server = await session.RunAsync("start", (c, t) => ReadServerAsync(c, context, t), ct).ConfigureAwait(false);
         var indexOptions = ServerRules.EffectiveIndexOptions(request, server);
-        var indexSteps = await session.RunAsync("start", (c, t) => IndexStepsAsync(c, context, request, indexOptions, t), ct).ConfigureAwait(false);
+        var indexSteps = await session.RunAsync("start", (c, t) => IndexStepsAsync(c, context, request, indexOptions, t), ct)
+            .ConfigureAwait(false);
         ServerRules.RequireOnlineOrConsent(request, server, buildNeeded: indexSteps.Count > 0);
 
         if (request.DryRun)
@@ -48,8 +50,10 @@ public sealed class BackfillService
             if (waited == true)
             {
                 // The other runner may have done phases 1 and 2 meanwhile: plan again from the catalog.
-                context = await session.RunAsync("start", (c, t) => BackfillContext.ResolveAsync(request.Scope, c, t), ct).ConfigureAwait(false);
-                indexSteps = await session.RunAsync("start", (c, t) => IndexStepsAsync(c, context, request, indexOptions, t), ct).ConfigureAwait(false);
+                context = await session.RunAsync("start", (c, t) => BackfillContext.ResolveAsync(request.Scope, c, t), ct)
+                    .ConfigureAwait(false);
+                indexSteps = await session.RunAsync("start", (c, t) => IndexStepsAsync(c, context, request, indexOptions, t), ct)
+                    .ConfigureAwait(false);
             }
 
             var columnAdded = false;
@@ -62,7 +66,8 @@ public sealed class BackfillService
                         var now = await BackfillContext.ResolveAsync(request.Scope, session.Connection, token).ConfigureAwait(false);
                         return ColumnStep(request, now)?.Statements ?? [];
                     },
-                    "column", $"phase 1 (adding {context.Profile.PartitionColumn})", request.DdlLockTimeout, events, ct).ConfigureAwait(false);
+                    "column", $"phase 1 (adding {context.Profile.PartitionColumn})", request.DdlLockTimeout, events, ct)
+                    .ConfigureAwait(false);
                 if (columnDone is { } stop1) return Paused(stop1);
                 columnAdded = true;
                 events?.Report(new("column", $"added {context.Profile.PartitionColumn} to {context.Display} (metadata only)"));
@@ -83,7 +88,8 @@ public sealed class BackfillService
             }
 
             if (request.SkipBackfill)
-                return new BackfillResult { Status = BackfillStatus.Done, ColumnAdded = columnAdded, IndexesBuilt = built, Elapsed = clock.Elapsed };
+                return new BackfillResult
+                    { Status = BackfillStatus.Done, ColumnAdded = columnAdded, IndexesBuilt = built, Elapsed = clock.Elapsed };
 
             var walk = new BackfillWalk(context, request, Host, events, clock);
             var phase3 = Stopwatch.StartNew();
@@ -116,7 +122,8 @@ public sealed class BackfillService
             events?.Report(new("start", $"paused: {reason}"));
             return new BackfillResult
             {
-                Status = BackfillStatus.Paused, StopReason = reason, ColumnAdded = columnAdded, IndexesBuilt = built ?? [], Elapsed = clock.Elapsed,
+                Status = BackfillStatus.Paused, StopReason = reason, ColumnAdded = columnAdded, IndexesBuilt = built ?? [],
+                Elapsed = clock.Elapsed,
             };
         }
     }
@@ -217,16 +224,19 @@ public sealed class BackfillService
             .With("system_value", p.SystemValue).With("default_value", p.DefaultValue)
             .With(context.SystemTypes.Select((t, i) => new SqlParameter($"sys_{i}", t.Id)).ToArray());
         var misplaced = (await connection.QueryAsync(context.Provider, statement,
-                r => (Id: r.Get<int>("type_id"), Rows: r.Get<long>("misplaced_rows"), After: runId is null ? 0 : r.Get<long>("written_after_run")),
+                r => (Id: r.Get<int>("type_id"), Rows: r.Get<long>("misplaced_rows"),
+                    After: runId is null ? 0 : r.Get<long>("written_after_run")),
                 ct, timeoutSeconds: 0).ConfigureAwait(false))
             .ToDictionary(x => x.Id, x => (x.Rows, x.After));
         var systemIds = context.SystemTypes.Select(t => t.Id).ToHashSet();
         var selected = context.SelectedTypes.Select(t => t.Id).ToHashSet();
         var types = context.SystemTypes.Where(t => selected.Contains(t.Id))
-            .Select(t => new TypeIntegrity(t.Name, t.Id, true, p.SystemValue, misplaced.GetValueOrDefault(t.Id).Rows, misplaced.GetValueOrDefault(t.Id).After))
+            .Select(t => new TypeIntegrity(t.Name, t.Id, true, p.SystemValue,
+                misplaced.GetValueOrDefault(t.Id).Rows, misplaced.GetValueOrDefault(t.Id).After))
             .Concat(misplaced.Where(m => !systemIds.Contains(m.Key))
                 // A user type's row is never moved by the run: a wrong value there is never "new", whatever its key.
-                .Select(m => new TypeIntegrity(context.AllTypes.GetValueOrDefault(m.Key, $"#{m.Key}"), m.Key, false, p.DefaultValue, m.Value.Rows)))
+                .Select(m => new TypeIntegrity(context.AllTypes.GetValueOrDefault(m.Key, $"#{m.Key}"), m.Key, false, p.DefaultValue,
+                    m.Value.Rows)))
             .ToList();
         return new IntegrityReport
         {
@@ -398,11 +408,13 @@ public sealed class BackfillService
                 // The next attempt would wait up to the lock timeout again after the back-off: stop now unless it fits.
                 if (request.MaxDuration is { } max && clock.Elapsed + wait + lockTimeout >= max)
                 {
-                    var reason = $"max duration {max} reached in {what}, waiting for a lock on {context.Display} (attempt {attempt}: {e.Message.Trim()})";
+                    var reason = $"max duration {max} reached in {what}, waiting for a lock on {context.Display} " +
+                        $"(attempt {attempt}: {e.Message.Trim()})";
                     events?.Report(new(phase, reason));
                     return reason;
                 }
-                events?.Report(new(phase, $"lock not granted ({e.Message.Trim()}); attempt {attempt} of {request.DdlRetries}, retrying in {wait.TotalSeconds:0.#}s"));
+                events?.Report(new(phase, $"lock not granted ({e.Message.Trim()}); " +
+                    $"attempt {attempt} of {request.DdlRetries}, retrying in {wait.TotalSeconds:0.#}s"));
                 await Task.Delay(wait, ct).ConfigureAwait(false);
             }
             catch (Exception e) when (++connectionFaults <= RetryBackoff.ReconnectAttempts && session.IsConnectionFault(e))

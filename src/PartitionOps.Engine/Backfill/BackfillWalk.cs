@@ -131,7 +131,8 @@ internal sealed class BackfillWalk(
             .Distinct(StringComparer.Ordinal).ToList();
         var reason = status == BackfillStatus.Done ? null : StopReason(types);
         if (busy.Count > 0 && status != BackfillStatus.Done)
-            reason = $"{(reason is null ? "" : reason + "; ")}another runner is still working on {string.Join(", ", busy)}: the run stays running and it ends it";
+            reason = $"{(reason is null ? "" : reason + "; ")}another runner is still working on {string.Join(", ", busy)}: " +
+                "the run stays running and it ends it";
         return new WalkOutcome(runId, status, reason, types, _skipped.ToList(), Interlocked.Read(ref _rowsScanned), failed);
     }
 
@@ -156,7 +157,8 @@ internal sealed class BackfillWalk(
             if (busy.Count > 0) return busy;
         }
         await session.RunAsync("backfill", (c, t) => c.ExecuteAsync(_provider, _dialect.SetRunStatus(_controlSchema).With(
-            new("run_id", _runId), new("status", status), new("ended", status == BackfillStatus.Running ? 0 : 1), new("host", host)), t), ct)
+            new("run_id", _runId), new("status", status), new("ended", status == BackfillStatus.Running ? 0 : 1),
+            new("host", host)), t), ct)
             .ConfigureAwait(false);
         return busy;
     }
@@ -192,7 +194,8 @@ internal sealed class BackfillWalk(
     private async Task<long> OpenRunAsync(DbConnection connection, Dictionary<int, long> estimates, CancellationToken ct)
     {
         var latest = (await connection.QueryAsync(_provider, _dialect.LatestRun(_controlSchema).With(context.TableParameters()),
-            r => (RunId: r.Get<long>("run_id"), Direction: r.Get<string>("direction")!, Status: r.Get<string>("status")!, Host: r.Get<string>("host")),
+            r => (RunId: r.Get<long>("run_id"), Direction: r.Get<string>("direction")!, Status: r.Get<string>("status")!,
+                Host: r.Get<string>("host")),
             ct).ConfigureAwait(false))
             .FirstOrDefault();
         Dictionary<int, Checkpoint> seed = [];
@@ -203,7 +206,8 @@ internal sealed class BackfillWalk(
             await connection.ExecuteAsync(_provider, _dialect.SetRunStatus(_controlSchema).With(
                 new("run_id", runId), new("status", BackfillStatus.Running), new("ended", 0), new("host", host)), ct).ConfigureAwait(false);
             events?.Report(new("backfill", latest.Status == BackfillStatus.Running
-                ? $"resuming run {runId}, recorded as running by {latest.Host ?? "another host"}: a runner that ends always records how it " +
+                ? $"resuming run {runId}, recorded as running by {latest.Host ?? "another host"}: " +
+                  "a runner that ends always records how it " +
                   "ended, so that one was killed; its types' locks are free, and any of them another runner still holds it skips"
                 : $"resuming run {runId}"));
         }
@@ -510,7 +514,8 @@ internal sealed class BackfillWalk(
                         : await MainSession.ReopenAsync(walk.Context.Target, Connection, ct).ConfigureAwait(false);
                     return await PrepareAsync(ct).ConfigureAwait(false);
                 }
-                catch (Exception e) when (faults < RetryBackoff.ReconnectAttempts && walk._provider.Errors.Classify(e) == ErrorKind.Transient)
+                catch (Exception e) when (faults < RetryBackoff.ReconnectAttempts
+                    && walk._provider.Errors.Classify(e) == ErrorKind.Transient)
                 {
                     walk.Events?.Report(new("backfill", $"{resource}: cannot connect ({e.Message.Trim()}), trying again"));
                 }

@@ -82,7 +82,8 @@ internal sealed class MainSession : IAsyncDisposable
         _events?.Report(new(phase, "reconnected"));
     }
 
-    /// <summary>Disposes <paramref name="broken"/> and opens a new connection, trying up to <see cref="RetryBackoff.ReconnectAttempts"/> times.</summary>
+    /// <summary>Disposes <paramref name="broken"/> and opens a new connection, trying up to
+    /// <see cref="RetryBackoff.ReconnectAttempts"/> times.</summary>
     internal static async Task<DbConnection> ReopenAsync(DatabaseTarget target, DbConnection? broken, CancellationToken ct)
     {
         if (broken is not null)

@@ -39,7 +39,8 @@ internal sealed class SetupLock(MainSession session, BackfillContext context, Ba
                 return waited;
             }
             if (!waited)
-                events?.Report(new("start", $"another runner is adding the column, building the indexes or opening the run of {context.Display}: " +
+                events?.Report(new("start",
+                    $"another runner is adding the column, building the indexes or opening the run of {context.Display}: " +
                     "waiting for it to finish that"));
             if (request.MaxDuration is { } max && clock.Elapsed + PollInterval >= max) return null;
             await Task.Delay(PollInterval, ct).ConfigureAwait(false);
@@ -67,12 +68,14 @@ internal static class AppLocks
     /// it was free. (A worker asking for it in that instant skips its type; the run then ends paused and the next
     /// start walks it. Probes are rare: stop, and the end of a run that is not done.)
     /// </summary>
-    public static async Task<bool> HeldElsewhereAsync(DbConnection connection, BackfillContext context, string resource, CancellationToken ct)
+    public static async Task<bool> HeldElsewhereAsync(DbConnection connection, BackfillContext context, string resource,
+        CancellationToken ct)
     {
         var free = await connection.ScalarAsync<int>(context.Provider, context.Dialect.TryAcquireAppLock().With("resource", resource), ct)
             .ConfigureAwait(false) == 1;
         if (free)
-            await connection.ExecuteAsync(context.Provider, context.Dialect.ReleaseAppLock().With("resource", resource), ct).ConfigureAwait(false);
+            await connection.ExecuteAsync(context.Provider, context.Dialect.ReleaseAppLock().With("resource", resource), ct)
+                .ConfigureAwait(false);
         return !free;
     }
 }

@@ -15,7 +15,8 @@ public sealed class BackfillProgressStateTests(PostgresFixture postgres)
     public async Task A_pause_between_two_sessions_does_not_count_in_a_types_working_time_or_its_rate()
     {
         var db = await BackfillHarness.CreateAsync(postgres);
-        var request = db.Request(batchSize: 50) with { TargetBatchTime = TimeSpan.Zero, Delay = TimeSpan.FromMilliseconds(20) };
+        // 200 ms between batches of 50 rows: the first session cannot finish in its 1.5 s, however fast the machine.
+        var request = db.Request(batchSize: 50) with { TargetBatchTime = TimeSpan.Zero, Delay = TimeSpan.FromMilliseconds(200) };
         Assert.Equal(BackfillStatus.Done, (await _service.StartAsync(request with { SkipBackfill = true })).Status);
         var first = await _service.StartAsync(request with { MaxDuration = TimeSpan.FromSeconds(1.5), SkipColumn = true, SkipIndexes = true });
         Assert.Equal(BackfillStatus.Paused, first.Status);
@@ -23,7 +24,7 @@ public sealed class BackfillProgressStateTests(PostgresFixture postgres)
 
         var pause = TimeSpan.FromSeconds(4);
         await Task.Delay(pause);
-        var second = await _service.StartAsync(request);
+        var second = await _service.StartAsync(request with { Delay = TimeSpan.Zero });
         Assert.Equal(BackfillStatus.Done, second.Status);
 
         // Each type's working time (completed_at - started_at) leaves the 4 s pause out: it is at most both sessions' own time.
