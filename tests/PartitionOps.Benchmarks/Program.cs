@@ -9,6 +9,7 @@ using PartitionOps.Engine.Sample;
 // Backfill benchmark: one throwaway PostgreSQL, one FHIR-like table, four ways to move the system
 // rows, measured side by side in this run. Usage: dotnet run -c Release --project tests/PartitionOps.Benchmarks
 // [-- --rows 5000000] [--flatness: only the 1M-vs-5M batch-time comparison, three rounds, per type] [--no-autovacuum]
+// [--whole: only the whole command, cold, against the in-server loop, plain and partitioned, and a rerun's cost]
 // ILM merge benchmark: dotnet run -c Release --project tests/PartitionOps.Benchmarks -- ilm [--sizes 100000,1000000,5000000]
 // [--head-months 2] (IlmBenchmark.cs).
 if (args.Length > 0 && args[0] == "ilm") return await IlmBenchmark.RunAsync(args[1..]);
@@ -16,11 +17,13 @@ if (args.Length > 0 && args[0] == "ilm") return await IlmBenchmark.RunAsync(args
 var rowsAt = Array.IndexOf(args, "--rows");
 var rows = rowsAt >= 0 && rowsAt + 1 < args.Length ? long.Parse(args[rowsAt + 1]) : 5_000_000;
 var flatnessOnly = args.Contains("--flatness");
+var wholeOnly = args.Contains("--whole");
 var smallRows = Math.Max(rows / 5, 100_000);
 var systemTypes = $"({string.Join(", ", BackfillProfile.FhirSystemTypes.Select(t => $"'{t}'"))})";
 
 // Buffers that hold the big table, as a production server's would: batch times then measure the algorithm, not cache misses.
 await using var cluster = await ThrowawayPostgres.StartAsync(settings: new Dictionary<string, string> { ["autovacuum"] = args.Contains("--no-autovacuum") ? "off" : "on", ["shared_buffers"] = "3GB" });
+if (wholeOnly) return await WholeCommandAsync();
 Console.WriteLine($"PostgreSQL at {cluster.Root}; building templates ({rows:N0} and {smallRows:N0} rows)...");
 var big = await TemplateAsync("tpl_big", rows);
 var small = await TemplateAsync("tpl_small", smallRows);
@@ -103,6 +106,72 @@ if (flatnessOnly)
 }
 return 0;
 
+// The whole command as a user runs it: a cold `partitionops backfill start` process (JIT, connect, catalog, control
+// tables, phases 1 and 2 finding both filtered indexes in place, phase 3, final pass), against the in-server keyset
+// loop on a copy of the same data in the same run, on a plain and on a type-partitioned table. Then what a scheduled
+// rerun costs when little is new (1,000 new system rows). Usage: -- --whole [--rows 1000000]
+async Task<int> WholeCommandAsync()
+{
+    var cli = FindCli();
+    Console.WriteLine($"whole command: {cli}");
+    var lines = new List<string>();
+    foreach (var partitioned in new[] { false, true })
+    {
+        var shape = partitioned ? "partitioned by type" : "plain";
+        var template = await TemplateAsync(partitioned ? "tpl_whole_part" : "tpl_whole_plain", rows, partitioned);
+        var server = await MeasureAsync($"in-server keyset loop, {shape}", template, RunInServerKeysetAsync);
+        double phase3 = 0, rerunSeconds = 0;
+        long rerunRows = 0;
+        var whole = await MeasureAsync($"partitionops backfill start (cold process), {shape}", template, async (cs, _) =>
+        {
+            var (first, _) = await RunCliAsync(cli, cs);
+            phase3 = first.GetProperty("phase3Elapsed").GetString() is { } p3 ? TimeSpan.Parse(p3, System.Globalization.CultureInfo.InvariantCulture).TotalSeconds : 0;
+            // A scheduled rerun after the application wrote 1,000 new system rows (the default value: it does not write the column).
+            await using (var c = new NpgsqlConnection(cs))
+            {
+                await c.OpenAsync();
+                foreach (var typeId in Enumerable.Range(1, 5)) await FhirSample.InsertNewRowsAsync(c, "public", typeId, 200);
+            }
+            var (rerun, seconds) = await RunCliAsync(cli, cs);
+            rerunSeconds = seconds;
+            rerunRows = rerun.GetProperty("rowsUpdated").GetInt64(); // a rerun is a new run: its own rows only
+            return first.GetProperty("rowsUpdated").GetInt64();
+        });
+        var ratioWhole = (whole.Seconds - rerunSeconds) / server.Seconds;
+        lines.Add($"{shape,-20} {whole.Rows,10:N0} rows: in-server loop {server.Seconds,6:0.0}s, whole command {whole.Seconds - rerunSeconds,6:0.0}s " +
+                  $"({ratioWhole:0.00}x, target <= 1.3x), phase 3 {phase3,6:0.0}s ({phase3 / server.Seconds:0.00}x, target <= 1.1x); " +
+                  $"rerun with {rerunRows:N0} new rows {rerunSeconds:0.0}s");
+    }
+    Console.WriteLine();
+    foreach (var line in lines) Console.WriteLine(line);
+    return 0;
+}
+
+static string FindCli()
+{
+    var dir = new DirectoryInfo(AppContext.BaseDirectory);
+    while (dir != null && !File.Exists(Path.Combine(dir.FullName, "PartitionOps.sln"))) dir = dir.Parent;
+    var bin = Path.Combine(dir?.FullName ?? throw new InvalidOperationException("run from a checkout"), "src", "PartitionOps.Cli", "bin", "Release");
+    return Directory.GetFiles(bin, "partitionops.dll", SearchOption.AllDirectories).OrderByDescending(File.GetLastWriteTimeUtc).FirstOrDefault()
+        ?? throw new InvalidOperationException($"build the command line first: dotnet build -c Release src/PartitionOps.Cli (looked in {bin})");
+}
+
+static async Task<(System.Text.Json.JsonElement Result, double Seconds)> RunCliAsync(string dll, string cs)
+{
+    var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+    foreach (var a in new[] { dll, "backfill", "start", "--provider", "postgresql", "--json", "--max-blocked-sessions", "off", "--max-replica-lag", "off" })
+        psi.ArgumentList.Add(a);
+    psi.Environment["PARTITIONOPS_CONNECTION"] = cs;
+    var watch = Stopwatch.StartNew();
+    using var process = Process.Start(psi)!;
+    var stdout = process.StandardOutput.ReadToEndAsync();
+    var stderr = process.StandardError.ReadToEndAsync();
+    await process.WaitForExitAsync();
+    watch.Stop();
+    if (process.ExitCode != 0) throw new InvalidOperationException($"exit {process.ExitCode}: {await stderr}");
+    return (System.Text.Json.JsonDocument.Parse(await stdout).RootElement.Clone(), watch.Elapsed.TotalSeconds);
+}
+
 static double Pct(List<double> values, int p)
 {
     if (values.Count == 0) return double.NaN;
@@ -110,7 +179,7 @@ static double Pct(List<double> values, int p)
     return sorted[Math.Clamp((int)Math.Ceiling(p / 100.0 * sorted.Count) - 1, 0, sorted.Count - 1)];
 }
 
-async Task<string> TemplateAsync(string name, long count)
+async Task<string> TemplateAsync(string name, long count, bool partitioned = true)
 {
     await using (var admin = new NpgsqlConnection(cluster.ConnectionString()))
     {
@@ -119,7 +188,7 @@ async Task<string> TemplateAsync(string name, long count)
     }
     var cs = cluster.ConnectionString(name);
     var watch = Stopwatch.StartNew();
-    await FhirSample.CreateAsync(cs, new FhirSampleOptions { Rows = count });
+    await FhirSample.CreateAsync(cs, new FhirSampleOptions { Rows = count, Partitioned = partitioned });
     // Phases 1 and 2 as a real migration would have them before phase 3: the column and both filtered indexes.
     var result = await new BackfillService().StartAsync(new BackfillRequest { Scope = Scope(cs), SkipBackfill = true });
     await using (var c = new NpgsqlConnection(cs)) { await c.OpenAsync(); await new NpgsqlCommand("VACUUM ANALYZE", c) { CommandTimeout = 0 }.ExecuteNonQueryAsync(); }

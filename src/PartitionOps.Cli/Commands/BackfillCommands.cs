@@ -216,6 +216,8 @@ internal static class BackfillCommands
         private readonly Option<int?> _parallel = Numbers.Int("--parallel", "Types worked at once (default 1).", "N");
         private readonly Option<string?> _maxDuration = new("--max-duration") { Description = "Pause cleanly after the batch that crosses this time (exit 0; rerun resumes).", HelpName = "hh:mm:ss" };
         private readonly Option<int?> _lockTimeoutMs = Numbers.Int("--lock-timeout-ms", "Lock timeout of each batch; a timeout is retried (default 5000).", "N");
+        private readonly Option<int?> _ddlLockTimeoutMs = Numbers.Int("--ddl-lock-timeout-ms",
+            "Lock timeout of each phase-1/phase-2 statement; application writes queue behind it, so keep it short; retried (default 2000).", "N");
         private readonly Option<string?> _throttleQuery = new("--throttle-query") { Description = "A query returning one number: when positive, wait that many milliseconds.", HelpName = "SQL" };
         private readonly Option<string?> _maxReplicaLag = Numbers.Limit("--max-replica-lag", "Wait while a replica lags more than this (default 30; off: not checked).", "SECONDS|off");
         private readonly Option<string?> _maxLogUsed = Numbers.Limit("--max-log-used", "Wait while the log is fuller than this (default 80; off: not checked).", "PERCENT|off");
@@ -226,7 +228,7 @@ internal static class BackfillCommands
         {
             var options = new RunOptions();
             foreach (var option in new Option[] { options._batchSize, options._targetBatchMs, options._delayMs, options._parallel, options._maxDuration,
-                         options._lockTimeoutMs, options._throttleQuery, options._maxReplicaLag, options._maxLogUsed, options._maxBlocked, options._dryRun })
+                         options._lockTimeoutMs, options._ddlLockTimeoutMs, options._throttleQuery, options._maxReplicaLag, options._maxLogUsed, options._maxBlocked, options._dryRun })
                 command.Add(option);
             return options;
         }
@@ -247,6 +249,7 @@ internal static class BackfillCommands
                 Parallelism = parse.GetValue(_parallel) ?? request.Parallelism,
                 MaxDuration = Duration(parse.GetValue(_maxDuration), "--max-duration") ?? request.MaxDuration,
                 BatchLockTimeout = Milliseconds(parse.GetValue(_lockTimeoutMs)) ?? request.BatchLockTimeout,
+                DdlLockTimeout = Milliseconds(parse.GetValue(_ddlLockTimeoutMs)) ?? request.DdlLockTimeout,
                 Throttle = throttle,
                 DryRun = parse.GetValue(_dryRun),
             };

@@ -28,7 +28,7 @@ internal static class OptionNames
         [nameof(BackfillRequest.Parallelism)] = "--parallel",
         [nameof(BackfillRequest.MaxDuration)] = "--max-duration",
         [nameof(BackfillRequest.BatchLockTimeout)] = "--lock-timeout-ms",
-        [nameof(BackfillRequest.DdlLockTimeout)] = "--ddl-lock-timeout",
+        [nameof(BackfillRequest.DdlLockTimeout)] = "--ddl-lock-timeout-ms",
         [nameof(BackfillRequest.Phase)] = "--phase",
         [nameof(BackfillRequest.SkipIndexes)] = "--skip-indexes",
         [nameof(BackfillRequest.IndexBuildRowsPerSecond)] = "--index-build-rate",

@@ -70,13 +70,12 @@ internal static class Tables
     public static void Integrity(IAnsiConsole console, IntegrityReport report)
     {
         var table = new Table().Border(TableBorder.Simple);
-        foreach (var c in new[] { "Type", "Id", "Kind", "Expected", "Misplaced" }) table.AddColumn(c);
+        foreach (var c in new[] { "Type", "Id", "Kind", "Expected", "Misplaced", "Written after run", "Missed" }) table.AddColumn(c);
         foreach (var t in report.Types)
-            table.AddRow(Cell(t.TypeName), Cell(t.TypeId), Cell(t.IsSystemType ? "system" : "user"), Cell(t.ExpectedValue), Cell(t.MisplacedRows.ToString("N0")));
+            table.AddRow(Cell(t.TypeName), Cell(t.TypeId), Cell(t.IsSystemType ? "system" : "user"), Cell(t.ExpectedValue), Cell(t.MisplacedRows.ToString("N0")),
+                Cell(t.WrittenAfterRun.ToString("N0")), Cell(t.MissedRows.ToString("N0")));
         console.Write(table);
-        console.WriteLine(report.Passed
-            ? $"{report.Table}: passed, no row is misplaced"
-            : $"{report.Table}: FAILED, {report.MisplacedSystemRows:N0} system rows and {report.MisplacedUserRows:N0} user rows are misplaced");
+        console.WriteLine(report.Summary);
     }
 
     public static void Prerequisites(IAnsiConsole console, PrerequisiteReport report)

@@ -57,10 +57,14 @@ public sealed record BackfillRequest
     public bool SkipBackfill { get; init; }
     /// <summary>Lock timeout of each batch; a timeout is retried with back-off, never fatal.</summary>
     public TimeSpan BatchLockTimeout { get; init; } = TimeSpan.FromSeconds(5);
-    /// <summary>Lock timeout of the phase-1 ALTER TABLE (kept short so it never queues writers for long).</summary>
-    public TimeSpan DdlLockTimeout { get; init; } = TimeSpan.FromSeconds(2);
-    /// <summary>Lock timeout of each phase-2 index statement; a timeout is retried like phase 1's (<see cref="DdlRetries"/>).</summary>
-    public TimeSpan IndexLockTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// Lock timeout of every phase-1 and phase-2 statement (the ALTER TABLE, each index statement). While DDL waits for its
+    /// lock, application writers queue behind it (PostgreSQL: a parent's CREATE INDEX ON ONLY wants SHARE, which
+    /// an idle writer's ROW EXCLUSIVE holds off): so it stays below the few seconds an application tolerates, and a
+    /// timeout is retried after a back-off (<see cref="DdlRetries"/>) instead of waiting on.
+    /// </summary>
+    public TimeSpan DdlLockTimeout { get; init; } = DefaultDdlLockTimeout;
+    public static readonly TimeSpan DefaultDdlLockTimeout = TimeSpan.FromSeconds(2);
     /// <summary>Attempts of each phase-1 / phase-2 step before a lock wait is reported as a failure.</summary>
     public int DdlRetries { get; init; } = 20;
     public IndexBuildOptions Index { get; init; } = new();
@@ -114,7 +118,6 @@ public sealed record BackfillRequest
             throw new InvalidRequestException(nameof(MaxDuration), d, "must be positive and at most 366 days");
         CheckSpan(nameof(BatchLockTimeout), BatchLockTimeout, allowZero: false);
         CheckSpan(nameof(DdlLockTimeout), DdlLockTimeout, allowZero: false);
-        CheckSpan(nameof(IndexLockTimeout), IndexLockTimeout, allowZero: false);
         if (DdlRetries is < 1 or > 1000) throw new InvalidRequestException(nameof(DdlRetries), DdlRetries, "must be between 1 and 1000");
         Index.Validate();
         if (!Enum.IsDefined(Phase)) throw new InvalidRequestException(nameof(Phase), Phase, "is not one of all, column, indexes, backfill");

@@ -124,16 +124,23 @@ public sealed record BackfillStopRequest
     /// <summary>The newest run of the table, if any, and its recorded status.</summary>
     public long? RunId { get; init; }
     public string? RunStatus { get; init; }
+    /// <summary>Types whose lock a runner holds now (it is walking them), whatever the run's row says.</summary>
+    public IReadOnlyList<string> WorkingTypes { get; init; } = [];
+    /// <summary>True when a runner is in phase 1 or 2 (or opening the run) now: it sees the flag once it walks.</summary>
+    public bool SettingUp { get; init; }
     /// <summary>
-    /// True when the newest run is recorded as running, so workers will see the flag after their batch.
-    /// Otherwise nothing is running to stop (the next start clears the flag).
+    /// True when a runner works now (holds a type or the setup) or the newest run is recorded as running, so workers will
+    /// see the flag after their batch. Otherwise nothing is running to stop (the next start clears the flag).
     /// </summary>
-    public bool RunInProgress => RunStatus == BackfillStatus.Running;
+    public bool RunInProgress => RunStatus == BackfillStatus.Running || WorkingTypes.Count > 0 || SettingUp;
 
     /// <summary>One line for people, the same in every front end.</summary>
     public string Summary =>
         $"{Table}.{Column}: stop requested (flag in {ControlSchema}.backfill_control); " + (RunInProgress
-            ? $"run {RunId} is running: its workers pause after their current batch"
+            ? WorkingTypes.Count > 0
+                ? $"run {RunId} is running ({string.Join(", ", WorkingTypes)} being walked): its workers pause after their current batch"
+                : SettingUp ? "a runner is in phase 1 or 2: it pauses once it reaches the walk"
+                : $"run {RunId} is running: its workers pause after their current batch"
             : RunId is { } id
                 ? $"run {id} is {RunStatus}, not running: nothing to pause now (the next start clears the flag)"
                 : "no run has started on this table: nothing to pause now (the next start clears the flag)");
@@ -147,7 +154,14 @@ public sealed record BackfillPlan(string Table, IReadOnlyList<PlannedStep> Steps
     public IEnumerable<SqlStatement> Statements => Steps.SelectMany(s => s.Statements);
 }
 
-public sealed record TypeIntegrity(string TypeName, int TypeId, bool IsSystemType, int ExpectedValue, long MisplacedRows);
+/// <param name="WrittenAfterRun">Of <paramref name="MisplacedRows"/>, those with a key above the type's high-water mark in the
+/// newest backfill run: written after the run last looked at the type (an application that does not write the column
+/// inserts the default). The rest the run missed.</param>
+public sealed record TypeIntegrity(string TypeName, int TypeId, bool IsSystemType, int ExpectedValue, long MisplacedRows,
+    long WrittenAfterRun = 0)
+{
+    public long MissedRows => MisplacedRows - WrittenAfterRun;
+}
 
 /// <summary>The spec's two health checks. Passed when no row is misplaced.</summary>
 public sealed record IntegrityReport
@@ -155,7 +169,25 @@ public sealed record IntegrityReport
     public required string Table { get; init; }
     public long MisplacedSystemRows { get; init; }
     public long MisplacedUserRows { get; init; }
+    /// <summary>The newest backfill run the rows were told apart against (null: none yet, every misplaced row counts as missed).</summary>
+    public long? RunId { get; init; }
+    /// <summary>
+    /// Misplaced system rows written after that run last looked at their type (keys above its high-water marks): placed
+    /// by the next run (a scheduled rerun). Still misplaced, so still a failed check (exit 3, DESIGN's contract).
+    /// </summary>
+    public long WrittenAfterRunRows { get; init; }
+    /// <summary>Misplaced system rows at or below the high-water marks: rows the run itself missed (or the checkpoint lies).</summary>
+    public long MissedSystemRows => MisplacedSystemRows - WrittenAfterRunRows;
     public bool Passed => MisplacedSystemRows == 0 && MisplacedUserRows == 0;
+
+    /// <summary>One line for people, the same in every front end.</summary>
+    public string Summary => Passed
+        ? $"{Table}: passed, no row is misplaced"
+        : $"{Table}: FAILED, {MisplacedSystemRows:N0} system rows and {MisplacedUserRows:N0} user rows are misplaced" +
+          (MisplacedSystemRows == 0 ? "" : RunId is null
+              ? " (no backfill run yet)"
+              : $"; of the system rows, {WrittenAfterRunRows:N0} were written after run {RunId} (keys above its high-water marks: " +
+                $"the next run places them) and {MissedSystemRows:N0} were missed by it" + (MissedSystemRows > 0 ? " (investigate)" : ""));
     /// <summary>Every system type, and every other type that has a misplaced row.</summary>
     public IReadOnlyList<TypeIntegrity> Types { get; init; } = [];
 }

@@ -20,92 +20,142 @@ public sealed class BackfillService
     {
         request = request.Validated().WithPhaseApplied();
         var clock = Stopwatch.StartNew();
-        await using var connection = await request.Scope.Target.OpenAsync(ct).ConfigureAwait(false);
-        var context = await BackfillContext.ResolveAsync(request.Scope, connection, ct).ConfigureAwait(false);
+        await using var session = await MainSession.OpenAsync(request.Scope.Target, events, ct).ConfigureAwait(false);
+        var context = await session.RunAsync("start", (c, t) => BackfillContext.ResolveAsync(request.Scope, c, t), ct)
+            .ConfigureAwait(false);
         if (request.Phase == BackfillPhase.Indexes && !context.ColumnExists)
             throw new InvalidRequestException(nameof(BackfillRequest.Phase), "indexes",
                 $"needs {context.Profile.PartitionColumn} in {context.Display}, which does not exist yet: " +
                 "run the column phase (or a whole start) first");
 
-        var server = await ReadServerAsync(connection, context, ct).ConfigureAwait(false);
+        var server = await session.RunAsync("start", (c, t) => ReadServerAsync(c, context, t), ct).ConfigureAwait(false);
         var indexOptions = ServerRules.EffectiveIndexOptions(request, server);
-        var columnStep = ColumnStep(request, context);
-        if (columnStep is not null && await RowSizeCheckAsync(connection, context, ct).ConfigureAwait(false) is { Passed: false } rowSize)
-            throw new InvalidRequestException(nameof(BackfillScope.Profile), "partition_column", context.Profile.PartitionColumn, rowSize.Detail);
-        var tableRows = request.SkipIndexes ? 0 : await TableRowsAsync(connection, context, ct).ConfigureAwait(false);
-        var indexSteps = await IndexStepsAsync(connection, context, request, indexOptions, tableRows, ct).ConfigureAwait(false);
+        if (ColumnStep(request, context) is not null
+            && await session.RunAsync("start", (c, t) => RowSizeCheckAsync(c, context, t), ct).ConfigureAwait(false)
+                is { Passed: false } rowSize)
+            throw new InvalidRequestException(nameof(BackfillScope.Profile), "partition_column", context.Profile.PartitionColumn,
+                rowSize.Detail);
+        var tableRows = request.SkipIndexes ? 0
+            : await session.RunAsync("start", (c, t) => TableRowsAsync(c, context, t), ct).ConfigureAwait(false);
+        var indexSteps = await session.RunAsync("start", (c, t) => IndexStepsAsync(c, context, request, indexOptions, tableRows, t), ct)
+            .ConfigureAwait(false);
         ServerRules.RequireOnlineOrConsent(request, server, buildNeeded: indexSteps.Count > 0);
 
         if (request.DryRun)
         {
-            var plan = await PlanAsync(connection, context, request, columnStep, indexSteps.Select(x => x.Step).ToList(), ct).ConfigureAwait(false);
+            var plan = await session.RunAsync("start", (c, t) => PlanAsync(c, context, request, ColumnStep(request, context),
+                indexSteps.Select(x => x.Step).ToList(), t), ct).ConfigureAwait(false);
             return new BackfillResult { Status = BackfillStatus.Planned, Plan = plan, Types = plan.Types, Elapsed = clock.Elapsed };
         }
 
-        await EnsureControlTablesAsync(connection, context, ct).ConfigureAwait(false);
+        await session.RunAsync("start", (c, t) => EnsureControlTablesAsync(c, context, t), ct).ConfigureAwait(false);
 
-        var columnAdded = false;
-        if (columnStep is not null)
+        // Phases 1 and 2 and opening the run, one runner at a time: two first starts at once would otherwise race
+        // on the same DDL (one of them failing on the catalog: 23505, 2BP01 on PostgreSQL) and open two runs.
+        var setup = new SetupLock(session, context, request, clock, events);
+        var waited = await setup.AcquireAsync(ct).ConfigureAwait(false);
+        if (waited is null)
+            return Paused($"max duration {request.MaxDuration} reached while another runner held phases 1 and 2 of {context.Display}");
+        try
         {
-            await RunDdlWithRetriesAsync(connection, context, request, columnStep.Statements, null, "column",
-                $"phase 1 (adding {context.Profile.PartitionColumn})", request.DdlLockTimeout, events, ct).ConfigureAwait(false);
-            columnAdded = true;
-            events?.Report(new("column", $"added {context.Profile.PartitionColumn} to {context.Display} (metadata only)"));
-        }
-
-        var built = new List<string>();
-        var deferred = new List<string>();
-        foreach (var (index, step) in indexSteps)
-        {
-            // A build that cannot be paused is not started when it would overrun --max-duration: it and the ones after
-            // it wait for a run of phase 2 alone (the rows can be moved meanwhile: phase 3 does not need the indexes).
-            var estimate = ServerRules.IndexBuildEstimate(tableRows, request.IndexBuildRowsPerSecond);
-            var defer = deferred.Count > 0
-                ? "not started: it would follow a deferred build; run it with backfill start --phase indexes outside the time box"
-                : ServerRules.DeferBuild(context.Dialect.NotResumableReason(index, indexOptions), request.MaxDuration, clock.Elapsed,
-                    estimate, tableRows, request.IndexBuildRowsPerSecond);
-            if (defer is not null)
+            if (waited == true)
             {
-                deferred.Add($"{index.Name}: {defer}");
-                events?.Report(new("index", $"{index.Name} {defer}"));
-                continue;
+                // The other runner may have done phases 1 and 2 meanwhile: plan again from the catalog.
+                context = await session.RunAsync("start", (c, t) => BackfillContext.ResolveAsync(request.Scope, c, t), ct)
+                    .ConfigureAwait(false);
+                indexSteps = await session.RunAsync("start",
+                        (c, t) => IndexStepsAsync(c, context, request, indexOptions, tableRows, t), ct)
+                    .ConfigureAwait(false);
             }
-            events?.Report(new("index", step.Description));
-            // A retry re-reads the catalog: an attempt that timed out (or a build started by another runner, or a
-            // resumed one) may have changed the state. A CONCURRENTLY build that lost its lock wait leaves an
-            // INVALID index that IF NOT EXISTS would keep; re-planned, the dialect drops it and builds again.
-            await RunDdlWithRetriesAsync(connection, context, request, step.Statements,
-                token => IndexStatementsAsync(connection, context, request, indexOptions, index, token), "index",
-                $"phase 2 ({step.Description})", request.IndexLockTimeout, events, ct).ConfigureAwait(false);
-            built.Add(step.Description);
-        }
 
-        if (request.SkipBackfill)
+            var columnAdded = false;
+            if (ColumnStep(request, context) is { } columnStep)
+            {
+                var columnDone = await RunDdlWithRetriesAsync(session, context, request, clock, columnStep.Statements,
+                    async token =>
+                    {
+                        // After a lost connection the column may be there already (the ALTER committed before the fault).
+                        var now = await BackfillContext.ResolveAsync(request.Scope, session.Connection, token).ConfigureAwait(false);
+                        return ColumnStep(request, now)?.Statements ?? [];
+                    },
+                    "column", $"phase 1 (adding {context.Profile.PartitionColumn})", request.DdlLockTimeout, events, ct)
+                    .ConfigureAwait(false);
+                if (columnDone is { } stop1) return Paused(stop1);
+                columnAdded = true;
+                events?.Report(new("column", $"added {context.Profile.PartitionColumn} to {context.Display} (metadata only)"));
+            }
+
+            var built = new List<string>();
+            var deferred = new List<string>();
+            foreach (var (index, step) in indexSteps)
+            {
+                // A build that cannot be paused is not started when it would overrun the run's max duration: it and the
+                // ones after it wait for a run of phase 2 alone (phase 3 does not need the indexes to move rows).
+                var estimate = ServerRules.IndexBuildEstimate(tableRows, request.IndexBuildRowsPerSecond);
+                var defer = deferred.Count > 0
+                    ? "not started: it would follow a deferred build; run it with backfill start --phase indexes outside the time box"
+                    : ServerRules.DeferBuild(context.Dialect.NotResumableReason(index, indexOptions), request.MaxDuration,
+                        clock.Elapsed, estimate, tableRows, request.IndexBuildRowsPerSecond);
+                if (defer is not null)
+                {
+                    deferred.Add($"{index.Name}: {defer}");
+                    events?.Report(new("index", $"{index.Name} {defer}"));
+                    continue;
+                }
+                events?.Report(new("index", step.Description));
+                // A retry re-reads the catalog: an attempt that timed out (or a build started by another runner, or a
+                // resumed one) may have changed the state. A CONCURRENTLY build that lost its lock wait leaves an
+                // INVALID index that IF NOT EXISTS would keep; re-planned, the dialect drops it and builds again.
+                var indexDone = await RunDdlWithRetriesAsync(session, context, request, clock, step.Statements,
+                    token => IndexStatementsAsync(session.Connection, context, request, indexOptions, index, token), "index",
+                    $"phase 2 ({step.Description})", request.DdlLockTimeout, events, ct).ConfigureAwait(false);
+                if (indexDone is { } stop2) return Paused(stop2, columnAdded, built, deferred);
+                built.Add(step.Description);
+            }
+
+            if (request.SkipBackfill)
+                return new BackfillResult
+                {
+                    Status = BackfillStatus.Done, ColumnAdded = columnAdded, IndexesBuilt = built, IndexesDeferred = deferred,
+                    Elapsed = clock.Elapsed,
+                };
+
+            var walk = new BackfillWalk(context, request, Host, events, clock);
+            var phase3 = Stopwatch.StartNew();
+            await walk.OpenAsync(session, ct).ConfigureAwait(false);
+            await setup.ReleaseAsync().ConfigureAwait(false);
+            var outcome = await walk.RunAsync(session, ct).ConfigureAwait(false);
+            phase3.Stop();
             return new BackfillResult
             {
-                Status = BackfillStatus.Done, ColumnAdded = columnAdded, IndexesBuilt = built, IndexesDeferred = deferred,
+                RunId = outcome.RunId,
+                Status = outcome.Status,
+                StopReason = outcome.StopReason,
+                ColumnAdded = columnAdded,
+                IndexesBuilt = built,
+                IndexesDeferred = deferred,
+                Types = outcome.Types,
+                SkippedTypes = outcome.SkippedTypes,
+                FailedTypes = outcome.FailedTypes,
                 Elapsed = clock.Elapsed,
+                Phase3Elapsed = phase3.Elapsed,
+                Phase3RowsScanned = outcome.RowsScanned,
             };
-
-        var walk = new BackfillWalk(context, request, Host, events, clock);
-        var phase3 = Stopwatch.StartNew();
-        var outcome = await walk.RunAsync(connection, ct).ConfigureAwait(false);
-        phase3.Stop();
-        return new BackfillResult
+        }
+        finally
         {
-            RunId = outcome.RunId,
-            Status = outcome.Status,
-            StopReason = outcome.StopReason,
-            ColumnAdded = columnAdded,
-            IndexesBuilt = built,
-            IndexesDeferred = deferred,
-            Types = outcome.Types,
-            SkippedTypes = outcome.SkippedTypes,
-            FailedTypes = outcome.FailedTypes,
-            Elapsed = clock.Elapsed,
-            Phase3Elapsed = phase3.Elapsed,
-            Phase3RowsScanned = outcome.RowsScanned,
-        };
+            await setup.ReleaseAsync().ConfigureAwait(false);
+        }
+
+        BackfillResult Paused(string reason, bool columnAdded = false, List<string>? built = null, List<string>? deferred = null)
+        {
+            events?.Report(new("start", $"paused: {reason}"));
+            return new BackfillResult
+            {
+                Status = BackfillStatus.Paused, StopReason = reason, ColumnAdded = columnAdded, IndexesBuilt = built ?? [],
+                IndexesDeferred = deferred ?? [], Elapsed = clock.Elapsed,
+            };
+        }
     }
 
     /// <summary>
@@ -130,8 +180,17 @@ public sealed class BackfillService
         await SetStopFlagAsync(connection, context, true, ct).ConfigureAwait(false);
         var latest = await connection.QueryAsync(context.Provider, context.Dialect.LatestRun(context.Table.ControlSchema).With(context.TableParameters()),
             r => (RunId: r.Get<long>("run_id"), Status: r.Get<string>("status")), ct).ConfigureAwait(false);
+        // Who works now, whatever the run's row says: a type's lock, or the setup lock of phases 1 and 2.
+        var working = new List<string>();
+        foreach (var type in context.SelectedTypes)
+            if (await AppLocks.HeldElsewhereAsync(connection, context, context.Table.LockResource(type.Name), ct).ConfigureAwait(false))
+                working.Add(type.Name);
+        var settingUp = await AppLocks.HeldElsewhereAsync(connection, context, context.Table.LockResource(SetupLock.ResourceSuffix), ct)
+            .ConfigureAwait(false);
         return new BackfillStopRequest
         {
+            WorkingTypes = working,
+            SettingUp = settingUp,
             Table = context.Display,
             Column = context.Profile.PartitionColumn,
             ControlSchema = context.Table.ControlSchema,
@@ -183,22 +242,40 @@ public sealed class BackfillService
             throw new InvalidRequestException(nameof(BackfillScope.Profile), "partition_column", context.Profile.PartitionColumn,
                 $"does not exist in {context.Display} yet: run backfill start first");
         var p = context.Profile;
-        var statement = context.Dialect.Misplaced(context.Table, context.SystemTypes.Count)
+        // Told apart against the newest run when it is a backfill: rows above a type's high-water mark came after it.
+        var control = context.Table.ControlSchema;
+        long? runId = null;
+        if (await connection.ScalarAsync<int>(context.Provider, context.Dialect.ControlTablesExist(control), ct).ConfigureAwait(false) == 1)
+        {
+            var latest = await connection.QueryAsync(context.Provider, context.Dialect.LatestRun(control).With(context.TableParameters()),
+                r => (RunId: r.Get<long>("run_id"), Direction: r.Get<string>("direction")), ct).ConfigureAwait(false);
+            if (latest.Count > 0 && latest[0].Direction == nameof(BackfillDirection.Backfill).ToLowerInvariant()) runId = latest[0].RunId;
+        }
+        var statement = (runId is { } run
+                ? context.Dialect.MisplacedSinceRun(context.Table, context.SystemTypes.Count).With("run_id", run)
+                : context.Dialect.Misplaced(context.Table, context.SystemTypes.Count))
             .With("system_value", p.SystemValue).With("default_value", p.DefaultValue)
             .With(context.SystemTypes.Select((t, i) => new SqlParameter($"sys_{i}", t.Id)).ToArray());
         var misplaced = (await connection.QueryAsync(context.Provider, statement,
-                r => (Id: r.Get<int>("type_id"), Rows: r.Get<long>("misplaced_rows")), ct, timeoutSeconds: 0).ConfigureAwait(false))
-            .ToDictionary(x => x.Id, x => x.Rows);
+                r => (Id: r.Get<int>("type_id"), Rows: r.Get<long>("misplaced_rows"),
+                    After: runId is null ? 0 : r.Get<long>("written_after_run")),
+                ct, timeoutSeconds: 0).ConfigureAwait(false))
+            .ToDictionary(x => x.Id, x => (x.Rows, x.After));
         var systemIds = context.SystemTypes.Select(t => t.Id).ToHashSet();
         var selected = context.SelectedTypes.Select(t => t.Id).ToHashSet();
         var types = context.SystemTypes.Where(t => selected.Contains(t.Id))
-            .Select(t => new TypeIntegrity(t.Name, t.Id, true, p.SystemValue, misplaced.GetValueOrDefault(t.Id)))
+            .Select(t => new TypeIntegrity(t.Name, t.Id, true, p.SystemValue,
+                misplaced.GetValueOrDefault(t.Id).Rows, misplaced.GetValueOrDefault(t.Id).After))
             .Concat(misplaced.Where(m => !systemIds.Contains(m.Key))
-                .Select(m => new TypeIntegrity(context.AllTypes.GetValueOrDefault(m.Key, $"#{m.Key}"), m.Key, false, p.DefaultValue, m.Value)))
+                // A user type's row is never moved by the run: a wrong value there is never "new", whatever its key.
+                .Select(m => new TypeIntegrity(context.AllTypes.GetValueOrDefault(m.Key, $"#{m.Key}"), m.Key, false, p.DefaultValue,
+                    m.Value.Rows)))
             .ToList();
         return new IntegrityReport
         {
             Table = context.Display,
+            RunId = runId,
+            WrittenAfterRunRows = types.Where(t => t.IsSystemType).Sum(t => t.WrittenAfterRun),
             MisplacedSystemRows = types.Where(t => t.IsSystemType).Sum(t => t.MisplacedRows),
             MisplacedUserRows = scope.ResourceTypes.Count > 0 ? 0 : types.Where(t => !t.IsSystemType).Sum(t => t.MisplacedRows),
             Types = scope.ResourceTypes.Count > 0 ? types.Where(t => t.IsSystemType).ToList() : types,
@@ -372,26 +449,29 @@ public sealed class BackfillService
                 r.Get<int>("is_valid") == 1, r.Get<int>("is_paused") == 1) { PausedMaxDop = r.Get<int?>("paused_max_dop") },
             ct).ConfigureAwait(false);
         var statements = dialect.BuildFilteredIndex(context.Table, index, existing, partitions, options);
-        return statements.Count == 0 ? [] : [dialect.SetLockTimeout(request.IndexLockTimeout), .. statements];
+        return statements.Count == 0 ? [] : [dialect.SetLockTimeout(request.DdlLockTimeout), .. statements];
     }
 
     /// <summary>
     /// Runs DDL with a short lock timeout: when it cannot get its lock it gives up quickly (so it never
     /// queues application writers behind it for long) and tries again after a back-off. A retry runs the
     /// statements again from the first (each is idempotent), or what <paramref name="replan"/> says is left
-    /// to do. When the lock is still not granted after the last attempt, the failure names the lock wait.
+    /// to do. A connection fault reconnects and re-plans. When the lock is still not granted after the last
+    /// attempt, the failure names the lock wait. Returns null when done, or why it stopped early (--max-duration
+    /// met between two attempts: nothing is in flight then, the next start goes on from the catalog).
     /// </summary>
-    private static async Task RunDdlWithRetriesAsync(DbConnection connection, BackfillContext context, BackfillRequest request,
-        IReadOnlyList<SqlStatement> statements, Func<CancellationToken, Task<IReadOnlyList<SqlStatement>>>? replan,
+    private static async Task<string?> RunDdlWithRetriesAsync(MainSession session, BackfillContext context, BackfillRequest request,
+        Stopwatch clock, IReadOnlyList<SqlStatement> statements, Func<CancellationToken, Task<IReadOnlyList<SqlStatement>>> replan,
         string phase, string what, TimeSpan lockTimeout, IProgress<BackfillEvent>? events, CancellationToken ct)
     {
+        var connectionFaults = 0;
         for (var attempt = 1; ; attempt++)
         {
             try
             {
                 foreach (var statement in statements)
-                    await connection.ExecuteAsync(context.Provider, statement, ct, timeoutSeconds: 0).ConfigureAwait(false);
-                return;
+                    await session.Connection.ExecuteAsync(context.Provider, statement, ct, timeoutSeconds: 0).ConfigureAwait(false);
+                return null;
             }
             catch (Exception e) when (context.Provider.Errors.Classify(e) is ErrorKind.LockTimeout or ErrorKind.Deadlock)
             {
@@ -400,20 +480,28 @@ public sealed class BackfillService
                         $"{what}: the lock on {context.Display} was not granted in {request.DdlRetries} attempts of {lockTimeout.TotalMilliseconds:0} ms lock timeout each: " +
                         $"another session holds a conflicting lock (an open transaction that read or wrote the table). What this step had not done yet is unchanged; " +
                         $"run the same command again when that session has ended. Last error: {e.Message.Trim()}", e);
-                var wait = Backoff(attempt);
-                events?.Report(new(phase, $"lock not granted ({e.Message.Trim()}); attempt {attempt} of {request.DdlRetries}, retrying in {wait.TotalSeconds:0.#}s"));
-                await Task.Delay(wait, ct).ConfigureAwait(false);
-                if (replan is not null)
+                var wait = RetryBackoff.Delay(attempt);
+                // The next attempt would wait up to the lock timeout again after the back-off: stop now unless it fits.
+                if (request.MaxDuration is { } max && clock.Elapsed + wait + lockTimeout >= max)
                 {
-                    statements = await replan(ct).ConfigureAwait(false);
-                    if (statements.Count == 0) return;
+                    var reason = $"max duration {max} reached in {what}, waiting for a lock on {context.Display} " +
+                        $"(attempt {attempt}: {e.Message.Trim()})";
+                    events?.Report(new(phase, reason));
+                    return reason;
                 }
+                events?.Report(new(phase, $"lock not granted ({e.Message.Trim()}); " +
+                    $"attempt {attempt} of {request.DdlRetries}, retrying in {wait.TotalSeconds:0.#}s"));
+                await Task.Delay(wait, ct).ConfigureAwait(false);
             }
+            catch (Exception e) when (++connectionFaults <= RetryBackoff.ReconnectAttempts && session.IsConnectionFault(e))
+            {
+                attempt--;
+                await session.ReconnectAsync(phase, e, ct).ConfigureAwait(false);
+            }
+            statements = await session.RunAsync(phase, (_, token) => replan(token), ct).ConfigureAwait(false);
+            if (statements.Count == 0) return null;
         }
     }
-
-    internal static TimeSpan Backoff(int attempt) =>
-        TimeSpan.FromMilliseconds(Math.Min(10_000, 100 * Math.Pow(2, Math.Min(attempt - 1, 10))) * (0.75 + Random.Shared.NextDouble() / 2));
 
     private static async Task<BackfillPlan> PlanAsync(DbConnection connection, BackfillContext context, BackfillRequest request,
         PlannedStep? columnStep, List<PlannedStep> indexSteps, CancellationToken ct)

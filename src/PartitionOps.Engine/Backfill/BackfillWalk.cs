@@ -36,6 +36,8 @@ internal sealed class BackfillWalk(
     private readonly int _target = BackfillService.TargetValue(context, request.Direction);
     private readonly int _source = BackfillService.SourceValue(context, request.Direction);
     private readonly string _direction = request.Direction.ToString().ToLowerInvariant();
+    /// <summary>Catch-up passes over every type at the end, at most (each only runs when the one before found rows).</summary>
+    private const int MaxFinalPasses = 5;
     /// <summary>A time long before the run started (TimeSpan.MinValue would overflow in subtraction).</summary>
     private static readonly TimeSpan NeverChecked = TimeSpan.FromDays(-365);
     private readonly System.Collections.Concurrent.ConcurrentBag<string> _skipped = [];
@@ -55,12 +57,42 @@ internal sealed class BackfillWalk(
     internal static BatchSizeController CreateController(BackfillRequest request, IBackfillDialect dialect) =>
         new(request.BatchSize, request.TargetBatchTime, Math.Min(100, Math.Min(request.BatchSize, dialect.SafeMaxBatchSize)), dialect.SafeMaxBatchSize);
 
-    public async Task<WalkOutcome> RunAsync(DbConnection connection, CancellationToken ct)
+    private long _runId;
+    private Dictionary<int, long> _estimates = [];
+
+    /// <summary>Clears the stop flag and opens (or resumes) the run with its checkpoints. Safe to repeat after a reconnect.</summary>
+    public async Task OpenAsync(MainSession session, CancellationToken ct)
     {
-        await BackfillService.SetStopFlagAsync(connection, context, false, ct).ConfigureAwait(false);
-        var estimates = await ProgressReader.EstimatesAsync(connection, context, ct).ConfigureAwait(false);
-        var runId = await OpenRunAsync(connection, estimates, ct).ConfigureAwait(false);
-        var checkpoints = await ProgressReader.CheckpointsAsync(connection, context, runId, ct).ConfigureAwait(false);
+        await session.RunAsync("backfill", (c, t) => BackfillService.SetStopFlagAsync(c, context, false, t), ct).ConfigureAwait(false);
+        _estimates = await session.RunAsync("backfill", (c, t) => ProgressReader.EstimatesAsync(c, context, t), ct).ConfigureAwait(false);
+        _runId = await session.RunAsync("backfill", (c, t) => OpenRunAsync(c, _estimates, t), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Walks the run opened by <see cref="OpenAsync"/>. Whatever ends it (done, a pause, a failure, an exception), the
+    /// run's row is left saying so, unless another runner still works on some of its types (it then says the last word).
+    /// </summary>
+    public async Task<WalkOutcome> RunAsync(MainSession session, CancellationToken ct)
+    {
+        try
+        {
+            return await WalkRunAsync(session, ct).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            var status = ct.IsCancellationRequested ? BackfillStatus.Paused : BackfillStatus.Failed;
+            try { await CloseRunAsync(session, status, CancellationToken.None).ConfigureAwait(false); }
+            catch (Exception) { /* the database is gone: the next start reconciles the row (its type locks are free) */ }
+            events?.Report(new("backfill", $"run {_runId}: {status}: {e.Message.Trim()}"));
+            throw;
+        }
+    }
+
+    private async Task<WalkOutcome> WalkRunAsync(MainSession session, CancellationToken ct)
+    {
+        var runId = _runId;
+        var estimates = _estimates;
+        var checkpoints = await ReadCheckpointsAsync(session, ct).ConfigureAwait(false);
         var selected = context.SelectedTypes.Select(t => t.Id).ToHashSet();
         // Smallest first: quick wins, and the finished types are usable early.
         var work = checkpoints
@@ -74,9 +106,9 @@ internal sealed class BackfillWalk(
 
         // Rows of a type may arrive after that type finished while others were still walking. Before the
         // run is called done, every type catches up once more; repeat while a pass still finds rows.
-        for (var pass = 1; pass <= 5 && _stopReason is null && _skipped.IsEmpty && _failed.IsEmpty; pass++)
+        for (var pass = 1; pass <= MaxFinalPasses && _stopReason is null && _skipped.IsEmpty && _failed.IsEmpty; pass++)
         {
-            var finished = (await ProgressReader.CheckpointsAsync(connection, context, runId, ct).ConfigureAwait(false))
+            var finished = (await ReadCheckpointsAsync(session, ct).ConfigureAwait(false))
                 .Where(c => selected.Contains(c.TypeId) && c.Status == BackfillStatus.Done).ToList();
             if (finished.Count < selected.Count) break;
             var before = Interlocked.Read(ref _rowsMoved);
@@ -84,13 +116,11 @@ internal sealed class BackfillWalk(
             if (Interlocked.Read(ref _rowsMoved) == before) break;
         }
 
-        var final = await ProgressReader.CheckpointsAsync(connection, context, runId, CancellationToken.None).ConfigureAwait(false);
+        var final = await ReadCheckpointsAsync(session, CancellationToken.None).ConfigureAwait(false);
         var status = final.All(c => c.Status == BackfillStatus.Done) ? BackfillStatus.Done
             : final.Any(c => c.Status == BackfillStatus.Failed) || !_failed.IsEmpty ? BackfillStatus.Failed
             : BackfillStatus.Paused;
-        await connection.ExecuteAsync(_provider, _dialect.SetRunStatus(_controlSchema).With(
-            new("run_id", runId), new("status", status), new("ended", status == BackfillStatus.Running ? 0 : 1), new("host", host)),
-            CancellationToken.None).ConfigureAwait(false);
+        var busy = await CloseRunAsync(session, status, CancellationToken.None).ConfigureAwait(false);
         var now = DateTimeOffset.UtcNow;
         var types = final.Where(c => selected.Contains(c.TypeId))
             .Select(c => c.ToProgress(estimates.TryGetValue(c.TypeId, out var e) ? e : c.EstimatedRows, now)).ToList();
@@ -99,9 +129,42 @@ internal sealed class BackfillWalk(
         var failed = _failed.Select(f => f.Type)
             .Concat(types.Where(t => t.Status == BackfillStatus.Failed).Select(t => t.TypeName))
             .Distinct(StringComparer.Ordinal).ToList();
-        return new WalkOutcome(runId, status, status == BackfillStatus.Done ? null : StopReason(types), types, _skipped.ToList(),
-            Interlocked.Read(ref _rowsScanned), failed);
+        var reason = status == BackfillStatus.Done ? null : StopReason(types);
+        if (busy.Count > 0 && status != BackfillStatus.Done)
+            reason = $"{(reason is null ? "" : reason + "; ")}another runner is still working on {string.Join(", ", busy)}: " +
+                "the run stays running and it ends it";
+        return new WalkOutcome(runId, status, reason, types, _skipped.ToList(), Interlocked.Read(ref _rowsScanned), failed);
     }
+
+    private Task<List<Checkpoint>> ReadCheckpointsAsync(MainSession session, CancellationToken ct) =>
+        session.RunAsync("backfill", (c, t) => ProgressReader.CheckpointsAsync(c, context, _runId, t), ct);
+
+    /// <summary>
+    /// Writes the run's final status, unless another runner still holds the lock of one of its unfinished types (two runners
+    /// share a run: the one that ends last writes it, so a run another runner still works on never reads paused or failed).
+    /// Returns the types another runner still holds.
+    /// </summary>
+    private async Task<List<string>> CloseRunAsync(MainSession session, string status, CancellationToken ct)
+    {
+        var busy = new List<string>();
+        if (status != BackfillStatus.Done)
+        {
+            foreach (var checkpoint in await ReadCheckpointsAsync(session, ct).ConfigureAwait(false))
+            {
+                if (checkpoint.Status == BackfillStatus.Done) continue;
+                if (await TypeLockHeldElsewhereAsync(session, checkpoint.TypeName, ct).ConfigureAwait(false)) busy.Add(checkpoint.TypeName);
+            }
+            if (busy.Count > 0) return busy;
+        }
+        await session.RunAsync("backfill", (c, t) => c.ExecuteAsync(_provider, _dialect.SetRunStatus(_controlSchema).With(
+            new("run_id", _runId), new("status", status), new("ended", status == BackfillStatus.Running ? 0 : 1),
+            new("host", host)), t), ct)
+            .ConfigureAwait(false);
+        return busy;
+    }
+
+    private Task<bool> TypeLockHeldElsewhereAsync(MainSession session, string typeName, CancellationToken ct) =>
+        session.RunAsync("backfill", (c, t) => AppLocks.HeldElsewhereAsync(c, context, context.Table.LockResource(typeName), t), ct);
 
     /// <summary>"ValueSet failed: ...; CodeSystem failed: ..." and, when the others stopped too, why.</summary>
     private string? StopReason(IReadOnlyList<TypeProgress> types)
@@ -131,7 +194,9 @@ internal sealed class BackfillWalk(
     private async Task<long> OpenRunAsync(DbConnection connection, Dictionary<int, long> estimates, CancellationToken ct)
     {
         var latest = (await connection.QueryAsync(_provider, _dialect.LatestRun(_controlSchema).With(context.TableParameters()),
-            r => (RunId: r.Get<long>("run_id"), Direction: r.Get<string>("direction")!, Status: r.Get<string>("status")!), ct).ConfigureAwait(false))
+            r => (RunId: r.Get<long>("run_id"), Direction: r.Get<string>("direction")!, Status: r.Get<string>("status")!,
+                Host: r.Get<string>("host")),
+            ct).ConfigureAwait(false))
             .FirstOrDefault();
         Dictionary<int, Checkpoint> seed = [];
         long runId;
@@ -140,7 +205,11 @@ internal sealed class BackfillWalk(
             runId = latest.RunId;
             await connection.ExecuteAsync(_provider, _dialect.SetRunStatus(_controlSchema).With(
                 new("run_id", runId), new("status", BackfillStatus.Running), new("ended", 0), new("host", host)), ct).ConfigureAwait(false);
-            events?.Report(new("backfill", $"resuming run {runId}"));
+            events?.Report(new("backfill", latest.Status == BackfillStatus.Running
+                ? $"resuming run {runId}, recorded as running by {latest.Host ?? "another host"}: " +
+                  "a runner that ends always records how it " +
+                  "ended, so that one was killed; its types' locks are free, and any of them another runner still holds it skips"
+                : $"resuming run {runId}"));
         }
         else
         {
@@ -199,8 +268,14 @@ internal sealed class BackfillWalk(
             HighWaterMark = checkpoint.HighWaterMark ?? BackfillService.StartKey,
         };
         var controller = CreateController(request, context.Dialect);
-        // A final pass starts with the sweep behind the checkpoint, then looks above the high-water mark.
-        await SetStatusAsync(worker, state, finalPass ? BackfillStatus.Sweep : BackfillStatus.Running, null, ct).ConfigureAwait(false);
+        // A final pass starts with the sweep behind the checkpoint, then looks above the high-water mark. A rerun's type
+        // starts where the previous run ended (not at the start key, nothing walked yet): all it walks is rows inserted
+        // since, so it is a catch-up from the start (and progress does not count the rows walked before as still to do).
+        var rerun = checkpoint.LastKey != BackfillService.StartKey && checkpoint is { RowsScanned: 0, Status: BackfillStatus.Pending };
+        var first = finalPass ? BackfillStatus.Sweep
+            : rerun || checkpoint.Status == BackfillStatus.CatchUp ? BackfillStatus.CatchUp
+            : BackfillStatus.Running;
+        await SetStatusAsync(worker, state, first, null, ct).ConfigureAwait(false);
         var lastFlagCheck = NeverChecked;
         var lastThrottleCheck = NeverChecked;
 
@@ -427,9 +502,29 @@ internal sealed class BackfillWalk(
     {
         public DbConnection Connection { get; private set; } = null!;
 
+        /// <summary>Opens the type's session (retrying while the server is away, as after a restart) and takes its lock.</summary>
         public async Task<bool> ConnectAsync(CancellationToken ct)
         {
-            Connection = await walk.Context.Target.OpenAsync(ct).ConfigureAwait(false);
+            for (var faults = 0; ; faults++)
+            {
+                try
+                {
+                    Connection = faults == 0
+                        ? await walk.Context.Target.OpenAsync(ct).ConfigureAwait(false)
+                        : await MainSession.ReopenAsync(walk.Context.Target, Connection, ct).ConfigureAwait(false);
+                    return await PrepareAsync(ct).ConfigureAwait(false);
+                }
+                catch (Exception e) when (faults < RetryBackoff.ReconnectAttempts
+                    && walk._provider.Errors.Classify(e) == ErrorKind.Transient)
+                {
+                    walk.Events?.Report(new("backfill", $"{resource}: cannot connect ({e.Message.Trim()}), trying again"));
+                }
+            }
+        }
+
+        /// <summary>Session settings and the type's lock on a new connection: false when another runner holds the type.</summary>
+        private async Task<bool> PrepareAsync(CancellationToken ct)
+        {
             await Connection.ExecuteAsync(walk._provider, walk._dialect.SetLockTimeout(walk.Request.BatchLockTimeout), ct).ConfigureAwait(false);
             return await Connection.ScalarAsync<int>(walk._provider, walk._dialect.TryAcquireAppLock().With("resource", resource), ct).ConfigureAwait(false) == 1;
         }
@@ -461,7 +556,7 @@ internal sealed class BackfillWalk(
                         walk.Report(state, null, controller?.Current);
                         await Connection.ExecuteAsync(walk._provider, walk._dialect.AddLockWaits(walk._controlSchema).With(
                             new("run_id", state.Checkpoint.RunId), new("type_id", state.Checkpoint.TypeId), new("lock_waits", 1L)), CancellationToken.None).ConfigureAwait(false);
-                        await Task.Delay(Backoff(attempt), ct).ConfigureAwait(false);
+                        await Task.Delay(RetryBackoff.Delay(attempt), ct).ConfigureAwait(false);
                         if (walk.Request.MaxDuration is { } max && walk.Clock.Elapsed >= max)
                         {
                             walk._stopReason ??= $"max duration {max} reached";
@@ -469,24 +564,22 @@ internal sealed class BackfillWalk(
                         }
                         continue;
                     }
-                    if (kind == ErrorKind.Transient && ++transientFailures <= 10)
+                    if (kind == ErrorKind.Transient && ++transientFailures <= RetryBackoff.ReconnectAttempts)
                     {
+                        // A restart, a failover or a terminated session: the statement rolled back whole. A new connection
+                        // (after back-off; it throws when the server stays away) takes the type's lock again, then it runs again.
                         walk.Events?.Report(new("backfill", $"{state.Checkpoint.TypeName}: connection fault ({e.Message.Trim()}), reconnecting"));
-                        await Task.Delay(Backoff(transientFailures), ct).ConfigureAwait(false);
-                        await Connection.DisposeAsync().ConfigureAwait(false);
-                        try
-                        {
-                            if (!await ConnectAsync(ct).ConfigureAwait(false)) { walk._skipped.Add(state.Checkpoint.TypeName); throw new TypeLostException(); }
-                        }
-                        catch (PartitionOpsException) when (transientFailures < 10) { }
+                        Connection = await MainSession.ReopenAsync(walk.Context.Target, Connection, ct).ConfigureAwait(false);
+                        bool granted;
+                        try { granted = await PrepareAsync(ct).ConfigureAwait(false); }
+                        catch (Exception again) when (walk._provider.Errors.Classify(again) == ErrorKind.Transient) { continue; }
+                        if (!granted) { walk._skipped.Add(state.Checkpoint.TypeName); throw new TypeLostException(); }
                         continue;
                     }
                     throw;
                 }
             }
         }
-
-        private static TimeSpan Backoff(int attempt) => BackfillService.Backoff(attempt);
 
         /// <summary>Runs a statement of this type through <see cref="RetryingAsync{T}"/>.</summary>
         public Task<int> ExecuteAsync(TypeState state, SqlStatement statement, CancellationToken ct) =>

@@ -57,8 +57,9 @@ public interface IBackfillDialect
     SqlStatement ReadCheckpoints(string controlSchema);
 
     /// <summary>Sets status, host, high_water_mark, last_error and updated_at = now; started_at = now when
-    /// still null; completed_at = now when status is 'done' (else unchanged). Params: run_id, type_id,
-    /// status, host, high_water_mark, last_error.</summary>
+    /// still null, and moved forward by the idle time (now - updated_at) when work resumes (from 'paused', 'failed',
+    /// 'pending' or 'done' to 'running', 'catch-up' or 'sweep'), so progress rates leave pauses out; completed_at = now
+    /// when status is 'done' (else unchanged). Params: run_id, type_id, status, host, high_water_mark, last_error.</summary>
     SqlStatement UpdateCheckpointStatus(string controlSchema);
 
     /// <summary>Adds @lock_waits to lock_waits and sets updated_at. Params: run_id, type_id, lock_waits.</summary>
@@ -196,4 +197,11 @@ public interface IBackfillDialect
     /// Params: system_value, default_value, and the system type ids as sys_0, sys_1 ...
     /// (<paramref name="systemTypeCount"/> of them, at least one).</summary>
     SqlStatement Misplaced(BackfillTable table, int systemTypeCount);
+
+    /// <summary>
+    /// <see cref="Misplaced"/> told apart against a run's checkpoints (control schema of <paramref name="table"/>):
+    /// type_id, misplaced_rows, written_after_run (bigint: those of them whose key is above the type's high-water
+    /// mark in run @run_id, i.e. written after the run last looked at that type). Same scan, plus a join to the
+    /// run's few checkpoint rows. Params: run_id, system_value, default_value, sys_0, sys_1 ...</summary>
+    SqlStatement MisplacedSinceRun(BackfillTable table, int systemTypeCount);
 }

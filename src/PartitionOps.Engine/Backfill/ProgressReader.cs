@@ -49,12 +49,17 @@ internal sealed record Checkpoint
     public TypeProgress ToProgress(long? estimate, DateTimeOffset now, string? waiting = null, int? batchSize = null, double? lastBatchMs = null)
     {
         var done = Status == BackfillStatus.Done;
+        // Catching up or sweeping comes after the walk to the starting high-water mark: what is left is the rows inserted
+        // meanwhile, few and unknown to statistics. The type's estimate counts rows walked already (on a rerun, by the
+        // run before), so it would show them as still to do: 19 minutes for the last 300 rows.
+        var tail = Status is BackfillStatus.CatchUp or BackfillStatus.Sweep;
         // The estimate is statistics; never show fewer rows than were already walked.
-        long? total = done ? RowsScanned : estimate is { } e ? Math.Max(e, RowsScanned) : null;
+        long? total = done || tail ? RowsScanned : estimate is { } e ? Math.Max(e, RowsScanned) : null;
+        // started_at moves forward by every pause (UpdateCheckpointStatus), so this is the working rate.
         var seconds = StartedAt is { } s ? ((CompletedAt ?? UpdatedAt ?? now) - s).TotalSeconds : 0;
         double? rate = seconds > 0 && RowsScanned > 0 ? RowsScanned / seconds : null;
         double? percent = done ? 100 : total is > 0 ? Math.Min(99.9, 100.0 * RowsScanned / total.Value) : null;
-        TimeSpan? eta = done ? TimeSpan.Zero
+        TimeSpan? eta = done || tail ? TimeSpan.Zero
             : total is { } t && rate is > 0 ? TimeSpan.FromSeconds(Math.Max(0, t - RowsScanned) / rate.Value) : null;
         return new TypeProgress
         {
@@ -111,7 +116,11 @@ internal static class ProgressReader
         var checkpoints = run is { } rr ? await CheckpointsAsync(connection, context, rr.RunId, ct).ConfigureAwait(false) : [];
         var byType = checkpoints.ToDictionary(c => c.TypeId);
         var types = new List<TypeProgress>();
-        foreach (var type in context.SelectedTypes)
+        // The run's own types: after a partial undo (--resource-type) only the chosen ones, not every system type.
+        var shown = context.SelectedTypes.Count == context.SystemTypes.Count && checkpoints.Count > 0
+            ? context.SelectedTypes.Where(t => byType.ContainsKey(t.Id))
+            : context.SelectedTypes;
+        foreach (var type in shown)
         {
             var cp = byType.GetValueOrDefault(type.Id) ?? new Checkpoint { TypeId = type.Id, TypeName = type.Name, LastKey = BackfillService.StartKey };
             var progress = cp.ToProgress(estimates.TryGetValue(type.Id, out var e) ? e : cp.EstimatedRows, now);

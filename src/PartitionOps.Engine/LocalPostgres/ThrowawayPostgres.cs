@@ -106,13 +106,14 @@ public sealed class ThrowawayPostgres : IAsyncDisposable, IDisposable
     }
 
     /// <summary>
-    /// Stops the server the way a crash or a power cut would (immediate mode: no checkpoint, recovery at the next start)
-    /// and starts it again; every open session is cut. Fault-injection tests use it for a server restart mid-operation.
+    /// Stops the server the way a crash or a failover does (immediate: every session is cut, no checkpoint), keeps it
+    /// down for <paramref name="downtime"/>, and starts it again (crash recovery runs). For fault tests.
     /// </summary>
-    public async Task RestartAsync(CancellationToken ct = default)
+    public async Task RestartAsync(TimeSpan downtime = default, CancellationToken ct = default)
     {
         if (_stopped) throw new InvalidOperationException("the cluster was stopped for good");
         await RunPgAsync("pg_ctl", ["-D", DataDirectory, "-m", "immediate", "-w", "stop"], ct).ConfigureAwait(false);
+        if (downtime > TimeSpan.Zero) await Task.Delay(downtime, ct).ConfigureAwait(false);
         await RunPgAsync("pg_ctl", ["-D", DataDirectory, "-l", LogFile, "-w", "-t", "60", "start"], ct).ConfigureAwait(false);
     }
 

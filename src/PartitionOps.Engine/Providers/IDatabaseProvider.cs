@@ -45,6 +45,12 @@ public interface IDatabaseProvider
     /// </summary>
     bool IsSecretKey(string key) => false;
 
+    /// <summary>
+    /// Drops the idle pooled connections of <paramref name="broken"/>'s pool: after a server restart or a failover they are
+    /// all dead, and each would otherwise be handed out (and fail) once before a live one is opened.
+    /// </summary>
+    void ClearPool(DbConnection broken) { }
+
     /// <summary>Sets provider specifics on every command (Oracle: BindByName, LONG fetch size).</summary>
     void PrepareCommand(DbCommand command) { }
 

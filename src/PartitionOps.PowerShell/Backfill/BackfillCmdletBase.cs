@@ -131,6 +131,7 @@ public abstract class BackfillRunCmdlet : BackfillScopeCmdlet
     [Parameter] public int? Parallel { get; set; }
     [Parameter] public TimeSpan? MaxDuration { get; set; }
     [Parameter] public int? LockTimeoutMilliseconds { get; set; }
+    [Parameter] public int? DdlLockTimeoutMilliseconds { get; set; }
     [Parameter] public string? ThrottleQuery { get; set; }
     [Parameter] public double? MaxReplicaLagSeconds { get; set; }
     [Parameter] public double? MaxLogUsedPercent { get; set; }
@@ -149,6 +150,7 @@ public abstract class BackfillRunCmdlet : BackfillScopeCmdlet
         Parallel = Parallel,
         MaxDuration = MaxDuration,
         LockTimeoutMilliseconds = LockTimeoutMilliseconds,
+        DdlLockTimeoutMilliseconds = DdlLockTimeoutMilliseconds,
         ThrottleQuery = ThrottleQuery,
         MaxReplicaLagSeconds = MaxReplicaLagSeconds,
         MaxLogUsedPercent = MaxLogUsedPercent,

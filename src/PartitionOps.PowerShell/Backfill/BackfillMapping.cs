@@ -23,6 +23,7 @@ public sealed record BackfillParameters
     public TimeSpan? MaxDuration { get; init; }
     public bool SkipIndexes { get; init; }
     public int? LockTimeoutMilliseconds { get; init; }
+    public int? DdlLockTimeoutMilliseconds { get; init; }
 
     public string? ThrottleQuery { get; init; }
     public double? MaxReplicaLagSeconds { get; init; }
@@ -79,6 +80,7 @@ public static class BackfillMapping
         [nameof(BackfillRequest.Parallelism)] = "-Parallel",
         [nameof(BackfillRequest.MaxDuration)] = "-MaxDuration",
         [nameof(BackfillRequest.BatchLockTimeout)] = "-LockTimeoutMilliseconds",
+        [nameof(BackfillRequest.DdlLockTimeout)] = "-DdlLockTimeoutMilliseconds",
         [nameof(ThrottleOptions.CustomQuery)] = "-ThrottleQuery",
         [nameof(ThrottleOptions.MaxReplicaLagSeconds)] = "-MaxReplicaLagSeconds",
         [nameof(ThrottleOptions.MaxLogUsedPercent)] = "-MaxLogUsedPercent",
@@ -140,6 +142,11 @@ public static class BackfillMapping
                 // Checked here: the engine would report the TimeSpan, not the milliseconds given.
                 if (lockMs < 1) throw new InvalidRequestException("-LockTimeoutMilliseconds", lockMs, "must be a positive number of milliseconds");
                 request = request with { BatchLockTimeout = TimeSpan.FromMilliseconds(lockMs) };
+            }
+            if (p.DdlLockTimeoutMilliseconds is { } ddlMs)
+            {
+                if (ddlMs < 1) throw new InvalidRequestException("-DdlLockTimeoutMilliseconds", ddlMs, "must be a positive number of milliseconds");
+                request = request with { DdlLockTimeout = TimeSpan.FromMilliseconds(ddlMs) };
             }
 
             var throttle = request.Throttle;

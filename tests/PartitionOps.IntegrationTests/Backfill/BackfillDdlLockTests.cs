@@ -59,7 +59,7 @@ public sealed class BackfillDdlLockTests(PostgresFixture postgres)
         });
         try
         {
-            var result = await _service.StartAsync(db.Request() with { SkipBackfill = true, IndexLockTimeout = TimeSpan.FromMilliseconds(300) }, progress);
+            var result = await _service.StartAsync(db.Request() with { SkipBackfill = true, DdlLockTimeout = TimeSpan.FromMilliseconds(300) }, progress);
 
             Assert.Equal(BackfillStatus.Done, result.Status);
             Assert.True(retries >= 2, $"expected lock retries, saw {retries}");

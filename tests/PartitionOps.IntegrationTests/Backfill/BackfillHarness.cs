@@ -22,12 +22,15 @@ internal sealed class BackfillHarness
     public DatabaseTarget Target { get; }
     public BackfillScope Scope => new() { Target = Target };
 
-    public static async Task<BackfillHarness> CreateAsync(PostgresFixture postgres, long rows = 20_000, int types = 20, bool partitioned = true)
+    public static async Task<BackfillHarness> CreateAsync(PostgresFixture postgres, long rows = 20_000, int types = 20, bool partitioned = true) =>
+        await CreateOnAsync(await postgres.CreateDatabaseAsync("bf"), rows, types, partitioned);
+
+    /// <summary>The FHIR sample in an existing empty database (e.g. on a cluster of a test's own, to restart it).</summary>
+    public static async Task<BackfillHarness> CreateOnAsync(string connectionString, long rows = 20_000, int types = 20, bool partitioned = true)
     {
         var options = new FhirSampleOptions { Rows = rows, TypeCount = types, Partitioned = partitioned, PayloadBytes = 20 };
-        var cs = await postgres.CreateDatabaseAsync("bf");
-        await FhirSample.CreateAsync(cs, options);
-        return new BackfillHarness(cs, options);
+        await FhirSample.CreateAsync(connectionString, options);
+        return new BackfillHarness(connectionString, options);
     }
 
     /// <summary>Partitions of <see cref="CreateSubPartitionedAsync"/>: name, sub-partitioned or leaf, level.</summary>

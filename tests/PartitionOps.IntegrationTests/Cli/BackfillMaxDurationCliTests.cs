@@ -53,4 +53,47 @@ public sealed class BackfillMaxDurationCliTests(PostgresFixture postgres)
         Assert.Equal(system, resumed.Json().GetProperty("rowsUpdated").GetInt64());
         Assert.Equal(0, await db.MisplacedAsync());
     }
+
+    /// <summary>
+    /// A held lock keeps phase 1 (ALTER TABLE wants ACCESS EXCLUSIVE; an open reader holds ACCESS SHARE) or phase 2 (the
+    /// parent's CREATE INDEX ON ONLY wants SHARE; an open writer holds ROW EXCLUSIVE) waiting. With a 2 s limit and 300 ms
+    /// lock timeouts, the run pauses between two attempts once the next one would cross the limit (before: a 20 s limit
+    /// ran 173 s, retrying on): exit 0, status paused, the reason names the phase, and no attempt started past the limit.
+    /// </summary>
+    [Theory]
+    [InlineData(1, "ACCESS SHARE")]
+    [InlineData(2, "ROW EXCLUSIVE")]
+    public async Task Max_duration_reached_while_ddl_waits_for_a_lock_is_a_clean_pause_before_any_further_attempt(int phase, string heldMode)
+    {
+        var db = await BackfillHarness.CreateAsync(postgres, rows: 2_000, types: 10, partitioned: true);
+        if (phase == 2)
+            Assert.Equal(BackfillStatus.Done, (await new BackfillService().StartAsync(db.Request() with { SkipIndexes = true, SkipBackfill = true })).Status);
+        await using var blocker = await db.OpenAsync();
+        await using var tx = await blocker.BeginTransactionAsync();
+        await using (var hold = new NpgsqlCommand($"""LOCK TABLE "Resource" IN {heldMode} MODE""", blocker, tx))
+            await hold.ExecuteNonQueryAsync();
+
+        var run = await CliRun.BackfillAsync("start", db.ConnectionString, "--json", "--max-duration", "00:00:02", "--ddl-lock-timeout-ms", "300");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var result = run.Json();
+        Assert.Equal("paused", result.GetProperty("status").GetString());
+        var reason = result.GetProperty("stopReason").GetString()!;
+        Assert.Contains("max duration 00:00:02 reached in phase " + phase, reason);
+        Assert.Contains("waiting for a lock", reason);
+        // Each attempt waits 300 ms plus a back-off from 100 ms doubling: at most a handful fit in 2 s, and the engine
+        // stopped instead of retrying on (not a wall-clock bound: the machine may be busy).
+        var attempts = run.Stderr.Split('\n').Count(l => l.Contains("lock not granted"));
+        Assert.InRange(attempts, 1, 6);
+        // Nothing half done: phase 1 left no column; phase 2 left no run row (the walk never started).
+        if (phase == 1)
+            Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM information_schema.columns WHERE table_name = 'Resource' AND column_name = 'PartitionId'"));
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM partitionops.backfill_run"));
+
+        await tx.CommitAsync();
+        var resumed = await CliRun.BackfillAsync("start", db.ConnectionString, "--json");
+        Assert.True(resumed.ExitCode == 0, resumed.ToString());
+        Assert.Equal("done", resumed.Json().GetProperty("status").GetString());
+        Assert.Equal(0, await db.MisplacedAsync());
+    }
 }

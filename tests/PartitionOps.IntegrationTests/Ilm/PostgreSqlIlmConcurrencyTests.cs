@@ -156,7 +156,7 @@ public sealed class PostgreSqlIlmConcurrencyTests(PostgresFixture postgres, ITes
         {
             if (Done || point.Phase != "swap-lock") return;
             Done = true;
-            await cluster.RestartAsync(ct);
+            await cluster.RestartAsync(ct: ct);
         }
     }
 

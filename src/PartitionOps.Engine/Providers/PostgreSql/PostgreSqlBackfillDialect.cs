@@ -126,7 +126,13 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
     public SqlStatement UpdateCheckpointStatus(string controlSchema) => new($"""
         UPDATE {Q(controlSchema)}.backfill_checkpoint
         SET status = @status, host = @host, high_water_mark = @high_water_mark, last_error = @last_error,
-            updated_at = now(), started_at = COALESCE(started_at, now()),
+            updated_at = now(),
+            -- Work resumed after a pause (or a final pass after waiting for the other types): the idle time does not
+            -- count, so rows_scanned / (updated_at - started_at) stays the working rate.
+            started_at = CASE WHEN started_at IS NULL THEN now()
+                WHEN status IN ('paused', 'failed', 'pending', 'done') AND @status IN ('running', 'catch-up', 'sweep')
+                    THEN started_at + (now() - updated_at)
+                ELSE started_at END,
             completed_at = CASE WHEN @status = 'done' THEN now() ELSE completed_at END
         WHERE run_id = @run_id AND type_id = @type_id
         """);
@@ -482,7 +488,10 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
                 SELECT {Q(p.KeyColumn)} AS k
                 FROM {Q(table.Schema, table.Table)}
                 WHERE {Q(p.TypeColumn)} = @type_id AND {Q(p.KeyColumn)} <= @upto_key AND {Q(p.PartitionColumn)} = @source_value
-                ORDER BY {Q(p.KeyColumn)}
+                -- In the filtered indexes' order, so the planner reads the one of @source_value (it holds only the stragglers
+                -- of a walked type) even with statistics from before the walk; in key order it walks the primary key
+                -- through every row of the type again, on every sweep. Any order will do: each batch takes what is left.
+                ORDER BY {string.Join(", ", p.IndexColumns.Select(Q))}
                 LIMIT @batch_size),
             updated AS (
                 UPDATE {Q(table.Schema, table.Table)} AS r
@@ -525,6 +534,24 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
         return new($"""
             SELECT {type}::int AS type_id, count(*) AS misplaced_rows
             FROM {Q(table.Schema, table.Table)}
+            WHERE ({type} IN ({ids}) AND {col} <> @system_value)
+               OR ({type} NOT IN ({ids}) AND {col} <> @default_value)
+            GROUP BY {type}
+            """);
+    }
+
+    public SqlStatement MisplacedSinceRun(BackfillTable table, int systemTypeCount)
+    {
+        if (systemTypeCount < 1) throw new ArgumentOutOfRangeException(nameof(systemTypeCount));
+        var p = table.Profile;
+        var type = "r." + Q(p.TypeColumn);
+        var col = "r." + Q(p.PartitionColumn);
+        var ids = string.Join(", ", Enumerable.Range(0, systemTypeCount).Select(i => $"@sys_{i}"));
+        return new($"""
+            SELECT {type}::int AS type_id, count(*) AS misplaced_rows,
+                   count(*) FILTER (WHERE r.{Q(p.KeyColumn)} > c.high_water_mark) AS written_after_run
+            FROM {Q(table.Schema, table.Table)} AS r
+            LEFT JOIN {Q(table.ControlSchema)}.backfill_checkpoint AS c ON c.run_id = @run_id AND c.type_id = {type}
             WHERE ({type} IN ({ids}) AND {col} <> @system_value)
                OR ({type} NOT IN ({ids}) AND {col} <> @default_value)
             GROUP BY {type}

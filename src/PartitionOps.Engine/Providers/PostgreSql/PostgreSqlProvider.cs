@@ -18,6 +18,9 @@ public sealed class PostgreSqlProvider : IDatabaseProvider
     public string Quote(string identifier) => Identifier.Quote(identifier, '"', '"');
     public string ParameterMarker(string name) => "@" + name;
 
+    // https://www.npgsql.org/doc/api/Npgsql.NpgsqlConnection.html#Npgsql_NpgsqlConnection_ClearPool_Npgsql_NpgsqlConnection_
+    public void ClearPool(DbConnection broken) { if (broken is NpgsqlConnection c) NpgsqlConnection.ClearPool(c); }
+
     public DbConnection CreateConnection(string connectionString, string? accessToken = null)
     {
         NpgsqlConnectionStringBuilder builder;

@@ -189,7 +189,13 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
     public SqlStatement UpdateCheckpointStatus(string controlSchema) => new($"""
         UPDATE {Q(controlSchema)}.[backfill_checkpoint]
         SET [status] = @status, [host] = @host, [high_water_mark] = @high_water_mark, [last_error] = @last_error,
-            [updated_at] = SYSUTCDATETIME(), [started_at] = COALESCE([started_at], SYSUTCDATETIME()),
+            [updated_at] = SYSUTCDATETIME(),
+            -- Work resumed after a pause (or a final pass after waiting for the other types): the idle time does not
+            -- count, so rows_scanned / (updated_at - started_at) stays the working rate. Seconds: DATEADD takes an int.
+            [started_at] = CASE WHEN [started_at] IS NULL THEN SYSUTCDATETIME()
+                WHEN [status] IN (N'paused', N'failed', N'pending', N'done') AND @status IN (N'running', N'catch-up', N'sweep')
+                    THEN DATEADD(second, DATEDIFF(second, [updated_at], SYSUTCDATETIME()), [started_at])
+                ELSE [started_at] END,
             [completed_at] = CASE WHEN @status = N'done' THEN SYSUTCDATETIME() ELSE [completed_at] END
         WHERE [run_id] = @run_id AND [type_id] = @type_id
         """);
@@ -707,6 +713,24 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
         return new($"""
             SELECT CAST({type} AS int) AS type_id, COUNT_BIG(*) AS misplaced_rows
             FROM {Q(table.Schema, table.Table)}
+            WHERE ({type} IN ({ids}) AND {col} <> @system_value)
+               OR ({type} NOT IN ({ids}) AND {col} <> @default_value)
+            GROUP BY {type}
+            """);
+    }
+
+    public SqlStatement MisplacedSinceRun(BackfillTable table, int systemTypeCount)
+    {
+        if (systemTypeCount < 1) throw new ArgumentOutOfRangeException(nameof(systemTypeCount));
+        var p = table.Profile;
+        var type = "r." + Q(p.TypeColumn);
+        var col = "r." + Q(p.PartitionColumn);
+        var ids = string.Join(", ", Enumerable.Range(0, systemTypeCount).Select(i => $"@sys_{i}"));
+        return new($"""
+            SELECT CAST({type} AS int) AS type_id, COUNT_BIG(*) AS misplaced_rows,
+                   SUM(CASE WHEN r.{Q(p.KeyColumn)} > c.[high_water_mark] THEN CAST(1 AS bigint) ELSE CAST(0 AS bigint) END) AS written_after_run
+            FROM {Q(table.Schema, table.Table)} AS r
+            LEFT JOIN {Q(table.ControlSchema)}.[backfill_checkpoint] AS c ON c.[run_id] = @run_id AND c.[type_id] = {type}
             WHERE ({type} IN ({ids}) AND {col} <> @system_value)
                OR ({type} NOT IN ({ids}) AND {col} <> @default_value)
             GROUP BY {type}

@@ -18,6 +18,9 @@ public sealed class SqlServerProvider : IDatabaseProvider
     public string Quote(string identifier) => Identifier.Quote(identifier, '[', ']');
     public string ParameterMarker(string name) => "@" + name;
 
+    // https://learn.microsoft.com/dotnet/api/microsoft.data.sqlclient.sqlconnection.clearpool
+    public void ClearPool(DbConnection broken) { if (broken is SqlConnection c) SqlConnection.ClearPool(c); }
+
     public DbConnection CreateConnection(string connectionString, string? accessToken = null)
     {
         SqlConnectionStringBuilder builder;

@@ -63,6 +63,7 @@ public sealed class PostgreSqlBackfillGoldenFileTests
         yield return ("Sweep", [d.Sweep(Fhir)]);
         yield return ("ExactCounts", [d.ExactCounts(Fhir)]);
         yield return ("Misplaced", [d.Misplaced(Fhir, 7)]);
+        yield return ("MisplacedSinceRun", [d.MisplacedSinceRun(Fhir, 7)]);
     }
 
     public static string Render()

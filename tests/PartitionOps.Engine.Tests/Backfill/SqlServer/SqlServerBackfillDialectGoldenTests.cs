@@ -166,7 +166,13 @@ public sealed class SqlServerBackfillDialectGoldenTests
         """
         UPDATE [partitionops].[backfill_checkpoint]
         SET [status] = @status, [host] = @host, [high_water_mark] = @high_water_mark, [last_error] = @last_error,
-            [updated_at] = SYSUTCDATETIME(), [started_at] = COALESCE([started_at], SYSUTCDATETIME()),
+            [updated_at] = SYSUTCDATETIME(),
+            -- Work resumed after a pause (or a final pass after waiting for the other types): the idle time does not
+            -- count, so rows_scanned / (updated_at - started_at) stays the working rate. Seconds: DATEADD takes an int.
+            [started_at] = CASE WHEN [started_at] IS NULL THEN SYSUTCDATETIME()
+                WHEN [status] IN (N'paused', N'failed', N'pending', N'done') AND @status IN (N'running', N'catch-up', N'sweep')
+                    THEN DATEADD(second, DATEDIFF(second, [updated_at], SYSUTCDATETIME()), [started_at])
+                ELSE [started_at] END,
             [completed_at] = CASE WHEN @status = N'done' THEN SYSUTCDATETIME() ELSE [completed_at] END
         WHERE [run_id] = @run_id AND [type_id] = @type_id
         """,
@@ -505,6 +511,19 @@ public sealed class SqlServerBackfillDialectGoldenTests
         GROUP BY [ResourceTypeId]
         """,
         Dialect.Misplaced(Fhir, BackfillProfile.FhirSystemTypes.Count));
+
+    [Fact]
+    public void MisplacedSinceRun() => Golden(
+        """
+        SELECT CAST(r.[ResourceTypeId] AS int) AS type_id, COUNT_BIG(*) AS misplaced_rows,
+               SUM(CASE WHEN r.[ResourceSurrogateId] > c.[high_water_mark] THEN CAST(1 AS bigint) ELSE CAST(0 AS bigint) END) AS written_after_run
+        FROM [dbo].[Resource] AS r
+        LEFT JOIN [partitionops].[backfill_checkpoint] AS c ON c.[run_id] = @run_id AND c.[type_id] = r.[ResourceTypeId]
+        WHERE (r.[ResourceTypeId] IN (@sys_0, @sys_1, @sys_2, @sys_3, @sys_4, @sys_5, @sys_6) AND r.[PartitionId] <> @system_value)
+           OR (r.[ResourceTypeId] NOT IN (@sys_0, @sys_1, @sys_2, @sys_3, @sys_4, @sys_5, @sys_6) AND r.[PartitionId] <> @default_value)
+        GROUP BY r.[ResourceTypeId]
+        """,
+        Dialect.MisplacedSinceRun(Fhir, BackfillProfile.FhirSystemTypes.Count));
 
     [Fact]
     public void BuildFilteredIndex_creates_both_missing_indexes_online_without_resumable_because_they_are_filtered()

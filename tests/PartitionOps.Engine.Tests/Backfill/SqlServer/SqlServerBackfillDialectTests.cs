@@ -261,6 +261,7 @@ public sealed class SqlServerBackfillDialectTests
         { nameof(IBackfillDialect.Batch), ["batch_size", "high_water_mark", "last_key", "run_id", "target_value", "type_id"] },
         { nameof(IBackfillDialect.Sweep), ["batch_size", "run_id", "source_value", "target_value", "type_id", "upto_key"] },
         { nameof(IBackfillDialect.ExactCounts), ["default_value", "system_value"] },
+        { nameof(IBackfillDialect.MisplacedSinceRun), ["default_value", "run_id", "sys_0", "sys_1", "sys_2", "system_value"] },
     };
 
     private static SqlStatement Statement(string method) => method switch
@@ -291,6 +292,7 @@ public sealed class SqlServerBackfillDialectTests
         nameof(IBackfillDialect.Batch) => Dialect.Batch(Fhir),
         nameof(IBackfillDialect.Sweep) => Dialect.Sweep(Fhir),
         nameof(IBackfillDialect.ExactCounts) => Dialect.ExactCounts(Fhir),
+        nameof(IBackfillDialect.MisplacedSinceRun) => Dialect.MisplacedSinceRun(Fhir, 3),
         _ => throw new ArgumentOutOfRangeException(nameof(method), method, null),
     };
 

@@ -88,7 +88,13 @@ ORDER BY type_name;
 -- UpdateCheckpointStatus
 UPDATE "partitionops".backfill_checkpoint
 SET status = @status, host = @host, high_water_mark = @high_water_mark, last_error = @last_error,
-    updated_at = now(), started_at = COALESCE(started_at, now()),
+    updated_at = now(),
+    -- Work resumed after a pause (or a final pass after waiting for the other types): the idle time does not
+    -- count, so rows_scanned / (updated_at - started_at) stays the working rate.
+    started_at = CASE WHEN started_at IS NULL THEN now()
+        WHEN status IN ('paused', 'failed', 'pending', 'done') AND @status IN ('running', 'catch-up', 'sweep')
+            THEN started_at + (now() - updated_at)
+        ELSE started_at END,
     completed_at = CASE WHEN @status = 'done' THEN now() ELSE completed_at END
 WHERE run_id = @run_id AND type_id = @type_id;
 
@@ -315,7 +321,10 @@ WITH stragglers AS (
     SELECT "ResourceSurrogateId" AS k
     FROM "public"."Resource"
     WHERE "ResourceTypeId" = @type_id AND "ResourceSurrogateId" <= @upto_key AND "PartitionId" = @source_value
-    ORDER BY "ResourceSurrogateId"
+    -- In the filtered indexes' order, so the planner reads the one of @source_value (it holds only the stragglers
+    -- of a walked type) even with statistics from before the walk; in key order it walks the primary key
+    -- through every row of the type again, on every sweep. Any order will do: each batch takes what is left.
+    ORDER BY "ResourceTypeId", "ResourceId", "Version"
     LIMIT @batch_size),
 updated AS (
     UPDATE "public"."Resource" AS r
@@ -344,4 +353,13 @@ FROM "public"."Resource"
 WHERE ("ResourceTypeId" IN (@sys_0, @sys_1, @sys_2, @sys_3, @sys_4, @sys_5, @sys_6) AND "PartitionId" <> @system_value)
    OR ("ResourceTypeId" NOT IN (@sys_0, @sys_1, @sys_2, @sys_3, @sys_4, @sys_5, @sys_6) AND "PartitionId" <> @default_value)
 GROUP BY "ResourceTypeId";
+
+-- MisplacedSinceRun
+SELECT r."ResourceTypeId"::int AS type_id, count(*) AS misplaced_rows,
+       count(*) FILTER (WHERE r."ResourceSurrogateId" > c.high_water_mark) AS written_after_run
+FROM "public"."Resource" AS r
+LEFT JOIN "partitionops".backfill_checkpoint AS c ON c.run_id = @run_id AND c.type_id = r."ResourceTypeId"
+WHERE (r."ResourceTypeId" IN (@sys_0, @sys_1, @sys_2, @sys_3, @sys_4, @sys_5, @sys_6) AND r."PartitionId" <> @system_value)
+   OR (r."ResourceTypeId" NOT IN (@sys_0, @sys_1, @sys_2, @sys_3, @sys_4, @sys_5, @sys_6) AND r."PartitionId" <> @default_value)
+GROUP BY r."ResourceTypeId";
 
