@@ -183,6 +183,8 @@ public sealed record BackfillProfile
         AllowTrailingCommas = true,
         // Keys are checked first by FileKeys (naming the nearest known key); a registered key not read here is ignored.
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip,
+        // A profile written by ToJson parses back: a key left out takes the default, a null one is refused.
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         WriteIndented = true,
     };
 
@@ -210,7 +212,19 @@ public sealed record BackfillProfile
         {
             if (document.RootElement.ValueKind != JsonValueKind.Object)
                 throw new InvalidRequestException(P, source, "must be a JSON object of profile keys");
-            try { FileKeys.Check(document.RootElement, P, ""); }
+            try
+            {
+                FileKeys.Check(document.RootElement, P, "");
+                if (document.RootElement.TryGetProperty("indexes", out var indexes) && indexes.ValueKind == JsonValueKind.Array)
+                {
+                    var n = 0;
+                    foreach (var index in indexes.EnumerateArray())
+                    {
+                        if (index.ValueKind == JsonValueKind.Object) ProfileIndex.FileKeys.Check(index, P, $"indexes[{n}]");
+                        n++;
+                    }
+                }
+            }
             catch (InvalidRequestException e) { throw new InvalidRequestException(P, $"{source}: {e.Field}", e.Value, e.Problem); }
             // Null would silently mean the default; only schema is null by design (the provider's default schema).
             foreach (var property in document.RootElement.EnumerateObject())
@@ -242,6 +256,10 @@ public sealed record ProfileIndex
 {
     public string Name { get; init; } = "";
     public string Partition { get; init; } = "";
+    /// <summary>The keys an entry of a profile file's "indexes" may hold: the properties in snake_case.</summary>
+    public static readonly KnownKeys FileKeys = new(
+        typeof(ProfileIndex).GetProperties().Where(p => p.CanWrite).Select(p => JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name)));
+
     public IReadOnlyList<string> Columns { get; init; } = [];
     public IReadOnlyList<string>? Include { get; init; }
     public Dictionary<string, JsonElement>? Where { get; init; }

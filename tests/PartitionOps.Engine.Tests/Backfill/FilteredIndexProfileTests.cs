@@ -34,7 +34,7 @@ public sealed class FilteredIndexProfileTests
         Assert.Equal(["Version"], indexes[0].Include);
         Assert.Equal([new IndexCondition("IsHistory", 0, true), new IndexCondition("Kind", 7)], indexes[0].Where);
         Assert.False(indexes[1].Unique);
-        Assert.Contains(("IsHistory", "profile indexes[0].where"), p.IndexedColumns());
+        Assert.Contains(("IsHistory", "indexes[0].where"), p.IndexedColumns());
     }
 
     [Fact]
@@ -66,17 +66,17 @@ public sealed class FilteredIndexProfileTests
     }
 
     [Theory]
-    [InlineData("""{ "indexes": [] }""", "profile indexes")]
-    [InlineData("""{ "indexes": [ { "name": "A", "partition": "hot", "columns": ["x"] } ] }""", "profile indexes[0].partition")]
-    [InlineData("""{ "indexes": [ { "name": "A b", "partition": "system", "columns": ["x"] } ] }""", "profile indexes[0].name")]
-    [InlineData("""{ "indexes": [ { "name": "A", "partition": "system", "columns": [] } ] }""", "profile indexes[0].columns")]
-    [InlineData("""{ "indexes": [ { "name": "A", "partition": "system", "columns": ["x;y"] } ] }""", "profile indexes[0].columns")]
-    [InlineData("""{ "indexes": [ { "name": "A", "partition": "system", "columns": ["x"], "include": ["x"] } ] }""", "profile indexes[0].include")]
-    [InlineData("""{ "indexes": [ { "name": "A", "partition": "system", "columns": ["x"], "where": { "y": "0" } } ] }""", "profile indexes[0].where.y")]
-    [InlineData("""{ "indexes": [ { "name": "A", "partition": "system", "columns": ["x"], "where": { "y": 1.5 } } ] }""", "profile indexes[0].where.y")]
-    [InlineData("""{ "indexes": [ { "name": "A", "partition": "system", "columns": ["x"], "where": { "PartitionId": 1 } } ] }""", "profile indexes[0].where")]
+    [InlineData("""{ "indexes": [] }""", "indexes")]
+    [InlineData("""{ "indexes": [ { "name": "A", "partition": "hot", "columns": ["x"] } ] }""", "indexes[0].partition")]
+    [InlineData("""{ "indexes": [ { "name": "A b", "partition": "system", "columns": ["x"] } ] }""", "indexes[0].name")]
+    [InlineData("""{ "indexes": [ { "name": "A", "partition": "system", "columns": [] } ] }""", "indexes[0].columns")]
+    [InlineData("""{ "indexes": [ { "name": "A", "partition": "system", "columns": ["x;y"] } ] }""", "indexes[0].columns")]
+    [InlineData("""{ "indexes": [ { "name": "A", "partition": "system", "columns": ["x"], "include": ["x"] } ] }""", "indexes[0].include")]
+    [InlineData("""{ "indexes": [ { "name": "A", "partition": "system", "columns": ["x"], "where": { "y": "0" } } ] }""", "indexes[0].where.y")]
+    [InlineData("""{ "indexes": [ { "name": "A", "partition": "system", "columns": ["x"], "where": { "y": 1.5 } } ] }""", "indexes[0].where.y")]
+    [InlineData("""{ "indexes": [ { "name": "A", "partition": "system", "columns": ["x"], "where": { "PartitionId": 1 } } ] }""", "indexes[0].where")]
     [InlineData("""{ "indexes": [ { "name": "A", "partition": "system", "columns": ["x"] }, { "name": "a", "partition": "default", "columns": ["x"] } ] }""",
-        "profile indexes[1].name")]
+        "indexes[1].name")]
     [InlineData("""{ "indexes": [ { "name": "A", "partition": "system", "columns": ["x"], "colour": 1 } ] }""", "colour")]
     public void A_bad_index_entry_is_refused_naming_the_field(string json, string field)
     {
@@ -90,24 +90,24 @@ public sealed class FilteredIndexProfileTests
     private static BackfillRequest Request() => new() { Scope = new BackfillScope { Target = Target } };
 
     [Theory]
-    [InlineData(0, "--index-max-duration")]
-    [InlineData(10_081, "--index-max-duration")]
+    [InlineData(0, nameof(IndexBuildOptions.MaxDurationMinutes))]
+    [InlineData(10_081, nameof(IndexBuildOptions.MaxDurationMinutes))]
     public void Max_duration_outside_what_sql_server_accepts_is_invalid_input(int minutes, string option)
     {
         var error = Assert.Throws<InvalidRequestException>(() => (Request() with { Index = new() { MaxDurationMinutes = minutes } }).Validated());
         Assert.Equal(option, error.Parameter);
-        Assert.Contains("10080", error.Message);
+        Assert.Contains("10,080", error.Message);
         (Request() with { Index = new() { MaxDurationMinutes = 10_080 } }).Validated();
     }
 
     [Fact]
     public void Maxdop_above_64_and_a_phase_that_contradicts_skip_indexes_are_invalid_input()
     {
-        Assert.Equal("--maxdop", Assert.Throws<InvalidRequestException>(() => (Request() with { Index = new() { MaxDop = 65 } }).Validated()).Parameter);
-        Assert.Equal("--skip-indexes", Assert.Throws<InvalidRequestException>(() =>
+        Assert.Equal(nameof(IndexBuildOptions.MaxDop), Assert.Throws<InvalidRequestException>(() => (Request() with { Index = new() { MaxDop = 65 } }).Validated()).Parameter);
+        Assert.Equal(nameof(BackfillRequest.SkipIndexes), Assert.Throws<InvalidRequestException>(() =>
             (Request() with { Phase = BackfillPhase.Indexes, SkipIndexes = true }).Validated()).Parameter);
-        Assert.Equal("--index-build-rate", Assert.Throws<InvalidRequestException>(() => (Request() with { IndexBuildRowsPerSecond = 0 }).Validated()).Parameter);
-        Assert.Equal("max dop", Assert.Throws<InvalidRequestException>(() => new SqlServerBackfillDialect().BuildFilteredIndex(
+        Assert.Equal(nameof(BackfillRequest.IndexBuildRowsPerSecond), Assert.Throws<InvalidRequestException>(() => (Request() with { IndexBuildRowsPerSecond = 0 }).Validated()).Parameter);
+        Assert.Equal(nameof(IndexBuildOptions.MaxDop), Assert.Throws<InvalidRequestException>(() => new SqlServerBackfillDialect().BuildFilteredIndex(
             new BackfillTable("dbo", BackfillProfile.Fhir, "c"), BackfillProfile.Fhir.FilteredIndexes()[0], [], [], new IndexBuildOptions { MaxDop = 65 })).Parameter);
     }
 

@@ -78,6 +78,7 @@ public sealed class SqlServerScriptDomTests
             yield return ("Sweep", Dialect.Sweep(table));
             yield return ("ExactCounts", Dialect.ExactCounts(table));
             for (var count = 1; count <= 8; count++) yield return ("Misplaced", Dialect.Misplaced(table, count));
+            for (var count = 1; count <= 8; count++) yield return ("MisplacedSinceRun", Dialect.MisplacedSinceRun(table, count));
             foreach (var (name, statement) in IndexBuilds(table)) yield return (name, statement);
         }
     }
