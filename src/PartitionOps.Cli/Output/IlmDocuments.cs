@@ -149,8 +149,6 @@ internal static class IlmDocuments
     public static string Sql(SqlStatement s)
     {
         var text = s.Text.TrimEnd().TrimEnd(';');
-        return s.Parameters.Count == 0
-            ? text
-            : $"{text} {Engine.Providers.PlanComment.Line(string.Join(", ", s.Parameters.Select(p => $"{p.Name} = {p.Value ?? "NULL"}")))}";
+        return Engine.Providers.PlanComment.Parameters(s) is { } parameters ? parameters + Environment.NewLine + text : text;
     }
 }

@@ -24,7 +24,9 @@ internal static class IlmTables
             console.WriteLine("-- nothing to do: every partition is in its tier and merged");
         else
         {
-            console.WriteLine(PlanComment.Line($"session: {string.Join("; ", result.SessionSetup.Select(IlmDocuments.Sql))};"));
+            var session = result.SessionSetup.Select(s =>
+                s.Text.TrimEnd().TrimEnd(';') + string.Concat(s.Parameters.Select(p => " [" + p.Name + " = " + PlanComment.Value(p.Value) + "]")));
+            console.WriteLine(PlanComment.Line("session: " + string.Join("; ", session) + ";"));
             var n = 0;
             foreach (var step in result.Steps)
             {

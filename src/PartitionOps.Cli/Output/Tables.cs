@@ -42,8 +42,7 @@ internal static class Tables
             console.WriteLine(PlanComment.Line($"step {++n}, phase {step.Phase}: {step.Description}"));
             foreach (var statement in step.Statements)
             {
-                if (statement.Parameters.Count > 0)
-                    console.WriteLine(PlanComment.Line("parameters: " + string.Join(", ", statement.Parameters.Select(p => $"{p.Name} = {p.Value ?? "NULL"}"))));
+                if (PlanComment.Parameters(statement) is { } parameters) console.WriteLine(parameters);
                 console.WriteLine(statement.Text.TrimEnd().TrimEnd(';') + ";");
             }
         }

@@ -131,13 +131,13 @@ internal sealed class BackfillContext
     internal static InvalidRequestException ViewNotTable(string schema, string view, IReadOnlyList<(string Schema, string Table)> bases)
     {
         var names = bases.Select(b => b.Schema == schema ? b.Table : $"{b.Schema}.{b.Table}").ToList();
-        var example = string.Join(", then ", names.Select(n => $"--profile {n}.json"));
+        var example = string.Join(", then ", names.Select(n => $"{n}.json"));
         return new InvalidRequestException(nameof(BackfillScope.Profile), "table", $"{schema}.{view}",
             $"is a view, not a table: it reads {string.Join(", ", bases.Select(b => $"{b.Schema}.{b.Table}"))}. " +
             "The backfill updates a table " +
             "and builds indexes on it: run it once per base table, each with a profile file that names it (a copy of the profile with " +
             $"\"table\" set to {string.Join(" / ", names.Select(n => $"\"{n}\""))} and its own index names), " +
-            $"e.g. backfill start {example}");
+            $"e.g. one run with the profile {example}");
     }
 
     private static bool SameIntegerType(string actual, string wanted)

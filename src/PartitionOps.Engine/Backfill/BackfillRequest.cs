@@ -82,6 +82,12 @@ public sealed record BackfillRequest
     /// </summary>
     public double IndexBuildRowsPerSecond { get; init; } = 50_000;
 
+    /// <summary>
+    /// A rate no online build reaches (a hundred million rows a second): above it the estimate would call every build
+    /// instant and the time box would start builds it cannot finish, so a typo is refused rather than trusted.
+    /// </summary>
+    public const double MaxIndexBuildRowsPerSecond = 100_000_000;
+
     /// <summary>The request with <see cref="Phase"/> turned into the skip flags (All: unchanged).</summary>
     internal BackfillRequest WithPhaseApplied() => Phase switch
     {
@@ -123,9 +129,9 @@ public sealed record BackfillRequest
         if (!Enum.IsDefined(Phase)) throw new InvalidRequestException(nameof(Phase), Phase, "is not one of all, column, indexes, backfill");
         if (Phase == BackfillPhase.Indexes && SkipIndexes)
             throw new InvalidRequestException(nameof(SkipIndexes), true, "contradicts the indexes phase: that phase only builds the indexes");
-        if (!(IndexBuildRowsPerSecond > 0) || !double.IsFinite(IndexBuildRowsPerSecond))
+        if (!(IndexBuildRowsPerSecond is > 0 and <= MaxIndexBuildRowsPerSecond))
             throw new InvalidRequestException(nameof(IndexBuildRowsPerSecond), IndexBuildRowsPerSecond,
-                "must be a positive number of rows per second");
+                $"must be between 1 and {MaxIndexBuildRowsPerSecond:N0} rows per second");
         Throttle.Validate();
         return this;
     }

@@ -16,4 +16,22 @@ public static class PlanComment
 
     /// <summary>A "-- " comment line; <paramref name="text"/> made <see cref="Safe"/>.</summary>
     public static string Line(string text) => "-- " + Safe(text);
+
+    /// <summary>
+    /// The comment line a plan shows above a statement with parameters ("-- parameters: sources = {p_1, p_2}"), or null.
+    /// Above, never after: a comment after the text would also swallow the ";" that ends the statement in a saved plan.
+    /// </summary>
+    public static string? Parameters(SqlStatement statement) => statement.Parameters.Count == 0
+        ? null
+        : Line("parameters: " + string.Join(", ", statement.Parameters.Select(p => $"{p.Name} = {Value(p.Value)}")));
+
+    /// <summary>A parameter's value as a plan shows it: strings quoted, numbers invariant, arrays in braces.</summary>
+    public static string Value(object? value) => value switch
+    {
+        null or DBNull => "NULL",
+        string s => "'" + s.Replace("'", "''", StringComparison.Ordinal) + "'",
+        IFormattable f => f.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
+        System.Collections.IEnumerable items => "{" + string.Join(", ", items.Cast<object?>().Select(Value)) + "}",
+        _ => value.ToString() ?? "",
+    };
 }

@@ -85,7 +85,7 @@ public static partial class PlanText
         if (text.Length > 0) text.AppendLine();
         text.AppendLine(statement.Text.TrimEnd());
         foreach (var p in statement.Parameters)
-            text.AppendLine(PlanComment.Line($"{p.Name} = {Format(p.Value)}"));
+            text.AppendLine(PlanComment.Line($"{p.Name} = {PlanComment.Value(p.Value)}"));
     }
 
     /// <summary>The statement with quoted names, string literals and numbers blanked: per-partition repeats share it.</summary>
@@ -94,11 +94,4 @@ public static partial class PlanText
     [GeneratedRegex("\"[^\"]*\"|\\[[^\\]]*\\]|'[^']*'|\\b[A-Za-z_]*\\d+[A-Za-z_\\d]*\\b")]
     private static partial Regex Names();
 
-    private static string Format(object? value) => value switch
-    {
-        null => "NULL",
-        string s => "'" + s.Replace("'", "''") + "'",
-        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-        _ => value.ToString() ?? "",
-    };
 }

@@ -107,6 +107,7 @@ public sealed class FilteredIndexProfileTests
         Assert.Equal(nameof(BackfillRequest.SkipIndexes), Assert.Throws<InvalidRequestException>(() =>
             (Request() with { Phase = BackfillPhase.Indexes, SkipIndexes = true }).Validated()).Parameter);
         Assert.Equal(nameof(BackfillRequest.IndexBuildRowsPerSecond), Assert.Throws<InvalidRequestException>(() => (Request() with { IndexBuildRowsPerSecond = 0 }).Validated()).Parameter);
+        Assert.Equal(nameof(BackfillRequest.IndexBuildRowsPerSecond), Assert.Throws<InvalidRequestException>(() => (Request() with { IndexBuildRowsPerSecond = 9_999_999_999_999 }).Validated()).Parameter);
         Assert.Equal(nameof(IndexBuildOptions.MaxDop), Assert.Throws<InvalidRequestException>(() => new SqlServerBackfillDialect().BuildFilteredIndex(
             new BackfillTable("dbo", BackfillProfile.Fhir, "c"), BackfillProfile.Fhir.FilteredIndexes()[0], [], [], new IndexBuildOptions { MaxDop = 65 })).Parameter);
     }

@@ -123,7 +123,7 @@ public sealed class BackfillIndexProfileTests(PostgresFixture postgres)
             """);
 
         var error = await Assert.ThrowsAsync<InvalidRequestException>(() => _service.StartAsync(db.Request()));
-        Assert.Equal("table", error.Parameter);
+        Assert.Equal((nameof(BackfillScope.Profile), "table"), (error.Parameter, error.Field));
         Assert.Contains("public.Resource", error.Message);
         Assert.Contains("is a view, not a table: it reads public.CurrentResources, public.HistoryResources", error.Message);
         Assert.Contains("\"table\" set to \"CurrentResources\" / \"HistoryResources\"", error.Message);

@@ -85,8 +85,8 @@ public sealed class CliBadInputTests(PostgresFixture postgres, ITestOutputHelper
             }
         }
         output.WriteLine($"{cases} bad values tried");
-        Assert.True(cases > 300, $"only {cases} cases: the command tree walk lost options");
         Assert.True(failures.Count == 0, $"{failures.Count} of {cases} bad values were not refused cleanly:\n\n" + string.Join("\n\n", failures.Take(15)) + "\n\nAll:\n" + string.Join("\n", failures.Select(f => f.Split('\n')[0])));
+        Assert.True(cases > 300, $"only {cases} cases: the command tree walk lost options");
         Assert.Equal(before, await DatabaseFingerprint.ReadAsync(db.ConnectionString));
     }
 

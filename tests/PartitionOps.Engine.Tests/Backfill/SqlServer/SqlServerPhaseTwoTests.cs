@@ -123,7 +123,7 @@ public sealed class SqlServerPhaseTwoTests
         var server = new RecordingSqlServer();
         server.Columns.Remove("PartitionId");
         var error = await Assert.ThrowsAsync<InvalidRequestException>(() => new BackfillService().StartAsync(Request(server)));
-        Assert.Equal("--phase", error.Parameter);
+        Assert.Equal(nameof(BackfillRequest.Phase), error.Parameter);
         Assert.Empty(server.Executed);
     }
 
@@ -134,7 +134,7 @@ public sealed class SqlServerPhaseTwoTests
         server.Columns.Remove("PartitionId");
         var error = await Assert.ThrowsAsync<InvalidRequestException>(() =>
             new BackfillService().StartAsync(Request(server) with { Phase = BackfillPhase.Column }));
-        Assert.Equal("profile partition_column", error.Parameter);
+        Assert.Equal((nameof(BackfillScope.Profile), "partition_column"), (error.Parameter, error.Field));
         Assert.Contains("8062 bytes", error.Message);
         Assert.Contains("8060-byte limit", error.Message);
         Assert.Empty(server.Executed);
@@ -152,11 +152,11 @@ public sealed class SqlServerPhaseTwoTests
         server.ViewBases.Add(("dbo", "CurrentResources"));
         server.ViewBases.Add(("dbo", "HistoryResources"));
         var error = await Assert.ThrowsAsync<InvalidRequestException>(() => new BackfillService().StartAsync(Request(server)));
-        Assert.Equal("table", error.Parameter);
+        Assert.Equal((nameof(BackfillScope.Profile), "table"), (error.Parameter, error.Field));
         Assert.Contains("dbo.Resource", error.Message);
         Assert.Contains("is a view, not a table: it reads dbo.CurrentResources, dbo.HistoryResources", error.Message);
         Assert.Contains("\"table\" set to \"CurrentResources\" / \"HistoryResources\"", error.Message);
-        Assert.Contains("--profile CurrentResources.json, then --profile HistoryResources.json", error.Message);
+        Assert.Contains("the profile CurrentResources.json, then HistoryResources.json", error.Message);
         Assert.Empty(server.Executed);
 
         var missing = await Assert.ThrowsAsync<InvalidRequestException>(() =>
