@@ -63,6 +63,9 @@
 .PARAMETER BatchSize
     First batch size; 0 keeps the module's default.
 
+.PARAMETER DelayMilliseconds
+    Pause between batches of a type, to leave the server room on a busy day; 0 keeps the module's default.
+
 .PARAMETER BackfillProfile
     fhir (default) or the path of a profile file available to the job.
 
@@ -90,6 +93,7 @@ param(
     [string] $ResourceType,
     [int] $Parallel = 0,
     [int] $BatchSize = 0,
+    [int] $DelayMilliseconds = 0,
     [string] $BackfillProfile = 'fhir'
 )
 
@@ -161,6 +165,7 @@ try {
     $run = @{ MaxDuration = [timespan]::Parse($MaxDuration, [cultureinfo]::InvariantCulture); Confirm = $false; EnableException = $true; Verbose = $true }
     if ($Parallel -gt 0) { $run.Parallel = $Parallel }
     if ($BatchSize -gt 0) { $run.BatchSize = $BatchSize }
+    if ($DelayMilliseconds -gt 0) { $run.DelayMilliseconds = $DelayMilliseconds }
 
     Write-Section 'Progress before'
     Write-BackfillProgressTable $connection $scope

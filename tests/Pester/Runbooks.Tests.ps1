@@ -40,9 +40,12 @@ Describe 'Start-BackfillRunbook.ps1 against PostgreSQL' {
         # The runbook works on the profile's table in the default schema: a database of its own, 30 partitions.
         $databaseCs = New-BackfillTestDatabase -ConnectionString $cs
         $null = New-BackfillTestSchema -ConnectionString $databaseCs -Schema public -Rows 60000 -TypeCount 30
-        # One type at a time, 10 rows a first batch, one second: the time box ends the job with work left.
+        # One type at a time, 10 rows a first batch, 200 ms between batches, one second: the time box ends the job
+        # with work left (7 types of 50 rows or more take 3 batches each at least, even as the batch size grows;
+        # without the pause, the walk of these 6,000 rows can end within the second).
         $first = Invoke-Runbook Start-BackfillRunbook.ps1 @{
             ConnectionString = $databaseCs; Provider = 'postgresql'; MaxDuration = '00:00:01'; Parallel = 1; BatchSize = 10
+            DelayMilliseconds = 200
         }
         $second = Invoke-Runbook Start-BackfillRunbook.ps1 @{ ConnectionString = $databaseCs; Provider = 'postgresql'; MaxDuration = '00:10:00' }
     }
@@ -52,7 +55,8 @@ Describe 'Start-BackfillRunbook.ps1 against PostgreSQL' {
 
     It 'the time-boxed job pauses and ends successfully' {
         $first.ExitCode | Should -Be 0 -Because ($first.Lines -join "`n")
-        $first.Lines | Where-Object { $_ -match '^Paused \(max duration .+\): the next scheduled job resumes the run\.$' } | Should -HaveCount 1
+        $first.Lines | Where-Object { $_ -match '^Paused \(max duration .+\): the next scheduled job resumes the run\.$' } |
+            Should -HaveCount 1 -Because ($first.Lines -join "`n")
         $first.Lines | Should -Contain 'Backfill runbook finished.'
     }
 
@@ -61,7 +65,7 @@ Describe 'Start-BackfillRunbook.ps1 against PostgreSQL' {
         $second.Lines | Where-Object { $_ -like '==== Integrity*' } | Should -Not -BeNullOrEmpty
         ($second.Lines -join "`n") | Should -Match 'Resource\s+True\s+0\s+0\s+7'
         $runs = Invoke-BackfillTestSql -ConnectionString $databaseCs -Sql "SELECT string_agg(run_id || ':' || status, ',') FROM partitionops.backfill_run"
-        $runs | Should -Be '1:done'
+        $runs | Should -Be '1:done' -Because ($first.Lines + $second.Lines -join "`n")
     }
 
     It 'writes a short job output: the plan summary, not its SQL' {
