@@ -54,8 +54,10 @@ public abstract class BackfillCmdlet : PartitionOpsCmdlet
     protected override void BeginProcessing()
     {
         base.BeginProcessing();
-        // A relative profile path is relative to PowerShell's location, not the process's directory.
-        if (!string.IsNullOrWhiteSpace(Profile) && !Profile.Equals("fhir", StringComparison.OrdinalIgnoreCase))
+        // A relative profile path is relative to PowerShell's location, not the process's directory. The built-in
+        // names are not paths: resolved, "fhir-prototype" became a file that does not exist.
+        if (!string.IsNullOrWhiteSpace(Profile) && !Profile.Equals(BackfillProfile.Fhir.Name, StringComparison.OrdinalIgnoreCase)
+            && !Profile.Equals(BackfillProfile.FhirPrototype.Name, StringComparison.OrdinalIgnoreCase))
             _profilePath = GetUnresolvedProviderPathFromPSPath(Profile);
     }
 

@@ -28,7 +28,23 @@ public sealed class BackfillResilienceTests(PostgresFixture postgres)
             SELECT 1 FROM "Resource" WHERE "ResourceTypeId" = (SELECT "ResourceTypeId" FROM "ResourceType" WHERE "Name" = 'ValueSet') FOR UPDATE
             """, blocker, tx))
             await lockRows.ExecuteNonQueryAsync();
-        var release = Task.Run(async () => { await Task.Delay(1500); await tx.CommitAsync(); });
+        // Released once a batch has been seen waiting for these rows and its 100 ms lock timeout has surely fired: a
+        // fixed delay raced the walk under load (ValueSet, the largest type, is walked last).
+        var blockerPid = blocker.ProcessID;
+        var release = Task.Run(async () =>
+        {
+            await using var watcher = await db.OpenAsync();
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (clock.Elapsed < TimeSpan.FromSeconds(120))
+            {
+                await using var waiting = new NpgsqlCommand(
+                    $"SELECT count(*) FROM pg_stat_activity WHERE {blockerPid} = ANY (pg_blocking_pids(pid))", watcher);
+                if ((long)(await waiting.ExecuteScalarAsync())! > 0) break;
+                await Task.Delay(20);
+            }
+            await Task.Delay(1000);
+            await tx.CommitAsync();
+        });
 
         var result = await _service.StartAsync(db.Request() with { BatchLockTimeout = TimeSpan.FromMilliseconds(100) });
         await release;
