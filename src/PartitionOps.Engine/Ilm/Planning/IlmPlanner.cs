@@ -243,7 +243,7 @@ public static class IlmPlanner
                 var into = startsYear ? _names[head].YearlyName : _parts[head].Name;
                 var reason = _options.MaxMerges is { } cap && cap > 0 && cost > cap
                     ? $"strategy year_complete merges the {cost} months of {year} in one operation, more than MAX_MERGES_PER_RUN = {cap}: " +
-                      $"it never fits, raise MAX_MERGES_PER_RUN to {cost} or more (--max-merges {cost})"
+                      $"it never fits, raise MAX_MERGES_PER_RUN (or the run's limit) to {cost} or more"
                     : $"MAX_MERGES_PER_RUN reached: strategy year_complete merges the {cost} months of {year} together, " +
                       $"{Math.Max(0, _mergeBudget)} left in this run: merges on a later run";
                 foreach (var m in months)
