@@ -212,7 +212,8 @@ public static class IlmInput
     /// nameof(IlmSimulateRequest.Provider) or nameof(IlmPlanRequest.Layout), which each front end shows as its own
     /// option or parameter.
     /// </summary>
-    public static (IDatabaseProvider Provider, string Source) CostsProvider(string? providerOption, PartitionLayout layout, string layoutSource = "layout")
+    public static (IDatabaseProvider Provider, string Source) CostsProvider(string? providerOption, PartitionLayout layout,
+        string layoutSource = "layout")
     {
         if (!string.IsNullOrWhiteSpace(providerOption)) return (ProviderRegistry.Get(providerOption), nameof(IlmSimulateRequest.Provider));
         if (string.IsNullOrWhiteSpace(layout.Provider))

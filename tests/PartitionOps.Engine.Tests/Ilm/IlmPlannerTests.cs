@@ -204,7 +204,8 @@ public sealed class IlmPlannerTests
         // With the default the months are moved as they come due.
         Assert.Contains(Plan(layout, "2025-12-01", Policy with { Strategy = MergeStrategy.YearComplete }).Work, a => a is MoveAction);
         // A year whose remaining months do not exist never completes: its due months are moved, not left waiting.
-        var truncated = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1), tablespace: "TBS_HOT", compression: "NONE"), Layouts.Monthly(2023, 11));
+        var truncated = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1), tablespace: "TBS_HOT", compression: "NONE"),
+            Layouts.Monthly(2023, 11));
         Assert.Equal(2, Plan(truncated, "2026-01-01", waits).Work.OfType<MoveAction>().Count());
     }
 

@@ -53,7 +53,8 @@ public sealed class PostgreSqlIlmYearCompleteTests(PostgresFixture postgres, ITe
             await IlmInvariants.AssertIntactAsync(db, months, coverage, $"as of {asOf}");
             // Nothing of 2023 has left HOT yet: January became p_2023 where it was.
             var parts = await db.PartitionsAsync();
-            Assert.All(parts.Where(p => p.Key.StartsWith("p_2023", StringComparison.Ordinal)), p => Assert.Equal(db.Hot, p.Value.Tablespace));
+            Assert.All(parts.Where(p => p.Key.StartsWith("p_2023", StringComparison.Ordinal)),
+                p => Assert.Equal(db.Hot, p.Value.Tablespace));
             Assert.True(parts.ContainsKey("p_2023"), $"as of {asOf}: January did not start p_2023");
         }
 
@@ -84,7 +85,8 @@ public sealed class PostgreSqlIlmYearCompleteTests(PostgresFixture postgres, ITe
         var after = await db.PartitionsAsync();
         Assert.Equal(db.Warm, after["p_2023"].Tablespace);
         Assert.DoesNotContain(after.Keys, k => k.StartsWith("p_2023_", StringComparison.Ordinal));
-        Assert.Equal(IlmTestDatabase.DaysRows("2023-01-01", "2024-01-01"), await db.ScalarAsync<long>("SELECT count(*) FROM public.p_2023"));
+        Assert.Equal(IlmTestDatabase.DaysRows("2023-01-01", "2024-01-01"),
+            await db.ScalarAsync<long>("SELECT count(*) FROM public.p_2023"));
         var again = await new IlmService().RunAsync(Request(db, method, yearDue));
         Assert.DoesNotContain(again.Outcomes, o => o.Action is MoveAction or MergeAction or RenameAction);
     }

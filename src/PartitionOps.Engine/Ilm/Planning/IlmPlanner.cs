@@ -219,7 +219,8 @@ public static class IlmPlanner
                 // move_before_merge: false: the head and these months wait where they are for the year's merge, which places them
                 // (one write per row), when the rest of the year is there and only younger: it will come due in this tier.
                 var waits = !_policy.MoveBeforeMerge && j < _parts.Count && _names[j].Kind == PartitionNameKind.Monthly
-                            && _names[j].Year == year && _names[j].BoundsMatch(_parts[j]) && _parts[j].LowerBound == _parts[j - 1].UpperBound
+                            && _names[j].Year == year && _names[j].BoundsMatch(_parts[j])
+                            && _parts[j].LowerBound == _parts[j - 1].UpperBound
                             && _tiers[j] < tier && !_options.DoNotMerge.Contains(_parts[j].Name);
                 var reason = $"strategy year_complete: {year} merges once all its months are due for {Tier(tier)}";
                 if (waits)

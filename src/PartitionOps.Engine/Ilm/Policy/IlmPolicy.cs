@@ -166,7 +166,8 @@ public sealed record IlmPolicy
     /// <summary>The keys of each level of the policy file; a new key is one entry here (then read it in <see cref="Parse"/>).</summary>
     public static readonly KnownKeys RootKeys = new(["tier_config"]);
     public static readonly KnownKeys TierConfigKeys = new(
-        ["enabled", "auto_merge", "strategy", "create_missing_yearly", "move_before_merge", "online", "merge_method", "hot", "warm", "cold"]);
+        ["enabled", "auto_merge", "strategy", "create_missing_yearly", "move_before_merge", "online", "merge_method",
+         "hot", "warm", "cold"]);
     public static readonly KnownKeys TierKeys = new(["interval", "tablespace", "compression", "age_months", "merge_monthly"]);
 
     /// <summary>Values of tier_config.merge_method (how PostgreSQL merges: rebuild a new partition, or insert in place).</summary>
