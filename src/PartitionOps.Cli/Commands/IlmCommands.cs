@@ -280,6 +280,7 @@ internal static class IlmCommands
                 source = LayoutJson.Load(file);
                 // Merge costs differ by engine: --provider, else the provider the snapshot recorded; neither is exit 2.
                 (provider, costsFrom) = IlmInput.CostsProvider(providerName, source, file);
+                costsFrom = costsFrom == nameof(IlmPlanRequest.Layout) ? "the layout file" : OptionNames.ByKey[costsFrom];
             }
             else
             {

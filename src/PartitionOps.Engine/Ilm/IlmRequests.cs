@@ -206,18 +206,21 @@ public static class IlmInput
 
     /// <summary>
     /// Whose merge costs an offline simulation uses (Oracle rewrites the growing yearly partition, PostgreSQL copies only
-    /// the months; interval and index-organized tables merge pairwise): <paramref name="providerOption"/> (--provider),
-    /// else the provider the layout file names (`ilm snapshot` writes it). A layout naming none without --provider is
-    /// bad input, rather than silently costed as Oracle.
+    /// the months; interval and index-organized tables merge pairwise): <paramref name="providerOption"/> (the request's
+    /// provider), else the provider the layout file names (`ilm snapshot` writes it). A layout naming none without a
+    /// provider is bad input, rather than silently costed as Oracle. Source is a key, not a front end's name:
+    /// nameof(IlmSimulateRequest.Provider) or nameof(IlmPlanRequest.Layout), which each front end shows as its own
+    /// option or parameter.
     /// </summary>
-    public static (IDatabaseProvider Provider, string Source) CostsProvider(string? providerOption, PartitionLayout layout, string layoutSource = "--layout")
+    public static (IDatabaseProvider Provider, string Source) CostsProvider(string? providerOption, PartitionLayout layout,
+        string layoutSource = "layout")
     {
-        if (!string.IsNullOrWhiteSpace(providerOption)) return (ProviderRegistry.Get(providerOption), "--provider");
+        if (!string.IsNullOrWhiteSpace(providerOption)) return (ProviderRegistry.Get(providerOption), nameof(IlmSimulateRequest.Provider));
         if (string.IsNullOrWhiteSpace(layout.Provider))
             throw new InvalidRequestException(nameof(DatabaseTarget.Provider), "", $"is required: the layout {layoutSource} names no provider, and merge costs differ (use oracle or postgresql)");
         try
         {
-            return (ProviderRegistry.Get(layout.Provider), "the layout file");
+            return (ProviderRegistry.Get(layout.Provider), nameof(IlmPlanRequest.Layout));
         }
         catch (InvalidRequestException)
         {

@@ -130,39 +130,8 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
 
             var executor = new IlmExecutor(connection, provider, dialect, names.ControlSchema, layout, policy.Online,
                 policy.MergeMethod, TimeSpan.FromSeconds(config.MergeLockTimeoutSeconds), hook);
-            var outcomes = new List<ActionOutcome>();
-            var work = plan.Work.ToList();
-            var notStarted = new List<IlmAction>();
-            bool OutOfTime() => request.MaxDuration is { } max && _time.GetElapsedTime(started) >= max;
-            for (var i = 0; i < work.Count; i++)
-            {
-                ct.ThrowIfCancellationRequested();
-                if (OutOfTime())
-                {
-                    notStarted.AddRange(work.Skip(i));
-                    break;
-                }
-                progress?.Report(new IlmProgress(layout.Table, i + 1, work.Count, work[i], "starting"));
-                var outcome = await executor.RunAsync(work[i], ct).ConfigureAwait(false);
-                outcomes.Add(outcome);
-                progress?.Report(new IlmProgress(layout.Table, i + 1, work.Count, work[i], outcome.Status, outcome));
-
-                // A failed merge (that took no effect) still leaves its months in their tier: each is moved on its own,
-                // as its own audited outcome, reported under the merge's step. Not when out of time or cancelled:
-                // the next run plans the merge (or, with MERGE_RETRY_FAILED = N, the move) again.
-                if (outcome is not { Status: IlmStatus.Failed, LeftForReconcile: false, Action: MergeAction failed }) continue;
-                foreach (var move in failed.MovesIfFailed)
-                {
-                    if (ct.IsCancellationRequested || OutOfTime()) break;
-                    progress?.Report(new IlmProgress(layout.Table, i + 1, work.Count, move, "starting"));
-                    var moved = await executor.RunAsync(move, ct).ConfigureAwait(false);
-                    outcomes.Add(moved);
-                    progress?.Report(new IlmProgress(layout.Table, i + 1, work.Count, move, moved.Status, moved));
-                }
-            }
-            foreach (var held in plan.Actions.OfType<SkipAction>().Where(s => s.WouldMergeInto != null))
-                await connection.ExecuteAsync(provider, dialect.InsertMergeAudit(names.ControlSchema, new MergeAuditEntry(
-                    layout.Schema, layout.Table, held.PartitionName, held.WouldMergeInto!, IlmStatus.Skipped, held.Reason)), ct).ConfigureAwait(false);
+            var (outcomes, notStarted) = await executor.RunPlanAsync(plan,
+                () => request.MaxDuration is { } max && _time.GetElapsedTime(started) >= max, progress, ct).ConfigureAwait(false);
             return new IlmRunResult(planned, outcomes, reconciled, DryRun: false)
             {
                 NotStarted = notStarted,

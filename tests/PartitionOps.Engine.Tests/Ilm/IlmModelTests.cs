@@ -171,6 +171,16 @@ public sealed class IlmPolicyTests
     }
 
     [Fact]
+    public void Move_before_merge_false_is_only_for_year_complete()
+    {
+        Assert.True(IlmPolicy.Parse("{\"tier_config\": {}}").MoveBeforeMerge);
+        Assert.False(IlmPolicy.Parse("{\"tier_config\": {\"strategy\": \"year_complete\", \"move_before_merge\": false}}").MoveBeforeMerge);
+        var e = Assert.Throws<InvalidRequestException>(() => IlmPolicy.Parse("{\"tier_config\": {\"move_before_merge\": false}}"));
+        Assert.Contains("year_complete", e.Problem);
+        Assert.Equal("Policy", e.Parameter);
+    }
+
+    [Fact]
     public void Auto_merge_false_or_monthly_warm_means_no_merges()
     {
         Assert.False(IlmPolicy.Parse("""{"tier_config": {"auto_merge": false}}""").MergesInto(IlmTier.Warm));

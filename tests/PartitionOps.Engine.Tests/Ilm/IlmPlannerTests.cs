@@ -187,6 +187,29 @@ public sealed class IlmPlannerTests
     }
 
     [Fact]
+    public void Year_complete_without_moves_before_the_merge_leaves_due_months_for_the_year_merge()
+    {
+        var waits = Policy with { Strategy = MergeStrategy.YearComplete, MoveBeforeMerge = false };
+        // P_2023 (to November, still in TBS_HOT), November due for WARM, December not yet: nothing is moved, both wait.
+        var layout = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1), tablespace: "TBS_HOT", compression: "NONE"),
+            Layouts.Monthly(2023, 11), Layouts.Monthly(2023, 12));
+        var plan = Plan(layout, "2025-12-01", waits);
+        Assert.False(plan.HasWork, string.Join("; ", plan.Work.Select(a => a.Describe())));
+        Assert.Contains(plan.Actions.OfType<SkipAction>(), s => s.Partition == "P_2023_11" && s.Reason.Contains("move_before_merge"));
+        Assert.Contains(plan.Actions.OfType<SkipAction>(), s => s.Partition == "P_2023" && s.Reason.Contains("the merge places it"));
+        // A month later the year is due: one merge places the yearly partition and both months in WARM.
+        var merge = Assert.IsType<MergeAction>(Assert.Single(Plan(layout, "2026-01-01", waits).Work));
+        Assert.Equal(["P_2023", "P_2023_11", "P_2023_12"], merge.Sources);
+        Assert.Equal("TBS_WARM", merge.Tablespace);
+        // With the default the months are moved as they come due.
+        Assert.Contains(Plan(layout, "2025-12-01", Policy with { Strategy = MergeStrategy.YearComplete }).Work, a => a is MoveAction);
+        // A year whose remaining months do not exist never completes: its due months are moved, not left waiting.
+        var truncated = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1), tablespace: "TBS_HOT", compression: "NONE"),
+            Layouts.Monthly(2023, 11));
+        Assert.Equal(2, Plan(truncated, "2026-01-01", waits).Work.OfType<MoveAction>().Count());
+    }
+
+    [Fact]
     public void Create_missing_yearly_with_a_single_due_month_renames_it()
     {
         var layout = Layouts.Of(Layouts.Months(2023, 3, 5));

@@ -265,6 +265,31 @@ public sealed class IlmSimulationTests
         Assert.True(incrementalInPlace is > 0.9 and < 1.1, $"incremental in_place: {incrementalInPlace}");
     }
 
+    /// <summary>
+    /// move_before_merge: false with year_complete: a due month waits where it is for its year's merge, which places the
+    /// whole year in the tier, so each aged row is written about once (the merge) instead of about twice (its move, then
+    /// the merge), with either method.
+    /// </summary>
+    [Fact]
+    public void Year_complete_without_moves_before_the_merge_writes_each_aged_row_about_once()
+    {
+        IlmSimulationResult Walk(bool moveBeforeMerge) =>
+            new IlmService().Simulate(new IlmSimulateRequest(TwoYearsOfMonths(), new(2025, 1, 1), new(2027, 1, 1))
+            {
+                Provider = PostgreSqlProvider.Instance,
+                Policy = IlmPolicy.Default with { Strategy = MergeStrategy.YearComplete, MoveBeforeMerge = moveBeforeMerge },
+                Strategies = [MergeStrategy.YearComplete],
+            });
+        var moved = Walk(true).Strategies[0];
+        var waited = Walk(false).Strategies[0];
+        double Ratio(StrategySimulation s, MergeMethod method) => s.Methods.Single(m => m.Method == method).RowsWrittenPerAgedRow!.Value;
+        Assert.Equal(moved.Methods[0].AgedRows, waited.Methods[0].AgedRows);
+        Assert.True(waited.Methods[0].AgedRows > 0);
+        Assert.True(Ratio(moved, MergeMethod.Rebuild) > 1.8, $"moved first, rebuild: {Ratio(moved, MergeMethod.Rebuild)}");
+        foreach (var method in new[] { MergeMethod.Rebuild, MergeMethod.InPlace })
+            Assert.True(Ratio(waited, method) is >= 0.99 and < 1.1, $"not moved first, {method}: {Ratio(waited, method)}");
+    }
+
     [Fact]
     public void To_before_from_is_bad_input()
     {

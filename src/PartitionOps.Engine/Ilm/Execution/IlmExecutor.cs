@@ -95,6 +95,51 @@ internal sealed class IlmExecutor(
         _ => [],
     };
 
+    /// <summary>
+    /// Runs a plan's work in order, one action at a time, reporting each start and end to <paramref name="progress"/>.
+    /// Stops starting actions once <paramref name="outOfTime"/> says so (those are returned as not started). A failed merge
+    /// that took no effect still leaves its months in their tier: each is moved on its own, as its own audited outcome,
+    /// reported under the merge's step; not when out of time or cancelled (the next run plans the merge, or with
+    /// MERGE_RETRY_FAILED = N the move, again). Last, a SKIPPED audit row for each month held back from a merge.
+    /// </summary>
+    public async Task<(List<ActionOutcome> Outcomes, List<IlmAction> NotStarted)> RunPlanAsync(IlmPlan plan, Func<bool> outOfTime,
+        IProgress<IlmProgress>? progress, CancellationToken ct)
+    {
+        var outcomes = new List<ActionOutcome>();
+        var notStarted = new List<IlmAction>();
+        var work = plan.Work.ToList();
+        for (var i = 0; i < work.Count; i++)
+        {
+            ct.ThrowIfCancellationRequested();
+            if (outOfTime())
+            {
+                notStarted.AddRange(work.Skip(i));
+                break;
+            }
+            progress?.Report(new IlmProgress(layout.Table, i + 1, work.Count, work[i], "starting"));
+            var outcome = await RunAsync(work[i], ct).ConfigureAwait(false);
+            outcomes.Add(outcome);
+            progress?.Report(new IlmProgress(layout.Table, i + 1, work.Count, work[i], outcome.Status, outcome));
+
+            if (outcome is not { Status: IlmStatus.Failed, LeftForReconcile: false, Action: MergeAction failed }) continue;
+            foreach (var move in failed.MovesIfFailed)
+            {
+                if (ct.IsCancellationRequested || outOfTime()) break;
+                progress?.Report(new IlmProgress(layout.Table, i + 1, work.Count, move, "starting"));
+                var moved = await RunAsync(move, ct).ConfigureAwait(false);
+                outcomes.Add(moved);
+                progress?.Report(new IlmProgress(layout.Table, i + 1, work.Count, move, moved.Status, moved));
+            }
+        }
+        foreach (var held in plan.Actions.OfType<SkipAction>().Where(s => s.WouldMergeInto != null))
+        {
+            var audit = dialect.InsertMergeAudit(controlSchema, new MergeAuditEntry(
+                layout.Schema, layout.Table, held.PartitionName, held.WouldMergeInto!, IlmStatus.Skipped, held.Reason));
+            await connection.ExecuteAsync(provider, audit, ct).ConfigureAwait(false);
+        }
+        return (outcomes, notStarted);
+    }
+
     public async Task<ActionOutcome> RunAsync(IlmAction action, CancellationToken ct) => action switch
     {
         MergeAction merge => await MergeAsync(merge, ct).ConfigureAwait(false),

@@ -258,7 +258,8 @@ public static class IlmActionSelector
     {
         var partitions = key.Kind == IlmActionKind.Merge ? key.MergedPartitions : key.Partitions;
         if (maxMerges is { } cap && selected.Actions.OfType<SkipAction>().Any(s => s.WouldMergeInto != null && partitions.Any(p => IlmActionKey.Same(p, s.PartitionName))))
-            return $"more partitions are chosen to merge than MAX_MERGES_PER_RUN / --max-merges ({cap}) allows in one run: choose fewer, or raise the limit";
+            return $"more partitions are chosen to merge than MAX_MERGES_PER_RUN ({cap}, or the run's own limit) allows in one run: " +
+                   "choose fewer, or raise the limit";
         var needs = new List<string>();
         foreach (var partition in partitions)
             Needs(partition, fullWork, full.Strategy, filter, needs, depth: 0);

@@ -89,6 +89,7 @@ public static class IlmPlanner
         private readonly HashSet<int> _yearsWithYearly = [];
         private readonly Dictionary<int, string> _reasons = [];
         private readonly Dictionary<int, string> _heldBack = [];
+        private readonly HashSet<int> _waitsForMerge = [];
         private readonly bool _pairwise;
         private readonly string? _onlineNote;
         private int _mergeBudget;
@@ -161,9 +162,10 @@ public static class IlmPlanner
                 PlaceAlone(i, explainMonthly: !startsYear, startsYear: startsYear);
                 if (!startsYear) return Advance(i, name, p.UpperBound);
                 _actions.Add(new RenameAction(p.Name, name.YearlyName,
-                    name.Month == 1 && FollowsCompleteYear(name)
+                    (name.Month == 1 && FollowsCompleteYear(name)
                         ? $"January after the complete {_previousName!.Name}: starts the yearly partition {name.YearlyName} (metadata only)"
-                        : $"first month of {name.Year}: starts the yearly partition {name.YearlyName} (create_missing_yearly)"));
+                        : $"first month of {name.Year}: starts the yearly partition {name.YearlyName} (create_missing_yearly)")
+                    + (_waitsForMerge.Contains(i) ? "; not moved before the merge of its year (move_before_merge is false)" : "")));
                 _yearsWithYearly.Add(name.Year);
                 return Advance(i, PartitionName.Parse(name.YearlyName), p.UpperBound);
             }
@@ -180,7 +182,8 @@ public static class IlmPlanner
             var year = _names[head].Year;
             var target = _names[head].Kind == PartitionNameKind.Yearly ? _parts[head].Name : _names[head].YearlyName;
             var months = new List<int>();
-            for (var j = head + 1; j < _parts.Count; j++)
+            var j = head + 1;
+            for (; j < _parts.Count; j++)
             {
                 var q = _parts[j];
                 var qName = _names[j];
@@ -213,8 +216,21 @@ public static class IlmPlanner
             var lastUpper = months.Count > 0 ? _parts[months[^1]].UpperBound : _parts[head].UpperBound;
             if (_policy.Strategy == MergeStrategy.YearComplete && lastUpper != new DateTime(year + 1, 1, 1))
             {
+                // move_before_merge: false: the head and these months wait where they are for the year's merge, which places them
+                // (one write per row), when the rest of the year is there and only younger: it will come due in this tier.
+                var waits = !_policy.MoveBeforeMerge && j < _parts.Count && _names[j].Kind == PartitionNameKind.Monthly
+                            && _names[j].Year == year && _names[j].BoundsMatch(_parts[j])
+                            && _parts[j].LowerBound == _parts[j - 1].UpperBound
+                            && _tiers[j] < tier && !_options.DoNotMerge.Contains(_parts[j].Name);
+                var reason = $"strategy year_complete: {year} merges once all its months are due for {Tier(tier)}";
+                if (waits)
+                {
+                    reason += $"; not moved before (move_before_merge is false): the merge places it in {_policy.For(tier).Tablespace}";
+                    _waitsForMerge.Add(head);
+                    _waitsForMerge.UnionWith(months);
+                }
                 foreach (var m in months)
-                    _reasons[m] = $"strategy year_complete: {year} merges once all its months are due for {Tier(tier)}";
+                    _reasons[m] = reason;
                 months.Clear();
             }
 
@@ -228,7 +244,7 @@ public static class IlmPlanner
                 var into = startsYear ? _names[head].YearlyName : _parts[head].Name;
                 var reason = _options.MaxMerges is { } cap && cap > 0 && cost > cap
                     ? $"strategy year_complete merges the {cost} months of {year} in one operation, more than MAX_MERGES_PER_RUN = {cap}: " +
-                      $"it never fits, raise MAX_MERGES_PER_RUN to {cost} or more (--max-merges {cost})"
+                      $"it never fits, raise MAX_MERGES_PER_RUN (or the run's limit) to {cost} or more"
                     : $"MAX_MERGES_PER_RUN reached: strategy year_complete merges the {cost} months of {year} together, " +
                       $"{Math.Max(0, _mergeBudget)} left in this run: merges on a later run";
                 foreach (var m in months)
@@ -327,6 +343,13 @@ public static class IlmPlanner
             var inTarget = string.Equals(p.Tablespace, settings.Tablespace, StringComparison.OrdinalIgnoreCase);
             if (!inTarget && current is { } c && c > tier)
                 _actions.Add(new SkipAction(p.Name, $"already in the colder tier {Tier(c)} ({p.Tablespace}): never moved back"));
+            else if (NeedsRelocation(p.Tablespace, p.Compression, settings, tier) && _waitsForMerge.Contains(i))
+            {
+                // Not moved: its year's merge places it (move_before_merge: false). A month says so in its reason below.
+                if (_names[i].Kind == PartitionNameKind.Yearly)
+                    _actions.Add(new SkipAction(p.Name, $"not moved to {settings.Tablespace} before the merge of {_names[i].Year} " +
+                        "(move_before_merge is false): the merge places it"));
+            }
             else if (NeedsRelocation(p.Tablespace, p.Compression, settings, tier))
             {
                 var move = new MoveAction(p.Name, p.Tablespace, settings.Tablespace, settings.Compression, tier, p.RowEstimate)

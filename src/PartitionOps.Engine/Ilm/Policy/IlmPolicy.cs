@@ -70,6 +70,14 @@ public sealed record IlmPolicy
     /// <summary>Start a yearly partition for a year that has none (DESIGN §6); off by default, as the spec recommends.</summary>
     public bool CreateMissingYearly { get; init; }
 
+    /// <summary>
+    /// <c>tier_config.move_before_merge</c> (default true): with <see cref="MergeStrategy.YearComplete"/>, false keeps a due
+    /// month (and the yearly partition it will join) where it is until its year's merge places the whole year in the tier:
+    /// each aged row is then written once (by the merge) instead of twice (its move, then the merge), at the price of
+    /// months staying in the warmer tier's tablespace until their year is complete. Only with year_complete.
+    /// </summary>
+    public bool MoveBeforeMerge { get; init; } = true;
+
     /// <summary>Use ONLINE moves and merges where the server has them (Oracle 18c+).</summary>
     public bool Online { get; init; }
 
@@ -158,7 +166,8 @@ public sealed record IlmPolicy
     /// <summary>The keys of each level of the policy file; a new key is one entry here (then read it in <see cref="Parse"/>).</summary>
     public static readonly KnownKeys RootKeys = new(["tier_config"]);
     public static readonly KnownKeys TierConfigKeys = new(
-        ["enabled", "auto_merge", "strategy", "create_missing_yearly", "online", "merge_method", "hot", "warm", "cold"]);
+        ["enabled", "auto_merge", "strategy", "create_missing_yearly", "move_before_merge", "online", "merge_method",
+         "hot", "warm", "cold"]);
     public static readonly KnownKeys TierKeys = new(["interval", "tablespace", "compression", "age_months", "merge_monthly"]);
 
     /// <summary>Values of tier_config.merge_method (how PostgreSQL merges: rebuild a new partition, or insert in place).</summary>
@@ -201,11 +210,15 @@ public sealed record IlmPolicy
             Strategy = reader.Strategy(config, path, "strategy", d.Strategy),
             MergeMethod = reader.Method(config, path, "merge_method", d.MergeMethod),
             CreateMissingYearly = reader.Bool(config, path, "create_missing_yearly", d.CreateMissingYearly),
+            MoveBeforeMerge = reader.Bool(config, path, "move_before_merge", d.MoveBeforeMerge),
             Online = reader.Bool(config, path, "online", d.Online),
             Hot = reader.Tier(config, path, "hot", d.Hot),
             Warm = reader.Tier(config, path, "warm", d.Warm),
             Cold = reader.Tier(config, path, "cold", d.Cold),
         };
+        if (!policy.MoveBeforeMerge && policy.Strategy != MergeStrategy.YearComplete)
+            throw reader.Bad(Join(path, "move_before_merge"), false,
+                "is only for strategy year_complete: incremental merges a month as soon as it is due, so nothing waits for a merge");
         if (policy.Cold.AgeMonths is { } coldAge)
             throw reader.Bad(Join(path, "cold.age_months"), coldAge,
                 "is not used: COLD has no upper edge (hot.age_months and warm.age_months set where WARM and COLD start)");
