@@ -247,7 +247,7 @@ internal static class BackfillCommands
                 TargetBatchTime = Milliseconds(parse.GetValue(_targetBatchMs)) ?? request.TargetBatchTime,
                 Delay = Milliseconds(parse.GetValue(_delayMs)) ?? request.Delay,
                 Parallelism = parse.GetValue(_parallel) ?? request.Parallelism,
-                MaxDuration = Duration(parse.GetValue(_maxDuration), "--max-duration") ?? request.MaxDuration,
+                MaxDuration = Numbers.Duration(parse.GetValue(_maxDuration), "--max-duration") ?? request.MaxDuration,
                 BatchLockTimeout = Milliseconds(parse.GetValue(_lockTimeoutMs)) ?? request.BatchLockTimeout,
                 DdlLockTimeout = Milliseconds(parse.GetValue(_ddlLockTimeoutMs)) ?? request.DdlLockTimeout,
                 Throttle = throttle,
@@ -259,7 +259,6 @@ internal static class BackfillCommands
     /// <summary>Phase 2 options (SQL Server uses them; PostgreSQL builds CONCURRENTLY and ignores them).</summary>
     private sealed class IndexOptions
     {
-        private static readonly string[] Compressions = ["NONE", "ROW", "PAGE"];
         private readonly Option<bool> _offline = new("--offline-index-build") { Description = "Build offline where the edition cannot build online (blocks writers for the build)." };
         private readonly Option<int?> _maxDop = Numbers.Int("--maxdop", "MAXDOP of the index builds (default 4).", "N");
         private readonly Option<string?> _compression = new("--data-compression") { Description = "NONE, ROW or PAGE (default PAGE).", HelpName = "NONE|ROW|PAGE" };
@@ -285,8 +284,8 @@ internal static class BackfillCommands
         {
             var defaults = new IndexBuildOptions();
             var compression = parse.GetValue(_compression);
-            if (compression != null && !Compressions.Contains(compression.Trim(), StringComparer.OrdinalIgnoreCase))
-                throw new InvalidRequestException("--data-compression", compression, "is not one of NONE, ROW, PAGE");
+            if (compression != null && !IndexBuildOptions.Compressions.Contains(compression.Trim(), StringComparer.OrdinalIgnoreCase))
+                throw new InvalidRequestException("--data-compression", compression, $"is not one of {string.Join(", ", IndexBuildOptions.Compressions)}");
             return defaults with
             {
                 AllowOffline = parse.GetValue(_offline),
@@ -305,13 +304,4 @@ internal static class BackfillCommands
 
     private static TimeSpan? Milliseconds(int? value) => value is { } ms ? TimeSpan.FromMilliseconds(ms) : null;
 
-    /// <summary>hh:mm:ss (or d.hh:mm:ss); the engine checks that it is positive.</summary>
-    private static TimeSpan? Duration(string? text, string option)
-    {
-        if (text is null) return null;
-        // A bare number would parse as days: insist on the colons.
-        if (text.Contains(':') && TimeSpan.TryParse(text.Trim(), CultureInfo.InvariantCulture, out var value))
-            return value;
-        throw new InvalidRequestException(option, text, "is not a duration: use hh:mm:ss");
-    }
 }

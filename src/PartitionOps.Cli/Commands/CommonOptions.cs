@@ -162,4 +162,16 @@ internal static class Numbers
             return null;
         },
     };
+
+    /// <summary>
+    /// A duration option's text as hh:mm:ss (or d.hh:mm:ss); null when not given. A bare number would parse as days,
+    /// so the colons are required. The engine checks the sign.
+    /// </summary>
+    public static TimeSpan? Duration(string? text, string option)
+    {
+        if (text is null) return null;
+        if (text.Contains(':') && TimeSpan.TryParse(text.Trim(), System.Globalization.CultureInfo.InvariantCulture, out var value))
+            return value;
+        throw new InvalidRequestException(option, text, "is not a duration: use hh:mm:ss");
+    }
 }

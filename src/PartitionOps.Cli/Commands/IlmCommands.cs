@@ -117,7 +117,7 @@ internal static class IlmCommands
                 AsOf = AsOf(parse, asOf),
                 Overrides = overrides.Apply(parse),
                 DryRun = parse.GetValue(dryRun),
-                MaxDuration = Duration(parse.GetValue(maxDuration), "--max-duration"),
+                MaxDuration = Numbers.Duration(parse.GetValue(maxDuration), "--max-duration"),
                 Only = OnlyPartitions(parse.GetValue(only)),
             };
             var progress = new LineProgress(output);
@@ -414,18 +414,19 @@ internal static class IlmCommands
         /// <summary>The thresholds, checked by the engine; a bad value is <see cref="InvalidRequestException"/> naming the option.</summary>
         public IlmHealthThresholds Apply(ParseResult parse)
         {
-            var t = new IlmHealthThresholds();
-            if (parse.GetValue(_window) is { } w) t = t with { WindowDays = w };
-            if (parse.GetValue(_failureRate) is { } f) t = t with { MaxFailureRatePercent = (decimal)f };
-            if (parse.GetValue(_mergeSeconds) is { } s) t = t with { MaxMergeSeconds = (decimal)s };
-            if (parse.GetValue(_warmMonthly) is { } m) t = t with { MaxWarmMonthlyPartitions = m };
-            if (parse.GetValue(_notRetried) is { } d) t = t with { FailedNotRetriedDays = d };
-            if (parse.GetValue(_warmMonthlyPercent) is { } p) t = t with { MaxWarmMonthlyPercent = (decimal)p };
-            if (parse.GetValue(_successRate) is { } r) t = t with { MinSuccessRatePercent = (decimal)r };
-            if (parse.GetValue(_averageSeconds) is { } a) t = t with { MaxAverageMergeSeconds = (decimal)a };
-            try { t.Validate(); }
+            try
+            {
+                return IlmHealthThresholds.Create(
+                    windowDays: parse.GetValue(_window),
+                    maxFailureRatePercent: (decimal?)parse.GetValue(_failureRate),
+                    maxMergeSeconds: (decimal?)parse.GetValue(_mergeSeconds),
+                    maxWarmMonthlyPartitions: parse.GetValue(_warmMonthly),
+                    failedNotRetriedDays: parse.GetValue(_notRetried),
+                    maxWarmMonthlyPercent: (decimal?)parse.GetValue(_warmMonthlyPercent),
+                    minSuccessRatePercent: (decimal?)parse.GetValue(_successRate),
+                    maxAverageMergeSeconds: (decimal?)parse.GetValue(_averageSeconds));
+            }
             catch (InvalidRequestException e) { throw OptionNames.Translate(e); }
-            return t;
         }
     }
 
@@ -501,13 +502,6 @@ internal static class IlmCommands
         return names.Select(n => IlmActionKey.Partition(Identifier.Validate(n?.Trim(), "--only-partition"))).ToList();
     }
 
-    /// <summary>hh:mm:ss (or d.hh:mm:ss); the engine checks that it is not negative.</summary>
-    private static TimeSpan? Duration(string? text, string option)
-    {
-        if (text is null) return null;
-        if (text.Contains(':') && TimeSpan.TryParse(text.Trim(), CultureInfo.InvariantCulture, out var value)) return value;
-        throw new InvalidRequestException(option, text, "is not a duration: use hh:mm:ss");
-    }
 
     /// <summary>One stderr line as each action starts and ends (runs are a handful of DDL statements, no bars needed).</summary>
     private sealed class LineProgress(CliOutput output) : IProgress<IlmProgress>

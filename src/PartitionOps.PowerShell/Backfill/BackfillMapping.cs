@@ -65,8 +65,6 @@ public static class BackfillMapping
         return lines;
     }
 
-    public static readonly IReadOnlyList<string> DataCompressionValues = ["NONE", "ROW", "PAGE"];
-
     /// <summary>The cmdlets' one map from the engine's parameter keys (request property names) to their parameters.</summary>
     public static readonly IReadOnlyDictionary<string, string> ParameterNames = new Dictionary<string, string>(StringComparer.Ordinal)
     {
@@ -263,8 +261,8 @@ public static class BackfillMapping
     private static string DataCompression(string value)
     {
         var upper = value.Trim().ToUpperInvariant();
-        if (!DataCompressionValues.Contains(upper))
-            throw new InvalidRequestException("-DataCompression", value, "is not one of NONE, ROW, PAGE");
+        if (!IndexBuildOptions.Compressions.Contains(upper))
+            throw new InvalidRequestException("-DataCompression", value, $"is not one of {string.Join(", ", IndexBuildOptions.Compressions)}");
         return upper;
     }
 

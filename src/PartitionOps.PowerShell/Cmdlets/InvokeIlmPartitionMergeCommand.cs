@@ -99,15 +99,12 @@ public sealed class InvokeIlmPartitionMergeCommand : IlmTableCmdlet
     {
         var done = RunEngine(async ct =>
         {
-            var service = new IlmService();
             var request = IlmMapping.ToRunRequest(Target, p) with { Only = IlmSelection.Keys(selection) };
             try
             {
                 // The dry run is the plan of only the chosen actions: what -WhatIf prints and -Confirm asks about.
-                var planned = await service.RunAsync(request with { DryRun = true }, null, ct).ConfigureAwait(false);
-                var table = $"{planned.Plan.Layout.Schema}.{planned.Plan.Layout.Table}";
-                if (!ShouldProcessPlan(DescribeTarget(table), "Merge partitions", PlanStatements(planned.Plan), PlanSummary(planned.Plan))) return null;
-                return new Done(await service.RunAsync(request, CreateIlmProgress(table), ct).ConfigureAwait(false), request);
+                var run = await PlanThenRunAsync(new IlmService(), request, "Merge partitions", ct).ConfigureAwait(false);
+                return run is null ? null : new Done(run, request);
             }
             catch (InvalidRequestException e)
             {
