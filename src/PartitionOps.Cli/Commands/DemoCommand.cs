@@ -2,7 +2,7 @@ using Spectre.Console;
 using System.CommandLine;
 using PartitionOps.Cli.Demo;
 using PartitionOps.Cli.Output;
-using PartitionOps.Engine.LocalPostgres;
+using PartitionOps.Demo;
 
 namespace PartitionOps.Cli.Commands;
 

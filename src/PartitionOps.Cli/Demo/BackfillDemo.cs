@@ -3,7 +3,7 @@ using System.Diagnostics;
 using PartitionOps.Cli.Output;
 using PartitionOps.Engine.Backfill;
 using PartitionOps.Engine.Providers;
-using PartitionOps.Engine.Sample;
+using PartitionOps.Demo;
 
 namespace PartitionOps.Cli.Demo;
 

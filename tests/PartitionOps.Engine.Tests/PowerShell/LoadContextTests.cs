@@ -28,6 +28,17 @@ public class LoadContextTests
     }
 
     [Fact]
+    public void Neither_the_module_nor_the_engine_carries_the_demo_support()
+    {
+        // ThrowawayPostgres and FhirSample live in PartitionOps.Demo: the CLI's demo command and the tests reference it.
+        Assert.Empty(Directory.GetFiles(ModuleFacts.ModuleBin, "PartitionOps.Demo.dll", SearchOption.AllDirectories));
+        var engine = typeof(InvalidRequestException).Assembly;
+        foreach (var assembly in new[] { ModuleFacts.CmdletAssembly, engine })
+            Assert.DoesNotContain(assembly.GetReferencedAssemblies(), a => a.Name == "PartitionOps.Demo");
+        Assert.DoesNotContain(engine.GetTypes(), t => t.Name is "ThrowawayPostgres" or "FhirSample" or "FhirSampleOptions");
+    }
+
+    [Fact]
     public void Custom_context_loads_the_engine_from_the_dependencies_folder()
     {
         var context = new PartitionOpsLoadContext(ModuleFacts.DependencyDirectory);

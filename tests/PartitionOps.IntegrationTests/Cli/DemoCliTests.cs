@@ -69,7 +69,7 @@ public sealed class DemoCliTests
     /// <summary>What the demo tells the user to do: pg_ctl -D DIR stop (as the postgres user when root); then remove its folder.</summary>
     private static async Task StopKeptServerAsync(string dataDirectory)
     {
-        var pgCtl = Path.Combine(PartitionOps.Engine.LocalPostgres.ThrowawayPostgres.FindBinDirectory()!, "pg_ctl");
+        var pgCtl = Path.Combine(PartitionOps.Demo.ThrowawayPostgres.FindBinDirectory()!, "pg_ctl");
         var root = Environment.UserName == "root";
         var psi = new System.Diagnostics.ProcessStartInfo(root ? "runuser" : pgCtl) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in (root ? new[] { "-u", "postgres", "--", pgCtl } : []).Concat(["-D", dataDirectory, "-m", "fast", "-w", "stop"]))

@@ -1,7 +1,8 @@
 using System.Data.Common;
 using Npgsql;
+using PartitionOps.Engine.Backfill;
 
-namespace PartitionOps.Engine.Sample;
+namespace PartitionOps.Demo;
 
 /// <summary>Shape of a generated FHIR-like database.</summary>
 public sealed record FhirSampleOptions
@@ -37,17 +38,17 @@ public static class FhirSample
     /// <summary>Type names: the seven system types, then common clinical ones, then numbered fillers.</summary>
     public static IReadOnlyList<string> TypeNames(int count)
     {
-        var names = new List<string>(Backfill.BackfillProfile.FhirSystemTypes);
+        var names = new List<string>(BackfillProfile.FhirSystemTypes);
         names.AddRange(CommonTypes);
         for (var i = names.Count + 1; names.Count < count; i++) names.Add($"Resource{i:000}");
-        return names.Take(Math.Max(count, Backfill.BackfillProfile.FhirSystemTypes.Count)).ToList();
+        return names.Take(Math.Max(count, BackfillProfile.FhirSystemTypes.Count)).ToList();
     }
 
     /// <summary>Rows per type: system types share <see cref="FhirSampleOptions.SystemShare"/>, each group Zipf-skewed.</summary>
     public static IReadOnlyList<(string Name, int Id, long Rows)> Distribution(FhirSampleOptions options)
     {
         var names = TypeNames(options.TypeCount);
-        var systemCount = Backfill.BackfillProfile.FhirSystemTypes.Count;
+        var systemCount = BackfillProfile.FhirSystemTypes.Count;
         static double[] Zipf(int n) { var w = Enumerable.Range(1, n).Select(r => 1.0 / Math.Pow(r, 1.1)).ToArray(); var s = w.Sum(); return w.Select(x => x / s).ToArray(); }
         // Relative sizes of the spec's priority table: ValueSet largest, CompartmentDefinition smallest.
         var relative = new Dictionary<string, double>
@@ -55,7 +56,7 @@ public static class FhirSample
             ["ValueSet"] = 30, ["SearchParameter"] = 10, ["CodeSystem"] = 8, ["OperationDefinition"] = 5,
             ["StructureDefinition"] = 3, ["CapabilityStatement"] = 1, ["CompartmentDefinition"] = 0.5,
         };
-        var systemWeights = Backfill.BackfillProfile.FhirSystemTypes.Select(t => relative[t] / relative.Values.Sum()).ToArray();
+        var systemWeights = BackfillProfile.FhirSystemTypes.Select(t => relative[t] / relative.Values.Sum()).ToArray();
         var userWeights = Zipf(names.Count - systemCount);
         var systemRows = (long)Math.Round(options.Rows * options.SystemShare);
         var userRows = options.Rows - systemRows;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
+using PartitionOps.Engine;
 
-namespace PartitionOps.Engine.LocalPostgres;
+namespace PartitionOps.Demo;
 
 /// <summary>
 /// A private PostgreSQL cluster in a temporary folder, reachable only through a unix socket in that
