@@ -49,7 +49,12 @@ public static class FhirSample
     {
         var names = TypeNames(options.TypeCount);
         var systemCount = BackfillProfile.FhirSystemTypes.Count;
-        static double[] Zipf(int n) { var w = Enumerable.Range(1, n).Select(r => 1.0 / Math.Pow(r, 1.1)).ToArray(); var s = w.Sum(); return w.Select(x => x / s).ToArray(); }
+        static double[] Zipf(int n)
+        {
+            var w = Enumerable.Range(1, n).Select(r => 1.0 / Math.Pow(r, 1.1)).ToArray();
+            var s = w.Sum();
+            return w.Select(x => x / s).ToArray();
+        }
         // Relative sizes of the spec's priority table: ValueSet largest, CompartmentDefinition smallest.
         var relative = new Dictionary<string, double>
         {
@@ -71,13 +76,18 @@ public static class FhirSample
         return result;
     }
 
-    public static async Task CreateAsync(string connectionString, FhirSampleOptions options, IProgress<string>? progress = null, CancellationToken ct = default)
+    public static async Task CreateAsync(string connectionString, FhirSampleOptions options, IProgress<string>? progress = null,
+        CancellationToken ct = default)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(ct).ConfigureAwait(false);
         var s = $"\"{options.Schema}\"";
         var distribution = Distribution(options);
-        async Task Exec(string sql) { await using var c = new NpgsqlCommand(sql, connection) { CommandTimeout = 0 }; await c.ExecuteNonQueryAsync(ct).ConfigureAwait(false); }
+        async Task Exec(string sql)
+        {
+            await using var c = new NpgsqlCommand(sql, connection) { CommandTimeout = 0 };
+            await c.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
 
         await Exec($"CREATE SCHEMA IF NOT EXISTS {s}");
         await Exec($"""CREATE TABLE {s}."ResourceType" ("ResourceTypeId" smallint PRIMARY KEY, "Name" varchar(50) NOT NULL UNIQUE)""");
@@ -96,7 +106,8 @@ public static class FhirSample
             ? $"""CREATE TABLE {s}."Resource" ({columns}) PARTITION BY LIST ("ResourceTypeId")"""
             : $"""CREATE TABLE {s}."Resource" ({columns})""");
 
-        await using (var writer = await connection.BeginBinaryImportAsync($"""COPY {s}."ResourceType" ("ResourceTypeId", "Name") FROM STDIN (FORMAT BINARY)""", ct).ConfigureAwait(false))
+        var copyTypes = $"""COPY {s}."ResourceType" ("ResourceTypeId", "Name") FROM STDIN (FORMAT BINARY)""";
+        await using (var writer = await connection.BeginBinaryImportAsync(copyTypes, ct).ConfigureAwait(false))
         {
             foreach (var (name, id, _) in distribution)
             {
@@ -126,7 +137,8 @@ public static class FhirSample
     }
 
     /// <summary>Inserts rows of a type above its current highest key (what the application does during a run).</summary>
-    public static async Task<int> InsertNewRowsAsync(DbConnection connection, string schema, int typeId, int rows, CancellationToken ct = default)
+    public static async Task<int> InsertNewRowsAsync(DbConnection connection, string schema, int typeId, int rows,
+        CancellationToken ct = default)
     {
         await using var command = connection.CreateCommand();
         command.CommandText = $"""

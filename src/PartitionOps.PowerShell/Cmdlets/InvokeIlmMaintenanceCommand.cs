@@ -13,7 +13,8 @@ namespace PartitionOps.PowerShell.Cmdlets;
 /// merges (MERGE_RETRY_FAILED), write the audit rows. Plans first: -WhatIf prints the SQL, -Confirm asks with it.
 /// -MaxMerges and -MaxDuration are budgets for the whole invocation (all piped tables); what is left over runs next time.
 /// </summary>
-[Cmdlet(VerbsLifecycle.Invoke, "IlmMaintenance", DefaultParameterSetName = ConnectionSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsLifecycle.Invoke, "IlmMaintenance", DefaultParameterSetName = ConnectionSet, SupportsShouldProcess = true,
+    ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(IlmActionResult))]
 public sealed class InvokeIlmMaintenanceCommand : IlmTableCmdlet
 {

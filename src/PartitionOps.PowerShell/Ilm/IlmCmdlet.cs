@@ -23,7 +23,9 @@ public abstract class IlmCmdlet : PartitionOpsCmdlet
     /// <summary>The -Policy of this cmdlet, if it has one (a path as given; resolved against PowerShell's location per record).</summary>
     protected virtual string? PolicyParameter => null;
 
-    /// <summary>The -Policy path resolved against the current PowerShell location (set per record in <see cref="ResolvePolicyPath"/>).</summary>
+    /// <summary>
+    /// The -Policy path resolved against the current PowerShell location (set per record in <see cref="ResolvePolicyPath"/>).
+    /// </summary>
     protected string? PolicyPath => _policyPath ?? (string.IsNullOrWhiteSpace(PolicyParameter) ? null : PolicyParameter);
 
     /// <summary>Parameters of this invocation (the current pipeline record), host-free.</summary>
@@ -102,7 +104,8 @@ public abstract class IlmCmdlet : PartitionOpsCmdlet
             PercentComplete = p.Count == 0 ? 100 : Math.Min(100, (p.Index - (done ? 0 : 1)) * 100 / p.Count),
             RecordType = done && p.Index == p.Count ? ProgressRecordType.Completed : ProgressRecordType.Processing,
         });
-        if (done) WriteVerbose(Scrub($"{p.Action.Describe()}: {p.Outcome!.Status}" + (p.Outcome.Error is null ? "" : $" ({p.Outcome.Error})")));
+        if (done) WriteVerbose(Scrub($"{p.Action.Describe()}: {p.Outcome!.Status}"
+            + (p.Outcome.Error is null ? "" : $" ({p.Outcome.Error})")));
     });
 
     /// <summary>Reports a run: reconciled merges as verbose text, a time-boxed stop as a warning, failed actions as one error.</summary>
@@ -112,11 +115,13 @@ public abstract class IlmCmdlet : PartitionOpsCmdlet
         foreach (var r in run.Reconciled)
             WriteVerbose(Scrub($"{table}: interrupted merge into {r.TargetPartition} reconciled ({r.Outcome}): {r.Message}"));
         if (run.StoppedEarly)
-            WriteWarning($"{table}: -MaxDuration reached; {run.NotStarted.Count} action(s) not started (Status NOT_STARTED): the next run does them.");
+            WriteWarning($"{table}: -MaxDuration reached; {run.NotStarted.Count} action(s) not started (Status NOT_STARTED): the next " +
+                $"run does them.");
         if (run.Failed > 0)
         {
             var failed = run.Outcomes.Where(o => o.Status == IlmStatus.Failed).Select(o => $"{o.Action.Describe()}: {o.Error}");
-            WriteFailure(new PartitionOpsException(Scrub($"{operation} on {table}: {run.Failed} of {run.Outcomes.Count} action(s) failed: {string.Join("; ", failed)}")), ErrorTarget);
+            WriteFailure(new PartitionOpsException(Scrub($"{operation} on {table}: {run.Failed} of {run.Outcomes.Count} action(s) " +
+                $"failed: {string.Join("; ", failed)}")), ErrorTarget);
         }
     }
 }

@@ -232,8 +232,10 @@ public static class IlmMapping
     {
         Check(target, p);
         var key = p.Key?.Trim().ToUpperInvariant();
-        if (string.IsNullOrEmpty(key)) throw new InvalidRequestException("-Key", p.Key ?? "", $"is empty: use one of {string.Join(", ", ConfigKeys)}");
-        if (p.Value is null || string.IsNullOrWhiteSpace(p.Value)) throw new InvalidRequestException("-Value", p.Value ?? "", $"is empty: {key} needs a value");
+        if (string.IsNullOrEmpty(key)) throw new InvalidRequestException("-Key", p.Key ?? "",
+            $"is empty: use one of {string.Join(", ", ConfigKeys)}");
+        if (p.Value is null || string.IsNullOrWhiteSpace(p.Value)) throw new InvalidRequestException("-Value", p.Value ?? "",
+            $"is empty: {key} needs a value");
         var value = Translated(() => IlmConfig.Normalize(key, p.Value));
         return new IlmSetConfigRequest(target, key, value)
         {
@@ -284,7 +286,8 @@ public static class IlmMapping
 
     private static string Table(string? table)
     {
-        if (string.IsNullOrWhiteSpace(table)) throw new InvalidRequestException("-Table", table ?? "", "is empty: name the partitioned table");
+        if (string.IsNullOrWhiteSpace(table)) throw new InvalidRequestException("-Table", table ?? "",
+            "is empty: name the partitioned table");
         return Identifier.Validate(table.Trim(), "-Table");
     }
 
