@@ -4,7 +4,7 @@ using Npgsql;
 using PartitionOps.Engine.Ilm;
 using PartitionOps.Engine.Ilm.Execution;
 using PartitionOps.Engine.Ilm.Policy;
-using PartitionOps.Engine.LocalPostgres;
+using PartitionOps.Demo;
 using PartitionOps.Engine.Providers;
 using PartitionOps.Engine.Providers.PostgreSql;
 

@@ -1,10 +1,9 @@
 using System.Diagnostics;
 using Npgsql;
 using PartitionOps.Engine.Backfill;
-using PartitionOps.Engine.LocalPostgres;
+using PartitionOps.Demo;
 using PartitionOps.Engine.Providers;
 using PartitionOps.Engine.Providers.PostgreSql;
-using PartitionOps.Engine.Sample;
 
 // Backfill benchmark: one throwaway PostgreSQL, one FHIR-like table, four ways to move the system
 // rows, measured side by side in this run. Usage: dotnet run -c Release --project tests/PartitionOps.Benchmarks

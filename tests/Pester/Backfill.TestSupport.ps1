@@ -1,6 +1,6 @@
 # Shared by the backfill Pester tests (dot-sourced; not a test file itself).
 # Live tests run against PARTITIONOPS_TEST_POSTGRES (an Npgsql connection string) in a schema of their own,
-# filled with the engine's FHIR-like sample (PartitionOps.Engine.Sample.FhirSample). The engine and Npgsql
+# filled with the FHIR-like sample of the demo assembly (PartitionOps.Demo.FhirSample). The engine and Npgsql
 # live in the module's own load context, so they are reached through reflection, not type literals.
 
 function Get-PartitionOpsDependency {
@@ -10,6 +10,26 @@ function Get-PartitionOpsDependency {
         $null = New-PartitionOpsConnection -SqlInstance localhost -Provider postgresql
     }
     [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq $Name } | Select-Object -First 1
+}
+
+function Get-PartitionOpsDemo {
+    <# The demo assembly (FhirSample), which the module does not ship, loaded into the module's load context so that it
+       uses the module's engine and Npgsql. PARTITIONOPS_TEST_DEMO_ASSEMBLY names it (the xunit fixture sets it);
+       else the newest build under src/PartitionOps.Demo/bin. #>
+    $loaded = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'PartitionOps.Demo' } |
+        Select-Object -First 1
+    if ($loaded) { return $loaded }
+    $path = $env:PARTITIONOPS_TEST_DEMO_ASSEMBLY
+    if (-not $path) {
+        $bin = Join-Path $PSScriptRoot '../../src/PartitionOps.Demo/bin'
+        $path = Get-ChildItem $bin -Recurse -Filter 'PartitionOps.Demo.dll' -ErrorAction SilentlyContinue |
+            Sort-Object LastWriteTimeUtc -Descending | Select-Object -First 1 -ExpandProperty FullName
+    }
+    if (-not $path -or -not (Test-Path $path)) {
+        throw 'PartitionOps.Demo.dll not found: build src/PartitionOps.Demo or set PARTITIONOPS_TEST_DEMO_ASSEMBLY to its path'
+    }
+    $engine = Get-PartitionOpsDependency -Name 'PartitionOps.Engine'
+    [System.Runtime.Loader.AssemblyLoadContext]::GetLoadContext($engine).LoadFromAssemblyPath((Resolve-Path $path).Path)
 }
 
 function Invoke-BackfillTestSql {
@@ -30,15 +50,15 @@ function Invoke-BackfillTestSql {
 function New-BackfillTestSchema {
     <# Creates a small partitioned FHIR-like Resource table in a new schema; returns the schema name. #>
     param([Parameter(Mandatory)] [string] $ConnectionString, [long] $Rows = 3000, [int] $TypeCount = 12, [string] $Schema)
-    $engine = Get-PartitionOpsDependency -Name 'PartitionOps.Engine'
+    $demo = Get-PartitionOpsDemo
     $schema = if ($Schema) { $Schema } else { 'po_pester_' + [guid]::NewGuid().ToString('N').Substring(0, 10) }
-    $optionsType = $engine.GetType('PartitionOps.Engine.Sample.FhirSampleOptions', $true)
+    $optionsType = $demo.GetType('PartitionOps.Demo.FhirSampleOptions', $true)
     $options = [Activator]::CreateInstance($optionsType)
     $optionsType.GetProperty('Rows').SetValue($options, [long]$Rows)
     $optionsType.GetProperty('TypeCount').SetValue($options, [int]$TypeCount)
     $optionsType.GetProperty('Schema').SetValue($options, $schema)
     $optionsType.GetProperty('PayloadBytes').SetValue($options, 20)
-    $create = $engine.GetType('PartitionOps.Engine.Sample.FhirSample', $true).GetMethod('CreateAsync')
+    $create = $demo.GetType('PartitionOps.Demo.FhirSample', $true).GetMethod('CreateAsync')
     # $null =: a Task's GetResult() writes nothing, but an uncaptured call still adds to the function's output.
     $null = $create.Invoke($null, [object[]]@($ConnectionString, $options, $null, [System.Threading.CancellationToken]::None)).GetAwaiter().GetResult()
     $schema

@@ -30,7 +30,8 @@ internal static class BackfillCommands
 
     private static Command Start(CliHost host)
     {
-        var command = new Command("start", "Phase 1 (column), phase 2 (filtered indexes) and phase 3 (batched backfill); resumes a paused run.");
+        var command = new Command("start",
+            "Phase 1 (column), phase 2 (filtered indexes) and phase 3 (batched backfill); resumes a paused run.");
         var scope = ScopeOptions.AddTo(command, withResourceTypes: true);
         var run = RunOptions.AddTo(command);
         var skipIndexes = new Option<bool>("--skip-indexes") { Description = "Do not build the filtered indexes (phase 2)." };
@@ -53,20 +54,23 @@ internal static class BackfillCommands
                 Index = index.Build(parse),
             });
             if (index.BuildRate(parse) is { } rate) request = request with { IndexBuildRowsPerSecond = rate };
-            return await RunAsync(output, request, "backfill", (r, events, ct) => new BackfillService().StartAsync(r, events, ct)).ConfigureAwait(false);
+            return await RunAsync(output, request, "backfill",
+                (r, events, ct) => new BackfillService().StartAsync(r, events, ct)).ConfigureAwait(false);
         });
         return command;
     }
 
     private static Command Undo(CliHost host)
     {
-        var command = new Command("undo", "Puts the system types (all, or --resource-type ones) back to the default value, batched and resumable.");
+        var command = new Command("undo",
+            "Puts the system types (all, or --resource-type ones) back to the default value, batched and resumable.");
         var scope = ScopeOptions.AddTo(command, withResourceTypes: true);
         var run = RunOptions.AddTo(command);
         command.SetRun(host, scope.Common.Json, async (parse, output) =>
         {
             var request = run.Apply(parse, new BackfillRequest { Scope = scope.Scope(parse) });
-            return await RunAsync(output, request, "undo", (r, events, ct) => new BackfillService().UndoAsync(r, events, ct)).ConfigureAwait(false);
+            return await RunAsync(output, request, "undo",
+                (r, events, ct) => new BackfillService().UndoAsync(r, events, ct)).ConfigureAwait(false);
         });
         return command;
     }
@@ -79,7 +83,8 @@ internal static class BackfillCommands
         command.Add(exact);
         command.SetRun(host, scope.Common.Json, async (parse, output) =>
         {
-            var report = await new BackfillService().GetProgressAsync(scope.Scope(parse), parse.GetValue(exact), output.Cancellation).ConfigureAwait(false);
+            var report = await new BackfillService().GetProgressAsync(scope.Scope(parse), parse.GetValue(exact),
+                output.Cancellation).ConfigureAwait(false);
             output.Result(report, console => Tables.Progress(console, report));
             return ExitCodes.Done;
         });
@@ -88,14 +93,17 @@ internal static class BackfillCommands
 
     private static Command Validate(CliHost host)
     {
-        var command = new Command("validate", "The spec's health checks: every system row in the system partition, every other row in the default one. Exit 3 when a row is misplaced.");
+        var command = new Command("validate",
+            "The spec's health checks: every system row in the system partition, every other row in the default one. Exit 3 when a row " +
+            "is misplaced.");
         var scope = ScopeOptions.AddTo(command, withResourceTypes: true);
         command.SetRun(host, scope.Common.Json, async (parse, output) =>
         {
             var report = await new BackfillService().ValidateAsync(scope.Scope(parse), output.Cancellation).ConfigureAwait(false);
             output.Result(report, console => Tables.Integrity(console, report));
             if (output.Json && !report.Passed)
-                output.Warn($"{report.Table}: {report.MisplacedSystemRows:N0} system rows and {report.MisplacedUserRows:N0} user rows are misplaced");
+                output.Warn($"{report.Table}: {report.MisplacedSystemRows:N0} system rows and {report.MisplacedUserRows:N0} user rows " +
+                    $"are misplaced");
             return ExitCodes.ForCheck(report.Passed);
         });
         return command;
@@ -116,7 +124,9 @@ internal static class BackfillCommands
 
     private static Command Check(CliHost host)
     {
-        var command = new Command("check", "Pre-flight: server version and edition, the lookup table, permissions, and the time a run would take from one sample batch (rolled back). Changes nothing. Exit 3 when a check fails.");
+        var command = new Command("check",
+            "Pre-flight: server version and edition, the lookup table, permissions, and the time a run would take from one sample batch " +
+            "(rolled back). Changes nothing. Exit 3 when a check fails.");
         var scope = ScopeOptions.AddTo(command, withResourceTypes: true);
         var batchSize = Numbers.Int("--batch-size", "Rows of the sample batch (default 1000).", "N");
         command.Add(batchSize);
@@ -210,25 +220,39 @@ internal static class BackfillCommands
     /// <summary>How a run (start or undo) moves rows: batches, pacing, parallelism, time box, throttles, plan only.</summary>
     internal sealed class RunOptions
     {
-        private readonly Option<int?> _batchSize = Numbers.Int("--batch-size", "First batch size in rows; it adapts toward --target-batch-ms (default 1000).", "N");
-        private readonly Option<int?> _targetBatchMs = Numbers.Int("--target-batch-ms", "Batch time the size adapts to; 0 keeps the size fixed (default 500).", "N");
+        private readonly Option<int?> _batchSize = Numbers.Int("--batch-size",
+            "First batch size in rows; it adapts toward --target-batch-ms (default 1000).", "N");
+        private readonly Option<int?> _targetBatchMs = Numbers.Int("--target-batch-ms",
+            "Batch time the size adapts to; 0 keeps the size fixed (default 500).", "N");
         private readonly Option<int?> _delayMs = Numbers.Int("--delay-ms", "Pause between batches of one worker (default 0).", "N");
         private readonly Option<int?> _parallel = Numbers.Int("--parallel", "Types worked at once (default 1).", "N");
-        private readonly Option<string?> _maxDuration = new("--max-duration") { Description = "Pause cleanly after the batch that crosses this time (exit 0; rerun resumes).", HelpName = "hh:mm:ss" };
-        private readonly Option<int?> _lockTimeoutMs = Numbers.Int("--lock-timeout-ms", "Lock timeout of each batch; a timeout is retried (default 5000).", "N");
+        private readonly Option<string?> _maxDuration = new("--max-duration") { Description = "Pause cleanly after the batch that " +
+            "crosses this time (exit 0; rerun resumes).", HelpName = "hh:mm:ss" };
+        private readonly Option<int?> _lockTimeoutMs = Numbers.Int("--lock-timeout-ms",
+            "Lock timeout of each batch; a timeout is retried (default 5000).", "N");
         private readonly Option<int?> _ddlLockTimeoutMs = Numbers.Int("--ddl-lock-timeout-ms",
-            "Lock timeout of each phase-1/phase-2 statement; application writes queue behind it, so keep it short; retried (default 2000).", "N");
-        private readonly Option<string?> _throttleQuery = new("--throttle-query") { Description = "A query returning one number: when positive, wait that many milliseconds.", HelpName = "SQL" };
-        private readonly Option<string?> _maxReplicaLag = Numbers.Limit("--max-replica-lag", "Wait while a replica lags more than this (default 30; off: not checked).", "SECONDS|off");
-        private readonly Option<string?> _maxLogUsed = Numbers.Limit("--max-log-used", "Wait while the log is fuller than this (default 80; off: not checked).", "PERCENT|off");
-        private readonly Option<string?> _maxBlocked = Numbers.Limit("--max-blocked-sessions", "Wait while more sessions than this are blocked by ours (default 0: any; off: not checked).", "N|off");
-        private readonly Option<bool> _dryRun = new("--dry-run") { Description = "Print the plan (every SQL statement per phase) and change nothing." };
+            "Lock timeout of each phase-1/phase-2 statement; application writes queue behind it, so keep it short; " +
+            "retried (default 2000).", "N");
+        private readonly Option<string?> _throttleQuery = new("--throttle-query") { Description = "A query returning one number: when " +
+            "positive, wait that many milliseconds.", HelpName = "SQL" };
+        private readonly Option<string?> _maxReplicaLag = Numbers.Limit("--max-replica-lag",
+            "Wait while a replica lags more than this (default 30; off: not checked).", "SECONDS|off");
+        private readonly Option<string?> _maxLogUsed = Numbers.Limit("--max-log-used",
+            "Wait while the log is fuller than this (default 80; off: not checked).", "PERCENT|off");
+        private readonly Option<string?> _maxBlocked = Numbers.Limit("--max-blocked-sessions",
+            "Wait while more sessions than this are blocked by ours (default 0: any; off: not checked).", "N|off");
+        private readonly Option<bool> _dryRun = new("--dry-run") { Description = "Print the plan (every SQL statement per phase) and " +
+            "change nothing." };
 
         public static RunOptions AddTo(Command command)
         {
             var options = new RunOptions();
-            foreach (var option in new Option[] { options._batchSize, options._targetBatchMs, options._delayMs, options._parallel, options._maxDuration,
-                         options._lockTimeoutMs, options._ddlLockTimeoutMs, options._throttleQuery, options._maxReplicaLag, options._maxLogUsed, options._maxBlocked, options._dryRun })
+            foreach (var option in new Option[]
+                     {
+                         options._batchSize, options._targetBatchMs, options._delayMs, options._parallel, options._maxDuration,
+                         options._lockTimeoutMs, options._ddlLockTimeoutMs, options._throttleQuery, options._maxReplicaLag,
+                         options._maxLogUsed, options._maxBlocked, options._dryRun,
+                     })
                 command.Add(option);
             return options;
         }
@@ -237,9 +261,12 @@ internal static class BackfillCommands
         {
             // A limit given as "off" becomes null, which the engine reads as "not checked".
             var throttle = request.Throttle;
-            if (parse.GetValue(_maxReplicaLag) is { } lag) throttle = throttle with { MaxReplicaLagSeconds = Numbers.LimitValue(_maxReplicaLag, lag) };
-            if (parse.GetValue(_maxLogUsed) is { } log) throttle = throttle with { MaxLogUsedPercent = Numbers.LimitValue(_maxLogUsed, log) };
-            if (parse.GetValue(_maxBlocked) is { } blocked) throttle = throttle with { MaxBlockedSessions = Numbers.LimitValue(_maxBlocked, blocked) };
+            if (parse.GetValue(_maxReplicaLag) is { } lag)
+                throttle = throttle with { MaxReplicaLagSeconds = Numbers.LimitValue(_maxReplicaLag, lag) };
+            if (parse.GetValue(_maxLogUsed) is { } log)
+                throttle = throttle with { MaxLogUsedPercent = Numbers.LimitValue(_maxLogUsed, log) };
+            if (parse.GetValue(_maxBlocked) is { } blocked)
+                throttle = throttle with { MaxBlockedSessions = Numbers.LimitValue(_maxBlocked, blocked) };
             if (parse.GetValue(_throttleQuery) is { } query) throttle = throttle with { CustomQuery = query };
             return request with
             {
@@ -247,7 +274,7 @@ internal static class BackfillCommands
                 TargetBatchTime = Milliseconds(parse.GetValue(_targetBatchMs)) ?? request.TargetBatchTime,
                 Delay = Milliseconds(parse.GetValue(_delayMs)) ?? request.Delay,
                 Parallelism = parse.GetValue(_parallel) ?? request.Parallelism,
-                MaxDuration = Duration(parse.GetValue(_maxDuration), "--max-duration") ?? request.MaxDuration,
+                MaxDuration = Numbers.Duration(parse.GetValue(_maxDuration), "--max-duration") ?? request.MaxDuration,
                 BatchLockTimeout = Milliseconds(parse.GetValue(_lockTimeoutMs)) ?? request.BatchLockTimeout,
                 DdlLockTimeout = Milliseconds(parse.GetValue(_ddlLockTimeoutMs)) ?? request.DdlLockTimeout,
                 Throttle = throttle,
@@ -259,10 +286,11 @@ internal static class BackfillCommands
     /// <summary>Phase 2 options (SQL Server uses them; PostgreSQL builds CONCURRENTLY and ignores them).</summary>
     private sealed class IndexOptions
     {
-        private static readonly string[] Compressions = ["NONE", "ROW", "PAGE"];
-        private readonly Option<bool> _offline = new("--offline-index-build") { Description = "Build offline where the edition cannot build online (blocks writers for the build)." };
+        private readonly Option<bool> _offline = new("--offline-index-build") { Description = "Build offline where the edition cannot " +
+            "build online (blocks writers for the build)." };
         private readonly Option<int?> _maxDop = Numbers.Int("--maxdop", "MAXDOP of the index builds (default 4).", "N");
-        private readonly Option<string?> _compression = new("--data-compression") { Description = "NONE, ROW or PAGE (default PAGE).", HelpName = "NONE|ROW|PAGE" };
+        private readonly Option<string?> _compression = new("--data-compression") { Description = "NONE, ROW or PAGE (default PAGE).",
+            HelpName = "NONE|ROW|PAGE" };
         private readonly Option<int?> _maxDuration =
             Numbers.Int("--index-max-duration", "MAX_DURATION of a resumable build, 1-10080 (default 240).", "MINUTES");
         private readonly Option<long?> _buildRate = Numbers.Long("--index-build-rate",
@@ -285,8 +313,9 @@ internal static class BackfillCommands
         {
             var defaults = new IndexBuildOptions();
             var compression = parse.GetValue(_compression);
-            if (compression != null && !Compressions.Contains(compression.Trim(), StringComparer.OrdinalIgnoreCase))
-                throw new InvalidRequestException("--data-compression", compression, "is not one of NONE, ROW, PAGE");
+            if (compression != null && !IndexBuildOptions.Compressions.Contains(compression.Trim(), StringComparer.OrdinalIgnoreCase))
+                throw new InvalidRequestException("--data-compression", compression,
+                    $"is not one of {string.Join(", ", IndexBuildOptions.Compressions)}");
             return defaults with
             {
                 AllowOffline = parse.GetValue(_offline),
@@ -305,13 +334,4 @@ internal static class BackfillCommands
 
     private static TimeSpan? Milliseconds(int? value) => value is { } ms ? TimeSpan.FromMilliseconds(ms) : null;
 
-    /// <summary>hh:mm:ss (or d.hh:mm:ss); the engine checks that it is positive.</summary>
-    private static TimeSpan? Duration(string? text, string option)
-    {
-        if (text is null) return null;
-        // A bare number would parse as days: insist on the colons.
-        if (text.Contains(':') && TimeSpan.TryParse(text.Trim(), CultureInfo.InvariantCulture, out var value))
-            return value;
-        throw new InvalidRequestException(option, text, "is not a duration: use hh:mm:ss");
-    }
 }

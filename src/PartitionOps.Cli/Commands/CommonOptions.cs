@@ -56,14 +56,16 @@ internal sealed class CommonOptions
         if (parse.GetValue(ControlSchema) is { } controlSchema) Identifier.ValidateSchema(controlSchema, "--control-schema");
         var connection = parse.GetValue(Connection);
         if (connection is not null && string.IsNullOrWhiteSpace(connection))
-            throw new InvalidRequestException("--connection", connection, "is empty: give a connection string (or leave the option out to use " +
+            throw new InvalidRequestException("--connection", connection,
+                "is empty: give a connection string (or leave the option out to use " +
                 $"{ConnectionVariable})");
         connection ??= Environment.GetEnvironmentVariable(ConnectionVariable);
         try
         {
             return new DatabaseTarget(provider, connection ?? "");
         }
-        catch (Exception e) when (e is ArgumentException or FormatException or KeyNotFoundException or InvalidCastException or OverflowException)
+        catch (Exception e)
+            when (e is ArgumentException or FormatException or KeyNotFoundException or InvalidCastException or OverflowException)
         {
             // The driver's parser refused the string in a way the provider did not catch: show it with its secrets masked.
             throw new InvalidRequestException("--connection", ConnectionStrings.Redact(connection, provider),
@@ -109,7 +111,8 @@ internal static class Numbers
         CustomParser = result =>
         {
             var token = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
-            if (int.TryParse(token, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var value)) return value;
+            if (int.TryParse(token, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture,
+                out var value)) return value;
             result.AddError($"{name} '{token}' is not a whole number");
             return null;
         },
@@ -122,7 +125,8 @@ internal static class Numbers
         CustomParser = result =>
         {
             var token = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
-            if (long.TryParse(token.Replace("_", ""), System.Globalization.NumberStyles.Integer | System.Globalization.NumberStyles.AllowThousands,
+            if (long.TryParse(token.Replace("_", ""),
+                System.Globalization.NumberStyles.Integer | System.Globalization.NumberStyles.AllowThousands,
                     System.Globalization.CultureInfo.InvariantCulture, out var value)) return value;
             result.AddError($"{name} '{token}' is not a whole number");
             return null;
@@ -156,10 +160,23 @@ internal static class Numbers
         CustomParser = result =>
         {
             var token = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
-            if (double.TryParse(token, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value)
+            if (double.TryParse(token, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture,
+                out var value)
                 && double.IsFinite(value)) return value;
             result.AddError($"{name} '{token}' is not a number");
             return null;
         },
     };
+
+    /// <summary>
+    /// A duration option's text as hh:mm:ss (or d.hh:mm:ss); null when not given. A bare number would parse as days,
+    /// so the colons are required. The engine checks the sign.
+    /// </summary>
+    public static TimeSpan? Duration(string? text, string option)
+    {
+        if (text is null) return null;
+        if (text.Contains(':') && TimeSpan.TryParse(text.Trim(), System.Globalization.CultureInfo.InvariantCulture, out var value))
+            return value;
+        throw new InvalidRequestException(option, text, "is not a duration: use hh:mm:ss");
+    }
 }

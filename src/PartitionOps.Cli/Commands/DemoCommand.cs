@@ -2,7 +2,7 @@ using Spectre.Console;
 using System.CommandLine;
 using PartitionOps.Cli.Demo;
 using PartitionOps.Cli.Output;
-using PartitionOps.Engine.LocalPostgres;
+using PartitionOps.Demo;
 
 namespace PartitionOps.Cli.Commands;
 
@@ -14,7 +14,9 @@ internal static class DemoCommand
 {
     public static Command Create(CliHost host)
     {
-        var command = new Command("demo", "Walk-through on a throwaway local PostgreSQL: FHIR-like sample, full backfill with live progress, validation; then ILM on a tiered six-year sales table stepped through several as-of dates.");
+        var command = new Command("demo",
+            "Walk-through on a throwaway local PostgreSQL: FHIR-like sample, full backfill with live progress, validation; then ILM on a " +
+            "tiered six-year sales table stepped through several as-of dates.");
         var rows = Numbers.Long("--rows", "Rows in the sample Resource table (default 1,000,000).", "N");
         var types = Numbers.Int("--types", "Resource types in the sample (default 150).", "N");
         var keep = new Option<bool>("--keep") { Description = "Leave the server running and print its connection string." };
@@ -27,8 +29,10 @@ internal static class DemoCommand
         {
             var options = new DemoOptions(parse.GetValue(rows) ?? 1_000_000, parse.GetValue(types) ?? 150);
             if (options.Rows is < 1 or > 100_000_000)
-                throw new Engine.InvalidRequestException("--rows", options.Rows, "must be from 1 to 100,000,000 rows (a demo on a throwaway server)");
-            if (options.Types is < 7 or > 30000) throw new Engine.InvalidRequestException("--types", options.Types, "must be between 7 and 30000");
+                throw new Engine.InvalidRequestException("--rows", options.Rows,
+                    "must be from 1 to 100,000,000 rows (a demo on a throwaway server)");
+            if (options.Types is < 7 or > 30000) throw new Engine.InvalidRequestException("--types", options.Types,
+                "must be between 7 and 30000");
             var keepServer = parse.GetValue(keep);
 
             output.Info("demo: starting a throwaway PostgreSQL");
@@ -61,7 +65,8 @@ internal static class DemoCommand
                 if (keepServer)
                 {
                     output.Info($"demo: server left running. Connection string: {connection}");
-                    output.Info($"demo: try `partitionops backfill progress --provider postgresql --connection \"{connection}\"`; stop it with `{stopHint}`");
+                    output.Info($"demo: try `partitionops backfill progress --provider postgresql --connection \"{connection}\"`; stop " +
+                        $"it with `{stopHint}`");
                 }
                 return ExitCodes.ForCheck(passed);
             }

@@ -39,8 +39,9 @@ internal static class IlmCommands
 
     private static Command Plan(CliHost host)
     {
-        var command = new Command("plan", "Shows what a run would do at --as-of (moves, merges, renames, skips) with every SQL statement; changes nothing. " +
-                                          "With --layout FILE it plans offline and --provider chooses whose SQL to show.");
+        var command = new Command("plan",
+            "Shows what a run would do at --as-of (moves, merges, renames, skips) with every SQL statement; changes nothing. " +
+            "With --layout FILE it plans offline and --provider chooses whose SQL to show.");
         var common = CommonOptions.AddTo(command);
         var table = TableOption(required: false);
         var policy = PolicyOption();
@@ -88,19 +89,25 @@ internal static class IlmCommands
 
     private static Command Run(CliHost host)
     {
-        var command = new Command("run", "Plans and runs one table: moves partitions to their tier's tablespace and merges due months into their yearly partition, " +
-                                         "writing the audit rows. Exit 1 when an action failed (the others still ran).");
+        var command = new Command("run",
+            "Plans and runs one table: moves partitions to their tier's tablespace and merges due months into their yearly partition, " +
+            "writing the audit rows. Exit 1 when an action failed (the others still ran).");
         var common = CommonOptions.AddTo(command);
         var table = TableOption(required: true);
         var policy = PolicyOption();
         var asOf = AsOfOption();
         var overrides = new ConfigOverrideOptions();
-        var maxDuration = new Option<string?>("--max-duration") { Description = "No new action starts after this long (exit 0; the next run carries on).", HelpName = "hh:mm:ss" };
+        var maxDuration = new Option<string?>("--max-duration")
+        {
+            Description = "No new action starts after this long (exit 0; the next run carries on).",
+            HelpName = "hh:mm:ss",
+        };
         var dryRun = new Option<bool>("--dry-run") { Description = "Show the plan with every SQL statement and change nothing." };
         var only = new Option<string[]>("--only-partition")
         {
-            Description = "Run only the plan's action for this partition (repeatable): its move, its merge into its yearly partition, or its rename. " +
-                          "Nothing else runs; a partition with no action, or whose action needs one not chosen (an earlier month of the same merge), is exit 2.",
+            Description = "Run only the plan's action for this partition (repeatable): its move, its merge into its yearly " +
+                "partition, or its rename. Nothing else runs; a partition with no action, or whose action needs one not chosen " +
+                "(an earlier month of the same merge), is exit 2.",
             HelpName = "P",
             Arity = ArgumentArity.ZeroOrMore,
         };
@@ -117,7 +124,7 @@ internal static class IlmCommands
                 AsOf = AsOf(parse, asOf),
                 Overrides = overrides.Apply(parse),
                 DryRun = parse.GetValue(dryRun),
-                MaxDuration = Duration(parse.GetValue(maxDuration), "--max-duration"),
+                MaxDuration = Numbers.Duration(parse.GetValue(maxDuration), "--max-duration"),
                 Only = OnlyPartitions(parse.GetValue(only)),
             };
             var progress = new LineProgress(output);
@@ -125,8 +132,10 @@ internal static class IlmCommands
             output.Result(IlmDocuments.Run(result), console => IlmTables.Run(console, result));
             if (output.Json)
             {
-                if (result.Failed > 0) output.Warn($"ilm run: {result.Failed} action(s) failed; fix the cause and run again (merges are retried)");
-                else if (result.StoppedEarly) output.Info($"ilm run: --max-duration reached, {result.NotStarted.Count} action(s) left for the next run");
+                if (result.Failed > 0) output.Warn($"ilm run: {result.Failed} action(s) failed; fix the cause and run again (merges are " +
+                    $"retried)");
+                else if (result.StoppedEarly) output.Info($"ilm run: --max-duration reached, {result.NotStarted.Count} action(s) left " +
+                    $"for the next run");
             }
             return result.Failed > 0 ? ExitCodes.Failed : ExitCodes.Done;
         });
@@ -137,7 +146,8 @@ internal static class IlmCommands
 
     private static Command History(CliHost host)
     {
-        var command = new Command("history", "Merge audit rows (dwh_ilm_partition_merges), newest first. Reads only (none before the first run).");
+        var command = new Command("history",
+            "Merge audit rows (dwh_ilm_partition_merges), newest first. Reads only (none before the first run).");
         var common = CommonOptions.AddTo(command);
         var table = TableOption(required: false);
         var maxRows = Numbers.Int("--max-rows", "At most this many rows (default 100).", "N");
@@ -161,7 +171,9 @@ internal static class IlmCommands
 
     private static Command Health(CliHost host)
     {
-        var command = new Command("health", "The spec's alerts and success criteria over the merge audit (and WARM partition counts with --table). Exit 3 when an alert fires or a criterion is missed.");
+        var command = new Command("health",
+            "The spec's alerts and success criteria over the merge audit (and WARM partition counts with --table). Exit 3 when an alert " +
+            "fires or a criterion is missed.");
         var common = CommonOptions.AddTo(command);
         var table = TableOption(required: false);
         var policy = PolicyOption();
@@ -190,7 +202,8 @@ internal static class IlmCommands
             var report = await new IlmService().HealthAsync(request, output.Cancellation).ConfigureAwait(false);
             output.Result(report, console => IlmTables.Health(console, report));
             if (output.Json && !report.Passed)
-                output.Warn($"ilm health: {report.Alerts.Count()} alert(s) fired, {report.MissedCriteria.Count()} criterion/criteria missed");
+                output.Warn($"ilm health: {report.Alerts.Count()} alert(s) fired, " +
+                    $"{report.MissedCriteria.Count()} criterion/criteria missed");
             return ExitCodes.ForCheck(report.Passed);
         });
         return command;
@@ -207,7 +220,8 @@ internal static class IlmCommands
         command.SetRun(host, common.Json, async (parse, output) =>
         {
             var ilmPolicy = IlmPolicy.Load(parse.GetValue(policy));
-            var summary = await new IlmService().SummaryAsync(TableRequest(parse, common, table), ilmPolicy, output.Cancellation).ConfigureAwait(false);
+            var summary = await new IlmService().SummaryAsync(TableRequest(parse, common, table), ilmPolicy,
+                output.Cancellation).ConfigureAwait(false);
             output.Result(summary, console => IlmTables.Summary(console, summary));
             return ExitCodes.Done;
         });
@@ -218,17 +232,20 @@ internal static class IlmCommands
 
     private static Command Snapshot(CliHost host)
     {
-        var command = new Command("snapshot", "Writes the table's partition layout as JSON (the file --layout reads) to stdout or --output FILE.");
+        var command = new Command("snapshot",
+            "Writes the table's partition layout as JSON (the file --layout reads) to stdout or --output FILE.");
         var common = CommonOptions.AddTo(command);
         var table = TableOption(required: true);
-        var file = new Option<string?>("--output") { Description = "Write the layout to this file (stdout: a short --json document or a line).", HelpName = "FILE" };
+        var file = new Option<string?>("--output") { Description = "Write the layout to this file (stdout: a short --json document or a " +
+            "line).", HelpName = "FILE" };
         command.Add(table);
         command.Add(file);
         command.SetRun(host, common.Json, async (parse, output) =>
         {
             var path = parse.GetValue(file);
             if (path != null) CheckOutputFile(path);
-            var layout = await new IlmService().SnapshotAsync(TableRequest(parse, common, table), output.Cancellation).ConfigureAwait(false);
+            var layout = await new IlmService().SnapshotAsync(TableRequest(parse, common, table),
+                output.Cancellation).ConfigureAwait(false);
             if (path is null)
             {
                 // The layout file itself is the document (snake_case, readable by --layout).
@@ -247,8 +264,9 @@ internal static class IlmCommands
 
     private static Command Simulate(CliHost host)
     {
-        var command = new Command("simulate", "Steps month by month from --from to --to, adding a HOT month as time passes, and compares merge strategies: " +
-                                              "partitions per tier (yearly, monthly) and rows rewritten. Offline with --layout FILE, else from the live table.");
+        var command = new Command("simulate",
+            "Steps month by month from --from to --to, adding a HOT month as time passes, and compares merge strategies: " +
+            "partitions per tier (yearly, monthly) and rows rewritten. Offline with --layout FILE, else from the live table.");
         var common = CommonOptions.AddTo(command);
         var table = TableOption(required: false);
         var policy = PolicyOption();
@@ -261,7 +279,8 @@ internal static class IlmCommands
             HelpName = "incremental|year_complete",
             Arity = ArgumentArity.ZeroOrMore,
         };
-        var rowsPerMonth = Numbers.Long("--rows-per-month", "Rows of each new month (default: the median of the layout's monthly partitions).", "N");
+        var rowsPerMonth = Numbers.Long("--rows-per-month",
+            "Rows of each new month (default: the median of the layout's monthly partitions).", "N");
         foreach (var option in new Option[] { table, policy, layout, from, to, strategy, rowsPerMonth }) command.Add(option);
         command.SetRun(host, common.Json, async (parse, output) =>
         {
@@ -308,18 +327,23 @@ internal static class IlmCommands
 
     private static Command Config(CliHost host)
     {
-        var config = new Command("config", "Shows dwh_ilm_config (same as `config get`; reads only: the spec's defaults, marked, when the table does not exist yet); `config set KEY VALUE` changes one setting.");
+        var config = new Command("config",
+            "Shows dwh_ilm_config (same as `config get`; reads only: the spec's defaults, marked, when the table does not exist yet); " +
+            "`config set KEY VALUE` changes one setting.");
         var common = CommonOptions.AddTo(config);
         config.SetRun(host, common.Json, (parse, output) => ShowConfigAsync(parse, common, output));
 
-        var get = new Command("get", "Shows the ILM settings (AUTO_MERGE_PARTITIONS, MERGE_LOCK_TIMEOUT, MERGE_RETRY_FAILED, MAX_MERGES_PER_RUN) and their effective values.");
+        var get = new Command("get",
+            "Shows the ILM settings (AUTO_MERGE_PARTITIONS, MERGE_LOCK_TIMEOUT, MERGE_RETRY_FAILED, MAX_MERGES_PER_RUN) and their " +
+            "effective values.");
         var getCommon = CommonOptions.AddTo(get);
         get.SetRun(host, getCommon.Json, (parse, output) => ShowConfigAsync(parse, getCommon, output));
         config.Add(get);
 
         var set = new Command("set", "Sets one ILM setting; the value is checked first (exit 2 when it is not valid).");
         var setCommon = CommonOptions.AddTo(set);
-        var key = new Argument<string>("KEY") { Description = "AUTO_MERGE_PARTITIONS, MERGE_LOCK_TIMEOUT, MERGE_RETRY_FAILED or MAX_MERGES_PER_RUN." };
+        var key = new Argument<string>("KEY") { Description = "AUTO_MERGE_PARTITIONS, MERGE_LOCK_TIMEOUT, MERGE_RETRY_FAILED or " +
+            "MAX_MERGES_PER_RUN." };
         var value = new Argument<string>("VALUE") { Description = "Y/N for the switches, a whole number for the others." };
         var description = new Option<string?>("--description") { Description = "Description stored with the setting." };
         set.Add(key);
@@ -334,9 +358,10 @@ internal static class IlmCommands
                 ControlSchema = parse.GetValue(setCommon.ControlSchema),
                 Description = parse.GetValue(description),
             }, output.Cancellation).ConfigureAwait(false);
-            var snapshot = await service.GetConfigAsync(new IlmConfigRequest(target) { ControlSchema = parse.GetValue(setCommon.ControlSchema) }, output.Cancellation)
-                .ConfigureAwait(false);
-            output.Result(new { Set = parse.GetValue(key)!.Trim().ToUpperInvariant(), Entries = snapshot.Entries, Effective = snapshot.Config },
+            var request = new IlmConfigRequest(target) { ControlSchema = parse.GetValue(setCommon.ControlSchema) };
+            var snapshot = await service.GetConfigAsync(request, output.Cancellation).ConfigureAwait(false);
+            output.Result(
+                new { Set = parse.GetValue(key)!.Trim().ToUpperInvariant(), Entries = snapshot.Entries, Effective = snapshot.Config },
                 console => IlmTables.Config(console, snapshot));
             return ExitCodes.Done;
         });
@@ -346,9 +371,10 @@ internal static class IlmCommands
 
     private static async Task<int> ShowConfigAsync(ParseResult parse, CommonOptions common, CliOutput output)
     {
-        var snapshot = await new IlmService().GetConfigAsync(new IlmConfigRequest(common.Target(parse)) { ControlSchema = parse.GetValue(common.ControlSchema) },
-            output.Cancellation).ConfigureAwait(false);
-        output.Result(new { snapshot.TableExists, snapshot.Entries, Effective = snapshot.Config }, console => IlmTables.Config(console, snapshot));
+        var request = new IlmConfigRequest(common.Target(parse)) { ControlSchema = parse.GetValue(common.ControlSchema) };
+        var snapshot = await new IlmService().GetConfigAsync(request, output.Cancellation).ConfigureAwait(false);
+        output.Result(new { snapshot.TableExists, snapshot.Entries, Effective = snapshot.Config },
+            console => IlmTables.Config(console, snapshot));
         return ExitCodes.Done;
     }
 
@@ -357,8 +383,10 @@ internal static class IlmCommands
     /// <summary>`ilm run` options that win over dwh_ilm_config for this run.</summary>
     internal sealed class ConfigOverrideOptions
     {
-        private readonly Option<int?> _maxMerges = Numbers.Int("--max-merges", "At most this many partitions merged in this run (wins over MAX_MERGES_PER_RUN).", "N");
-        private readonly Option<int?> _lockTimeout = Numbers.Int("--lock-timeout", "Lock timeout of the DDL in seconds (wins over MERGE_LOCK_TIMEOUT).", "SECONDS");
+        private readonly Option<int?> _maxMerges = Numbers.Int("--max-merges",
+            "At most this many partitions merged in this run (wins over MAX_MERGES_PER_RUN).", "N");
+        private readonly Option<int?> _lockTimeout = Numbers.Int("--lock-timeout",
+            "Lock timeout of the DDL in seconds (wins over MERGE_LOCK_TIMEOUT).", "SECONDS");
         private readonly Option<string?> _autoMerge = new("--auto-merge")
         {
             Description = "Y: merge due months into their yearly partition; N: moves and renames only (wins over AUTO_MERGE_PARTITIONS).",
@@ -396,37 +424,47 @@ internal static class IlmCommands
     {
         private readonly Option<int?> _window = Numbers.Int("--window-days", "Days of merge history to judge (default 7).", "N");
         // Alerts.
-        private readonly Option<double?> _failureRate = Numbers.Double("--max-failure-rate", "Alert when more than this % of merges failed (default 10).", "PERCENT");
-        private readonly Option<double?> _mergeSeconds = Numbers.Double("--max-merge-seconds", "Alert when a merge took longer (default 300).", "SECONDS");
-        private readonly Option<int?> _warmMonthly = Numbers.Int("--max-warm-monthly", "Alert when WARM holds more monthly partitions (default 100).", "N");
-        private readonly Option<int?> _notRetried = Numbers.Int("--failed-not-retried-days", "Alert when a failed merge was not retried for this long (default 7).", "DAYS");
+        private readonly Option<double?> _failureRate = Numbers.Double("--max-failure-rate",
+            "Alert when more than this % of merges failed (default 10).", "PERCENT");
+        private readonly Option<double?> _mergeSeconds = Numbers.Double("--max-merge-seconds",
+            "Alert when a merge took longer (default 300).", "SECONDS");
+        private readonly Option<int?> _warmMonthly = Numbers.Int("--max-warm-monthly",
+            "Alert when WARM holds more monthly partitions (default 100).", "N");
+        private readonly Option<int?> _notRetried = Numbers.Int("--failed-not-retried-days",
+            "Alert when a failed merge was not retried for this long (default 7).", "DAYS");
         // Success criteria.
         private readonly Option<double?> _warmMonthlyPercent = Numbers.Double("--max-warm-monthly-percent",
             "Criterion: monthly partitions below this % of WARM's partitions (default 20; needs --table).", "PERCENT");
-        private readonly Option<double?> _successRate = Numbers.Double("--min-success-rate", "Criterion: merge success rate above this % (default 95).", "PERCENT");
-        private readonly Option<double?> _averageSeconds = Numbers.Double("--max-average-merge-seconds", "Criterion: average successful merge below this (default 30).", "SECONDS");
+        private readonly Option<double?> _successRate = Numbers.Double("--min-success-rate",
+            "Criterion: merge success rate above this % (default 95).", "PERCENT");
+        private readonly Option<double?> _averageSeconds = Numbers.Double("--max-average-merge-seconds",
+            "Criterion: average successful merge below this (default 30).", "SECONDS");
 
         public void AddTo(Command command)
         {
-            foreach (var option in new Option[] { _window, _failureRate, _mergeSeconds, _warmMonthly, _notRetried, _warmMonthlyPercent, _successRate, _averageSeconds })
+            foreach (var option in new Option[] { _window, _failureRate, _mergeSeconds, _warmMonthly, _notRetried, _warmMonthlyPercent,
+                _successRate, _averageSeconds })
                 command.Add(option);
         }
 
-        /// <summary>The thresholds, checked by the engine; a bad value is <see cref="InvalidRequestException"/> naming the option.</summary>
+        /// <summary>
+        /// The thresholds, checked by the engine; a bad value is <see cref="InvalidRequestException"/> naming the option.
+        /// </summary>
         public IlmHealthThresholds Apply(ParseResult parse)
         {
-            var t = new IlmHealthThresholds();
-            if (parse.GetValue(_window) is { } w) t = t with { WindowDays = w };
-            if (parse.GetValue(_failureRate) is { } f) t = t with { MaxFailureRatePercent = (decimal)f };
-            if (parse.GetValue(_mergeSeconds) is { } s) t = t with { MaxMergeSeconds = (decimal)s };
-            if (parse.GetValue(_warmMonthly) is { } m) t = t with { MaxWarmMonthlyPartitions = m };
-            if (parse.GetValue(_notRetried) is { } d) t = t with { FailedNotRetriedDays = d };
-            if (parse.GetValue(_warmMonthlyPercent) is { } p) t = t with { MaxWarmMonthlyPercent = (decimal)p };
-            if (parse.GetValue(_successRate) is { } r) t = t with { MinSuccessRatePercent = (decimal)r };
-            if (parse.GetValue(_averageSeconds) is { } a) t = t with { MaxAverageMergeSeconds = (decimal)a };
-            try { t.Validate(); }
+            try
+            {
+                return IlmHealthThresholds.Create(
+                    windowDays: parse.GetValue(_window),
+                    maxFailureRatePercent: (decimal?)parse.GetValue(_failureRate),
+                    maxMergeSeconds: (decimal?)parse.GetValue(_mergeSeconds),
+                    maxWarmMonthlyPartitions: parse.GetValue(_warmMonthly),
+                    failedNotRetriedDays: parse.GetValue(_notRetried),
+                    maxWarmMonthlyPercent: (decimal?)parse.GetValue(_warmMonthlyPercent),
+                    minSuccessRatePercent: (decimal?)parse.GetValue(_successRate),
+                    maxAverageMergeSeconds: (decimal?)parse.GetValue(_averageSeconds));
+            }
             catch (InvalidRequestException e) { throw OptionNames.Translate(e); }
-            return t;
         }
     }
 
@@ -502,13 +540,6 @@ internal static class IlmCommands
         return names.Select(n => IlmActionKey.Partition(Identifier.Validate(n?.Trim(), "--only-partition"))).ToList();
     }
 
-    /// <summary>hh:mm:ss (or d.hh:mm:ss); the engine checks that it is not negative.</summary>
-    private static TimeSpan? Duration(string? text, string option)
-    {
-        if (text is null) return null;
-        if (text.Contains(':') && TimeSpan.TryParse(text.Trim(), CultureInfo.InvariantCulture, out var value)) return value;
-        throw new InvalidRequestException(option, text, "is not a duration: use hh:mm:ss");
-    }
 
     /// <summary>One stderr line as each action starts and ends (runs are a handful of DDL statements, no bars needed).</summary>
     private sealed class LineProgress(CliOutput output) : IProgress<IlmProgress>

@@ -3,7 +3,7 @@ using System.Diagnostics;
 using PartitionOps.Cli.Output;
 using PartitionOps.Engine.Backfill;
 using PartitionOps.Engine.Providers;
-using PartitionOps.Engine.Sample;
+using PartitionOps.Demo;
 
 namespace PartitionOps.Cli.Demo;
 
@@ -22,7 +22,8 @@ internal sealed class BackfillDemo : IDemoSection
         var sample = new FhirSampleOptions { Rows = context.Options.Rows, TypeCount = context.Options.Types };
         var systemRows = FhirSample.Distribution(sample).Where(t => BackfillProfile.FhirSystemTypes.Contains(t.Name)).Sum(t => t.Rows);
 
-        output.Info($"backfill demo: creating public.\"Resource\" with {sample.Rows:N0} rows in {sample.TypeCount} types ({systemRows:N0} rows of system types)");
+        output.Info($"backfill demo: creating public.\"Resource\" with {sample.Rows:N0} rows in {sample.TypeCount} types " +
+            $"({systemRows:N0} rows of system types)");
         var clock = Stopwatch.StartNew();
         var last = TimeSpan.Zero;
         await FhirSample.CreateAsync(context.ConnectionString, sample, new InlineProgress(message =>
@@ -62,9 +63,10 @@ internal sealed class BackfillDemo : IDemoSection
             Validation = new { integrity.Passed, integrity.MisplacedSystemRows, integrity.MisplacedUserRows },
         };
         if (!output.Json)
-            output.Human.WriteLine($"backfill demo: {(passed ? "OK" : "PROBLEM")}: {sample.Rows:N0} rows, {result.RowsUpdated:N0} of {systemRows:N0} system rows moved " +
-                                   $"in {result.Batches:N0} batches, {result.RowsPerSecond:N0} rows/s walked, {Tables.Duration(result.Elapsed)} " +
-                                   $"(sample built in {Tables.Duration(created)})");
+            output.Human.WriteLine($"backfill demo: {(passed ? "OK" : "PROBLEM")}: {sample.Rows:N0} rows, " +
+                $"{result.RowsUpdated:N0} of {systemRows:N0} system rows moved " +
+                $"in {result.Batches:N0} batches, {result.RowsPerSecond:N0} rows/s walked, {Tables.Duration(result.Elapsed)} " +
+                $"(sample built in {Tables.Duration(created)})");
         return new DemoSectionResult(passed, summary);
     }
 

@@ -1,5 +1,5 @@
 using PartitionOps.Cli.Output;
-using PartitionOps.Engine.LocalPostgres;
+using PartitionOps.Demo;
 
 namespace PartitionOps.Cli.Demo;
 

@@ -58,14 +58,13 @@ public static class BackfillMapping
         // Before phase 1 the catalog has no progress to read: the chosen types, else the profile's system types.
         var names = plan.Types.Count > 0 ? plan.Types.Select(t => t.TypeName).ToList()
             : resourceTypes.Count > 0 ? resourceTypes.ToList() : profile.SystemTypes.ToList();
-        var typeLine = $"types: {names.Count} ({string.Join(", ", names.Take(namesShown))}{(names.Count > namesShown ? $", and {names.Count - namesShown} more" : "")})";
+        var typeLine = $"types: {names.Count} " +
+            $"({string.Join(", ", names.Take(namesShown))}{(names.Count > namesShown ? $", and {names.Count - namesShown} more" : "")})";
         var lines = new List<string> { $"table: {plan.Table}", typeLine };
         lines.AddRange(plan.Steps.Select(step =>
             $"{step.Phase}: {step.Description} ({step.Statements.Count} statement{(step.Statements.Count == 1 ? "" : "s")})"));
         return lines;
     }
-
-    public static readonly IReadOnlyList<string> DataCompressionValues = ["NONE", "ROW", "PAGE"];
 
     /// <summary>The cmdlets' one map from the engine's parameter keys (request property names) to their parameters.</summary>
     public static readonly IReadOnlyDictionary<string, string> ParameterNames = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -140,12 +139,14 @@ public static class BackfillMapping
             if (p.LockTimeoutMilliseconds is { } lockMs)
             {
                 // Checked here: the engine would report the TimeSpan, not the milliseconds given.
-                if (lockMs < 1) throw new InvalidRequestException("-LockTimeoutMilliseconds", lockMs, "must be a positive number of milliseconds");
+                if (lockMs < 1) throw new InvalidRequestException("-LockTimeoutMilliseconds", lockMs,
+                    "must be a positive number of milliseconds");
                 request = request with { BatchLockTimeout = TimeSpan.FromMilliseconds(lockMs) };
             }
             if (p.DdlLockTimeoutMilliseconds is { } ddlMs)
             {
-                if (ddlMs < 1) throw new InvalidRequestException("-DdlLockTimeoutMilliseconds", ddlMs, "must be a positive number of milliseconds");
+                if (ddlMs < 1) throw new InvalidRequestException("-DdlLockTimeoutMilliseconds", ddlMs,
+                    "must be a positive number of milliseconds");
                 request = request with { DdlLockTimeout = TimeSpan.FromMilliseconds(ddlMs) };
             }
 
@@ -246,7 +247,8 @@ public static class BackfillMapping
         {
             if (string.IsNullOrWhiteSpace(name)) continue;
             var known = Enum.GetNames<ThrottleSignal>().FirstOrDefault(n => n.Equals(name.Trim(), StringComparison.OrdinalIgnoreCase))
-                ?? throw new InvalidRequestException("-DisableThrottle", name, $"is not one of {string.Join(", ", Enum.GetNames<ThrottleSignal>())}");
+                ?? throw new InvalidRequestException("-DisableThrottle", name,
+                    $"is not one of {string.Join(", ", Enum.GetNames<ThrottleSignal>())}");
             var signal = Enum.Parse<ThrottleSignal>(known);
             var (given, parameter) = signal switch
             {
@@ -254,7 +256,8 @@ public static class BackfillMapping
                 ThrottleSignal.LogUsed => (p.MaxLogUsedPercent.HasValue, "-MaxLogUsedPercent"),
                 _ => (p.MaxBlockedSessions.HasValue, "-MaxBlockedSessions"),
             };
-            if (given) throw new InvalidRequestException("-DisableThrottle", name, $"switches off the limit {parameter} sets: give one or the other");
+            if (given) throw new InvalidRequestException("-DisableThrottle", name,
+                $"switches off the limit {parameter} sets: give one or the other");
             signals.Add(signal);
         }
         return signals;
@@ -263,8 +266,9 @@ public static class BackfillMapping
     private static string DataCompression(string value)
     {
         var upper = value.Trim().ToUpperInvariant();
-        if (!DataCompressionValues.Contains(upper))
-            throw new InvalidRequestException("-DataCompression", value, "is not one of NONE, ROW, PAGE");
+        if (!IndexBuildOptions.Compressions.Contains(upper))
+            throw new InvalidRequestException("-DataCompression", value,
+                $"is not one of {string.Join(", ", IndexBuildOptions.Compressions)}");
         return upper;
     }
 

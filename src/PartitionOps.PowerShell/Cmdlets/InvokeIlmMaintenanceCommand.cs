@@ -13,7 +13,8 @@ namespace PartitionOps.PowerShell.Cmdlets;
 /// merges (MERGE_RETRY_FAILED), write the audit rows. Plans first: -WhatIf prints the SQL, -Confirm asks with it.
 /// -MaxMerges and -MaxDuration are budgets for the whole invocation (all piped tables); what is left over runs next time.
 /// </summary>
-[Cmdlet(VerbsLifecycle.Invoke, "IlmMaintenance", DefaultParameterSetName = ConnectionSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsLifecycle.Invoke, "IlmMaintenance", DefaultParameterSetName = ConnectionSet, SupportsShouldProcess = true,
+    ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(IlmActionResult))]
 public sealed class InvokeIlmMaintenanceCommand : IlmTableCmdlet
 {
@@ -64,13 +65,8 @@ public sealed class InvokeIlmMaintenanceCommand : IlmTableCmdlet
         var done = RunEngine(async ct =>
         {
             var request = IlmMapping.ToRunRequest(Target, p);
-            var service = new IlmService();
-            // The dry run is the plan (catalog reads only): what -WhatIf prints and -Confirm asks about.
-            var planned = await service.RunAsync(request with { DryRun = true }, null, ct).ConfigureAwait(false);
-            var table = $"{planned.Plan.Layout.Schema}.{planned.Plan.Layout.Table}";
-            if (!ShouldProcessPlan(DescribeTarget(table), "ILM maintenance (moves and merges)", PlanStatements(planned.Plan), PlanSummary(planned.Plan))) return null;
-            var run = await service.RunAsync(request, CreateIlmProgress(table), ct).ConfigureAwait(false);
-            return new Done(run, request);
+            var run = await PlanThenRunAsync(new IlmService(), request, "ILM maintenance (moves and merges)", ct).ConfigureAwait(false);
+            return run is null ? null : new Done(run, request);
         });
         if (done is null) return;
         _mergesUsed += done.Run.Outcomes

@@ -16,7 +16,8 @@ namespace PartitionOps.PowerShell.Cmdlets;
 /// (-Partition or -SourcePartition), and nothing changes. -WhatIf prints the exact SQL of the chosen actions.
 /// Piped records are collected and run per table in EndProcessing.
 /// </summary>
-[Cmdlet(VerbsLifecycle.Invoke, "IlmPartitionMerge", DefaultParameterSetName = ConnectionSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+[Cmdlet(VerbsLifecycle.Invoke, "IlmPartitionMerge", DefaultParameterSetName = ConnectionSet, SupportsShouldProcess = true,
+    ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(IlmActionResult))]
 public sealed class InvokeIlmPartitionMergeCommand : IlmTableCmdlet
 {
@@ -56,8 +57,10 @@ public sealed class InvokeIlmPartitionMergeCommand : IlmTableCmdlet
         var sources = (sourcePartition ?? []).Where(s => !string.IsNullOrWhiteSpace(s)).Select(s => s.Trim()).ToList();
         if (sources.Count == 0 || string.IsNullOrWhiteSpace(action))
             throw new InvalidRequestException("-Partition", partition ?? "",
-                "is needed: name the monthly partition to merge (-Table SALES -Partition P_2023_11), or pipe candidates from Get-IlmMergeCandidate");
-        var selected = new IlmSelectedAction(action.Trim(), sources, string.IsNullOrWhiteSpace(targetPartition) ? null : targetPartition.Trim());
+                "is needed: name the monthly partition to merge (-Table SALES -Partition P_2023_11), or pipe candidates from " +
+                    "Get-IlmMergeCandidate");
+        var selected = new IlmSelectedAction(action.Trim(), sources,
+            string.IsNullOrWhiteSpace(targetPartition) ? null : targetPartition.Trim());
         return selected.IsSkip ? null : selected;
     }
 
@@ -99,15 +102,12 @@ public sealed class InvokeIlmPartitionMergeCommand : IlmTableCmdlet
     {
         var done = RunEngine(async ct =>
         {
-            var service = new IlmService();
             var request = IlmMapping.ToRunRequest(Target, p) with { Only = IlmSelection.Keys(selection) };
             try
             {
                 // The dry run is the plan of only the chosen actions: what -WhatIf prints and -Confirm asks about.
-                var planned = await service.RunAsync(request with { DryRun = true }, null, ct).ConfigureAwait(false);
-                var table = $"{planned.Plan.Layout.Schema}.{planned.Plan.Layout.Table}";
-                if (!ShouldProcessPlan(DescribeTarget(table), "Merge partitions", PlanStatements(planned.Plan), PlanSummary(planned.Plan))) return null;
-                return new Done(await service.RunAsync(request, CreateIlmProgress(table), ct).ConfigureAwait(false), request);
+                var run = await PlanThenRunAsync(new IlmService(), request, "Merge partitions", ct).ConfigureAwait(false);
+                return run is null ? null : new Done(run, request);
             }
             catch (InvalidRequestException e)
             {
@@ -128,9 +128,11 @@ public sealed class InvokeIlmPartitionMergeCommand : IlmTableCmdlet
             && Same(Parameters.Table, other.Parameters.Table) && Same(Parameters.Schema, other.Parameters.Schema)
             && Same(Parameters.ControlSchema, other.Parameters.ControlSchema) && Same(Parameters.Policy, other.Parameters.Policy)
             && Equals(Date(Parameters.AsOf), Date(other.Parameters.AsOf))
-            && Parameters.LockTimeoutSeconds == other.Parameters.LockTimeoutSeconds && Parameters.ExplicitMerge == other.Parameters.ExplicitMerge;
+            && Parameters.LockTimeoutSeconds == other.Parameters.LockTimeoutSeconds
+                && Parameters.ExplicitMerge == other.Parameters.ExplicitMerge;
 
-        private static bool Same(string? a, string? b) => string.Equals(a?.Trim() ?? "", b?.Trim() ?? "", StringComparison.OrdinalIgnoreCase);
+        private static bool Same(string? a, string? b) => string.Equals(a?.Trim() ?? "", b?.Trim() ?? "",
+            StringComparison.OrdinalIgnoreCase);
 
         private static DateOnly? Date(object? asOf) => IlmMapping.AsOf(asOf);
     }

@@ -202,28 +202,9 @@ public static class IlmMapping
     public static IlmHealthRequest ToHealthRequest(DatabaseTarget target, IlmParameters p)
     {
         Check(target, p);
-        var t = new IlmHealthThresholds();
-        if (p.WindowDays is { } window) t = t with { WindowDays = window };
-        if (p.MaxFailureRatePercent is { } failure) t = t with { MaxFailureRatePercent = failure };
-        if (p.MaxMergeSeconds is { } longest)
-        {
-            if (longest < 0) throw new InvalidRequestException("-MaxMergeSeconds", longest, "must not be negative");
-            t = t with { MaxMergeSeconds = longest };
-        }
-        if (p.MaxWarmMonthlyPartitions is { } warm)
-        {
-            if (warm < 0) throw new InvalidRequestException("-MaxWarmMonthlyPartitions", warm, "must not be negative");
-            t = t with { MaxWarmMonthlyPartitions = warm };
-        }
-        if (p.FailedNotRetriedDays is { } days) t = t with { FailedNotRetriedDays = days };
-        if (p.MaxWarmMonthlyPercent is { } share) t = t with { MaxWarmMonthlyPercent = share };
-        if (p.MinSuccessRatePercent is { } success) t = t with { MinSuccessRatePercent = success };
-        if (p.MaxAverageMergeSeconds is { } average)
-        {
-            if (average < 0) throw new InvalidRequestException("-MaxAverageMergeSeconds", average, "must not be negative");
-            t = t with { MaxAverageMergeSeconds = average };
-        }
-        Translated(() => { t.Validate(); return 0; });
+        var t = Translated(() => IlmHealthThresholds.Create(
+            p.WindowDays, p.MaxFailureRatePercent, p.MaxMergeSeconds, p.MaxWarmMonthlyPartitions,
+            p.FailedNotRetriedDays, p.MaxWarmMonthlyPercent, p.MinSuccessRatePercent, p.MaxAverageMergeSeconds));
         return new IlmHealthRequest(target)
         {
             Table = OptionalTable(p.Table),
@@ -251,8 +232,10 @@ public static class IlmMapping
     {
         Check(target, p);
         var key = p.Key?.Trim().ToUpperInvariant();
-        if (string.IsNullOrEmpty(key)) throw new InvalidRequestException("-Key", p.Key ?? "", $"is empty: use one of {string.Join(", ", ConfigKeys)}");
-        if (p.Value is null || string.IsNullOrWhiteSpace(p.Value)) throw new InvalidRequestException("-Value", p.Value ?? "", $"is empty: {key} needs a value");
+        if (string.IsNullOrEmpty(key)) throw new InvalidRequestException("-Key", p.Key ?? "",
+            $"is empty: use one of {string.Join(", ", ConfigKeys)}");
+        if (p.Value is null || string.IsNullOrWhiteSpace(p.Value)) throw new InvalidRequestException("-Value", p.Value ?? "",
+            $"is empty: {key} needs a value");
         var value = Translated(() => IlmConfig.Normalize(key, p.Value));
         return new IlmSetConfigRequest(target, key, value)
         {
@@ -303,7 +286,8 @@ public static class IlmMapping
 
     private static string Table(string? table)
     {
-        if (string.IsNullOrWhiteSpace(table)) throw new InvalidRequestException("-Table", table ?? "", "is empty: name the partitioned table");
+        if (string.IsNullOrWhiteSpace(table)) throw new InvalidRequestException("-Table", table ?? "",
+            "is empty: name the partitioned table");
         return Identifier.Validate(table.Trim(), "-Table");
     }
 

@@ -28,6 +28,17 @@ public class LoadContextTests
     }
 
     [Fact]
+    public void Neither_the_module_nor_the_engine_carries_the_demo_support()
+    {
+        // ThrowawayPostgres and FhirSample live in PartitionOps.Demo: the CLI's demo command and the tests reference it.
+        Assert.Empty(Directory.GetFiles(ModuleFacts.ModuleBin, "PartitionOps.Demo.dll", SearchOption.AllDirectories));
+        var engine = typeof(InvalidRequestException).Assembly;
+        foreach (var assembly in new[] { ModuleFacts.CmdletAssembly, engine })
+            Assert.DoesNotContain(assembly.GetReferencedAssemblies(), a => a.Name == "PartitionOps.Demo");
+        Assert.DoesNotContain(engine.GetTypes(), t => t.Name is "ThrowawayPostgres" or "FhirSample" or "FhirSampleOptions");
+    }
+
+    [Fact]
     public void Custom_context_loads_the_engine_from_the_dependencies_folder()
     {
         var context = new PartitionOpsLoadContext(ModuleFacts.DependencyDirectory);
@@ -62,7 +73,8 @@ public class LoadContextTests
         // With the portable SqlClient this throws PlatformNotSupportedException.
         var context = new PartitionOpsLoadContext(ModuleFacts.DependencyDirectory);
         var engine = context.LoadFromAssemblyName(new AssemblyName("PartitionOps.Engine"));
-        var provider = engine.GetType("PartitionOps.Engine.Providers.ProviderRegistry", throwOnError: true)!.GetMethod("Get")!.Invoke(null, ["sqlserver"])!;
+        var registry = engine.GetType("PartitionOps.Engine.Providers.ProviderRegistry", throwOnError: true)!;
+        var provider = registry.GetMethod("Get")!.Invoke(null, ["sqlserver"])!;
         using var connection = (System.Data.Common.DbConnection)provider.GetType().GetMethod("CreateConnection")!
             .Invoke(provider, ["Server=sql01;Database=fhir;Integrated Security=true", null])!;
         Assert.Equal("Microsoft.Data.SqlClient", connection.GetType().Assembly.GetName().Name);
@@ -74,7 +86,8 @@ public class LoadContextTests
     public void SqlClient_resolves_to_the_runtime_specific_build()
     {
         // The portable Microsoft.Data.SqlClient.dll only throws PlatformNotSupportedException.
-        var path = PartitionOpsLoadContext.ResolveAssemblyPath(ModuleFacts.DependencyDirectory, new AssemblyName("Microsoft.Data.SqlClient"));
+        var path = PartitionOpsLoadContext.ResolveAssemblyPath(ModuleFacts.DependencyDirectory,
+            new AssemblyName("Microsoft.Data.SqlClient"));
         Assert.NotNull(path);
         var expected = OperatingSystem.IsWindows() ? "win" : "unix";
         Assert.Contains(Path.Combine("runtimes", expected, "lib"), path);
@@ -140,7 +153,8 @@ public class LoadContextTests
     public void Framework_assemblies_fall_back_to_the_default_context()
     {
         Assert.Null(PartitionOpsLoadContext.ResolveAssemblyPath(ModuleFacts.DependencyDirectory, new AssemblyName("System.Runtime")));
-        Assert.Null(PartitionOpsLoadContext.ResolveAssemblyPath(ModuleFacts.DependencyDirectory, new AssemblyName("System.Management.Automation")));
+        Assert.Null(PartitionOpsLoadContext.ResolveAssemblyPath(ModuleFacts.DependencyDirectory,
+            new AssemblyName("System.Management.Automation")));
     }
 
     [Fact]

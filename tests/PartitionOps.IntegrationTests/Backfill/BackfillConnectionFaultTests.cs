@@ -1,6 +1,6 @@
 using Npgsql;
 using PartitionOps.Engine.Backfill;
-using PartitionOps.Engine.LocalPostgres;
+using PartitionOps.Demo;
 using PartitionOps.IntegrationTests.Infrastructure;
 
 namespace PartitionOps.IntegrationTests.Backfill;

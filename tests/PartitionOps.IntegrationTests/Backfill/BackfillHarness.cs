@@ -2,7 +2,7 @@ using Npgsql;
 using PartitionOps.Engine.Backfill;
 using PartitionOps.Engine.Providers;
 using PartitionOps.Engine.Providers.PostgreSql;
-using PartitionOps.Engine.Sample;
+using PartitionOps.Demo;
 using PartitionOps.IntegrationTests.Infrastructure;
 
 namespace PartitionOps.IntegrationTests.Backfill;

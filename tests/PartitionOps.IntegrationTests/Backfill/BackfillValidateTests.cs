@@ -1,5 +1,5 @@
 using PartitionOps.Engine.Backfill;
-using PartitionOps.Engine.Sample;
+using PartitionOps.Demo;
 using PartitionOps.IntegrationTests.Cli;
 using PartitionOps.IntegrationTests.Infrastructure;
 

@@ -52,7 +52,8 @@ public sealed class DemoCliTests
             await using var connection = new Npgsql.NpgsqlConnection(connectionString);
             await connection.OpenAsync();
             await using var count = new Npgsql.NpgsqlCommand("""SELECT count(*) FROM "Resource" WHERE "PartitionId" = 1""", connection);
-            Assert.Equal(doc.GetProperty("sections").GetProperty("backfill").GetProperty("systemRows").GetInt64(), (long)(await count.ExecuteScalarAsync())!);
+            Assert.Equal(doc.GetProperty("sections").GetProperty("backfill").GetProperty("systemRows").GetInt64(),
+                (long)(await count.ExecuteScalarAsync())!);
             // ... and the command line works against it as the hint says.
             var progress = await CliRun.BackfillAsync("progress", connectionString!, "--json");
             Assert.True(progress.ExitCode == 0, progress.ToString());
@@ -69,9 +70,10 @@ public sealed class DemoCliTests
     /// <summary>What the demo tells the user to do: pg_ctl -D DIR stop (as the postgres user when root); then remove its folder.</summary>
     private static async Task StopKeptServerAsync(string dataDirectory)
     {
-        var pgCtl = Path.Combine(PartitionOps.Engine.LocalPostgres.ThrowawayPostgres.FindBinDirectory()!, "pg_ctl");
+        var pgCtl = Path.Combine(PartitionOps.Demo.ThrowawayPostgres.FindBinDirectory()!, "pg_ctl");
         var root = Environment.UserName == "root";
-        var psi = new System.Diagnostics.ProcessStartInfo(root ? "runuser" : pgCtl) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var psi = new System.Diagnostics.ProcessStartInfo(root ? "runuser" : pgCtl) { RedirectStandardOutput = true,
+            RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in (root ? new[] { "-u", "postgres", "--", pgCtl } : []).Concat(["-D", dataDirectory, "-m", "fast", "-w", "stop"]))
             psi.ArgumentList.Add(a);
         using var process = System.Diagnostics.Process.Start(psi)!;

@@ -148,7 +148,7 @@ public sealed class PostgreSqlIlmConcurrencyTests(PostgresFixture postgres, ITes
     }
 
     /// <summary>Restarts the server (immediate mode, like a crash) once the copy is done, before the swap takes its locks.</summary>
-    private sealed class RestartHook(Engine.LocalPostgres.ThrowawayPostgres cluster) : IIlmStatementHook
+    private sealed class RestartHook(global::PartitionOps.Demo.ThrowawayPostgres cluster) : IIlmStatementHook
     {
         public bool Done { get; private set; }
 

@@ -1,5 +1,5 @@
 using Npgsql;
-using PartitionOps.Engine.LocalPostgres;
+using PartitionOps.Demo;
 
 namespace PartitionOps.IntegrationTests.Infrastructure;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Reflection;
 using System.Text.Json;
-using PartitionOps.Engine.LocalPostgres;
+using PartitionOps.Demo;
 using Xunit.Abstractions;
 using Xunit.Sdk;
 
@@ -106,6 +106,9 @@ public sealed class PesterSuiteFixture : IAsyncLifetime
         start.Environment["POWERSHELL_TELEMETRY_OPTOUT"] = "1";
         start.Environment["POWERSHELL_UPDATECHECK"] = "Off";
         start.Environment["NO_COLOR"] = "1";
+        // The sample table the live backfill tests create comes from the demo assembly, which the module does not ship:
+        // tests/Pester/Backfill.TestSupport.ps1 loads it from here into the module's load context.
+        start.Environment["PARTITIONOPS_TEST_DEMO_ASSEMBLY"] = typeof(FhirSample).Assembly.Location;
 
         using var process = Process.Start(start)!;
         process.StandardInput.Close();

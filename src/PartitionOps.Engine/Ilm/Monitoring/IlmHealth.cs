@@ -26,6 +26,31 @@ public sealed record IlmHealthThresholds
     /// <summary>A year of seconds: no merge threshold is longer.</summary>
     public const int MaxSeconds = 31_622_400;
 
+    /// <summary>
+    /// The one place a front end builds thresholds: every value not given (null) keeps the spec's; the result is
+    /// checked, and a bad value is an <see cref="InvalidRequestException"/> keyed by this record's property name.
+    /// </summary>
+    public static IlmHealthThresholds Create(
+        int? windowDays = null, decimal? maxFailureRatePercent = null, decimal? maxMergeSeconds = null,
+        int? maxWarmMonthlyPartitions = null, int? failedNotRetriedDays = null, decimal? maxWarmMonthlyPercent = null,
+        decimal? minSuccessRatePercent = null, decimal? maxAverageMergeSeconds = null)
+    {
+        var d = new IlmHealthThresholds();
+        var t = d with
+        {
+            WindowDays = windowDays ?? d.WindowDays,
+            MaxFailureRatePercent = maxFailureRatePercent ?? d.MaxFailureRatePercent,
+            MaxMergeSeconds = maxMergeSeconds ?? d.MaxMergeSeconds,
+            MaxWarmMonthlyPartitions = maxWarmMonthlyPartitions ?? d.MaxWarmMonthlyPartitions,
+            FailedNotRetriedDays = failedNotRetriedDays ?? d.FailedNotRetriedDays,
+            MaxWarmMonthlyPercent = maxWarmMonthlyPercent ?? d.MaxWarmMonthlyPercent,
+            MinSuccessRatePercent = minSuccessRatePercent ?? d.MinSuccessRatePercent,
+            MaxAverageMergeSeconds = maxAverageMergeSeconds ?? d.MaxAverageMergeSeconds,
+        };
+        t.Validate();
+        return t;
+    }
+
     public void Validate()
     {
         // Days count back from now in SQL (interval arithmetic) and in .NET (AddDays): 100 years is more than any audit holds.

@@ -1,7 +1,8 @@
 using System.Data.Common;
 using Npgsql;
+using PartitionOps.Engine.Backfill;
 
-namespace PartitionOps.Engine.Sample;
+namespace PartitionOps.Demo;
 
 /// <summary>Shape of a generated FHIR-like database.</summary>
 public sealed record FhirSampleOptions
@@ -37,25 +38,30 @@ public static class FhirSample
     /// <summary>Type names: the seven system types, then common clinical ones, then numbered fillers.</summary>
     public static IReadOnlyList<string> TypeNames(int count)
     {
-        var names = new List<string>(Backfill.BackfillProfile.FhirSystemTypes);
+        var names = new List<string>(BackfillProfile.FhirSystemTypes);
         names.AddRange(CommonTypes);
         for (var i = names.Count + 1; names.Count < count; i++) names.Add($"Resource{i:000}");
-        return names.Take(Math.Max(count, Backfill.BackfillProfile.FhirSystemTypes.Count)).ToList();
+        return names.Take(Math.Max(count, BackfillProfile.FhirSystemTypes.Count)).ToList();
     }
 
     /// <summary>Rows per type: system types share <see cref="FhirSampleOptions.SystemShare"/>, each group Zipf-skewed.</summary>
     public static IReadOnlyList<(string Name, int Id, long Rows)> Distribution(FhirSampleOptions options)
     {
         var names = TypeNames(options.TypeCount);
-        var systemCount = Backfill.BackfillProfile.FhirSystemTypes.Count;
-        static double[] Zipf(int n) { var w = Enumerable.Range(1, n).Select(r => 1.0 / Math.Pow(r, 1.1)).ToArray(); var s = w.Sum(); return w.Select(x => x / s).ToArray(); }
+        var systemCount = BackfillProfile.FhirSystemTypes.Count;
+        static double[] Zipf(int n)
+        {
+            var w = Enumerable.Range(1, n).Select(r => 1.0 / Math.Pow(r, 1.1)).ToArray();
+            var s = w.Sum();
+            return w.Select(x => x / s).ToArray();
+        }
         // Relative sizes of the spec's priority table: ValueSet largest, CompartmentDefinition smallest.
         var relative = new Dictionary<string, double>
         {
             ["ValueSet"] = 30, ["SearchParameter"] = 10, ["CodeSystem"] = 8, ["OperationDefinition"] = 5,
             ["StructureDefinition"] = 3, ["CapabilityStatement"] = 1, ["CompartmentDefinition"] = 0.5,
         };
-        var systemWeights = Backfill.BackfillProfile.FhirSystemTypes.Select(t => relative[t] / relative.Values.Sum()).ToArray();
+        var systemWeights = BackfillProfile.FhirSystemTypes.Select(t => relative[t] / relative.Values.Sum()).ToArray();
         var userWeights = Zipf(names.Count - systemCount);
         var systemRows = (long)Math.Round(options.Rows * options.SystemShare);
         var userRows = options.Rows - systemRows;
@@ -70,13 +76,18 @@ public static class FhirSample
         return result;
     }
 
-    public static async Task CreateAsync(string connectionString, FhirSampleOptions options, IProgress<string>? progress = null, CancellationToken ct = default)
+    public static async Task CreateAsync(string connectionString, FhirSampleOptions options, IProgress<string>? progress = null,
+        CancellationToken ct = default)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(ct).ConfigureAwait(false);
         var s = $"\"{options.Schema}\"";
         var distribution = Distribution(options);
-        async Task Exec(string sql) { await using var c = new NpgsqlCommand(sql, connection) { CommandTimeout = 0 }; await c.ExecuteNonQueryAsync(ct).ConfigureAwait(false); }
+        async Task Exec(string sql)
+        {
+            await using var c = new NpgsqlCommand(sql, connection) { CommandTimeout = 0 };
+            await c.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
 
         await Exec($"CREATE SCHEMA IF NOT EXISTS {s}");
         await Exec($"""CREATE TABLE {s}."ResourceType" ("ResourceTypeId" smallint PRIMARY KEY, "Name" varchar(50) NOT NULL UNIQUE)""");
@@ -95,7 +106,8 @@ public static class FhirSample
             ? $"""CREATE TABLE {s}."Resource" ({columns}) PARTITION BY LIST ("ResourceTypeId")"""
             : $"""CREATE TABLE {s}."Resource" ({columns})""");
 
-        await using (var writer = await connection.BeginBinaryImportAsync($"""COPY {s}."ResourceType" ("ResourceTypeId", "Name") FROM STDIN (FORMAT BINARY)""", ct).ConfigureAwait(false))
+        var copyTypes = $"""COPY {s}."ResourceType" ("ResourceTypeId", "Name") FROM STDIN (FORMAT BINARY)""";
+        await using (var writer = await connection.BeginBinaryImportAsync(copyTypes, ct).ConfigureAwait(false))
         {
             foreach (var (name, id, _) in distribution)
             {
@@ -125,7 +137,8 @@ public static class FhirSample
     }
 
     /// <summary>Inserts rows of a type above its current highest key (what the application does during a run).</summary>
-    public static async Task<int> InsertNewRowsAsync(DbConnection connection, string schema, int typeId, int rows, CancellationToken ct = default)
+    public static async Task<int> InsertNewRowsAsync(DbConnection connection, string schema, int typeId, int rows,
+        CancellationToken ct = default)
     {
         await using var command = connection.CreateCommand();
         command.CommandText = $"""

@@ -1,6 +1,7 @@
 using System.Diagnostics;
+using PartitionOps.Engine;
 
-namespace PartitionOps.Engine.LocalPostgres;
+namespace PartitionOps.Demo;
 
 /// <summary>
 /// A private PostgreSQL cluster in a temporary folder, reachable only through a unix socket in that
@@ -34,7 +35,8 @@ public sealed class ThrowawayPostgres : IAsyncDisposable, IDisposable
 
     /// <summary>Connection string of the superuser to the given database.</summary>
     public string ConnectionString(string database = "postgres") =>
-        $"Host={SocketDirectory};Port={Port};Username=postgres;Database={database};Pooling=true;Maximum Pool Size=50;Timeout=30;Command Timeout=0";
+        $"Host={SocketDirectory};Port={Port};Username=postgres;Database={database};" +
+        "Pooling=true;Maximum Pool Size=50;Timeout=30;Command Timeout=0";
 
     /// <summary>Finds PostgreSQL's programs: PARTITIONOPS_PG_BIN, else the newest /usr/lib/postgresql/N/bin.</summary>
     public static string? FindBinDirectory()
@@ -123,7 +125,8 @@ public sealed class ThrowawayPostgres : IAsyncDisposable, IDisposable
         _stopped = true;
         if (Directory.Exists(Path.Combine(DataDirectory, "global")))
         {
-            try { await RunPgAsync("pg_ctl", ["-D", DataDirectory, "-m", "immediate", "-w", "stop"], CancellationToken.None).ConfigureAwait(false); }
+            try { await RunPgAsync("pg_ctl", ["-D", DataDirectory, "-m", "immediate", "-w", "stop"],
+                CancellationToken.None).ConfigureAwait(false); }
             catch (PartitionOpsException) { /* already down */ }
         }
         try { Directory.Delete(Root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
@@ -157,7 +160,8 @@ public sealed class ThrowawayPostgres : IAsyncDisposable, IDisposable
         {
             var err = stderr.IsCompleted ? await stderr.ConfigureAwait(false) : "";
             var output = stdout.IsCompleted ? await stdout.ConfigureAwait(false) : "";
-            throw new PartitionOpsException($"{Path.GetFileName(fileName)} {string.Join(' ', args)} failed ({process.ExitCode}): {err}{output}");
+            throw new PartitionOpsException($"{Path.GetFileName(fileName)} {string.Join(' ', args)} failed ({process.ExitCode}): " +
+                $"{err}{output}");
         }
     }
 }
