@@ -92,13 +92,13 @@ public sealed class SecretAliasTests
     }
 
     [Fact]
-    public void A_connection_failure_keeps_every_alias_out_of_the_message()
+    public async Task A_connection_failure_keeps_every_alias_out_of_the_message()
     {
         foreach (var key in NpgsqlSecretKeys())
         {
             // Nothing listens on port 1: the driver's own failure, with the alias in the string it was given.
             var target = new DatabaseTarget(PostgreSqlProvider.Instance, $"Host=127.0.0.1;Port=1;Timeout=2;Database=none;Username=u;{key}={Secret}");
-            var e = Assert.ThrowsAsync<ConnectionFailedException>(() => target.OpenAsync(CancellationToken.None)).GetAwaiter().GetResult();
+            var e = await Assert.ThrowsAsync<ConnectionFailedException>(() => target.OpenAsync(CancellationToken.None));
             Assert.DoesNotContain(Secret, e.Message);
             var cmdlet = new ProbeCmdlet { ConnectionString = target.ConnectionString, Provider = "postgresql" };
             foreach (var text in RecordTexts(cmdlet, e, target.ConnectionString)) Assert.DoesNotContain(Secret, text);

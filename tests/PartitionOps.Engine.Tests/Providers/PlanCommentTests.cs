@@ -12,7 +12,7 @@ public sealed class PlanCommentTests
             new SqlParameter("sources", new[] { "p_1", "it's" }), new SqlParameter("n", 1.5), new SqlParameter("none", null));
         var line = PlanComment.Parameters(statement);
         Assert.Equal("-- parameters: sources = {'p_1', 'it''s'}, n = 1.5, none = NULL", line);
-        Assert.DoesNotContain('\n', line);
+        Assert.DoesNotContain('\n', line!);
         Assert.Null(PlanComment.Parameters(new SqlStatement("SELECT 1")));
     }
 
