@@ -35,6 +35,14 @@ internal sealed class BackfillContext
     public SqlParameter[] TableParameters() =>
         [new("table_schema", Table.Schema), new("table_name", Table.Table), new("column_name", Profile.PartitionColumn)];
 
+    /// <summary>The value a run of <paramref name="direction"/> writes: the system value for a backfill, the default for an undo.</summary>
+    public int TargetValue(BackfillDirection direction) =>
+        direction == BackfillDirection.Backfill ? Profile.SystemValue : Profile.DefaultValue;
+
+    /// <summary>The value a run of <paramref name="direction"/> moves rows away from (what its sweep looks for).</summary>
+    public int SourceValue(BackfillDirection direction) =>
+        direction == BackfillDirection.Backfill ? Profile.DefaultValue : Profile.SystemValue;
+
     /// <param name="allowMissingSystemTypes">The pre-flight reports system types missing from the lookup as a failed check
     /// instead of refusing; every other caller refuses them (nothing can be placed without its type id).</param>
     public static async Task<BackfillContext> ResolveAsync(BackfillScope scope, DbConnection connection, CancellationToken ct,

@@ -10,7 +10,6 @@ namespace PartitionOps.Engine.Backfill;
 /// </summary>
 public sealed class BackfillService
 {
-    internal const long StartKey = long.MinValue;
     private static readonly string Host = $"{Environment.MachineName}:{Environment.ProcessId}";
 
     // ================================================================ start / undo
@@ -177,7 +176,7 @@ public sealed class BackfillService
         await using var connection = await scope.Target.OpenAsync(ct).ConfigureAwait(false);
         var context = await BackfillContext.ResolveAsync(scope, connection, ct).ConfigureAwait(false);
         await EnsureControlTablesAsync(connection, context, ct).ConfigureAwait(false);
-        await SetStopFlagAsync(connection, context, true, ct).ConfigureAwait(false);
+        await StopFlag.SetAsync(connection, context, true, Host, ct).ConfigureAwait(false);
         var latest = await connection.QueryAsync(context.Provider, context.Dialect.LatestRun(context.Table.ControlSchema).With(context.TableParameters()),
             r => (RunId: r.Get<long>("run_id"), Status: r.Get<string>("status")), ct).ConfigureAwait(false);
         // Who works now, whatever the run's row says: a type's lock, or the setup lock of phases 1 and 2.
@@ -216,10 +215,6 @@ public sealed class BackfillService
         }
         await ControlTables.CreateAsync(connection, context.Provider, statements, ct).ConfigureAwait(false);
     }
-
-    internal static Task SetStopFlagAsync(DbConnection connection, BackfillContext context, bool stop, CancellationToken ct) =>
-        connection.ExecuteAsync(context.Provider, context.Dialect.SetStopFlag(context.Table.ControlSchema)
-            .With(context.TableParameters()).With("stop_requested", stop ? 1 : 0).With("requested_by", Host), ct);
 
     // ================================================================ progress
 
@@ -347,8 +342,8 @@ public sealed class BackfillService
         {
             await EnsureControlTablesAsync(connection, context, ct, tx).ConfigureAwait(false);
             var batch = context.Dialect.Batch(context.Table).With(
-                new("run_id", -1L), new("type_id", type.Id), new("last_key", StartKey), new("high_water_mark", long.MaxValue),
-                new("batch_size", BackfillWalk.CreateController(request, context.Dialect).Current), new("target_value", TargetValue(context, request.Direction)));
+                new("run_id", -1L), new("type_id", type.Id), new("last_key", Checkpoint.StartKey), new("high_water_mark", long.MaxValue),
+                new("batch_size", BatchSizeController.For(request, context.Dialect).Current), new("target_value", context.TargetValue(request.Direction)));
             var watch = Stopwatch.StartNew();
             var rows = await connection.QueryAsync(context.Provider, batch, r => r.Get<int>("rows_scanned"), ct, tx).ConfigureAwait(false);
             watch.Stop();
@@ -365,12 +360,6 @@ public sealed class BackfillService
     }
 
     // ================================================================ shared pieces
-
-    internal static int TargetValue(BackfillContext context, BackfillDirection direction) =>
-        direction == BackfillDirection.Backfill ? context.Profile.SystemValue : context.Profile.DefaultValue;
-
-    internal static int SourceValue(BackfillContext context, BackfillDirection direction) =>
-        direction == BackfillDirection.Backfill ? context.Profile.DefaultValue : context.Profile.SystemValue;
 
     internal static async Task<ServerFacts> ReadServerAsync(DbConnection connection, BackfillContext context, CancellationToken ct)
     {
@@ -516,7 +505,7 @@ public sealed class BackfillService
         if (!request.SkipBackfill)
         {
             steps.Add(new("backfill", $"walk {context.SelectedTypes.Count} types in key ranges of up to {request.BatchSize} rows, " +
-                $"setting {context.Profile.PartitionColumn} = {TargetValue(context, request.Direction)}; one statement per batch, checkpoint included",
+                $"setting {context.Profile.PartitionColumn} = {context.TargetValue(request.Direction)}; one statement per batch, checkpoint included",
                 [dialect.HighWaterMark(context.Table), dialect.Batch(context.Table), dialect.Sweep(context.Table)]));
         }
         var types = context.ColumnExists

@@ -6,6 +6,9 @@ namespace PartitionOps.Engine.Backfill;
 /// <summary>A row of backfill_checkpoint.</summary>
 internal sealed record Checkpoint
 {
+    /// <summary>The last key of a type nothing has been walked of yet: below every key.</summary>
+    public const long StartKey = long.MinValue;
+
     public long RunId { get; init; }
     public int TypeId { get; init; }
     public string TypeName { get; init; } = "";
@@ -122,7 +125,7 @@ internal static class ProgressReader
             : context.SelectedTypes;
         foreach (var type in shown)
         {
-            var cp = byType.GetValueOrDefault(type.Id) ?? new Checkpoint { TypeId = type.Id, TypeName = type.Name, LastKey = BackfillService.StartKey };
+            var cp = byType.GetValueOrDefault(type.Id) ?? new Checkpoint { TypeId = type.Id, TypeName = type.Name, LastKey = Checkpoint.StartKey };
             var progress = cp.ToProgress(estimates.TryGetValue(type.Id, out var e) ? e : cp.EstimatedRows, now);
             if (counts != null)
             {

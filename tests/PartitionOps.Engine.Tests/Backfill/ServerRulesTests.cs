@@ -154,13 +154,13 @@ public sealed class ServerRulesTests
     public void A_SQL_Server_walk_asked_for_10000_row_batches_never_uses_more_than_4000()
     {
         var request = Request() with { BatchSize = 10_000 };
-        var controller = BackfillWalk.CreateController(request, new SqlServerBackfillDialect());
+        var controller = BatchSizeController.For(request, new SqlServerBackfillDialect());
         Assert.Equal(SqlServerBackfillDialect.LockEscalationSafeBatchSize, controller.Max);
         Assert.True(controller.Current <= 4000, $"starts at {controller.Current}");
         // However fast the batches are, the size stays below lock escalation.
         for (var i = 0; i < 20; i++) controller.Observe(controller.Current, TimeSpan.FromMilliseconds(1));
         Assert.True(controller.Current <= 4000, $"grew to {controller.Current}");
         // PostgreSQL has no lock escalation: the asked size is used.
-        Assert.Equal(10_000, BackfillWalk.CreateController(request, new PostgreSqlBackfillDialect()).Current);
+        Assert.Equal(10_000, BatchSizeController.For(request, new PostgreSqlBackfillDialect()).Current);
     }
 }
