@@ -92,7 +92,7 @@ public sealed class BackfillService
                 // ones after it wait for a run of phase 2 alone (phase 3 does not need the indexes to move rows).
                 var estimate = ServerRules.IndexBuildEstimate(tableRows, request.IndexBuildRowsPerSecond);
                 var defer = deferred.Count > 0
-                    ? "not started: it would follow a deferred build; run it with backfill start --phase indexes outside the time box"
+                    ? "not started: it would follow a deferred build; run it with the indexes phase alone, without a time limit"
                     : ServerRules.DeferBuild(context.Dialect.NotResumableReason(index, indexOptions), request.MaxDuration,
                         clock.Elapsed, estimate, tableRows, request.IndexBuildRowsPerSecond);
                 if (defer is not null)
@@ -304,9 +304,9 @@ public sealed class BackfillService
             var each = ServerRules.Human(ServerRules.IndexBuildEstimate(tableRows, request.IndexBuildRowsPerSecond));
             checks.Add(new("index builds that cannot be paused", true,
                 $"{string.Join(", ", unpausable.Select(x => x.Index.Name))}: {unpausable[0].Reason}. Each is estimated at " +
-                $"{each} ({tableRows:N0} rows at {request.IndexBuildRowsPerSecond:N0} rows/s); a run with --max-duration " +
-                "does not start one it cannot finish in the time left: build them with backfill start --phase indexes " +
-                "outside the time box"));
+                $"{each} ({tableRows:N0} rows at {request.IndexBuildRowsPerSecond:N0} rows/s); a run with a time limit " +
+                "does not start one it cannot finish in the time left: build them with the indexes phase alone, " +
+                "without a time limit"));
         }
         var permissions = await connection.QueryAsync(context.Provider,
             context.Dialect.Permissions().With("schema", context.Table.Schema).With("table", context.Table.Table)

@@ -134,7 +134,9 @@ public sealed class FilteredIndexProfileTests
         Assert.NotNull(why);
         Assert.Contains("1 h 00 min", why);
         Assert.Contains("30 min", why);
-        Assert.Contains("--phase indexes", why);
+        Assert.Contains("Run the indexes phase alone without a time limit", why);
+        Assert.Contains("of the time limit is left", why);
+        Assert.DoesNotContain("--", why, StringComparison.Ordinal);
         Assert.Contains("180,000,000 rows", why);
         Assert.Null(ServerRules.DeferBuild("no pause", TimeSpan.FromHours(3), TimeSpan.FromHours(1), estimate, 180_000_000, 50_000));
         Assert.Null(ServerRules.DeferBuild("no pause", null, TimeSpan.FromHours(10), estimate, 180_000_000, 50_000));
