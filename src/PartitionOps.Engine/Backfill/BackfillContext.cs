@@ -56,20 +56,20 @@ internal sealed class BackfillContext
         var controlSchema = Identifier.ValidateSchema(scope.ControlSchema ?? provider.DefaultControlSchema, nameof(BackfillScope.ControlSchema));
         var table = new BackfillTable(schema, profile, controlSchema);
 
-        if (await connection.ScalarAsync<int>(provider, dialect.SchemaExists().With("schema", schema), ct) == 0)
+        if (await connection.ScalarAsync<int>(provider, dialect.SchemaExists(schema), ct) == 0)
             throw new InvalidRequestException(nameof(BackfillScope.Schema), schema, "does not exist");
 
-        var tableInfo = await connection.QueryAsync(provider, dialect.TableInfo().With("schema", schema).With("table", profile.Table),
+        var tableInfo = await connection.QueryAsync(provider, dialect.TableInfo(schema, profile.Table),
             r => r.Get<int>("is_partitioned") == 1, ct);
         if (tableInfo.Count == 0)
         {
-            var bases = await connection.QueryAsync(provider, dialect.ViewBaseTables().With("schema", schema).With("table", profile.Table),
+            var bases = await connection.QueryAsync(provider, dialect.ViewBaseTables(schema, profile.Table),
                 r => (Schema: r.Get<string>("base_schema")!, Table: r.Get<string>("base_table")!), ct);
             if (bases.Count > 0) throw ViewNotTable(schema, profile.Table, bases);
             throw new InvalidRequestException(nameof(BackfillScope.Profile), "table", $"{schema}.{profile.Table}", "does not exist");
         }
 
-        var columns = (await connection.QueryAsync(provider, dialect.Columns().With("schema", schema).With("table", profile.Table),
+        var columns = (await connection.QueryAsync(provider, dialect.Columns(schema, profile.Table),
                 r => (Name: r.Get<string>("column_name")!, Type: r.Get<string>("data_type")!.ToLowerInvariant()), ct))
             .ToDictionary(c => c.Name, c => c.Type, StringComparer.Ordinal);
         string RequireColumn(string name, string what)
@@ -89,7 +89,7 @@ internal sealed class BackfillContext
             throw new InvalidRequestException(nameof(BackfillScope.Profile), "partition_column", profile.PartitionColumn,
                 $"already exists with type {partitionType}, not {profile.PartitionColumnType}");
 
-        var lookupInfo = await connection.QueryAsync(provider, dialect.TableInfo().With("schema", schema).With("table", profile.LookupTable), r => 0, ct);
+        var lookupInfo = await connection.QueryAsync(provider, dialect.TableInfo(schema, profile.LookupTable), r => 0, ct);
         if (lookupInfo.Count == 0) throw new InvalidRequestException(nameof(BackfillScope.Profile), "lookup_table", $"{schema}.{profile.LookupTable}", "does not exist");
         List<(int Id, string Name)> lookup;
         try

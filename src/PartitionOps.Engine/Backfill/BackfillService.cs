@@ -177,7 +177,7 @@ public sealed class BackfillService
         var context = await BackfillContext.ResolveAsync(scope, connection, ct).ConfigureAwait(false);
         await EnsureControlTablesAsync(connection, context, ct).ConfigureAwait(false);
         await StopFlag.SetAsync(connection, context, true, Host, ct).ConfigureAwait(false);
-        var latest = await connection.QueryAsync(context.Provider, context.Dialect.LatestRun(context.Table.ControlSchema).With(context.TableParameters()),
+        var latest = await connection.QueryAsync(context.Provider, context.Dialect.LatestRun(context.Table),
             r => (RunId: r.Get<long>("run_id"), Status: r.Get<string>("status")), ct).ConfigureAwait(false);
         // Who works now, whatever the run's row says: a type's lock, or the setup lock of phases 1 and 2.
         var working = new List<string>();
@@ -242,15 +242,14 @@ public sealed class BackfillService
         long? runId = null;
         if (await connection.ScalarAsync<int>(context.Provider, context.Dialect.ControlTablesExist(control), ct).ConfigureAwait(false) == 1)
         {
-            var latest = await connection.QueryAsync(context.Provider, context.Dialect.LatestRun(control).With(context.TableParameters()),
+            var latest = await connection.QueryAsync(context.Provider, context.Dialect.LatestRun(context.Table),
                 r => (RunId: r.Get<long>("run_id"), Direction: r.Get<string>("direction")), ct).ConfigureAwait(false);
             if (latest.Count > 0 && latest[0].Direction == nameof(BackfillDirection.Backfill).ToLowerInvariant()) runId = latest[0].RunId;
         }
-        var statement = (runId is { } run
-                ? context.Dialect.MisplacedSinceRun(context.Table, context.SystemTypes.Count).With("run_id", run)
-                : context.Dialect.Misplaced(context.Table, context.SystemTypes.Count))
-            .With("system_value", p.SystemValue).With("default_value", p.DefaultValue)
-            .With(context.SystemTypes.Select((t, i) => new SqlParameter($"sys_{i}", t.Id)).ToArray());
+        var systemTypeIds = context.SystemTypes.Select(t => t.Id).ToList();
+        var statement = runId is { } run
+            ? context.Dialect.MisplacedSinceRun(context.Table, systemTypeIds, run)
+            : context.Dialect.Misplaced(context.Table, systemTypeIds);
         var misplaced = (await connection.QueryAsync(context.Provider, statement,
                 r => (Id: r.Get<int>("type_id"), Rows: r.Get<long>("misplaced_rows"),
                     After: runId is null ? 0 : r.Get<long>("written_after_run")),
@@ -309,8 +308,7 @@ public sealed class BackfillService
                 "without a time limit"));
         }
         var permissions = await connection.QueryAsync(context.Provider,
-            context.Dialect.Permissions().With("schema", context.Table.Schema).With("table", context.Table.Table)
-                .With("control_schema", context.Table.ControlSchema),
+            context.Dialect.Permissions(context.Table),
             r => (Name: r.Get<string>("permission")!, Granted: r.Get<int>("granted") == 1, Needs: r.Get<string>("needs")), ct).ConfigureAwait(false);
         foreach (var (name, granted, needs) in permissions)
             checks.Add(new($"permission {name}", granted, granted ? "granted" : $"missing: the login needs {needs ?? name.Replace('_', ' ')}"));
@@ -341,9 +339,8 @@ public sealed class BackfillService
         try
         {
             await EnsureControlTablesAsync(connection, context, ct, tx).ConfigureAwait(false);
-            var batch = context.Dialect.Batch(context.Table).With(
-                new("run_id", -1L), new("type_id", type.Id), new("last_key", Checkpoint.StartKey), new("high_water_mark", long.MaxValue),
-                new("batch_size", BatchSizeController.For(request, context.Dialect).Current), new("target_value", context.TargetValue(request.Direction)));
+            var batch = context.Dialect.Batch(context.Table, runId: -1, type.Id, Checkpoint.StartKey, highWaterMark: long.MaxValue,
+                BatchSizeController.For(request, context.Dialect).Current, context.TargetValue(request.Direction));
             var watch = Stopwatch.StartNew();
             var rows = await connection.QueryAsync(context.Provider, batch, r => r.Get<int>("rows_scanned"), ct, tx).ConfigureAwait(false);
             watch.Stop();
@@ -409,12 +406,12 @@ public sealed class BackfillService
 
     private static Task<long> TableRowsAsync(DbConnection connection, BackfillContext context, CancellationToken ct) =>
         connection.ScalarAsync<long>(context.Provider,
-            context.Dialect.TableRowEstimate().With("schema", context.Table.Schema).With("table", context.Table.Table), ct);
+            context.Dialect.TableRowEstimate(context.Table.Schema, context.Table.Table), ct);
 
     private static async Task<PrerequisiteCheck> RowSizeCheckAsync(DbConnection connection, BackfillContext context, CancellationToken ct)
     {
         var rows = await connection.QueryAsync(context.Provider,
-            context.Dialect.MaxRowBytes().With("schema", context.Table.Schema).With("table", context.Table.Table),
+            context.Dialect.MaxRowBytes(context.Table.Schema, context.Table.Table),
             r => r.Get<int?>("max_row_bytes"), ct).ConfigureAwait(false);
         return ServerRules.RowSizeCheck(rows.FirstOrDefault(), context.Dialect.OnlineAddColumnRowLimit, context.ColumnExists,
             context.Profile, context.Display);
@@ -426,14 +423,13 @@ public sealed class BackfillService
     {
         var dialect = context.Dialect;
         var provider = context.Provider;
-        var tableParams = new[] { new SqlParameter("schema", context.Table.Schema), new SqlParameter("table", context.Table.Table) };
-        var partitions = await connection.QueryAsync(provider, dialect.Partitions().With(tableParams),
+        var partitions = await connection.QueryAsync(provider, dialect.Partitions(context.Table.Schema, context.Table.Table),
             r => new TablePartition(r.Get<string>("partition_schema")!, r.Get<string>("partition_name")!)
             {
                 ParentSchema = r.Get<string>("parent_schema"), ParentName = r.Get<string>("parent_name"),
                 IsLeaf = r.Get<int>("is_leaf") == 1, Level = r.Get<int>("level"),
             }, ct).ConfigureAwait(false);
-        var existing = await connection.QueryAsync(provider, dialect.Indexes().With(tableParams),
+        var existing = await connection.QueryAsync(provider, dialect.Indexes(context.Table.Schema, context.Table.Table),
             r => new IndexState(r.Get<string>("object_schema")!, r.Get<string>("object_name")!, r.Get<string>("index_name")!,
                 r.Get<int>("is_valid") == 1, r.Get<int>("is_paused") == 1) { PausedMaxDop = r.Get<int?>("paused_max_dop") },
             ct).ConfigureAwait(false);
@@ -504,9 +500,19 @@ public sealed class BackfillService
         steps.AddRange(indexSteps);
         if (!request.SkipBackfill)
         {
+            // The walk binds its values per type and batch: the plan shows the statements' text, as it always did.
+            var target = context.TargetValue(request.Direction);
+            var typeId = context.SelectedTypes.Count > 0 ? context.SelectedTypes[0].Id : 0;
+            SqlStatement[] walk =
+            [
+                dialect.HighWaterMark(context.Table, typeId),
+                dialect.Batch(context.Table, runId: 0, typeId, Checkpoint.StartKey, long.MaxValue, request.BatchSize, target),
+                dialect.Sweep(context.Table, runId: 0, typeId, long.MaxValue, request.BatchSize, target,
+                    context.SourceValue(request.Direction)),
+            ];
             steps.Add(new("backfill", $"walk {context.SelectedTypes.Count} types in key ranges of up to {request.BatchSize} rows, " +
-                $"setting {context.Profile.PartitionColumn} = {context.TargetValue(request.Direction)}; one statement per batch, checkpoint included",
-                [dialect.HighWaterMark(context.Table), dialect.Batch(context.Table), dialect.Sweep(context.Table)]));
+                $"setting {context.Profile.PartitionColumn} = {target}; one statement per batch, checkpoint included",
+                walk.Select(statement => new SqlStatement(statement.Text)).ToList()));
         }
         var types = context.ColumnExists
             ? (await ProgressReader.ReadAsync(connection, context, exact: false, ct).ConfigureAwait(false)).Types

@@ -79,15 +79,14 @@ internal static class ProgressReader
 {
     public static async Task<Dictionary<int, long>> EstimatesAsync(DbConnection connection, BackfillContext context, CancellationToken ct)
     {
-        var statement = context.Dialect.EstimatedRowsPerType(context.Table)
-            .With("schema", context.Table.Schema).With("table", context.Table.Table).With("type_column", context.Profile.TypeColumn);
+        var statement = context.Dialect.EstimatedRowsPerType(context.Table);
         var rows = await connection.QueryAsync(context.Provider, statement,
             r => (Id: r.Get<int>("type_id"), Rows: r.Get<long>("estimated_rows")), ct).ConfigureAwait(false);
         return rows.GroupBy(r => r.Id).ToDictionary(g => g.Key, g => g.Sum(x => x.Rows));
     }
 
     public static async Task<List<Checkpoint>> CheckpointsAsync(DbConnection connection, BackfillContext context, long runId, CancellationToken ct) =>
-        await connection.QueryAsync(context.Provider, context.Dialect.ReadCheckpoints(context.Table.ControlSchema).With("run_id", runId),
+        await connection.QueryAsync(context.Provider, context.Dialect.ReadCheckpoints(context.Table.ControlSchema, runId),
             Checkpoint.Read, ct).ConfigureAwait(false);
 
     public static async Task<BackfillProgressReport> ReadAsync(DbConnection connection, BackfillContext context, bool exact, CancellationToken ct)
@@ -100,8 +99,7 @@ internal static class ProgressReader
         Dictionary<int, (long Total, long System, long Default)>? counts = null;
         if (exact && context.ColumnExists)
         {
-            counts = (await connection.QueryAsync(provider, dialect.ExactCounts(context.Table)
-                    .With("system_value", context.Profile.SystemValue).With("default_value", context.Profile.DefaultValue),
+            counts = (await connection.QueryAsync(provider, dialect.ExactCounts(context.Table),
                 r => (Id: r.Get<int>("type_id"), Total: r.Get<long>("total_rows"), System: r.Get<long>("system_rows"), Default: r.Get<long>("default_rows")),
                 ct, timeoutSeconds: 0).ConfigureAwait(false)).ToDictionary(x => x.Id, x => (x.Total, x.System, x.Default));
         }
@@ -110,7 +108,7 @@ internal static class ProgressReader
         (long RunId, string Direction, string Status, DateTimeOffset? Started, DateTimeOffset? Ended)? run = null;
         if (controlExists)
         {
-            var runs = await connection.QueryAsync(provider, dialect.LatestRun(context.Table.ControlSchema).With(context.TableParameters()),
+            var runs = await connection.QueryAsync(provider, dialect.LatestRun(context.Table),
                 r => (r.Get<long>("run_id"), r.Get<string>("direction")!, r.Get<string>("status")!,
                     r.Get<DateTimeOffset?>("started_at"), r.Get<DateTimeOffset?>("ended_at")), ct).ConfigureAwait(false);
             if (runs.Count > 0) run = runs[0];

@@ -49,18 +49,15 @@ internal sealed class RunCheckpoints(BackfillContext context, BackfillRequest re
 
     /// <summary>Moves a type's checkpoint to <paramref name="status"/> (with its high-water mark and error).</summary>
     public SqlStatement TypeStatus(TypeState state, string status, string? error) =>
-        _dialect.UpdateCheckpointStatus(_controlSchema).With(
-            new("run_id", state.Checkpoint.RunId), new("type_id", state.Checkpoint.TypeId), new("status", status),
-            new("host", host), new("high_water_mark", state.HighWaterMark), new("last_error", error));
+        _dialect.UpdateCheckpointStatus(_controlSchema, state.Checkpoint.RunId, state.Checkpoint.TypeId, status, host,
+            state.HighWaterMark, error);
 
     /// <summary>Counts one lock wait on a type's checkpoint.</summary>
     public SqlStatement LockWait(TypeState state) =>
-        _dialect.AddLockWaits(_controlSchema).With(
-            new("run_id", state.Checkpoint.RunId), new("type_id", state.Checkpoint.TypeId), new("lock_waits", 1L));
+        _dialect.AddLockWaits(_controlSchema, state.Checkpoint.RunId, state.Checkpoint.TypeId, 1);
 
     private SqlStatement SetRunStatus(long runId, string status) =>
-        _dialect.SetRunStatus(_controlSchema).With(
-            new("run_id", runId), new("status", status), new("ended", status == BackfillStatus.Running ? 0 : 1), new("host", host));
+        _dialect.SetRunStatus(_controlSchema, runId, status, ended: status != BackfillStatus.Running, host);
 
     private Task<bool> TypeLockHeldElsewhereAsync(MainSession session, string typeName, CancellationToken ct) =>
         session.RunAsync(Phase, (c, t) => AppLocks.HeldElsewhereAsync(c, context, context.Table.LockResource(typeName), t), ct);
@@ -72,7 +69,7 @@ internal sealed class RunCheckpoints(BackfillContext context, BackfillRequest re
     /// </summary>
     private async Task<long> OpenRunAsync(DbConnection connection, Dictionary<int, long> estimates, CancellationToken ct)
     {
-        var latest = (await connection.QueryAsync(_provider, _dialect.LatestRun(_controlSchema).With(context.TableParameters()),
+        var latest = (await connection.QueryAsync(_provider, _dialect.LatestRun(context.Table),
             r => (RunId: r.Get<long>("run_id"), Direction: r.Get<string>("direction")!, Status: r.Get<string>("status")!,
                 Host: r.Get<string>("host")),
             ct).ConfigureAwait(false))
@@ -96,10 +93,7 @@ internal sealed class RunCheckpoints(BackfillContext context, BackfillRequest re
                     .ToDictionary(c => c.TypeId);
             var options = $"batch_size={request.BatchSize};target_batch_ms={request.TargetBatchTime.TotalMilliseconds};" +
                           $"parallel={request.Parallelism}";
-            runId = await connection.ScalarAsync<long>(_provider, _dialect.InsertRun(_controlSchema).With(
-                new("table_schema", context.Table.Schema), new("table_name", context.Table.Table),
-                new("column_name", context.Profile.PartitionColumn), new("direction", _direction), new("host", host),
-                new("options", options)), ct).ConfigureAwait(false);
+            runId = await connection.ScalarAsync<long>(_provider, _dialect.InsertRun(context.Table, _direction, host, options), ct).ConfigureAwait(false);
             progress.Say($"started run {runId} ({_direction})");
         }
 
@@ -107,14 +101,12 @@ internal sealed class RunCheckpoints(BackfillContext context, BackfillRequest re
         foreach (var type in context.SelectedTypes)
         {
             var highWaterMark = await connection.ScalarAsync<long?>(_provider,
-                _dialect.HighWaterMark(context.Table).With("type_id", type.Id), ct).ConfigureAwait(false);
+                _dialect.HighWaterMark(context.Table, type.Id), ct).ConfigureAwait(false);
             var lastKey = seed.TryGetValue(type.Id, out var previous) && previous.Status == BackfillStatus.Done
                 ? previous.LastKey
                 : Checkpoint.StartKey;
-            await connection.ExecuteAsync(_provider, _dialect.InsertCheckpoint(_controlSchema).With(
-                new("run_id", runId), new("type_id", type.Id), new("type_name", type.Name), new("target_value", target),
-                new("last_key", lastKey), new("high_water_mark", highWaterMark),
-                new("estimated_rows", estimates.TryGetValue(type.Id, out var e) ? e : null)), ct).ConfigureAwait(false);
+            await connection.ExecuteAsync(_provider, _dialect.InsertCheckpoint(_controlSchema, runId, type, target, lastKey,
+                highWaterMark, estimates.TryGetValue(type.Id, out var e) ? e : null), ct).ConfigureAwait(false);
         }
         return runId;
     }

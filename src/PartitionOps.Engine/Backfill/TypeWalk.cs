@@ -124,9 +124,8 @@ internal sealed class TypeWalk(WalkParts parts, Checkpoint checkpoint, long? est
     /// <summary>One batch above the checkpoint; at the high-water mark, catch-up above it or on to the sweep.</summary>
     private async Task BatchAsync(CancellationToken ct)
     {
-        var batch = _dialect.Batch(parts.Context.Table).With(
-            new("run_id", checkpoint.RunId), new("type_id", checkpoint.TypeId), new("last_key", _state.LastKey),
-            new("high_water_mark", _state.HighWaterMark), new("batch_size", _controller.Current), new("target_value", _target));
+        var batch = _dialect.Batch(parts.Context.Table, checkpoint.RunId, checkpoint.TypeId, _state.LastKey, _state.HighWaterMark,
+            _controller.Current, _target);
         var watch = Stopwatch.StartNew();
         var (end, scanned, updated) = await _worker.RetryingAsync(_state, _controller, async (conn, token) =>
             (await conn.QueryAsync(_provider, batch,
@@ -155,9 +154,8 @@ internal sealed class TypeWalk(WalkParts parts, Checkpoint checkpoint, long? est
     /// <summary>Sweep: rows inserted behind the walk (keys at or below where it passed). True when the type is done.</summary>
     private async Task<bool> SweepAsync(CancellationToken ct)
     {
-        var sweep = _dialect.Sweep(parts.Context.Table).With(
-            new("run_id", checkpoint.RunId), new("type_id", checkpoint.TypeId), new("upto_key", _state.LastKey),
-            new("batch_size", _controller.Current), new("target_value", _target), new("source_value", _source));
+        var sweep = _dialect.Sweep(parts.Context.Table, checkpoint.RunId, checkpoint.TypeId, _state.LastKey, _controller.Current,
+            _target, _source);
         var swept = await _worker.RetryingAsync(_state, _controller, async (conn, token) =>
             await conn.ScalarAsync<int>(_provider, sweep, token, timeoutSeconds: StatementTimeoutSeconds).ConfigureAwait(false),
             ct).ConfigureAwait(false);
@@ -185,7 +183,7 @@ internal sealed class TypeWalk(WalkParts parts, Checkpoint checkpoint, long? est
     private async Task<bool> RaiseHighWaterMarkAsync(CancellationToken ct)
     {
         var current = await _worker.ScalarAsync<long?>(_state,
-            _dialect.HighWaterMark(parts.Context.Table).With("type_id", checkpoint.TypeId), ct).ConfigureAwait(false);
+            _dialect.HighWaterMark(parts.Context.Table, checkpoint.TypeId), ct).ConfigureAwait(false);
         if (current is not { } mark || mark <= _state.HighWaterMark) return false;
         parts.Progress.Say($"{checkpoint.TypeName}: catching up with rows inserted during the run (keys up to {mark})");
         _state.HighWaterMark = mark;

@@ -83,7 +83,7 @@ internal sealed class TypeWorker(WalkParts parts, string typeName) : IAsyncDispo
         try
         {
             if (Connection.State == System.Data.ConnectionState.Open)
-                await Connection.ExecuteAsync(_provider, _dialect.ReleaseAppLock().With("resource", _resource), CancellationToken.None)
+                await Connection.ExecuteAsync(_provider, _dialect.ReleaseAppLock(_resource), CancellationToken.None)
                     .ConfigureAwait(false);
         }
         catch (DbException) { /* the lock ends with the session anyway */ }
@@ -96,7 +96,7 @@ internal sealed class TypeWorker(WalkParts parts, string typeName) : IAsyncDispo
     private async Task<bool> PrepareAsync(CancellationToken ct)
     {
         await Connection.ExecuteAsync(_provider, _dialect.SetLockTimeout(parts.Request.BatchLockTimeout), ct).ConfigureAwait(false);
-        return await Connection.ScalarAsync<int>(_provider, _dialect.TryAcquireAppLock().With("resource", _resource), ct)
+        return await Connection.ScalarAsync<int>(_provider, _dialect.TryAcquireAppLock(_resource), ct)
             .ConfigureAwait(false) == 1;
     }
 

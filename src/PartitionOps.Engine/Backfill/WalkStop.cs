@@ -18,11 +18,10 @@ internal sealed class WalkStoppedException : Exception;
 internal static class StopFlag
 {
     public static Task SetAsync(DbConnection connection, BackfillContext context, bool stop, string requestedBy, CancellationToken ct) =>
-        connection.ExecuteAsync(context.Provider, context.Dialect.SetStopFlag(context.Table.ControlSchema)
-            .With(context.TableParameters()).With("stop_requested", stop ? 1 : 0).With("requested_by", requestedBy), ct);
+        connection.ExecuteAsync(context.Provider, context.Dialect.SetStopFlag(context.Table, stop, requestedBy), ct);
 
     public static SqlStatement Read(BackfillContext context) =>
-        context.Dialect.ReadStopFlag(context.Table.ControlSchema).With(context.TableParameters());
+        context.Dialect.ReadStopFlag(context.Table);
 }
 
 /// <summary>

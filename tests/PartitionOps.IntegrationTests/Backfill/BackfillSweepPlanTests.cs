@@ -26,7 +26,7 @@ public sealed class BackfillSweepPlanTests(PostgresFixture postgres)
         Assert.Equal(BackfillStatus.Done, (await service.StartAsync(db.Request())).Status);
 
         var p = BackfillProfile.Fhir;
-        var sweep = new PostgreSqlBackfillDialect().Sweep(new BackfillTable("public", p, "partitionops"));
+        var sweep = new PostgreSqlBackfillDialect().SweepText(new BackfillTable("public", p, "partitionops"));
         await using var c = await db.OpenAsync();
         await using var tx = await c.BeginTransactionAsync(); // EXPLAIN ANALYZE runs it: rolled back, though it finds nothing
         await using var explain = new NpgsqlCommand("EXPLAIN (ANALYZE, BUFFERS, FORMAT TEXT) " + sweep.Text, c, tx);

@@ -156,12 +156,12 @@ public sealed class PostgreSqlBackfillDialectGoldenTests
                 WHERE c.run_id = @run_id AND c.type_id = @type_id AND next_range.range_end IS NOT NULL)
             SELECT next_range.range_end, next_range.rows_scanned, counted.rows_updated
             FROM next_range, counted
-            """, Dialect.Batch(Fhir).Text);
+            """, Dialect.BatchText(Fhir).Text);
 
     [Fact]
     public void The_sweep_matches_the_source_value_so_the_filtered_index_finds_stragglers()
     {
-        var sweep = Dialect.Sweep(Fhir).Text;
+        var sweep = Dialect.SweepText(Fhir).Text;
         Assert.Contains("""WHERE "ResourceTypeId" = @type_id AND "ResourceSurrogateId" <= @upto_key AND "PartitionId" = @source_value""", sweep);
         Assert.Contains("""SET "PartitionId" = @target_value""", sweep);
         Assert.Contains("LIMIT @batch_size", sweep);
@@ -176,13 +176,13 @@ public sealed class PostgreSqlBackfillDialectGoldenTests
             WHERE ("ResourceTypeId" IN (@sys_0, @sys_1) AND "PartitionId" <> @system_value)
                OR ("ResourceTypeId" NOT IN (@sys_0, @sys_1) AND "PartitionId" <> @default_value)
             GROUP BY "ResourceTypeId"
-            """, Dialect.Misplaced(Fhir, 2).Text);
+            """, Dialect.MisplacedText(Fhir, 2).Text);
 
     [Fact]
     public void Application_locks_are_session_advisory_locks_on_a_hash_of_the_name()
     {
-        Assert.Equal("SELECT CASE WHEN pg_try_advisory_lock(hashtextextended(@resource, 0)) THEN 1 ELSE 0 END", Dialect.TryAcquireAppLock().Text);
-        Assert.Equal("SELECT pg_advisory_unlock(hashtextextended(@resource, 0))", Dialect.ReleaseAppLock().Text);
+        Assert.Equal("SELECT CASE WHEN pg_try_advisory_lock(hashtextextended(@resource, 0)) THEN 1 ELSE 0 END", Dialect.TryAcquireAppLockText().Text);
+        Assert.Equal("SELECT pg_advisory_unlock(hashtextextended(@resource, 0))", Dialect.ReleaseAppLockText().Text);
         Assert.Equal("partitionops.backfill.public.Resource.PartitionId.ValueSet", Fhir.LockResource("ValueSet"));
     }
 

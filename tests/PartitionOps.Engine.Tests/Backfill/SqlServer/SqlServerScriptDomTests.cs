@@ -41,28 +41,28 @@ public sealed class SqlServerScriptDomTests
         {
             foreach (var s in Dialect.CreateControlTables(control)) yield return ("CreateControlTables", s);
             yield return ("ControlTablesExist", Dialect.ControlTablesExist(control));
-            yield return ("InsertRun", Dialect.InsertRun(control));
-            yield return ("LatestRun", Dialect.LatestRun(control));
-            yield return ("SetRunStatus", Dialect.SetRunStatus(control));
-            yield return ("InsertCheckpoint", Dialect.InsertCheckpoint(control));
-            yield return ("ReadCheckpoints", Dialect.ReadCheckpoints(control));
-            yield return ("UpdateCheckpointStatus", Dialect.UpdateCheckpointStatus(control));
-            yield return ("AddLockWaits", Dialect.AddLockWaits(control));
-            yield return ("SetStopFlag", Dialect.SetStopFlag(control));
-            yield return ("ReadStopFlag", Dialect.ReadStopFlag(control));
+            yield return ("InsertRun", Dialect.InsertRunText(control));
+            yield return ("LatestRun", Dialect.LatestRunText(control));
+            yield return ("SetRunStatus", Dialect.SetRunStatusText(control));
+            yield return ("InsertCheckpoint", Dialect.InsertCheckpointText(control));
+            yield return ("ReadCheckpoints", Dialect.ReadCheckpointsText(control));
+            yield return ("UpdateCheckpointStatus", Dialect.UpdateCheckpointStatusText(control));
+            yield return ("AddLockWaits", Dialect.AddLockWaitsText(control));
+            yield return ("SetStopFlag", Dialect.SetStopFlagText(control));
+            yield return ("ReadStopFlag", Dialect.ReadStopFlagText(control));
         }
-        yield return ("TryAcquireAppLock", Dialect.TryAcquireAppLock());
-        yield return ("ReleaseAppLock", Dialect.ReleaseAppLock());
+        yield return ("TryAcquireAppLock", Dialect.TryAcquireAppLockText());
+        yield return ("ReleaseAppLock", Dialect.ReleaseAppLockText());
         yield return ("ServerInfo", Dialect.ServerInfo());
-        yield return ("SchemaExists", Dialect.SchemaExists());
-        yield return ("TableInfo", Dialect.TableInfo());
-        yield return ("ViewBaseTables", Dialect.ViewBaseTables());
-        yield return ("TableRowEstimate", Dialect.TableRowEstimate());
-        yield return ("MaxRowBytes", Dialect.MaxRowBytes());
-        yield return ("Columns", Dialect.Columns());
-        yield return ("Partitions", Dialect.Partitions());
-        yield return ("Indexes", Dialect.Indexes());
-        yield return ("Permissions", Dialect.Permissions());
+        yield return ("SchemaExists", Dialect.SchemaExistsText());
+        yield return ("TableInfo", Dialect.TableInfoText());
+        yield return ("ViewBaseTables", Dialect.ViewBaseTablesText());
+        yield return ("TableRowEstimate", Dialect.TableRowEstimateText());
+        yield return ("MaxRowBytes", Dialect.MaxRowBytesText());
+        yield return ("Columns", Dialect.ColumnsText());
+        yield return ("Partitions", Dialect.PartitionsText());
+        yield return ("Indexes", Dialect.IndexesText());
+        yield return ("Permissions", Dialect.PermissionsText());
         yield return ("ThrottleSignals", Dialect.ThrottleSignals());
         foreach (var timeout in new[] { TimeSpan.FromMilliseconds(-1), TimeSpan.Zero, TimeSpan.FromSeconds(5), TimeSpan.MaxValue })
             yield return ("SetLockTimeout", Dialect.SetLockTimeout(timeout));
@@ -70,15 +70,15 @@ public sealed class SqlServerScriptDomTests
         foreach (var table in Tables)
         {
             yield return ("LookupTypes", Dialect.LookupTypes(table));
-            yield return ("EstimatedRowsPerType", Dialect.EstimatedRowsPerType(table));
+            yield return ("EstimatedRowsPerType", Dialect.EstimatedRowsPerTypeText(table));
             foreach (var type in new[] { "smallint", "int", "integer", "bigint" })
                 yield return ("AddPartitionColumn", Dialect.AddPartitionColumn(table with { Profile = table.Profile with { PartitionColumnType = type } }));
-            yield return ("HighWaterMark", Dialect.HighWaterMark(table));
-            yield return ("Batch", Dialect.Batch(table));
-            yield return ("Sweep", Dialect.Sweep(table));
-            yield return ("ExactCounts", Dialect.ExactCounts(table));
-            for (var count = 1; count <= 8; count++) yield return ("Misplaced", Dialect.Misplaced(table, count));
-            for (var count = 1; count <= 8; count++) yield return ("MisplacedSinceRun", Dialect.MisplacedSinceRun(table, count));
+            yield return ("HighWaterMark", Dialect.HighWaterMarkText(table));
+            yield return ("Batch", Dialect.BatchText(table));
+            yield return ("Sweep", Dialect.SweepText(table));
+            yield return ("ExactCounts", Dialect.ExactCountsText(table));
+            for (var count = 1; count <= 8; count++) yield return ("Misplaced", Dialect.MisplacedText(table, count));
+            for (var count = 1; count <= 8; count++) yield return ("MisplacedSinceRun", Dialect.MisplacedSinceRunText(table, count));
             foreach (var (name, statement) in IndexBuilds(table)) yield return (name, statement);
         }
     }
@@ -269,7 +269,7 @@ public sealed class SqlServerScriptDomTests
     public void The_application_lock_is_taken_and_released_under_the_name_cut_to_255_characters()
     {
         // sp_getapplock: @Resource is nvarchar(255), longer names are truncated, and names compare in binary.
-        foreach (var statement in new[] { Dialect.TryAcquireAppLock(), Dialect.ReleaseAppLock(), Dialect.CreateControlTables(Control)[0] })
+        foreach (var statement in new[] { Dialect.TryAcquireAppLockText(), Dialect.ReleaseAppLockText(), Dialect.CreateControlTables(Control)[0] })
         {
             var script = Parse(statement.Text, "applock");
             var declared = Statements<DeclareVariableStatement>(script).SelectMany(d => d.Declarations).Single(d => d.VariableName.Value == "@lock_name");
