@@ -50,10 +50,12 @@ internal sealed class BackfillContext
     {
         var provider = scope.Target.Provider;
         var dialect = provider.Backfill
-            ?? throw new InvalidRequestException(nameof(DatabaseTarget.Provider), provider.Name, "does not support backfill: use sqlserver or postgresql");
+            ?? throw new InvalidRequestException(nameof(DatabaseTarget.Provider), provider.Name,
+                "does not support backfill: use sqlserver or postgresql");
         var profile = scope.Validated().Profile;
         var schema = Identifier.ValidateSchema(scope.Schema ?? profile.Schema ?? provider.DefaultSchema, nameof(BackfillScope.Schema));
-        var controlSchema = Identifier.ValidateSchema(scope.ControlSchema ?? provider.DefaultControlSchema, nameof(BackfillScope.ControlSchema));
+        var controlSchema = Identifier.ValidateSchema(scope.ControlSchema ?? provider.DefaultControlSchema,
+            nameof(BackfillScope.ControlSchema));
         var table = new BackfillTable(schema, profile, controlSchema);
 
         if (await connection.ScalarAsync<int>(provider, dialect.SchemaExists(schema), ct) == 0)
@@ -75,13 +77,15 @@ internal sealed class BackfillContext
         string RequireColumn(string name, string what)
         {
             if (!columns.TryGetValue(name, out var type))
-                throw new InvalidRequestException(nameof(BackfillScope.Profile), what, name, $"is not a column of {schema}.{profile.Table}");
+                throw new InvalidRequestException(nameof(BackfillScope.Profile), what, name,
+                    $"is not a column of {schema}.{profile.Table}");
             return type;
         }
         RequireColumn(profile.TypeColumn, "type_column");
         var keyType = RequireColumn(profile.KeyColumn, "key_column");
         if (!IntegerTypes.Any(keyType.StartsWith))
-            throw new InvalidRequestException(nameof(BackfillScope.Profile), "key_column", profile.KeyColumn, $"has type {keyType}: the key walked in ranges must be an integer");
+            throw new InvalidRequestException(nameof(BackfillScope.Profile), "key_column", profile.KeyColumn,
+                $"has type {keyType}: the key walked in ranges must be an integer");
         foreach (var (c, field) in profile.IndexedColumns().Where(c => c.Column != profile.PartitionColumn)) RequireColumn(c, field);
 
         var columnExists = columns.TryGetValue(profile.PartitionColumn, out var partitionType);
@@ -90,21 +94,26 @@ internal sealed class BackfillContext
                 $"already exists with type {partitionType}, not {profile.PartitionColumnType}");
 
         var lookupInfo = await connection.QueryAsync(provider, dialect.TableInfo(schema, profile.LookupTable), r => 0, ct);
-        if (lookupInfo.Count == 0) throw new InvalidRequestException(nameof(BackfillScope.Profile), "lookup_table", $"{schema}.{profile.LookupTable}", "does not exist");
+        if (lookupInfo.Count == 0)
+            throw new InvalidRequestException(nameof(BackfillScope.Profile), "lookup_table", $"{schema}.{profile.LookupTable}",
+                "does not exist");
         List<(int Id, string Name)> lookup;
         try
         {
-            lookup = await connection.QueryAsync(provider, dialect.LookupTypes(table), r => (r.Get<int>("type_id"), r.Get<string>("name")!), ct);
+            lookup = await connection.QueryAsync(provider, dialect.LookupTypes(table),
+                r => (r.Get<int>("type_id"), r.Get<string>("name")!), ct);
         }
         catch (DbException e) when (provider.Errors.Classify(e) == ErrorKind.Permanent)
         {
             throw new InvalidRequestException(nameof(BackfillScope.Profile), "lookup_table", $"{schema}.{profile.LookupTable}",
                 $"cannot be read with columns {profile.LookupIdColumn}, {profile.LookupNameColumn}: {e.Message}");
         }
-        var byName = lookup.GroupBy(t => t.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First().Id, StringComparer.Ordinal);
+        var byName = lookup.GroupBy(t => t.Name, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.First().Id, StringComparer.Ordinal);
         var missing = profile.SystemTypes.Where(t => !byName.ContainsKey(t)).ToList();
         if (missing.Count > 0 && !allowMissingSystemTypes)
-            throw new InvalidRequestException(nameof(BackfillScope.Profile), "system_types", string.Join(", ", missing), $"not found in {schema}.{profile.LookupTable}");
+            throw new InvalidRequestException(nameof(BackfillScope.Profile), "system_types", string.Join(", ", missing),
+                $"not found in {schema}.{profile.LookupTable}");
         var systemTypes = profile.SystemTypes.Where(byName.ContainsKey).Select(n => new ResolvedType(n, byName[n])).ToList();
 
         var selected = systemTypes;
@@ -150,7 +159,10 @@ internal sealed class BackfillContext
 
     private static bool SameIntegerType(string actual, string wanted)
     {
-        static string Norm(string t) => t switch { "int" or "int4" or "integer" => "integer", "int2" => "smallint", "int8" => "bigint", _ => t };
+        static string Norm(string t) => t switch
+        {
+            "int" or "int4" or "integer" => "integer", "int2" => "smallint", "int8" => "bigint", _ => t,
+        };
         return Norm(actual.ToLowerInvariant()) == Norm(wanted.ToLowerInvariant());
     }
 }

@@ -161,7 +161,8 @@ public sealed class BackfillService
     /// Puts the system types (all, or the scope's) back to the default value with the same batched,
     /// resumable engine. Never touches the column or the indexes.
     /// </summary>
-    public Task<BackfillResult> UndoAsync(BackfillRequest request, IProgress<BackfillEvent>? events = null, CancellationToken ct = default) =>
+    public Task<BackfillResult> UndoAsync(BackfillRequest request, IProgress<BackfillEvent>? events = null,
+        CancellationToken ct = default) =>
         StartAsync(request with { Direction = BackfillDirection.Undo, SkipColumn = true, SkipIndexes = true }, events, ct);
 
     // ================================================================ stop
@@ -282,14 +283,17 @@ public sealed class BackfillService
     {
         request = request.Validated();
         await using var connection = await request.Scope.Target.OpenAsync(ct).ConfigureAwait(false);
-        var context = await BackfillContext.ResolveAsync(request.Scope, connection, ct, allowMissingSystemTypes: true).ConfigureAwait(false);
+        var context = await BackfillContext.ResolveAsync(request.Scope, connection, ct, allowMissingSystemTypes: true)
+            .ConfigureAwait(false);
         var server = await ReadServerAsync(connection, context, ct).ConfigureAwait(false);
         var checks = new List<PrerequisiteCheck>
         {
             ServerRules.VersionCheck(server, context.Dialect.MinimumVersion),
-            ServerRules.LookupCheck(context.Profile.SystemTypes, context.MissingSystemTypes, $"{context.Table.Schema}.{context.Profile.LookupTable}"),
+            ServerRules.LookupCheck(context.Profile.SystemTypes, context.MissingSystemTypes,
+                $"{context.Table.Schema}.{context.Profile.LookupTable}"),
             ServerRules.OnlineIndexCheck(request, server),
-            new("resumable index build", true, server.SupportsResumable ? "supported" : "not supported here: index builds are not resumable"),
+            new("resumable index build", true,
+                server.SupportsResumable ? "supported" : "not supported here: index builds are not resumable"),
             ServerRules.AddColumnCheck(server, context.ColumnExists, context.Profile.PartitionColumn),
             await RowSizeCheckAsync(connection, context, ct).ConfigureAwait(false),
         };
@@ -309,9 +313,11 @@ public sealed class BackfillService
         }
         var permissions = await connection.QueryAsync(context.Provider,
             context.Dialect.Permissions(context.Table),
-            r => (Name: r.Get<string>("permission")!, Granted: r.Get<int>("granted") == 1, Needs: r.Get<string>("needs")), ct).ConfigureAwait(false);
+            r => (Name: r.Get<string>("permission")!, Granted: r.Get<int>("granted") == 1, Needs: r.Get<string>("needs")), ct)
+            .ConfigureAwait(false);
         foreach (var (name, granted, needs) in permissions)
-            checks.Add(new($"permission {name}", granted, granted ? "granted" : $"missing: the login needs {needs ?? name.Replace('_', ' ')}"));
+            checks.Add(new($"permission {name}", granted,
+                granted ? "granted" : $"missing: the login needs {needs ?? name.Replace('_', ' ')}"));
 
         var (rate, estimate) = await SampleBatchAsync(connection, context, request, ct).ConfigureAwait(false);
         return new PrerequisiteReport
@@ -370,10 +376,13 @@ public sealed class BackfillService
     private static PlannedStep? ColumnStep(BackfillRequest request, BackfillContext context) =>
         request.SkipColumn || context.ColumnExists
             ? null
-            : new PlannedStep("column", $"add {context.Profile.PartitionColumn} {context.Profile.PartitionColumnType} NOT NULL DEFAULT {context.Profile.DefaultValue}",
+            : new PlannedStep("column",
+                $"add {context.Profile.PartitionColumn} {context.Profile.PartitionColumnType} NOT NULL " +
+                $"DEFAULT {context.Profile.DefaultValue}",
                 [context.Dialect.SetLockTimeout(request.DdlLockTimeout), context.Dialect.AddPartitionColumn(context.Table)]);
 
-    private static async Task<List<(FilteredIndex Index, PlannedStep Step)>> IndexStepsAsync(DbConnection connection, BackfillContext context,
+    private static async Task<List<(FilteredIndex Index, PlannedStep Step)>> IndexStepsAsync(DbConnection connection,
+        BackfillContext context,
         BackfillRequest request, IndexBuildOptions options, long tableRows, CancellationToken ct)
     {
         var steps = new List<(FilteredIndex, PlannedStep)>();
@@ -462,8 +471,10 @@ public sealed class BackfillService
             {
                 if (attempt >= request.DdlRetries)
                     throw new PartitionOpsException(
-                        $"{what}: the lock on {context.Display} was not granted in {request.DdlRetries} attempts of {lockTimeout.TotalMilliseconds:0} ms lock timeout each: " +
-                        $"another session holds a conflicting lock (an open transaction that read or wrote the table). What this step had not done yet is unchanged; " +
+                        $"{what}: the lock on {context.Display} was not granted in {request.DdlRetries} attempts of " +
+                        $"{lockTimeout.TotalMilliseconds:0} ms lock timeout each: " +
+                        "another session holds a conflicting lock (an open transaction that read or wrote the table). " +
+                        "What this step had not done yet is unchanged; " +
                         $"run the same command again when that session has ended. Last error: {e.Message.Trim()}", e);
                 var wait = RetryBackoff.Delay(attempt);
                 // The next attempt would wait up to the lock timeout again after the back-off: stop now unless it fits.
@@ -493,9 +504,11 @@ public sealed class BackfillService
     {
         var dialect = context.Dialect;
         var steps = new List<PlannedStep>();
-        var controlExists = await connection.ScalarAsync<int>(context.Provider, dialect.ControlTablesExist(context.Table.ControlSchema), ct).ConfigureAwait(false) == 1;
+        var controlExists = await connection.ScalarAsync<int>(context.Provider, dialect.ControlTablesExist(context.Table.ControlSchema), ct)
+            .ConfigureAwait(false) == 1;
         if (!controlExists)
-            steps.Add(new("control", $"create control tables in schema {context.Table.ControlSchema}", dialect.CreateControlTables(context.Table.ControlSchema)));
+            steps.Add(new("control", $"create control tables in schema {context.Table.ControlSchema}",
+                dialect.CreateControlTables(context.Table.ControlSchema)));
         if (columnStep != null) steps.Add(columnStep);
         steps.AddRange(indexSteps);
         if (!request.SkipBackfill)

@@ -72,7 +72,8 @@ public interface IBackfillDialect
     /// <summary>Upserts backfill_control. Params: table_schema, table_name, column_name, stop_requested (int), requested_by.</summary>
     SqlStatement SetStopFlag(BackfillTable table, bool stop, string requestedBy);
 
-    /// <summary>Scalar int: 1 when a stop is requested, else 0 (also 0 when no row). Params: table_schema, table_name, column_name.</summary>
+    /// <summary>Scalar int: 1 when a stop is requested, else 0 (also 0 when no row).
+    /// Params: table_schema, table_name, column_name.</summary>
     SqlStatement ReadStopFlag(BackfillTable table);
 
     /// <summary>Scalar int 1 when the session-level application lock named @resource was taken now,

@@ -49,7 +49,8 @@ internal sealed record Checkpoint
     };
 
     /// <summary>Progress from checkpoint numbers and the catalog estimate: no scan of the table.</summary>
-    public TypeProgress ToProgress(long? estimate, DateTimeOffset now, string? waiting = null, int? batchSize = null, double? lastBatchMs = null)
+    public TypeProgress ToProgress(long? estimate, DateTimeOffset now, string? waiting = null, int? batchSize = null,
+        double? lastBatchMs = null)
     {
         var done = Status == BackfillStatus.Done;
         // Catching up or sweeping comes after the walk to the starting high-water mark: what is left is the rows inserted
@@ -85,11 +86,13 @@ internal static class ProgressReader
         return rows.GroupBy(r => r.Id).ToDictionary(g => g.Key, g => g.Sum(x => x.Rows));
     }
 
-    public static async Task<List<Checkpoint>> CheckpointsAsync(DbConnection connection, BackfillContext context, long runId, CancellationToken ct) =>
+    public static async Task<List<Checkpoint>> CheckpointsAsync(DbConnection connection, BackfillContext context, long runId,
+        CancellationToken ct) =>
         await connection.QueryAsync(context.Provider, context.Dialect.ReadCheckpoints(context.Table.ControlSchema, runId),
             Checkpoint.Read, ct).ConfigureAwait(false);
 
-    public static async Task<BackfillProgressReport> ReadAsync(DbConnection connection, BackfillContext context, bool exact, CancellationToken ct)
+    public static async Task<BackfillProgressReport> ReadAsync(DbConnection connection, BackfillContext context, bool exact,
+        CancellationToken ct)
     {
         var provider = context.Provider;
         var dialect = context.Dialect;
@@ -100,11 +103,13 @@ internal static class ProgressReader
         if (exact && context.ColumnExists)
         {
             counts = (await connection.QueryAsync(provider, dialect.ExactCounts(context.Table),
-                r => (Id: r.Get<int>("type_id"), Total: r.Get<long>("total_rows"), System: r.Get<long>("system_rows"), Default: r.Get<long>("default_rows")),
+                r => (Id: r.Get<int>("type_id"), Total: r.Get<long>("total_rows"), System: r.Get<long>("system_rows"),
+                    Default: r.Get<long>("default_rows")),
                 ct, timeoutSeconds: 0).ConfigureAwait(false)).ToDictionary(x => x.Id, x => (x.Total, x.System, x.Default));
         }
 
-        var controlExists = await connection.ScalarAsync<int>(provider, dialect.ControlTablesExist(context.Table.ControlSchema), ct).ConfigureAwait(false) == 1;
+        var controlExists = await connection.ScalarAsync<int>(provider, dialect.ControlTablesExist(context.Table.ControlSchema), ct)
+            .ConfigureAwait(false) == 1;
         (long RunId, string Direction, string Status, DateTimeOffset? Started, DateTimeOffset? Ended)? run = null;
         if (controlExists)
         {
@@ -123,7 +128,8 @@ internal static class ProgressReader
             : context.SelectedTypes;
         foreach (var type in shown)
         {
-            var cp = byType.GetValueOrDefault(type.Id) ?? new Checkpoint { TypeId = type.Id, TypeName = type.Name, LastKey = Checkpoint.StartKey };
+            var cp = byType.GetValueOrDefault(type.Id)
+                     ?? new Checkpoint { TypeId = type.Id, TypeName = type.Name, LastKey = Checkpoint.StartKey };
             var progress = cp.ToProgress(estimates.TryGetValue(type.Id, out var e) ? e : cp.EstimatedRows, now);
             if (counts != null)
             {

@@ -93,7 +93,8 @@ internal sealed class RunCheckpoints(BackfillContext context, BackfillRequest re
                     .ToDictionary(c => c.TypeId);
             var options = $"batch_size={request.BatchSize};target_batch_ms={request.TargetBatchTime.TotalMilliseconds};" +
                           $"parallel={request.Parallelism}";
-            runId = await connection.ScalarAsync<long>(_provider, _dialect.InsertRun(context.Table, _direction, host, options), ct).ConfigureAwait(false);
+            runId = await connection.ScalarAsync<long>(_provider, _dialect.InsertRun(context.Table, _direction, host, options), ct)
+                .ConfigureAwait(false);
             progress.Say($"started run {runId} ({_direction})");
         }
 

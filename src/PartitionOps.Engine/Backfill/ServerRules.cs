@@ -46,15 +46,18 @@ internal static class ServerRules
     public static PrerequisiteCheck VersionCheck(ServerFacts server, MinimumServerVersion minimum) => server.MajorVersion switch
     {
         null => new("server version", true, $"{server.Edition} has no version of its own (always current)"),
-        { } major when major >= minimum.MajorVersion => new("server version", true, $"major version {major}, at least {minimum.Name} (major {minimum.MajorVersion})"),
+        { } major when major >= minimum.MajorVersion => new("server version", true,
+            $"major version {major}, at least {minimum.Name} (major {minimum.MajorVersion})"),
         { } major => new("server version", false,
-            $"major version {major} ({FirstLine(server.Version)}) is older than {minimum.Name} (major {minimum.MajorVersion}), the oldest release the backfill supports"),
+            $"major version {major} ({FirstLine(server.Version)}) is older than {minimum.Name} (major {minimum.MajorVersion}), " +
+            "the oldest release the backfill supports"),
     };
 
     public static PrerequisiteCheck OnlineIndexCheck(BackfillRequest request, ServerFacts server) =>
         new("online index build", server.SupportsOnline || request.Index.AllowOffline || !request.Index.Online,
             server.SupportsOnline ? $"{server.Edition} builds indexes online"
-            : request.Index.AllowOffline || !request.Index.Online ? $"{server.Edition} cannot build indexes online: they will be built offline, blocking writers while they build (asked for)"
+            : request.Index.AllowOffline || !request.Index.Online
+                ? $"{server.Edition} cannot build indexes online: they will be built offline, blocking writers while they build (asked for)"
             : $"{server.Edition} cannot build indexes online: ask for an offline build to build them offline " +
               "(it blocks writers while it runs)");
 
@@ -70,7 +73,8 @@ internal static class ServerRules
         : server.MetadataOnlyAddColumn ? new("partition column", true, $"{column} will be added (metadata only)")
         : new("partition column", true,
             $"warning: {column} will be added, but on {server.Edition} adding a NOT NULL column with a default writes every row " +
-            "under a schema-modification lock that blocks all access to the table until it ends (metadata only on Enterprise edition and Azure SQL): " +
+            "under a schema-modification lock that blocks all access to the table until it ends " +
+            "(metadata only on Enterprise edition and Azure SQL): " +
             "add it in a maintenance window", Warning: true);
 
     /// <summary>Bytes the partition column adds to the maximum row: its width, plus one for a null-bitmap byte it may add.</summary>

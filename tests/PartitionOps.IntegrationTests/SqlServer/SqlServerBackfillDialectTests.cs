@@ -32,7 +32,8 @@ public sealed class SqlServerBackfillDialectTests
         Assert.Equal(5, columns.Count);
 
         Assert.Equal(1, await db.ScalarAsync<int>(Dialect.SchemaExistsText(), new Param("schema", db.Schema)));
-        var info = Assert.Single(await db.RowsAsync(Dialect.TableInfoText(), new Param("schema", db.Schema), new Param("table", "Resource")));
+        var info = Assert.Single(await db.RowsAsync(Dialect.TableInfoText(), new Param("schema", db.Schema),
+            new Param("table", "Resource")));
         Assert.Equal(0, Convert.ToInt32(info["is_partitioned"]));
         Assert.Empty(await db.RowsAsync(Dialect.TableInfoText(), new Param("schema", db.Schema), new Param("table", "NoSuchTable")));
         Assert.Empty(await db.RowsAsync(Dialect.PartitionsText(), new Param("schema", db.Schema), new Param("table", "Resource")));
@@ -107,7 +108,8 @@ public sealed class SqlServerBackfillDialectTests
         await db.ExecAsync(Dialect.UpdateCheckpointStatusText(db.ControlSchema),
             new Param("run_id", runId), new Param("type_id", (int)ValueSet), new Param("status", "done"),
             new Param("host", "test"), new Param("high_water_mark", hwm), new Param("last_error", null));
-        await db.ExecAsync(Dialect.AddLockWaitsText(db.ControlSchema), new Param("run_id", runId), new Param("type_id", (int)ValueSet), new Param("lock_waits", 2L));
+        await db.ExecAsync(Dialect.AddLockWaitsText(db.ControlSchema), new Param("run_id", runId), new Param("type_id", (int)ValueSet),
+            new Param("lock_waits", 2L));
         checkpoint = Assert.Single(await db.RowsAsync(Dialect.ReadCheckpointsText(db.ControlSchema), new Param("run_id", runId)));
         Assert.Equal("done", checkpoint["status"]);
         Assert.Equal(11, Long(checkpoint["rows_updated"]));
@@ -128,7 +130,8 @@ public sealed class SqlServerBackfillDialectTests
         Assert.Equal(SearchParameter, Convert.ToInt32(misplaced["type_id"]));
         Assert.Equal(3, Long(misplaced["misplaced_rows"]));
 
-        await db.ExecAsync(Dialect.SetRunStatusText(db.ControlSchema), new Param("run_id", runId), new Param("status", "done"), new Param("ended", 1), new Param("host", "test"));
+        await db.ExecAsync(Dialect.SetRunStatusText(db.ControlSchema), new Param("run_id", runId), new Param("status", "done"),
+            new Param("ended", 1), new Param("host", "test"));
         latest = Assert.Single(await db.RowsAsync(Dialect.LatestRunText(db.ControlSchema),
             new Param("table_schema", db.Schema), new Param("table_name", "Resource"), new Param("column_name", "PartitionId")));
         Assert.Equal("done", latest["status"]);
@@ -184,7 +187,8 @@ public sealed class SqlServerBackfillDialectTests
         Assert.Equal(["blocked_by_us", "log_used_percent", "replica_lag_seconds"], signals.Keys.Order());
         Assert.All(signals.Values, v => Assert.True(v >= 0));
 
-        var permissions = (await db.RowsAsync(Dialect.PermissionsText(), new Param("schema", db.Schema), new Param("table", "Resource"), new Param("control_schema", db.ControlSchema)))
+        var permissions = (await db.RowsAsync(Dialect.PermissionsText(), new Param("schema", db.Schema), new Param("table", "Resource"),
+                new Param("control_schema", db.ControlSchema)))
             .ToDictionary(r => (string)r["permission"]!, r => Convert.ToInt32(r["granted"]));
         Assert.Equal(["alter_table", "create_control_schema", "update_table"], permissions.Keys.Order());
         Assert.Equal(1, permissions["alter_table"]); // the test login created the table

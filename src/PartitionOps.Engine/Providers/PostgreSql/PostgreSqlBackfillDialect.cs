@@ -10,7 +10,8 @@ public sealed class PostgreSqlBackfillDialect : BackfillDialect
     /// <summary>NAMEDATALEN - 1: longer names are silently truncated by the server.</summary>
     public const int MaxIdentifierLength = 63;
 
-    /// <summary>PostgreSQL has no lock escalation; row locks live in the tuples. The bound keeps one batch's WAL and lock time small.</summary>
+    /// <summary>PostgreSQL has no lock escalation; row locks live in the tuples. The bound keeps one batch's WAL and lock
+    /// time small.</summary>
     public override int SafeMaxBatchSize => 50_000;
 
     /// <summary>DESIGN §1: PostgreSQL 15+.</summary>
@@ -22,7 +23,8 @@ public sealed class PostgreSqlBackfillDialect : BackfillDialect
 
     // ---------------------------------------------------------------- control tables
 
-    /// <summary>Serialized with other creators in the same schema (see <see cref="PostgreSqlControlSchema"/>): run in one transaction.</summary>
+    /// <summary>Serialized with other creators in the same schema (see <see cref="PostgreSqlControlSchema"/>): run in one
+    /// transaction.</summary>
     public override IReadOnlyList<SqlStatement> CreateControlTables(string controlSchema)
     {
         var s = Q(controlSchema);
@@ -354,7 +356,8 @@ public sealed class PostgreSqlBackfillDialect : BackfillDialect
         IReadOnlyList<IndexState> existing, IReadOnlyList<TablePartition> partitions, IndexBuildOptions options)
     {
         if (index.Name.Length > MaxIdentifierLength)
-            throw new InvalidRequestException(nameof(BackfillScope.Profile), "index name", index.Name, $"is longer than PostgreSQL's {MaxIdentifierLength} characters");
+            throw new InvalidRequestException(nameof(BackfillScope.Profile), "index name", index.Name,
+                $"is longer than PostgreSQL's {MaxIdentifierLength} characters");
 
         // INCLUDE (PostgreSQL 11+) stores the columns in the leaf entries without making them part of the key.
         // https://www.postgresql.org/docs/current/sql-createindex.html
@@ -363,7 +366,8 @@ public sealed class PostgreSqlBackfillDialect : BackfillDialect
         var where = $"WHERE {Q(table.Profile.PartitionColumn)} = {Int(index.FilterValue)}" +
                     string.Concat(index.Where.Select(c => $" AND {Q(c.Column)} = {Literal(c)}"));
         var unique = index.Unique ? "UNIQUE " : "";
-        var onTable = existing.FirstOrDefault(e => e.ObjectSchema == table.Schema && e.ObjectName == table.Table && e.IndexName == index.Name);
+        var onTable = existing.FirstOrDefault(e =>
+            e.ObjectSchema == table.Schema && e.ObjectName == table.Table && e.IndexName == index.Name);
         var statements = new List<SqlStatement>();
 
         if (partitions.Count == 0)
@@ -372,7 +376,8 @@ public sealed class PostgreSqlBackfillDialect : BackfillDialect
             // A failed CONCURRENTLY build leaves an invalid index that IF NOT EXISTS would keep: drop it first.
             if (onTable is { IsValid: false })
                 statements.Add(new($"DROP INDEX CONCURRENTLY IF EXISTS {Q(table.Schema, index.Name)}"));
-            statements.Add(new($"CREATE {unique}INDEX CONCURRENTLY IF NOT EXISTS {Q(index.Name)} ON {Q(table.Schema, table.Table)} ({columns}) {where}"));
+            statements.Add(new($"CREATE {unique}INDEX CONCURRENTLY IF NOT EXISTS {Q(index.Name)} " +
+                               $"ON {Q(table.Schema, table.Table)} ({columns}) {where}"));
             return statements;
         }
 
@@ -383,7 +388,8 @@ public sealed class PostgreSqlBackfillDialect : BackfillDialect
         // https://www.postgresql.org/docs/current/ddl-partitioning.html#DDL-PARTITIONING-DECLARATIVE-MAINTENANCE
         if (onTable is { IsValid: true }) return statements;
         if (onTable is null)
-            statements.Add(new($"CREATE {unique}INDEX IF NOT EXISTS {Q(index.Name)} ON ONLY {Q(table.Schema, table.Table)} ({columns}) {where}"));
+            statements.Add(new($"CREATE {unique}INDEX IF NOT EXISTS {Q(index.Name)} " +
+                               $"ON ONLY {Q(table.Schema, table.Table)} ({columns}) {where}"));
 
         var byName = partitions.ToDictionary(p => (p.Schema, p.Name));
         IndexState? State(TablePartition p) => existing.FirstOrDefault(e =>
@@ -404,7 +410,8 @@ public sealed class PostgreSqlBackfillDialect : BackfillDialect
 
         foreach (var sub in work.Where(p => !p.IsLeaf).OrderBy(p => p.Level))
             if (State(sub) is null)
-                statements.Add(new($"CREATE {unique}INDEX IF NOT EXISTS {Q(PartitionIndexName(index.Name, sub))} ON ONLY {Q(sub.Schema, sub.Name)} ({columns}) {where}"));
+                statements.Add(new($"CREATE {unique}INDEX IF NOT EXISTS {Q(PartitionIndexName(index.Name, sub))} " +
+                                   $"ON ONLY {Q(sub.Schema, sub.Name)} ({columns}) {where}"));
         foreach (var leaf in work.Where(p => p.IsLeaf))
         {
             var childName = PartitionIndexName(index.Name, leaf);
@@ -413,13 +420,15 @@ public sealed class PostgreSqlBackfillDialect : BackfillDialect
             if (child is { IsValid: false })
                 statements.Add(new($"DROP INDEX CONCURRENTLY IF EXISTS {Q(leaf.Schema, childName)}"));
             if (child is not { IsValid: true })
-                statements.Add(new($"CREATE {unique}INDEX CONCURRENTLY IF NOT EXISTS {Q(childName)} ON {Q(leaf.Schema, leaf.Name)} ({columns}) {where}"));
+                statements.Add(new($"CREATE {unique}INDEX CONCURRENTLY IF NOT EXISTS {Q(childName)} " +
+                                   $"ON {Q(leaf.Schema, leaf.Name)} ({columns}) {where}"));
             // Attaching an index that is already attached to this parent does nothing.
             statements.Add(new($"ALTER INDEX {ParentIndex(leaf)} ATTACH PARTITION {Q(leaf.Schema, childName)}"));
         }
         // Deepest first: each sub-partitioned table's index is complete before it is attached above (a valid one
         // that a stopped run left unattached is attached here too; its own partitions are covered).
-        foreach (var sub in work.Where(p => !p.IsLeaf).OrderByDescending(p => p.Level).ThenBy(p => p.Schema, StringComparer.Ordinal).ThenBy(p => p.Name, StringComparer.Ordinal))
+        foreach (var sub in work.Where(p => !p.IsLeaf).OrderByDescending(p => p.Level)
+                     .ThenBy(p => p.Schema, StringComparer.Ordinal).ThenBy(p => p.Name, StringComparer.Ordinal))
             statements.Add(new($"ALTER INDEX {ParentIndex(sub)} ATTACH PARTITION {Q(sub.Schema, PartitionIndexName(index.Name, sub))}"));
         return statements;
     }
@@ -443,7 +452,8 @@ public sealed class PostgreSqlBackfillDialect : BackfillDialect
     // ---------------------------------------------------------------- phase 3
 
     protected internal override SqlStatement HighWaterMarkText(BackfillTable table) => new(
-        $"SELECT max({Q(table.Profile.KeyColumn)})::bigint FROM {Q(table.Schema, table.Table)} WHERE {Q(table.Profile.TypeColumn)} = @type_id");
+        $"SELECT max({Q(table.Profile.KeyColumn)})::bigint FROM {Q(table.Schema, table.Table)} " +
+        $"WHERE {Q(table.Profile.TypeColumn)} = @type_id");
 
     /// <remarks>
     /// The range end is a scalar subquery, not a join: PostgreSQL turns it into an InitPlan parameter that

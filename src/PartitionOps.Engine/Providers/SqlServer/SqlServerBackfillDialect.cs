@@ -535,7 +535,8 @@ public sealed class SqlServerBackfillDialect : BackfillDialect
     /// <summary>
     /// NOT NULL with a constant default is a metadata-only change on Enterprise/Developer 2012+ and on
     /// Azure SQL: existing rows are not touched, the default is read from metadata. (On Standard edition it
-    /// rewrites every row: the pre-flight warns, see ServerInfo's metadata_only_add_column.) No WITH CHECK: that belongs to constraints on existing columns, not to ADD
+    /// rewrites every row: the pre-flight warns, see ServerInfo's metadata_only_add_column.) No WITH CHECK: that belongs to
+    /// constraints on existing columns, not to ADD
     /// column. Guarded so that a second run does nothing.
     /// https://learn.microsoft.com/sql/t-sql/statements/alter-table-transact-sql#adding-not-null-columns-as-an-online-operation
     /// </summary>
@@ -613,7 +614,8 @@ public sealed class SqlServerBackfillDialect : BackfillDialect
     // ---------------------------------------------------------------- phase 3
 
     protected internal override SqlStatement HighWaterMarkText(BackfillTable table) => new(
-        $"SELECT CAST(MAX({Q(table.Profile.KeyColumn)}) AS bigint) FROM {Q(table.Schema, table.Table)} WHERE {Q(table.Profile.TypeColumn)} = @type_id");
+        $"SELECT CAST(MAX({Q(table.Profile.KeyColumn)}) AS bigint) FROM {Q(table.Schema, table.Table)} " +
+        $"WHERE {Q(table.Profile.TypeColumn)} = @type_id");
 
     /// <summary>
     /// One batch: the range end is the highest of the next @batch_size keys (a seek on the clustered key

@@ -181,7 +181,8 @@ public sealed class PostgreSqlBackfillDialectGoldenTests
     [Fact]
     public void Application_locks_are_session_advisory_locks_on_a_hash_of_the_name()
     {
-        Assert.Equal("SELECT CASE WHEN pg_try_advisory_lock(hashtextextended(@resource, 0)) THEN 1 ELSE 0 END", Dialect.TryAcquireAppLockText().Text);
+        Assert.Equal("SELECT CASE WHEN pg_try_advisory_lock(hashtextextended(@resource, 0)) THEN 1 ELSE 0 END",
+            Dialect.TryAcquireAppLockText().Text);
         Assert.Equal("SELECT pg_advisory_unlock(hashtextextended(@resource, 0))", Dialect.ReleaseAppLockText().Text);
         Assert.Equal("partitionops.backfill.public.Resource.PartitionId.ValueSet", Fhir.LockResource("ValueSet"));
     }

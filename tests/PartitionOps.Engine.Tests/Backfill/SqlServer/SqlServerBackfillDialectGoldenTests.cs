@@ -439,7 +439,9 @@ public sealed class SqlServerBackfillDialectGoldenTests
         Dialect.AddPartitionColumn(Fhir));
 
     [Fact]
-    public void HighWaterMark() => Golden("SELECT CAST(MAX([ResourceSurrogateId]) AS bigint) FROM [dbo].[Resource] WHERE [ResourceTypeId] = @type_id", Dialect.HighWaterMarkText(Fhir));
+    public void HighWaterMark() => Golden(
+        "SELECT CAST(MAX([ResourceSurrogateId]) AS bigint) FROM [dbo].[Resource] WHERE [ResourceTypeId] = @type_id",
+        Dialect.HighWaterMarkText(Fhir));
 
     [Fact]
     public void Batch() => Golden(

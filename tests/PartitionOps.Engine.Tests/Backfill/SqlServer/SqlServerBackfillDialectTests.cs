@@ -145,7 +145,8 @@ public sealed class SqlServerBackfillDialectTests
         var profile = BackfillProfile.Fhir with { Table = "Res]ource", PartitionColumn = "Part]Id", KeyColumn = "Key]", TypeColumn = "Type]" };
         var table = new BackfillTable("we]ird", profile, "po]x");
 
-        Assert.Equal("SELECT CAST(MAX([Key]]]) AS bigint) FROM [we]]ird].[Res]]ource] WHERE [Type]]] = @type_id", Dialect.HighWaterMarkText(table).Text);
+        Assert.Equal("SELECT CAST(MAX([Key]]]) AS bigint) FROM [we]]ird].[Res]]ource] WHERE [Type]]] = @type_id",
+            Dialect.HighWaterMarkText(table).Text);
         var batch = Dialect.BatchText(table).Text;
         Assert.Contains("UPDATE [we]]ird].[Res]]ource]", batch);
         Assert.Contains("SET [Part]]Id] = @target_value", batch);

@@ -269,7 +269,8 @@ public sealed class SqlServerScriptDomTests
     public void The_application_lock_is_taken_and_released_under_the_name_cut_to_255_characters()
     {
         // sp_getapplock: @Resource is nvarchar(255), longer names are truncated, and names compare in binary.
-        foreach (var statement in new[] { Dialect.TryAcquireAppLockText(), Dialect.ReleaseAppLockText(), Dialect.CreateControlTables(Control)[0] })
+        foreach (var statement in new[]
+                 { Dialect.TryAcquireAppLockText(), Dialect.ReleaseAppLockText(), Dialect.CreateControlTables(Control)[0] })
         {
             var script = Parse(statement.Text, "applock");
             var declared = Statements<DeclareVariableStatement>(script).SelectMany(d => d.Declarations).Single(d => d.VariableName.Value == "@lock_name");
