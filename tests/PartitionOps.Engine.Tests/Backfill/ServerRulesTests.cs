@@ -12,8 +12,8 @@ public sealed class ServerRulesTests
     private static BackfillRequest Request(IndexBuildOptions? index = null, bool skipIndexes = false) =>
         new() { Scope = new BackfillScope { Target = Target }, Index = index ?? new IndexBuildOptions(), SkipIndexes = skipIndexes };
 
-    private static readonly ServerFacts Standard = new("Microsoft SQL Server 2019 (RTM-CU20) - 15.0.4312.2", 15, "Standard Edition (64-bit)",
-        SupportsOnline: false, SupportsResumable: false, MetadataOnlyAddColumn: false);
+    private static readonly ServerFacts Standard = new("Microsoft SQL Server 2019 (RTM-CU20) - 15.0.4312.2", 15,
+        "Standard Edition (64-bit)", SupportsOnline: false, SupportsResumable: false, MetadataOnlyAddColumn: false);
     private static readonly ServerFacts Enterprise = new("15.0.4312.2", 15, "Enterprise Edition (64-bit)", true, true, true);
     private static readonly ServerFacts Azure = new("12.0.2000.8", null, "SQL Azure", true, true, true);
     private static readonly ServerFacts Postgres = new("PostgreSQL 15.8 on x86_64-pc-linux-gnu", 15, "PostgreSQL", true, false, true);
@@ -43,8 +43,10 @@ public sealed class ServerRulesTests
         Assert.False(options.Online);
         Assert.False(options.Resumable);
         // ... and the SQL says so.
-        var sql = string.Join("\n", new SqlServerBackfillDialect().BuildFilteredIndex(new BackfillTable("dbo", BackfillProfile.Fhir, "partitionops"),
-            new FilteredIndex(BackfillProfile.Fhir.SystemIndexName, BackfillProfile.Fhir.IndexColumns, 1), [], [], options).Select(s => s.Text));
+        var sql = string.Join("\n", new SqlServerBackfillDialect().BuildFilteredIndex(
+            new BackfillTable("dbo", BackfillProfile.Fhir, "partitionops"),
+            new FilteredIndex(BackfillProfile.Fhir.SystemIndexName, BackfillProfile.Fhir.IndexColumns, 1), [], [], options)
+            .Select(s => s.Text));
         Assert.Contains("ONLINE = OFF", sql);
         Assert.DoesNotContain("RESUMABLE = ON", sql);
     }
@@ -146,7 +148,8 @@ public sealed class ServerRulesTests
         var report = new PrerequisiteReport
         {
             Table = "dbo.Resource", ServerVersion = Standard.Version, Edition = Standard.Edition,
-            Checks = [ServerRules.AddColumnCheck(Standard, false, "PartitionId"), ServerRules.VersionCheck(Standard, new SqlServerBackfillDialect().MinimumVersion)],
+            Checks = [ServerRules.AddColumnCheck(Standard, false, "PartitionId"),
+                ServerRules.VersionCheck(Standard, new SqlServerBackfillDialect().MinimumVersion)],
         };
         Assert.True(report.Passed);
         Assert.Single(report.Warnings);

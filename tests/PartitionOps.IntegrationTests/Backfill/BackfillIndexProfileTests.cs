@@ -105,7 +105,8 @@ public sealed class BackfillIndexProfileTests(PostgresFixture postgres)
         Assert.Equal(0, await db.ScalarAsync<long>("""SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'IX_Resource_%'"""));
         Assert.Equal(0, await db.MisplacedAsync()); // phase 3 does not need the indexes
 
-        var indexes = await _service.StartAsync(db.Request() with { Scope = db.Scope with { Profile = profile }, Phase = BackfillPhase.Indexes });
+        var indexes = await _service.StartAsync(db.Request() with { Scope = db.Scope with { Profile = profile },
+            Phase = BackfillPhase.Indexes });
         Assert.Equal(4, indexes.IndexesBuilt.Count);
         Assert.Null(indexes.RunId); // phase 2 alone starts no backfill run
         foreach (var name in PrototypeNames) Assert.Equal(1, await CheckedIndexesAsync(db, name));

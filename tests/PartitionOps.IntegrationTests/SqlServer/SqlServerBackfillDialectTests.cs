@@ -60,7 +60,8 @@ public sealed class SqlServerBackfillDialectTests
         for (var i = 0; i < 2; i++)
             await db.ExecAsync(Dialect.InsertCheckpointText(db.ControlSchema),
                 new Param("run_id", runId), new Param("type_id", (int)ValueSet), new Param("type_name", "ValueSet"),
-                new Param("target_value", 1), new Param("last_key", 0L), new Param("high_water_mark", hwm), new Param("estimated_rows", null));
+                new Param("target_value", 1), new Param("last_key", 0L), new Param("high_water_mark", hwm),
+                    new Param("estimated_rows", null));
 
         Param[] BatchParams(long lastKey) =>
         [
@@ -126,7 +127,8 @@ public sealed class SqlServerBackfillDialectTests
 
         // SearchParameter is a system type that was not walked: its three rows are misplaced, nothing else.
         var misplaced = Assert.Single(await db.RowsAsync(Dialect.MisplacedText(db.Table, 2),
-            new Param("system_value", 1), new Param("default_value", 2), new Param("sys_0", (int)ValueSet), new Param("sys_1", (int)SearchParameter)));
+            new Param("system_value", 1), new Param("default_value", 2), new Param("sys_0", (int)ValueSet),
+                new Param("sys_1", (int)SearchParameter)));
         Assert.Equal(SearchParameter, Convert.ToInt32(misplaced["type_id"]));
         Assert.Equal(3, Long(misplaced["misplaced_rows"]));
 
@@ -183,7 +185,8 @@ public sealed class SqlServerBackfillDialectTests
         Assert.True(Convert.ToInt32(server["major_version"]) >= 12);
         Assert.Contains(Convert.ToInt32(server["supports_online_index"]), new[] { 0, 1 });
 
-        var signals = (await db.RowsAsync(Dialect.ThrottleSignals())).ToDictionary(r => (string)r["signal"]!, r => Convert.ToDouble(r["value"]));
+        var signals = (await db.RowsAsync(Dialect.ThrottleSignals())).ToDictionary(r => (string)r["signal"]!,
+            r => Convert.ToDouble(r["value"]));
         Assert.Equal(["blocked_by_us", "log_used_percent", "replica_lag_seconds"], signals.Keys.Order());
         Assert.All(signals.Values, v => Assert.True(v >= 0));
 

@@ -40,7 +40,8 @@ public sealed class PostgreSqlBackfillDialectGoldenTests
 
     [Fact]
     public void A_valid_index_needs_nothing() =>
-        Assert.Empty(Dialect.BuildFilteredIndex(Fhir, SystemIndex, [new("public", "Resource", SystemIndex.Name, true, false)], [], new IndexBuildOptions()));
+        Assert.Empty(Dialect.BuildFilteredIndex(Fhir, SystemIndex, [new("public", "Resource", SystemIndex.Name, true, false)], [],
+            new IndexBuildOptions()));
 
     [Fact]
     public void A_partitioned_table_builds_on_only_the_parent_then_each_partition_concurrently_and_attaches()
@@ -74,9 +75,11 @@ public sealed class PostgreSqlBackfillDialectGoldenTests
     public void Sub_partitioned_tables_get_an_on_only_index_and_attach_after_their_leaves_deepest_first()
     {
         TablePartition top = new("public", "Resource_user") { IsLeaf = false, ParentSchema = "public", ParentName = "Resource" };
-        TablePartition mid = new("public", "Resource_user_high") { IsLeaf = false, ParentSchema = "public", ParentName = "Resource_user", Level = 2 };
+        TablePartition mid = new("public", "Resource_user_high") { IsLeaf = false, ParentSchema = "public", ParentName = "Resource_user",
+            Level = 2 };
         TablePartition low = new("public", "Resource_user_low") { ParentSchema = "public", ParentName = "Resource_user", Level = 2 };
-        TablePartition deep = new("public", "Resource_user_high_h0") { ParentSchema = "public", ParentName = "Resource_user_high", Level = 3 };
+        TablePartition deep = new("public", "Resource_user_high_h0") { ParentSchema = "public", ParentName = "Resource_user_high",
+            Level = 3 };
         string I(TablePartition p) => PostgreSqlBackfillDialect.PartitionIndexName(SystemIndex.Name, p);
         var columns = "(\"ResourceTypeId\", \"ResourceId\", \"Version\") WHERE \"PartitionId\" = 1";
         Assert.Equal(
@@ -194,7 +197,8 @@ public sealed class PostgreSqlBackfillDialectGoldenTests
         var ddl = statements.Select(s => s.Text).ToList();
         // First a transaction-level advisory lock on the schema's name: concurrent creators go one at a time.
         Assert.Equal("SELECT pg_advisory_xact_lock(hashtextextended(@resource, 0)), set_config('partitionops.control_schema', @control_schema, true)", ddl[0]);
-        Assert.Equal([new SqlParameter("resource", "partitionops.control.partitionops"), new SqlParameter("control_schema", "partitionops")], statements[0].Parameters);
+        Assert.Equal([new SqlParameter("resource", "partitionops.control.partitionops"),
+            new SqlParameter("control_schema", "partitionops")], statements[0].Parameters);
         // The schema only when missing (IF NOT EXISTS alone would demand CREATE on the database), named from the setting.
         Assert.StartsWith("DO $$", ddl[1]);
         Assert.Contains("IF to_regnamespace(quote_ident(current_setting('partitionops.control_schema'))) IS NULL THEN", ddl[1]);

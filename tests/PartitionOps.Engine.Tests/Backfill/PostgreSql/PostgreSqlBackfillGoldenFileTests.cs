@@ -47,16 +47,20 @@ public sealed class PostgreSqlBackfillGoldenFileTests
         yield return ("ThrottleSignals", [d.ThrottleSignals()]);
         yield return ("SetLockTimeout", [d.SetLockTimeout(TimeSpan.FromSeconds(5))]);
         yield return ("AddPartitionColumn", [d.AddPartitionColumn(Fhir)]);
-        yield return ("BuildFilteredIndex plain", d.BuildFilteredIndex(Fhir, new(p.DefaultIndexName, p.IndexColumns, p.DefaultValue), [], [], new()));
-        yield return ("BuildFilteredIndex partitioned", d.BuildFilteredIndex(Fhir, new(p.SystemIndexName, p.IndexColumns, p.SystemValue), [], [partition], new()));
+        yield return ("BuildFilteredIndex plain",
+            d.BuildFilteredIndex(Fhir, new(p.DefaultIndexName, p.IndexColumns, p.DefaultValue), [], [], new()));
+        yield return ("BuildFilteredIndex partitioned",
+            d.BuildFilteredIndex(Fhir, new(p.SystemIndexName, p.IndexColumns, p.SystemValue), [], [partition], new()));
         TablePartition sub = new("public", "Resource_sys") { IsLeaf = false, ParentSchema = "public", ParentName = "Resource" };
         TablePartition leaf = new("public", "Resource_sys_h0") { ParentSchema = "public", ParentName = "Resource_sys", Level = 2 };
-        yield return ("BuildFilteredIndex sub-partitioned", d.BuildFilteredIndex(Fhir, new(p.SystemIndexName, p.IndexColumns, p.SystemValue), [],
+        yield return ("BuildFilteredIndex sub-partitioned",
+            d.BuildFilteredIndex(Fhir, new(p.SystemIndexName, p.IndexColumns, p.SystemValue), [],
             [partition with { ParentSchema = "public", ParentName = "Resource" }, sub, leaf], new()));
         var prototype = new BackfillTable("public", BackfillProfile.FhirPrototype, "partitionops");
         foreach (var index in BackfillProfile.FhirPrototype.FilteredIndexes().Skip(2))
             yield return ($"BuildFilteredIndex prototype {index.Name}", d.BuildFilteredIndex(prototype, index, [], [], new()));
-        yield return ("BuildFilteredIndex prototype partitioned", d.BuildFilteredIndex(prototype, BackfillProfile.FhirPrototype.FilteredIndexes()[3], [],
+        yield return ("BuildFilteredIndex prototype partitioned",
+            d.BuildFilteredIndex(prototype, BackfillProfile.FhirPrototype.FilteredIndexes()[3], [],
             [partition], new()));
         yield return ("HighWaterMark", [d.HighWaterMarkText(Fhir)]);
         yield return ("Batch", [d.BatchText(Fhir)]);

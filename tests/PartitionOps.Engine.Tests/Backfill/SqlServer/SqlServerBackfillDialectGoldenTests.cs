@@ -530,9 +530,11 @@ public sealed class SqlServerBackfillDialectGoldenTests
     [Fact]
     public void BuildFilteredIndex_creates_both_missing_indexes_online_without_resumable_because_they_are_filtered()
     {
-        var system = Dialect.BuildFilteredIndex(Fhir, new FilteredIndex(Fhir.Profile.SystemIndexName, Fhir.Profile.IndexColumns, Fhir.Profile.SystemValue),
+        var system = Dialect.BuildFilteredIndex(Fhir,
+            new FilteredIndex(Fhir.Profile.SystemIndexName, Fhir.Profile.IndexColumns, Fhir.Profile.SystemValue),
             [], [], new IndexBuildOptions());
-        var @default = Dialect.BuildFilteredIndex(Fhir, new FilteredIndex(Fhir.Profile.DefaultIndexName, Fhir.Profile.IndexColumns, Fhir.Profile.DefaultValue),
+        var @default = Dialect.BuildFilteredIndex(Fhir,
+            new FilteredIndex(Fhir.Profile.DefaultIndexName, Fhir.Profile.IndexColumns, Fhir.Profile.DefaultValue),
             [], [], new IndexBuildOptions());
         Golden(
             "CREATE UNIQUE NONCLUSTERED INDEX [IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version] ON [dbo].[Resource] ([ResourceTypeId], [ResourceId], [Version]) WHERE [PartitionId] = 1 WITH (ONLINE = ON, MAXDOP = 4, DATA_COMPRESSION = PAGE)",
@@ -561,7 +563,8 @@ public sealed class SqlServerBackfillDialectGoldenTests
     public void A_paused_resumable_build_resumes_with_the_maxdop_it_last_ran_with_not_the_requested_one()
     {
         var paused = new IndexState("dbo", "Resource", Fhir.Profile.SystemIndexName, false, true) { PausedMaxDop = 2 };
-        var statement = Assert.Single(Dialect.BuildFilteredIndex(Fhir, new FilteredIndex(Fhir.Profile.SystemIndexName, Fhir.Profile.IndexColumns, 1),
+        var statement = Assert.Single(Dialect.BuildFilteredIndex(Fhir,
+            new FilteredIndex(Fhir.Profile.SystemIndexName, Fhir.Profile.IndexColumns, 1),
             [paused], [], new IndexBuildOptions { MaxDop = 8 }));
         Golden("ALTER INDEX [IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version] ON [dbo].[Resource] RESUME WITH (MAXDOP = 2, MAX_DURATION = 240 MINUTES)",
             statement);

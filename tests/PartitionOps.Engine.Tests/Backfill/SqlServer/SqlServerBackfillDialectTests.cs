@@ -64,8 +64,10 @@ public sealed class SqlServerBackfillDialectTests
     {
         var statements = Build(new IndexBuildOptions(), State(valid: false, paused: false));
         Assert.Equal(2, statements.Count);
-        Assert.Equal("DROP INDEX IF EXISTS [IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version] ON [dbo].[Resource]", statements[0].Text);
-        Assert.StartsWith("CREATE UNIQUE NONCLUSTERED INDEX [IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version]", statements[1].Text);
+        Assert.Equal("DROP INDEX IF EXISTS [IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version] ON [dbo].[Resource]",
+            statements[0].Text);
+        Assert.StartsWith("CREATE UNIQUE NONCLUSTERED INDEX [IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version]",
+            statements[1].Text);
     }
 
     [Fact]
@@ -90,7 +92,8 @@ public sealed class SqlServerBackfillDialectTests
     [Fact]
     public void The_filter_value_is_an_integer_literal_because_filtered_indexes_take_no_parameters()
     {
-        var text = Assert.Single(Dialect.BuildFilteredIndex(Fhir, SystemIndex with { FilterValue = -3 }, [], [], new IndexBuildOptions())).Text;
+        var text = Assert.Single(Dialect.BuildFilteredIndex(Fhir, SystemIndex with { FilterValue = -3 }, [], [],
+            new IndexBuildOptions())).Text;
         Assert.Contains("WHERE [PartitionId] = -3 WITH", text);
         Assert.DoesNotContain("@", text);
     }
@@ -121,7 +124,8 @@ public sealed class SqlServerBackfillDialectTests
     [Fact]
     public void Bad_compression_is_refused_even_when_the_index_is_already_valid()
     {
-        Assert.Throws<InvalidRequestException>(() => Build(new IndexBuildOptions { DataCompression = "ZSTD" }, State(valid: true, paused: false)));
+        Assert.Throws<InvalidRequestException>(() => Build(new IndexBuildOptions { DataCompression = "ZSTD" },
+            State(valid: true, paused: false)));
     }
 
     [Fact]
@@ -142,7 +146,8 @@ public sealed class SqlServerBackfillDialectTests
     [Fact]
     public void Names_with_a_closing_bracket_are_quoted_by_doubling_it()
     {
-        var profile = BackfillProfile.Fhir with { Table = "Res]ource", PartitionColumn = "Part]Id", KeyColumn = "Key]", TypeColumn = "Type]" };
+        var profile = BackfillProfile.Fhir with { Table = "Res]ource", PartitionColumn = "Part]Id", KeyColumn = "Key]",
+            TypeColumn = "Type]" };
         var table = new BackfillTable("we]ird", profile, "po]x");
 
         Assert.Equal("SELECT CAST(MAX([Key]]]) AS bigint) FROM [we]]ird].[Res]]ource] WHERE [Type]]] = @type_id",
@@ -228,7 +233,8 @@ public sealed class SqlServerBackfillDialectTests
     private static string[] Parameters(string text)
     {
         // The variables a DECLARE names (each one first in its comma-separated part), not those its initialisers read.
-        var declared = Regex.Matches(text, @"DECLARE\s+([^;]+);").SelectMany(m => Regex.Matches(m.Groups[1].Value, @"(?:^|,)\s*@(\w+)").Select(v => v.Groups[1].Value));
+        var declared = Regex.Matches(text, @"DECLARE\s+([^;]+);")
+            .SelectMany(m => Regex.Matches(m.Groups[1].Value, @"(?:^|,)\s*@(\w+)").Select(v => v.Groups[1].Value));
         var procArguments = new[] { "Resource", "LockMode", "LockOwner", "LockTimeout", "v" };
         return Regex.Matches(text, @"(?<![@\w])@(\w+)").Select(m => m.Groups[1].Value)
             .Except(declared).Except(procArguments).Distinct().Order(StringComparer.Ordinal).ToArray();
@@ -240,7 +246,8 @@ public sealed class SqlServerBackfillDialectTests
         { nameof(IBackfillDialect.InsertRun), ["direction", "column_name", "host", "options", "table_name", "table_schema"] },
         { nameof(IBackfillDialect.LatestRun), ["column_name", "table_name", "table_schema"] },
         { nameof(IBackfillDialect.SetRunStatus), ["ended", "host", "run_id", "status"] },
-        { nameof(IBackfillDialect.InsertCheckpoint), ["estimated_rows", "high_water_mark", "last_key", "run_id", "target_value", "type_id", "type_name"] },
+        { nameof(IBackfillDialect.InsertCheckpoint),
+            ["estimated_rows", "high_water_mark", "last_key", "run_id", "target_value", "type_id", "type_name"] },
         { nameof(IBackfillDialect.ReadCheckpoints), ["run_id"] },
         { nameof(IBackfillDialect.UpdateCheckpointStatus), ["high_water_mark", "host", "last_error", "run_id", "status", "type_id"] },
         { nameof(IBackfillDialect.AddLockWaits), ["lock_waits", "run_id", "type_id"] },
@@ -307,7 +314,8 @@ public sealed class SqlServerBackfillDialectTests
     [Theory]
     [InlineData(nameof(IBackfillDialect.Batch), "range_end", "rows_scanned", "rows_updated")]
     [InlineData(nameof(IBackfillDialect.Sweep), "rows_updated")]
-    [InlineData(nameof(IBackfillDialect.ServerInfo), "version", "major_version", "edition", "supports_online_index", "supports_resumable_index", "metadata_only_add_column")]
+    [InlineData(nameof(IBackfillDialect.ServerInfo), "version", "major_version", "edition", "supports_online_index",
+        "supports_resumable_index", "metadata_only_add_column")]
     [InlineData(nameof(IBackfillDialect.Columns), "column_name", "data_type", "is_nullable", "default_value")]
     [InlineData(nameof(IBackfillDialect.Indexes), "object_schema", "object_name", "index_name", "is_valid", "is_paused")]
     [InlineData(nameof(IBackfillDialect.EstimatedRowsPerType), "type_id", "estimated_rows")]
@@ -349,8 +357,10 @@ public sealed class SqlServerBackfillDialectTests
         var control = text[text.IndexOf("SELECT N'create_control_schema',", StringComparison.Ordinal)..];
         // Schema missing (state 0): CREATE SCHEMA and CREATE TABLE. Schema there (1): CREATE TABLE + ALTER on it,
         // and the data rights for tables the schema's owner will own. Tables there (2): the data rights only.
-        var missing = control[control.IndexOf("WHEN 0 THEN", StringComparison.Ordinal)..control.IndexOf("WHEN 1 THEN", StringComparison.Ordinal)];
-        var exists = control[control.IndexOf("WHEN 1 THEN", StringComparison.Ordinal)..control.IndexOf("ELSE @data", StringComparison.Ordinal)];
+        var missing = control[control.IndexOf("WHEN 0 THEN", StringComparison.Ordinal)..
+                              control.IndexOf("WHEN 1 THEN", StringComparison.Ordinal)];
+        var exists = control[control.IndexOf("WHEN 1 THEN", StringComparison.Ordinal)..
+                             control.IndexOf("ELSE @data", StringComparison.Ordinal)];
         Assert.Contains("N'CREATE SCHEMA'", missing);
         Assert.Contains("N'CREATE TABLE'", missing);
         Assert.DoesNotContain("CREATE SCHEMA", exists);
@@ -369,8 +379,10 @@ public sealed class SqlServerBackfillDialectTests
         Assert.Contains("SELECT TOP (@batch_size) [ResourceSurrogateId] AS k", text);
         Assert.Contains("[ResourceSurrogateId] > @last_key AND [ResourceSurrogateId] <= @range_end", text);
         Assert.DoesNotContain("UPDATE TOP", text);
-        Assert.True(text.IndexOf("BEGIN TRANSACTION", StringComparison.Ordinal) < text.IndexOf("UPDATE [dbo].[Resource]", StringComparison.Ordinal));
-        Assert.True(text.IndexOf("UPDATE [partitionops].[backfill_checkpoint]", StringComparison.Ordinal) < text.IndexOf("COMMIT TRANSACTION", StringComparison.Ordinal));
+        Assert.True(text.IndexOf("BEGIN TRANSACTION", StringComparison.Ordinal)
+                    < text.IndexOf("UPDATE [dbo].[Resource]", StringComparison.Ordinal));
+        Assert.True(text.IndexOf("UPDATE [partitionops].[backfill_checkpoint]", StringComparison.Ordinal)
+                    < text.IndexOf("COMMIT TRANSACTION", StringComparison.Ordinal));
     }
 
     [Fact]
