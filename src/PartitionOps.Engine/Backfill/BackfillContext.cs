@@ -35,6 +35,14 @@ internal sealed class BackfillContext
     public SqlParameter[] TableParameters() =>
         [new("table_schema", Table.Schema), new("table_name", Table.Table), new("column_name", Profile.PartitionColumn)];
 
+    /// <summary>The value a run of <paramref name="direction"/> writes: the system value for a backfill, the default for an undo.</summary>
+    public int TargetValue(BackfillDirection direction) =>
+        direction == BackfillDirection.Backfill ? Profile.SystemValue : Profile.DefaultValue;
+
+    /// <summary>The value a run of <paramref name="direction"/> moves rows away from (what its sweep looks for).</summary>
+    public int SourceValue(BackfillDirection direction) =>
+        direction == BackfillDirection.Backfill ? Profile.DefaultValue : Profile.SystemValue;
+
     /// <param name="allowMissingSystemTypes">The pre-flight reports system types missing from the lookup as a failed check
     /// instead of refusing; every other caller refuses them (nothing can be placed without its type id).</param>
     public static async Task<BackfillContext> ResolveAsync(BackfillScope scope, DbConnection connection, CancellationToken ct,
@@ -42,38 +50,42 @@ internal sealed class BackfillContext
     {
         var provider = scope.Target.Provider;
         var dialect = provider.Backfill
-            ?? throw new InvalidRequestException(nameof(DatabaseTarget.Provider), provider.Name, "does not support backfill: use sqlserver or postgresql");
+            ?? throw new InvalidRequestException(nameof(DatabaseTarget.Provider), provider.Name,
+                "does not support backfill: use sqlserver or postgresql");
         var profile = scope.Validated().Profile;
         var schema = Identifier.ValidateSchema(scope.Schema ?? profile.Schema ?? provider.DefaultSchema, nameof(BackfillScope.Schema));
-        var controlSchema = Identifier.ValidateSchema(scope.ControlSchema ?? provider.DefaultControlSchema, nameof(BackfillScope.ControlSchema));
+        var controlSchema = Identifier.ValidateSchema(scope.ControlSchema ?? provider.DefaultControlSchema,
+            nameof(BackfillScope.ControlSchema));
         var table = new BackfillTable(schema, profile, controlSchema);
 
-        if (await connection.ScalarAsync<int>(provider, dialect.SchemaExists().With("schema", schema), ct) == 0)
+        if (await connection.ScalarAsync<int>(provider, dialect.SchemaExists(schema), ct) == 0)
             throw new InvalidRequestException(nameof(BackfillScope.Schema), schema, "does not exist");
 
-        var tableInfo = await connection.QueryAsync(provider, dialect.TableInfo().With("schema", schema).With("table", profile.Table),
+        var tableInfo = await connection.QueryAsync(provider, dialect.TableInfo(schema, profile.Table),
             r => r.Get<int>("is_partitioned") == 1, ct);
         if (tableInfo.Count == 0)
         {
-            var bases = await connection.QueryAsync(provider, dialect.ViewBaseTables().With("schema", schema).With("table", profile.Table),
+            var bases = await connection.QueryAsync(provider, dialect.ViewBaseTables(schema, profile.Table),
                 r => (Schema: r.Get<string>("base_schema")!, Table: r.Get<string>("base_table")!), ct);
             if (bases.Count > 0) throw ViewNotTable(schema, profile.Table, bases);
             throw new InvalidRequestException(nameof(BackfillScope.Profile), "table", $"{schema}.{profile.Table}", "does not exist");
         }
 
-        var columns = (await connection.QueryAsync(provider, dialect.Columns().With("schema", schema).With("table", profile.Table),
+        var columns = (await connection.QueryAsync(provider, dialect.Columns(schema, profile.Table),
                 r => (Name: r.Get<string>("column_name")!, Type: r.Get<string>("data_type")!.ToLowerInvariant()), ct))
             .ToDictionary(c => c.Name, c => c.Type, StringComparer.Ordinal);
         string RequireColumn(string name, string what)
         {
             if (!columns.TryGetValue(name, out var type))
-                throw new InvalidRequestException(nameof(BackfillScope.Profile), what, name, $"is not a column of {schema}.{profile.Table}");
+                throw new InvalidRequestException(nameof(BackfillScope.Profile), what, name,
+                    $"is not a column of {schema}.{profile.Table}");
             return type;
         }
         RequireColumn(profile.TypeColumn, "type_column");
         var keyType = RequireColumn(profile.KeyColumn, "key_column");
         if (!IntegerTypes.Any(keyType.StartsWith))
-            throw new InvalidRequestException(nameof(BackfillScope.Profile), "key_column", profile.KeyColumn, $"has type {keyType}: the key walked in ranges must be an integer");
+            throw new InvalidRequestException(nameof(BackfillScope.Profile), "key_column", profile.KeyColumn,
+                $"has type {keyType}: the key walked in ranges must be an integer");
         foreach (var (c, field) in profile.IndexedColumns().Where(c => c.Column != profile.PartitionColumn)) RequireColumn(c, field);
 
         var columnExists = columns.TryGetValue(profile.PartitionColumn, out var partitionType);
@@ -81,22 +93,27 @@ internal sealed class BackfillContext
             throw new InvalidRequestException(nameof(BackfillScope.Profile), "partition_column", profile.PartitionColumn,
                 $"already exists with type {partitionType}, not {profile.PartitionColumnType}");
 
-        var lookupInfo = await connection.QueryAsync(provider, dialect.TableInfo().With("schema", schema).With("table", profile.LookupTable), r => 0, ct);
-        if (lookupInfo.Count == 0) throw new InvalidRequestException(nameof(BackfillScope.Profile), "lookup_table", $"{schema}.{profile.LookupTable}", "does not exist");
+        var lookupInfo = await connection.QueryAsync(provider, dialect.TableInfo(schema, profile.LookupTable), r => 0, ct);
+        if (lookupInfo.Count == 0)
+            throw new InvalidRequestException(nameof(BackfillScope.Profile), "lookup_table", $"{schema}.{profile.LookupTable}",
+                "does not exist");
         List<(int Id, string Name)> lookup;
         try
         {
-            lookup = await connection.QueryAsync(provider, dialect.LookupTypes(table), r => (r.Get<int>("type_id"), r.Get<string>("name")!), ct);
+            lookup = await connection.QueryAsync(provider, dialect.LookupTypes(table),
+                r => (r.Get<int>("type_id"), r.Get<string>("name")!), ct);
         }
         catch (DbException e) when (provider.Errors.Classify(e) == ErrorKind.Permanent)
         {
             throw new InvalidRequestException(nameof(BackfillScope.Profile), "lookup_table", $"{schema}.{profile.LookupTable}",
                 $"cannot be read with columns {profile.LookupIdColumn}, {profile.LookupNameColumn}: {e.Message}");
         }
-        var byName = lookup.GroupBy(t => t.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First().Id, StringComparer.Ordinal);
+        var byName = lookup.GroupBy(t => t.Name, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.First().Id, StringComparer.Ordinal);
         var missing = profile.SystemTypes.Where(t => !byName.ContainsKey(t)).ToList();
         if (missing.Count > 0 && !allowMissingSystemTypes)
-            throw new InvalidRequestException(nameof(BackfillScope.Profile), "system_types", string.Join(", ", missing), $"not found in {schema}.{profile.LookupTable}");
+            throw new InvalidRequestException(nameof(BackfillScope.Profile), "system_types", string.Join(", ", missing),
+                $"not found in {schema}.{profile.LookupTable}");
         var systemTypes = profile.SystemTypes.Where(byName.ContainsKey).Select(n => new ResolvedType(n, byName[n])).ToList();
 
         var selected = systemTypes;
@@ -142,7 +159,10 @@ internal sealed class BackfillContext
 
     private static bool SameIntegerType(string actual, string wanted)
     {
-        static string Norm(string t) => t switch { "int" or "int4" or "integer" => "integer", "int2" => "smallint", "int8" => "bigint", _ => t };
+        static string Norm(string t) => t switch
+        {
+            "int" or "int4" or "integer" => "integer", "int2" => "smallint", "int8" => "bigint", _ => t,
+        };
         return Norm(actual.ToLowerInvariant()) == Norm(wanted.ToLowerInvariant());
     }
 }

@@ -10,7 +10,6 @@ namespace PartitionOps.Engine.Backfill;
 /// </summary>
 public sealed class BackfillService
 {
-    internal const long StartKey = long.MinValue;
     private static readonly string Host = $"{Environment.MachineName}:{Environment.ProcessId}";
 
     // ================================================================ start / undo
@@ -93,7 +92,7 @@ public sealed class BackfillService
                 // ones after it wait for a run of phase 2 alone (phase 3 does not need the indexes to move rows).
                 var estimate = ServerRules.IndexBuildEstimate(tableRows, request.IndexBuildRowsPerSecond);
                 var defer = deferred.Count > 0
-                    ? "not started: it would follow a deferred build; run it with backfill start --phase indexes outside the time box"
+                    ? "not started: it would follow a deferred build; run it with the indexes phase alone, without a time limit"
                     : ServerRules.DeferBuild(context.Dialect.NotResumableReason(index, indexOptions), request.MaxDuration,
                         clock.Elapsed, estimate, tableRows, request.IndexBuildRowsPerSecond);
                 if (defer is not null)
@@ -162,7 +161,8 @@ public sealed class BackfillService
     /// Puts the system types (all, or the scope's) back to the default value with the same batched,
     /// resumable engine. Never touches the column or the indexes.
     /// </summary>
-    public Task<BackfillResult> UndoAsync(BackfillRequest request, IProgress<BackfillEvent>? events = null, CancellationToken ct = default) =>
+    public Task<BackfillResult> UndoAsync(BackfillRequest request, IProgress<BackfillEvent>? events = null,
+        CancellationToken ct = default) =>
         StartAsync(request with { Direction = BackfillDirection.Undo, SkipColumn = true, SkipIndexes = true }, events, ct);
 
     // ================================================================ stop
@@ -177,8 +177,8 @@ public sealed class BackfillService
         await using var connection = await scope.Target.OpenAsync(ct).ConfigureAwait(false);
         var context = await BackfillContext.ResolveAsync(scope, connection, ct).ConfigureAwait(false);
         await EnsureControlTablesAsync(connection, context, ct).ConfigureAwait(false);
-        await SetStopFlagAsync(connection, context, true, ct).ConfigureAwait(false);
-        var latest = await connection.QueryAsync(context.Provider, context.Dialect.LatestRun(context.Table.ControlSchema).With(context.TableParameters()),
+        await StopFlag.SetAsync(connection, context, true, Host, ct).ConfigureAwait(false);
+        var latest = await connection.QueryAsync(context.Provider, context.Dialect.LatestRun(context.Table),
             r => (RunId: r.Get<long>("run_id"), Status: r.Get<string>("status")), ct).ConfigureAwait(false);
         // Who works now, whatever the run's row says: a type's lock, or the setup lock of phases 1 and 2.
         var working = new List<string>();
@@ -217,10 +217,6 @@ public sealed class BackfillService
         await ControlTables.CreateAsync(connection, context.Provider, statements, ct).ConfigureAwait(false);
     }
 
-    internal static Task SetStopFlagAsync(DbConnection connection, BackfillContext context, bool stop, CancellationToken ct) =>
-        connection.ExecuteAsync(context.Provider, context.Dialect.SetStopFlag(context.Table.ControlSchema)
-            .With(context.TableParameters()).With("stop_requested", stop ? 1 : 0).With("requested_by", Host), ct);
-
     // ================================================================ progress
 
     public async Task<BackfillProgressReport> GetProgressAsync(BackfillScope scope, bool exact = false, CancellationToken ct = default)
@@ -247,15 +243,14 @@ public sealed class BackfillService
         long? runId = null;
         if (await connection.ScalarAsync<int>(context.Provider, context.Dialect.ControlTablesExist(control), ct).ConfigureAwait(false) == 1)
         {
-            var latest = await connection.QueryAsync(context.Provider, context.Dialect.LatestRun(control).With(context.TableParameters()),
+            var latest = await connection.QueryAsync(context.Provider, context.Dialect.LatestRun(context.Table),
                 r => (RunId: r.Get<long>("run_id"), Direction: r.Get<string>("direction")), ct).ConfigureAwait(false);
             if (latest.Count > 0 && latest[0].Direction == nameof(BackfillDirection.Backfill).ToLowerInvariant()) runId = latest[0].RunId;
         }
-        var statement = (runId is { } run
-                ? context.Dialect.MisplacedSinceRun(context.Table, context.SystemTypes.Count).With("run_id", run)
-                : context.Dialect.Misplaced(context.Table, context.SystemTypes.Count))
-            .With("system_value", p.SystemValue).With("default_value", p.DefaultValue)
-            .With(context.SystemTypes.Select((t, i) => new SqlParameter($"sys_{i}", t.Id)).ToArray());
+        var systemTypeIds = context.SystemTypes.Select(t => t.Id).ToList();
+        var statement = runId is { } run
+            ? context.Dialect.MisplacedSinceRun(context.Table, systemTypeIds, run)
+            : context.Dialect.Misplaced(context.Table, systemTypeIds);
         var misplaced = (await connection.QueryAsync(context.Provider, statement,
                 r => (Id: r.Get<int>("type_id"), Rows: r.Get<long>("misplaced_rows"),
                     After: runId is null ? 0 : r.Get<long>("written_after_run")),
@@ -288,14 +283,17 @@ public sealed class BackfillService
     {
         request = request.Validated();
         await using var connection = await request.Scope.Target.OpenAsync(ct).ConfigureAwait(false);
-        var context = await BackfillContext.ResolveAsync(request.Scope, connection, ct, allowMissingSystemTypes: true).ConfigureAwait(false);
+        var context = await BackfillContext.ResolveAsync(request.Scope, connection, ct, allowMissingSystemTypes: true)
+            .ConfigureAwait(false);
         var server = await ReadServerAsync(connection, context, ct).ConfigureAwait(false);
         var checks = new List<PrerequisiteCheck>
         {
             ServerRules.VersionCheck(server, context.Dialect.MinimumVersion),
-            ServerRules.LookupCheck(context.Profile.SystemTypes, context.MissingSystemTypes, $"{context.Table.Schema}.{context.Profile.LookupTable}"),
+            ServerRules.LookupCheck(context.Profile.SystemTypes, context.MissingSystemTypes,
+                $"{context.Table.Schema}.{context.Profile.LookupTable}"),
             ServerRules.OnlineIndexCheck(request, server),
-            new("resumable index build", true, server.SupportsResumable ? "supported" : "not supported here: index builds are not resumable"),
+            new("resumable index build", true,
+                server.SupportsResumable ? "supported" : "not supported here: index builds are not resumable"),
             ServerRules.AddColumnCheck(server, context.ColumnExists, context.Profile.PartitionColumn),
             await RowSizeCheckAsync(connection, context, ct).ConfigureAwait(false),
         };
@@ -309,16 +307,17 @@ public sealed class BackfillService
             var each = ServerRules.Human(ServerRules.IndexBuildEstimate(tableRows, request.IndexBuildRowsPerSecond));
             checks.Add(new("index builds that cannot be paused", true,
                 $"{string.Join(", ", unpausable.Select(x => x.Index.Name))}: {unpausable[0].Reason}. Each is estimated at " +
-                $"{each} ({tableRows:N0} rows at {request.IndexBuildRowsPerSecond:N0} rows/s); a run with --max-duration " +
-                "does not start one it cannot finish in the time left: build them with backfill start --phase indexes " +
-                "outside the time box"));
+                $"{each} ({tableRows:N0} rows at {request.IndexBuildRowsPerSecond:N0} rows/s); a run with a time limit " +
+                "does not start one it cannot finish in the time left: build them with the indexes phase alone, " +
+                "without a time limit"));
         }
         var permissions = await connection.QueryAsync(context.Provider,
-            context.Dialect.Permissions().With("schema", context.Table.Schema).With("table", context.Table.Table)
-                .With("control_schema", context.Table.ControlSchema),
-            r => (Name: r.Get<string>("permission")!, Granted: r.Get<int>("granted") == 1, Needs: r.Get<string>("needs")), ct).ConfigureAwait(false);
+            context.Dialect.Permissions(context.Table),
+            r => (Name: r.Get<string>("permission")!, Granted: r.Get<int>("granted") == 1, Needs: r.Get<string>("needs")), ct)
+            .ConfigureAwait(false);
         foreach (var (name, granted, needs) in permissions)
-            checks.Add(new($"permission {name}", granted, granted ? "granted" : $"missing: the login needs {needs ?? name.Replace('_', ' ')}"));
+            checks.Add(new($"permission {name}", granted,
+                granted ? "granted" : $"missing: the login needs {needs ?? name.Replace('_', ' ')}"));
 
         var (rate, estimate) = await SampleBatchAsync(connection, context, request, ct).ConfigureAwait(false);
         return new PrerequisiteReport
@@ -346,9 +345,8 @@ public sealed class BackfillService
         try
         {
             await EnsureControlTablesAsync(connection, context, ct, tx).ConfigureAwait(false);
-            var batch = context.Dialect.Batch(context.Table).With(
-                new("run_id", -1L), new("type_id", type.Id), new("last_key", StartKey), new("high_water_mark", long.MaxValue),
-                new("batch_size", BackfillWalk.CreateController(request, context.Dialect).Current), new("target_value", TargetValue(context, request.Direction)));
+            var batch = context.Dialect.Batch(context.Table, runId: -1, type.Id, Checkpoint.StartKey, highWaterMark: long.MaxValue,
+                BatchSizeController.For(request, context.Dialect).Current, context.TargetValue(request.Direction));
             var watch = Stopwatch.StartNew();
             var rows = await connection.QueryAsync(context.Provider, batch, r => r.Get<int>("rows_scanned"), ct, tx).ConfigureAwait(false);
             watch.Stop();
@@ -366,12 +364,6 @@ public sealed class BackfillService
 
     // ================================================================ shared pieces
 
-    internal static int TargetValue(BackfillContext context, BackfillDirection direction) =>
-        direction == BackfillDirection.Backfill ? context.Profile.SystemValue : context.Profile.DefaultValue;
-
-    internal static int SourceValue(BackfillContext context, BackfillDirection direction) =>
-        direction == BackfillDirection.Backfill ? context.Profile.DefaultValue : context.Profile.SystemValue;
-
     internal static async Task<ServerFacts> ReadServerAsync(DbConnection connection, BackfillContext context, CancellationToken ct)
     {
         var rows = await connection.QueryAsync(context.Provider, context.Dialect.ServerInfo(), r => new ServerFacts(
@@ -384,10 +376,13 @@ public sealed class BackfillService
     private static PlannedStep? ColumnStep(BackfillRequest request, BackfillContext context) =>
         request.SkipColumn || context.ColumnExists
             ? null
-            : new PlannedStep("column", $"add {context.Profile.PartitionColumn} {context.Profile.PartitionColumnType} NOT NULL DEFAULT {context.Profile.DefaultValue}",
+            : new PlannedStep("column",
+                $"add {context.Profile.PartitionColumn} {context.Profile.PartitionColumnType} NOT NULL " +
+                $"DEFAULT {context.Profile.DefaultValue}",
                 [context.Dialect.SetLockTimeout(request.DdlLockTimeout), context.Dialect.AddPartitionColumn(context.Table)]);
 
-    private static async Task<List<(FilteredIndex Index, PlannedStep Step)>> IndexStepsAsync(DbConnection connection, BackfillContext context,
+    private static async Task<List<(FilteredIndex Index, PlannedStep Step)>> IndexStepsAsync(DbConnection connection,
+        BackfillContext context,
         BackfillRequest request, IndexBuildOptions options, long tableRows, CancellationToken ct)
     {
         var steps = new List<(FilteredIndex, PlannedStep)>();
@@ -420,12 +415,12 @@ public sealed class BackfillService
 
     private static Task<long> TableRowsAsync(DbConnection connection, BackfillContext context, CancellationToken ct) =>
         connection.ScalarAsync<long>(context.Provider,
-            context.Dialect.TableRowEstimate().With("schema", context.Table.Schema).With("table", context.Table.Table), ct);
+            context.Dialect.TableRowEstimate(context.Table.Schema, context.Table.Table), ct);
 
     private static async Task<PrerequisiteCheck> RowSizeCheckAsync(DbConnection connection, BackfillContext context, CancellationToken ct)
     {
         var rows = await connection.QueryAsync(context.Provider,
-            context.Dialect.MaxRowBytes().With("schema", context.Table.Schema).With("table", context.Table.Table),
+            context.Dialect.MaxRowBytes(context.Table.Schema, context.Table.Table),
             r => r.Get<int?>("max_row_bytes"), ct).ConfigureAwait(false);
         return ServerRules.RowSizeCheck(rows.FirstOrDefault(), context.Dialect.OnlineAddColumnRowLimit, context.ColumnExists,
             context.Profile, context.Display);
@@ -437,14 +432,13 @@ public sealed class BackfillService
     {
         var dialect = context.Dialect;
         var provider = context.Provider;
-        var tableParams = new[] { new SqlParameter("schema", context.Table.Schema), new SqlParameter("table", context.Table.Table) };
-        var partitions = await connection.QueryAsync(provider, dialect.Partitions().With(tableParams),
+        var partitions = await connection.QueryAsync(provider, dialect.Partitions(context.Table.Schema, context.Table.Table),
             r => new TablePartition(r.Get<string>("partition_schema")!, r.Get<string>("partition_name")!)
             {
                 ParentSchema = r.Get<string>("parent_schema"), ParentName = r.Get<string>("parent_name"),
                 IsLeaf = r.Get<int>("is_leaf") == 1, Level = r.Get<int>("level"),
             }, ct).ConfigureAwait(false);
-        var existing = await connection.QueryAsync(provider, dialect.Indexes().With(tableParams),
+        var existing = await connection.QueryAsync(provider, dialect.Indexes(context.Table.Schema, context.Table.Table),
             r => new IndexState(r.Get<string>("object_schema")!, r.Get<string>("object_name")!, r.Get<string>("index_name")!,
                 r.Get<int>("is_valid") == 1, r.Get<int>("is_paused") == 1) { PausedMaxDop = r.Get<int?>("paused_max_dop") },
             ct).ConfigureAwait(false);
@@ -477,8 +471,10 @@ public sealed class BackfillService
             {
                 if (attempt >= request.DdlRetries)
                     throw new PartitionOpsException(
-                        $"{what}: the lock on {context.Display} was not granted in {request.DdlRetries} attempts of {lockTimeout.TotalMilliseconds:0} ms lock timeout each: " +
-                        $"another session holds a conflicting lock (an open transaction that read or wrote the table). What this step had not done yet is unchanged; " +
+                        $"{what}: the lock on {context.Display} was not granted in {request.DdlRetries} attempts of " +
+                        $"{lockTimeout.TotalMilliseconds:0} ms lock timeout each: " +
+                        "another session holds a conflicting lock (an open transaction that read or wrote the table). " +
+                        "What this step had not done yet is unchanged; " +
                         $"run the same command again when that session has ended. Last error: {e.Message.Trim()}", e);
                 var wait = RetryBackoff.Delay(attempt);
                 // The next attempt would wait up to the lock timeout again after the back-off: stop now unless it fits.
@@ -508,16 +504,28 @@ public sealed class BackfillService
     {
         var dialect = context.Dialect;
         var steps = new List<PlannedStep>();
-        var controlExists = await connection.ScalarAsync<int>(context.Provider, dialect.ControlTablesExist(context.Table.ControlSchema), ct).ConfigureAwait(false) == 1;
+        var controlExists = await connection.ScalarAsync<int>(context.Provider, dialect.ControlTablesExist(context.Table.ControlSchema), ct)
+            .ConfigureAwait(false) == 1;
         if (!controlExists)
-            steps.Add(new("control", $"create control tables in schema {context.Table.ControlSchema}", dialect.CreateControlTables(context.Table.ControlSchema)));
+            steps.Add(new("control", $"create control tables in schema {context.Table.ControlSchema}",
+                dialect.CreateControlTables(context.Table.ControlSchema)));
         if (columnStep != null) steps.Add(columnStep);
         steps.AddRange(indexSteps);
         if (!request.SkipBackfill)
         {
+            // The walk binds its values per type and batch: the plan shows the statements' text, as it always did.
+            var target = context.TargetValue(request.Direction);
+            var typeId = context.SelectedTypes.Count > 0 ? context.SelectedTypes[0].Id : 0;
+            SqlStatement[] walk =
+            [
+                dialect.HighWaterMark(context.Table, typeId),
+                dialect.Batch(context.Table, runId: 0, typeId, Checkpoint.StartKey, long.MaxValue, request.BatchSize, target),
+                dialect.Sweep(context.Table, runId: 0, typeId, long.MaxValue, request.BatchSize, target,
+                    context.SourceValue(request.Direction)),
+            ];
             steps.Add(new("backfill", $"walk {context.SelectedTypes.Count} types in key ranges of up to {request.BatchSize} rows, " +
-                $"setting {context.Profile.PartitionColumn} = {TargetValue(context, request.Direction)}; one statement per batch, checkpoint included",
-                [dialect.HighWaterMark(context.Table), dialect.Batch(context.Table), dialect.Sweep(context.Table)]));
+                $"setting {context.Profile.PartitionColumn} = {target}; one statement per batch, checkpoint included",
+                walk.Select(statement => new SqlStatement(statement.Text)).ToList()));
         }
         var types = context.ColumnExists
             ? (await ProgressReader.ReadAsync(connection, context, exact: false, ct).ConfigureAwait(false)).Types

@@ -18,6 +18,18 @@ public sealed class BatchSizeController
         Current = Math.Clamp(initial, min, max);
     }
 
+    /// <summary>The smallest batch the controller starts from, at most: it grows from there toward the target time.</summary>
+    internal const int SmallestStart = 100;
+
+    /// <summary>
+    /// A type's batch-size controller: starts at the request's batch size, adapts toward its target batch time, and never
+    /// goes above the dialect's <see cref="IBackfillDialect.SafeMaxBatchSize"/> (SQL Server: below lock escalation),
+    /// whatever was asked.
+    /// </summary>
+    internal static BatchSizeController For(BackfillRequest request, IBackfillDialect dialect) =>
+        new(request.BatchSize, request.TargetBatchTime,
+            Math.Min(SmallestStart, Math.Min(request.BatchSize, dialect.SafeMaxBatchSize)), dialect.SafeMaxBatchSize);
+
     public int Current { get; private set; }
     public int Min { get; }
     public int Max { get; }

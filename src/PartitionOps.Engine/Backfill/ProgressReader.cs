@@ -6,6 +6,9 @@ namespace PartitionOps.Engine.Backfill;
 /// <summary>A row of backfill_checkpoint.</summary>
 internal sealed record Checkpoint
 {
+    /// <summary>The last key of a type nothing has been walked of yet: below every key.</summary>
+    public const long StartKey = long.MinValue;
+
     public long RunId { get; init; }
     public int TypeId { get; init; }
     public string TypeName { get; init; } = "";
@@ -46,7 +49,8 @@ internal sealed record Checkpoint
     };
 
     /// <summary>Progress from checkpoint numbers and the catalog estimate: no scan of the table.</summary>
-    public TypeProgress ToProgress(long? estimate, DateTimeOffset now, string? waiting = null, int? batchSize = null, double? lastBatchMs = null)
+    public TypeProgress ToProgress(long? estimate, DateTimeOffset now, string? waiting = null, int? batchSize = null,
+        double? lastBatchMs = null)
     {
         var done = Status == BackfillStatus.Done;
         // Catching up or sweeping comes after the walk to the starting high-water mark: what is left is the rows inserted
@@ -76,18 +80,19 @@ internal static class ProgressReader
 {
     public static async Task<Dictionary<int, long>> EstimatesAsync(DbConnection connection, BackfillContext context, CancellationToken ct)
     {
-        var statement = context.Dialect.EstimatedRowsPerType(context.Table)
-            .With("schema", context.Table.Schema).With("table", context.Table.Table).With("type_column", context.Profile.TypeColumn);
+        var statement = context.Dialect.EstimatedRowsPerType(context.Table);
         var rows = await connection.QueryAsync(context.Provider, statement,
             r => (Id: r.Get<int>("type_id"), Rows: r.Get<long>("estimated_rows")), ct).ConfigureAwait(false);
         return rows.GroupBy(r => r.Id).ToDictionary(g => g.Key, g => g.Sum(x => x.Rows));
     }
 
-    public static async Task<List<Checkpoint>> CheckpointsAsync(DbConnection connection, BackfillContext context, long runId, CancellationToken ct) =>
-        await connection.QueryAsync(context.Provider, context.Dialect.ReadCheckpoints(context.Table.ControlSchema).With("run_id", runId),
+    public static async Task<List<Checkpoint>> CheckpointsAsync(DbConnection connection, BackfillContext context, long runId,
+        CancellationToken ct) =>
+        await connection.QueryAsync(context.Provider, context.Dialect.ReadCheckpoints(context.Table.ControlSchema, runId),
             Checkpoint.Read, ct).ConfigureAwait(false);
 
-    public static async Task<BackfillProgressReport> ReadAsync(DbConnection connection, BackfillContext context, bool exact, CancellationToken ct)
+    public static async Task<BackfillProgressReport> ReadAsync(DbConnection connection, BackfillContext context, bool exact,
+        CancellationToken ct)
     {
         var provider = context.Provider;
         var dialect = context.Dialect;
@@ -97,17 +102,18 @@ internal static class ProgressReader
         Dictionary<int, (long Total, long System, long Default)>? counts = null;
         if (exact && context.ColumnExists)
         {
-            counts = (await connection.QueryAsync(provider, dialect.ExactCounts(context.Table)
-                    .With("system_value", context.Profile.SystemValue).With("default_value", context.Profile.DefaultValue),
-                r => (Id: r.Get<int>("type_id"), Total: r.Get<long>("total_rows"), System: r.Get<long>("system_rows"), Default: r.Get<long>("default_rows")),
+            counts = (await connection.QueryAsync(provider, dialect.ExactCounts(context.Table),
+                r => (Id: r.Get<int>("type_id"), Total: r.Get<long>("total_rows"), System: r.Get<long>("system_rows"),
+                    Default: r.Get<long>("default_rows")),
                 ct, timeoutSeconds: 0).ConfigureAwait(false)).ToDictionary(x => x.Id, x => (x.Total, x.System, x.Default));
         }
 
-        var controlExists = await connection.ScalarAsync<int>(provider, dialect.ControlTablesExist(context.Table.ControlSchema), ct).ConfigureAwait(false) == 1;
+        var controlExists = await connection.ScalarAsync<int>(provider, dialect.ControlTablesExist(context.Table.ControlSchema), ct)
+            .ConfigureAwait(false) == 1;
         (long RunId, string Direction, string Status, DateTimeOffset? Started, DateTimeOffset? Ended)? run = null;
         if (controlExists)
         {
-            var runs = await connection.QueryAsync(provider, dialect.LatestRun(context.Table.ControlSchema).With(context.TableParameters()),
+            var runs = await connection.QueryAsync(provider, dialect.LatestRun(context.Table),
                 r => (r.Get<long>("run_id"), r.Get<string>("direction")!, r.Get<string>("status")!,
                     r.Get<DateTimeOffset?>("started_at"), r.Get<DateTimeOffset?>("ended_at")), ct).ConfigureAwait(false);
             if (runs.Count > 0) run = runs[0];
@@ -122,7 +128,8 @@ internal static class ProgressReader
             : context.SelectedTypes;
         foreach (var type in shown)
         {
-            var cp = byType.GetValueOrDefault(type.Id) ?? new Checkpoint { TypeId = type.Id, TypeName = type.Name, LastKey = BackfillService.StartKey };
+            var cp = byType.GetValueOrDefault(type.Id)
+                     ?? new Checkpoint { TypeId = type.Id, TypeName = type.Name, LastKey = Checkpoint.StartKey };
             var progress = cp.ToProgress(estimates.TryGetValue(type.Id, out var e) ? e : cp.EstimatedRows, now);
             if (counts != null)
             {

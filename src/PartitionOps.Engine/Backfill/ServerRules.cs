@@ -40,22 +40,26 @@ internal static class ServerRules
         if (buildNeeded && !request.SkipIndexes && request.Index.Online && !server.SupportsOnline && !request.Index.AllowOffline)
             throw new InvalidRequestException(nameof(IndexBuildOptions.AllowOffline), "off",
                 $"is required on {server.Edition}, which cannot build indexes online: an offline build blocks writers while it runs, " +
-                "so it must be asked for (--offline-index-build / -AllowOfflineIndexBuild)");
+                "so it must be asked for");
     }
 
     public static PrerequisiteCheck VersionCheck(ServerFacts server, MinimumServerVersion minimum) => server.MajorVersion switch
     {
         null => new("server version", true, $"{server.Edition} has no version of its own (always current)"),
-        { } major when major >= minimum.MajorVersion => new("server version", true, $"major version {major}, at least {minimum.Name} (major {minimum.MajorVersion})"),
+        { } major when major >= minimum.MajorVersion => new("server version", true,
+            $"major version {major}, at least {minimum.Name} (major {minimum.MajorVersion})"),
         { } major => new("server version", false,
-            $"major version {major} ({FirstLine(server.Version)}) is older than {minimum.Name} (major {minimum.MajorVersion}), the oldest release the backfill supports"),
+            $"major version {major} ({FirstLine(server.Version)}) is older than {minimum.Name} (major {minimum.MajorVersion}), " +
+            "the oldest release the backfill supports"),
     };
 
     public static PrerequisiteCheck OnlineIndexCheck(BackfillRequest request, ServerFacts server) =>
         new("online index build", server.SupportsOnline || request.Index.AllowOffline || !request.Index.Online,
             server.SupportsOnline ? $"{server.Edition} builds indexes online"
-            : request.Index.AllowOffline || !request.Index.Online ? $"{server.Edition} cannot build indexes online: they will be built offline, blocking writers while they build (asked for)"
-            : $"{server.Edition} cannot build indexes online: pass the offline option to build offline (--offline-index-build / -AllowOfflineIndexBuild)");
+            : request.Index.AllowOffline || !request.Index.Online
+                ? $"{server.Edition} cannot build indexes online: they will be built offline, blocking writers while they build (asked for)"
+            : $"{server.Edition} cannot build indexes online: ask for an offline build to build them offline " +
+              "(it blocks writers while it runs)");
 
     /// <summary>
     /// Phase 1 adds the column NOT NULL with a constant default. That is metadata only on SQL Server Enterprise
@@ -69,7 +73,8 @@ internal static class ServerRules
         : server.MetadataOnlyAddColumn ? new("partition column", true, $"{column} will be added (metadata only)")
         : new("partition column", true,
             $"warning: {column} will be added, but on {server.Edition} adding a NOT NULL column with a default writes every row " +
-            "under a schema-modification lock that blocks all access to the table until it ends (metadata only on Enterprise edition and Azure SQL): " +
+            "under a schema-modification lock that blocks all access to the table until it ends " +
+            "(metadata only on Enterprise edition and Azure SQL): " +
             "add it in a maintenance window", Warning: true);
 
     /// <summary>Bytes the partition column adds to the maximum row: its width, plus one for a null-bitmap byte it may add.</summary>
@@ -114,7 +119,7 @@ internal static class ServerRules
         : $"{Math.Ceiling(t.TotalSeconds):0} s";
 
     /// <summary>
-    /// Null when the build may start; else why not: a build that cannot be paused is not started under --max-duration
+    /// Null when the build may start; else why not: a build that cannot be paused is not started under a time limit
     /// unless its estimate fits in the time left (a stopped build is lost work, and holds the job past its limit).
     /// </summary>
     public static string? DeferBuild(string? notResumableReason, TimeSpan? maxDuration, TimeSpan elapsed, TimeSpan estimate,
@@ -124,10 +129,9 @@ internal static class ServerRules
         var left = limit - elapsed;
         if (estimate <= left) return null;
         return $"not started: it cannot be paused ({notResumableReason}), and it is estimated at {Human(estimate)} " +
-               $"({tableRows:N0} rows at {rowsPerSecond:N0} rows/s, --index-build-rate) while " +
-               $"{Human(left < TimeSpan.Zero ? TimeSpan.Zero : left)} of --max-duration is left." +
-               " Run phase 2 alone without a time limit: backfill start --phase indexes " +
-               "(Start-PartitionBackfill -Phase Indexes), e.g. on a Hybrid Worker or in an Agent job";
+               $"({tableRows:N0} rows at {rowsPerSecond:N0} rows/s, the index build rate) while " +
+               $"{Human(left < TimeSpan.Zero ? TimeSpan.Zero : left)} of the time limit is left." +
+               " Run the indexes phase alone without a time limit, e.g. on a Hybrid Worker or in an Agent job";
     }
 
     /// <summary>The lookup must hold every system type of the profile; the missing ones are named.</summary>

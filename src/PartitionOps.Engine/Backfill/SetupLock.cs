@@ -31,7 +31,7 @@ internal sealed class SetupLock(MainSession session, BackfillContext context, Ba
         for (var waited = false; ; waited = true)
         {
             var granted = await session.RunAsync("start", (c, t) => c.ScalarAsync<int>(context.Provider,
-                context.Dialect.TryAcquireAppLock().With("resource", _resource), t), ct).ConfigureAwait(false);
+                context.Dialect.TryAcquireAppLock(_resource), t), ct).ConfigureAwait(false);
             if (granted == 1)
             {
                 _held = true;
@@ -53,7 +53,7 @@ internal sealed class SetupLock(MainSession session, BackfillContext context, Ba
         _held = false;
         try
         {
-            await session.Connection.ExecuteAsync(context.Provider, context.Dialect.ReleaseAppLock().With("resource", _resource),
+            await session.Connection.ExecuteAsync(context.Provider, context.Dialect.ReleaseAppLock(_resource),
                 CancellationToken.None).ConfigureAwait(false);
         }
         catch (DbException) { /* a lost session has released it already */ }
@@ -71,10 +71,10 @@ internal static class AppLocks
     public static async Task<bool> HeldElsewhereAsync(DbConnection connection, BackfillContext context, string resource,
         CancellationToken ct)
     {
-        var free = await connection.ScalarAsync<int>(context.Provider, context.Dialect.TryAcquireAppLock().With("resource", resource), ct)
+        var free = await connection.ScalarAsync<int>(context.Provider, context.Dialect.TryAcquireAppLock(resource), ct)
             .ConfigureAwait(false) == 1;
         if (free)
-            await connection.ExecuteAsync(context.Provider, context.Dialect.ReleaseAppLock().With("resource", resource), ct)
+            await connection.ExecuteAsync(context.Provider, context.Dialect.ReleaseAppLock(resource), ct)
                 .ConfigureAwait(false);
         return !free;
     }

@@ -183,9 +183,8 @@ public static class BackfillMapping
         var controlSchema = Identifier.Validate(scope.ControlSchema ?? provider.DefaultControlSchema, "-ControlSchema");
         return
         [
-            dialect.SetStopFlag(controlSchema)
-                .With("table_schema", schema).With("table_name", profile.Table).With("column_name", profile.PartitionColumn)
-                .With("stop_requested", 1).With("requested_by", $"{Environment.MachineName}:{Environment.ProcessId}"),
+            dialect.SetStopFlag(new BackfillTable(schema, profile, controlSchema), stop: true,
+                $"{Environment.MachineName}:{Environment.ProcessId}"),
         ];
     }
 

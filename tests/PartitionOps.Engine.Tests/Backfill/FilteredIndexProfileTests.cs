@@ -60,7 +60,8 @@ public sealed class FilteredIndexProfileTests
 
     private sealed class IndexComparer : IEqualityComparer<FilteredIndex>
     {
-        public bool Equals(FilteredIndex? a, FilteredIndex? b) => a is not null && b is not null && a.Name == b.Name && a.FilterValue == b.FilterValue &&
+        public bool Equals(FilteredIndex? a, FilteredIndex? b) =>
+            a is not null && b is not null && a.Name == b.Name && a.FilterValue == b.FilterValue &&
             a.Unique == b.Unique && a.Columns.SequenceEqual(b.Columns) && a.Include.SequenceEqual(b.Include) && a.Where.SequenceEqual(b.Where);
         public int GetHashCode(FilteredIndex i) => i.Name.GetHashCode(StringComparison.Ordinal);
     }
@@ -103,13 +104,18 @@ public sealed class FilteredIndexProfileTests
     [Fact]
     public void Maxdop_above_64_and_a_phase_that_contradicts_skip_indexes_are_invalid_input()
     {
-        Assert.Equal(nameof(IndexBuildOptions.MaxDop), Assert.Throws<InvalidRequestException>(() => (Request() with { Index = new() { MaxDop = 65 } }).Validated()).Parameter);
+        Assert.Equal(nameof(IndexBuildOptions.MaxDop),
+            Assert.Throws<InvalidRequestException>(() => (Request() with { Index = new() { MaxDop = 65 } }).Validated()).Parameter);
         Assert.Equal(nameof(BackfillRequest.SkipIndexes), Assert.Throws<InvalidRequestException>(() =>
             (Request() with { Phase = BackfillPhase.Indexes, SkipIndexes = true }).Validated()).Parameter);
-        Assert.Equal(nameof(BackfillRequest.IndexBuildRowsPerSecond), Assert.Throws<InvalidRequestException>(() => (Request() with { IndexBuildRowsPerSecond = 0 }).Validated()).Parameter);
-        Assert.Equal(nameof(BackfillRequest.IndexBuildRowsPerSecond), Assert.Throws<InvalidRequestException>(() => (Request() with { IndexBuildRowsPerSecond = 9_999_999_999_999 }).Validated()).Parameter);
-        Assert.Equal(nameof(IndexBuildOptions.MaxDop), Assert.Throws<InvalidRequestException>(() => new SqlServerBackfillDialect().BuildFilteredIndex(
-            new BackfillTable("dbo", BackfillProfile.Fhir, "c"), BackfillProfile.Fhir.FilteredIndexes()[0], [], [], new IndexBuildOptions { MaxDop = 65 })).Parameter);
+        Assert.Equal(nameof(BackfillRequest.IndexBuildRowsPerSecond),
+            Assert.Throws<InvalidRequestException>(() => (Request() with { IndexBuildRowsPerSecond = 0 }).Validated()).Parameter);
+        Assert.Equal(nameof(BackfillRequest.IndexBuildRowsPerSecond),
+            Assert.Throws<InvalidRequestException>(() => (Request() with { IndexBuildRowsPerSecond = 9_999_999_999_999 }).Validated()).Parameter);
+        Assert.Equal(nameof(IndexBuildOptions.MaxDop),
+            Assert.Throws<InvalidRequestException>(() => new SqlServerBackfillDialect().BuildFilteredIndex(
+                new BackfillTable("dbo", BackfillProfile.Fhir, "c"), BackfillProfile.Fhir.FilteredIndexes()[0], [], [],
+                new IndexBuildOptions { MaxDop = 65 })).Parameter);
     }
 
     [Fact]
@@ -134,7 +140,9 @@ public sealed class FilteredIndexProfileTests
         Assert.NotNull(why);
         Assert.Contains("1 h 00 min", why);
         Assert.Contains("30 min", why);
-        Assert.Contains("--phase indexes", why);
+        Assert.Contains("Run the indexes phase alone without a time limit", why);
+        Assert.Contains("of the time limit is left", why);
+        Assert.DoesNotContain("--", why, StringComparison.Ordinal);
         Assert.Contains("180,000,000 rows", why);
         Assert.Null(ServerRules.DeferBuild("no pause", TimeSpan.FromHours(3), TimeSpan.FromHours(1), estimate, 180_000_000, 50_000));
         Assert.Null(ServerRules.DeferBuild("no pause", null, TimeSpan.FromHours(10), estimate, 180_000_000, 50_000));

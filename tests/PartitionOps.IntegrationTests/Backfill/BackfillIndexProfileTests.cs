@@ -100,12 +100,13 @@ public sealed class BackfillIndexProfileTests(PostgresFixture postgres)
         Assert.Equal(BackfillStatus.Done, boxed.Status);
         Assert.True(boxed.IndexesBuilt.Count == 0, string.Join(" | ", boxed.IndexesBuilt));
         Assert.Equal(4, boxed.IndexesDeferred.Count);
-        Assert.All(boxed.IndexesDeferred, d => Assert.Contains("--phase indexes", d));
+        Assert.All(boxed.IndexesDeferred, d => Assert.Contains("the indexes phase alone", d));
         Assert.Contains("cannot be paused", boxed.IndexesDeferred[0]);
         Assert.Equal(0, await db.ScalarAsync<long>("""SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'IX_Resource_%'"""));
         Assert.Equal(0, await db.MisplacedAsync()); // phase 3 does not need the indexes
 
-        var indexes = await _service.StartAsync(db.Request() with { Scope = db.Scope with { Profile = profile }, Phase = BackfillPhase.Indexes });
+        var indexes = await _service.StartAsync(db.Request() with { Scope = db.Scope with { Profile = profile },
+            Phase = BackfillPhase.Indexes });
         Assert.Equal(4, indexes.IndexesBuilt.Count);
         Assert.Null(indexes.RunId); // phase 2 alone starts no backfill run
         foreach (var name in PrototypeNames) Assert.Equal(1, await CheckedIndexesAsync(db, name));

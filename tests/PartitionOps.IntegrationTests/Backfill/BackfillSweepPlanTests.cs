@@ -26,12 +26,13 @@ public sealed class BackfillSweepPlanTests(PostgresFixture postgres)
         Assert.Equal(BackfillStatus.Done, (await service.StartAsync(db.Request())).Status);
 
         var p = BackfillProfile.Fhir;
-        var sweep = new PostgreSqlBackfillDialect().Sweep(new BackfillTable("public", p, "partitionops"));
+        var sweep = new PostgreSqlBackfillDialect().SweepText(new BackfillTable("public", p, "partitionops"));
         await using var c = await db.OpenAsync();
         await using var tx = await c.BeginTransactionAsync(); // EXPLAIN ANALYZE runs it: rolled back, though it finds nothing
         await using var explain = new NpgsqlCommand("EXPLAIN (ANALYZE, BUFFERS, FORMAT TEXT) " + sweep.Text, c, tx);
         foreach (var (name, value) in new (string, object)[]
-                 { ("run_id", 1L), ("type_id", (short)4), ("upto_key", long.MaxValue), ("batch_size", 5000), ("target_value", 1), ("source_value", 2) })
+                 { ("run_id", 1L), ("type_id", (short)4), ("upto_key", long.MaxValue), ("batch_size", 5000), ("target_value", 1),
+                     ("source_value", 2) })
             explain.Parameters.AddWithValue(name, value);
         var plan = new List<string>();
         await using (var r = await explain.ExecuteReaderAsync())

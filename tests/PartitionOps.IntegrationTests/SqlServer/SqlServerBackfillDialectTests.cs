@@ -24,18 +24,19 @@ public sealed class SqlServerBackfillDialectTests
         await db.ExecAsync(Dialect.AddPartitionColumn(db.Table));
         await db.ExecAsync(Dialect.AddPartitionColumn(db.Table));
 
-        var columns = await db.RowsAsync(Dialect.Columns(), new Param("schema", db.Schema), new Param("table", "Resource"));
+        var columns = await db.RowsAsync(Dialect.ColumnsText(), new Param("schema", db.Schema), new Param("table", "Resource"));
         var partition = Assert.Single(columns, c => (string)c["column_name"]! == "PartitionId");
         Assert.Equal("smallint", partition["data_type"]);
         Assert.Equal(0, Convert.ToInt32(partition["is_nullable"]));
         Assert.Equal("2", partition["default_value"]);
         Assert.Equal(5, columns.Count);
 
-        Assert.Equal(1, await db.ScalarAsync<int>(Dialect.SchemaExists(), new Param("schema", db.Schema)));
-        var info = Assert.Single(await db.RowsAsync(Dialect.TableInfo(), new Param("schema", db.Schema), new Param("table", "Resource")));
+        Assert.Equal(1, await db.ScalarAsync<int>(Dialect.SchemaExistsText(), new Param("schema", db.Schema)));
+        var info = Assert.Single(await db.RowsAsync(Dialect.TableInfoText(), new Param("schema", db.Schema),
+            new Param("table", "Resource")));
         Assert.Equal(0, Convert.ToInt32(info["is_partitioned"]));
-        Assert.Empty(await db.RowsAsync(Dialect.TableInfo(), new Param("schema", db.Schema), new Param("table", "NoSuchTable")));
-        Assert.Empty(await db.RowsAsync(Dialect.Partitions(), new Param("schema", db.Schema), new Param("table", "Resource")));
+        Assert.Empty(await db.RowsAsync(Dialect.TableInfoText(), new Param("schema", db.Schema), new Param("table", "NoSuchTable")));
+        Assert.Empty(await db.RowsAsync(Dialect.PartitionsText(), new Param("schema", db.Schema), new Param("table", "Resource")));
     }
 
     [SqlServerFact]
@@ -45,28 +46,29 @@ public sealed class SqlServerBackfillDialectTests
         foreach (var statement in Dialect.CreateControlTables(db.ControlSchema)) await db.ExecAsync(statement);
         await db.ExecAsync(Dialect.AddPartitionColumn(db.Table));
 
-        var runId = await db.ScalarAsync<long>(Dialect.InsertRun(db.ControlSchema),
+        var runId = await db.ScalarAsync<long>(Dialect.InsertRunText(db.ControlSchema),
             new Param("table_schema", db.Schema), new Param("table_name", "Resource"), new Param("column_name", "PartitionId"),
             new Param("direction", "backfill"), new Param("host", Environment.MachineName), new Param("options", "{}"));
         Assert.True(runId > 0);
-        var latest = Assert.Single(await db.RowsAsync(Dialect.LatestRun(db.ControlSchema),
+        var latest = Assert.Single(await db.RowsAsync(Dialect.LatestRunText(db.ControlSchema),
             new Param("table_schema", db.Schema), new Param("table_name", "Resource"), new Param("column_name", "PartitionId")));
         Assert.Equal(runId, Long(latest["run_id"]));
         Assert.Equal("running", latest["status"]);
 
-        var hwm = await db.ScalarAsync<long>(Dialect.HighWaterMark(db.Table), new Param("type_id", (int)ValueSet));
+        var hwm = await db.ScalarAsync<long>(Dialect.HighWaterMarkText(db.Table), new Param("type_id", (int)ValueSet));
         Assert.Equal(110, hwm);
         for (var i = 0; i < 2; i++)
-            await db.ExecAsync(Dialect.InsertCheckpoint(db.ControlSchema),
+            await db.ExecAsync(Dialect.InsertCheckpointText(db.ControlSchema),
                 new Param("run_id", runId), new Param("type_id", (int)ValueSet), new Param("type_name", "ValueSet"),
-                new Param("target_value", 1), new Param("last_key", 0L), new Param("high_water_mark", hwm), new Param("estimated_rows", null));
+                new Param("target_value", 1), new Param("last_key", 0L), new Param("high_water_mark", hwm),
+                    new Param("estimated_rows", null));
 
         Param[] BatchParams(long lastKey) =>
         [
             new("run_id", runId), new("type_id", (int)ValueSet), new("last_key", lastKey),
             new("high_water_mark", hwm), new("batch_size", 4), new("target_value", 1),
         ];
-        var first = Assert.Single(await db.RowsAsync(Dialect.Batch(db.Table), BatchParams(0)));
+        var first = Assert.Single(await db.RowsAsync(Dialect.BatchText(db.Table), BatchParams(0)));
         Assert.Equal(104, Long(first["range_end"]));
         Assert.Equal(4, Convert.ToInt32(first["rows_scanned"]));
         Assert.Equal(4, Convert.ToInt32(first["rows_updated"]));
@@ -74,7 +76,7 @@ public sealed class SqlServerBackfillDialectTests
         long lastKey = 104, updated = 4;
         while (true)
         {
-            var row = Assert.Single(await db.RowsAsync(Dialect.Batch(db.Table), BatchParams(lastKey)));
+            var row = Assert.Single(await db.RowsAsync(Dialect.BatchText(db.Table), BatchParams(lastKey)));
             if (row["range_end"] is null)
             {
                 Assert.Equal(0, Convert.ToInt32(row["rows_scanned"]));
@@ -87,7 +89,7 @@ public sealed class SqlServerBackfillDialectTests
         Assert.Equal(110, lastKey);
         Assert.Equal(10, updated);
 
-        var checkpoint = Assert.Single(await db.RowsAsync(Dialect.ReadCheckpoints(db.ControlSchema), new Param("run_id", runId)));
+        var checkpoint = Assert.Single(await db.RowsAsync(Dialect.ReadCheckpointsText(db.ControlSchema), new Param("run_id", runId)));
         Assert.Equal(110, Long(checkpoint["last_key"]));
         Assert.Equal(10, Long(checkpoint["rows_scanned"]));
         Assert.Equal(10, Long(checkpoint["rows_updated"]));
@@ -101,21 +103,22 @@ public sealed class SqlServerBackfillDialectTests
             new("run_id", runId), new("type_id", (int)ValueSet), new("upto_key", hwm),
             new("batch_size", 4), new("target_value", 1), new("source_value", 2),
         ];
-        Assert.Equal(1, Convert.ToInt32(Assert.Single(await db.RowsAsync(Dialect.Sweep(db.Table), SweepParams()))["rows_updated"]));
-        Assert.Equal(0, Convert.ToInt32(Assert.Single(await db.RowsAsync(Dialect.Sweep(db.Table), SweepParams()))["rows_updated"]));
+        Assert.Equal(1, Convert.ToInt32(Assert.Single(await db.RowsAsync(Dialect.SweepText(db.Table), SweepParams()))["rows_updated"]));
+        Assert.Equal(0, Convert.ToInt32(Assert.Single(await db.RowsAsync(Dialect.SweepText(db.Table), SweepParams()))["rows_updated"]));
 
-        await db.ExecAsync(Dialect.UpdateCheckpointStatus(db.ControlSchema),
+        await db.ExecAsync(Dialect.UpdateCheckpointStatusText(db.ControlSchema),
             new Param("run_id", runId), new Param("type_id", (int)ValueSet), new Param("status", "done"),
             new Param("host", "test"), new Param("high_water_mark", hwm), new Param("last_error", null));
-        await db.ExecAsync(Dialect.AddLockWaits(db.ControlSchema), new Param("run_id", runId), new Param("type_id", (int)ValueSet), new Param("lock_waits", 2L));
-        checkpoint = Assert.Single(await db.RowsAsync(Dialect.ReadCheckpoints(db.ControlSchema), new Param("run_id", runId)));
+        await db.ExecAsync(Dialect.AddLockWaitsText(db.ControlSchema), new Param("run_id", runId), new Param("type_id", (int)ValueSet),
+            new Param("lock_waits", 2L));
+        checkpoint = Assert.Single(await db.RowsAsync(Dialect.ReadCheckpointsText(db.ControlSchema), new Param("run_id", runId)));
         Assert.Equal("done", checkpoint["status"]);
         Assert.Equal(11, Long(checkpoint["rows_updated"]));
         Assert.Equal(2, Long(checkpoint["lock_waits"]));
         Assert.NotNull(checkpoint["completed_at"]);
         Assert.NotNull(checkpoint["started_at"]);
 
-        var counts = (await db.RowsAsync(Dialect.ExactCounts(db.Table), new Param("system_value", 1), new Param("default_value", 2)))
+        var counts = (await db.RowsAsync(Dialect.ExactCountsText(db.Table), new Param("system_value", 1), new Param("default_value", 2)))
             .ToDictionary(r => Convert.ToInt32(r["type_id"]));
         Assert.Equal(11, Long(counts[ValueSet]["total_rows"]));
         Assert.Equal(11, Long(counts[ValueSet]["system_rows"]));
@@ -123,13 +126,15 @@ public sealed class SqlServerBackfillDialectTests
         Assert.Equal(5, Long(counts[Patient]["default_rows"]));
 
         // SearchParameter is a system type that was not walked: its three rows are misplaced, nothing else.
-        var misplaced = Assert.Single(await db.RowsAsync(Dialect.Misplaced(db.Table, 2),
-            new Param("system_value", 1), new Param("default_value", 2), new Param("sys_0", (int)ValueSet), new Param("sys_1", (int)SearchParameter)));
+        var misplaced = Assert.Single(await db.RowsAsync(Dialect.MisplacedText(db.Table, 2),
+            new Param("system_value", 1), new Param("default_value", 2), new Param("sys_0", (int)ValueSet),
+                new Param("sys_1", (int)SearchParameter)));
         Assert.Equal(SearchParameter, Convert.ToInt32(misplaced["type_id"]));
         Assert.Equal(3, Long(misplaced["misplaced_rows"]));
 
-        await db.ExecAsync(Dialect.SetRunStatus(db.ControlSchema), new Param("run_id", runId), new Param("status", "done"), new Param("ended", 1), new Param("host", "test"));
-        latest = Assert.Single(await db.RowsAsync(Dialect.LatestRun(db.ControlSchema),
+        await db.ExecAsync(Dialect.SetRunStatusText(db.ControlSchema), new Param("run_id", runId), new Param("status", "done"),
+            new Param("ended", 1), new Param("host", "test"));
+        latest = Assert.Single(await db.RowsAsync(Dialect.LatestRunText(db.ControlSchema),
             new Param("table_schema", db.Schema), new Param("table_name", "Resource"), new Param("column_name", "PartitionId")));
         Assert.Equal("done", latest["status"]);
         Assert.NotNull(latest["ended_at"]);
@@ -142,11 +147,11 @@ public sealed class SqlServerBackfillDialectTests
         foreach (var statement in Dialect.CreateControlTables(db.ControlSchema)) await db.ExecAsync(statement);
         Param[] Key() => [new("table_schema", db.Schema), new("table_name", "Resource"), new("column_name", "PartitionId")];
 
-        Assert.Equal(0, await db.ScalarAsync<int>(Dialect.ReadStopFlag(db.ControlSchema), Key()));
-        await db.ExecAsync(Dialect.SetStopFlag(db.ControlSchema), [.. Key(), new("stop_requested", 1), new("requested_by", "test")]);
-        Assert.Equal(1, await db.ScalarAsync<int>(Dialect.ReadStopFlag(db.ControlSchema), Key()));
-        await db.ExecAsync(Dialect.SetStopFlag(db.ControlSchema), [.. Key(), new("stop_requested", 0), new("requested_by", "test")]);
-        Assert.Equal(0, await db.ScalarAsync<int>(Dialect.ReadStopFlag(db.ControlSchema), Key()));
+        Assert.Equal(0, await db.ScalarAsync<int>(Dialect.ReadStopFlagText(db.ControlSchema), Key()));
+        await db.ExecAsync(Dialect.SetStopFlagText(db.ControlSchema), [.. Key(), new("stop_requested", 1), new("requested_by", "test")]);
+        Assert.Equal(1, await db.ScalarAsync<int>(Dialect.ReadStopFlagText(db.ControlSchema), Key()));
+        await db.ExecAsync(Dialect.SetStopFlagText(db.ControlSchema), [.. Key(), new("stop_requested", 0), new("requested_by", "test")]);
+        Assert.Equal(0, await db.ScalarAsync<int>(Dialect.ReadStopFlagText(db.ControlSchema), Key()));
     }
 
     [SqlServerFact]
@@ -157,9 +162,9 @@ public sealed class SqlServerBackfillDialectTests
         await using var b = await OpenAsync();
         var ct = CancellationToken.None;
         async Task<int> Acquire(System.Data.Common.DbConnection c) =>
-            await c.ScalarAsync<int>(Provider, Dialect.TryAcquireAppLock() with { Parameters = [new Param("resource", resource)] }, ct);
+            await c.ScalarAsync<int>(Provider, Dialect.TryAcquireAppLockText() with { Parameters = [new Param("resource", resource)] }, ct);
         Task Release(System.Data.Common.DbConnection c) =>
-            c.ExecuteAsync(Provider, Dialect.ReleaseAppLock() with { Parameters = [new Param("resource", resource)] }, ct);
+            c.ExecuteAsync(Provider, Dialect.ReleaseAppLockText() with { Parameters = [new Param("resource", resource)] }, ct);
 
         Assert.Equal(1, await Acquire(a));
         Assert.Equal(0, await Acquire(b));
@@ -180,11 +185,13 @@ public sealed class SqlServerBackfillDialectTests
         Assert.True(Convert.ToInt32(server["major_version"]) >= 12);
         Assert.Contains(Convert.ToInt32(server["supports_online_index"]), new[] { 0, 1 });
 
-        var signals = (await db.RowsAsync(Dialect.ThrottleSignals())).ToDictionary(r => (string)r["signal"]!, r => Convert.ToDouble(r["value"]));
+        var signals = (await db.RowsAsync(Dialect.ThrottleSignals())).ToDictionary(r => (string)r["signal"]!,
+            r => Convert.ToDouble(r["value"]));
         Assert.Equal(["blocked_by_us", "log_used_percent", "replica_lag_seconds"], signals.Keys.Order());
         Assert.All(signals.Values, v => Assert.True(v >= 0));
 
-        var permissions = (await db.RowsAsync(Dialect.Permissions(), new Param("schema", db.Schema), new Param("table", "Resource"), new Param("control_schema", db.ControlSchema)))
+        var permissions = (await db.RowsAsync(Dialect.PermissionsText(), new Param("schema", db.Schema), new Param("table", "Resource"),
+                new Param("control_schema", db.ControlSchema)))
             .ToDictionary(r => (string)r["permission"]!, r => Convert.ToInt32(r["granted"]));
         Assert.Equal(["alter_table", "create_control_schema", "update_table"], permissions.Keys.Order());
         Assert.Equal(1, permissions["alter_table"]); // the test login created the table
@@ -193,7 +200,7 @@ public sealed class SqlServerBackfillDialectTests
         Assert.Equal(3, types.Count);
         Assert.Contains(types, t => Convert.ToInt32(t["type_id"]) == ValueSet && (string)t["name"]! == "ValueSet");
 
-        var estimates = (await db.RowsAsync(Dialect.EstimatedRowsPerType(db.Table),
+        var estimates = (await db.RowsAsync(Dialect.EstimatedRowsPerTypeText(db.Table),
                 new Param("schema", db.Schema), new Param("table", "Resource"), new Param("type_column", "ResourceTypeId")))
             .ToDictionary(r => Convert.ToInt32(r["type_id"]), r => Long(r["estimated_rows"]));
         Assert.Equal(10, estimates[ValueSet]);
@@ -221,7 +228,7 @@ public sealed class SqlServerBackfillDialectTests
         ];
         Param[] Table() => [new("schema", db.Schema), new("table", "Resource")];
 
-        async Task<List<IndexState>> States() => (await db.RowsAsync(Dialect.Indexes(), Table()))
+        async Task<List<IndexState>> States() => (await db.RowsAsync(Dialect.IndexesText(), Table()))
             .Select(r => new IndexState((string)r["object_schema"]!, (string)r["object_name"]!, (string)r["index_name"]!,
                 Convert.ToInt32(r["is_valid"]) == 1, Convert.ToInt32(r["is_paused"]) == 1))
             .ToList();

@@ -5,16 +5,17 @@ using PartitionOps.Engine.Backfill;
 namespace PartitionOps.Engine.Providers.PostgreSql;
 
 /// <summary>Backfill SQL for PostgreSQL 15+. Text only.</summary>
-public sealed class PostgreSqlBackfillDialect : IBackfillDialect
+public sealed class PostgreSqlBackfillDialect : BackfillDialect
 {
     /// <summary>NAMEDATALEN - 1: longer names are silently truncated by the server.</summary>
     public const int MaxIdentifierLength = 63;
 
-    /// <summary>PostgreSQL has no lock escalation; row locks live in the tuples. The bound keeps one batch's WAL and lock time small.</summary>
-    public int SafeMaxBatchSize => 50_000;
+    /// <summary>PostgreSQL has no lock escalation; row locks live in the tuples. The bound keeps one batch's WAL and lock
+    /// time small.</summary>
+    public override int SafeMaxBatchSize => 50_000;
 
     /// <summary>DESIGN §1: PostgreSQL 15+.</summary>
-    public MinimumServerVersion MinimumVersion { get; } = new(15, "PostgreSQL 15");
+    public override MinimumServerVersion MinimumVersion { get; } = new(15, "PostgreSQL 15");
 
     private static string Q(string identifier) => Identifier.Quote(identifier, '"', '"');
     private static string Q(string schema, string name) => Q(schema) + "." + Q(name);
@@ -22,8 +23,9 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
 
     // ---------------------------------------------------------------- control tables
 
-    /// <summary>Serialized with other creators in the same schema (see <see cref="PostgreSqlControlSchema"/>): run in one transaction.</summary>
-    public IReadOnlyList<SqlStatement> CreateControlTables(string controlSchema)
+    /// <summary>Serialized with other creators in the same schema (see <see cref="PostgreSqlControlSchema"/>): run in one
+    /// transaction.</summary>
+    public override IReadOnlyList<SqlStatement> CreateControlTables(string controlSchema)
     {
         var s = Q(controlSchema);
         return
@@ -83,17 +85,17 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
         ];
     }
 
-    public SqlStatement ControlTablesExist(string controlSchema) => SqlStatement.Of(
+    public override SqlStatement ControlTablesExist(string controlSchema) => SqlStatement.Of(
         "SELECT CASE WHEN to_regclass(@relation) IS NULL THEN 0 ELSE 1 END",
         new SqlParameter("relation", Q(controlSchema, "backfill_run")));
 
-    public SqlStatement InsertRun(string controlSchema) => new($"""
+    protected internal override SqlStatement InsertRunText(string controlSchema) => new($"""
         INSERT INTO {Q(controlSchema)}.backfill_run (table_schema, table_name, column_name, direction, status, host, options)
         VALUES (@table_schema, @table_name, @column_name, @direction, 'running', @host, @options)
         RETURNING run_id
         """);
 
-    public SqlStatement LatestRun(string controlSchema) => new($"""
+    protected internal override SqlStatement LatestRunText(string controlSchema) => new($"""
         SELECT run_id, direction, status, host, started_at, ended_at
         FROM {Q(controlSchema)}.backfill_run
         WHERE table_schema = @table_schema AND table_name = @table_name AND column_name = @column_name
@@ -101,20 +103,20 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
         LIMIT 1
         """);
 
-    public SqlStatement SetRunStatus(string controlSchema) => new($"""
+    protected internal override SqlStatement SetRunStatusText(string controlSchema) => new($"""
         UPDATE {Q(controlSchema)}.backfill_run
         SET status = @status, host = @host, ended_at = CASE WHEN @ended = 1 THEN now() END
         WHERE run_id = @run_id
         """);
 
-    public SqlStatement InsertCheckpoint(string controlSchema) => new($"""
+    protected internal override SqlStatement InsertCheckpointText(string controlSchema) => new($"""
         INSERT INTO {Q(controlSchema)}.backfill_checkpoint
             (run_id, type_id, type_name, target_value, last_key, high_water_mark, estimated_rows, status)
         VALUES (@run_id, @type_id, @type_name, @target_value, @last_key, @high_water_mark, @estimated_rows, 'pending')
         ON CONFLICT (run_id, type_id) DO NOTHING
         """);
 
-    public SqlStatement ReadCheckpoints(string controlSchema) => new($"""
+    protected internal override SqlStatement ReadCheckpointsText(string controlSchema) => new($"""
         SELECT run_id, type_id, type_name, target_value, last_key, high_water_mark, estimated_rows,
                rows_scanned, rows_updated, batches, lock_waits, status, host,
                started_at, updated_at, completed_at, last_error
@@ -123,7 +125,7 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
         ORDER BY type_name
         """);
 
-    public SqlStatement UpdateCheckpointStatus(string controlSchema) => new($"""
+    protected internal override SqlStatement UpdateCheckpointStatusText(string controlSchema) => new($"""
         UPDATE {Q(controlSchema)}.backfill_checkpoint
         SET status = @status, host = @host, high_water_mark = @high_water_mark, last_error = @last_error,
             updated_at = now(),
@@ -137,35 +139,35 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
         WHERE run_id = @run_id AND type_id = @type_id
         """);
 
-    public SqlStatement AddLockWaits(string controlSchema) => new($"""
+    protected internal override SqlStatement AddLockWaitsText(string controlSchema) => new($"""
         UPDATE {Q(controlSchema)}.backfill_checkpoint
         SET lock_waits = lock_waits + @lock_waits, updated_at = now()
         WHERE run_id = @run_id AND type_id = @type_id
         """);
 
-    public SqlStatement SetStopFlag(string controlSchema) => new($"""
+    protected internal override SqlStatement SetStopFlagText(string controlSchema) => new($"""
         INSERT INTO {Q(controlSchema)}.backfill_control (table_schema, table_name, column_name, stop_requested, requested_by, requested_at)
         VALUES (@table_schema, @table_name, @column_name, @stop_requested = 1, @requested_by, now())
         ON CONFLICT (table_schema, table_name, column_name)
         DO UPDATE SET stop_requested = EXCLUDED.stop_requested, requested_by = EXCLUDED.requested_by, requested_at = EXCLUDED.requested_at
         """);
 
-    public SqlStatement ReadStopFlag(string controlSchema) => new($"""
+    protected internal override SqlStatement ReadStopFlagText(string controlSchema) => new($"""
         SELECT COALESCE(max(CASE WHEN stop_requested THEN 1 ELSE 0 END), 0)
         FROM {Q(controlSchema)}.backfill_control
         WHERE table_schema = @table_schema AND table_name = @table_name AND column_name = @column_name
         """);
 
     // Session-level advisory locks: released when the session ends, so a killed runner frees its types.
-    public SqlStatement TryAcquireAppLock() =>
+    protected internal override SqlStatement TryAcquireAppLockText() =>
         new("SELECT CASE WHEN pg_try_advisory_lock(hashtextextended(@resource, 0)) THEN 1 ELSE 0 END");
 
-    public SqlStatement ReleaseAppLock() =>
+    protected internal override SqlStatement ReleaseAppLockText() =>
         new("SELECT pg_advisory_unlock(hashtextextended(@resource, 0))");
 
     // ---------------------------------------------------------------- catalog
 
-    public SqlStatement ServerInfo() => new("""
+    public override SqlStatement ServerInfo() => new("""
         SELECT version() AS version,
                current_setting('server_version_num')::int / 10000 AS major_version,
                'PostgreSQL' AS edition,
@@ -174,9 +176,9 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
                1 AS metadata_only_add_column
         """);
 
-    public SqlStatement SchemaExists() => new("SELECT count(*)::int FROM pg_namespace WHERE nspname = @schema");
+    protected internal override SqlStatement SchemaExistsText() => new("SELECT count(*)::int FROM pg_namespace WHERE nspname = @schema");
 
-    public SqlStatement TableInfo() => new("""
+    protected internal override SqlStatement TableInfoText() => new("""
         SELECT CASE WHEN c.relkind = 'p' THEN 1 ELSE 0 END AS is_partitioned
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = @schema AND c.relname = @table AND c.relkind IN ('r', 'p')
@@ -187,7 +189,7 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
     /// information_schema.view_table_usage, does not leave out tables the current role does not own.
     /// https://www.postgresql.org/docs/current/catalog-pg-depend.html
     /// </summary>
-    public SqlStatement ViewBaseTables() => new("""
+    protected internal override SqlStatement ViewBaseTablesText() => new("""
         SELECT bn.nspname::text AS base_schema, b.relname::text AS base_table
         FROM pg_class v
         JOIN pg_namespace vn ON vn.oid = v.relnamespace
@@ -203,7 +205,7 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
     /// <summary>reltuples of the table, or of every leaf below it (-1, never analyzed, counts as 0). pg_partition_tree
     /// returns nothing for a table that is not partitioned, hence the table itself besides; a partitioned table's own
     /// reltuples (set by ANALYZE since PostgreSQL 14) already sums its leaves, so only storage-owning relations count.</summary>
-    public SqlStatement TableRowEstimate() => new("""
+    protected internal override SqlStatement TableRowEstimateText() => new("""
         SELECT COALESCE(sum(greatest(c.reltuples, 0)), 0)::bigint AS table_rows
         FROM pg_class c
         WHERE c.relkind = 'r'
@@ -212,18 +214,18 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
         """);
 
     /// <summary>PostgreSQL 11+ adds a column with a constant default by metadata alone, whatever the row width.</summary>
-    public int? OnlineAddColumnRowLimit => null;
+    public override int? OnlineAddColumnRowLimit => null;
 
-    public SqlStatement MaxRowBytes() => new("SELECT CAST(NULL AS int) AS max_row_bytes");
+    protected internal override SqlStatement MaxRowBytesText() => new("SELECT CAST(NULL AS int) AS max_row_bytes");
 
     /// <summary>
     /// CREATE INDEX CONCURRENTLY has no pause: cancelled, it leaves an invalid index that the next run drops and builds
     /// again from the start. https://www.postgresql.org/docs/current/sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY
     /// </summary>
-    public string? NotResumableReason(FilteredIndex index, IndexBuildOptions options) =>
+    public override string? NotResumableReason(FilteredIndex index, IndexBuildOptions options) =>
         "a CONCURRENTLY build cannot be paused: if it is stopped, the next run drops the invalid index it left and builds it again";
 
-    public SqlStatement Columns() => new("""
+    protected internal override SqlStatement ColumnsText() => new("""
         SELECT a.attname::text AS column_name,
                format_type(a.atttypid, NULL) AS data_type,
                CASE WHEN a.attnotnull THEN 0 ELSE 1 END AS is_nullable,
@@ -247,7 +249,7 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
         """;
 
     /// <summary>Every partition at every depth with its parent: leaves ('r') and sub-partitioned tables ('p').</summary>
-    public SqlStatement Partitions() => new("""
+    protected internal override SqlStatement PartitionsText() => new("""
         WITH RECURSIVE tree AS (
             SELECT c.oid, 0 AS level
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -267,7 +269,7 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
         ORDER BY t.level, 1, 2
         """);
 
-    public SqlStatement Indexes() => new($"""
+    protected internal override SqlStatement IndexesText() => new($"""
         {PartitionTree}
         SELECT n.nspname::text AS object_schema, c.relname::text AS object_name, i.relname::text AS index_name,
                CASE WHEN x.indisvalid THEN 1 ELSE 0 END AS is_valid, 0 AS is_paused, NULL::int AS paused_max_dop
@@ -279,7 +281,7 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
         ORDER BY 1, 2, 3
         """);
 
-    public SqlStatement LookupTypes(BackfillTable table) => new($"""
+    public override SqlStatement LookupTypes(BackfillTable table) => new($"""
         SELECT {Q(table.Profile.LookupIdColumn)}::int AS type_id, {Q(table.Profile.LookupNameColumn)}::text AS name
         FROM {Q(table.Schema, table.Profile.LookupTable)}
         """);
@@ -288,7 +290,7 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
     /// Row estimates from each leaf's statistics (autovacuum analyzes leaves, never a partitioned parent):
     /// reltuples times the type's most-common-value frequency.
     /// </summary>
-    public SqlStatement EstimatedRowsPerType(BackfillTable table) => new($"""
+    protected internal override SqlStatement EstimatedRowsPerTypeText(BackfillTable table) => new($"""
         {PartitionTree}
         SELECT v.type_value::int AS type_id, sum(v.freq * greatest(c.reltuples, 0))::bigint AS estimated_rows
         FROM tree t
@@ -308,7 +310,7 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
     /// https://www.postgresql.org/docs/current/sql-createschema.html
     /// https://www.postgresql.org/docs/current/functions-info.html#FUNCTIONS-INFO-ACCESS
     /// </summary>
-    public SqlStatement Permissions() => new("""
+    protected internal override SqlStatement PermissionsText() => new("""
         SELECT 'alter_table' AS permission,
                CASE WHEN pg_has_role(current_user, c.relowner, 'USAGE') THEN 1 ELSE 0 END AS granted,
                'ownership of the table (or membership in its owner role)' AS needs
@@ -328,7 +330,7 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
         FROM (SELECT (SELECT oid FROM pg_namespace WHERE nspname = @control_schema) AS oid) AS ns
         """);
 
-    public SqlStatement ThrottleSignals() => new("""
+    public override SqlStatement ThrottleSignals() => new("""
         SELECT 'replica_lag_seconds' AS signal,
                COALESCE(max(extract(epoch FROM replay_lag)), 0)::float8 AS value
         FROM pg_stat_replication
@@ -342,19 +344,20 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
 
     // ---------------------------------------------------------------- phase 1 and 2
 
-    public SqlStatement SetLockTimeout(TimeSpan timeout) =>
+    public override SqlStatement SetLockTimeout(TimeSpan timeout) =>
         new($"SET lock_timeout = '{Int((long)Math.Max(1, timeout.TotalMilliseconds))}ms'");
 
     /// <summary>PostgreSQL 11+ stores a constant default in the catalog: no rewrite, no scan.</summary>
-    public SqlStatement AddPartitionColumn(BackfillTable table) => new(
+    public override SqlStatement AddPartitionColumn(BackfillTable table) => new(
         $"ALTER TABLE {Q(table.Schema, table.Table)} ADD COLUMN IF NOT EXISTS {Q(table.Profile.PartitionColumn)} " +
         $"{table.Profile.PartitionColumnType.ToLowerInvariant()} NOT NULL DEFAULT {Int(table.Profile.DefaultValue)}");
 
-    public IReadOnlyList<SqlStatement> BuildFilteredIndex(BackfillTable table, FilteredIndex index,
+    public override IReadOnlyList<SqlStatement> BuildFilteredIndex(BackfillTable table, FilteredIndex index,
         IReadOnlyList<IndexState> existing, IReadOnlyList<TablePartition> partitions, IndexBuildOptions options)
     {
         if (index.Name.Length > MaxIdentifierLength)
-            throw new InvalidRequestException(nameof(BackfillScope.Profile), "index name", index.Name, $"is longer than PostgreSQL's {MaxIdentifierLength} characters");
+            throw new InvalidRequestException(nameof(BackfillScope.Profile), "index name", index.Name,
+                $"is longer than PostgreSQL's {MaxIdentifierLength} characters");
 
         // INCLUDE (PostgreSQL 11+) stores the columns in the leaf entries without making them part of the key.
         // https://www.postgresql.org/docs/current/sql-createindex.html
@@ -363,7 +366,8 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
         var where = $"WHERE {Q(table.Profile.PartitionColumn)} = {Int(index.FilterValue)}" +
                     string.Concat(index.Where.Select(c => $" AND {Q(c.Column)} = {Literal(c)}"));
         var unique = index.Unique ? "UNIQUE " : "";
-        var onTable = existing.FirstOrDefault(e => e.ObjectSchema == table.Schema && e.ObjectName == table.Table && e.IndexName == index.Name);
+        var onTable = existing.FirstOrDefault(e =>
+            e.ObjectSchema == table.Schema && e.ObjectName == table.Table && e.IndexName == index.Name);
         var statements = new List<SqlStatement>();
 
         if (partitions.Count == 0)
@@ -372,7 +376,8 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
             // A failed CONCURRENTLY build leaves an invalid index that IF NOT EXISTS would keep: drop it first.
             if (onTable is { IsValid: false })
                 statements.Add(new($"DROP INDEX CONCURRENTLY IF EXISTS {Q(table.Schema, index.Name)}"));
-            statements.Add(new($"CREATE {unique}INDEX CONCURRENTLY IF NOT EXISTS {Q(index.Name)} ON {Q(table.Schema, table.Table)} ({columns}) {where}"));
+            statements.Add(new($"CREATE {unique}INDEX CONCURRENTLY IF NOT EXISTS {Q(index.Name)} " +
+                               $"ON {Q(table.Schema, table.Table)} ({columns}) {where}"));
             return statements;
         }
 
@@ -383,7 +388,8 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
         // https://www.postgresql.org/docs/current/ddl-partitioning.html#DDL-PARTITIONING-DECLARATIVE-MAINTENANCE
         if (onTable is { IsValid: true }) return statements;
         if (onTable is null)
-            statements.Add(new($"CREATE {unique}INDEX IF NOT EXISTS {Q(index.Name)} ON ONLY {Q(table.Schema, table.Table)} ({columns}) {where}"));
+            statements.Add(new($"CREATE {unique}INDEX IF NOT EXISTS {Q(index.Name)} " +
+                               $"ON ONLY {Q(table.Schema, table.Table)} ({columns}) {where}"));
 
         var byName = partitions.ToDictionary(p => (p.Schema, p.Name));
         IndexState? State(TablePartition p) => existing.FirstOrDefault(e =>
@@ -404,7 +410,8 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
 
         foreach (var sub in work.Where(p => !p.IsLeaf).OrderBy(p => p.Level))
             if (State(sub) is null)
-                statements.Add(new($"CREATE {unique}INDEX IF NOT EXISTS {Q(PartitionIndexName(index.Name, sub))} ON ONLY {Q(sub.Schema, sub.Name)} ({columns}) {where}"));
+                statements.Add(new($"CREATE {unique}INDEX IF NOT EXISTS {Q(PartitionIndexName(index.Name, sub))} " +
+                                   $"ON ONLY {Q(sub.Schema, sub.Name)} ({columns}) {where}"));
         foreach (var leaf in work.Where(p => p.IsLeaf))
         {
             var childName = PartitionIndexName(index.Name, leaf);
@@ -413,13 +420,15 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
             if (child is { IsValid: false })
                 statements.Add(new($"DROP INDEX CONCURRENTLY IF EXISTS {Q(leaf.Schema, childName)}"));
             if (child is not { IsValid: true })
-                statements.Add(new($"CREATE {unique}INDEX CONCURRENTLY IF NOT EXISTS {Q(childName)} ON {Q(leaf.Schema, leaf.Name)} ({columns}) {where}"));
+                statements.Add(new($"CREATE {unique}INDEX CONCURRENTLY IF NOT EXISTS {Q(childName)} " +
+                                   $"ON {Q(leaf.Schema, leaf.Name)} ({columns}) {where}"));
             // Attaching an index that is already attached to this parent does nothing.
             statements.Add(new($"ALTER INDEX {ParentIndex(leaf)} ATTACH PARTITION {Q(leaf.Schema, childName)}"));
         }
         // Deepest first: each sub-partitioned table's index is complete before it is attached above (a valid one
         // that a stopped run left unattached is attached here too; its own partitions are covered).
-        foreach (var sub in work.Where(p => !p.IsLeaf).OrderByDescending(p => p.Level).ThenBy(p => p.Schema, StringComparer.Ordinal).ThenBy(p => p.Name, StringComparer.Ordinal))
+        foreach (var sub in work.Where(p => !p.IsLeaf).OrderByDescending(p => p.Level)
+                     .ThenBy(p => p.Schema, StringComparer.Ordinal).ThenBy(p => p.Name, StringComparer.Ordinal))
             statements.Add(new($"ALTER INDEX {ParentIndex(sub)} ATTACH PARTITION {Q(sub.Schema, PartitionIndexName(index.Name, sub))}"));
         return statements;
     }
@@ -442,15 +451,16 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
 
     // ---------------------------------------------------------------- phase 3
 
-    public SqlStatement HighWaterMark(BackfillTable table) => new(
-        $"SELECT max({Q(table.Profile.KeyColumn)})::bigint FROM {Q(table.Schema, table.Table)} WHERE {Q(table.Profile.TypeColumn)} = @type_id");
+    protected internal override SqlStatement HighWaterMarkText(BackfillTable table) => new(
+        $"SELECT max({Q(table.Profile.KeyColumn)})::bigint FROM {Q(table.Schema, table.Table)} " +
+        $"WHERE {Q(table.Profile.TypeColumn)} = @type_id");
 
     /// <remarks>
     /// The range end is a scalar subquery, not a join: PostgreSQL turns it into an InitPlan parameter that
     /// bounds the index scan, so each batch reads only its own range (a join condition would only filter,
     /// and every batch would scan to the end of the type).
     /// </remarks>
-    public SqlStatement Batch(BackfillTable table)
+    protected internal override SqlStatement BatchText(BackfillTable table)
     {
         var p = table.Profile;
         return new($"""
@@ -480,7 +490,7 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
             """);
     }
 
-    public SqlStatement Sweep(BackfillTable table)
+    protected internal override SqlStatement SweepText(BackfillTable table)
     {
         var p = table.Profile;
         return new($"""
@@ -511,7 +521,7 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
 
     // ---------------------------------------------------------------- progress and validation
 
-    public SqlStatement ExactCounts(BackfillTable table)
+    protected internal override SqlStatement ExactCountsText(BackfillTable table)
     {
         var p = table.Profile;
         var col = Q(p.PartitionColumn);
@@ -524,7 +534,7 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
             """);
     }
 
-    public SqlStatement Misplaced(BackfillTable table, int systemTypeCount)
+    protected internal override SqlStatement MisplacedText(BackfillTable table, int systemTypeCount)
     {
         if (systemTypeCount < 1) throw new ArgumentOutOfRangeException(nameof(systemTypeCount));
         var p = table.Profile;
@@ -540,7 +550,7 @@ public sealed class PostgreSqlBackfillDialect : IBackfillDialect
             """);
     }
 
-    public SqlStatement MisplacedSinceRun(BackfillTable table, int systemTypeCount)
+    protected internal override SqlStatement MisplacedSinceRunText(BackfillTable table, int systemTypeCount)
     {
         if (systemTypeCount < 1) throw new ArgumentOutOfRangeException(nameof(systemTypeCount));
         var p = table.Profile;

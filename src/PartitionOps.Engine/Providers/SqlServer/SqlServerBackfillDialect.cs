@@ -8,7 +8,7 @@ namespace PartitionOps.Engine.Providers.SqlServer;
 /// Instance. Text only: every statement is one T-SQL batch sent as is (with parameters SqlClient sends it
 /// through sp_executesql, so local variables declared in a batch never leak into the session).
 /// </summary>
-public sealed class SqlServerBackfillDialect : IBackfillDialect
+public sealed class SqlServerBackfillDialect : BackfillDialect
 {
     /// <summary>
     /// Largest batch the engine sends to SQL Server. A single statement that takes at least 5,000 locks on
@@ -21,12 +21,10 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
     public const int LockEscalationSafeBatchSize = 4000;
 
     /// <summary>The batch-size controller never grows a SQL Server batch past lock escalation.</summary>
-    public int SafeMaxBatchSize => LockEscalationSafeBatchSize;
+    public override int SafeMaxBatchSize => LockEscalationSafeBatchSize;
 
     /// <summary>DESIGN §1: SQL Server 2019+ (major version 15); Azure SQL has no version of its own.</summary>
-    public MinimumServerVersion MinimumVersion { get; } = new(15, "SQL Server 2019");
-
-    private static readonly string[] Compressions = ["NONE", "ROW", "PAGE"];
+    public override MinimumServerVersion MinimumVersion { get; } = new(15, "SQL Server 2019");
 
     /// <summary>Largest MAX_DURATION of a resumable index operation: one week (CREATE INDEX, resumable index operations).</summary>
     public const int MaxResumableMinutes = 7 * 24 * 60;
@@ -70,7 +68,7 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
     /// CREATE SCHEMA must be the only statement of its batch, hence EXEC.
     /// https://learn.microsoft.com/sql/t-sql/statements/create-schema-transact-sql
     /// </summary>
-    public IReadOnlyList<SqlStatement> CreateControlTables(string controlSchema)
+    public override IReadOnlyList<SqlStatement> CreateControlTables(string controlSchema)
     {
         var s = Q(controlSchema);
         string Missing(string table) => $"IF OBJECT_ID({Lit(Q(controlSchema, table))}, N'U') IS NULL";
@@ -142,30 +140,30 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
         ];
     }
 
-    public SqlStatement ControlTablesExist(string controlSchema) => SqlStatement.Of(
+    public override SqlStatement ControlTablesExist(string controlSchema) => SqlStatement.Of(
         "SELECT CASE WHEN OBJECT_ID(@relation, N'U') IS NULL THEN 0 ELSE 1 END",
         new SqlParameter("relation", Q(controlSchema, "backfill_run")));
 
-    public SqlStatement InsertRun(string controlSchema) => new($"""
+    protected internal override SqlStatement InsertRunText(string controlSchema) => new($"""
         INSERT INTO {Q(controlSchema)}.[backfill_run] ([table_schema], [table_name], [column_name], [direction], [status], [host], [options])
         OUTPUT INSERTED.[run_id]
         VALUES (@table_schema, @table_name, @column_name, @direction, N'running', @host, @options)
         """);
 
-    public SqlStatement LatestRun(string controlSchema) => new($"""
+    protected internal override SqlStatement LatestRunText(string controlSchema) => new($"""
         SELECT TOP (1) [run_id], [direction], [status], [host], [started_at], [ended_at]
         FROM {Q(controlSchema)}.[backfill_run]
         WHERE [table_schema] = @table_schema AND [table_name] = @table_name AND [column_name] = @column_name
         ORDER BY [run_id] DESC
         """);
 
-    public SqlStatement SetRunStatus(string controlSchema) => new($"""
+    protected internal override SqlStatement SetRunStatusText(string controlSchema) => new($"""
         UPDATE {Q(controlSchema)}.[backfill_run]
         SET [status] = @status, [host] = @host, [ended_at] = CASE WHEN @ended = 1 THEN SYSUTCDATETIME() END
         WHERE [run_id] = @run_id
         """);
 
-    public SqlStatement InsertCheckpoint(string controlSchema)
+    protected internal override SqlStatement InsertCheckpointText(string controlSchema)
     {
         var s = Q(controlSchema);
         return new($"""
@@ -177,7 +175,7 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
             """);
     }
 
-    public SqlStatement ReadCheckpoints(string controlSchema) => new($"""
+    protected internal override SqlStatement ReadCheckpointsText(string controlSchema) => new($"""
         SELECT [run_id], [type_id], [type_name], [target_value], [last_key], [high_water_mark], [estimated_rows],
                [rows_scanned], [rows_updated], [batches], [lock_waits], [status], [host],
                [started_at], [updated_at], [completed_at], [last_error]
@@ -186,7 +184,7 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
         ORDER BY [type_name]
         """);
 
-    public SqlStatement UpdateCheckpointStatus(string controlSchema) => new($"""
+    protected internal override SqlStatement UpdateCheckpointStatusText(string controlSchema) => new($"""
         UPDATE {Q(controlSchema)}.[backfill_checkpoint]
         SET [status] = @status, [host] = @host, [high_water_mark] = @high_water_mark, [last_error] = @last_error,
             [updated_at] = SYSUTCDATETIME(),
@@ -200,7 +198,7 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
         WHERE [run_id] = @run_id AND [type_id] = @type_id
         """);
 
-    public SqlStatement AddLockWaits(string controlSchema) => new($"""
+    protected internal override SqlStatement AddLockWaitsText(string controlSchema) => new($"""
         UPDATE {Q(controlSchema)}.[backfill_checkpoint]
         SET [lock_waits] = [lock_waits] + @lock_waits, [updated_at] = SYSUTCDATETIME()
         WHERE [run_id] = @run_id AND [type_id] = @type_id
@@ -211,7 +209,7 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
     /// key-range lock), so two concurrent callers cannot both insert. MERGE is avoided on purpose.
     /// https://learn.microsoft.com/sql/t-sql/queries/hints-transact-sql-table
     /// </summary>
-    public SqlStatement SetStopFlag(string controlSchema)
+    protected internal override SqlStatement SetStopFlagText(string controlSchema)
     {
         var s = Q(controlSchema);
         return new($"""
@@ -227,7 +225,7 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
             """);
     }
 
-    public SqlStatement ReadStopFlag(string controlSchema) => new($"""
+    protected internal override SqlStatement ReadStopFlagText(string controlSchema) => new($"""
         SELECT COALESCE(MAX(CASE WHEN [stop_requested] = 1 THEN 1 ELSE 0 END), 0)
         FROM {Q(controlSchema)}.[backfill_control]
         WHERE [table_schema] = @table_schema AND [table_name] = @table_name AND [column_name] = @column_name
@@ -239,7 +237,7 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
     /// success; -1 timeout, -2 canceled, -3 deadlock victim, -999 a call error.
     /// https://learn.microsoft.com/sql/relational-databases/system-stored-procedures/sp-getapplock-transact-sql
     /// </summary>
-    public SqlStatement TryAcquireAppLock() => new($"""
+    protected internal override SqlStatement TryAcquireAppLockText() => new($"""
         DECLARE @result int;
         {LockNameDeclaration}
         EXEC @result = sys.sp_getapplock @Resource = @lock_name, @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0;
@@ -250,7 +248,7 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
     /// Releases only when this session holds the lock: sp_releaseapplock raises an error otherwise.
     /// https://learn.microsoft.com/sql/t-sql/functions/applock-mode-transact-sql
     /// </summary>
-    public SqlStatement ReleaseAppLock() => new($"""
+    protected internal override SqlStatement ReleaseAppLockText() => new($"""
         {LockNameDeclaration}
         IF APPLOCK_MODE('public', @lock_name, 'Session') <> 'NoLock'
             EXEC sys.sp_releaseapplock @Resource = @lock_name, @LockOwner = 'Session';
@@ -267,7 +265,7 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
     /// https://learn.microsoft.com/sql/t-sql/functions/serverproperty-transact-sql
     /// https://learn.microsoft.com/sql/t-sql/statements/alter-table-transact-sql#adding-not-null-columns-as-an-online-operation
     /// </summary>
-    public SqlStatement ServerInfo() => new("""
+    public override SqlStatement ServerInfo() => new("""
         SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)) AS version,
                CASE WHEN CAST(SERVERPROPERTY('EngineEdition') AS int) IN (5, 8) THEN NULL
                     ELSE CAST(SERVERPROPERTY('ProductMajorVersion') AS int) END AS major_version,
@@ -279,9 +277,9 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
                CASE WHEN CAST(SERVERPROPERTY('EngineEdition') AS int) IN (3, 5, 8) THEN 1 ELSE 0 END AS metadata_only_add_column
         """);
 
-    public SqlStatement SchemaExists() => new("SELECT CASE WHEN SCHEMA_ID(@schema) IS NULL THEN 0 ELSE 1 END");
+    protected internal override SqlStatement SchemaExistsText() => new("SELECT CASE WHEN SCHEMA_ID(@schema) IS NULL THEN 0 ELSE 1 END");
 
-    public SqlStatement TableInfo() => new("""
+    protected internal override SqlStatement TableInfoText() => new("""
         SELECT CASE WHEN EXISTS (SELECT 1 FROM sys.indexes AS i JOIN sys.partition_schemes AS ps ON ps.data_space_id = i.data_space_id
                                  WHERE i.object_id = t.object_id AND i.index_id IN (0, 1))
                       OR (SELECT COUNT(*) FROM sys.partitions AS p WHERE p.object_id = t.object_id AND p.index_id IN (0, 1)) > 1
@@ -295,7 +293,7 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
     /// referenced_schema_name null: the bound object's schema, else the view's, is used). Tables and views only.
     /// https://learn.microsoft.com/sql/relational-databases/system-catalog-views/sys-sql-expression-dependencies-transact-sql
     /// </summary>
-    public SqlStatement ViewBaseTables() => new("""
+    protected internal override SqlStatement ViewBaseTablesText() => new("""
         SELECT DISTINCT COALESCE(d.referenced_schema_name, OBJECT_SCHEMA_NAME(d.referenced_id), s.name) AS base_schema,
                d.referenced_entity_name AS base_table
         FROM sys.views AS v
@@ -307,7 +305,7 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
         """);
 
     /// <summary>Rows of the heap or clustered index over all partitions (sys.partitions.rows: approximate, no scan).</summary>
-    public SqlStatement TableRowEstimate() => new("""
+    protected internal override SqlStatement TableRowEstimateText() => new("""
         SELECT COALESCE(SUM(p.rows), 0) AS table_rows
         FROM sys.partitions AS p
         WHERE p.object_id = OBJECT_ID(QUOTENAME(@schema) + N'.' + QUOTENAME(@table), N'U') AND p.index_id IN (0, 1)
@@ -315,7 +313,7 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
 
     /// <summary>A column cannot be added online when the maximum possible row size would pass 8,060 bytes.
     /// https://learn.microsoft.com/sql/t-sql/statements/alter-table-transact-sql#adding-not-null-columns-as-an-online-operation</summary>
-    public int? OnlineAddColumnRowLimit => 8060;
+    public override int? OnlineAddColumnRowLimit => 8060;
 
     /// <summary>
     /// The maximum possible row size by the column definitions, as the row format lays it out: 4 bytes of header, 2 for the
@@ -325,7 +323,7 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
     /// An estimate that errs high by a few bytes, never low.
     /// https://learn.microsoft.com/sql/relational-databases/databases/estimate-the-size-of-a-clustered-index
     /// </summary>
-    public SqlStatement MaxRowBytes() => new("""
+    protected internal override SqlStatement MaxRowBytesText() => new("""
         SELECT CAST(4 + 2 + (COUNT(*) + 7) / 8 + 2
                     + SUM(CASE WHEN c.max_length = -1 THEN 24 + 2
                                WHEN ty.name IN (N'varchar', N'nvarchar', N'varbinary', N'sql_variant') THEN c.max_length + 2
@@ -341,7 +339,7 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
     /// it: SQL Server stores a constant default as ((2)) or ('x'); the outer parentheses are removed, and a
     /// second pair when only a plain literal is left inside.
     /// </summary>
-    public SqlStatement Columns() => new("""
+    protected internal override SqlStatement ColumnsText() => new("""
         SELECT c.name AS column_name,
                LOWER(COALESCE(bt.name, ut.name)) AS data_type,
                CAST(c.is_nullable AS int) AS is_nullable,
@@ -360,7 +358,7 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
         """);
 
     /// <summary>SQL Server builds one index over all partitions of a table: nothing to build per partition.</summary>
-    public SqlStatement Partitions() => new("""
+    protected internal override SqlStatement PartitionsText() => new("""
         SELECT CAST(NULL AS sysname) AS partition_schema, CAST(NULL AS sysname) AS partition_name,
                CAST(NULL AS sysname) AS parent_schema, CAST(NULL AS sysname) AS parent_name,
                CAST(NULL AS int) AS is_leaf, CAST(NULL AS int) AS level
@@ -373,7 +371,7 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
     /// last ran with (last_max_dop): a paused build must resume with it.
     /// https://learn.microsoft.com/sql/relational-databases/system-catalog-views/sys-index-resumable-operations
     /// </summary>
-    public SqlStatement Indexes() => new("""
+    protected internal override SqlStatement IndexesText() => new("""
         SELECT s.name AS object_schema, t.name AS object_name, i.name AS index_name,
                CASE WHEN i.is_disabled = 0 THEN 1 ELSE 0 END AS is_valid, 0 AS is_paused, CAST(NULL AS int) AS paused_max_dop
         FROM sys.indexes AS i
@@ -390,7 +388,7 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
         ORDER BY 1, 2, 3
         """);
 
-    public SqlStatement LookupTypes(BackfillTable table) => new($"""
+    public override SqlStatement LookupTypes(BackfillTable table) => new($"""
         SELECT CAST({Q(table.Profile.LookupIdColumn)} AS int) AS type_id, CAST({Q(table.Profile.LookupNameColumn)} AS nvarchar(4000)) AS name
         FROM {Q(table.Schema, table.Profile.LookupTable)}
         """);
@@ -402,7 +400,7 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
     /// type that is not a step boundary has no estimate. No table scan.
     /// https://learn.microsoft.com/sql/relational-databases/system-dynamic-management-views/sys-dm-db-stats-histogram-transact-sql
     /// </summary>
-    public SqlStatement EstimatedRowsPerType(BackfillTable table) => new("""
+    protected internal override SqlStatement EstimatedRowsPerTypeText(BackfillTable table) => new("""
         SELECT CAST(h.range_high_key AS int) AS type_id, CAST(h.equal_rows AS bigint) AS estimated_rows
         FROM (SELECT TOP (1) st.object_id, st.stats_id
               FROM sys.stats AS st
@@ -429,7 +427,7 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
     /// https://learn.microsoft.com/sql/t-sql/functions/has-perms-by-name-transact-sql
     /// https://learn.microsoft.com/sql/t-sql/statements/grant-schema-permissions-transact-sql
     /// </summary>
-    public SqlStatement Permissions() => new("""
+    protected internal override SqlStatement PermissionsText() => new("""
         DECLARE @control nvarchar(300) = QUOTENAME(@control_schema);
         DECLARE @state int = CASE WHEN SCHEMA_ID(@control_schema) IS NULL THEN 0
                                   WHEN (SELECT COUNT(*) FROM sys.tables
@@ -469,7 +467,7 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
     /// login lacks VIEW (SERVER|DATABASE) STATE for reads as 0 instead of failing the batch.
     /// https://learn.microsoft.com/sql/relational-databases/system-dynamic-management-views/sys-dm-db-log-space-usage-transact-sql
     /// </summary>
-    public SqlStatement ThrottleSignals() => new("""
+    public override SqlStatement ThrottleSignals() => new("""
         SET NOCOUNT ON;
         DECLARE @log float, @geo float, @replica float, @blocked float;
         BEGIN TRY
@@ -528,7 +526,7 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
     /// a plain batch and the setting stays on the session for the statements that follow.
     /// https://learn.microsoft.com/sql/t-sql/statements/set-lock-timeout-transact-sql
     /// </summary>
-    public SqlStatement SetLockTimeout(TimeSpan timeout)
+    public override SqlStatement SetLockTimeout(TimeSpan timeout)
     {
         var ms = timeout < TimeSpan.Zero ? -1 : (long)Math.Min(int.MaxValue, Math.Ceiling(timeout.TotalMilliseconds));
         return new($"SET LOCK_TIMEOUT {Int(ms)}");
@@ -537,11 +535,12 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
     /// <summary>
     /// NOT NULL with a constant default is a metadata-only change on Enterprise/Developer 2012+ and on
     /// Azure SQL: existing rows are not touched, the default is read from metadata. (On Standard edition it
-    /// rewrites every row: the pre-flight warns, see ServerInfo's metadata_only_add_column.) No WITH CHECK: that belongs to constraints on existing columns, not to ADD
+    /// rewrites every row: the pre-flight warns, see ServerInfo's metadata_only_add_column.) No WITH CHECK: that belongs to
+    /// constraints on existing columns, not to ADD
     /// column. Guarded so that a second run does nothing.
     /// https://learn.microsoft.com/sql/t-sql/statements/alter-table-transact-sql#adding-not-null-columns-as-an-online-operation
     /// </summary>
-    public SqlStatement AddPartitionColumn(BackfillTable table)
+    public override SqlStatement AddPartitionColumn(BackfillTable table)
     {
         var p = table.Profile;
         var type = p.PartitionColumnType.ToLowerInvariant() == "integer" ? "int" : p.PartitionColumnType.ToLowerInvariant();
@@ -564,7 +563,7 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
     /// https://learn.microsoft.com/sql/t-sql/statements/create-index-transact-sql#resumable-indexes
     /// https://learn.microsoft.com/sql/t-sql/statements/alter-index-transact-sql
     /// </summary>
-    public IReadOnlyList<SqlStatement> BuildFilteredIndex(BackfillTable table, FilteredIndex index,
+    public override IReadOnlyList<SqlStatement> BuildFilteredIndex(BackfillTable table, FilteredIndex index,
         IReadOnlyList<IndexState> existing, IReadOnlyList<TablePartition> partitions, IndexBuildOptions options)
     {
         var compression = (options.DataCompression ?? "").Trim().ToUpperInvariant();
@@ -606,7 +605,7 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
         string.Concat(index.Where.Select(c => $" AND {Q(c.Column)} = {Int(c.Value)}"));
 
     /// <summary>Every phase-2 index is filtered: none can be paused or resumed (see <see cref="BuildFilteredIndex"/>).</summary>
-    public string? NotResumableReason(FilteredIndex index, IndexBuildOptions options) =>
+    public override string? NotResumableReason(FilteredIndex index, IndexBuildOptions options) =>
         options.Online
             ? "SQL Server cannot pause or resume the build of a filtered index (RESUMABLE does not support filtered indexes): " +
               "it runs ONLINE to the end, and if it is stopped it rolls back"
@@ -614,8 +613,9 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
 
     // ---------------------------------------------------------------- phase 3
 
-    public SqlStatement HighWaterMark(BackfillTable table) => new(
-        $"SELECT CAST(MAX({Q(table.Profile.KeyColumn)}) AS bigint) FROM {Q(table.Schema, table.Table)} WHERE {Q(table.Profile.TypeColumn)} = @type_id");
+    protected internal override SqlStatement HighWaterMarkText(BackfillTable table) => new(
+        $"SELECT CAST(MAX({Q(table.Profile.KeyColumn)}) AS bigint) FROM {Q(table.Schema, table.Table)} " +
+        $"WHERE {Q(table.Profile.TypeColumn)} = @type_id");
 
     /// <summary>
     /// One batch: the range end is the highest of the next @batch_size keys (a seek on the clustered key
@@ -626,7 +626,7 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
     /// UPDATE statement and the checkpoint would still advance past rows that were never updated.
     /// https://learn.microsoft.com/sql/t-sql/statements/set-xact-abort-transact-sql
     /// </summary>
-    public SqlStatement Batch(BackfillTable table)
+    protected internal override SqlStatement BatchText(BackfillTable table)
     {
         var p = table.Profile;
         var t = Q(table.Schema, table.Table);
@@ -665,7 +665,7 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
     /// could not use it and would scan the type. Migrated rows leave that index, so repeated sweeps never
     /// read them again. https://learn.microsoft.com/sql/t-sql/queries/hints-transact-sql-query#recompile
     /// </summary>
-    public SqlStatement Sweep(BackfillTable table)
+    protected internal override SqlStatement SweepText(BackfillTable table)
     {
         var p = table.Profile;
         var col = Q(p.PartitionColumn);
@@ -690,7 +690,7 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
 
     // ---------------------------------------------------------------- progress and validation
 
-    public SqlStatement ExactCounts(BackfillTable table)
+    protected internal override SqlStatement ExactCountsText(BackfillTable table)
     {
         var p = table.Profile;
         var col = Q(p.PartitionColumn);
@@ -703,7 +703,7 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
             """);
     }
 
-    public SqlStatement Misplaced(BackfillTable table, int systemTypeCount)
+    protected internal override SqlStatement MisplacedText(BackfillTable table, int systemTypeCount)
     {
         if (systemTypeCount < 1) throw new ArgumentOutOfRangeException(nameof(systemTypeCount));
         var p = table.Profile;
@@ -719,7 +719,7 @@ public sealed class SqlServerBackfillDialect : IBackfillDialect
             """);
     }
 
-    public SqlStatement MisplacedSinceRun(BackfillTable table, int systemTypeCount)
+    protected internal override SqlStatement MisplacedSinceRunText(BackfillTable table, int systemTypeCount)
     {
         if (systemTypeCount < 1) throw new ArgumentOutOfRangeException(nameof(systemTypeCount));
         var p = table.Profile;

@@ -40,7 +40,8 @@ public sealed class PostgreSqlBackfillDialectGoldenTests
 
     [Fact]
     public void A_valid_index_needs_nothing() =>
-        Assert.Empty(Dialect.BuildFilteredIndex(Fhir, SystemIndex, [new("public", "Resource", SystemIndex.Name, true, false)], [], new IndexBuildOptions()));
+        Assert.Empty(Dialect.BuildFilteredIndex(Fhir, SystemIndex, [new("public", "Resource", SystemIndex.Name, true, false)], [],
+            new IndexBuildOptions()));
 
     [Fact]
     public void A_partitioned_table_builds_on_only_the_parent_then_each_partition_concurrently_and_attaches()
@@ -74,9 +75,11 @@ public sealed class PostgreSqlBackfillDialectGoldenTests
     public void Sub_partitioned_tables_get_an_on_only_index_and_attach_after_their_leaves_deepest_first()
     {
         TablePartition top = new("public", "Resource_user") { IsLeaf = false, ParentSchema = "public", ParentName = "Resource" };
-        TablePartition mid = new("public", "Resource_user_high") { IsLeaf = false, ParentSchema = "public", ParentName = "Resource_user", Level = 2 };
+        TablePartition mid = new("public", "Resource_user_high") { IsLeaf = false, ParentSchema = "public", ParentName = "Resource_user",
+            Level = 2 };
         TablePartition low = new("public", "Resource_user_low") { ParentSchema = "public", ParentName = "Resource_user", Level = 2 };
-        TablePartition deep = new("public", "Resource_user_high_h0") { ParentSchema = "public", ParentName = "Resource_user_high", Level = 3 };
+        TablePartition deep = new("public", "Resource_user_high_h0") { ParentSchema = "public", ParentName = "Resource_user_high",
+            Level = 3 };
         string I(TablePartition p) => PostgreSqlBackfillDialect.PartitionIndexName(SystemIndex.Name, p);
         var columns = "(\"ResourceTypeId\", \"ResourceId\", \"Version\") WHERE \"PartitionId\" = 1";
         Assert.Equal(
@@ -156,12 +159,12 @@ public sealed class PostgreSqlBackfillDialectGoldenTests
                 WHERE c.run_id = @run_id AND c.type_id = @type_id AND next_range.range_end IS NOT NULL)
             SELECT next_range.range_end, next_range.rows_scanned, counted.rows_updated
             FROM next_range, counted
-            """, Dialect.Batch(Fhir).Text);
+            """, Dialect.BatchText(Fhir).Text);
 
     [Fact]
     public void The_sweep_matches_the_source_value_so_the_filtered_index_finds_stragglers()
     {
-        var sweep = Dialect.Sweep(Fhir).Text;
+        var sweep = Dialect.SweepText(Fhir).Text;
         Assert.Contains("""WHERE "ResourceTypeId" = @type_id AND "ResourceSurrogateId" <= @upto_key AND "PartitionId" = @source_value""", sweep);
         Assert.Contains("""SET "PartitionId" = @target_value""", sweep);
         Assert.Contains("LIMIT @batch_size", sweep);
@@ -176,13 +179,14 @@ public sealed class PostgreSqlBackfillDialectGoldenTests
             WHERE ("ResourceTypeId" IN (@sys_0, @sys_1) AND "PartitionId" <> @system_value)
                OR ("ResourceTypeId" NOT IN (@sys_0, @sys_1) AND "PartitionId" <> @default_value)
             GROUP BY "ResourceTypeId"
-            """, Dialect.Misplaced(Fhir, 2).Text);
+            """, Dialect.MisplacedText(Fhir, 2).Text);
 
     [Fact]
     public void Application_locks_are_session_advisory_locks_on_a_hash_of_the_name()
     {
-        Assert.Equal("SELECT CASE WHEN pg_try_advisory_lock(hashtextextended(@resource, 0)) THEN 1 ELSE 0 END", Dialect.TryAcquireAppLock().Text);
-        Assert.Equal("SELECT pg_advisory_unlock(hashtextextended(@resource, 0))", Dialect.ReleaseAppLock().Text);
+        Assert.Equal("SELECT CASE WHEN pg_try_advisory_lock(hashtextextended(@resource, 0)) THEN 1 ELSE 0 END",
+            Dialect.TryAcquireAppLockText().Text);
+        Assert.Equal("SELECT pg_advisory_unlock(hashtextextended(@resource, 0))", Dialect.ReleaseAppLockText().Text);
         Assert.Equal("partitionops.backfill.public.Resource.PartitionId.ValueSet", Fhir.LockResource("ValueSet"));
     }
 
@@ -193,7 +197,8 @@ public sealed class PostgreSqlBackfillDialectGoldenTests
         var ddl = statements.Select(s => s.Text).ToList();
         // First a transaction-level advisory lock on the schema's name: concurrent creators go one at a time.
         Assert.Equal("SELECT pg_advisory_xact_lock(hashtextextended(@resource, 0)), set_config('partitionops.control_schema', @control_schema, true)", ddl[0]);
-        Assert.Equal([new SqlParameter("resource", "partitionops.control.partitionops"), new SqlParameter("control_schema", "partitionops")], statements[0].Parameters);
+        Assert.Equal([new SqlParameter("resource", "partitionops.control.partitionops"),
+            new SqlParameter("control_schema", "partitionops")], statements[0].Parameters);
         // The schema only when missing (IF NOT EXISTS alone would demand CREATE on the database), named from the setting.
         Assert.StartsWith("DO $$", ddl[1]);
         Assert.Contains("IF to_regnamespace(quote_ident(current_setting('partitionops.control_schema'))) IS NULL THEN", ddl[1]);

@@ -21,49 +21,53 @@ public sealed class PostgreSqlBackfillGoldenFileTests
         TablePartition partition = new("public", "Resource_1");
         yield return ("CreateControlTables", d.CreateControlTables("partitionops"));
         yield return ("ControlTablesExist", [d.ControlTablesExist("partitionops")]);
-        yield return ("InsertRun", [d.InsertRun("partitionops")]);
-        yield return ("LatestRun", [d.LatestRun("partitionops")]);
-        yield return ("SetRunStatus", [d.SetRunStatus("partitionops")]);
-        yield return ("InsertCheckpoint", [d.InsertCheckpoint("partitionops")]);
-        yield return ("ReadCheckpoints", [d.ReadCheckpoints("partitionops")]);
-        yield return ("UpdateCheckpointStatus", [d.UpdateCheckpointStatus("partitionops")]);
-        yield return ("AddLockWaits", [d.AddLockWaits("partitionops")]);
-        yield return ("SetStopFlag", [d.SetStopFlag("partitionops")]);
-        yield return ("ReadStopFlag", [d.ReadStopFlag("partitionops")]);
-        yield return ("TryAcquireAppLock", [d.TryAcquireAppLock()]);
-        yield return ("ReleaseAppLock", [d.ReleaseAppLock()]);
+        yield return ("InsertRun", [d.InsertRunText("partitionops")]);
+        yield return ("LatestRun", [d.LatestRunText("partitionops")]);
+        yield return ("SetRunStatus", [d.SetRunStatusText("partitionops")]);
+        yield return ("InsertCheckpoint", [d.InsertCheckpointText("partitionops")]);
+        yield return ("ReadCheckpoints", [d.ReadCheckpointsText("partitionops")]);
+        yield return ("UpdateCheckpointStatus", [d.UpdateCheckpointStatusText("partitionops")]);
+        yield return ("AddLockWaits", [d.AddLockWaitsText("partitionops")]);
+        yield return ("SetStopFlag", [d.SetStopFlagText("partitionops")]);
+        yield return ("ReadStopFlag", [d.ReadStopFlagText("partitionops")]);
+        yield return ("TryAcquireAppLock", [d.TryAcquireAppLockText()]);
+        yield return ("ReleaseAppLock", [d.ReleaseAppLockText()]);
         yield return ("ServerInfo", [d.ServerInfo()]);
-        yield return ("SchemaExists", [d.SchemaExists()]);
-        yield return ("TableInfo", [d.TableInfo()]);
-        yield return ("ViewBaseTables", [d.ViewBaseTables()]);
-        yield return ("TableRowEstimate", [d.TableRowEstimate()]);
-        yield return ("MaxRowBytes", [d.MaxRowBytes()]);
-        yield return ("Columns", [d.Columns()]);
-        yield return ("Partitions", [d.Partitions()]);
-        yield return ("Indexes", [d.Indexes()]);
+        yield return ("SchemaExists", [d.SchemaExistsText()]);
+        yield return ("TableInfo", [d.TableInfoText()]);
+        yield return ("ViewBaseTables", [d.ViewBaseTablesText()]);
+        yield return ("TableRowEstimate", [d.TableRowEstimateText()]);
+        yield return ("MaxRowBytes", [d.MaxRowBytesText()]);
+        yield return ("Columns", [d.ColumnsText()]);
+        yield return ("Partitions", [d.PartitionsText()]);
+        yield return ("Indexes", [d.IndexesText()]);
         yield return ("LookupTypes", [d.LookupTypes(Fhir)]);
-        yield return ("EstimatedRowsPerType", [d.EstimatedRowsPerType(Fhir)]);
-        yield return ("Permissions", [d.Permissions()]);
+        yield return ("EstimatedRowsPerType", [d.EstimatedRowsPerTypeText(Fhir)]);
+        yield return ("Permissions", [d.PermissionsText()]);
         yield return ("ThrottleSignals", [d.ThrottleSignals()]);
         yield return ("SetLockTimeout", [d.SetLockTimeout(TimeSpan.FromSeconds(5))]);
         yield return ("AddPartitionColumn", [d.AddPartitionColumn(Fhir)]);
-        yield return ("BuildFilteredIndex plain", d.BuildFilteredIndex(Fhir, new(p.DefaultIndexName, p.IndexColumns, p.DefaultValue), [], [], new()));
-        yield return ("BuildFilteredIndex partitioned", d.BuildFilteredIndex(Fhir, new(p.SystemIndexName, p.IndexColumns, p.SystemValue), [], [partition], new()));
+        yield return ("BuildFilteredIndex plain",
+            d.BuildFilteredIndex(Fhir, new(p.DefaultIndexName, p.IndexColumns, p.DefaultValue), [], [], new()));
+        yield return ("BuildFilteredIndex partitioned",
+            d.BuildFilteredIndex(Fhir, new(p.SystemIndexName, p.IndexColumns, p.SystemValue), [], [partition], new()));
         TablePartition sub = new("public", "Resource_sys") { IsLeaf = false, ParentSchema = "public", ParentName = "Resource" };
         TablePartition leaf = new("public", "Resource_sys_h0") { ParentSchema = "public", ParentName = "Resource_sys", Level = 2 };
-        yield return ("BuildFilteredIndex sub-partitioned", d.BuildFilteredIndex(Fhir, new(p.SystemIndexName, p.IndexColumns, p.SystemValue), [],
+        yield return ("BuildFilteredIndex sub-partitioned",
+            d.BuildFilteredIndex(Fhir, new(p.SystemIndexName, p.IndexColumns, p.SystemValue), [],
             [partition with { ParentSchema = "public", ParentName = "Resource" }, sub, leaf], new()));
         var prototype = new BackfillTable("public", BackfillProfile.FhirPrototype, "partitionops");
         foreach (var index in BackfillProfile.FhirPrototype.FilteredIndexes().Skip(2))
             yield return ($"BuildFilteredIndex prototype {index.Name}", d.BuildFilteredIndex(prototype, index, [], [], new()));
-        yield return ("BuildFilteredIndex prototype partitioned", d.BuildFilteredIndex(prototype, BackfillProfile.FhirPrototype.FilteredIndexes()[3], [],
+        yield return ("BuildFilteredIndex prototype partitioned",
+            d.BuildFilteredIndex(prototype, BackfillProfile.FhirPrototype.FilteredIndexes()[3], [],
             [partition], new()));
-        yield return ("HighWaterMark", [d.HighWaterMark(Fhir)]);
-        yield return ("Batch", [d.Batch(Fhir)]);
-        yield return ("Sweep", [d.Sweep(Fhir)]);
-        yield return ("ExactCounts", [d.ExactCounts(Fhir)]);
-        yield return ("Misplaced", [d.Misplaced(Fhir, 7)]);
-        yield return ("MisplacedSinceRun", [d.MisplacedSinceRun(Fhir, 7)]);
+        yield return ("HighWaterMark", [d.HighWaterMarkText(Fhir)]);
+        yield return ("Batch", [d.BatchText(Fhir)]);
+        yield return ("Sweep", [d.SweepText(Fhir)]);
+        yield return ("ExactCounts", [d.ExactCountsText(Fhir)]);
+        yield return ("Misplaced", [d.MisplacedText(Fhir, 7)]);
+        yield return ("MisplacedSinceRun", [d.MisplacedSinceRunText(Fhir, 7)]);
     }
 
     public static string Render()

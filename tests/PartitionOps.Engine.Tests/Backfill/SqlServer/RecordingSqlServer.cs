@@ -28,7 +28,8 @@ internal sealed class RecordingSqlServer : IDatabaseProvider
 
     public bool TableExists { get; set; } = true;
     public List<(string Schema, string Table)> ViewBases { get; } = [];
-    public List<string> Columns { get; } = ["ResourceTypeId", "ResourceSurrogateId", "ResourceId", "Version", "IsHistory", "IsDeleted", "PartitionId"];
+    public List<string> Columns { get; } = ["ResourceTypeId", "ResourceSurrogateId", "ResourceId", "Version", "IsHistory", "IsDeleted",
+        "PartitionId"];
     public Dictionary<string, (bool Valid, bool Paused, int? MaxDop)> Indexes { get; } = new(StringComparer.OrdinalIgnoreCase);
     public long TableRows { get; set; } = 1_000_000;
     public int MaxRowBytes { get; set; } = 1_200;
@@ -57,24 +58,26 @@ internal sealed class RecordingSqlServer : IDatabaseProvider
     {
         var text = command.CommandText;
         string Param(string name) => (string)command.Bound.Single(p => p.ParameterName.TrimStart('@') == name).Value!;
-        if (text == _dialect.SchemaExists().Text) return 1;
-        if (text == _dialect.TableInfo().Text)
+        if (text == _dialect.SchemaExistsText().Text) return 1;
+        if (text == _dialect.TableInfoText().Text)
         {
             var table = ScriptedConnection.Table(("is_partitioned", typeof(int)));
             if (Param("table") == "ResourceType" || TableExists) table.Rows.Add(0);
             return table;
         }
-        if (text == _dialect.ViewBaseTables().Text)
+        if (text == _dialect.ViewBaseTablesText().Text)
         {
             var table = ScriptedConnection.Table(("base_schema", typeof(string)), ("base_table", typeof(string)));
             foreach (var (schema, name) in ViewBases) table.Rows.Add(schema, name);
             return table;
         }
-        if (text == _dialect.Columns().Text)
+        if (text == _dialect.ColumnsText().Text)
         {
-            var table = ScriptedConnection.Table(("column_name", typeof(string)), ("data_type", typeof(string)), ("is_nullable", typeof(int)), ("default_value", typeof(string)));
+            var table = ScriptedConnection.Table(("column_name", typeof(string)), ("data_type", typeof(string)),
+                ("is_nullable", typeof(int)), ("default_value", typeof(string)));
             foreach (var c in Columns)
-                table.Rows.Add(c, c switch { "PartitionId" => "smallint", "ResourceTypeId" => "smallint", "ResourceSurrogateId" => "bigint", "IsHistory" or "IsDeleted" => "bit", "Version" => "int", _ => "varchar" },
+                table.Rows.Add(c, c switch { "PartitionId" => "smallint", "ResourceTypeId" => "smallint",
+                    "ResourceSurrogateId" => "bigint", "IsHistory" or "IsDeleted" => "bit", "Version" => "int", _ => "varchar" },
                     0, c == "PartitionId" ? "2" : null);
             return table;
         }
@@ -88,43 +91,48 @@ internal sealed class RecordingSqlServer : IDatabaseProvider
         if (text == _dialect.ServerInfo().Text)
         {
             var table = ScriptedConnection.Table(("version", typeof(string)), ("major_version", typeof(int)), ("edition", typeof(string)),
-                ("supports_online_index", typeof(int)), ("supports_resumable_index", typeof(int)), ("metadata_only_add_column", typeof(int)));
+                ("supports_online_index", typeof(int)), ("supports_resumable_index", typeof(int)),
+                    ("metadata_only_add_column", typeof(int)));
             table.Rows.Add("16.0.4135.4", 16, "Enterprise Edition (64-bit)", 1, 1, 1);
             return table;
         }
-        if (text == _dialect.TableRowEstimate().Text) return TableRows;
-        if (text == _dialect.MaxRowBytes().Text)
+        if (text == _dialect.TableRowEstimateText().Text) return TableRows;
+        if (text == _dialect.MaxRowBytesText().Text)
         {
             var table = ScriptedConnection.Table(("max_row_bytes", typeof(int)));
             table.Rows.Add(MaxRowBytes);
             return table;
         }
-        if (text == _dialect.Partitions().Text)
-            return ScriptedConnection.Table(("partition_schema", typeof(string)), ("partition_name", typeof(string)), ("parent_schema", typeof(string)),
+        if (text == _dialect.PartitionsText().Text)
+            return ScriptedConnection.Table(("partition_schema", typeof(string)), ("partition_name", typeof(string)),
+                ("parent_schema", typeof(string)),
                 ("parent_name", typeof(string)), ("is_leaf", typeof(int)), ("level", typeof(int)));
-        if (text == _dialect.Indexes().Text)
+        if (text == _dialect.IndexesText().Text)
         {
-            var table = ScriptedConnection.Table(("object_schema", typeof(string)), ("object_name", typeof(string)), ("index_name", typeof(string)),
+            var table = ScriptedConnection.Table(("object_schema", typeof(string)), ("object_name", typeof(string)),
+                ("index_name", typeof(string)),
                 ("is_valid", typeof(int)), ("is_paused", typeof(int)), ("paused_max_dop", typeof(int)));
             foreach (var (name, (valid, paused, dop)) in Indexes)
                 table.Rows.Add("dbo", "Resource", name, valid ? 1 : 0, paused ? 1 : 0, dop is { } d ? d : DBNull.Value);
             return table;
         }
         if (text == _dialect.ControlTablesExist("partitionops").Text) return 1;
-        if (text == _dialect.Permissions().Text)
+        if (text == _dialect.PermissionsText().Text)
         {
             var table = ScriptedConnection.Table(("permission", typeof(string)), ("granted", typeof(int)), ("needs", typeof(string)));
-            foreach (var permission in new[] { "alter_table", "update_table", "create_control_schema" }) table.Rows.Add(permission, 1, null);
+            foreach (var permission in new[] { "alter_table", "update_table", "create_control_schema" })
+                table.Rows.Add(permission, 1, null);
             return table;
         }
-        if (text == _dialect.LatestRun("partitionops").Text)
-            return ScriptedConnection.Table(("run_id", typeof(long)), ("direction", typeof(string)), ("status", typeof(string)), ("host", typeof(string)),
+        if (text == _dialect.LatestRunText("partitionops").Text)
+            return ScriptedConnection.Table(("run_id", typeof(long)), ("direction", typeof(string)), ("status", typeof(string)),
+                ("host", typeof(string)),
                 ("started_at", typeof(DateTime)), ("ended_at", typeof(DateTime)));
         if (text.StartsWith("SELECT", StringComparison.Ordinal) && text.Contains("dm_db_stats_histogram", StringComparison.Ordinal))
             return ScriptedConnection.Table(("type_id", typeof(int)), ("estimated_rows", typeof(long)));
 
         // One runner here: the setup lock and the type locks are always granted (sp_getapplock returned 0).
-        if (text == _dialect.TryAcquireAppLock().Text) return 1;
+        if (text == _dialect.TryAcquireAppLockText().Text) return 1;
 
         // Statements that change something.
         Executed.Add(text);

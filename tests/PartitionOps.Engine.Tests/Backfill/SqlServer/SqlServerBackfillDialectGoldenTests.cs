@@ -117,7 +117,7 @@ public sealed class SqlServerBackfillDialectGoldenTests
         OUTPUT INSERTED.[run_id]
         VALUES (@table_schema, @table_name, @column_name, @direction, N'running', @host, @options)
         """,
-        Dialect.InsertRun(Control));
+        Dialect.InsertRunText(Control));
 
     [Fact]
     public void LatestRun() => Golden(
@@ -127,7 +127,7 @@ public sealed class SqlServerBackfillDialectGoldenTests
         WHERE [table_schema] = @table_schema AND [table_name] = @table_name AND [column_name] = @column_name
         ORDER BY [run_id] DESC
         """,
-        Dialect.LatestRun(Control));
+        Dialect.LatestRunText(Control));
 
     [Fact]
     public void SetRunStatus() => Golden(
@@ -136,7 +136,7 @@ public sealed class SqlServerBackfillDialectGoldenTests
         SET [status] = @status, [host] = @host, [ended_at] = CASE WHEN @ended = 1 THEN SYSUTCDATETIME() END
         WHERE [run_id] = @run_id
         """,
-        Dialect.SetRunStatus(Control));
+        Dialect.SetRunStatusText(Control));
 
     [Fact]
     public void InsertCheckpoint() => Golden(
@@ -147,7 +147,7 @@ public sealed class SqlServerBackfillDialectGoldenTests
         WHERE NOT EXISTS (SELECT 1 FROM [partitionops].[backfill_checkpoint] WITH (UPDLOCK, HOLDLOCK)
                           WHERE [run_id] = @run_id AND [type_id] = @type_id)
         """,
-        Dialect.InsertCheckpoint(Control));
+        Dialect.InsertCheckpointText(Control));
 
     [Fact]
     public void ReadCheckpoints() => Golden(
@@ -159,7 +159,7 @@ public sealed class SqlServerBackfillDialectGoldenTests
         WHERE [run_id] = @run_id
         ORDER BY [type_name]
         """,
-        Dialect.ReadCheckpoints(Control));
+        Dialect.ReadCheckpointsText(Control));
 
     [Fact]
     public void UpdateCheckpointStatus() => Golden(
@@ -176,7 +176,7 @@ public sealed class SqlServerBackfillDialectGoldenTests
             [completed_at] = CASE WHEN @status = N'done' THEN SYSUTCDATETIME() ELSE [completed_at] END
         WHERE [run_id] = @run_id AND [type_id] = @type_id
         """,
-        Dialect.UpdateCheckpointStatus(Control));
+        Dialect.UpdateCheckpointStatusText(Control));
 
     [Fact]
     public void AddLockWaits() => Golden(
@@ -185,7 +185,7 @@ public sealed class SqlServerBackfillDialectGoldenTests
         SET [lock_waits] = [lock_waits] + @lock_waits, [updated_at] = SYSUTCDATETIME()
         WHERE [run_id] = @run_id AND [type_id] = @type_id
         """,
-        Dialect.AddLockWaits(Control));
+        Dialect.AddLockWaitsText(Control));
 
     [Fact]
     public void SetStopFlag() => Golden(
@@ -200,7 +200,7 @@ public sealed class SqlServerBackfillDialectGoldenTests
             VALUES (@table_schema, @table_name, @column_name, CASE WHEN @stop_requested = 1 THEN 1 ELSE 0 END, @requested_by, SYSUTCDATETIME());
         COMMIT TRANSACTION;
         """,
-        Dialect.SetStopFlag(Control));
+        Dialect.SetStopFlagText(Control));
 
     [Fact]
     public void ReadStopFlag() => Golden(
@@ -209,7 +209,7 @@ public sealed class SqlServerBackfillDialectGoldenTests
         FROM [partitionops].[backfill_control]
         WHERE [table_schema] = @table_schema AND [table_name] = @table_name AND [column_name] = @column_name
         """,
-        Dialect.ReadStopFlag(Control));
+        Dialect.ReadStopFlagText(Control));
 
     [Fact]
     public void TryAcquireAppLock() => Golden(
@@ -220,7 +220,7 @@ public sealed class SqlServerBackfillDialectGoldenTests
         EXEC @result = sys.sp_getapplock @Resource = @lock_name, @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0;
         SELECT CASE WHEN @result >= 0 THEN 1 ELSE 0 END;
         """,
-        Dialect.TryAcquireAppLock());
+        Dialect.TryAcquireAppLockText());
 
     [Fact]
     public void ReleaseAppLock() => Golden(
@@ -230,7 +230,7 @@ public sealed class SqlServerBackfillDialectGoldenTests
         IF APPLOCK_MODE('public', @lock_name, 'Session') <> 'NoLock'
             EXEC sys.sp_releaseapplock @Resource = @lock_name, @LockOwner = 'Session';
         """,
-        Dialect.ReleaseAppLock());
+        Dialect.ReleaseAppLockText());
 
     [Fact]
     public void ServerInfo() => Golden(
@@ -248,7 +248,7 @@ public sealed class SqlServerBackfillDialectGoldenTests
         Dialect.ServerInfo());
 
     [Fact]
-    public void SchemaExists() => Golden("SELECT CASE WHEN SCHEMA_ID(@schema) IS NULL THEN 0 ELSE 1 END", Dialect.SchemaExists());
+    public void SchemaExists() => Golden("SELECT CASE WHEN SCHEMA_ID(@schema) IS NULL THEN 0 ELSE 1 END", Dialect.SchemaExistsText());
 
     [Fact]
     public void TableInfo() => Golden(
@@ -260,7 +260,7 @@ public sealed class SqlServerBackfillDialectGoldenTests
         FROM sys.tables AS t
         WHERE t.schema_id = SCHEMA_ID(@schema) AND t.name = @table
         """,
-        Dialect.TableInfo());
+        Dialect.TableInfoText());
 
     [Fact]
     public void Columns() => Golden(
@@ -281,7 +281,7 @@ public sealed class SqlServerBackfillDialectGoldenTests
         WHERE t.schema_id = SCHEMA_ID(@schema) AND t.name = @table
         ORDER BY c.column_id
         """,
-        Dialect.Columns());
+        Dialect.ColumnsText());
 
     [Fact]
     public void Partitions() => Golden(
@@ -291,7 +291,7 @@ public sealed class SqlServerBackfillDialectGoldenTests
                CAST(NULL AS int) AS is_leaf, CAST(NULL AS int) AS level
         WHERE 1 = 0
         """,
-        Dialect.Partitions());
+        Dialect.PartitionsText());
 
     [Fact]
     public void Indexes() => Golden(
@@ -311,7 +311,7 @@ public sealed class SqlServerBackfillDialectGoldenTests
         WHERE s.name = @schema AND t.name = @table
         ORDER BY 1, 2, 3
         """,
-        Dialect.Indexes());
+        Dialect.IndexesText());
 
     [Fact]
     public void LookupTypes() => Golden(
@@ -335,7 +335,7 @@ public sealed class SqlServerBackfillDialectGoldenTests
         CROSS APPLY sys.dm_db_stats_histogram(lead_stats.object_id, lead_stats.stats_id) AS h
         WHERE h.range_high_key IS NOT NULL
         """,
-        Dialect.EstimatedRowsPerType(Fhir));
+        Dialect.EstimatedRowsPerTypeText(Fhir));
 
     [Fact]
     public void Permissions() => Golden(
@@ -370,7 +370,7 @@ public sealed class SqlServerBackfillDialectGoldenTests
                     WHEN 1 THEN N'CREATE TABLE in the database, and ALTER, SELECT, INSERT, UPDATE on schema ' + @control + N' (it exists; its tables do not)'
                     ELSE N'SELECT, INSERT, UPDATE on schema ' + @control + N' (its tables exist)' END
         """,
-        Dialect.Permissions());
+        Dialect.PermissionsText());
 
     [Fact]
     public void ThrottleSignals() => Golden(
@@ -439,7 +439,9 @@ public sealed class SqlServerBackfillDialectGoldenTests
         Dialect.AddPartitionColumn(Fhir));
 
     [Fact]
-    public void HighWaterMark() => Golden("SELECT CAST(MAX([ResourceSurrogateId]) AS bigint) FROM [dbo].[Resource] WHERE [ResourceTypeId] = @type_id", Dialect.HighWaterMark(Fhir));
+    public void HighWaterMark() => Golden(
+        "SELECT CAST(MAX([ResourceSurrogateId]) AS bigint) FROM [dbo].[Resource] WHERE [ResourceTypeId] = @type_id",
+        Dialect.HighWaterMarkText(Fhir));
 
     [Fact]
     public void Batch() => Golden(
@@ -467,7 +469,7 @@ public sealed class SqlServerBackfillDialectGoldenTests
         END;
         SELECT @range_end AS range_end, @rows_scanned AS rows_scanned, @rows_updated AS rows_updated;
         """,
-        Dialect.Batch(Fhir));
+        Dialect.BatchText(Fhir));
 
     [Fact]
     public void Sweep() => Golden(
@@ -488,7 +490,7 @@ public sealed class SqlServerBackfillDialectGoldenTests
         COMMIT TRANSACTION;
         SELECT @rows_updated AS rows_updated;
         """,
-        Dialect.Sweep(Fhir));
+        Dialect.SweepText(Fhir));
 
     [Fact]
     public void ExactCounts() => Golden(
@@ -499,7 +501,7 @@ public sealed class SqlServerBackfillDialectGoldenTests
         FROM [dbo].[Resource]
         GROUP BY [ResourceTypeId]
         """,
-        Dialect.ExactCounts(Fhir));
+        Dialect.ExactCountsText(Fhir));
 
     [Fact]
     public void Misplaced() => Golden(
@@ -510,7 +512,7 @@ public sealed class SqlServerBackfillDialectGoldenTests
            OR ([ResourceTypeId] NOT IN (@sys_0, @sys_1, @sys_2, @sys_3, @sys_4, @sys_5, @sys_6) AND [PartitionId] <> @default_value)
         GROUP BY [ResourceTypeId]
         """,
-        Dialect.Misplaced(Fhir, BackfillProfile.FhirSystemTypes.Count));
+        Dialect.MisplacedText(Fhir, BackfillProfile.FhirSystemTypes.Count));
 
     [Fact]
     public void MisplacedSinceRun() => Golden(
@@ -523,14 +525,16 @@ public sealed class SqlServerBackfillDialectGoldenTests
            OR (r.[ResourceTypeId] NOT IN (@sys_0, @sys_1, @sys_2, @sys_3, @sys_4, @sys_5, @sys_6) AND r.[PartitionId] <> @default_value)
         GROUP BY r.[ResourceTypeId]
         """,
-        Dialect.MisplacedSinceRun(Fhir, BackfillProfile.FhirSystemTypes.Count));
+        Dialect.MisplacedSinceRunText(Fhir, BackfillProfile.FhirSystemTypes.Count));
 
     [Fact]
     public void BuildFilteredIndex_creates_both_missing_indexes_online_without_resumable_because_they_are_filtered()
     {
-        var system = Dialect.BuildFilteredIndex(Fhir, new FilteredIndex(Fhir.Profile.SystemIndexName, Fhir.Profile.IndexColumns, Fhir.Profile.SystemValue),
+        var system = Dialect.BuildFilteredIndex(Fhir,
+            new FilteredIndex(Fhir.Profile.SystemIndexName, Fhir.Profile.IndexColumns, Fhir.Profile.SystemValue),
             [], [], new IndexBuildOptions());
-        var @default = Dialect.BuildFilteredIndex(Fhir, new FilteredIndex(Fhir.Profile.DefaultIndexName, Fhir.Profile.IndexColumns, Fhir.Profile.DefaultValue),
+        var @default = Dialect.BuildFilteredIndex(Fhir,
+            new FilteredIndex(Fhir.Profile.DefaultIndexName, Fhir.Profile.IndexColumns, Fhir.Profile.DefaultValue),
             [], [], new IndexBuildOptions());
         Golden(
             "CREATE UNIQUE NONCLUSTERED INDEX [IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version] ON [dbo].[Resource] ([ResourceTypeId], [ResourceId], [Version]) WHERE [PartitionId] = 1 WITH (ONLINE = ON, MAXDOP = 4, DATA_COMPRESSION = PAGE)",
@@ -559,7 +563,8 @@ public sealed class SqlServerBackfillDialectGoldenTests
     public void A_paused_resumable_build_resumes_with_the_maxdop_it_last_ran_with_not_the_requested_one()
     {
         var paused = new IndexState("dbo", "Resource", Fhir.Profile.SystemIndexName, false, true) { PausedMaxDop = 2 };
-        var statement = Assert.Single(Dialect.BuildFilteredIndex(Fhir, new FilteredIndex(Fhir.Profile.SystemIndexName, Fhir.Profile.IndexColumns, 1),
+        var statement = Assert.Single(Dialect.BuildFilteredIndex(Fhir,
+            new FilteredIndex(Fhir.Profile.SystemIndexName, Fhir.Profile.IndexColumns, 1),
             [paused], [], new IndexBuildOptions { MaxDop = 8 }));
         Golden("ALTER INDEX [IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version] ON [dbo].[Resource] RESUME WITH (MAXDOP = 2, MAX_DURATION = 240 MINUTES)",
             statement);
@@ -577,7 +582,7 @@ public sealed class SqlServerBackfillDialectGoldenTests
           AND (d.referenced_id IS NULL OR OBJECTPROPERTY(d.referenced_id, 'IsUserTable') = 1 OR OBJECTPROPERTY(d.referenced_id, 'IsView') = 1)
         ORDER BY base_schema, base_table
         """,
-        Dialect.ViewBaseTables());
+        Dialect.ViewBaseTablesText());
 
     [Fact]
     public void TableRowEstimate() => Golden(
@@ -586,7 +591,7 @@ public sealed class SqlServerBackfillDialectGoldenTests
         FROM sys.partitions AS p
         WHERE p.object_id = OBJECT_ID(QUOTENAME(@schema) + N'.' + QUOTENAME(@table), N'U') AND p.index_id IN (0, 1)
         """,
-        Dialect.TableRowEstimate());
+        Dialect.TableRowEstimateText());
 
     [Fact]
     public void MaxRowBytes() => Golden(
@@ -600,5 +605,5 @@ public sealed class SqlServerBackfillDialectGoldenTests
         LEFT JOIN sys.computed_columns AS cc ON cc.object_id = c.object_id AND cc.column_id = c.column_id
         WHERE c.object_id = OBJECT_ID(QUOTENAME(@schema) + N'.' + QUOTENAME(@table), N'U') AND COALESCE(cc.is_persisted, 1) = 1
         """,
-        Dialect.MaxRowBytes());
+        Dialect.MaxRowBytesText());
 }

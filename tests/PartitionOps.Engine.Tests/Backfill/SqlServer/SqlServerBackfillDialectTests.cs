@@ -64,8 +64,10 @@ public sealed class SqlServerBackfillDialectTests
     {
         var statements = Build(new IndexBuildOptions(), State(valid: false, paused: false));
         Assert.Equal(2, statements.Count);
-        Assert.Equal("DROP INDEX IF EXISTS [IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version] ON [dbo].[Resource]", statements[0].Text);
-        Assert.StartsWith("CREATE UNIQUE NONCLUSTERED INDEX [IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version]", statements[1].Text);
+        Assert.Equal("DROP INDEX IF EXISTS [IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version] ON [dbo].[Resource]",
+            statements[0].Text);
+        Assert.StartsWith("CREATE UNIQUE NONCLUSTERED INDEX [IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version]",
+            statements[1].Text);
     }
 
     [Fact]
@@ -90,7 +92,8 @@ public sealed class SqlServerBackfillDialectTests
     [Fact]
     public void The_filter_value_is_an_integer_literal_because_filtered_indexes_take_no_parameters()
     {
-        var text = Assert.Single(Dialect.BuildFilteredIndex(Fhir, SystemIndex with { FilterValue = -3 }, [], [], new IndexBuildOptions())).Text;
+        var text = Assert.Single(Dialect.BuildFilteredIndex(Fhir, SystemIndex with { FilterValue = -3 }, [], [],
+            new IndexBuildOptions())).Text;
         Assert.Contains("WHERE [PartitionId] = -3 WITH", text);
         Assert.DoesNotContain("@", text);
     }
@@ -121,7 +124,8 @@ public sealed class SqlServerBackfillDialectTests
     [Fact]
     public void Bad_compression_is_refused_even_when_the_index_is_already_valid()
     {
-        Assert.Throws<InvalidRequestException>(() => Build(new IndexBuildOptions { DataCompression = "ZSTD" }, State(valid: true, paused: false)));
+        Assert.Throws<InvalidRequestException>(() => Build(new IndexBuildOptions { DataCompression = "ZSTD" },
+            State(valid: true, paused: false)));
     }
 
     [Fact]
@@ -142,11 +146,13 @@ public sealed class SqlServerBackfillDialectTests
     [Fact]
     public void Names_with_a_closing_bracket_are_quoted_by_doubling_it()
     {
-        var profile = BackfillProfile.Fhir with { Table = "Res]ource", PartitionColumn = "Part]Id", KeyColumn = "Key]", TypeColumn = "Type]" };
+        var profile = BackfillProfile.Fhir with { Table = "Res]ource", PartitionColumn = "Part]Id", KeyColumn = "Key]",
+            TypeColumn = "Type]" };
         var table = new BackfillTable("we]ird", profile, "po]x");
 
-        Assert.Equal("SELECT CAST(MAX([Key]]]) AS bigint) FROM [we]]ird].[Res]]ource] WHERE [Type]]] = @type_id", Dialect.HighWaterMark(table).Text);
-        var batch = Dialect.Batch(table).Text;
+        Assert.Equal("SELECT CAST(MAX([Key]]]) AS bigint) FROM [we]]ird].[Res]]ource] WHERE [Type]]] = @type_id",
+            Dialect.HighWaterMarkText(table).Text);
+        var batch = Dialect.BatchText(table).Text;
         Assert.Contains("UPDATE [we]]ird].[Res]]ource]", batch);
         Assert.Contains("SET [Part]]Id] = @target_value", batch);
         Assert.Contains("UPDATE [po]]x].[backfill_checkpoint]", batch);
@@ -204,19 +210,19 @@ public sealed class SqlServerBackfillDialectTests
     [Fact]
     public void Misplaced_lists_one_parameter_per_system_type_in_both_predicates()
     {
-        var text = Dialect.Misplaced(Fhir, 3).Text;
+        var text = Dialect.MisplacedText(Fhir, 3).Text;
         Assert.Equal(2, Regex.Matches(text, Regex.Escape("IN (@sys_0, @sys_1, @sys_2)")).Count);
         Assert.DoesNotContain("@sys_3", text);
         Assert.Equal(
             ["default_value", "sys_0", "sys_1", "sys_2", "system_value"],
             Parameters(text));
-        Assert.Throws<ArgumentOutOfRangeException>(() => Dialect.Misplaced(Fhir, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Dialect.MisplacedText(Fhir, 0));
     }
 
     [Fact]
     public void Partitions_is_an_empty_result_with_the_documented_columns()
     {
-        var text = Dialect.Partitions().Text;
+        var text = Dialect.PartitionsText().Text;
         Assert.Contains("AS partition_schema", text);
         Assert.Contains("AS partition_name", text);
         foreach (var column in new[] { "parent_schema", "parent_name", "is_leaf", "level" }) Assert.Contains("AS " + column, text);
@@ -227,7 +233,8 @@ public sealed class SqlServerBackfillDialectTests
     private static string[] Parameters(string text)
     {
         // The variables a DECLARE names (each one first in its comma-separated part), not those its initialisers read.
-        var declared = Regex.Matches(text, @"DECLARE\s+([^;]+);").SelectMany(m => Regex.Matches(m.Groups[1].Value, @"(?:^|,)\s*@(\w+)").Select(v => v.Groups[1].Value));
+        var declared = Regex.Matches(text, @"DECLARE\s+([^;]+);")
+            .SelectMany(m => Regex.Matches(m.Groups[1].Value, @"(?:^|,)\s*@(\w+)").Select(v => v.Groups[1].Value));
         var procArguments = new[] { "Resource", "LockMode", "LockOwner", "LockTimeout", "v" };
         return Regex.Matches(text, @"(?<![@\w])@(\w+)").Select(m => m.Groups[1].Value)
             .Except(declared).Except(procArguments).Distinct().Order(StringComparer.Ordinal).ToArray();
@@ -239,7 +246,8 @@ public sealed class SqlServerBackfillDialectTests
         { nameof(IBackfillDialect.InsertRun), ["direction", "column_name", "host", "options", "table_name", "table_schema"] },
         { nameof(IBackfillDialect.LatestRun), ["column_name", "table_name", "table_schema"] },
         { nameof(IBackfillDialect.SetRunStatus), ["ended", "host", "run_id", "status"] },
-        { nameof(IBackfillDialect.InsertCheckpoint), ["estimated_rows", "high_water_mark", "last_key", "run_id", "target_value", "type_id", "type_name"] },
+        { nameof(IBackfillDialect.InsertCheckpoint),
+            ["estimated_rows", "high_water_mark", "last_key", "run_id", "target_value", "type_id", "type_name"] },
         { nameof(IBackfillDialect.ReadCheckpoints), ["run_id"] },
         { nameof(IBackfillDialect.UpdateCheckpointStatus), ["high_water_mark", "host", "last_error", "run_id", "status", "type_id"] },
         { nameof(IBackfillDialect.AddLockWaits), ["lock_waits", "run_id", "type_id"] },
@@ -267,32 +275,32 @@ public sealed class SqlServerBackfillDialectTests
     private static SqlStatement Statement(string method) => method switch
     {
         nameof(IBackfillDialect.CreateControlTables) => Dialect.CreateControlTables("partitionops").Single(),
-        nameof(IBackfillDialect.InsertRun) => Dialect.InsertRun("partitionops"),
-        nameof(IBackfillDialect.LatestRun) => Dialect.LatestRun("partitionops"),
-        nameof(IBackfillDialect.SetRunStatus) => Dialect.SetRunStatus("partitionops"),
-        nameof(IBackfillDialect.InsertCheckpoint) => Dialect.InsertCheckpoint("partitionops"),
-        nameof(IBackfillDialect.ReadCheckpoints) => Dialect.ReadCheckpoints("partitionops"),
-        nameof(IBackfillDialect.UpdateCheckpointStatus) => Dialect.UpdateCheckpointStatus("partitionops"),
-        nameof(IBackfillDialect.AddLockWaits) => Dialect.AddLockWaits("partitionops"),
-        nameof(IBackfillDialect.SetStopFlag) => Dialect.SetStopFlag("partitionops"),
-        nameof(IBackfillDialect.ReadStopFlag) => Dialect.ReadStopFlag("partitionops"),
-        nameof(IBackfillDialect.TryAcquireAppLock) => Dialect.TryAcquireAppLock(),
-        nameof(IBackfillDialect.ReleaseAppLock) => Dialect.ReleaseAppLock(),
+        nameof(IBackfillDialect.InsertRun) => Dialect.InsertRunText("partitionops"),
+        nameof(IBackfillDialect.LatestRun) => Dialect.LatestRunText("partitionops"),
+        nameof(IBackfillDialect.SetRunStatus) => Dialect.SetRunStatusText("partitionops"),
+        nameof(IBackfillDialect.InsertCheckpoint) => Dialect.InsertCheckpointText("partitionops"),
+        nameof(IBackfillDialect.ReadCheckpoints) => Dialect.ReadCheckpointsText("partitionops"),
+        nameof(IBackfillDialect.UpdateCheckpointStatus) => Dialect.UpdateCheckpointStatusText("partitionops"),
+        nameof(IBackfillDialect.AddLockWaits) => Dialect.AddLockWaitsText("partitionops"),
+        nameof(IBackfillDialect.SetStopFlag) => Dialect.SetStopFlagText("partitionops"),
+        nameof(IBackfillDialect.ReadStopFlag) => Dialect.ReadStopFlagText("partitionops"),
+        nameof(IBackfillDialect.TryAcquireAppLock) => Dialect.TryAcquireAppLockText(),
+        nameof(IBackfillDialect.ReleaseAppLock) => Dialect.ReleaseAppLockText(),
         nameof(IBackfillDialect.ServerInfo) => Dialect.ServerInfo(),
-        nameof(IBackfillDialect.SchemaExists) => Dialect.SchemaExists(),
-        nameof(IBackfillDialect.TableInfo) => Dialect.TableInfo(),
-        nameof(IBackfillDialect.Columns) => Dialect.Columns(),
-        nameof(IBackfillDialect.Partitions) => Dialect.Partitions(),
-        nameof(IBackfillDialect.Indexes) => Dialect.Indexes(),
+        nameof(IBackfillDialect.SchemaExists) => Dialect.SchemaExistsText(),
+        nameof(IBackfillDialect.TableInfo) => Dialect.TableInfoText(),
+        nameof(IBackfillDialect.Columns) => Dialect.ColumnsText(),
+        nameof(IBackfillDialect.Partitions) => Dialect.PartitionsText(),
+        nameof(IBackfillDialect.Indexes) => Dialect.IndexesText(),
         nameof(IBackfillDialect.LookupTypes) => Dialect.LookupTypes(Fhir),
-        nameof(IBackfillDialect.EstimatedRowsPerType) => Dialect.EstimatedRowsPerType(Fhir),
-        nameof(IBackfillDialect.Permissions) => Dialect.Permissions(),
+        nameof(IBackfillDialect.EstimatedRowsPerType) => Dialect.EstimatedRowsPerTypeText(Fhir),
+        nameof(IBackfillDialect.Permissions) => Dialect.PermissionsText(),
         nameof(IBackfillDialect.ThrottleSignals) => Dialect.ThrottleSignals(),
-        nameof(IBackfillDialect.HighWaterMark) => Dialect.HighWaterMark(Fhir),
-        nameof(IBackfillDialect.Batch) => Dialect.Batch(Fhir),
-        nameof(IBackfillDialect.Sweep) => Dialect.Sweep(Fhir),
-        nameof(IBackfillDialect.ExactCounts) => Dialect.ExactCounts(Fhir),
-        nameof(IBackfillDialect.MisplacedSinceRun) => Dialect.MisplacedSinceRun(Fhir, 3),
+        nameof(IBackfillDialect.HighWaterMark) => Dialect.HighWaterMarkText(Fhir),
+        nameof(IBackfillDialect.Batch) => Dialect.BatchText(Fhir),
+        nameof(IBackfillDialect.Sweep) => Dialect.SweepText(Fhir),
+        nameof(IBackfillDialect.ExactCounts) => Dialect.ExactCountsText(Fhir),
+        nameof(IBackfillDialect.MisplacedSinceRun) => Dialect.MisplacedSinceRunText(Fhir, 3),
         _ => throw new ArgumentOutOfRangeException(nameof(method), method, null),
     };
 
@@ -306,7 +314,8 @@ public sealed class SqlServerBackfillDialectTests
     [Theory]
     [InlineData(nameof(IBackfillDialect.Batch), "range_end", "rows_scanned", "rows_updated")]
     [InlineData(nameof(IBackfillDialect.Sweep), "rows_updated")]
-    [InlineData(nameof(IBackfillDialect.ServerInfo), "version", "major_version", "edition", "supports_online_index", "supports_resumable_index", "metadata_only_add_column")]
+    [InlineData(nameof(IBackfillDialect.ServerInfo), "version", "major_version", "edition", "supports_online_index",
+        "supports_resumable_index", "metadata_only_add_column")]
     [InlineData(nameof(IBackfillDialect.Columns), "column_name", "data_type", "is_nullable", "default_value")]
     [InlineData(nameof(IBackfillDialect.Indexes), "object_schema", "object_name", "index_name", "is_valid", "is_paused")]
     [InlineData(nameof(IBackfillDialect.EstimatedRowsPerType), "type_id", "estimated_rows")]
@@ -334,7 +343,7 @@ public sealed class SqlServerBackfillDialectTests
     [Fact]
     public void Permissions_include_the_three_the_engine_checks()
     {
-        var text = Dialect.Permissions().Text;
+        var text = Dialect.PermissionsText().Text;
         Assert.Contains("N'alter_table' AS permission", text);
         Assert.Contains("SELECT N'update_table',", text);
         Assert.Contains("SELECT N'create_control_schema',", text);
@@ -344,12 +353,14 @@ public sealed class SqlServerBackfillDialectTests
     [Fact]
     public void A_control_schema_that_exists_needs_no_create_schema_permission()
     {
-        var text = Dialect.Permissions().Text.Replace("\r\n", "\n");
+        var text = Dialect.PermissionsText().Text.Replace("\r\n", "\n");
         var control = text[text.IndexOf("SELECT N'create_control_schema',", StringComparison.Ordinal)..];
         // Schema missing (state 0): CREATE SCHEMA and CREATE TABLE. Schema there (1): CREATE TABLE + ALTER on it,
         // and the data rights for tables the schema's owner will own. Tables there (2): the data rights only.
-        var missing = control[control.IndexOf("WHEN 0 THEN", StringComparison.Ordinal)..control.IndexOf("WHEN 1 THEN", StringComparison.Ordinal)];
-        var exists = control[control.IndexOf("WHEN 1 THEN", StringComparison.Ordinal)..control.IndexOf("ELSE @data", StringComparison.Ordinal)];
+        var missing = control[control.IndexOf("WHEN 0 THEN", StringComparison.Ordinal)..
+                              control.IndexOf("WHEN 1 THEN", StringComparison.Ordinal)];
+        var exists = control[control.IndexOf("WHEN 1 THEN", StringComparison.Ordinal)..
+                             control.IndexOf("ELSE @data", StringComparison.Ordinal)];
         Assert.Contains("N'CREATE SCHEMA'", missing);
         Assert.Contains("N'CREATE TABLE'", missing);
         Assert.DoesNotContain("CREATE SCHEMA", exists);
@@ -363,19 +374,21 @@ public sealed class SqlServerBackfillDialectTests
     [Fact]
     public void The_batch_walks_keys_instead_of_rescanning_by_partition_value()
     {
-        var text = Dialect.Batch(Fhir).Text;
+        var text = Dialect.BatchText(Fhir).Text;
         Assert.StartsWith("SET XACT_ABORT ON;", text);
         Assert.Contains("SELECT TOP (@batch_size) [ResourceSurrogateId] AS k", text);
         Assert.Contains("[ResourceSurrogateId] > @last_key AND [ResourceSurrogateId] <= @range_end", text);
         Assert.DoesNotContain("UPDATE TOP", text);
-        Assert.True(text.IndexOf("BEGIN TRANSACTION", StringComparison.Ordinal) < text.IndexOf("UPDATE [dbo].[Resource]", StringComparison.Ordinal));
-        Assert.True(text.IndexOf("UPDATE [partitionops].[backfill_checkpoint]", StringComparison.Ordinal) < text.IndexOf("COMMIT TRANSACTION", StringComparison.Ordinal));
+        Assert.True(text.IndexOf("BEGIN TRANSACTION", StringComparison.Ordinal)
+                    < text.IndexOf("UPDATE [dbo].[Resource]", StringComparison.Ordinal));
+        Assert.True(text.IndexOf("UPDATE [partitionops].[backfill_checkpoint]", StringComparison.Ordinal)
+                    < text.IndexOf("COMMIT TRANSACTION", StringComparison.Ordinal));
     }
 
     [Fact]
     public void The_sweep_recompiles_so_the_filtered_index_can_serve_the_parameterised_value()
     {
-        var text = Dialect.Sweep(Fhir).Text;
+        var text = Dialect.SweepText(Fhir).Text;
         Assert.Contains("[PartitionId] = @source_value\nOPTION (RECOMPILE);", text.Replace("\r\n", "\n"));
     }
 }

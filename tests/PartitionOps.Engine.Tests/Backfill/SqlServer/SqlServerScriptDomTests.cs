@@ -41,28 +41,28 @@ public sealed class SqlServerScriptDomTests
         {
             foreach (var s in Dialect.CreateControlTables(control)) yield return ("CreateControlTables", s);
             yield return ("ControlTablesExist", Dialect.ControlTablesExist(control));
-            yield return ("InsertRun", Dialect.InsertRun(control));
-            yield return ("LatestRun", Dialect.LatestRun(control));
-            yield return ("SetRunStatus", Dialect.SetRunStatus(control));
-            yield return ("InsertCheckpoint", Dialect.InsertCheckpoint(control));
-            yield return ("ReadCheckpoints", Dialect.ReadCheckpoints(control));
-            yield return ("UpdateCheckpointStatus", Dialect.UpdateCheckpointStatus(control));
-            yield return ("AddLockWaits", Dialect.AddLockWaits(control));
-            yield return ("SetStopFlag", Dialect.SetStopFlag(control));
-            yield return ("ReadStopFlag", Dialect.ReadStopFlag(control));
+            yield return ("InsertRun", Dialect.InsertRunText(control));
+            yield return ("LatestRun", Dialect.LatestRunText(control));
+            yield return ("SetRunStatus", Dialect.SetRunStatusText(control));
+            yield return ("InsertCheckpoint", Dialect.InsertCheckpointText(control));
+            yield return ("ReadCheckpoints", Dialect.ReadCheckpointsText(control));
+            yield return ("UpdateCheckpointStatus", Dialect.UpdateCheckpointStatusText(control));
+            yield return ("AddLockWaits", Dialect.AddLockWaitsText(control));
+            yield return ("SetStopFlag", Dialect.SetStopFlagText(control));
+            yield return ("ReadStopFlag", Dialect.ReadStopFlagText(control));
         }
-        yield return ("TryAcquireAppLock", Dialect.TryAcquireAppLock());
-        yield return ("ReleaseAppLock", Dialect.ReleaseAppLock());
+        yield return ("TryAcquireAppLock", Dialect.TryAcquireAppLockText());
+        yield return ("ReleaseAppLock", Dialect.ReleaseAppLockText());
         yield return ("ServerInfo", Dialect.ServerInfo());
-        yield return ("SchemaExists", Dialect.SchemaExists());
-        yield return ("TableInfo", Dialect.TableInfo());
-        yield return ("ViewBaseTables", Dialect.ViewBaseTables());
-        yield return ("TableRowEstimate", Dialect.TableRowEstimate());
-        yield return ("MaxRowBytes", Dialect.MaxRowBytes());
-        yield return ("Columns", Dialect.Columns());
-        yield return ("Partitions", Dialect.Partitions());
-        yield return ("Indexes", Dialect.Indexes());
-        yield return ("Permissions", Dialect.Permissions());
+        yield return ("SchemaExists", Dialect.SchemaExistsText());
+        yield return ("TableInfo", Dialect.TableInfoText());
+        yield return ("ViewBaseTables", Dialect.ViewBaseTablesText());
+        yield return ("TableRowEstimate", Dialect.TableRowEstimateText());
+        yield return ("MaxRowBytes", Dialect.MaxRowBytesText());
+        yield return ("Columns", Dialect.ColumnsText());
+        yield return ("Partitions", Dialect.PartitionsText());
+        yield return ("Indexes", Dialect.IndexesText());
+        yield return ("Permissions", Dialect.PermissionsText());
         yield return ("ThrottleSignals", Dialect.ThrottleSignals());
         foreach (var timeout in new[] { TimeSpan.FromMilliseconds(-1), TimeSpan.Zero, TimeSpan.FromSeconds(5), TimeSpan.MaxValue })
             yield return ("SetLockTimeout", Dialect.SetLockTimeout(timeout));
@@ -70,15 +70,16 @@ public sealed class SqlServerScriptDomTests
         foreach (var table in Tables)
         {
             yield return ("LookupTypes", Dialect.LookupTypes(table));
-            yield return ("EstimatedRowsPerType", Dialect.EstimatedRowsPerType(table));
+            yield return ("EstimatedRowsPerType", Dialect.EstimatedRowsPerTypeText(table));
             foreach (var type in new[] { "smallint", "int", "integer", "bigint" })
-                yield return ("AddPartitionColumn", Dialect.AddPartitionColumn(table with { Profile = table.Profile with { PartitionColumnType = type } }));
-            yield return ("HighWaterMark", Dialect.HighWaterMark(table));
-            yield return ("Batch", Dialect.Batch(table));
-            yield return ("Sweep", Dialect.Sweep(table));
-            yield return ("ExactCounts", Dialect.ExactCounts(table));
-            for (var count = 1; count <= 8; count++) yield return ("Misplaced", Dialect.Misplaced(table, count));
-            for (var count = 1; count <= 8; count++) yield return ("MisplacedSinceRun", Dialect.MisplacedSinceRun(table, count));
+                yield return ("AddPartitionColumn",
+                    Dialect.AddPartitionColumn(table with { Profile = table.Profile with { PartitionColumnType = type } }));
+            yield return ("HighWaterMark", Dialect.HighWaterMarkText(table));
+            yield return ("Batch", Dialect.BatchText(table));
+            yield return ("Sweep", Dialect.SweepText(table));
+            yield return ("ExactCounts", Dialect.ExactCountsText(table));
+            for (var count = 1; count <= 8; count++) yield return ("Misplaced", Dialect.MisplacedText(table, count));
+            for (var count = 1; count <= 8; count++) yield return ("MisplacedSinceRun", Dialect.MisplacedSinceRunText(table, count));
             foreach (var (name, statement) in IndexBuilds(table)) yield return (name, statement);
         }
     }
@@ -93,8 +94,10 @@ public sealed class SqlServerScriptDomTests
         foreach (var maxDop in new[] { 0, 1, 4, SqlServerBackfillDialect.MaxIndexMaxDop })
         foreach (var minutes in new[] { 1, 240, SqlServerBackfillDialect.MaxResumableMinutes })
         {
-            var options = new IndexBuildOptions { Online = online, Resumable = resumable, DataCompression = compression, MaxDop = maxDop, MaxDurationMinutes = minutes };
-            IndexState State(bool valid, bool paused) => new(table.Schema, table.Table, index.Name, valid, paused) { PausedMaxDop = paused ? 2 : null };
+            var options = new IndexBuildOptions { Online = online, Resumable = resumable, DataCompression = compression, MaxDop = maxDop,
+                MaxDurationMinutes = minutes };
+            IndexState State(bool valid, bool paused) =>
+                new(table.Schema, table.Table, index.Name, valid, paused) { PausedMaxDop = paused ? 2 : null };
             foreach (var existing in new IndexState[][] { [], [State(false, false)], [State(false, true)], [State(true, false)] })
             foreach (var statement in Dialect.BuildFilteredIndex(table, index, existing, [], options))
                 yield return ($"BuildFilteredIndex {index.Name} online={online} resumable={resumable} {compression} maxdop={maxDop} minutes={minutes}", statement);
@@ -133,8 +136,10 @@ public sealed class SqlServerScriptDomTests
 
         // CREATE SCHEMA per control schema (2), the geo-replication and the replica probes of the throttle (2).
         Assert.Equal(2, found.Count(f => f.Name == "CreateControlTables" && f.Sql.StartsWith("CREATE SCHEMA ", StringComparison.Ordinal)));
-        Assert.Contains(found, f => f.Name == "ThrottleSignals" && f.Sql.Contains("sys.dm_geo_replication_link_status", StringComparison.Ordinal));
-        Assert.Contains(found, f => f.Name == "ThrottleSignals" && f.Sql.Contains("FROM " + DynamicSql.Placeholder, StringComparison.Ordinal));
+        Assert.Contains(found,
+            f => f.Name == "ThrottleSignals" && f.Sql.Contains("sys.dm_geo_replication_link_status", StringComparison.Ordinal));
+        Assert.Contains(found,
+            f => f.Name == "ThrottleSignals" && f.Sql.Contains("FROM " + DynamicSql.Placeholder, StringComparison.Ordinal));
     }
 
     [Fact]
@@ -161,7 +166,8 @@ public sealed class SqlServerScriptDomTests
 
     private static bool IsOn(IndexOption? option) => option is IndexStateOption { OptionState: OptionState.On };
 
-    private static int IntValue(ScalarExpression expression) => int.Parse(((Literal)expression).Value, System.Globalization.CultureInfo.InvariantCulture);
+    private static int IntValue(ScalarExpression expression) => int.Parse(((Literal)expression).Value,
+        System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>The documented rules an index statement breaks (none for ours).</summary>
     private static List<string> Violations(IndexStatement statement)
@@ -173,7 +179,8 @@ public sealed class SqlServerScriptDomTests
         if (Option(statement, IndexOptionKind.MaxDuration) is not null && !resumable && statement is CreateIndexStatement)
             broken.Add("MAX_DURATION without RESUMABLE = ON");
         if (resumable && !IsOn(Option(statement, IndexOptionKind.Online))) broken.Add("RESUMABLE without ONLINE = ON");
-        if (Option(statement, IndexOptionKind.MaxDuration) is MaxDurationOption { MaxDuration: var minutes } && IntValue(minutes) is < 1 or > 10_080)
+        if (Option(statement, IndexOptionKind.MaxDuration) is MaxDurationOption { MaxDuration: var minutes }
+            && IntValue(minutes) is < 1 or > 10_080)
             broken.Add("MAX_DURATION outside 1..10080 minutes");
         if (Option(statement, IndexOptionKind.MaxDop) is IndexExpressionOption { Expression: var dop } && IntValue(dop) is < 0 or > 64)
             broken.Add("MAXDOP outside 0..64");
@@ -188,10 +195,12 @@ public sealed class SqlServerScriptDomTests
                          "WITH (ONLINE = ON, RESUMABLE = ON, MAX_DURATION = 20000 MINUTES, MAXDOP = 65, DATA_COMPRESSION = PAGE)", "spec");
         Assert.Equal(["RESUMABLE on a filtered index", "MAX_DURATION outside 1..10080 minutes", "MAXDOP outside 0..64"],
             Violations(Statements<CreateIndexStatement>(spec).Single()));
-        var unbalanced = new TSql150Parser(true).Parse(new StringReader("CREATE INDEX [IX] ON [t] ([a]) WHERE [a] = 1 WITH (ONLINE = ON"), out var errors);
+        var unbalanced = new TSql150Parser(true).Parse(new StringReader("CREATE INDEX [IX] ON [t] ([a]) WHERE [a] = 1 WITH (ONLINE = ON"),
+            out var errors);
         Assert.NotEmpty(errors);
 
-        Assert.All(IndexStatements(), x => Assert.True(Violations(x.Statement).Count == 0, $"{x.Name}: {string.Join(", ", Violations(x.Statement))}"));
+        Assert.All(IndexStatements(),
+            x => Assert.True(Violations(x.Statement).Count == 0, $"{x.Name}: {string.Join(", ", Violations(x.Statement))}"));
     }
 
     [Fact]
@@ -214,7 +223,8 @@ public sealed class SqlServerScriptDomTests
         // "MAX_DURATION option is only supported for RESUMABLE = ON option"; RESUMABLE requires ONLINE = ON.
         foreach (var (name, statement) in IndexStatements().Where(x => x.Statement is CreateIndexStatement))
         {
-            if (Option(statement, IndexOptionKind.MaxDuration) is not null) Assert.True(IsOn(Option(statement, IndexOptionKind.Resumable)), name);
+            if (Option(statement, IndexOptionKind.MaxDuration) is not null)
+                Assert.True(IsOn(Option(statement, IndexOptionKind.Resumable)), name);
             if (IsOn(Option(statement, IndexOptionKind.Resumable))) Assert.True(IsOn(Option(statement, IndexOptionKind.Online)), name);
             Assert.Null(Option(statement, IndexOptionKind.SortInTempDB)); // not supported with RESUMABLE; never needed here
         }
@@ -243,7 +253,8 @@ public sealed class SqlServerScriptDomTests
         // "After a resumable online index create operation is paused, the initial value of MAXDOP can't be changed".
         var alters = IndexStatements().Where(x => x.Statement is AlterIndexStatement { AlterIndexType: AlterIndexType.Resume }).ToList();
         Assert.NotEmpty(alters);
-        Assert.All(alters, x => Assert.Equal(2, IntValue(((IndexExpressionOption)Option(x.Statement, IndexOptionKind.MaxDop)!).Expression)));
+        Assert.All(alters, x => Assert.Equal(2,
+            IntValue(((IndexExpressionOption)Option(x.Statement, IndexOptionKind.MaxDop)!).Expression)));
     }
 
     [Fact]
@@ -269,7 +280,8 @@ public sealed class SqlServerScriptDomTests
     public void The_application_lock_is_taken_and_released_under_the_name_cut_to_255_characters()
     {
         // sp_getapplock: @Resource is nvarchar(255), longer names are truncated, and names compare in binary.
-        foreach (var statement in new[] { Dialect.TryAcquireAppLock(), Dialect.ReleaseAppLock(), Dialect.CreateControlTables(Control)[0] })
+        foreach (var statement in new[]
+                 { Dialect.TryAcquireAppLockText(), Dialect.ReleaseAppLockText(), Dialect.CreateControlTables(Control)[0] })
         {
             var script = Parse(statement.Text, "applock");
             var declared = Statements<DeclareVariableStatement>(script).SelectMany(d => d.Declarations).Single(d => d.VariableName.Value == "@lock_name");
