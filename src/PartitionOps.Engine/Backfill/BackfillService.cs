@@ -236,7 +236,7 @@ public sealed class BackfillService
         var context = await BackfillContext.ResolveAsync(scope, connection, ct).ConfigureAwait(false);
         if (!context.ColumnExists)
             throw new InvalidRequestException(nameof(BackfillScope.Profile), "partition_column", context.Profile.PartitionColumn,
-                $"does not exist in {context.Display} yet: run backfill start first");
+                $"does not exist in {context.Display} yet: start a backfill first");
         var p = context.Profile;
         // Told apart against the newest run when it is a backfill: rows above a type's high-water mark came after it.
         var control = context.Table.ControlSchema;

@@ -111,7 +111,7 @@ public static class LayoutJson
     public static PartitionLayout Load(string path)
     {
         if (string.IsNullOrWhiteSpace(path)) throw new InvalidRequestException(L, path ?? "",
-            "is empty: give a layout file from ilm snapshot");
+            "is empty: give a layout file from a snapshot of the table");
         if (Directory.Exists(path)) throw new InvalidRequestException(L, path, "is a folder, not a layout file");
         if (!File.Exists(path)) throw new InvalidRequestException(L, path, "does not exist");
         return Deserialize(File.ReadAllText(path), path);

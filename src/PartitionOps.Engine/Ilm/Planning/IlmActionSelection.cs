@@ -264,7 +264,7 @@ public static class IlmActionSelector
         foreach (var partition in partitions)
             Needs(partition, fullWork, full.Strategy, filter, needs, depth: 0);
         return needs.Count == 0
-            ? "cannot run on its own: run the table's whole plan (ilm run / Invoke-IlmMaintenance)"
+            ? "cannot run on its own: run the table's whole plan"
             : $"needs {string.Join("; ", needs.Distinct())}: choose {(needs.Distinct().Count() == 1 ? "it" : "them")} too";
     }
 

@@ -143,9 +143,9 @@ public sealed partial class PostgreSqlIlmDialect : IIlmDialect
     public MergeScript Merge(PartitionLayout table, MergeAction merge, bool online, MergeMethod method)
     {
         if (string.IsNullOrEmpty(table.PartitionKey))
-            throw new InvalidRequestException(nameof(IlmPlanRequest.Layout), table.Table, "has no partition_key: PostgreSQL merge statements need it (take the layout with ilm snapshot on PostgreSQL)");
+            throw new InvalidRequestException(nameof(IlmPlanRequest.Layout), table.Table, "has no partition_key: PostgreSQL merge statements need it (take the layout from a snapshot on PostgreSQL)");
         if (table.Columns.Count == 0)
-            throw new InvalidRequestException(nameof(IlmPlanRequest.Layout), table.Table, "has no columns: PostgreSQL merge statements copy rows by column (take the layout with ilm snapshot on PostgreSQL)");
+            throw new InvalidRequestException(nameof(IlmPlanRequest.Layout), table.Table, "has no columns: PostgreSQL merge statements copy rows by column (take the layout from a snapshot on PostgreSQL)");
         return method == MergeMethod.InPlace
             ? InPlace(table, merge)
             : Rebuild(table, merge.Sources, merge.TargetName, merge.LowerBound, merge.UpperBound, merge.Tablespace);
