@@ -117,7 +117,8 @@ public static class CliApp
     }
 
     /// <summary>Options whose value is free text, where a line break can be meant (a query, a description).</summary>
-    internal static readonly IReadOnlySet<string> FreeTextOptions = new HashSet<string>(StringComparer.Ordinal) { "--throttle-query", "--description" };
+    internal static readonly IReadOnlySet<string> FreeTextOptions =
+        new HashSet<string>(StringComparer.Ordinal) { "--throttle-query", "--description" };
 
     /// <summary>
     /// The first option or argument value with a control character (a trailing "\n" from a script, say), outside the
@@ -148,7 +149,8 @@ public static class CliApp
         result.Tokens.Count > 0 ? string.Join(" ", result.Tokens.Select(t => t.Value)) : null;
 
     private static bool DumbTerminal() =>
-        Environment.GetEnvironmentVariable("TERM") == "dumb" || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("PARTITIONOPS_NO_PROGRESS"));
+        Environment.GetEnvironmentVariable("TERM") == "dumb"
+        || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("PARTITIONOPS_NO_PROGRESS"));
 
     /// <summary>
     /// Program.Main: the first Ctrl+C (or SIGTERM) cancels cleanly (the current batch commits or rolls back

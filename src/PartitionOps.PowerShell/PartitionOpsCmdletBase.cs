@@ -115,11 +115,14 @@ public abstract class PartitionOpsCmdletBase : PSCmdlet, IDisposable
     /// the same; -Verbose also prints every statement. Callable from inside <see cref="Run{T}"/> work (e.g. once per
     /// merge action). <paramref name="target"/> is what the plan changes, e.g. a table plus the connection's DisplayName.
     /// </summary>
-    protected bool ShouldProcessPlan(string target, string operation, IReadOnlyList<SqlStatement> plan, IReadOnlyList<string>? summary = null)
+    protected bool ShouldProcessPlan(
+        string target, string operation, IReadOnlyList<SqlStatement> plan, IReadOnlyList<string>? summary = null)
     {
         var description = Scrub(PlanText.Describe(target, operation, plan, summary));
         var warning = Scrub(PlanText.ConfirmQuestion(target, operation, plan, summary));
-        var full = PlanText.IsShortened(plan) ? Scrub($"{operation} on {target}, every statement:{Environment.NewLine}{PlanText.Sql(plan)}") : null;
+        var full = PlanText.IsShortened(plan)
+            ? Scrub($"{operation} on {target}, every statement:{Environment.NewLine}{PlanText.Sql(plan)}")
+            : null;
         // ShouldProcess must run on the pipeline thread; engine work may ask from a pool thread.
         return Dispatcher.Invoke(() =>
         {

@@ -43,7 +43,9 @@ public abstract class PartitionOpsConnectionCmdletBase : PartitionOpsCmdletBase
     [Credential]
     public PSCredential? SqlCredential { get; set; }
 
-    /// <summary>An Entra ID access token (e.g. (Get-AzAccessToken -ResourceUrl https://database.windows.net -AsSecureString).Token).</summary>
+    /// <summary>
+    /// An Entra ID access token (e.g. (Get-AzAccessToken -ResourceUrl https://database.windows.net -AsSecureString).Token).
+    /// </summary>
     [Parameter(ParameterSetName = ConnectionStringSet)]
     [Parameter(ParameterSetName = SqlInstanceSet)]
     public SecureString? AccessToken { get; set; }

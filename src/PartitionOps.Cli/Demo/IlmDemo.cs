@@ -16,7 +16,8 @@ namespace PartitionOps.Cli.Demo;
 /// <summary>
 /// A tiered <c>public.sales</c> table of six years (2019-2024, one row an hour) in three real tablespaces
 /// (tbs_hot, tbs_warm, tbs_cold: created unquoted, so PostgreSQL stores them in lower case; the demo runs
-/// the default policy, whose TBS_HOT/TBS_WARM/TBS_COLD the engine resolves to them), laid out as the tiered template creates it on 2025-01-01: 2019 yearly in COLD,
+/// the default policy, whose TBS_HOT/TBS_WARM/TBS_COLD the engine resolves to them), laid out as the tiered
+/// template creates it on 2025-01-01: 2019 yearly in COLD,
 /// 2020-2022 yearly in WARM, 24 monthly partitions in HOT. Then ILM runs at several as-of dates (new
 /// months arrive in HOT in between) and the demo shows what moved, merged and was renamed.
 /// </summary>
@@ -58,11 +59,14 @@ internal sealed class IlmDemo : IDemoSection
                 PARTITION BY RANGE (sale_date)
                 """, ct).ConfigureAwait(false);
             await ExecAsync(connection, "CREATE INDEX sales_sale_date ON public.sales (sale_date)", ct).ConfigureAwait(false);
-            await AddPartitionAsync(connection, "p_2019", new DateTime(2019, 1, 1), new DateTime(2020, 1, 1), "tbs_cold", ct).ConfigureAwait(false);
+            await AddPartitionAsync(connection, "p_2019", new DateTime(2019, 1, 1), new DateTime(2020, 1, 1), "tbs_cold", ct)
+                .ConfigureAwait(false);
             for (var year = 2020; year <= 2022; year++)
-                await AddPartitionAsync(connection, $"p_{year}", new DateTime(year, 1, 1), new DateTime(year + 1, 1, 1), "tbs_warm", ct).ConfigureAwait(false);
+                await AddPartitionAsync(connection, $"p_{year}", new DateTime(year, 1, 1), new DateTime(year + 1, 1, 1), "tbs_warm", ct)
+                    .ConfigureAwait(false);
             for (var month = new DateTime(2023, 1, 1); month < Created; month = month.AddMonths(1))
-                await AddPartitionAsync(connection, PartitionName.MonthlyName("p", month.Year, month.Month), month, month.AddMonths(1), "tbs_hot", ct).ConfigureAwait(false);
+                await AddPartitionAsync(connection, PartitionName.MonthlyName("p", month.Year, month.Month), month, month.AddMonths(1),
+                    "tbs_hot", ct).ConfigureAwait(false);
             await FillAsync(connection, DataStart, Created, ct).ConfigureAwait(false);
             await ExecAsync(connection, "ANALYZE public.sales", ct).ConfigureAwait(false);
         }
@@ -93,14 +97,15 @@ internal sealed class IlmDemo : IDemoSection
             {
                 await connection.OpenAsync(ct).ConfigureAwait(false);
                 for (; nextPartition <= now; nextPartition = nextPartition.AddMonths(1))
-                    await AddPartitionAsync(connection, PartitionName.MonthlyName("p", nextPartition.Year, nextPartition.Month), nextPartition,
-                        nextPartition.AddMonths(1), "tbs_hot", ct).ConfigureAwait(false);
+                    await AddPartitionAsync(connection, PartitionName.MonthlyName("p", nextPartition.Year, nextPartition.Month),
+                        nextPartition, nextPartition.AddMonths(1), "tbs_hot", ct).ConfigureAwait(false);
                 await FillAsync(connection, filledUpTo, now, ct).ConfigureAwait(false);
                 filledUpTo = now;
                 await ExecAsync(connection, "ANALYZE public.sales", ct).ConfigureAwait(false);
             }
 
-            var result = await service.RunAsync(new IlmRunRequest(target, "sales") { Policy = policy, AsOf = asOf }, null, ct).ConfigureAwait(false);
+            var result = await service.RunAsync(new IlmRunRequest(target, "sales") { Policy = policy, AsOf = asOf }, null, ct)
+                .ConfigureAwait(false);
             failed += result.Failed;
             var after = await service.SummaryAsync(table, policy, ct).ConfigureAwait(false);
             rows.Add((asOf, result, after));
@@ -126,15 +131,18 @@ internal sealed class IlmDemo : IDemoSection
         var final = rows[^1].After;
         var rowsAtEnd = await CountAsync(context.ConnectionString, ct).ConfigureAwait(false);
         var expectedRows = (long)(last.ToDateTime(TimeOnly.MinValue) - DataStart).TotalHours;
-        var replan = await service.PlanAsync(new IlmPlanRequest { Target = target, Table = "sales", Policy = policy, AsOf = last }, ct).ConfigureAwait(false);
+        var replan = await service.PlanAsync(new IlmPlanRequest { Target = target, Table = "sales", Policy = policy, AsOf = last }, ct)
+            .ConfigureAwait(false);
         var layout = await service.SnapshotAsync(table, ct).ConfigureAwait(false);
         var misplaced = layout.Partitions
-            .Where(p => !string.Equals(p.Tablespace, policy.For(policy.TierOf(p.UpperBound, last)).Tablespace, StringComparison.OrdinalIgnoreCase))
+            .Where(p => !string.Equals(
+                p.Tablespace, policy.For(policy.TierOf(p.UpperBound, last)).Tablespace, StringComparison.OrdinalIgnoreCase))
             .Select(p => p.Name).ToList();
         var warm = final.For(IlmTier.Warm);
         var passed = failed == 0 && rowsAtEnd == expectedRows && !replan.Plan.HasWork && misplaced.Count == 0 && warm is { Monthly: 0 };
         var rewritten = rows.Sum(r => IlmDocuments.RowsRewritten(r.Result));
-        var merged = rows.Sum(r => r.Result.Outcomes.Where(o => o.Status == IlmStatus.Success).Select(o => o.Action).OfType<MergeAction>().Sum(m => m.MergedSources.Count));
+        var merged = rows.Sum(r => r.Result.Outcomes.Where(o => o.Status == IlmStatus.Success).Select(o => o.Action).OfType<MergeAction>()
+            .Sum(m => m.MergedSources.Count));
 
         if (!output.Json)
         {
@@ -145,18 +153,23 @@ internal sealed class IlmDemo : IDemoSection
                 stepTable.AddRow(
                     asOf.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
                     Markup.Escape(string.Join(", ", Of<MoveAction>(result).Select(m => $"{m.PartitionName}->{m.ToTablespace}"))),
-                    Markup.Escape(string.Join(", ", Of<MergeAction>(result).Select(m => $"{m.MergedSources.Count} month(s) into {m.TargetName}"))),
+                    Markup.Escape(string.Join(", ",
+                        Of<MergeAction>(result).Select(m => $"{m.MergedSources.Count} month(s) into {m.TargetName}"))),
                     Markup.Escape(string.Join(", ", Of<RenameAction>(result).Select(r => $"{r.PartitionName}->{r.NewName}"))),
                     result.Failed.ToString(CultureInfo.InvariantCulture),
                     IlmDocuments.RowsRewritten(result).ToString("N0", CultureInfo.InvariantCulture),
-                    Markup.Escape(TierText(after.For(IlmTier.Hot))), Markup.Escape(TierText(after.For(IlmTier.Warm))), Markup.Escape(TierText(after.For(IlmTier.Cold))));
+                    Markup.Escape(TierText(after.For(IlmTier.Hot))), Markup.Escape(TierText(after.For(IlmTier.Warm))),
+                    Markup.Escape(TierText(after.For(IlmTier.Cold))));
             output.Human.Write(stepTable);
             output.Human.WriteLine($"ilm demo: public.sales as of {last:yyyy-MM-dd}:");
             output.Human.Write(IlmTables.SummaryTable(final));
-            output.Human.WriteLine($"ilm demo: {(passed ? "OK" : "PROBLEM")}: {Steps.Length} runs, {merged} monthly partitions merged into yearly ones, " +
+            output.Human.WriteLine($"ilm demo: {(passed ? "OK" : "PROBLEM")}: {Steps.Length} runs, " +
+                                   $"{merged} monthly partitions merged into yearly ones, " +
                                    $"~{rewritten:N0} rows rewritten, {rowsAtEnd:N0} of {expectedRows:N0} rows kept, " +
                                    $"{(replan.Plan.HasWork ? "work left" : "nothing left to do")}, " +
-                                   $"{(misplaced.Count == 0 ? "every partition in its tier" : "misplaced: " + string.Join(", ", misplaced))} " +
+                                   $"{(misplaced.Count == 0
+                                       ? "every partition in its tier"
+                                       : "misplaced: " + string.Join(", ", misplaced))} " +
                                    $"({Tables.Duration(clock.Elapsed)})");
         }
 
@@ -184,14 +197,19 @@ internal sealed class IlmDemo : IDemoSection
     private static IEnumerable<T> Of<T>(IlmRunResult result) where T : IlmAction =>
         result.Outcomes.Where(o => o.Status == IlmStatus.Success).Select(o => o.Action).OfType<T>();
 
-    private static object Tiers(IlmSummary s) => s.Tiers.ToDictionary(t => t.Tier.ToLowerInvariant(), t => new { t.Yearly, t.Monthly, t.Total });
+    private static object Tiers(IlmSummary s) =>
+        s.Tiers.ToDictionary(t => t.Tier.ToLowerInvariant(), t => new { t.Yearly, t.Monthly, t.Total });
 
     private static string TierText(TierSummary? t) => t is null ? "-" : $"{t.Yearly}y+{t.Monthly}m";
 
-    private static string Counts(IlmSummary s) => string.Join(", ", s.Tiers.Select(t => $"{t.Tier} {t.Yearly} yearly + {t.Monthly} monthly"));
+    private static string Counts(IlmSummary s) =>
+        string.Join(", ", s.Tiers.Select(t => $"{t.Tier} {t.Yearly} yearly + {t.Monthly} monthly"));
 
-    private static Task AddPartitionAsync(NpgsqlConnection connection, string name, DateTime from, DateTime to, string tablespace, CancellationToken ct) =>
-        ExecAsync(connection, $"CREATE TABLE public.{name} PARTITION OF public.sales FOR VALUES FROM ('{Date(from)}') TO ('{Date(to)}') TABLESPACE {tablespace}", ct);
+    private static Task AddPartitionAsync(
+        NpgsqlConnection connection, string name, DateTime from, DateTime to, string tablespace, CancellationToken ct) =>
+        ExecAsync(connection,
+            $"CREATE TABLE public.{name} PARTITION OF public.sales " +
+            $"FOR VALUES FROM ('{Date(from)}') TO ('{Date(to)}') TABLESPACE {tablespace}", ct);
 
     /// <summary>One sale an hour in [from, to).</summary>
     private static Task FillAsync(NpgsqlConnection connection, DateTime from, DateTime to, CancellationToken ct) =>

@@ -15,7 +15,8 @@ namespace PartitionOps.Cli.Output;
 /// </summary>
 internal static class IlmDocuments
 {
-    public sealed record StepDocument(string Action, string Partition, string Description, long RowsRewritten, IReadOnlyList<string> Statements, IlmAction Detail);
+    public sealed record StepDocument(
+        string Action, string Partition, string Description, long RowsRewritten, IReadOnlyList<string> Statements, IlmAction Detail);
 
     public sealed record SkipDocument(string Partition, string Reason, string? WouldMergeInto);
 
@@ -30,23 +31,27 @@ internal static class IlmDocuments
     /// </summary>
     public sealed record OutcomeDocument(
         string Action, string Partition, string Description, string Status, string? Error, string? ErrorKind, double DurationSeconds,
-        long? RowsBefore, long? RowsAfter, long? RowsMerged, long? RowsMovedEstimate, long RowsRewritten, IReadOnlyList<string> Statements, IlmAction Detail)
+        long? RowsBefore, long? RowsAfter, long? RowsMerged, long? RowsMovedEstimate, long RowsRewritten, IReadOnlyList<string> Statements,
+        IlmAction Detail)
     {
         /// <summary>Rows the action wrote, counted (the copies' row counts); null when not counted.</summary>
         public long? RowsWritten { get; init; }
     }
 
-    public sealed record ReconcileDocument(string TargetPartition, string Outcome, string? RenameFrom, string Message, IReadOnlyList<string> Sources);
+    public sealed record ReconcileDocument(
+        string TargetPartition, string Outcome, string? RenameFrom, string Message, IReadOnlyList<string> Sources);
 
     /// <summary>
-    /// A run. only: the chosen actions (--only-partition) when the run was limited to them, else null. rowsMerged: rows of the months the successful merges merged in (exact, as the audit's rows_merged);
+    /// A run. only: the chosen actions (--only-partition) when the run was limited to them, else null.
+    /// rowsMerged: rows of the months the successful merges merged in (exact, as the audit's rows_merged);
     /// rowsInMergedPartitions: rows of the partitions those merges grew, counted after each merge (the number this
     /// document carried alone before rowsMerged existed).
     /// </summary>
     public sealed record RunDocument(
-        string Schema, string Table, string Provider, DateOnly AsOf, bool DryRun, IReadOnlyList<string>? Only, int Succeeded, int Failed, long RowsMerged, long RowsInMergedPartitions, long RowsRewritten,
-        bool StoppedEarly, IReadOnlyList<OutcomeDocument> Outcomes, IReadOnlyList<string> NotStarted, IReadOnlyList<ReconcileDocument> Reconciled,
-        IReadOnlyList<SkipDocument> Skipped, PlanDocument Plan)
+        string Schema, string Table, string Provider, DateOnly AsOf, bool DryRun, IReadOnlyList<string>? Only, int Succeeded, int Failed,
+        long RowsMerged, long RowsInMergedPartitions, long RowsRewritten,
+        bool StoppedEarly, IReadOnlyList<OutcomeDocument> Outcomes, IReadOnlyList<string> NotStarted,
+        IReadOnlyList<ReconcileDocument> Reconciled, IReadOnlyList<SkipDocument> Skipped, PlanDocument Plan)
     {
         /// <summary>Rows the successful actions wrote, counted; null when any of them was not counted (unknown, not an estimate).</summary>
         public long? RowsWritten { get; init; }
@@ -59,7 +64,8 @@ internal static class IlmDocuments
     {
         var plan = result.Plan;
         return new PlanDocument(
-            plan.Schema, plan.Table, result.Provider, plan.AsOf, Name(plan.Strategy.ToString()), result.Steps.Count, plan.MergedPartitionCount, plan.RowsRewritten,
+            plan.Schema, plan.Table, result.Provider, plan.AsOf, Name(plan.Strategy.ToString()), result.Steps.Count,
+            plan.MergedPartitionCount, plan.RowsRewritten,
             result.Config, result.SessionSetup.Select(Sql).ToList(),
             result.Steps.Select(s => new StepDocument(Kind(s.Action), s.Action.Partition, s.Action.Describe(), s.Action.RowsRewritten,
                 s.Statements.Select(Sql).ToList(), s.Action)).ToList(),
@@ -75,7 +81,8 @@ internal static class IlmDocuments
             RowsRewritten(result),
             result.StoppedEarly,
             result.Outcomes.Select(o => new OutcomeDocument(Kind(o.Action), o.Action.Partition, o.Action.Describe(), o.Status, o.Error,
-                o.ErrorKind?.ToString(), Math.Round(o.Duration.TotalSeconds, 3), o.RowsBefore, o.RowsAfter, o.RowsMerged, o.RowsMovedEstimate, o.Action.RowsRewritten,
+                o.ErrorKind?.ToString(), Math.Round(o.Duration.TotalSeconds, 3), o.RowsBefore, o.RowsAfter, o.RowsMerged,
+                o.RowsMovedEstimate, o.Action.RowsRewritten,
                 o.Statements.Select(Sql).ToList(), o.Action) { RowsWritten = o.RowsWritten }).ToList(),
             result.NotStarted.Select(a => a.Describe()).ToList(),
             result.Reconciled.Select(d => new ReconcileDocument(d.TargetPartition, d.Outcome.ToString(), d.RenameFrom, d.Message,
@@ -106,7 +113,8 @@ internal static class IlmDocuments
     /// <summary>
     /// <see cref="Methods"/>: the walk costed per merge method (PostgreSQL: rebuild, in_place); empty where the engine has one way.
     /// </summary>
-    public sealed record StrategyDocument(string Strategy, long RowsRewritten, long MergeOperations, int Moves, int Renames, TierCounts Final,
+    public sealed record StrategyDocument(
+        string Strategy, long RowsRewritten, long MergeOperations, int Moves, int Renames, TierCounts Final,
         IReadOnlyList<SimulatedMonth> Months)
     {
         public IReadOnlyList<MethodDocument> Methods { get; init; } = [];
@@ -118,8 +126,12 @@ internal static class IlmDocuments
     /// <summary>rebuild, in_place (the policy file's spelling).</summary>
     public static string MethodName(MergeMethod method) => method == MergeMethod.InPlace ? "in_place" : "rebuild";
 
-    /// <summary><see cref="Provider"/>: whose merge costs were used; <see cref="CostsFrom"/>: where that came from (--provider, the layout file, the connection).</summary>
-    public sealed record SimulationDocument(string Schema, string Table, string Provider, DateOnly From, DateOnly To, int Months, IReadOnlyList<StrategyDocument> Strategies)
+    /// <summary>
+    /// <see cref="Provider"/>: whose merge costs were used; <see cref="CostsFrom"/>: where that came from
+    /// (--provider, the layout file, the connection).
+    /// </summary>
+    public sealed record SimulationDocument(
+        string Schema, string Table, string Provider, DateOnly From, DateOnly To, int Months, IReadOnlyList<StrategyDocument> Strategies)
     {
         public string? CostsFrom { get; init; }
     }
@@ -135,7 +147,8 @@ internal static class IlmDocuments
 
     public static TierCounts Final(StrategySimulation s) => s.Months.Count == 0
         ? new TierCounts(0, 0, 0, 0, 0)
-        : new TierCounts(s.Months[^1].HotMonthly, s.Months[^1].WarmYearly, s.Months[^1].WarmMonthly, s.Months[^1].ColdYearly, s.Months[^1].ColdMonthly);
+        : new TierCounts(
+            s.Months[^1].HotMonthly, s.Months[^1].WarmYearly, s.Months[^1].WarmMonthly, s.Months[^1].ColdYearly, s.Months[^1].ColdMonthly);
 
     private static List<SkipDocument> Skips(IlmPlan plan) =>
         plan.Actions.OfType<SkipAction>().Select(s => new SkipDocument(s.PartitionName, s.Reason, s.WouldMergeInto)).ToList();

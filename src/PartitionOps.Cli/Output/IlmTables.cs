@@ -25,7 +25,8 @@ internal static class IlmTables
         else
         {
             var session = result.SessionSetup.Select(s =>
-                s.Text.TrimEnd().TrimEnd(';') + string.Concat(s.Parameters.Select(p => " [" + p.Name + " = " + PlanComment.Value(p.Value) + "]")));
+                s.Text.TrimEnd().TrimEnd(';')
+                + string.Concat(s.Parameters.Select(p => " [" + p.Name + " = " + PlanComment.Value(p.Value) + "]")));
             console.WriteLine(PlanComment.Line("session: " + string.Join("; ", session) + ";"));
             var n = 0;
             foreach (var step in result.Steps)
@@ -39,7 +40,8 @@ internal static class IlmTables
         }
         Skips(console, plan);
         if (result.Steps.Count > 0)
-            console.WriteLine($"-- {result.Steps.Count} action(s), {plan.MergedPartitionCount} partition(s) merged, ~{plan.RowsRewritten:N0} rows rewritten");
+            console.WriteLine($"-- {result.Steps.Count} action(s), {plan.MergedPartitionCount} partition(s) merged, " +
+                              $"~{plan.RowsRewritten:N0} rows rewritten");
     }
 
     public static void Run(IAnsiConsole console, IlmRunResult result)
@@ -49,7 +51,8 @@ internal static class IlmTables
         if (result.DryRun)
         {
             console.WriteLine(PlanComment.Line(
-                $"ilm run --dry-run for {Qualified(plan.Schema, plan.Table)} as of {plan.AsOf:yyyy-MM-dd} ({result.Plan.Provider}){only}: nothing was changed"));
+                $"ilm run --dry-run for {Qualified(plan.Schema, plan.Table)} as of {plan.AsOf:yyyy-MM-dd} " +
+                $"({result.Plan.Provider}){only}: nothing was changed"));
             Plan(console, result.Plan, header: false);
             return;
         }
@@ -58,11 +61,12 @@ internal static class IlmTables
         if (result.Outcomes.Count > 0)
         {
             var table = new Table().Border(TableBorder.Simple);
-            foreach (var c in new[] { "#", "Action", "Partition", "Status", "Time", "Rows", "What" }) table.AddColumn(new TableColumn(c).NoWrap());
+            foreach (var c in new[] { "#", "Action", "Partition", "Status", "Time", "Rows", "What" })
+                table.AddColumn(new TableColumn(c).NoWrap());
             var n = 0;
             foreach (var o in result.Outcomes)
-                table.AddRow(Cell(++n), Cell(IlmDocuments.Kind(o.Action)), Cell(o.Action.Partition), Status(o.Status), Cell(Tables.Duration(o.Duration)),
-                    Cell(Rows(o)),
+                table.AddRow(Cell(++n), Cell(IlmDocuments.Kind(o.Action)), Cell(o.Action.Partition), Status(o.Status),
+                    Cell(Tables.Duration(o.Duration)), Cell(Rows(o)),
                     Cell(o.Error is { } e ? $"{o.Action.Describe()}: {e}" : o.Action.Describe()));
             console.Write(table);
         }
@@ -73,7 +77,8 @@ internal static class IlmTables
                           $"{result.Succeeded} succeeded, {result.Failed} failed, {result.RowsMerged:N0} rows merged (counted), " +
                           IlmDocuments.RowsWrittenText(result) +
                           (result.Outcomes.Count == 0 ? " (nothing to do)" : ""));
-        if (result.Failed > 0) console.WriteLine("Fix the cause and run the same command again: failed merges are retried (MERGE_RETRY_FAILED).");
+        if (result.Failed > 0)
+            console.WriteLine("Fix the cause and run the same command again: failed merges are retried (MERGE_RETRY_FAILED).");
     }
 
     /// <summary>The Rows cell of a run: a merge's rows merged in (counted), a move's catalog estimate (~ .. est.).</summary>
@@ -89,10 +94,12 @@ internal static class IlmTables
             return;
         }
         var table = new Table().Border(TableBorder.Simple);
-        foreach (var c in new[] { "Id", "Date (UTC)", "Table", "Source", "Target", "Status", "Seconds", "Rows", "Error" }) table.AddColumn(new TableColumn(c).NoWrap());
+        foreach (var c in new[] { "Id", "Date (UTC)", "Table", "Source", "Target", "Status", "Seconds", "Rows", "Error" })
+            table.AddColumn(new TableColumn(c).NoWrap());
         foreach (var r in rows)
-            table.AddRow(Cell(r.MergeId), Cell(r.MergeDate?.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)), Cell(Qualified(r.TableOwner, r.TableName)),
-                Cell(r.SourcePartition), Cell(r.TargetPartition), Status(r.MergeStatus), Cell(r.DurationSeconds?.ToString("0.###", CultureInfo.InvariantCulture)),
+            table.AddRow(Cell(r.MergeId), Cell(r.MergeDate?.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)),
+                Cell(Qualified(r.TableOwner, r.TableName)), Cell(r.SourcePartition), Cell(r.TargetPartition), Status(r.MergeStatus),
+                Cell(r.DurationSeconds?.ToString("0.###", CultureInfo.InvariantCulture)),
                 Cell(r.RowsMerged?.ToString("N0", CultureInfo.InvariantCulture)), Cell(r.ErrorMessage));
         console.Write(table);
         console.WriteLine($"{rows.Count} merge row(s), newest first");
@@ -104,15 +111,18 @@ internal static class IlmTables
         foreach (var c in new[] { "Check", "Kind", "Result", "Value", "Threshold", "Detail" }) table.AddColumn(new TableColumn(c).NoWrap());
         foreach (var c in report.Checks)
             table.AddRow(Cell(c.Name), Cell(c.Kind), new Markup(c.Passed ? "[green]PASS[/]" : "[red]FAIL[/]"),
-                Cell(c.Value?.ToString("0.##", CultureInfo.InvariantCulture)), Cell(c.Threshold.ToString("0.##", CultureInfo.InvariantCulture)), Cell(c.Message));
+                Cell(c.Value?.ToString("0.##", CultureInfo.InvariantCulture)),
+                Cell(c.Threshold.ToString("0.##", CultureInfo.InvariantCulture)), Cell(c.Message));
         console.Write(table);
         var s = report.Statistics;
-        console.WriteLine($"merges in the last {report.Thresholds.WindowDays} days: {s.TotalMerges} ({s.Succeeded} succeeded, {s.Failed} failed)" +
+        console.WriteLine($"merges in the last {report.Thresholds.WindowDays} days: " +
+                          $"{s.TotalMerges} ({s.Succeeded} succeeded, {s.Failed} failed)" +
                           (report.WarmTotal is { } wt ? $"; WARM holds {report.WarmMonthly} monthly of {wt} partitions" : ""));
         var who = report.Table ?? "all tables";
         console.WriteLine(report.Passed
             ? $"ilm health ({who}): PASSED"
-            : $"ilm health ({who}): FAILED, {report.Alerts.Count()} alert(s) fired, {report.MissedCriteria.Count()} criterion/criteria missed");
+            : $"ilm health ({who}): FAILED, {report.Alerts.Count()} alert(s) fired, " +
+              $"{report.MissedCriteria.Count()} criterion/criteria missed");
     }
 
     public static void Summary(IAnsiConsole console, IlmSummary summary) => console.Write(SummaryTable(summary));
@@ -120,38 +130,46 @@ internal static class IlmTables
     public static Table SummaryTable(IlmSummary summary)
     {
         var table = new Table().Border(TableBorder.Simple).Title(Qualified(summary.Schema, summary.Table));
-        foreach (var c in new[] { "Tier", "Tablespace", "Yearly", "Monthly", "Other", "Total", "Rows (est.)" }) table.AddColumn(new TableColumn(c).NoWrap());
+        foreach (var c in new[] { "Tier", "Tablespace", "Yearly", "Monthly", "Other", "Total", "Rows (est.)" })
+            table.AddColumn(new TableColumn(c).NoWrap());
         foreach (var t in summary.Tiers)
             table.AddRow(Cell(t.Tier), Cell(t.Tablespace), Cell(t.Yearly), Cell(t.Monthly), Cell(t.Other), Cell(t.Total),
                 Cell(t.Rows.ToString("N0", CultureInfo.InvariantCulture)));
         table.AddRow(Cell("all"), Cell(""), Cell(summary.Tiers.Sum(t => t.Yearly)), Cell(summary.Tiers.Sum(t => t.Monthly)),
-            Cell(summary.Tiers.Sum(t => t.Other)), Cell(summary.Tiers.Sum(t => t.Total)), Cell(summary.Tiers.Sum(t => t.Rows).ToString("N0", CultureInfo.InvariantCulture)));
+            Cell(summary.Tiers.Sum(t => t.Other)), Cell(summary.Tiers.Sum(t => t.Total)),
+            Cell(summary.Tiers.Sum(t => t.Rows).ToString("N0", CultureInfo.InvariantCulture)));
         return table;
     }
 
     public static void Simulation(IAnsiConsole console, PartitionLayout layout, IlmSimulationResult result, string provider)
     {
-        console.WriteLine($"ilm simulate {Qualified(layout.Schema, layout.Table)} from {result.From:yyyy-MM-dd} to {result.To:yyyy-MM-dd}, month by month " +
+        console.WriteLine($"ilm simulate {Qualified(layout.Schema, layout.Table)} " +
+                          $"from {result.From:yyyy-MM-dd} to {result.To:yyyy-MM-dd}, month by month " +
                           $"(costs as on {provider}; a new HOT month is added as time passes)");
         foreach (var s in result.Strategies)
         {
             var table = new Table().Border(TableBorder.Simple).Title(IlmDocuments.Name(s.Strategy.ToString()));
-            foreach (var c in new[] { "As of", "HOT monthly", "WARM yearly", "WARM monthly", "COLD yearly", "COLD monthly", "Moves", "Merges", "Renames", "Rows rewritten", "Cumulative" })
+            foreach (var c in new[] { "As of", "HOT monthly", "WARM yearly", "WARM monthly", "COLD yearly", "COLD monthly", "Moves",
+                                      "Merges", "Renames", "Rows rewritten", "Cumulative" })
                 table.AddColumn(new TableColumn(c).NoWrap());
             foreach (var m in s.Months)
-                table.AddRow(Cell(m.AsOf.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)), Cell(m.HotMonthly), Cell(m.WarmYearly), Cell(m.WarmMonthly),
-                    Cell(m.ColdYearly), Cell(m.ColdMonthly), Cell(m.Moves), Cell(m.Merges), Cell(m.Renames),
-                    Cell(m.RowsRewritten.ToString("N0", CultureInfo.InvariantCulture)), Cell(m.CumulativeRowsRewritten.ToString("N0", CultureInfo.InvariantCulture)));
+                table.AddRow(Cell(m.AsOf.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)), Cell(m.HotMonthly), Cell(m.WarmYearly),
+                    Cell(m.WarmMonthly), Cell(m.ColdYearly), Cell(m.ColdMonthly), Cell(m.Moves), Cell(m.Merges), Cell(m.Renames),
+                    Cell(m.RowsRewritten.ToString("N0", CultureInfo.InvariantCulture)),
+                    Cell(m.CumulativeRowsRewritten.ToString("N0", CultureInfo.InvariantCulture)));
             console.Write(table);
         }
-        var compare = new Table().Border(TableBorder.Simple).Title("comparison at " + result.To.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
-        foreach (var c in new[] { "Strategy", "HOT monthly", "WARM yearly", "WARM monthly", "COLD yearly", "COLD monthly", "Merge operations", "Rows rewritten" })
+        var compare = new Table().Border(TableBorder.Simple)
+            .Title("comparison at " + result.To.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+        foreach (var c in new[] { "Strategy", "HOT monthly", "WARM yearly", "WARM monthly", "COLD yearly", "COLD monthly",
+                                  "Merge operations", "Rows rewritten" })
             compare.AddColumn(new TableColumn(c).NoWrap());
         foreach (var s in result.Strategies)
         {
             var f = IlmDocuments.Final(s);
-            compare.AddRow(Cell(IlmDocuments.Name(s.Strategy.ToString())), Cell(f.HotMonthly), Cell(f.WarmYearly), Cell(f.WarmMonthly), Cell(f.ColdYearly),
-                Cell(f.ColdMonthly), Cell(s.MergeOperations), Cell(s.RowsRewritten.ToString("N0", CultureInfo.InvariantCulture)));
+            compare.AddRow(Cell(IlmDocuments.Name(s.Strategy.ToString())), Cell(f.HotMonthly), Cell(f.WarmYearly), Cell(f.WarmMonthly),
+                Cell(f.ColdYearly), Cell(f.ColdMonthly), Cell(s.MergeOperations),
+                Cell(s.RowsRewritten.ToString("N0", CultureInfo.InvariantCulture)));
         }
         console.Write(compare);
         if (result.Strategies.All(s => s.Methods.Count == 0)) return;
@@ -171,10 +189,12 @@ internal static class IlmTables
     {
         var table = new Table().Border(TableBorder.Simple);
         foreach (var c in new[] { "Key", "Value", "From", "Description" }) table.AddColumn(new TableColumn(c).NoWrap());
-        foreach (var e in snapshot.Entries) table.AddRow(Cell(e.Key), Cell(e.Value), Cell(e.IsDefault ? "default" : "table"), Cell(e.Description));
+        foreach (var e in snapshot.Entries)
+            table.AddRow(Cell(e.Key), Cell(e.Value), Cell(e.IsDefault ? "default" : "table"), Cell(e.Description));
         console.Write(table);
         if (!snapshot.TableExists)
-            console.WriteLine("dwh_ilm_config does not exist yet: the spec's defaults apply (`ilm config set` or the first `ilm run` creates it)");
+            console.WriteLine("dwh_ilm_config does not exist yet: the spec's defaults apply " +
+                              "(`ilm config set` or the first `ilm run` creates it)");
         var c2 = snapshot.Config;
         console.WriteLine($"effective: auto merge {(c2.AutoMergePartitions ? "on" : "off")}, lock timeout {c2.MergeLockTimeoutSeconds}s, " +
                           $"retry failed {(c2.MergeRetryFailed ? "yes" : "no")}, at most {c2.MaxMergesPerRun} merges per run");
@@ -186,7 +206,8 @@ internal static class IlmTables
         if (skips.Count == 0) return;
         console.WriteLine();
         foreach (var s in skips)
-            console.WriteLine(PlanComment.Line($"skip {s.PartitionName}: {s.Reason}" + (s.WouldMergeInto is { } into ? $" (would merge into {into})" : "")));
+            console.WriteLine(PlanComment.Line(
+                $"skip {s.PartitionName}: {s.Reason}" + (s.WouldMergeInto is { } into ? $" (would merge into {into})" : "")));
     }
 
     private static string Qualified(string? schema, string table) => string.IsNullOrEmpty(schema) ? table : $"{schema}.{table}";

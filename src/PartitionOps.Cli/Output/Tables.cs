@@ -16,7 +16,8 @@ internal static class Tables
         foreach (var skipped in result.SkippedTypes) console.WriteLine($"skipped: {skipped} (another runner holds it)");
         // The rate is phase 3's own (this call's rows over this call's row-moving time), not diluted by index builds.
         var summary = $"{result.RowsUpdated:N0} rows moved, {result.RowsScanned:N0} walked in {result.Batches:N0} batches; " +
-                      $"phase 3 {result.RowsPerSecond:N0} rows/s walked over {Duration(result.Phase3Elapsed)}, {Duration(result.Elapsed)} in all";
+                      $"phase 3 {result.RowsPerSecond:N0} rows/s walked over {Duration(result.Phase3Elapsed)}, " +
+                      $"{Duration(result.Elapsed)} in all";
         var line = result.Status switch
         {
             BackfillStatus.Done => $"{verb} done (run {result.RunId}): {summary}",
@@ -71,8 +72,8 @@ internal static class Tables
         var table = new Table().Border(TableBorder.Simple);
         foreach (var c in new[] { "Type", "Id", "Kind", "Expected", "Misplaced", "Written after run", "Missed" }) table.AddColumn(c);
         foreach (var t in report.Types)
-            table.AddRow(Cell(t.TypeName), Cell(t.TypeId), Cell(t.IsSystemType ? "system" : "user"), Cell(t.ExpectedValue), Cell(t.MisplacedRows.ToString("N0")),
-                Cell(t.WrittenAfterRun.ToString("N0")), Cell(t.MissedRows.ToString("N0")));
+            table.AddRow(Cell(t.TypeName), Cell(t.TypeId), Cell(t.IsSystemType ? "system" : "user"), Cell(t.ExpectedValue),
+                Cell(t.MisplacedRows.ToString("N0")), Cell(t.WrittenAfterRun.ToString("N0")), Cell(t.MissedRows.ToString("N0")));
         console.Write(table);
         console.WriteLine(report.Summary);
     }
@@ -89,15 +90,19 @@ internal static class Tables
             table.AddRow(Cell(c.Name), Cell(!c.Passed ? "FAIL" : c.Warning ? "warn" : "ok"), Cell(c.Detail));
         console.Write(table);
         console.WriteLine(report.SampleRowsPerSecond is { } rate
-            ? $"sample batch: {rate:N0} rows/s" + (report.EstimatedDuration is { } d ? $"; the backfill would take about {Duration(d)}" : "")
+            ? $"sample batch: {rate:N0} rows/s"
+              + (report.EstimatedDuration is { } d ? $"; the backfill would take about {Duration(d)}" : "")
             : "sample batch: not taken (it needs the partition column, added by phase 1, and rows of a selected type)");
-        console.WriteLine(report.Passed ? $"{report.Table}: every check passed" : $"{report.Table}: FAILED, {report.Checks.Count(c => !c.Passed)} check(s) failed");
+        console.WriteLine(report.Passed
+            ? $"{report.Table}: every check passed"
+            : $"{report.Table}: FAILED, {report.Checks.Count(c => !c.Passed)} check(s) failed");
     }
 
     public static Table TypeTable(IEnumerable<TypeProgress> types)
     {
         var list = types.ToList();
-        string? Note(TypeProgress t) => t.LastError ?? t.Waiting ?? (t.ExactRemainingRows is { } left ? $"{left:N0} remaining (exact)" : null);
+        string? Note(TypeProgress t) =>
+            t.LastError ?? t.Waiting ?? (t.ExactRemainingRows is { } left ? $"{left:N0} remaining (exact)" : null);
         var withNote = list.Any(t => Note(t) != null);
         var table = new Table().Border(TableBorder.Simple);
         table.AddColumn(new TableColumn("Type").NoWrap());

@@ -273,14 +273,18 @@ public sealed record ProfileIndex
     {
         BackfillProfile.Name_(Name, field + ".name");
         if (!Partition.Equals("system", StringComparison.Ordinal) && !Partition.Equals("default", StringComparison.Ordinal))
-            throw new InvalidRequestException(nameof(BackfillScope.Profile), field + ".partition", Partition, "must be \"system\" or \"default\"");
+            throw new InvalidRequestException(
+                nameof(BackfillScope.Profile), field + ".partition", Partition, "must be \"system\" or \"default\"");
         if (Columns is null || Columns.Count == 0)
-            throw new InvalidRequestException(nameof(BackfillScope.Profile), field + ".columns", "[]", "is empty: an index needs key columns");
+            throw new InvalidRequestException(
+                nameof(BackfillScope.Profile), field + ".columns", "[]", "is empty: an index needs key columns");
         foreach (var c in Columns) BackfillProfile.Name_(c, field + ".columns");
         foreach (var c in Include ?? []) BackfillProfile.Name_(c, field + ".include");
         var all = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var c in Columns.Concat(Include ?? []))
-            if (!all.Add(c)) throw new InvalidRequestException(nameof(BackfillScope.Profile), field + ".include", c, "is named twice among the key and INCLUDE columns");
+            if (!all.Add(c))
+                throw new InvalidRequestException(
+                    nameof(BackfillScope.Profile), field + ".include", c, "is named twice among the key and INCLUDE columns");
         foreach (var (column, value) in Where ?? [])
         {
             BackfillProfile.Name_(column, field + ".where");
@@ -305,6 +309,7 @@ public sealed record ProfileIndex
         JsonValueKind.True => new(column, 1, IsBoolean: true),
         JsonValueKind.False => new(column, 0, IsBoolean: true),
         JsonValueKind.Number when value.TryGetInt64(out var number) => new(column, number),
-        _ => throw new InvalidRequestException(nameof(BackfillScope.Profile), $"{field}.where.{column}", value.GetRawText(), "must be an integer or true/false"),
+        _ => throw new InvalidRequestException(
+            nameof(BackfillScope.Profile), $"{field}.where.{column}", value.GetRawText(), "must be an integer or true/false"),
     };
 }

@@ -128,7 +128,8 @@ public sealed record BackfillRequest
         Index.Validate();
         if (!Enum.IsDefined(Phase)) throw new InvalidRequestException(nameof(Phase), Phase, "is not one of all, column, indexes, backfill");
         if (Phase == BackfillPhase.Indexes && SkipIndexes)
-            throw new InvalidRequestException(nameof(SkipIndexes), true, "contradicts the indexes phase: that phase only builds the indexes");
+            throw new InvalidRequestException(
+                nameof(SkipIndexes), true, "contradicts the indexes phase: that phase only builds the indexes");
         if (!(IndexBuildRowsPerSecond is > 0 and <= MaxIndexBuildRowsPerSecond))
             throw new InvalidRequestException(nameof(IndexBuildRowsPerSecond), IndexBuildRowsPerSecond,
                 $"must be between 1 and {MaxIndexBuildRowsPerSecond:N0} rows per second");

@@ -192,7 +192,10 @@ public sealed record IntegrityReport
     public IReadOnlyList<TypeIntegrity> Types { get; init; } = [];
 }
 
-/// <summary>One pre-flight check. A <see cref="Warning"/> passes (the run works) but says what to plan for; its Detail starts with "warning:".</summary>
+/// <summary>
+/// One pre-flight check. A <see cref="Warning"/> passes (the run works) but says what to plan for;
+/// its Detail starts with "warning:".
+/// </summary>
 public sealed record PrerequisiteCheck(string Name, bool Passed, string Detail, bool Warning = false);
 
 public sealed record PrerequisiteReport

@@ -216,7 +216,10 @@ public interface IIlmDialect
     /// <summary>Turns the IN_PROGRESS row of one source into its final status.</summary>
     SqlStatement CompleteMergeAudit(string? controlSchema, MergeAuditEntry entry);
 
-    /// <summary>Merge audit rows, newest first: merge_id, merge_date, table_owner, table_name, source_partition, target_partition, merge_status, error_message, duration_seconds, rows_merged.</summary>
+    /// <summary>
+    /// Merge audit rows, newest first: merge_id, merge_date, table_owner, table_name, source_partition, target_partition,
+    /// merge_status, error_message, duration_seconds, rows_merged.
+    /// </summary>
     SqlStatement MergeHistory(string? controlSchema, string? owner, string? table, int maxRows);
 
     /// <summary>Same columns as <see cref="MergeHistory"/>: the IN_PROGRESS rows of one table (interrupted runs).</summary>
@@ -228,10 +231,15 @@ public interface IIlmDialect
     /// </summary>
     SqlStatement LatestMergeStatus(string? controlSchema, string owner, string table);
 
-    /// <summary>total_merges, succeeded, failed, avg_success_seconds, max_seconds over the last <paramref name="days"/> days (no FILTER: Oracle has none).</summary>
+    /// <summary>
+    /// total_merges, succeeded, failed, avg_success_seconds, max_seconds over the last <paramref name="days"/> days
+    /// (no FILTER: Oracle has none).
+    /// </summary>
     SqlStatement MergeStatistics(string? controlSchema, string? table, int days);
 
-    /// <summary>Single value: sources whose latest attempt (SKIPPED rows aside) FAILED more than <paramref name="days"/> days ago.</summary>
+    /// <summary>
+    /// Single value: sources whose latest attempt (SKIPPED rows aside) FAILED more than <paramref name="days"/> days ago.
+    /// </summary>
     SqlStatement StaleFailedMerges(string? controlSchema, string? table, int days);
 
     SqlStatement InsertExecutionLog(string? controlSchema, ExecutionLogEntry entry);

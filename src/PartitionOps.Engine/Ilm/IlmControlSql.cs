@@ -11,7 +11,8 @@ internal sealed class IlmControlSql(Func<string, string> marker, Func<string, st
 {
     /// <summary>The spec's columns of dwh_ilm_partition_merges, in its order.</summary>
     public const string AuditColumns =
-        "merge_id, merge_date, table_owner, table_name, source_partition, target_partition, merge_status, error_message, duration_seconds, rows_merged";
+        "merge_id, merge_date, table_owner, table_name, source_partition, target_partition, merge_status, error_message, " +
+        "duration_seconds, rows_merged";
 
     /// <summary>Decimals of the durations the statistics return (the executor writes seconds to 3 decimals).</summary>
     public const int SecondsScale = 3;
@@ -27,8 +28,10 @@ internal sealed class IlmControlSql(Func<string, string> marker, Func<string, st
         new($"SELECT config_key, config_value, description FROM {configTable} ORDER BY config_key");
 
     public SqlStatement InsertMergeAudit(string mergesTable, MergeAuditEntry e) => SqlStatement.Of(
-        $"INSERT INTO {mergesTable} (table_owner, table_name, source_partition, target_partition, merge_status, error_message, duration_seconds, rows_merged) " +
-        $"VALUES ({M("table_owner")}, {M("table_name")}, {M("source_partition")}, {M("target_partition")}, {M("merge_status")}, {M("error_message")}, {M("duration_seconds")}, {M("rows_merged")})",
+        $"INSERT INTO {mergesTable} (table_owner, table_name, source_partition, target_partition, merge_status, error_message, " +
+        "duration_seconds, rows_merged) " +
+        $"VALUES ({M("table_owner")}, {M("table_name")}, {M("source_partition")}, {M("target_partition")}, {M("merge_status")}, " +
+        $"{M("error_message")}, {M("duration_seconds")}, {M("rows_merged")})",
         AuditParameters(e));
 
     public SqlStatement CompleteMergeAudit(string mergesTable, MergeAuditEntry e) => SqlStatement.Of(
@@ -67,7 +70,8 @@ internal sealed class IlmControlSql(Func<string, string> marker, Func<string, st
     public SqlStatement LatestMergeStatus(string mergesTable, string owner, string table) => SqlStatement.Of(
         $"SELECT m.source_partition, m.merge_status, m.merge_date FROM {mergesTable} m " +
         $"WHERE m.table_owner = {M("table_owner")} AND m.table_name = {M("table_name")} " +
-        $"AND m.merge_id = (SELECT MAX(x.merge_id) FROM {mergesTable} x WHERE x.table_owner = m.table_owner AND x.table_name = m.table_name " +
+        $"AND m.merge_id = (SELECT MAX(x.merge_id) FROM {mergesTable} x " +
+        "WHERE x.table_owner = m.table_owner AND x.table_name = m.table_name " +
         "AND x.source_partition = m.source_partition AND x.merge_status <> 'SKIPPED')",
         P("table_owner", owner), P("table_name", table));
 
@@ -104,14 +108,17 @@ internal sealed class IlmControlSql(Func<string, string> marker, Func<string, st
         if (table != null) { filter = $" AND m.table_name = {M("table_name")}"; parameters.Add(P("table_name", table)); }
         return new SqlStatement(
             $"SELECT COUNT(*) FROM {mergesTable} m WHERE m.merge_status = 'FAILED' AND m.merge_date < {daysAgo(M("days"))}{filter} " +
-            $"AND m.merge_id = (SELECT MAX(x.merge_id) FROM {mergesTable} x WHERE x.table_owner = m.table_owner AND x.table_name = m.table_name " +
+            $"AND m.merge_id = (SELECT MAX(x.merge_id) FROM {mergesTable} x " +
+            "WHERE x.table_owner = m.table_owner AND x.table_name = m.table_name " +
             "AND x.source_partition = m.source_partition AND x.merge_status <> 'SKIPPED')",
             parameters);
     }
 
     public SqlStatement InsertExecutionLog(string logTable, ExecutionLogEntry e) => SqlStatement.Of(
-        $"INSERT INTO {logTable} (table_owner, table_name, partition_name, action, source_tablespace, target_tablespace, status, error_message, duration_seconds, sql_text) " +
-        $"VALUES ({M("table_owner")}, {M("table_name")}, {M("partition_name")}, {M("action")}, {M("source_tablespace")}, {M("target_tablespace")}, {M("status")}, {M("error_message")}, {M("duration_seconds")}, {M("sql_text")})",
+        $"INSERT INTO {logTable} (table_owner, table_name, partition_name, action, source_tablespace, target_tablespace, status, " +
+        "error_message, duration_seconds, sql_text) " +
+        $"VALUES ({M("table_owner")}, {M("table_name")}, {M("partition_name")}, {M("action")}, {M("source_tablespace")}, " +
+        $"{M("target_tablespace")}, {M("status")}, {M("error_message")}, {M("duration_seconds")}, {M("sql_text")})",
         P("table_owner", e.TableOwner), P("table_name", e.TableName), P("partition_name", e.PartitionName), P("action", e.Action),
         P("source_tablespace", e.SourceTablespace), P("target_tablespace", e.TargetTablespace), P("status", e.Status),
         P("error_message", Truncate(e.ErrorMessage)), P("duration_seconds", e.DurationSeconds), P("sql_text", Truncate(e.SqlText)));

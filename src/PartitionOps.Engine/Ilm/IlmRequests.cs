@@ -144,7 +144,9 @@ public sealed record IlmRunResult(
     /// <summary>Actions of the plan not started because --max-duration was reached.</summary>
     public IReadOnlyList<IlmAction> NotStarted { get; init; } = [];
 
-    /// <summary>The chosen actions when the run was limited to them (<see cref="IlmRunRequest.Only"/>); null for a whole-plan run.</summary>
+    /// <summary>
+    /// The chosen actions when the run was limited to them (<see cref="IlmRunRequest.Only"/>); null for a whole-plan run.
+    /// </summary>
     public IReadOnlyList<IlmActionKey>? Only { get; init; }
 
     public bool StoppedEarly => NotStarted.Count > 0;
@@ -181,7 +183,8 @@ public static class IlmInput
     public static DateOnly ParseAsOf(string? text, string parameter = nameof(IlmRunRequest.AsOf))
     {
         if (string.IsNullOrWhiteSpace(text)) throw new InvalidRequestException(parameter, text ?? "", "is empty: use YYYY-MM-DD");
-        return !text.Any(char.IsControl) && DateOnly.TryParseExact(text.Trim(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d)
+        return !text.Any(char.IsControl)
+               && DateOnly.TryParseExact(text.Trim(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d)
             ? CheckDate(d, parameter, text)
             : throw new InvalidRequestException(parameter, text, "is not a date: use YYYY-MM-DD");
     }
@@ -191,12 +194,14 @@ public static class IlmInput
     {
         if (date < MinDate || date > MaxDate)
             throw new InvalidRequestException(parameter, shown ?? date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
-                $"is outside the dates we plan for ({MinDate:yyyy-MM-dd} to {MaxDate:yyyy-MM-dd}): tiers count back up to 100 years from it");
+                $"is outside the dates we plan for ({MinDate:yyyy-MM-dd} to {MaxDate:yyyy-MM-dd}): " +
+                "tiers count back up to 100 years from it");
         return date;
     }
 
     /// <summary>Y/N (also yes/no, true/false, 1/0, any case) for a switch option; null when not given; else bad input naming it.</summary>
-    public static bool? ParseYesNo(string? text, string parameter) => (text is not null && text.Any(char.IsControl) ? "?" : text?.Trim().ToUpperInvariant()) switch
+    public static bool? ParseYesNo(string? text, string parameter) =>
+        (text is not null && text.Any(char.IsControl) ? "?" : text?.Trim().ToUpperInvariant()) switch
     {
         null => null,
         "Y" or "YES" or "TRUE" or "1" => true,
@@ -217,14 +222,16 @@ public static class IlmInput
     {
         if (!string.IsNullOrWhiteSpace(providerOption)) return (ProviderRegistry.Get(providerOption), nameof(IlmSimulateRequest.Provider));
         if (string.IsNullOrWhiteSpace(layout.Provider))
-            throw new InvalidRequestException(nameof(DatabaseTarget.Provider), "", $"is required: the layout {layoutSource} names no provider, and merge costs differ (use oracle or postgresql)");
+            throw new InvalidRequestException(nameof(DatabaseTarget.Provider), "",
+                $"is required: the layout {layoutSource} names no provider, and merge costs differ (use oracle or postgresql)");
         try
         {
             return (ProviderRegistry.Get(layout.Provider), nameof(IlmPlanRequest.Layout));
         }
         catch (InvalidRequestException)
         {
-            throw new InvalidRequestException(nameof(IlmPlanRequest.Layout), layoutSource, $"names provider '{layout.Provider}', which is not known: name the provider (oracle or postgresql)");
+            throw new InvalidRequestException(nameof(IlmPlanRequest.Layout), layoutSource,
+                $"names provider '{layout.Provider}', which is not known: name the provider (oracle or postgresql)");
         }
     }
 }

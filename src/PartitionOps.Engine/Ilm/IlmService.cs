@@ -37,7 +37,8 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
     // ---------------------------------------------------------------- plan
 
     /// <summary>Plans from a layout without a database; <paramref name="provider"/> chooses whose SQL to show.</summary>
-    public static IlmPlanResult PlanOffline(PartitionLayout layout, IlmPolicy policy, DateOnly asOf, IDatabaseProvider provider, IlmConfig? config = null)
+    public static IlmPlanResult PlanOffline(
+        PartitionLayout layout, IlmPolicy policy, DateOnly asOf, IDatabaseProvider provider, IlmConfig? config = null)
     {
         var dialect = IlmCatalog.DialectOf(provider);
         config ??= IlmConfig.Default;
@@ -52,17 +53,22 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
         if (request.Layout is { } offline)
         {
             var provider = request.Provider ?? request.Target?.Provider
-                ?? throw new InvalidRequestException(nameof(DatabaseTarget.Provider), "", "is needed to plan from a layout: it chooses whose statements to show (oracle or postgresql)");
+                ?? throw new InvalidRequestException(nameof(DatabaseTarget.Provider), "",
+                    "is needed to plan from a layout: it chooses whose statements to show (oracle or postgresql)");
             return PlanOffline(offline, request.Policy, asOf, provider, IlmConfig.Default.With(request.Overrides));
         }
-        var target = request.Target ?? throw new InvalidRequestException(nameof(DatabaseTarget.ConnectionString), "", "is needed unless a layout is given");
+        var target = request.Target
+            ?? throw new InvalidRequestException(nameof(DatabaseTarget.ConnectionString), "", "is needed unless a layout is given");
         var names = Names.Of(target, request.Schema, request.Table, request.ControlSchema);
         await using var connection = await target.OpenAsync(ct).ConfigureAwait(false);
         var layout = await IlmCatalog.ReadAsync(connection, target.Provider, names.Schema, names.Table, ct).ConfigureAwait(false);
-        var (policy, tablespaces) = await ResolvePolicyAsync(connection, target.Provider, names.Dialect, request.Policy, ct).ConfigureAwait(false);
+        var (policy, tablespaces) =
+            await ResolvePolicyAsync(connection, target.Provider, names.Dialect, request.Policy, ct).ConfigureAwait(false);
         // A plan changes nothing: without control tables yet, the defaults apply.
         var config = (await TryReadConfigAsync(connection, target.Provider, names, ct).ConfigureAwait(false)).With(request.Overrides);
-        var doNotMerge = config.MergeRetryFailed ? null : await TryFailedSourcesAsync(connection, target.Provider, names, layout, ct).ConfigureAwait(false);
+        var doNotMerge = config.MergeRetryFailed
+            ? null
+            : await TryFailedSourcesAsync(connection, target.Provider, names, layout, ct).ConfigureAwait(false);
         var plan = IlmPlanner.Plan(layout, policy, asOf, Options(config, names.Dialect, doNotMerge, policy));
         EnsureTablespacesExist(tablespaces, plan);
         return Result(layout, plan, config, names.Dialect, policy);
@@ -91,12 +97,15 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
         if (request.DryRun)
         {
             var config = (await TryReadConfigAsync(connection, provider, names, ct).ConfigureAwait(false)).With(request.Overrides);
-            var doNotMerge = config.MergeRetryFailed ? null : await TryFailedSourcesAsync(connection, provider, names, layout, ct).ConfigureAwait(false);
+            var doNotMerge = config.MergeRetryFailed
+                ? null
+                : await TryFailedSourcesAsync(connection, provider, names, layout, ct).ConfigureAwait(false);
             var dryPlan = PlanRun(layout, policy, asOf, Options(config, dialect, doNotMerge, policy), request.Only);
             EnsureTablespacesExist(tablespaces, dryPlan);
             var shown = Result(layout, dryPlan, config, dialect, policy);
             return new IlmRunResult(shown,
-                shown.Steps.Select(s => new ActionOutcome(s.Action, IlmStatus.Planned, null, null, TimeSpan.Zero, null, null, s.Statements)).ToList(),
+                shown.Steps.Select(s =>
+                    new ActionOutcome(s.Action, IlmStatus.Planned, null, null, TimeSpan.Zero, null, null, s.Statements)).ToList(),
                 [], DryRun: true) { Only = request.Only };
         }
 
@@ -112,7 +121,8 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
             // above was only to refuse bad input early; the layout the plan is made from is read again now.
             layout = await IlmCatalog.ReadAsync(connection, provider, names.Schema, names.Table, ct).ConfigureAwait(false);
             await EnsureControlTablesAsync(connection, provider, dialect, names.ControlSchema, ct).ConfigureAwait(false);
-            var config = IlmConfig.FromValues((await ReadConfigRowsAsync(connection, provider, dialect, names.ControlSchema, ct).ConfigureAwait(false))
+            var config = IlmConfig.FromValues(
+                (await ReadConfigRowsAsync(connection, provider, dialect, names.ControlSchema, ct).ConfigureAwait(false))
                 .ToDictionary(e => e.Key, e => e.Value, StringComparer.OrdinalIgnoreCase)).With(request.Overrides);
             await connection.ExecuteAsync(provider, dialect.SetLockTimeout(config.MergeLockTimeoutSeconds), ct).ConfigureAwait(false);
 
@@ -121,7 +131,9 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
             if (reconciled.Count > 0)
                 layout = await IlmCatalog.ReadAsync(connection, provider, names.Schema, names.Table, ct).ConfigureAwait(false);
 
-            var doNotMerge = config.MergeRetryFailed ? null : await FailedSourcesAsync(connection, provider, names, layout, ct).ConfigureAwait(false);
+            var doNotMerge = config.MergeRetryFailed
+                ? null
+                : await FailedSourcesAsync(connection, provider, names, layout, ct).ConfigureAwait(false);
             // Under the lock, after reconciling: planned again, so a choice the table no longer allows (another run
             // did it meanwhile) is still refused before any action runs.
             var plan = PlanRun(layout, policy, asOf, Options(config, dialect, doNotMerge, policy), request.Only);
@@ -173,10 +185,13 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
         if (!await ControlTableExistsAsync(connection, provider, names, MergesTable, ct).ConfigureAwait(false)) return [];
         var owner = request.Table is null ? null : names.Schema;
         return await connection.QueryAsync(provider,
-            names.Dialect.MergeHistory(names.ControlSchema, owner, request.Table is null ? null : names.Table, request.MaxRows), ReadAudit, ct).ConfigureAwait(false);
+            names.Dialect.MergeHistory(names.ControlSchema, owner, request.Table is null ? null : names.Table, request.MaxRows),
+            ReadAudit, ct).ConfigureAwait(false);
     }
 
-    /// <summary>The spec's alerts and criteria; with no merge audit yet (no control tables) they are judged on no merges. Reads only.</summary>
+    /// <summary>
+    /// The spec's alerts and criteria; with no merge audit yet (no control tables) they are judged on no merges. Reads only.
+    /// </summary>
     public async Task<IlmHealthReport> HealthAsync(IlmHealthRequest request, CancellationToken ct = default)
     {
         request.Thresholds.Validate();
@@ -199,7 +214,8 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
         var table = request.Table is null ? null : names.Table;
         if (!await ControlTableExistsAsync(connection, provider, names, MergesTable, ct).ConfigureAwait(false))
             return IlmHealth.Evaluate(table, new MergeStatistics(0, 0, 0, null, null), 0, summary, request.Thresholds, indexes);
-        var stats = (await connection.QueryAsync(provider, names.Dialect.MergeStatistics(names.ControlSchema, table, request.Thresholds.WindowDays), r =>
+        var stats = (await connection.QueryAsync(provider,
+            names.Dialect.MergeStatistics(names.ControlSchema, table, request.Thresholds.WindowDays), r =>
             new MergeStatistics(
                 r.Get<long?>("total_merges") ?? 0,
                 r.Get<long?>("succeeded") ?? 0,
@@ -218,7 +234,8 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
     {
         // A trillion rows a month is past any table; more is a typo.
         if (request.RowsPerNewMonth is > 1_000_000_000_000)
-            throw new InvalidRequestException(nameof(IlmSimulateRequest.RowsPerNewMonth), request.RowsPerNewMonth, "must be at most 1,000,000,000,000");
+            throw new InvalidRequestException(
+                nameof(IlmSimulateRequest.RowsPerNewMonth), request.RowsPerNewMonth, "must be at most 1,000,000,000,000");
         IlmInput.CheckDate(request.From, nameof(IlmSimulateRequest.From));
         IlmInput.CheckDate(request.To, nameof(IlmSimulateRequest.To));
         if (request.RowsPerNewMonth is < 0)
@@ -254,14 +271,17 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
         var provider = request.Target.Provider;
         await using var connection = await request.Target.OpenAsync(ct).ConfigureAwait(false);
         var exists = await ControlTableExistsAsync(connection, provider, names, ConfigTable, ct).ConfigureAwait(false);
-        var rows = exists ? await ReadConfigRowsAsync(connection, provider, names.Dialect, names.ControlSchema, ct).ConfigureAwait(false) : [];
+        var rows = exists
+            ? await ReadConfigRowsAsync(connection, provider, names.Dialect, names.ControlSchema, ct).ConfigureAwait(false)
+            : [];
         var entries = rows
             .Concat(IlmConfig.Defaults
                 .Where(d => !rows.Any(r => r.Key.Equals(d.Key, StringComparison.OrdinalIgnoreCase)))
                 .Select(d => new IlmConfigEntry(d.Key, d.Value, d.Description) { IsDefault = true }))
             .OrderBy(e => e.Key, StringComparer.Ordinal)
             .ToList();
-        return new IlmConfigSnapshot(IlmConfig.FromValues(rows.ToDictionary(e => e.Key, e => e.Value, StringComparer.OrdinalIgnoreCase)), entries)
+        return new IlmConfigSnapshot(
+            IlmConfig.FromValues(rows.ToDictionary(e => e.Key, e => e.Value, StringComparer.OrdinalIgnoreCase)), entries)
         {
             TableExists = exists,
         };
@@ -278,7 +298,8 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
         var names = Names.Of(request.Target, null, null, request.ControlSchema, tableRequired: false);
         await using var connection = await request.Target.OpenAsync(ct).ConfigureAwait(false);
         await EnsureControlTablesAsync(connection, request.Target.Provider, names.Dialect, names.ControlSchema, ct).ConfigureAwait(false);
-        await connection.ExecuteAsync(request.Target.Provider, names.Dialect.SetConfig(names.ControlSchema, key, value, request.Description), ct).ConfigureAwait(false);
+        await connection.ExecuteAsync(request.Target.Provider,
+            names.Dialect.SetConfig(names.ControlSchema, key, value, request.Description), ct).ConfigureAwait(false);
     }
 
     // ---------------------------------------------------------------- helpers
@@ -300,7 +321,8 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
     }
 
     /// <summary>The run's plan: the whole plan, or only the chosen actions (<see cref="IlmActionSelector"/>).</summary>
-    private static IlmPlan PlanRun(PartitionLayout layout, IlmPolicy policy, DateOnly asOf, IlmPlanOptions options, IReadOnlyList<IlmActionKey>? only) =>
+    private static IlmPlan PlanRun(
+        PartitionLayout layout, IlmPolicy policy, DateOnly asOf, IlmPlanOptions options, IReadOnlyList<IlmActionKey>? only) =>
         only is null ? IlmPlanner.Plan(layout, policy, asOf, options) : IlmActionSelector.Select(layout, policy, asOf, options, only);
 
     private static IlmPlanOptions Options(IlmConfig config, IIlmDialect dialect, IReadOnlySet<string>? doNotMerge, IlmPolicy policy) =>
@@ -333,7 +355,8 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
     private static async Task<(IlmPolicy Policy, IReadOnlySet<string> Tablespaces)> ResolvePolicyAsync(DbConnection connection,
         IDatabaseProvider provider, IIlmDialect dialect, IlmPolicy policy, CancellationToken ct)
     {
-        var names = await connection.QueryAsync(provider, dialect.Tablespaces(), r => r.Get<string>("tablespace_name")!, ct).ConfigureAwait(false);
+        var names = await connection.QueryAsync(provider, dialect.Tablespaces(), r => r.Get<string>("tablespace_name")!, ct)
+            .ConfigureAwait(false);
         var existing = names.ToHashSet(StringComparer.Ordinal);
         return (policy.ResolveTablespaces(existing), existing);
     }
@@ -342,7 +365,12 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
     private static void EnsureTablespacesExist(IReadOnlySet<string> existing, IlmPlan plan)
     {
         var needed = plan.Work
-            .Select(a => a switch { MoveAction m => (m.ToTablespace, m.Tier), MergeAction m => (m.Tablespace, m.Tier), _ => (null!, IlmTier.Hot) })
+            .Select(a => a switch
+            {
+                MoveAction m => (m.ToTablespace, m.Tier),
+                MergeAction m => (m.Tablespace, m.Tier),
+                _ => (null!, IlmTier.Hot),
+            })
             .Where(x => x.Item1 != null)
             .DistinctBy(x => x.Item1, StringComparer.Ordinal);
         foreach (var (tablespace, tier) in needed)
@@ -360,7 +388,10 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
         if (hook != null)
             await hook.BeforeAsync(new IlmStatementPoint(null, "run-lock", 0, statement, connection), ct).ConfigureAwait(false);
         var got = await connection.ScalarAsync<bool>(provider, statement, ct).ConfigureAwait(false);
-        return got ? true : throw new PartitionOpsException($"another ILM run is working on {layout.Schema}.{layout.Table}: try again when it has finished");
+        return got
+            ? true
+            : throw new PartitionOpsException(
+                $"another ILM run is working on {layout.Schema}.{layout.Table}: try again when it has finished");
     }
 
     /// <summary>
@@ -368,7 +399,8 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
     /// transaction serialized with backfill's creators and retried when another creator won the race
     /// (<see cref="ControlTables.CreateAsync"/>). Oracle's DDL commits on its own; its statements skip what exists.
     /// </summary>
-    private static async Task EnsureControlTablesAsync(DbConnection connection, IDatabaseProvider provider, IIlmDialect dialect, string? controlSchema, CancellationToken ct)
+    private static async Task EnsureControlTablesAsync(
+        DbConnection connection, IDatabaseProvider provider, IIlmDialect dialect, string? controlSchema, CancellationToken ct)
     {
         var statements = dialect.CreateControlTables(controlSchema)
             .Concat(IlmConfig.Defaults.Select(d => dialect.SeedConfig(controlSchema, d.Key, d.Value, d.Description)))
@@ -381,18 +413,22 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
         await ControlTables.CreateAsync(connection, provider, statements, ct).ConfigureAwait(false);
     }
 
-    private static Task<List<IlmConfigEntry>> ReadConfigRowsAsync(DbConnection connection, IDatabaseProvider provider, IIlmDialect dialect, string? controlSchema, CancellationToken ct) =>
+    private static Task<List<IlmConfigEntry>> ReadConfigRowsAsync(
+        DbConnection connection, IDatabaseProvider provider, IIlmDialect dialect, string? controlSchema, CancellationToken ct) =>
         connection.QueryAsync(provider, dialect.ReadConfig(controlSchema),
             r => new IlmConfigEntry(r.Get<string>("config_key")!, r.Get<string>("config_value"), r.Get<string>("description")), ct);
 
     private const string ConfigTable = "dwh_ilm_config";
     private const string MergesTable = "dwh_ilm_partition_merges";
 
-    private static async Task<bool> ControlTableExistsAsync(DbConnection connection, IDatabaseProvider provider, Names names, string table, CancellationToken ct) =>
-        await connection.ScalarAsync<long>(provider, names.Dialect.ControlTableExists(names.ControlSchema, table), ct).ConfigureAwait(false) > 0;
+    private static async Task<bool> ControlTableExistsAsync(
+        DbConnection connection, IDatabaseProvider provider, Names names, string table, CancellationToken ct) =>
+        await connection.ScalarAsync<long>(provider, names.Dialect.ControlTableExists(names.ControlSchema, table), ct)
+            .ConfigureAwait(false) > 0;
 
     /// <summary>Config for a read-only plan: the defaults when the control tables do not exist yet.</summary>
-    private static async Task<IlmConfig> TryReadConfigAsync(DbConnection connection, IDatabaseProvider provider, Names names, CancellationToken ct)
+    private static async Task<IlmConfig> TryReadConfigAsync(
+        DbConnection connection, IDatabaseProvider provider, Names names, CancellationToken ct)
     {
         if (!await ControlTableExistsAsync(connection, provider, names, ConfigTable, ct).ConfigureAwait(false)) return IlmConfig.Default;
         var rows = await ReadConfigRowsAsync(connection, provider, names.Dialect, names.ControlSchema, ct).ConfigureAwait(false);
@@ -400,13 +436,15 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
     }
 
     /// <summary>Failed sources for a read-only plan: none when there is no merge audit yet.</summary>
-    private static async Task<IReadOnlySet<string>?> TryFailedSourcesAsync(DbConnection connection, IDatabaseProvider provider, Names names, PartitionLayout layout, CancellationToken ct) =>
+    private static async Task<IReadOnlySet<string>?> TryFailedSourcesAsync(
+        DbConnection connection, IDatabaseProvider provider, Names names, PartitionLayout layout, CancellationToken ct) =>
         await ControlTableExistsAsync(connection, provider, names, MergesTable, ct).ConfigureAwait(false)
             ? await FailedSourcesAsync(connection, provider, names, layout, ct).ConfigureAwait(false)
             : null;
 
     /// <summary>Partitions whose latest merge FAILED (kept out of merges when MERGE_RETRY_FAILED = N).</summary>
-    private static async Task<IReadOnlySet<string>> FailedSourcesAsync(DbConnection connection, IDatabaseProvider provider, Names names, PartitionLayout layout, CancellationToken ct)
+    private static async Task<IReadOnlySet<string>> FailedSourcesAsync(
+        DbConnection connection, IDatabaseProvider provider, Names names, PartitionLayout layout, CancellationToken ct)
     {
         var rows = await connection.QueryAsync(provider, names.Dialect.LatestMergeStatus(names.ControlSchema, layout.Schema, layout.Table),
             r => (Source: r.Get<string>("source_partition")!, Status: r.Get<string>("merge_status")!), ct).ConfigureAwait(false);
@@ -429,11 +467,12 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
         return found.Select(f => f.Kind == "table" ? $"table {f.Name}" : $"temporary {f.Kind} on {f.Name}").ToList();
     }
 
-    private static async Task<IReadOnlyList<ReconcileDecision>> ReconcileAsync(DbConnection connection, IDatabaseProvider provider, Names names,
-        PartitionLayout layout, bool online, CancellationToken ct)
+    private static async Task<IReadOnlyList<ReconcileDecision>> ReconcileAsync(
+        DbConnection connection, IDatabaseProvider provider, Names names, PartitionLayout layout, bool online, CancellationToken ct)
     {
         var dialect = names.Dialect;
-        var rows = await connection.QueryAsync(provider, dialect.InProgressMerges(names.ControlSchema, layout.Schema, layout.Table), ReadAudit, ct).ConfigureAwait(false);
+        var rows = await connection.QueryAsync(
+            provider, dialect.InProgressMerges(names.ControlSchema, layout.Schema, layout.Table), ReadAudit, ct).ConfigureAwait(false);
         if (rows.Count == 0) return [];
         var decisions = MergeReconciler.Decide(layout, rows);
         foreach (var d in decisions)
@@ -444,7 +483,8 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
             {
                 try
                 {
-                    foreach (var s in dialect.Rename(layout, new RenameAction(d.RenameFrom!, d.TargetPartition, "reconcile an interrupted merge")))
+                    foreach (var s in dialect.Rename(
+                                 layout, new RenameAction(d.RenameFrom!, d.TargetPartition, "reconcile an interrupted merge")))
                         await connection.ExecuteAsync(provider, s, ct).ConfigureAwait(false);
                 }
                 catch (DbException)
@@ -454,7 +494,8 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
             }
             foreach (var row in d.Rows)
                 await connection.ExecuteAsync(provider, dialect.CompleteMergeAudit(names.ControlSchema, new MergeAuditEntry(
-                    row.TableOwner, row.TableName, row.SourcePartition, row.TargetPartition, status, message, row.DurationSeconds, row.RowsMerged)), ct).ConfigureAwait(false);
+                    row.TableOwner, row.TableName, row.SourcePartition, row.TargetPartition, status, message, row.DurationSeconds,
+                    row.RowsMerged)), ct).ConfigureAwait(false);
         }
         return decisions;
     }

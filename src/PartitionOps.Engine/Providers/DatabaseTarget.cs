@@ -15,7 +15,8 @@ public sealed class DatabaseTarget
     {
         Provider = provider ?? throw new ArgumentNullException(nameof(provider));
         if (string.IsNullOrWhiteSpace(connectionString))
-            throw new InvalidRequestException(nameof(DatabaseTarget.ConnectionString), "", "is empty: give a connection string (or set PARTITIONOPS_CONNECTION)");
+            throw new InvalidRequestException(nameof(DatabaseTarget.ConnectionString), "",
+                "is empty: give a connection string (or set PARTITIONOPS_CONNECTION)");
         ConnectionString = connectionString;
         _accessToken = accessToken;
         // Parse now so a malformed string is bad input (exit 2), not a failure halfway through.
@@ -46,7 +47,8 @@ public sealed class DatabaseTarget
             // The driver's message may repeat a secret of the string: scrub it. The driver's exception stays the inner one
             // (retries classify it); front ends print only this message.
             throw new ConnectionFailedException(
-                $"could not connect to {Provider.Name} at {DisplayName}: {ConnectionStrings.Scrub(e.Message, ConnectionString, Provider)}", e);
+                $"could not connect to {Provider.Name} at {DisplayName}: " +
+                $"{ConnectionStrings.Scrub(e.Message, ConnectionString, Provider)}", e);
         }
     }
 

@@ -87,7 +87,8 @@ public static class DbExtensions
         var target = Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T);
         if (value is T typed) return typed;
         if (target == typeof(DateTimeOffset) && value is DateTime dt)
-            return (T)(object)new DateTimeOffset(DateTime.SpecifyKind(dt, dt.Kind == DateTimeKind.Unspecified ? DateTimeKind.Utc : dt.Kind));
+            return (T)(object)new DateTimeOffset(
+                DateTime.SpecifyKind(dt, dt.Kind == DateTimeKind.Unspecified ? DateTimeKind.Utc : dt.Kind));
         return (T)Convert.ChangeType(value, target, System.Globalization.CultureInfo.InvariantCulture);
     }
 }

@@ -18,7 +18,8 @@ public static class ProviderRegistry
 
     /// <summary>The canonical names of the registered providers (aliases left out).</summary>
     public static IReadOnlyCollection<string> Names =>
-        Factories.Where(kv => string.Equals(kv.Key, kv.Value().Name, StringComparison.OrdinalIgnoreCase)).Select(kv => kv.Key).Order().ToList();
+        Factories.Where(kv => string.Equals(kv.Key, kv.Value().Name, StringComparison.OrdinalIgnoreCase))
+            .Select(kv => kv.Key).Order().ToList();
 
     /// <summary>Every registered provider, once.</summary>
     public static IReadOnlyList<IDatabaseProvider> All => Factories.Values.Select(f => f()).Distinct().ToList();
@@ -29,6 +30,7 @@ public static class ProviderRegistry
     public static IDatabaseProvider Get(string? name)
     {
         if (name != null && Factories.TryGetValue(name, out var factory)) return factory();
-        throw new InvalidRequestException(nameof(DatabaseTarget.Provider), name ?? "", $"is not a known provider: use one of {string.Join(", ", Names)}");
+        throw new InvalidRequestException(
+            nameof(DatabaseTarget.Provider), name ?? "", $"is not a known provider: use one of {string.Join(", ", Names)}");
     }
 }

@@ -32,13 +32,17 @@ public sealed class KnownKeys
             {
                 var nearest = Nearest(property.Name);
                 throw new InvalidRequestException(parameter, "key", field,
-                    "is not a known key" + (nearest is null ? $" (known: {string.Join(", ", _keys.Order(StringComparer.Ordinal))})" : $": did you mean {nearest}?"));
+                    "is not a known key" + (nearest is null
+                        ? $" (known: {string.Join(", ", _keys.Order(StringComparer.Ordinal))})"
+                        : $": did you mean {nearest}?"));
             }
             if (!seen.Add(property.Name)) throw new InvalidRequestException(parameter, "key", field, "is given twice");
         }
     }
 
-    /// <summary>The known key closest to <paramref name="key"/> (edit distance, ignoring case), when it is close enough to be a typo.</summary>
+    /// <summary>
+    /// The known key closest to <paramref name="key"/> (edit distance, ignoring case), when it is close enough to be a typo.
+    /// </summary>
     public string? Nearest(string key)
     {
         string? best = null;
@@ -85,7 +89,9 @@ public static class JsonFile
         }
     }
 
-    /// <summary>A deserializer's type error as bad input naming the field and what it should hold, without the raw exception text.</summary>
+    /// <summary>
+    /// A deserializer's type error as bad input naming the field and what it should hold, without the raw exception text.
+    /// </summary>
     public static InvalidRequestException TypeError(JsonException e, string parameter, string source)
     {
         var field = (e.Path ?? "").TrimStart('$').TrimStart('.');

@@ -4,7 +4,8 @@ using PartitionOps.Engine.Backfill;
 namespace PartitionOps.PowerShell.Backfill;
 
 /// <summary>One Write-Progress record, host-free (the cmdlet turns it into a ProgressRecord).</summary>
-public sealed record ProgressUpdate(int ActivityId, string Activity, string Status, int PercentComplete, int SecondsRemaining, bool Completed);
+public sealed record ProgressUpdate(
+    int ActivityId, string Activity, string Status, int PercentComplete, int SecondsRemaining, bool Completed);
 
 /// <summary>
 /// Text of the backfill's progress: the bar of the format views and the status line of Write-Progress.
@@ -24,7 +25,8 @@ public static class BackfillProgressText
         p = Math.Clamp(p, 0, 100);
         width = Math.Max(1, width);
         var filled = (int)Math.Floor(p / 100 * width);
-        return "[" + new string('#', filled) + new string('-', width - filled) + "] " + p.ToString("0.0", CultureInfo.InvariantCulture) + "%";
+        return "[" + new string('#', filled) + new string('-', width - filled) + "] "
+               + p.ToString("0.0", CultureInfo.InvariantCulture) + "%";
     }
 
     /// <summary>"01:02:03", "2d 01:02:03", or "unknown".</summary>

@@ -38,7 +38,8 @@ public sealed class GetIlmMergeCandidateCommand : IlmTableCmdlet
         var plan = planned.Plan;
         WriteVerbose($"{plan.Layout.Schema}.{plan.Layout.Table} as of {IlmMapping.Date(plan.Plan.AsOf)}: {plan.Steps.Count} action(s), "
             + $"{plan.Plan.MergedPartitionCount} partition(s) merged, about {plan.Plan.RowsRewritten:N0} rows rewritten.");
-        foreach (var candidate in IlmMergeCandidate.From(plan, planned.Policy, ResolveConnection(), p.ControlSchema, p.Policy, IncludeSkipped.IsPresent))
+        foreach (var candidate in IlmMergeCandidate.From(
+                     plan, planned.Policy, ResolveConnection(), p.ControlSchema, p.Policy, IncludeSkipped.IsPresent))
             WriteObject(candidate);
     }
 }

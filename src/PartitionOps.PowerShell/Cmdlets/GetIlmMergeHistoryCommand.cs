@@ -25,7 +25,8 @@ public sealed class GetIlmMergeHistoryCommand : IlmCmdlet
     /// <summary>Rows at most (newest first); default 100.</summary>
     [Parameter] public int? MaxRows { get; set; }
 
-    protected internal override IlmParameters GetParameters() => base.GetParameters() with { Table = Table, Schema = Schema, MaxRows = MaxRows };
+    protected internal override IlmParameters GetParameters() =>
+        base.GetParameters() with { Table = Table, Schema = Schema, MaxRows = MaxRows };
 
     protected override void ProcessIlm()
     {

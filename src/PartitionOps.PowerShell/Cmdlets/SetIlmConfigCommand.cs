@@ -9,7 +9,8 @@ namespace PartitionOps.PowerShell.Cmdlets;
 /// (AUTO_MERGE_PARTITIONS and MERGE_RETRY_FAILED Y/N, MERGE_LOCK_TIMEOUT whole seconds above 0,
 /// MAX_MERGES_PER_RUN a whole number 0 or more), before anything is written. -WhatIf shows the SQL.
 /// </summary>
-[Cmdlet(VerbsCommon.Set, "IlmConfig", DefaultParameterSetName = ConnectionSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsCommon.Set, "IlmConfig", DefaultParameterSetName = ConnectionSet, SupportsShouldProcess = true,
+    ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(IlmConfigEntry))]
 public sealed class SetIlmConfigCommand : IlmCmdlet
 {
@@ -28,7 +29,8 @@ public sealed class SetIlmConfigCommand : IlmCmdlet
     /// <summary>Outputs the config row as stored.</summary>
     [Parameter] public SwitchParameter PassThru { get; set; }
 
-    protected internal override IlmParameters GetParameters() => base.GetParameters() with { Key = Key, Value = Value, Description = Description };
+    protected internal override IlmParameters GetParameters() =>
+        base.GetParameters() with { Key = Key, Value = Value, Description = Description };
 
     protected override void ProcessIlm()
     {
@@ -36,12 +38,14 @@ public sealed class SetIlmConfigCommand : IlmCmdlet
         var entry = RunEngine(async ct =>
         {
             var request = IlmMapping.ToSetConfigRequest(Target, p);
-            if (!ShouldProcessPlan(DescribeTarget("dwh_ilm_config"), $"Set {request.Key} = {request.Value}", IlmMapping.SetConfigPlan(request)))
+            if (!ShouldProcessPlan(
+                    DescribeTarget("dwh_ilm_config"), $"Set {request.Key} = {request.Value}", IlmMapping.SetConfigPlan(request)))
                 return null;
             var service = new IlmService();
             await service.SetConfigAsync(request, ct).ConfigureAwait(false);
             if (!PassThru) return null;
-            var snapshot = await service.GetConfigAsync(new IlmConfigRequest(request.Target) { ControlSchema = request.ControlSchema }, ct).ConfigureAwait(false);
+            var snapshot = await service.GetConfigAsync(
+                new IlmConfigRequest(request.Target) { ControlSchema = request.ControlSchema }, ct).ConfigureAwait(false);
             return snapshot.Entries.FirstOrDefault(e => e.Key.Equals(request.Key, StringComparison.OrdinalIgnoreCase));
         });
         if (entry != null) WriteObject(entry);

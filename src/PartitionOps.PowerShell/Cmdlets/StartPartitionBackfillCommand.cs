@@ -34,17 +34,19 @@ public sealed class StartPartitionBackfillCommand : BackfillRunCmdlet
 
     protected override string Operation => "Start backfill";
 
-    protected internal override BackfillParameters GetParameters(IReadOnlyList<string>? resourceTypes = null) => base.GetParameters(resourceTypes) with
-    {
-        SkipIndexes = SkipIndexes.IsPresent,
-        AllowOfflineIndexBuild = AllowOfflineIndexBuild.IsPresent,
-        MaxDop = MaxDop,
-        DataCompression = DataCompression,
-        IndexMaxDurationMinutes = IndexMaxDurationMinutes,
-        Phase = Phase,
-        IndexBuildRowsPerSecond = IndexBuildRowsPerSecond,
-    };
+    protected internal override BackfillParameters GetParameters(IReadOnlyList<string>? resourceTypes = null) =>
+        base.GetParameters(resourceTypes) with
+        {
+            SkipIndexes = SkipIndexes.IsPresent,
+            AllowOfflineIndexBuild = AllowOfflineIndexBuild.IsPresent,
+            MaxDop = MaxDop,
+            DataCompression = DataCompression,
+            IndexMaxDurationMinutes = IndexMaxDurationMinutes,
+            Phase = Phase,
+            IndexBuildRowsPerSecond = IndexBuildRowsPerSecond,
+        };
 
-    protected override Task<BackfillResult> ExecuteAsync(BackfillService service, BackfillRequest request, IProgress<BackfillEvent>? events, CancellationToken ct) =>
+    protected override Task<BackfillResult> ExecuteAsync(
+        BackfillService service, BackfillRequest request, IProgress<BackfillEvent>? events, CancellationToken ct) =>
         service.StartAsync(request, events, ct);
 }

@@ -17,7 +17,8 @@ public sealed class TestBackfillIntegrityCommand : BackfillScopeCmdlet
     {
         var report = RunEngine(ct => new BackfillService().ValidateAsync(CreateScope(resourceTypes), ct));
         if (report is null) return;
-        WriteVerbose($"{report.Table}: {report.MisplacedSystemRows} misplaced system rows, {report.MisplacedUserRows} misplaced user rows.");
+        WriteVerbose($"{report.Table}: {report.MisplacedSystemRows} misplaced system rows, " +
+                     $"{report.MisplacedUserRows} misplaced user rows.");
         WriteObject(report);
     }
 }

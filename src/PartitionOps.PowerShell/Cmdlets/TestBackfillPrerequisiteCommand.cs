@@ -21,16 +21,18 @@ public sealed class TestBackfillPrerequisiteCommand : BackfillScopeCmdlet
     /// <summary>Rows per second an index build is assumed to read (estimates of builds that cannot be paused).</summary>
     [Parameter] public long? IndexBuildRowsPerSecond { get; set; }
 
-    protected internal override BackfillParameters GetParameters(IReadOnlyList<string>? resourceTypes = null) => base.GetParameters(resourceTypes) with
-    {
-        BatchSize = BatchSize,
-        AllowOfflineIndexBuild = AllowOfflineIndexBuild.IsPresent,
-        IndexBuildRowsPerSecond = IndexBuildRowsPerSecond,
-    };
+    protected internal override BackfillParameters GetParameters(IReadOnlyList<string>? resourceTypes = null) =>
+        base.GetParameters(resourceTypes) with
+        {
+            BatchSize = BatchSize,
+            AllowOfflineIndexBuild = AllowOfflineIndexBuild.IsPresent,
+            IndexBuildRowsPerSecond = IndexBuildRowsPerSecond,
+        };
 
     protected override void ProcessBackfill(IReadOnlyList<string> resourceTypes)
     {
-        var report = RunEngine(ct => new BackfillService().TestPrerequisitesAsync(BackfillMapping.ToRequest(Target, GetParameters(resourceTypes)), ct));
+        var report = RunEngine(ct =>
+            new BackfillService().TestPrerequisitesAsync(BackfillMapping.ToRequest(Target, GetParameters(resourceTypes)), ct));
         if (report is null) return;
         foreach (var check in report.Checks.Where(c => !c.Passed))
             WriteVerbose($"Failed: {check.Name}: {check.Detail}");

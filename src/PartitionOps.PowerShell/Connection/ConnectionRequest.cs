@@ -38,7 +38,8 @@ public static class ConnectionMapping
         if (request.Connection is { } existing)
         {
             if (request.ConnectionString != null || request.SqlInstance != null)
-                throw new InvalidRequestException("-Connection", existing.DisplayName, "cannot be combined with -ConnectionString or -SqlInstance");
+                throw new InvalidRequestException(
+                    "-Connection", existing.DisplayName, "cannot be combined with -ConnectionString or -SqlInstance");
             return existing;
         }
         var (connectionString, provider, authentication) = BuildConnectionString(request);
@@ -49,12 +50,14 @@ public static class ConnectionMapping
     public static DatabaseTarget ToTarget(ConnectionRequest request) => ToConnection(request).Target;
 
     /// <summary>The provider and the full connection string (with its secrets) for the request.</summary>
-    public static (string ConnectionString, IDatabaseProvider Provider, string Authentication) BuildConnectionString(ConnectionRequest request)
+    public static (string ConnectionString, IDatabaseProvider Provider, string Authentication) BuildConnectionString(
+        ConnectionRequest request)
     {
         var hasString = !string.IsNullOrWhiteSpace(request.ConnectionString);
         var hasInstance = !string.IsNullOrWhiteSpace(request.SqlInstance);
         if (hasString && hasInstance)
-            throw new InvalidRequestException("-SqlInstance", request.SqlInstance, "cannot be combined with -ConnectionString: give one of them");
+            throw new InvalidRequestException(
+                "-SqlInstance", request.SqlInstance, "cannot be combined with -ConnectionString: give one of them");
         if (!hasString && !hasInstance)
             throw new InvalidRequestException("-SqlInstance", "", "is empty: give -Connection, -ConnectionString or -SqlInstance");
 
@@ -64,7 +67,8 @@ public static class ConnectionMapping
         // SqlClient refuses AccessToken together with a user name or password; PostgreSQL takes the
         // token as the password of the credential's user.
         if (hasToken && hasCredential && provider.Kind != DatabaseKind.PostgreSql)
-            throw new InvalidRequestException("-AccessToken", "***", "cannot be combined with -SqlCredential on " + provider.Name + ": the token is the credential");
+            throw new InvalidRequestException(
+                "-AccessToken", "***", "cannot be combined with -SqlCredential on " + provider.Name + ": the token is the credential");
 
         var builder = new DbConnectionStringBuilder();
         if (hasString)
@@ -72,7 +76,8 @@ public static class ConnectionMapping
             try { builder.ConnectionString = request.ConnectionString; }
             catch (ArgumentException e)
             {
-                throw new InvalidRequestException("-ConnectionString", ConnectionStrings.Redact(request.ConnectionString), "is not a valid connection string: " + e.Message);
+                throw new InvalidRequestException("-ConnectionString", ConnectionStrings.Redact(request.ConnectionString),
+                    "is not a valid connection string: " + e.Message);
             }
         }
         else
@@ -83,9 +88,11 @@ public static class ConnectionMapping
         if (hasToken && provider.Kind == DatabaseKind.SqlServer)
         {
             // SqlClient throws on AccessToken plus any other way of signing in; say so as bad input.
-            foreach (var key in new[] { "Authentication", "Integrated Security", "Trusted_Connection", "User ID", "UID", "User", "Password", "PWD" })
+            foreach (var key in new[]
+                     { "Authentication", "Integrated Security", "Trusted_Connection", "User ID", "UID", "User", "Password", "PWD" })
                 if (builder.ContainsKey(key))
-                    throw new InvalidRequestException("-AccessToken", "***", $"cannot be combined with '{key}' in the connection string: the token is the credential");
+                    throw new InvalidRequestException("-AccessToken", "***",
+                        $"cannot be combined with '{key}' in the connection string: the token is the credential");
         }
 
         if (hasCredential)
@@ -132,7 +139,9 @@ public static class ConnectionMapping
                 if (!string.IsNullOrWhiteSpace(database)) builder["Database"] = database;
                 break;
             case DatabaseKind.Oracle:
-                builder["Data Source"] = !string.IsNullOrWhiteSpace(database) && !instance.Contains('/') ? instance + "/" + database : instance;
+                builder["Data Source"] = !string.IsNullOrWhiteSpace(database) && !instance.Contains('/')
+                    ? instance + "/" + database
+                    : instance;
                 break;
             default:
                 throw new InvalidRequestException("-Provider", kind, "does not support -SqlInstance: use -ConnectionString");
@@ -181,7 +190,8 @@ public static class ConnectionMapping
         if (hasToken) return "AccessToken";
         if (builder.TryGetValue("Authentication", out var auth) && auth?.ToString() is { Length: > 0 } text) return text;
         if (builder.TryGetValue("Integrated Security", out var integrated) && integrated?.ToString() is { } i
-            && (i.Equals("true", StringComparison.OrdinalIgnoreCase) || i.Equals("sspi", StringComparison.OrdinalIgnoreCase) || i.Equals("yes", StringComparison.OrdinalIgnoreCase)))
+            && (i.Equals("true", StringComparison.OrdinalIgnoreCase) || i.Equals("sspi", StringComparison.OrdinalIgnoreCase)
+                || i.Equals("yes", StringComparison.OrdinalIgnoreCase)))
             return "Integrated";
         foreach (var key in new[] { "Password", "Pwd" })
             if (builder.ContainsKey(key)) return "Password";

@@ -38,7 +38,10 @@ public sealed class IlmMergeCandidate
     /// <summary>Move/Rename/Skip: the partition; Merge: every partition of the merge, lowest first (the one that grows first).</summary>
     public required string[] SourcePartition { get; init; }
 
-    /// <summary>Merge: the resulting partition; Rename: the new name; Skip: the partition it would merge into, if held back; Move: none (see Tablespace).</summary>
+    /// <summary>
+    /// Merge: the resulting partition; Rename: the new name; Skip: the partition it would merge into, if held back;
+    /// Move: none (see Tablespace).
+    /// </summary>
     public string? TargetPartition { get; init; }
 
     /// <summary>HOT, WARM or COLD: the tier the action places the partition in.</summary>
@@ -113,7 +116,9 @@ public sealed class IlmActionResult
     /// <summary>Merge: rows of the partitions merged in (not the one that grew), counted; the sum of the audit rows' rows_merged.</summary>
     public long? RowsMerged { get; init; }
 
-    /// <summary>Move: the moved partition's rows as the catalog estimates them (reltuples / NUM_ROWS at the last analyse), not counted.</summary>
+    /// <summary>
+    /// Move: the moved partition's rows as the catalog estimates them (reltuples / NUM_ROWS at the last analyse), not counted.
+    /// </summary>
     public long? RowsMovedEstimate { get; init; }
     public long RowsRewritten { get; init; }
 

@@ -35,7 +35,9 @@ public static partial class PlanText
             if (elided == 0) return;
             if (text.Length > 0) text.AppendLine();
             text.Append("-- ").Append(elided.ToString("N0", CultureInfo.InvariantCulture))
-                .AppendLine(elided == 1 ? " more statement like the ones above (-Verbose prints it)" : " more statements like the ones above (-Verbose prints them)");
+                .AppendLine(elided == 1
+                    ? " more statement like the ones above (-Verbose prints it)"
+                    : " more statements like the ones above (-Verbose prints them)");
             elided = 0;
         }
         foreach (var statement in plan)
@@ -59,13 +61,15 @@ public static partial class PlanText
         plan.GroupBy(s => Shape(s.Text)).Any(g => g.Count() > SameShapeShown);
 
     /// <summary>What -WhatIf prints after "What if: ".</summary>
-    public static string Describe(string target, string operation, IReadOnlyList<SqlStatement> plan, IReadOnlyList<string>? summary = null) =>
+    public static string Describe(
+        string target, string operation, IReadOnlyList<SqlStatement> plan, IReadOnlyList<string>? summary = null) =>
         plan.Count == 0
             ? $"Performing the operation \"{operation}\" on target \"{target}\": nothing to do."
             : $"Performing the operation \"{operation}\" on target \"{target}\":{Environment.NewLine}{Overview(plan, summary)}";
 
     /// <summary>What -Confirm asks.</summary>
-    public static string ConfirmQuestion(string target, string operation, IReadOnlyList<SqlStatement> plan, IReadOnlyList<string>? summary = null) =>
+    public static string ConfirmQuestion(
+        string target, string operation, IReadOnlyList<SqlStatement> plan, IReadOnlyList<string>? summary = null) =>
         plan.Count == 0 ? $"{operation} on {target}?" : $"{operation} on {target}?{Environment.NewLine}{Overview(plan, summary)}";
 
     private static string Overview(IReadOnlyList<SqlStatement> plan, IReadOnlyList<string>? summary)

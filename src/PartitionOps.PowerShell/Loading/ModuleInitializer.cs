@@ -14,7 +14,8 @@ public sealed class PartitionOpsModuleInitializer : IModuleAssemblyInitializer, 
 {
     public const string DependencyFolderName = "dependencies";
 
-    private static readonly Lazy<PartitionOpsLoadContext> Context = new(() => new PartitionOpsLoadContext(DefaultDependencyDirectory, DefaultLibDirectory));
+    private static readonly Lazy<PartitionOpsLoadContext> Context =
+        new(() => new PartitionOpsLoadContext(DefaultDependencyDirectory, DefaultLibDirectory));
 
     private static string BinDirectory => Path.GetDirectoryName(typeof(PartitionOpsModuleInitializer).Assembly.Location) ?? ".";
 

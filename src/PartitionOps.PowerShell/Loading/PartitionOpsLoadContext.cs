@@ -21,7 +21,8 @@ public sealed class PartitionOpsLoadContext : AssemblyLoadContext
     /// Probed after it: the module's lib/ folder, where users drop what we may not ship (Oracle.ManagedDataAccess),
     /// so that the engine loading it by name finds it in this context.
     /// </param>
-    public PartitionOpsLoadContext(string dependencyDirectory, params string[] extraDirectories) : base("PartitionOps", isCollectible: false)
+    public PartitionOpsLoadContext(string dependencyDirectory, params string[] extraDirectories)
+        : base("PartitionOps", isCollectible: false)
     {
         DependencyDirectory = Path.GetFullPath(dependencyDirectory);
         Directories = [DependencyDirectory, .. extraDirectories.Select(Path.GetFullPath)];

@@ -8,7 +8,9 @@ namespace PartitionOps.Engine.Ilm.Execution;
 public static class IlmCatalog
 {
     public static IIlmDialect DialectOf(IDatabaseProvider provider) =>
-        provider.Ilm ?? throw new InvalidRequestException(nameof(DatabaseTarget.Provider), provider.Name, "does not support ILM: use oracle or postgresql");
+        provider.Ilm
+        ?? throw new InvalidRequestException(
+            nameof(DatabaseTarget.Provider), provider.Name, "does not support ILM: use oracle or postgresql");
 
     /// <summary>
     /// The layout of <paramref name="schema"/>.<paramref name="table"/>. A missing table, one that is not
@@ -33,9 +35,11 @@ public static class IlmCatalog
         var t = info.Count > 0 ? info[0] : throw new InvalidRequestException(nameof(IlmTableRequest.Table), qualified, "does not exist");
         if (t.Type is null) throw new InvalidRequestException(nameof(IlmTableRequest.Table), qualified, "is not a partitioned table");
         if (!string.Equals(t.Type, "RANGE", StringComparison.OrdinalIgnoreCase) || t.KeyCount != 1 || t.Key is null)
-            throw new InvalidRequestException(nameof(IlmTableRequest.Table), qualified, $"is partitioned by {t.Type} on {t.KeyCount} key(s): ILM needs range partitioning on one date column");
+            throw new InvalidRequestException(nameof(IlmTableRequest.Table), qualified,
+                $"is partitioned by {t.Type} on {t.KeyCount} key(s): ILM needs range partitioning on one date column");
         if (t.Composite)
-            throw new InvalidRequestException(nameof(IlmTableRequest.Table), qualified, "is subpartitioned: ILM handles one level of range partitions (the spec leaves subpartitions to a later phase)");
+            throw new InvalidRequestException(nameof(IlmTableRequest.Table), qualified,
+                "is subpartitioned: ILM handles one level of range partitions (the spec leaves subpartitions to a later phase)");
 
         // The version first: it decides which catalog columns hold the bounds (Oracle 23ai: HIGH_VALUE_JSON).
         var version = await connection.ScalarAsync<int?>(provider, dialect.ServerVersion(), ct).ConfigureAwait(false);
@@ -57,7 +61,8 @@ public static class IlmCatalog
         {
             var bound = dialect.ParseBound(row.Bound) ?? (row.Fallback is { } fallback ? dialect.ParseBound(fallback) : null);
             if (bound is null && !row.Bound.Trim().Equals("DEFAULT", StringComparison.OrdinalIgnoreCase))
-                throw new InvalidRequestException(nameof(IlmTableRequest.Table), qualified, $"is not range partitioned by date: partition {row.Name} has bound {row.Fallback ?? row.Bound}");
+                throw new InvalidRequestException(nameof(IlmTableRequest.Table), qualified,
+                    $"is not range partitioned by date: partition {row.Name} has bound {row.Fallback ?? row.Bound}");
             if (bound is null) continue; // a PostgreSQL DEFAULT partition takes no part in ILM
             partitions.Add(new PartitionInfo
             {
@@ -90,7 +95,10 @@ public static class IlmCatalog
             Partitions = partitions,
         };
         // Positions in bound order (PostgreSQL has none of its own).
-        return layout with { Partitions = layout.InBoundOrder().Select(p => partitions.First(x => x.Name == p.Name) with { Position = p.Position }).ToList() };
+        return layout with
+        {
+            Partitions = layout.InBoundOrder().Select(p => partitions.First(x => x.Name == p.Name) with { Position = p.Position }).ToList(),
+        };
     }
 
     private static bool HasColumn(System.Data.Common.DbDataReader reader, string column)

@@ -35,7 +35,8 @@ public sealed record IlmConfig
         var config = Default;
         string? Get(string key) => values.TryGetValue(key, out var v) && !string.IsNullOrWhiteSpace(v) ? v.Trim() : null;
         if (Get(AutoMergeKey) is { } auto) config = config with { AutoMergePartitions = YesNo(AutoMergeKey, auto) };
-        if (Get(LockTimeoutKey) is { } timeout) config = config with { MergeLockTimeoutSeconds = Positive(LockTimeoutKey, timeout, allowZero: false) };
+        if (Get(LockTimeoutKey) is { } timeout)
+            config = config with { MergeLockTimeoutSeconds = Positive(LockTimeoutKey, timeout, allowZero: false) };
         if (Get(RetryFailedKey) is { } retry) config = config with { MergeRetryFailed = YesNo(RetryFailedKey, retry) };
         if (Get(MaxMergesKey) is { } max) config = config with { MaxMergesPerRun = Positive(MaxMergesKey, max, allowZero: true) };
         return config;
@@ -53,9 +54,11 @@ public sealed record IlmConfig
     {
         var known = Defaults.Any(d => d.Key.Equals(key, StringComparison.Ordinal));
         if (!known)
-            throw new InvalidRequestException(nameof(IlmSetConfigRequest.Key), key, $"is not an ILM setting: use one of {string.Join(", ", Defaults.Select(d => d.Key))}");
+            throw new InvalidRequestException(nameof(IlmSetConfigRequest.Key), key,
+                $"is not an ILM setting: use one of {string.Join(", ", Defaults.Select(d => d.Key))}");
         if (string.IsNullOrWhiteSpace(value))
-            throw new InvalidRequestException(key, value ?? "", key is AutoMergeKey or RetryFailedKey ? "is empty: use Y or N" : "is empty: use a whole number");
+            throw new InvalidRequestException(key, value ?? "",
+                key is AutoMergeKey or RetryFailedKey ? "is empty: use Y or N" : "is empty: use a whole number");
         var text = value.Trim();
         return key switch
         {

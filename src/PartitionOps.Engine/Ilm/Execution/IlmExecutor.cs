@@ -378,7 +378,8 @@ internal sealed class IlmExecutor(
         var merged = merge.MergedSources;
         foreach (var source in merged)
             await connection.ExecuteAsync(provider, dialect.InsertMergeAudit(controlSchema,
-                new MergeAuditEntry(layout.Schema, layout.Table, source, merge.TargetName, IlmStatus.InProgress)), ct).ConfigureAwait(false);
+                new MergeAuditEntry(layout.Schema, layout.Table, source, merge.TargetName, IlmStatus.InProgress)), ct)
+                .ConfigureAwait(false);
 
         var clock = Stopwatch.StartNew();
         var counts = new MergeCounts();
@@ -478,7 +479,8 @@ internal sealed class IlmExecutor(
         _ => provider.Errors.Classify(e),
     };
 
-    private async Task CompleteAsync(MergeAction merge, string status, string? error, TimeSpan duration, Dictionary<string, long>? perSource)
+    private async Task CompleteAsync(
+        MergeAction merge, string status, string? error, TimeSpan duration, Dictionary<string, long>? perSource)
     {
         foreach (var source in merge.MergedSources)
         {

@@ -73,7 +73,8 @@ public static class MergeReconciler
         var label = $"interrupted merge of {string.Join(", ", sources.Select(s => s.Name))} into {target}";
         if (sources.Any(s => s.Kind != PartitionNameKind.Monthly))
             return new(target, rows, ReconcileOutcome.Unclear, null,
-                $"{label}: its sources are not all P_YYYY_MM months, so the catalog cannot tell how far it got: marked FAILED, check by hand");
+                $"{label}: its sources are not all P_YYYY_MM months, so the catalog cannot tell how far it got: " +
+                "marked FAILED, check by hand");
 
         sources = sources.OrderBy(s => s.Start).ToList();
         var lowStart = sources[0].Start;
@@ -98,7 +99,8 @@ public static class MergeReconciler
             if (h.UpperBound == highEnd
                 && (lower is null || (lower < highest.Start && lower <= lowStart && (yearStart is null || lower >= yearStart))))
                 return new(target, rows, ReconcileOutcome.RenameNeeded, h.Name,
-                    $"merged into {h.Name} (now {Range(lower, h.UpperBound)}) but not renamed when the run was interrupted: renamed to {target}");
+                    $"merged into {h.Name} (now {Range(lower, h.UpperBound)}) but not renamed when the run was interrupted: " +
+                    $"renamed to {target}");
         }
 
         // Not started: every source still holds exactly its month, next to the target that grows, or starting a new yearly one.
@@ -107,10 +109,12 @@ public static class MergeReconciler
             return new(target, rows, ReconcileOutcome.NotStarted, null,
                 "interrupted before the merge took effect: marked FAILED, retried like any failed merge");
 
-        var found = string.Join(", ", sources.Select(s => parts.TryGetValue(s.Name, out var p) ? $"{p.Name} {Range(p.LowerBound, p.UpperBound)}" : $"no {s.Name}"));
+        var found = string.Join(", ", sources.Select(s =>
+            parts.TryGetValue(s.Name, out var p) ? $"{p.Name} {Range(p.LowerBound, p.UpperBound)}" : $"no {s.Name}"));
         var targetFound = targetPart is { } tp ? $"{tp.Name} {Range(tp.LowerBound, tp.UpperBound)}" : $"no {target}";
         return new(target, rows, ReconcileOutcome.Unclear, null,
-            $"{label} left {found} and {targetFound}: that is neither not started (every source holding its month{(sources.Count >= 2 ? "" : $", next to {target}")}), " +
+            $"{label} left {found} and {targetFound}: that is neither not started " +
+            $"(every source holding its month{(sources.Count >= 2 ? "" : $", next to {target}")}), " +
             $"merged but not renamed ({highest.Name} alone holding the merged range up to {Date(highEnd)}, no {target}) nor completed " +
             $"({target} up to {Date(highEnd)}, no source): marked FAILED, check by hand");
     }

@@ -93,7 +93,8 @@ public static class LayoutJson
             var (previous, current) = (ordered[i - 1], ordered[i]);
             if (previous.UpperBound is { } end && current.LowerBound is { } start && start < end)
                 throw new InvalidRequestException(L, $"{source}: partition", current.Name,
-                    $"overlaps partition {InvalidRequestException.ShowValue(previous.Name)}: it starts {start:yyyy-MM-dd}, before that one ends " +
+                    $"overlaps partition {InvalidRequestException.ShowValue(previous.Name)}: " +
+                    $"it starts {start:yyyy-MM-dd}, before that one ends " +
                     $"{end:yyyy-MM-dd} (range partitions never overlap)");
             if (previous.UpperBound == current.UpperBound)
                 throw new InvalidRequestException(L, $"{source}: partition", current.Name,

@@ -54,16 +54,21 @@ public sealed record IlmHealthThresholds
     public void Validate()
     {
         // Days count back from now in SQL (interval arithmetic) and in .NET (AddDays): 100 years is more than any audit holds.
-        if (WindowDays is < 1 or > MaxDays) throw new InvalidRequestException(nameof(WindowDays), WindowDays, $"must be from 1 to {MaxDays:N0} days");
+        if (WindowDays is < 1 or > MaxDays)
+            throw new InvalidRequestException(nameof(WindowDays), WindowDays, $"must be from 1 to {MaxDays:N0} days");
         if (FailedNotRetriedDays is < 1 or > MaxDays)
             throw new InvalidRequestException(nameof(FailedNotRetriedDays), FailedNotRetriedDays, $"must be from 1 to {MaxDays:N0} days");
-        if (MaxFailureRatePercent is < 0 or > 100) throw new InvalidRequestException(nameof(MaxFailureRatePercent), MaxFailureRatePercent, "must be a percentage");
-        if (MinSuccessRatePercent is < 0 or > 100) throw new InvalidRequestException(nameof(MinSuccessRatePercent), MinSuccessRatePercent, "must be a percentage");
-        if (MaxWarmMonthlyPercent is < 0 or > 100) throw new InvalidRequestException(nameof(MaxWarmMonthlyPercent), MaxWarmMonthlyPercent, "must be a percentage");
+        if (MaxFailureRatePercent is < 0 or > 100)
+            throw new InvalidRequestException(nameof(MaxFailureRatePercent), MaxFailureRatePercent, "must be a percentage");
+        if (MinSuccessRatePercent is < 0 or > 100)
+            throw new InvalidRequestException(nameof(MinSuccessRatePercent), MinSuccessRatePercent, "must be a percentage");
+        if (MaxWarmMonthlyPercent is < 0 or > 100)
+            throw new InvalidRequestException(nameof(MaxWarmMonthlyPercent), MaxWarmMonthlyPercent, "must be a percentage");
         if (MaxMergeSeconds is < 0 or > MaxSeconds)
             throw new InvalidRequestException(nameof(MaxMergeSeconds), MaxMergeSeconds, $"must be from 0 to {MaxSeconds:N0} seconds");
         if (MaxAverageMergeSeconds is < 0 or > MaxSeconds)
-            throw new InvalidRequestException(nameof(MaxAverageMergeSeconds), MaxAverageMergeSeconds, $"must be from 0 to {MaxSeconds:N0} seconds");
+            throw new InvalidRequestException(
+                nameof(MaxAverageMergeSeconds), MaxAverageMergeSeconds, $"must be from 0 to {MaxSeconds:N0} seconds");
         if (MaxWarmMonthlyPartitions is < 0 or > 1_000_000)
             throw new InvalidRequestException(nameof(MaxWarmMonthlyPartitions), MaxWarmMonthlyPartitions, "must be from 0 to 1,000,000");
     }
@@ -118,7 +123,8 @@ public static class IlmHealth
             $"% of merges failed in the last {t.WindowDays} days"));
         checks.Add(Check("longest merge", "alert", stats.MaxSeconds, t.MaxMergeSeconds, above: true, " seconds for the longest merge"));
         if (warmMonthly is { } wm)
-            checks.Add(Check("WARM monthly partitions", "alert", wm, t.MaxWarmMonthlyPartitions, above: true, " monthly partitions in WARM"));
+            checks.Add(Check("WARM monthly partitions", "alert", wm, t.MaxWarmMonthlyPartitions, above: true,
+                " monthly partitions in WARM"));
         checks.Add(Check($"failed merges not retried in {t.FailedNotRetriedDays} days", "alert", failedNotRetried, 0, above: true,
             $" partitions whose last merge failed more than {t.FailedNotRetriedDays} days ago"));
 
@@ -126,9 +132,11 @@ public static class IlmHealth
         if (warmTotal is > 0)
         {
             var percent = Math.Round(warmMonthly!.Value * 100m / warmTotal.Value, 2);
-            checks.Add(Check("WARM monthly share", "criterion", percent, t.MaxWarmMonthlyPercent, above: true, "% of WARM partitions are monthly", strict: false));
+            checks.Add(Check("WARM monthly share", "criterion", percent, t.MaxWarmMonthlyPercent, above: true,
+                "% of WARM partitions are monthly", strict: false));
         }
-        checks.Add(Check("merge success rate", "criterion", stats.SuccessRatePercent, t.MinSuccessRatePercent, above: false, "% of merges succeeded"));
+        checks.Add(Check("merge success rate", "criterion", stats.SuccessRatePercent, t.MinSuccessRatePercent, above: false,
+            "% of merges succeeded"));
         checks.Add(Check("average merge time", "criterion", stats.AverageSuccessSeconds, t.MaxAverageMergeSeconds, above: true,
             " seconds per successful merge on average", strict: false));
 
@@ -161,7 +169,8 @@ public static class IlmHealth
 
     /// <summary>
     /// A check fails when the value is beyond the threshold: above it for limits (alerts fire when
-    /// "&gt; threshold"; criteria need "&lt; threshold", i.e. fail at &gt;=, when <paramref name="strict"/> is false), below it for minimums.
+    /// "&gt; threshold"; criteria need "&lt; threshold", i.e. fail at &gt;=, when <paramref name="strict"/> is false),
+    /// below it for minimums.
     /// </summary>
     private static IlmCheck Check(string name, string kind, decimal? value, decimal threshold, bool above, string unit, bool strict = true)
     {

@@ -19,7 +19,9 @@ public sealed record IlmSummary(string Schema, string Table, IReadOnlyList<TierS
     public static IlmSummary FromLayout(PartitionLayout layout, IlmPolicy policy)
     {
         var tiers = layout.Partitions
-            .GroupBy(p => policy.TierOfTablespace(p.Tablespace) is { } t ? t.ToString().ToUpperInvariant() : "OTHER:" + (p.Tablespace ?? ""))
+            .GroupBy(p => policy.TierOfTablespace(p.Tablespace) is { } t
+                ? t.ToString().ToUpperInvariant()
+                : "OTHER:" + (p.Tablespace ?? ""))
             .Select(g =>
             {
                 var kinds = g.Select(p => PartitionName.Parse(p.Name).Kind).ToList();

@@ -54,7 +54,9 @@ public sealed record MoveAction(
     public override string Partition => PartitionName;
     public override long RowsRewritten => RowEstimate ?? 0;
 
-    /// <summary>Set on a move the run makes because the merge into this partition failed (<see cref="MergeAction.MovesIfFailed"/>).</summary>
+    /// <summary>
+    /// Set on a move the run makes because the merge into this partition failed (<see cref="MergeAction.MovesIfFailed"/>).
+    /// </summary>
     public string? AfterFailedMergeInto { get; init; }
 
     public override string Describe() =>
@@ -103,8 +105,12 @@ public sealed record MergeAction(
     public IReadOnlyList<MoveAction> MovesIfFailed { get; init; } = [];
 
     public override string Describe() =>
-        $"merge {string.Join(", ", Sources)} into {TargetName} in {Tablespace} ({Tier.ToString().ToUpperInvariant()}, {Compression}), up to {UpperBound:yyyy-MM-dd}" +
-        (MovesIfFailed.Count == 0 ? "" : $"; if the merge fails, {string.Join(", ", MovesIfFailed.Select(m => m.PartitionName))} {(MovesIfFailed.Count == 1 ? "is" : "are")} moved to {Tablespace} on {(MovesIfFailed.Count == 1 ? "its" : "their")} own") +
+        $"merge {string.Join(", ", Sources)} into {TargetName} in {Tablespace} " +
+        $"({Tier.ToString().ToUpperInvariant()}, {Compression}), up to {UpperBound:yyyy-MM-dd}" +
+        (MovesIfFailed.Count == 0
+            ? ""
+            : $"; if the merge fails, {string.Join(", ", MovesIfFailed.Select(m => m.PartitionName))} " +
+              $"{(MovesIfFailed.Count == 1 ? "is" : "are")} moved to {Tablespace} on {(MovesIfFailed.Count == 1 ? "its" : "their")} own") +
         NoteSuffix;
 }
 

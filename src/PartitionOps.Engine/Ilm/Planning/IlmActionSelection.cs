@@ -77,7 +77,9 @@ public sealed class IlmActionFilter
         _keys.Any(k => k.Kind == IlmActionKind.Move && k.Partitions.Count == 1 && IlmActionKey.Same(k.Partitions[0], move.PartitionName)
                        && (k.Target is null || IlmActionKey.Same(k.Target, move.ToTablespace)));
 
-    /// <summary>A rename chosen as such, or a chosen merge of the January that starts its yearly partition alone (the same change).</summary>
+    /// <summary>
+    /// A rename chosen as such, or a chosen merge of the January that starts its yearly partition alone (the same change).
+    /// </summary>
     public bool AllowsRename(string partition, string newName) =>
         _keys.Any(k => k.Kind == IlmActionKind.Rename && k.Partitions.Count == 1 && IlmActionKey.Same(k.Partitions[0], partition)
                        && (k.Target is null || IlmActionKey.Same(k.Target, newName)))
@@ -88,7 +90,9 @@ public sealed class IlmActionFilter
     {
         MergeAction m => m.MergedSources.All(s => AllowsMerge(s, m.TargetName)),
         // A chosen merge of the January that starts its yearly partition alone is its move and rename.
-        MoveAction m => AllowsMove(m) || (PartitionName.Parse(m.PartitionName) is { Kind: PartitionNameKind.Monthly } n && AllowsMerge(m.PartitionName, n.YearlyName)),
+        MoveAction m => AllowsMove(m)
+            || (PartitionName.Parse(m.PartitionName) is { Kind: PartitionNameKind.Monthly } n
+                && AllowsMerge(m.PartitionName, n.YearlyName)),
         RenameAction r => AllowsRename(r.PartitionName, r.NewName),
         _ => false,
     };
@@ -98,7 +102,8 @@ public sealed class IlmActionFilter
     {
         IlmActionKind.Merge => key.MergedPartitions.All(p => work.Any(a => a switch
         {
-            MergeAction m => (key.Target is null || IlmActionKey.Same(key.Target, m.TargetName)) && m.MergedSources.Any(s => IlmActionKey.Same(s, p)),
+            MergeAction m => (key.Target is null || IlmActionKey.Same(key.Target, m.TargetName))
+                && m.MergedSources.Any(s => IlmActionKey.Same(s, p)),
             RenameAction r => (key.Target is null || IlmActionKey.Same(key.Target, r.NewName)) && IlmActionKey.Same(r.PartitionName, p),
             _ => false,
         })),
@@ -133,12 +138,18 @@ public static class IlmActionSelector
     /// <summary>The CLI option the engine names in its errors; the cmdlets translate it to -Partition / -SourcePartition.</summary>
     public const string Parameter = nameof(IlmRunRequest.Only);
 
-    /// <summary>The plan of only the chosen actions, or <see cref="InvalidRequestException"/> naming every choice that cannot run.</summary>
-    public static IlmPlan Select(PartitionLayout layout, IlmPolicy policy, DateOnly asOf, IlmPlanOptions options, IReadOnlyList<IlmActionKey> keys)
+    /// <summary>
+    /// The plan of only the chosen actions, or <see cref="InvalidRequestException"/> naming every choice that cannot run.
+    /// </summary>
+    public static IlmPlan Select(
+        PartitionLayout layout, IlmPolicy policy, DateOnly asOf, IlmPlanOptions options, IReadOnlyList<IlmActionKey> keys)
     {
         ArgumentNullException.ThrowIfNull(keys);
         if (keys.Count == 0) throw new InvalidRequestException(Parameter, "", "names no partition: choose at least one action");
-        var explicitOptions = options with { MergesEnabled = true, DoNotMerge = new HashSet<string>(StringComparer.OrdinalIgnoreCase), Only = null };
+        var explicitOptions = options with
+        {
+            MergesEnabled = true, DoNotMerge = new HashSet<string>(StringComparer.OrdinalIgnoreCase), Only = null,
+        };
         var full = IlmPlanner.Plan(layout, policy, asOf, explicitOptions with { MaxMerges = null });
         var fullWork = full.Work.ToList();
         var table = string.IsNullOrEmpty(layout.Schema) ? layout.Table : $"{layout.Schema}.{layout.Table}";
@@ -179,7 +190,8 @@ public static class IlmActionSelector
             {
                 foreach (var partition in key.Partitions)
                 {
-                    if (work.OfType<MergeAction>().FirstOrDefault(m => m.MergedSources.Any(s => IlmActionKey.Same(s, partition))) is { } merge)
+                    if (work.OfType<MergeAction>().FirstOrDefault(m => m.MergedSources.Any(s => IlmActionKey.Same(s, partition)))
+                        is { } merge)
                         result.Add(new IlmActionKey(IlmActionKind.Merge, [partition], merge.TargetName));
                     foreach (var move in work.OfType<MoveAction>().Where(m => IlmActionKey.Same(m.PartitionName, partition)))
                         result.Add(IlmActionKey.Move(move.PartitionName));
@@ -195,8 +207,10 @@ public static class IlmActionSelector
                 if (merged.Count == 0) return [];
                 var covered = merged.All(p => work.Any(a => a switch
                 {
-                    MergeAction m => (key.Target is null || IlmActionKey.Same(key.Target, m.TargetName)) && m.MergedSources.Any(s => IlmActionKey.Same(s, p)),
-                    RenameAction r => (key.Target is null || IlmActionKey.Same(key.Target, r.NewName)) && IlmActionKey.Same(r.PartitionName, p),
+                    MergeAction m => (key.Target is null || IlmActionKey.Same(key.Target, m.TargetName))
+                        && m.MergedSources.Any(s => IlmActionKey.Same(s, p)),
+                    RenameAction r => (key.Target is null || IlmActionKey.Same(key.Target, r.NewName))
+                        && IlmActionKey.Same(r.PartitionName, p),
                     _ => false,
                 }));
                 return covered ? [key] : [];
@@ -227,7 +241,8 @@ public static class IlmActionSelector
                 if (work.OfType<MergeAction>().Any(m => IlmActionKey.Same(m.Head, partition) && IlmActionKey.Same(m.TargetName, partition)))
                 {
                     var months = work.OfType<MergeAction>().SelectMany(m => m.MergedSources);
-                    reasons.Add($"{partition} is the partition others merge into: choose the months that merge into it ({string.Join(", ", months)})");
+                    reasons.Add($"{partition} is the partition others merge into: " +
+                                $"choose the months that merge into it ({string.Join(", ", months)})");
                 }
                 else
                     reasons.Add($"the plan as of {date} has {string.Join("; ", work.Select(a => a.Describe()))}, not {key.Describe()}");
@@ -253,11 +268,16 @@ public static class IlmActionSelector
         _ => IlmActionKey.Same(action.Partition, partition),
     };
 
-    /// <summary>Why a chosen action that is in the table's plan cannot run with only the chosen ones: what it needs, or the merge limit.</summary>
-    private static string WhyNotAlone(IlmActionKey key, IlmPlan full, IReadOnlyList<IlmAction> fullWork, IlmPlan selected, IlmActionFilter filter, int? maxMerges)
+    /// <summary>
+    /// Why a chosen action that is in the table's plan cannot run with only the chosen ones: what it needs, or the merge limit.
+    /// </summary>
+    private static string WhyNotAlone(
+        IlmActionKey key, IlmPlan full, IReadOnlyList<IlmAction> fullWork, IlmPlan selected, IlmActionFilter filter, int? maxMerges)
     {
         var partitions = key.Kind == IlmActionKind.Merge ? key.MergedPartitions : key.Partitions;
-        if (maxMerges is { } cap && selected.Actions.OfType<SkipAction>().Any(s => s.WouldMergeInto != null && partitions.Any(p => IlmActionKey.Same(p, s.PartitionName))))
+        if (maxMerges is { } cap
+            && selected.Actions.OfType<SkipAction>().Any(s =>
+                s.WouldMergeInto != null && partitions.Any(p => IlmActionKey.Same(p, s.PartitionName))))
             return $"more partitions are chosen to merge than MAX_MERGES_PER_RUN ({cap}, or the run's own limit) allows in one run: " +
                    "choose fewer, or raise the limit";
         var needs = new List<string>();
@@ -269,7 +289,8 @@ public static class IlmActionSelector
     }
 
     /// <summary>The unchosen actions of the table's plan that <paramref name="partition"/>'s action depends on.</summary>
-    private static void Needs(string partition, IReadOnlyList<IlmAction> fullWork, MergeStrategy strategy, IlmActionFilter filter, List<string> needs, int depth)
+    private static void Needs(
+        string partition, IReadOnlyList<IlmAction> fullWork, MergeStrategy strategy, IlmActionFilter filter, List<string> needs, int depth)
     {
         if (depth > 100) return;
         // The months merging into the same target, in bound order (pairwise merges chain into one target too).
@@ -289,7 +310,9 @@ public static class IlmActionSelector
             .Where(s => !IlmActionKey.Same(s, partition) && !filter.AllowsMerge(s, target)).ToList();
         if (before.Count > 0)
             needs.Add($"merge {string.Join(", ", before)} into {target} " +
-                      (strategy == MergeStrategy.YearComplete ? "(strategy year_complete merges the year's months together)" : "(adjacent months merge in bound order)"));
+                      (strategy == MergeStrategy.YearComplete
+                          ? "(strategy year_complete merges the year's months together)"
+                          : "(adjacent months merge in bound order)"));
 
         // A January that starts its yearly partition follows the merge that completes the year before it.
         var first = chain.FirstOrDefault() as IlmAction ?? action;
@@ -306,12 +329,16 @@ public static class IlmActionSelector
             || PartitionName.Parse(completing.TargetName).Year != PartitionName.Parse(starts).Year - 1) return;
         var missing = completing.MergedSources.Where(s => !filter.AllowsMerge(s, completing.TargetName)).ToList();
         if (missing.Count == 0) return;
-        needs.Add($"merge {string.Join(", ", missing)} into {completing.TargetName} ({starts} starts {target} only after {completing.TargetName} is complete)");
+        needs.Add($"merge {string.Join(", ", missing)} into {completing.TargetName} " +
+                  $"({starts} starts {target} only after {completing.TargetName} is complete)");
         Needs(missing[^1], fullWork, strategy, filter, needs, depth + 1);
     }
 
     private static InvalidRequestException Refuse(List<(IlmActionKey Key, string Why)> problems, string table, DateOnly asOf) =>
-        new(Parameter, string.Join(", ", problems.SelectMany(p => p.Key.Kind == IlmActionKind.Merge ? p.Key.MergedPartitions : p.Key.Partitions).Distinct(StringComparer.OrdinalIgnoreCase)),
+        new(Parameter,
+            string.Join(", ", problems
+                .SelectMany(p => p.Key.Kind == IlmActionKind.Merge ? p.Key.MergedPartitions : p.Key.Partitions)
+                .Distinct(StringComparer.OrdinalIgnoreCase)),
             $"cannot run on {table} as of {asOf.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}, nothing was changed: " +
             string.Join("; ", problems.Select(p => $"{p.Key.Describe()}: {p.Why}")));
 }

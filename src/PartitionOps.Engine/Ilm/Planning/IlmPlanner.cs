@@ -144,7 +144,8 @@ public static class IlmPlanner
             if (_options.MergesEnabled && _policy.MergesInto(tier))
             {
                 if (name.Kind == PartitionNameKind.Yearly) headOfYear = true;
-                else if (!_yearsWithYearly.Contains(name.Year) && (FollowsCompleteYear(name) || (_policy.CreateMissingYearly && FirstOfItsYear(name))))
+                else if (!_yearsWithYearly.Contains(name.Year)
+                         && (FollowsCompleteYear(name) || (_policy.CreateMissingYearly && FirstOfItsYear(name))))
                     headOfYear = startsYear = true;
             }
             // Only chosen actions: a January that is not chosen does not start its yearly partition (nor do later months join it).
@@ -190,13 +191,15 @@ public static class IlmPlanner
                 if (qName.Kind != PartitionNameKind.Monthly || qName.Year != year || !qName.BoundsMatch(q)) break;
                 if (q.LowerBound != _parts[j - 1].UpperBound)
                 {
-                    _reasons[j] = $"not adjacent to {_parts[j - 1].Name} (it ends at {Date(_parts[j - 1].UpperBound)}): cannot merge into {_names[head].YearlyName}";
+                    _reasons[j] = $"not adjacent to {_parts[j - 1].Name} (it ends at {Date(_parts[j - 1].UpperBound)}): " +
+                                  $"cannot merge into {_names[head].YearlyName}";
                     break;
                 }
                 if (_tiers[j] != tier)
                 {
                     if (_tiers[j] != IlmTier.Hot)
-                        _reasons[j] = $"due for {Tier(_tiers[j])} while {_parts[head].Name} is due for {Tier(tier)}: nothing merges across tiers";
+                        _reasons[j] = $"due for {Tier(_tiers[j])} while {_parts[head].Name} is due for {Tier(tier)}: " +
+                                      "nothing merges across tiers";
                     break;
                 }
                 if (_options.DoNotMerge.Contains(q.Name))
@@ -243,7 +246,8 @@ public static class IlmPlanner
                 // waits whole for a later run; one that exceeds the cap itself never fits, so the reason says how far to raise it.
                 var into = startsYear ? _names[head].YearlyName : _parts[head].Name;
                 var reason = _options.MaxMerges is { } cap && cap > 0 && cost > cap
-                    ? $"strategy year_complete merges the {cost} months of {year} in one operation, more than MAX_MERGES_PER_RUN = {cap}: " +
+                    ? $"strategy year_complete merges the {cost} months of {year} in one operation, " +
+                      $"more than MAX_MERGES_PER_RUN = {cap}: " +
                       $"it never fits, raise MAX_MERGES_PER_RUN (or the run's limit) to {cost} or more"
                     : $"MAX_MERGES_PER_RUN reached: strategy year_complete merges the {cost} months of {year} together, " +
                       $"{Math.Max(0, _mergeBudget)} left in this run: merges on a later run";
@@ -356,7 +360,8 @@ public static class IlmPlanner
                 {
                     Note = _onlineNote,
                 };
-                if (_options.Only is not { } only || only.AllowsMove(move) || (startsYear && only.AllowsMerge(p.Name, _names[i].YearlyName)))
+                if (_options.Only is not { } only || only.AllowsMove(move)
+                    || (startsYear && only.AllowsMerge(p.Name, _names[i].YearlyName)))
                     _actions.Add(move);
             }
 
@@ -379,7 +384,8 @@ public static class IlmPlanner
             for (var k = 0; k < _parts.Count; k++)
             {
                 if (_names[k].Kind == PartitionNameKind.Yearly && _names[k].Year == name.Year && _tiers[k] != _tiers[i])
-                    return $"{_parts[k].Name} is due for {Tier(_tiers[k])} while this month is due for {Tier(_tiers[i])}: nothing merges across tiers";
+                    return $"{_parts[k].Name} is due for {Tier(_tiers[k])} while this month is due for {Tier(_tiers[i])}: " +
+                           "nothing merges across tiers";
             }
             return $"not adjacent to {yearly}: stays monthly";
         }

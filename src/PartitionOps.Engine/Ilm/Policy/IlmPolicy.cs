@@ -134,7 +134,8 @@ public sealed record IlmPolicy
                 0 => name,
                 1 => matches[0],
                 _ => throw new InvalidRequestException(P, "tablespace", name,
-                    $"matches {string.Join(" and ", matches)}, which differ only in letter case (the policy's {tier.ToString().ToLowerInvariant()} tier names it): " +
+                    $"matches {string.Join(" and ", matches)}, which differ only in letter case " +
+                    $"(the policy's {tier.ToString().ToLowerInvariant()} tier names it): " +
                     "name one of them exactly in the policy"),
             };
         }

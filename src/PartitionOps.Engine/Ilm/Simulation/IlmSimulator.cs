@@ -52,9 +52,13 @@ public static class IlmSimulator
         IReadOnlyList<MergeStrategy>? strategies = null, IlmPlanOptions? options = null, long? rowsPerNewMonth = null,
         IReadOnlyList<MergeMethod>? methods = null)
     {
-        if (to < from) throw new InvalidRequestException(nameof(IlmSimulateRequest.To), to.ToString("yyyy-MM-dd"), $"is before the first date {from:yyyy-MM-dd}");
+        if (to < from)
+            throw new InvalidRequestException(
+                nameof(IlmSimulateRequest.To), to.ToString("yyyy-MM-dd"), $"is before the first date {from:yyyy-MM-dd}");
         var months = (to.Year - from.Year) * 12 + to.Month - from.Month + 1;
-        if (months > 1200) throw new InvalidRequestException(nameof(IlmSimulateRequest.To), to.ToString("yyyy-MM-dd"), "is more than 100 years after the first date");
+        if (months > 1200)
+            throw new InvalidRequestException(
+                nameof(IlmSimulateRequest.To), to.ToString("yyyy-MM-dd"), "is more than 100 years after the first date");
         strategies ??= [MergeStrategy.Incremental, MergeStrategy.YearComplete];
         var newRows = rowsPerNewMonth ?? TypicalMonthRows(layout);
         var results = strategies.Select(s => Run(layout, policy with { Strategy = s }, from, months, options, newRows) with
@@ -112,7 +116,8 @@ public static class IlmSimulator
                 $"{longestCopy.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} rows)", longestCopy);
     }
 
-    private static StrategySimulation Run(PartitionLayout layout, IlmPolicy policy, DateOnly from, int months, IlmPlanOptions? options, long newRows)
+    private static StrategySimulation Run(
+        PartitionLayout layout, IlmPolicy policy, DateOnly from, int months, IlmPlanOptions? options, long newRows)
     {
         var steps = new List<SimulatedMonth>();
         long cumulative = 0;
@@ -125,8 +130,10 @@ public static class IlmSimulator
             current = PlanEffects.Apply(current, plan);
             cumulative += plan.RowsRewritten;
             var counts = Count(current, policy);
-            steps.Add(new SimulatedMonth(asOf, counts.HotMonthly, counts.WarmYearly, counts.WarmMonthly, counts.ColdYearly, counts.ColdMonthly,
-                plan.Actions.Count(a => a is MoveAction), plan.Actions.Count(a => a is MergeAction), plan.Actions.Count(a => a is RenameAction),
+            steps.Add(new SimulatedMonth(
+                asOf, counts.HotMonthly, counts.WarmYearly, counts.WarmMonthly, counts.ColdYearly, counts.ColdMonthly,
+                plan.Actions.Count(a => a is MoveAction), plan.Actions.Count(a => a is MergeAction),
+                plan.Actions.Count(a => a is RenameAction),
                 plan.RowsRewritten, cumulative));
         }
         return new StrategySimulation(policy.Strategy, steps, current);
@@ -171,7 +178,8 @@ public static class IlmSimulator
         return monthly.Count == 0 ? 0 : monthly[monthly.Count / 2];
     }
 
-    private static (int HotMonthly, int WarmYearly, int WarmMonthly, int ColdYearly, int ColdMonthly) Count(PartitionLayout layout, IlmPolicy policy)
+    private static (int HotMonthly, int WarmYearly, int WarmMonthly, int ColdYearly, int ColdMonthly) Count(
+        PartitionLayout layout, IlmPolicy policy)
     {
         int hm = 0, wy = 0, wm = 0, cy = 0, cm = 0;
         foreach (var p in layout.Partitions)

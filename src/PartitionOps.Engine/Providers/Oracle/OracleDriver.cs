@@ -32,7 +32,8 @@ public static class OracleDriver
         {
             var file = Directory.Exists(explicitPath) ? Path.Combine(explicitPath, FileName) : explicitPath;
             if (!File.Exists(file))
-                throw new PartitionOpsException($"{EnvironmentVariable} names '{explicitPath}', but {FileName} is not there. " + HowToGetIt(engineDirectory));
+                throw new PartitionOpsException(
+                    $"{EnvironmentVariable} names '{explicitPath}', but {FileName} is not there. " + HowToGetIt(engineDirectory));
             return FromAssembly(LoadFile(file));
         }
         looked.Add($"{EnvironmentVariable} (not set)");
@@ -51,7 +52,8 @@ public static class OracleDriver
 
     internal static string HowToGetIt(string engineDirectory) =>
         "Get it from the NuGet package Oracle.ManagedDataAccess.Core (https://www.nuget.org/packages/Oracle.ManagedDataAccess.Core), " +
-        $"e.g. 'nuget install Oracle.ManagedDataAccess.Core' or 'dotnet add package Oracle.ManagedDataAccess.Core', and copy lib/net8.0/{FileName} " +
+        "e.g. 'nuget install Oracle.ManagedDataAccess.Core' or 'dotnet add package Oracle.ManagedDataAccess.Core', " +
+        $"and copy lib/net8.0/{FileName} " +
         $"into {Path.Combine(engineDirectory, "lib")} or set {EnvironmentVariable} to the file's path.";
 
     /// <summary>The factory singleton of an assembly that contains ODP.NET's OracleClientFactory.</summary>

@@ -14,11 +14,13 @@ namespace PartitionOps.Engine.Providers.Oracle;
 public static partial class OracleHighValue
 {
     // The leading blank in ' 2023-...' is the sign position of the SYYYY mask; a '-' there is BC.
-    [GeneratedRegex(@"^\s*(?:TO_DATE\s*\(\s*|TIMESTAMP\s*|DATE\s*)'\s*(?<date>\d{4}-\d{2}-\d{2})(?:[ T](?<time>\d{2}:\d{2}:\d{2})(?:\.\d+)?)?(?:\s*(?:[+-]\d{1,2}:\d{2}|[A-Za-z_/]+))?\s*'",
+    [GeneratedRegex(@"^\s*(?:TO_DATE\s*\(\s*|TIMESTAMP\s*|DATE\s*)'\s*(?<date>\d{4}-\d{2}-\d{2})" +
+        @"(?:[ T](?<time>\d{2}:\d{2}:\d{2})(?:\.\d+)?)?(?:\s*(?:[+-]\d{1,2}:\d{2}|[A-Za-z_/]+))?\s*'",
         RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex DateLiteral();
 
-    [GeneratedRegex(@"^(?<date>\d{4}-\d{2}-\d{2})(?:[ T](?<time>\d{2}:\d{2}:\d{2})(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^(?<date>\d{4}-\d{2}-\d{2})(?:[ T](?<time>\d{2}:\d{2}:\d{2})(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?$",
+        RegexOptions.CultureInvariant)]
     private static partial Regex IsoDate();
 
     /// <summary>True when the text is a date bound; <paramref name="upperBound"/> is null for MAXVALUE.</summary>
@@ -41,7 +43,8 @@ public static partial class OracleHighValue
     /// bound, e.g. <c>{"high_value":100}</c> for a NUMBER key
     /// (https://dbaora.com/high_value_clob-high_value_json-for-partitioning-in-oracle-database-23c/,
     /// https://oracle-base.com/articles/23c/enhanced-partitioning-metadata-23c). A DATE or TIMESTAMP bound is a JSON
-    /// scalar that JSON_SERIALIZE writes as an ISO 8601 string (https://docs.oracle.com/en/database/oracle/oracle-database/23/sqlrf/JSON_SERIALIZE.html);
+    /// scalar that JSON_SERIALIZE writes as an ISO 8601 string
+    /// (https://docs.oracle.com/en/database/oracle/oracle-database/23/sqlrf/JSON_SERIALIZE.html);
     /// MAXVALUE is the string "MAXVALUE". Any other shape (a number, an array for a multi-column key) is not a date
     /// bound: false, and the catalog falls back to the bound's SQL text (HIGH_VALUE_CLOB).
     /// </summary>

@@ -10,7 +10,8 @@ namespace PartitionOps.Engine.Providers.Oracle;
 /// (ORA-14275: the result may only reuse the highest source's name), always state TABLESPACE and
 /// compression (a merged partition otherwise takes the table's defaults) and UPDATE INDEXES, or ONLINE
 /// on 18c+ when the policy asks (it maintains the indexes itself). Syntax:
-/// https://docs.oracle.com/cd/F82042_01/sqlrf/img_text/merge_table_partitions.html (MERGE PARTITIONS p1, p2, ... INTO partition_spec [update_index_clauses] [ONLINE]).
+/// https://docs.oracle.com/cd/F82042_01/sqlrf/img_text/merge_table_partitions.html
+/// (MERGE PARTITIONS p1, p2, ... INTO partition_spec [update_index_clauses] [ONLINE]).
 /// DDL is not transactional: a crash between the merge and the rename is reconciled on the next run.
 /// Unqualified names use the connected user's schema; names are folded to upper case, as Oracle does
 /// with unquoted names, and then quoted.
@@ -19,7 +20,9 @@ public sealed class OracleIlmDialect : IIlmDialect
 {
     public static readonly OracleIlmDialect Instance = new();
 
-    /// <summary>ONLINE MERGE PARTITIONS exists from 18c on (MOVE PARTITION from 12c); one switch for both keeps plans predictable.</summary>
+    /// <summary>
+    /// ONLINE MERGE PARTITIONS exists from 18c on (MOVE PARTITION from 12c); one switch for both keeps plans predictable.
+    /// </summary>
     public const int OnlineFromVersion = 18;
 
     public string ProviderName => "oracle";
@@ -49,7 +52,8 @@ public sealed class OracleIlmDialect : IIlmDialect
         "NONE" => "NOCOMPRESS",
         "BASIC" => "ROW STORE COMPRESS BASIC",
         "ADVANCED" => "ROW STORE COMPRESS ADVANCED",
-        var other => throw new InvalidRequestException(nameof(IlmRunRequest.Policy), "compression", other, "is not supported: use NONE, BASIC or ADVANCED"),
+        var other => throw new InvalidRequestException(
+            nameof(IlmRunRequest.Policy), "compression", other, "is not supported: use NONE, BASIC or ADVANCED"),
     };
 
     // Not on an index-organized table: ORA-14808 (https://docs.oracle.com/en/error-help/db/ora-14808) refuses MOVE PARTITION
@@ -62,7 +66,8 @@ public sealed class OracleIlmDialect : IIlmDialect
     // ---- catalog ----
 
     public SqlStatement ServerVersion() =>
-        new("SELECT TO_NUMBER(REGEXP_SUBSTR(version, '^[0-9]+')) FROM product_component_version WHERE product LIKE 'Oracle%' AND ROWNUM = 1");
+        new("SELECT TO_NUMBER(REGEXP_SUBSTR(version, '^[0-9]+')) FROM product_component_version " +
+            "WHERE product LIKE 'Oracle%' AND ROWNUM = 1");
 
     // ALL_TABLES.IOT_TYPE is IOT (or IOT_OVERFLOW, IOT_MAPPING) for an index-organized table and NULL for a heap table
     // (https://docs.oracle.com/cd/E11882_01/server.112/e40402/statviews_2117.htm); merging more than two partitions is
@@ -85,7 +90,9 @@ public sealed class OracleIlmDialect : IIlmDialect
     /// <summary>ALL_TAB_PARTITIONS.HIGH_VALUE_JSON and HIGH_VALUE_CLOB exist from this version (23ai) on.</summary>
     public const int HighValueJsonFromVersion = 23;
 
-    /// <summary>The 12.2-to-21c query (reads the LONG HIGH_VALUE); <see cref="Partitions(string, string, int?)"/> picks by version.</summary>
+    /// <summary>
+    /// The 12.2-to-21c query (reads the LONG HIGH_VALUE); <see cref="Partitions(string, string, int?)"/> picks by version.
+    /// </summary>
     public SqlStatement Partitions(string owner, string table) => Partitions(owner, table, null);
 
     // Before 23ai the bound is only in HIGH_VALUE, a LONG holding the bound's SQL text: the provider sets
@@ -181,7 +188,8 @@ public sealed class OracleIlmDialect : IIlmDialect
 
     /// <summary>ORA-20000 text raised when the connected user may not execute DBMS_LOCK.</summary>
     public const string MissingLockGrantMessage =
-        "PartitionOps ILM takes a DBMS_LOCK lock per table so that two runs never work the same table, and this user may not execute SYS.DBMS_LOCK: ";
+        "PartitionOps ILM takes a DBMS_LOCK lock per table so that two runs never work the same table, " +
+        "and this user may not execute SYS.DBMS_LOCK: ";
 
     /// <summary>
     /// The DBMS_LOCK name of one table's ILM runs. Lock names are at most 128 bytes and must not start with ORA$;
@@ -214,7 +222,8 @@ public sealed class OracleIlmDialect : IIlmDialect
         "BEGIN\n" +
         "  EXECUTE IMMEDIATE 'DECLARE handle VARCHAR2(128); BEGIN " +
         "DBMS_LOCK.ALLOCATE_UNIQUE_AUTONOMOUS(lockname => :name, lockhandle => handle); " +
-        ":result := DBMS_LOCK.REQUEST(lockhandle => handle, lockmode => DBMS_LOCK.X_MODE, timeout => 0, release_on_commit => FALSE); END;'\n" +
+        ":result := DBMS_LOCK.REQUEST(lockhandle => handle, lockmode => DBMS_LOCK.X_MODE, timeout => 0, " +
+        "release_on_commit => FALSE); END;'\n" +
         "    USING IN :lock_name, OUT request_result;\n" +
         "  IF request_result IN (0, 4) THEN\n" +
         "    :locked := 1;\n" +
@@ -340,7 +349,8 @@ public sealed class OracleIlmDialect : IIlmDialect
         P("config_key", key), P("config_value", value), P("description", description));
 
     /// <summary>The audit, log and config statements shared with the other dialects.</summary>
-    private static readonly IlmControlSql ControlSql = new(n => ":" + n, p => $"SYSTIMESTAMP - NUMTODSINTERVAL({p}, 'DAY')", p => $"FETCH FIRST {p} ROWS ONLY");
+    private static readonly IlmControlSql ControlSql =
+        new(n => ":" + n, p => $"SYSTIMESTAMP - NUMTODSINTERVAL({p}, 'DAY')", p => $"FETCH FIRST {p} ROWS ONLY");
 
     public SqlStatement ReadConfig(string? controlSchema) => ControlSql.ReadConfig(Control(controlSchema, "dwh_ilm_config"));
 
@@ -351,7 +361,8 @@ public sealed class OracleIlmDialect : IIlmDialect
         ControlSql.CompleteMergeAudit(Control(controlSchema, "dwh_ilm_partition_merges"), e);
 
     public SqlStatement MergeHistory(string? controlSchema, string? owner, string? table, int maxRows) =>
-        ControlSql.MergeHistory(Control(controlSchema, "dwh_ilm_partition_merges"), owner is null ? null : NormalizeName(owner), table is null ? null : NormalizeName(table), maxRows);
+        ControlSql.MergeHistory(Control(controlSchema, "dwh_ilm_partition_merges"),
+            owner is null ? null : NormalizeName(owner), table is null ? null : NormalizeName(table), maxRows);
 
     public SqlStatement InProgressMerges(string? controlSchema, string owner, string table) =>
         ControlSql.InProgressMerges(Control(controlSchema, "dwh_ilm_partition_merges"), owner, table);

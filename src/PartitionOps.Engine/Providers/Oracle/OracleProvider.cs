@@ -32,7 +32,8 @@ public sealed class OracleProvider : IDatabaseProvider
 
     /// <summary>
     /// Oracle has no escape inside a quoted identifier: "neither quoted nor nonquoted identifiers can contain double
-    /// quotation marks or the null character" (https://docs.oracle.com/en/database/oracle/oracle-database/19/sqlrf/Database-Object-Names-and-Qualifiers.html).
+    /// quotation marks or the null character"
+    /// (https://docs.oracle.com/en/database/oracle/oracle-database/19/sqlrf/Database-Object-Names-and-Qualifiers.html).
     /// Such a name (read from a catalog or a layout file) cannot be written safely into a statement: refused at planning.
     /// </summary>
     public static string Quotable(string identifier) =>
@@ -57,7 +58,8 @@ public sealed class OracleProvider : IDatabaseProvider
     public DbConnection CreateConnection(string connectionString, string? accessToken = null)
     {
         if (accessToken != null)
-            throw new InvalidRequestException("AccessToken", "***", "is not supported for Oracle: use a connection string with User Id/Password or a wallet");
+            throw new InvalidRequestException("AccessToken", "***",
+                "is not supported for Oracle: use a connection string with User Id/Password or a wallet");
         var connection = OracleDriver.Factory.CreateConnection()
             ?? throw new PartitionOpsException("the Oracle driver returned no connection");
         try

@@ -13,7 +13,9 @@ public static class PostgreSqlControlSchema
 {
     public static IReadOnlyList<SqlStatement> LockAndCreate(string controlSchema) =>
     [
-        SqlStatement.Of("SELECT pg_advisory_xact_lock(hashtextextended(@resource, 0)), set_config('partitionops.control_schema', @control_schema, true)",
+        SqlStatement.Of(
+            "SELECT pg_advisory_xact_lock(hashtextextended(@resource, 0)), " +
+            "set_config('partitionops.control_schema', @control_schema, true)",
             new SqlParameter("resource", ControlTables.CreationLock(controlSchema)), new SqlParameter("control_schema", controlSchema)),
         // Only when missing: CREATE SCHEMA IF NOT EXISTS would demand CREATE on the database even for a schema
         // a DBA created for us. The name comes from the transaction-local setting above, never from the text.

@@ -111,7 +111,8 @@ public sealed partial class PostgreSqlIlmDialect : IIlmDialect
         if (inner.Length < 10) return false;
         var date = inner[..10];
         var time = inner.Length >= 19 ? inner[11..19] : "00:00:00";
-        if (!DateTime.TryParseExact(date + " " + time, "yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed))
+        if (!DateTime.TryParseExact(
+                date + " " + time, "yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed))
             return false;
         value = parsed;
         return true;
@@ -143,9 +144,11 @@ public sealed partial class PostgreSqlIlmDialect : IIlmDialect
     public MergeScript Merge(PartitionLayout table, MergeAction merge, bool online, MergeMethod method)
     {
         if (string.IsNullOrEmpty(table.PartitionKey))
-            throw new InvalidRequestException(nameof(IlmPlanRequest.Layout), table.Table, "has no partition_key: PostgreSQL merge statements need it (take the layout from a snapshot on PostgreSQL)");
+            throw new InvalidRequestException(nameof(IlmPlanRequest.Layout), table.Table,
+                "has no partition_key: PostgreSQL merge statements need it (take the layout from a snapshot on PostgreSQL)");
         if (table.Columns.Count == 0)
-            throw new InvalidRequestException(nameof(IlmPlanRequest.Layout), table.Table, "has no columns: PostgreSQL merge statements copy rows by column (take the layout from a snapshot on PostgreSQL)");
+            throw new InvalidRequestException(nameof(IlmPlanRequest.Layout), table.Table,
+                "has no columns: PostgreSQL merge statements copy rows by column (take the layout from a snapshot on PostgreSQL)");
         return method == MergeMethod.InPlace
             ? InPlace(table, merge)
             : Rebuild(table, merge.Sources, merge.TargetName, merge.LowerBound, merge.UpperBound, merge.Tablespace);
@@ -429,7 +432,9 @@ public sealed partial class PostgreSqlIlmDialect : IIlmDialect
 
     // ---- control tables ----
 
-    /// <summary>Serialized with backfill's creation in the same schema (see <see cref="PostgreSqlControlSchema"/>): run in one transaction.</summary>
+    /// <summary>
+    /// Serialized with backfill's creation in the same schema (see <see cref="PostgreSqlControlSchema"/>): run in one transaction.
+    /// </summary>
     public IReadOnlyList<SqlStatement> CreateControlTables(string? controlSchema) =>
     [
         .. PostgreSqlControlSchema.LockAndCreate(controlSchema ?? "partitionops"),
@@ -480,16 +485,20 @@ public sealed partial class PostgreSqlIlmDialect : IIlmDialect
         """, P("schema", controlSchema ?? "partitionops"), P("table_name", table));
 
     public SqlStatement SeedConfig(string? controlSchema, string key, string value, string description) => SqlStatement.Of(
-        $"INSERT INTO {Control(controlSchema, "dwh_ilm_config")} (config_key, config_value, description) VALUES (@config_key, @config_value, @description) ON CONFLICT (config_key) DO NOTHING",
+        $"INSERT INTO {Control(controlSchema, "dwh_ilm_config")} (config_key, config_value, description) " +
+        "VALUES (@config_key, @config_value, @description) ON CONFLICT (config_key) DO NOTHING",
         P("config_key", key), P("config_value", value), P("description", description));
 
     public SqlStatement SetConfig(string? controlSchema, string key, string value, string? description) => SqlStatement.Of(
-        $"INSERT INTO {Control(controlSchema, "dwh_ilm_config")} (config_key, config_value, description) VALUES (@config_key, @config_value, @description) " +
-        "ON CONFLICT (config_key) DO UPDATE SET config_value = EXCLUDED.config_value, description = COALESCE(EXCLUDED.description, dwh_ilm_config.description)",
+        $"INSERT INTO {Control(controlSchema, "dwh_ilm_config")} (config_key, config_value, description) " +
+        "VALUES (@config_key, @config_value, @description) " +
+        "ON CONFLICT (config_key) DO UPDATE SET config_value = EXCLUDED.config_value, " +
+        "description = COALESCE(EXCLUDED.description, dwh_ilm_config.description)",
         P("config_key", key), P("config_value", value), P("description", description));
 
     /// <summary>The audit, log and config statements shared with the other dialects.</summary>
-    private static readonly IlmControlSql ControlSql = new(n => "@" + n, p => $"localtimestamp - make_interval(days => {p})", p => $"LIMIT {p}");
+    private static readonly IlmControlSql ControlSql =
+        new(n => "@" + n, p => $"localtimestamp - make_interval(days => {p})", p => $"LIMIT {p}");
 
     public SqlStatement ReadConfig(string? controlSchema) => ControlSql.ReadConfig(Control(controlSchema, "dwh_ilm_config"));
 

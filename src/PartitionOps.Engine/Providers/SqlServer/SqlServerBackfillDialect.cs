@@ -460,8 +460,8 @@ public sealed class SqlServerBackfillDialect : BackfillDialect
         """);
 
     /// <summary>
-    /// Every probe is guarded so that the batch compiles and runs everywhere: the geo-replication view
-    /// exists on Azure only (https://learn.microsoft.com/sql/relational-databases/system-dynamic-management-views/sys-dm-geo-replication-link-status-azure-sql-database),
+    /// Every probe is guarded so that the batch compiles and runs everywhere: the geo-replication view exists on Azure only
+    /// (https://learn.microsoft.com/sql/relational-databases/system-dynamic-management-views/sys-dm-geo-replication-link-status-azure-sql-database),
     /// sys.dm_database_replica_states on Azure, sys.dm_hadr_database_replica_states (no rows without an
     /// availability group) on SQL Server, so they run as dynamic SQL after an existence check; a probe the
     /// login lacks VIEW (SERVER|DATABASE) STATE for reads as 0 instead of failing the batch.

@@ -25,7 +25,8 @@ public sealed class SqlServerProvider : IDatabaseProvider
     {
         SqlConnectionStringBuilder builder;
         try { builder = new SqlConnectionStringBuilder(connectionString); }
-        catch (Exception e) when (e is ArgumentException or KeyNotFoundException or FormatException or InvalidCastException or OverflowException)
+        catch (Exception e) when (e is ArgumentException or KeyNotFoundException or FormatException or InvalidCastException
+                                       or OverflowException)
         {
             throw new InvalidRequestException(nameof(DatabaseTarget.ConnectionString), ConnectionStrings.Redact(connectionString, this),
                 "is not a valid SQL Server connection string: " + ConnectionStrings.RefusalReason(e, connectionString, this));
@@ -63,7 +64,10 @@ public sealed class SqlServerProvider : IDatabaseProvider
 public sealed class SqlServerErrorClassifier : IErrorClassifier
 {
     private static readonly HashSet<int> TransientNumbers =
-        [-2, 20, 64, 233, 4060, 4221, 10053, 10054, 10060, 10928, 10929, 40143, 40197, 40501, 40540, 40613, 42108, 42109, 49918, 49919, 49920];
+        [
+            -2, 20, 64, 233, 4060, 4221, 10053, 10054, 10060, 10928, 10929, 40143, 40197, 40501, 40540, 40613, 42108, 42109,
+            49918, 49919, 49920,
+        ];
 
     public ErrorKind Classify(Exception exception)
     {
