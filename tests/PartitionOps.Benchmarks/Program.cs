@@ -124,7 +124,10 @@ async Task<int> WholeCommandAsync()
         var whole = await MeasureAsync($"partitionops backfill start (cold process), {shape}", template, async (cs, _) =>
         {
             var (first, _) = await RunCliAsync(cli, cs);
-            phase3 = first.GetProperty("phase3Elapsed").GetString() is { } p3 ? TimeSpan.Parse(p3, System.Globalization.CultureInfo.InvariantCulture).TotalSeconds : 0;
+            // The JSON's durations are whole seconds (hh:mm:ss); its phase-3 rate is exact: rows scanned over that rate.
+            var scanned = first.GetProperty("phase3RowsScanned").GetInt64();
+            var rate = first.GetProperty("rowsPerSecond").GetDouble();
+            phase3 = rate > 0 ? scanned / rate : 0;
             // A scheduled rerun after the application wrote 1,000 new system rows (the default value: it does not write the column).
             await using (var c = new NpgsqlConnection(cs))
             {
@@ -151,7 +154,8 @@ static string FindCli()
     var dir = new DirectoryInfo(AppContext.BaseDirectory);
     while (dir != null && !File.Exists(Path.Combine(dir.FullName, "PartitionOps.sln"))) dir = dir.Parent;
     var bin = Path.Combine(dir?.FullName ?? throw new InvalidOperationException("run from a checkout"), "src", "PartitionOps.Cli", "bin", "Release");
-    return Directory.GetFiles(bin, "partitionops.dll", SearchOption.AllDirectories).OrderByDescending(File.GetLastWriteTimeUtc).FirstOrDefault()
+    var found = Directory.Exists(bin) ? Directory.GetFiles(bin, "partitionops.dll", SearchOption.AllDirectories) : [];
+    return found.OrderByDescending(File.GetLastWriteTimeUtc).FirstOrDefault()
         ?? throw new InvalidOperationException($"build the command line first: dotnet build -c Release src/PartitionOps.Cli (looked in {bin})");
 }
 
