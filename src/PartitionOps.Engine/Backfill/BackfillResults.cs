@@ -171,6 +171,8 @@ public sealed record IntegrityReport
     public long MisplacedUserRows { get; init; }
     /// <summary>The newest backfill run the rows were told apart against (null: none yet, every misplaced row counts as missed).</summary>
     public long? RunId { get; init; }
+    /// <summary>The newest run when it is an undo (then <see cref="RunId"/> is null: no backfill run since it).</summary>
+    public long? UndoRunId { get; init; }
     /// <summary>
     /// Misplaced system rows written after that run last looked at their type (keys above its high-water marks): placed
     /// by the next run (a scheduled rerun). Still misplaced, so still a failed check (exit 3, DESIGN's contract).
@@ -185,7 +187,7 @@ public sealed record IntegrityReport
         ? $"{Table}: passed, no row is misplaced"
         : $"{Table}: FAILED, {MisplacedSystemRows:N0} system rows and {MisplacedUserRows:N0} user rows are misplaced" +
           (MisplacedSystemRows == 0 ? "" : RunId is null
-              ? " (no backfill run yet)"
+              ? UndoRunId is { } undo ? $" (undo run {undo} moved them back; no backfill run since)" : " (no backfill run yet)"
               : $"; of the system rows, {WrittenAfterRunRows:N0} were written after run {RunId} (keys above its high-water marks: " +
                 $"the next run places them) and {MissedSystemRows:N0} were missed by it" + (MissedSystemRows > 0 ? " (investigate)" : ""));
     /// <summary>Every system type, and every other type that has a misplaced row.</summary>

@@ -240,12 +240,13 @@ public sealed class BackfillService
         var p = context.Profile;
         // Told apart against the newest run when it is a backfill: rows above a type's high-water mark came after it.
         var control = context.Table.ControlSchema;
-        long? runId = null;
+        long? runId = null, undoRunId = null;
         if (await connection.ScalarAsync<int>(context.Provider, context.Dialect.ControlTablesExist(control), ct).ConfigureAwait(false) == 1)
         {
             var latest = await connection.QueryAsync(context.Provider, context.Dialect.LatestRun(context.Table),
                 r => (RunId: r.Get<long>("run_id"), Direction: r.Get<string>("direction")), ct).ConfigureAwait(false);
             if (latest.Count > 0 && latest[0].Direction == nameof(BackfillDirection.Backfill).ToLowerInvariant()) runId = latest[0].RunId;
+            else if (latest.Count > 0) undoRunId = latest[0].RunId;
         }
         var systemTypeIds = context.SystemTypes.Select(t => t.Id).ToList();
         var statement = runId is { } run
@@ -270,6 +271,7 @@ public sealed class BackfillService
         {
             Table = context.Display,
             RunId = runId,
+            UndoRunId = undoRunId,
             WrittenAfterRunRows = types.Where(t => t.IsSystemType).Sum(t => t.WrittenAfterRun),
             MisplacedSystemRows = types.Where(t => t.IsSystemType).Sum(t => t.MisplacedRows),
             MisplacedUserRows = scope.ResourceTypes.Count > 0 ? 0 : types.Where(t => !t.IsSystemType).Sum(t => t.MisplacedRows),

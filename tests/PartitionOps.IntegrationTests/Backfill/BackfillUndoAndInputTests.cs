@@ -26,6 +26,10 @@ public sealed class BackfillUndoAndInputTests(PostgresFixture postgres)
         Assert.False(integrity.Passed);
         Assert.Equal(valueSetRows, integrity.MisplacedSystemRows);
         Assert.Equal(valueSetRows, integrity.Types.Single(t => t.TypeName == "ValueSet").MisplacedRows);
+        // Said as what happened: an undo moved them back, not "no backfill run yet".
+        Assert.Null(integrity.RunId);
+        Assert.Equal(one.RunId, integrity.UndoRunId);
+        Assert.Contains($"(undo run {one.RunId} moved them back; no backfill run since)", integrity.Summary, StringComparison.Ordinal);
 
         var all = await _service.UndoAsync(db.Request());
         Assert.Equal(BackfillStatus.Done, all.Status);
