@@ -151,12 +151,15 @@ async Task<int> WholeCommandAsync()
 
 static string FindCli()
 {
+    // The project reference builds the CLI in the benchmark's own configuration (bin/<configuration>/<framework>/).
+    var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
     var dir = new DirectoryInfo(AppContext.BaseDirectory);
     while (dir != null && !File.Exists(Path.Combine(dir.FullName, "PartitionOps.sln"))) dir = dir.Parent;
-    var bin = Path.Combine(dir?.FullName ?? throw new InvalidOperationException("run from a checkout"), "src", "PartitionOps.Cli", "bin", "Release");
+    var bin = Path.Combine(dir?.FullName ?? throw new InvalidOperationException("run from a checkout"),
+        "src", "PartitionOps.Cli", "bin", configuration);
     var found = Directory.Exists(bin) ? Directory.GetFiles(bin, "partitionops.dll", SearchOption.AllDirectories) : [];
     return found.OrderByDescending(File.GetLastWriteTimeUtc).FirstOrDefault()
-        ?? throw new InvalidOperationException($"build the command line first: dotnet build -c Release src/PartitionOps.Cli (looked in {bin})");
+        ?? throw new InvalidOperationException($"build the command line first: dotnet build -c {configuration} src/PartitionOps.Cli (looked in {bin})");
 }
 
 static async Task<(System.Text.Json.JsonElement Result, double Seconds)> RunCliAsync(string dll, string cs)
