@@ -104,7 +104,8 @@ public class BuildMamlHelp : Task
             .Select(m => new XElement(Maml + "navigationLink",
                 new XElement(Maml + "linkText", m.Groups["text"].Value),
                 // A local file name is no URI: Get-Help -Online would try to open it.
-                new XElement(Maml + "uri", m.Groups["uri"].Value.StartsWith("http", StringComparison.Ordinal) ? m.Groups["uri"].Value : "")))));
+                new XElement(Maml + "uri",
+                    m.Groups["uri"].Value.StartsWith("http", StringComparison.Ordinal) ? m.Groups["uri"].Value : "")))));
         return command;
     }
 
@@ -262,7 +263,8 @@ public class BuildMamlHelp : Task
             if (forSyntax && AcceptedValues.Count > 0)
             {
                 element.Add(new XElement(Command + "parameterValueGroup", AcceptedValues.Select(v =>
-                    new XElement(Command + "parameterValue", new XAttribute("required", "false"), new XAttribute("variableLength", "false"), v))));
+                    new XElement(Command + "parameterValue", new XAttribute("required", "false"),
+                        new XAttribute("variableLength", "false"), v))));
             }
             else if (!isSwitch || !forSyntax)
             {

@@ -55,7 +55,8 @@ internal sealed class IlmDemo : IDemoSection
                 await ExecAsync(connection, $"CREATE TABLESPACE {tablespace} LOCATION '{folder}'", ct).ConfigureAwait(false);
             }
             await ExecAsync(connection, """
-                CREATE TABLE public.sales (id bigint NOT NULL, sale_date date NOT NULL, sold_at timestamp NOT NULL, amount numeric(12,2) NOT NULL)
+                CREATE TABLE public.sales (id bigint NOT NULL, sale_date date NOT NULL, sold_at timestamp NOT NULL,
+                    amount numeric(12,2) NOT NULL)
                 PARTITION BY RANGE (sale_date)
                 """, ct).ConfigureAwait(false);
             await ExecAsync(connection, "CREATE INDEX sales_sale_date ON public.sales (sale_date)", ct).ConfigureAwait(false);
