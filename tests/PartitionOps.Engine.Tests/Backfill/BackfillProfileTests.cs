@@ -9,8 +9,10 @@ public sealed class BackfillProfileTests
     {
         var p = BackfillProfile.Load("fhir");
         Assert.Same(BackfillProfile.Fhir, p);
-        Assert.Equal(("Resource", "ResourceType", "PartitionId", "smallint", 2, 1), (p.Table, p.LookupTable, p.PartitionColumn, p.PartitionColumnType, p.DefaultValue, p.SystemValue));
-        Assert.Equal(["SearchParameter", "OperationDefinition", "StructureDefinition", "ValueSet", "CodeSystem", "CapabilityStatement", "CompartmentDefinition"], p.SystemTypes);
+        Assert.Equal(("Resource", "ResourceType", "PartitionId", "smallint", 2, 1),
+            (p.Table, p.LookupTable, p.PartitionColumn, p.PartitionColumnType, p.DefaultValue, p.SystemValue));
+        Assert.Equal(["SearchParameter", "OperationDefinition", "StructureDefinition", "ValueSet", "CodeSystem", "CapabilityStatement",
+            "CompartmentDefinition"], p.SystemTypes);
         Assert.Equal("IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version", p.SystemIndexName);
         Assert.Equal("IX_Resource_DefaultPartition_ResourceTypeId_ResourceId_Version", p.DefaultIndexName);
         Assert.Same(p, p.Validated());
@@ -28,7 +30,8 @@ public sealed class BackfillProfileTests
               "system_index_name": "IX_Doc_System", "default_index_name": "IX_Doc_Default",
             }
             """);
-        Assert.Equal(("Document", "DocType", "DocTypeId", "DocId", "Tier", 20, 10), (p.Table, p.LookupTable, p.TypeColumn, p.KeyColumn, p.PartitionColumn, p.DefaultValue, p.SystemValue));
+        Assert.Equal(("Document", "DocType", "DocTypeId", "DocId", "Tier", 20, 10),
+            (p.Table, p.LookupTable, p.TypeColumn, p.KeyColumn, p.PartitionColumn, p.DefaultValue, p.SystemValue));
         Assert.Equal("Name", p.LookupNameColumn);
         Assert.Equal(["Template"], p.SystemTypes);
     }

@@ -4,7 +4,8 @@ namespace PartitionOps.Engine.Tests.Backfill;
 
 public sealed class BackfillResultTests
 {
-    private static TypeProgress Type(long scanned) => new() { TypeName = "ValueSet", TypeId = 4, Status = BackfillStatus.Done, RowsScanned = scanned };
+    private static TypeProgress Type(long scanned) =>
+        new() { TypeName = "ValueSet", TypeId = 4, Status = BackfillStatus.Done, RowsScanned = scanned };
 
     [Fact]
     public void The_rate_is_phase_3_rows_of_this_call_over_phase_3_time_only()
@@ -25,5 +26,6 @@ public sealed class BackfillResultTests
 
     [Fact]
     public void No_phase_3_means_no_rate() =>
-        Assert.Equal(0, new BackfillResult { Status = BackfillStatus.Done, Elapsed = TimeSpan.FromMinutes(3), Types = [Type(5)] }.RowsPerSecond);
+        Assert.Equal(0, new BackfillResult { Status = BackfillStatus.Done, Elapsed = TimeSpan.FromMinutes(3),
+            Types = [Type(5)] }.RowsPerSecond);
 }

@@ -11,7 +11,8 @@ public sealed class FilteredIndexProfileTests
     [Fact]
     public void Without_an_indexes_list_the_profile_builds_the_spec_s_two_from_the_old_keys()
     {
-        var p = BackfillProfile.Parse("""{ "index_columns": ["ResourceTypeId", "ResourceId"], "system_index_name": "IX_S", "default_index_name": "IX_D" }""");
+        var p = BackfillProfile.Parse(
+            """{ "index_columns": ["ResourceTypeId", "ResourceId"], "system_index_name": "IX_S", "default_index_name": "IX_D" }""");
         var indexes = p.FilteredIndexes();
         Assert.Equal([("IX_S", 1), ("IX_D", 2)], indexes.Select(i => (i.Name, i.FilterValue)));
         Assert.All(indexes, i => Assert.Equal(["ResourceTypeId", "ResourceId"], i.Columns));
@@ -24,7 +25,8 @@ public sealed class FilteredIndexProfileTests
     {
         var p = BackfillProfile.Parse("""
             { "indexes": [
-                { "name": "A", "partition": "default", "columns": ["ResourceTypeId"], "include": ["Version"], "where": { "IsHistory": false, "Kind": 7 } },
+                { "name": "A", "partition": "default", "columns": ["ResourceTypeId"], "include": ["Version"],
+                  "where": { "IsHistory": false, "Kind": 7 } },
                 { "name": "B", "partition": "system", "columns": ["ResourceId"], "unique": false },
                 { "name": "C", "partition": "system", "columns": ["ResourceTypeId", "ResourceId"] } ] }
             """);
@@ -62,7 +64,8 @@ public sealed class FilteredIndexProfileTests
     {
         public bool Equals(FilteredIndex? a, FilteredIndex? b) =>
             a is not null && b is not null && a.Name == b.Name && a.FilterValue == b.FilterValue &&
-            a.Unique == b.Unique && a.Columns.SequenceEqual(b.Columns) && a.Include.SequenceEqual(b.Include) && a.Where.SequenceEqual(b.Where);
+            a.Unique == b.Unique && a.Columns.SequenceEqual(b.Columns) && a.Include.SequenceEqual(b.Include)
+                && a.Where.SequenceEqual(b.Where);
         public int GetHashCode(FilteredIndex i) => i.Name.GetHashCode(StringComparison.Ordinal);
     }
 
@@ -73,10 +76,14 @@ public sealed class FilteredIndexProfileTests
     [InlineData("""{ "indexes": [ { "name": "A", "partition": "system", "columns": [] } ] }""", "indexes[0].columns")]
     [InlineData("""{ "indexes": [ { "name": "A", "partition": "system", "columns": ["x;y"] } ] }""", "indexes[0].columns")]
     [InlineData("""{ "indexes": [ { "name": "A", "partition": "system", "columns": ["x"], "include": ["x"] } ] }""", "indexes[0].include")]
-    [InlineData("""{ "indexes": [ { "name": "A", "partition": "system", "columns": ["x"], "where": { "y": "0" } } ] }""", "indexes[0].where.y")]
-    [InlineData("""{ "indexes": [ { "name": "A", "partition": "system", "columns": ["x"], "where": { "y": 1.5 } } ] }""", "indexes[0].where.y")]
-    [InlineData("""{ "indexes": [ { "name": "A", "partition": "system", "columns": ["x"], "where": { "PartitionId": 1 } } ] }""", "indexes[0].where")]
-    [InlineData("""{ "indexes": [ { "name": "A", "partition": "system", "columns": ["x"] }, { "name": "a", "partition": "default", "columns": ["x"] } ] }""",
+    [InlineData("""{ "indexes": [ { "name": "A", "partition": "system", "columns": ["x"], "where": { "y": "0" } } ] }""",
+        "indexes[0].where.y")]
+    [InlineData("""{ "indexes": [ { "name": "A", "partition": "system", "columns": ["x"], "where": { "y": 1.5 } } ] }""",
+        "indexes[0].where.y")]
+    [InlineData("""{ "indexes": [ { "name": "A", "partition": "system", "columns": ["x"], "where": { "PartitionId": 1 } } ] }""",
+        "indexes[0].where")]
+    [InlineData("""{ "indexes": [ { "name": "A", "partition": "system", "columns": ["x"] }, """ +
+        """{ "name": "a", "partition": "default", "columns": ["x"] } ] }""",
         "indexes[1].name")]
     [InlineData("""{ "indexes": [ { "name": "A", "partition": "system", "columns": ["x"], "colour": 1 } ] }""", "colour")]
     public void A_bad_index_entry_is_refused_naming_the_field(string json, string field)
@@ -95,7 +102,8 @@ public sealed class FilteredIndexProfileTests
     [InlineData(10_081, nameof(IndexBuildOptions.MaxDurationMinutes))]
     public void Max_duration_outside_what_sql_server_accepts_is_invalid_input(int minutes, string option)
     {
-        var error = Assert.Throws<InvalidRequestException>(() => (Request() with { Index = new() { MaxDurationMinutes = minutes } }).Validated());
+        var error = Assert.Throws<InvalidRequestException>(() => (Request() with { Index = new() { MaxDurationMinutes = minutes } })
+            .Validated());
         Assert.Equal(option, error.Parameter);
         Assert.Contains("10,080", error.Message);
         (Request() with { Index = new() { MaxDurationMinutes = 10_080 } }).Validated();
@@ -111,7 +119,8 @@ public sealed class FilteredIndexProfileTests
         Assert.Equal(nameof(BackfillRequest.IndexBuildRowsPerSecond),
             Assert.Throws<InvalidRequestException>(() => (Request() with { IndexBuildRowsPerSecond = 0 }).Validated()).Parameter);
         Assert.Equal(nameof(BackfillRequest.IndexBuildRowsPerSecond),
-            Assert.Throws<InvalidRequestException>(() => (Request() with { IndexBuildRowsPerSecond = 9_999_999_999_999 }).Validated()).Parameter);
+            Assert.Throws<InvalidRequestException>(() => (Request() with { IndexBuildRowsPerSecond = 9_999_999_999_999 }).Validated())
+                .Parameter);
         Assert.Equal(nameof(IndexBuildOptions.MaxDop),
             Assert.Throws<InvalidRequestException>(() => new SqlServerBackfillDialect().BuildFilteredIndex(
                 new BackfillTable("dbo", BackfillProfile.Fhir, "c"), BackfillProfile.Fhir.FilteredIndexes()[0], [], [],

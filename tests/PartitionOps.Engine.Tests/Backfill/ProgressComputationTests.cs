@@ -9,7 +9,8 @@ public sealed class ProgressComputationTests
 
     private static Checkpoint Row(string status, long scanned, TimeSpan worked, long? estimate = null) => new()
     {
-        RunId = 1, TypeId = 4, TypeName = "ValueSet", Status = status, RowsScanned = scanned, RowsUpdated = scanned, EstimatedRows = estimate,
+        RunId = 1, TypeId = 4, TypeName = "ValueSet", Status = status, RowsScanned = scanned, RowsUpdated = scanned,
+            EstimatedRows = estimate,
         StartedAt = T0, UpdatedAt = T0 + worked, LastKey = 10,
     };
 

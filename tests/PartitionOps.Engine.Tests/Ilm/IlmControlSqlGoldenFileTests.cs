@@ -12,8 +12,10 @@ namespace PartitionOps.Engine.Tests.Ilm;
 /// </summary>
 public sealed class IlmControlSqlGoldenFileTests
 {
-    private static readonly MergeAuditEntry Audit = new("CMR", "SALES_PART", "P_2023_11", "P_2023", "FAILED", new string('x', 4100), 2.5m, 42);
-    private static readonly ExecutionLogEntry Log = new("CMR", "SALES_PART", "P_2023_11", "MOVE", "TBS_HOT", "TBS_WARM", "SUCCESS", null, 1.25m, "ALTER TABLE ...");
+    private static readonly MergeAuditEntry Audit = new("CMR", "SALES_PART", "P_2023_11", "P_2023", "FAILED", new string('x', 4100), 2.5m,
+        42);
+    private static readonly ExecutionLogEntry Log = new("CMR", "SALES_PART", "P_2023_11", "MOVE", "TBS_HOT", "TBS_WARM", "SUCCESS", null,
+        1.25m, "ALTER TABLE ...");
 
     public static string Render(IIlmDialect d)
     {
@@ -39,7 +41,8 @@ public sealed class IlmControlSqlGoldenFileTests
         {
             text.Append("-- ").Append(name).Append('\n').Append(s.Text.Replace("\r\n", "\n")).Append(";\n");
             foreach (var p in s.Parameters)
-                text.Append("--   ").Append(p.Name).Append(" = ").Append(p.Value is string v && v.Length > 40 ? $"<{v.Length} chars>" : p.Value ?? "NULL").Append('\n');
+                text.Append("--   ").Append(p.Name).Append(" = ")
+                    .Append(p.Value is string v && v.Length > 40 ? $"<{v.Length} chars>" : p.Value ?? "NULL").Append('\n');
             text.Append('\n');
         }
         return text.ToString();
@@ -71,5 +74,6 @@ public sealed class IlmControlSqlGoldenFileTests
         Assert.DoesNotContain(" AVG(", text);
     }
 
-    private static string SourceDirectory([System.Runtime.CompilerServices.CallerFilePath] string file = "") => Path.GetDirectoryName(file)!;
+    private static string SourceDirectory([System.Runtime.CompilerServices.CallerFilePath] string file = "") =>
+        Path.GetDirectoryName(file)!;
 }

@@ -36,9 +36,11 @@ public sealed class PartitionNameTests
     public void Monthly_bounds_must_be_exactly_the_named_month()
     {
         var name = PartitionName.Parse("P_2023_11");
-        Assert.True(name.BoundsMatch(new PartitionInfo { Name = "P_2023_11", LowerBound = new(2023, 11, 1), UpperBound = new(2023, 12, 1) }));
+        Assert.True(name.BoundsMatch(new PartitionInfo { Name = "P_2023_11", LowerBound = new(2023, 11, 1),
+            UpperBound = new(2023, 12, 1) }));
         Assert.True(name.BoundsMatch(new PartitionInfo { Name = "P_2023_11", UpperBound = new(2023, 12, 1) }));
-        Assert.False(name.BoundsMatch(new PartitionInfo { Name = "P_2023_11", LowerBound = new(2023, 10, 1), UpperBound = new(2023, 12, 1) }));
+        Assert.False(name.BoundsMatch(
+            new PartitionInfo { Name = "P_2023_11", LowerBound = new(2023, 10, 1), UpperBound = new(2023, 12, 1) }));
         Assert.False(name.BoundsMatch(new PartitionInfo { Name = "P_2023_11", UpperBound = new(2024, 1, 1) }));
     }
 }
@@ -58,8 +60,10 @@ public sealed class LayoutJsonTests
             ServerMajorVersion = 19,
             Partitions =
             [
-                new PartitionInfo { Name = "P_2023", Position = 1, UpperBound = new(2023, 11, 1), Tablespace = "TBS_WARM", Compression = "BASIC", RowEstimate = 1000 },
-                new PartitionInfo { Name = "P_2023_11", Position = 2, LowerBound = new(2023, 11, 1), UpperBound = new(2023, 12, 1), Tablespace = "TBS_HOT", Compression = "NONE", RowEstimate = 100, IsInterval = true },
+                new PartitionInfo { Name = "P_2023", Position = 1, UpperBound = new(2023, 11, 1), Tablespace = "TBS_WARM",
+                    Compression = "BASIC", RowEstimate = 1000 },
+                new PartitionInfo { Name = "P_2023_11", Position = 2, LowerBound = new(2023, 11, 1), UpperBound = new(2023, 12, 1),
+                    Tablespace = "TBS_HOT", Compression = "NONE", RowEstimate = 100, IsInterval = true },
                 new PartitionInfo { Name = "P_MAX", Position = 3, Tablespace = "TBS_HOT" },
             ],
         };

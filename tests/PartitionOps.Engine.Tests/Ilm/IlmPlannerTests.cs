@@ -7,10 +7,13 @@ namespace PartitionOps.Engine.Tests.Ilm;
 /// <summary>Layout builders shared by the ILM unit tests.</summary>
 internal static class Layouts
 {
-    public static PartitionInfo Yearly(int year, DateTime upper, string tablespace = "TBS_WARM", string? compression = "BASIC", long rows = 1000, DateTime? lower = null) =>
-        new() { Name = $"P_{year}", LowerBound = lower, UpperBound = upper, Tablespace = tablespace, Compression = compression, RowEstimate = rows };
+    public static PartitionInfo Yearly(int year, DateTime upper, string tablespace = "TBS_WARM", string? compression = "BASIC",
+        long rows = 1000, DateTime? lower = null) =>
+        new() { Name = $"P_{year}", LowerBound = lower, UpperBound = upper, Tablespace = tablespace, Compression = compression,
+            RowEstimate = rows };
 
-    public static PartitionInfo Monthly(int year, int month, string tablespace = "TBS_HOT", string? compression = "NONE", long rows = 100, bool withLower = false) =>
+    public static PartitionInfo Monthly(int year, int month, string tablespace = "TBS_HOT", string? compression = "NONE", long rows = 100,
+        bool withLower = false) =>
         new()
         {
             Name = $"P_{year}_{month:D2}",
@@ -38,11 +41,13 @@ public sealed class IlmPlannerTests
     private static IlmPlan Plan(PartitionLayout layout, string asOf, IlmPolicy? policy = null, IlmPlanOptions? options = null) =>
         IlmPlanner.Plan(layout, policy ?? Policy, Layouts.Day(asOf), options);
 
-    private static void AssertNothingLeftToDo(PartitionLayout layout, IlmPlan plan, string asOf, IlmPolicy? policy = null, IlmPlanOptions? options = null)
+    private static void AssertNothingLeftToDo(PartitionLayout layout, IlmPlan plan, string asOf, IlmPolicy? policy = null,
+        IlmPlanOptions? options = null)
     {
         var after = PlanEffects.Apply(layout, plan);
         var again = Plan(after, asOf, policy, options);
-        Assert.False(again.HasWork, "planning right after a run must find nothing: " + string.Join("; ", again.Work.Select(a => a.Describe())));
+        Assert.False(again.HasWork, "planning right after a run must find nothing: " + string.Join("; ",
+            again.Work.Select(a => a.Describe())));
     }
 
     [Fact]
@@ -88,7 +93,8 @@ public sealed class IlmPlannerTests
     [Fact]
     public void Interval_partitioned_tables_merge_pairwise()
     {
-        var layout = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1)), Layouts.Monthly(2023, 11), Layouts.Monthly(2023, 12)) with { IsIntervalPartitioned = true };
+        var layout = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1)), Layouts.Monthly(2023, 11),
+            Layouts.Monthly(2023, 12)) with { IsIntervalPartitioned = true };
         var plan = Plan(layout, "2026-01-01");
         var merges = plan.Work.Cast<MergeAction>().ToList();
         Assert.Equal(2, merges.Count);
@@ -276,7 +282,8 @@ public sealed class IlmPlannerTests
             Warm = users with { Interval = PartitionInterval.Yearly, AgeMonths = 60, MergeMonthly = true },
             Cold = users with { Interval = PartitionInterval.Yearly, AgeMonths = null, MergeMonthly = true },
         };
-        var layout = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1), "USERS", "NONE"), Layouts.Monthly(2023, 11, "USERS"), Layouts.Monthly(2023, 12, "USERS"));
+        var layout = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1), "USERS", "NONE"), Layouts.Monthly(2023, 11, "USERS"),
+            Layouts.Monthly(2023, 12, "USERS"));
         var plan = Plan(layout, "2026-01-01", policy);
         Assert.Equal(plan.Work, plan.Actions);
         Assert.Equal(["P_2023", "P_2023_11", "P_2023_12"], Assert.IsType<MergeAction>(Assert.Single(plan.Work)).Sources);
@@ -371,7 +378,8 @@ public sealed class IlmPlannerTests
         // 2022 (2 months) fits; 2023 (5 months) does not fit in the 3 left: it waits whole, its months only moved.
         var merge = Assert.Single(plan.Work.OfType<MergeAction>());
         Assert.Equal(["P_2022", "P_2022_11", "P_2022_12"], merge.Sources);
-        Assert.Equal(["P_2023_08", "P_2023_09", "P_2023_10", "P_2023_11", "P_2023_12"], plan.Work.OfType<MoveAction>().Select(m => m.PartitionName));
+        Assert.Equal(["P_2023_08", "P_2023_09", "P_2023_10", "P_2023_11", "P_2023_12"],
+            plan.Work.OfType<MoveAction>().Select(m => m.PartitionName));
         var skips = plan.Actions.OfType<SkipAction>().ToList();
         Assert.Equal(5, skips.Count);
         Assert.All(skips, s =>
@@ -383,7 +391,8 @@ public sealed class IlmPlannerTests
 
         // The next run merges the whole of 2023 in one operation.
         var next = Plan(PlanEffects.Apply(layout, plan), "2026-01-01", yc, new IlmPlanOptions { MaxMerges = 5 });
-        Assert.Equal(["P_2023", "P_2023_08", "P_2023_09", "P_2023_10", "P_2023_11", "P_2023_12"], Assert.IsType<MergeAction>(Assert.Single(next.Work)).Sources);
+        Assert.Equal(["P_2023", "P_2023_08", "P_2023_09", "P_2023_10", "P_2023_11", "P_2023_12"],
+            Assert.IsType<MergeAction>(Assert.Single(next.Work)).Sources);
     }
 
     [Fact]
@@ -409,7 +418,9 @@ public sealed class IlmPlannerTests
         // 2024 starts from January after the complete P_2023: 12 months (January included) merge into P_2024.
         var yc = Policy with { Strategy = MergeStrategy.YearComplete };
         var layout = Layouts.Of([Layouts.Yearly(2023, new(2024, 1, 1)), .. Layouts.Months(2024, 1, 12)]);
-        Assert.Equal(12, Assert.IsType<MergeAction>(Assert.Single(Plan(layout, "2027-01-01", yc, new IlmPlanOptions { MaxMerges = 12 }).Work.OfType<MergeAction>())).MergedSources.Count);
+        Assert.Equal(12, Assert.IsType<MergeAction>(
+            Assert.Single(Plan(layout, "2027-01-01", yc, new IlmPlanOptions { MaxMerges = 12 }).Work.OfType<MergeAction>()))
+            .MergedSources.Count);
 
         var capped = Plan(layout, "2027-01-01", yc, new IlmPlanOptions { MaxMerges = 11 });
         Assert.Empty(capped.Work.OfType<MergeAction>());
@@ -499,7 +510,8 @@ public sealed class IlmPlannerTests
     [Fact]
     public void Months_already_in_their_tier_need_no_move_if_the_merge_fails()
     {
-        var layout = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1)), Layouts.Monthly(2023, 11, "TBS_WARM", "BASIC"), Layouts.Monthly(2023, 12));
+        var layout = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1)), Layouts.Monthly(2023, 11, "TBS_WARM", "BASIC"),
+            Layouts.Monthly(2023, 12));
         var merge = Assert.IsType<MergeAction>(Assert.Single(Plan(layout, "2026-01-01").Work));
         Assert.Equal(["P_2023_12"], merge.MovesIfFailed.Select(m => m.PartitionName));
 
@@ -529,7 +541,8 @@ public sealed class IlmPlannerTests
     public void A_new_yearly_partition_moves_every_month_if_its_merge_fails_but_never_the_yearly_head()
     {
         // January after the complete P_2023 starts P_2024 with February: both months are merged-in sources.
-        var layout = Layouts.Of(Layouts.Yearly(2023, new(2024, 1, 1), "TBS_HOT", "NONE"), Layouts.Monthly(2024, 1), Layouts.Monthly(2024, 2));
+        var layout = Layouts.Of(Layouts.Yearly(2023, new(2024, 1, 1), "TBS_HOT", "NONE"), Layouts.Monthly(2024, 1),
+            Layouts.Monthly(2024, 2));
         var plan = Plan(layout, "2026-03-01");
         var merge = plan.Work.OfType<MergeAction>().Single();
         Assert.Equal("P_2024", merge.TargetName);
@@ -544,7 +557,8 @@ public sealed class IlmPlannerTests
     [Fact]
     public void Pairwise_merges_each_move_their_own_month_if_they_fail()
     {
-        var layout = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1)), Layouts.Monthly(2023, 11), Layouts.Monthly(2023, 12)) with { IsIntervalPartitioned = true };
+        var layout = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1)), Layouts.Monthly(2023, 11),
+            Layouts.Monthly(2023, 12)) with { IsIntervalPartitioned = true };
         var merges = Plan(layout, "2026-01-01").Work.OfType<MergeAction>().ToList();
         Assert.Equal([["P_2023_11"], ["P_2023_12"]], merges.Select(m => m.MovesIfFailed.Select(x => x.PartitionName).ToList()));
     }
@@ -553,7 +567,8 @@ public sealed class IlmPlannerTests
     public void A_dry_run_shows_the_fallback_in_the_merge_and_no_separate_move()
     {
         var layout = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1)), Layouts.Monthly(2023, 11));
-        var planned = PartitionOps.Engine.Ilm.IlmService.PlanOffline(layout, Policy, new DateOnly(2025, 12, 1), PartitionOps.Engine.Providers.Oracle.OracleProvider.Instance);
+        var planned = PartitionOps.Engine.Ilm.IlmService.PlanOffline(layout, Policy, new DateOnly(2025, 12, 1),
+            PartitionOps.Engine.Providers.Oracle.OracleProvider.Instance);
         var step = Assert.Single(planned.Steps);
         Assert.Contains("if the merge fails, P_2023_11 is moved to TBS_WARM on its own", step.Describe());
         Assert.DoesNotContain(step.Statements, s => s.Text.Contains("MOVE PARTITION"));
@@ -565,7 +580,8 @@ public sealed class IlmPlannerTests
     public void Edge_case_3_a_partial_yearly_partition_at_the_tier_boundary_grows_by_exactly_the_due_month()
     {
         // P_2023 ends at 2023-11-01; on 2025-12-01 November has just turned WARM, December is still HOT.
-        var layout = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1), lower: new(2023, 1, 1)), Layouts.Monthly(2023, 11), Layouts.Monthly(2023, 12));
+        var layout = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1), lower: new(2023, 1, 1)), Layouts.Monthly(2023, 11),
+            Layouts.Monthly(2023, 12));
 
         Assert.False(Plan(layout, "2025-11-30").HasWork); // one day before the boundary nothing is due
 
@@ -604,11 +620,14 @@ public sealed class IlmPlannerTests
         var merged = Assert.Single(PlanEffects.Apply(layout, plan).Partitions);
         Assert.Equal(("P_2023", "TBS_WARM", "BASIC"), (merged.Name, merged.Tablespace, merged.Compression));
         // The statement states the compression: an Oracle merge would otherwise take the table's default.
-        var planned = PartitionOps.Engine.Ilm.IlmService.PlanOffline(layout, Policy, new DateOnly(2026, 1, 1), PartitionOps.Engine.Providers.Oracle.OracleProvider.Instance);
-        Assert.Contains(planned.Steps.Single().Statements, st => st.Text.Contains(PartitionOps.Engine.Providers.Oracle.OracleIlmDialect.CompressionClause("BASIC")));
+        var planned = PartitionOps.Engine.Ilm.IlmService.PlanOffline(layout, Policy, new DateOnly(2026, 1, 1),
+            PartitionOps.Engine.Providers.Oracle.OracleProvider.Instance);
+        Assert.Contains(planned.Steps.Single().Statements,
+            st => st.Text.Contains(PartitionOps.Engine.Providers.Oracle.OracleIlmDialect.CompressionClause("BASIC")));
 
         // A yearly partition with another compression than its tier's: the result gets the tier's (DESIGN §6), not the yearly one's.
-        var advanced = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1), compression: "ADVANCED"), Layouts.Monthly(2023, 11, "TBS_HOT", "NONE"));
+        var advanced = Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1), compression: "ADVANCED"),
+            Layouts.Monthly(2023, 11, "TBS_HOT", "NONE"));
         var plan2 = Plan(advanced, "2025-12-01");
         Assert.Equal("BASIC", Assert.IsType<MergeAction>(Assert.Single(plan2.Work)).Compression);
         Assert.Equal("BASIC", Assert.Single(PlanEffects.Apply(advanced, plan2).Partitions).Compression);
@@ -620,7 +639,8 @@ public sealed class IlmPlannerTests
     {
         var policy = Policy with { Warm = Policy.Warm with { MergeMonthly = false } };
         var layout = Layouts.Of(
-            Layouts.Yearly(2019, new(2019, 11, 1), "TBS_COLD", lower: new(2019, 1, 1)), Layouts.Monthly(2019, 11, "TBS_WARM", "BASIC"), Layouts.Monthly(2019, 12, "TBS_WARM", "BASIC"),
+            Layouts.Yearly(2019, new(2019, 11, 1), "TBS_COLD", lower: new(2019, 1, 1)), Layouts.Monthly(2019, 11, "TBS_WARM", "BASIC"),
+                Layouts.Monthly(2019, 12, "TBS_WARM", "BASIC"),
             Layouts.Yearly(2023, new(2023, 11, 1), lower: new(2023, 1, 1)), Layouts.Monthly(2023, 11), Layouts.Monthly(2023, 12));
 
         var plan = Plan(layout, "2026-01-01", policy);
@@ -628,7 +648,8 @@ public sealed class IlmPlannerTests
         // COLD still merges (its merge_monthly is true); WARM months are only moved, and stay monthly without complaint.
         var merge = Assert.Single(plan.Work.OfType<MergeAction>());
         Assert.Equal((IlmTier.Cold, "P_2019"), (merge.Tier, merge.TargetName));
-        Assert.Equal([("P_2023_11", "TBS_WARM"), ("P_2023_12", "TBS_WARM")], plan.Work.OfType<MoveAction>().Select(m => (m.PartitionName, m.ToTablespace)));
+        Assert.Equal([("P_2023_11", "TBS_WARM"), ("P_2023_12", "TBS_WARM")],
+            plan.Work.OfType<MoveAction>().Select(m => (m.PartitionName, m.ToTablespace)));
         Assert.DoesNotContain(plan.Actions.OfType<SkipAction>(), s => s.Partition.StartsWith("P_2023", StringComparison.Ordinal));
         var after = PlanEffects.Apply(layout, plan);
         Assert.Equal(["P_2019", "P_2023", "P_2023_11", "P_2023_12"], after.Partitions.Select(p => p.Name));

@@ -19,7 +19,8 @@ public sealed class IlmConfigTests
     {
         var c = IlmConfig.FromValues(new Dictionary<string, string?>());
         Assert.Equal((true, 30, true, 50), (c.AutoMergePartitions, c.MergeLockTimeoutSeconds, c.MergeRetryFailed, c.MaxMergesPerRun));
-        Assert.Equal(["AUTO_MERGE_PARTITIONS", "MERGE_LOCK_TIMEOUT", "MERGE_RETRY_FAILED", "MAX_MERGES_PER_RUN"], IlmConfig.Defaults.Select(d => d.Key));
+        Assert.Equal(["AUTO_MERGE_PARTITIONS", "MERGE_LOCK_TIMEOUT", "MERGE_RETRY_FAILED", "MAX_MERGES_PER_RUN"],
+            IlmConfig.Defaults.Select(d => d.Key));
     }
 
     [Fact]
@@ -27,7 +28,8 @@ public sealed class IlmConfigTests
     {
         var c = IlmConfig.FromValues(new Dictionary<string, string?>
         {
-            ["AUTO_MERGE_PARTITIONS"] = "N", ["MERGE_LOCK_TIMEOUT"] = "5", ["MERGE_RETRY_FAILED"] = "n", ["MAX_MERGES_PER_RUN"] = "3", ["OTHER"] = "x",
+            ["AUTO_MERGE_PARTITIONS"] = "N", ["MERGE_LOCK_TIMEOUT"] = "5", ["MERGE_RETRY_FAILED"] = "n", ["MAX_MERGES_PER_RUN"] = "3",
+                ["OTHER"] = "x",
         });
         Assert.Equal((false, 5, false, 3), (c.AutoMergePartitions, c.MergeLockTimeoutSeconds, c.MergeRetryFailed, c.MaxMergesPerRun));
         var o = c.With(new IlmConfigOverrides { LockTimeoutSeconds = 60, MaxMerges = 10 });
@@ -60,7 +62,8 @@ public sealed class IlmConfigTests
     {
         Assert.Equal(stored, IlmConfig.Normalize(key, value));
         // What is stored reads back as what was meant.
-        Assert.Equal(IlmConfig.FromValues(new Dictionary<string, string?> { [key] = value }), IlmConfig.FromValues(new Dictionary<string, string?> { [key] = stored }));
+        Assert.Equal(IlmConfig.FromValues(new Dictionary<string, string?> { [key] = value }),
+            IlmConfig.FromValues(new Dictionary<string, string?> { [key] = stored }));
     }
 
     [Theory]
@@ -77,8 +80,10 @@ public sealed class IlmConfigTests
     [Fact]
     public void Bad_overrides_name_the_option()
     {
-        Assert.Contains("LockTimeoutSeconds", Assert.Throws<InvalidRequestException>(() => new IlmConfigOverrides { LockTimeoutSeconds = 0 }.Validate()).Message);
-        Assert.Contains("MaxMerges", Assert.Throws<InvalidRequestException>(() => new IlmConfigOverrides { MaxMerges = -2 }.Validate()).Message);
+        Assert.Contains("LockTimeoutSeconds",
+            Assert.Throws<InvalidRequestException>(() => new IlmConfigOverrides { LockTimeoutSeconds = 0 }.Validate()).Message);
+        Assert.Contains("MaxMerges", Assert.Throws<InvalidRequestException>(() => new IlmConfigOverrides { MaxMerges = -2 }.Validate())
+            .Message);
     }
 
     [Theory]
@@ -102,7 +107,8 @@ public sealed class IlmRunResultTests
         var merge = Assert.IsType<MergeAction>(Assert.Single(planned.Steps).Action);
         // 1,000 rows in P_2023, 100 in each month: 200 merged in, 1,200 in the grown P_2023.
         var ok = new ActionOutcome(merge, IlmStatus.Success, null, null, TimeSpan.FromSeconds(1), 1200, 1200, []) { RowsMerged = 200 };
-        var failed = new ActionOutcome(merge, IlmStatus.Failed, "LockTimeout", ErrorKind.LockTimeout, TimeSpan.Zero, 1200, null, []) { RowsMerged = 200 };
+        var failed = new ActionOutcome(merge, IlmStatus.Failed, "LockTimeout", ErrorKind.LockTimeout, TimeSpan.Zero, 1200, null,
+            []) { RowsMerged = 200 };
         Assert.Equal(200, new IlmRunResult(planned, [ok], [], DryRun: false).RowsMerged);
         Assert.Equal(0, new IlmRunResult(planned, [failed], [], DryRun: false).RowsMerged);
     }
@@ -151,7 +157,8 @@ public sealed class IlmMonitoringTests
     [InlineData(100, 100, 0, 10, 60, 1, "failed merges not retried in 7 days")]
     [InlineData(100, 95, 5, 10, 60, 0, "merge success rate")]
     [InlineData(100, 100, 0, 31, 60, 0, "average merge time")]
-    public void Each_alert_and_criterion_can_fail_the_check(long total, long ok, long failed, decimal avg, decimal max, long stale, string failing)
+    public void Each_alert_and_criterion_can_fail_the_check(long total, long ok, long failed, decimal avg, decimal max, long stale,
+        string failing)
     {
         var r = IlmHealth.Evaluate("T", new MergeStatistics(total, ok, failed, avg, max), stale, Summary(10, 1));
         Assert.False(r.Passed);
@@ -170,7 +177,8 @@ public sealed class IlmMonitoringTests
     public void Thresholds_are_configurable()
     {
         var stats = new MergeStatistics(100, 85, 15, 10m, 60m);
-        Assert.True(IlmHealth.Evaluate("T", stats, 0, null, new IlmHealthThresholds { MaxFailureRatePercent = 20, MinSuccessRatePercent = 80 }).Passed);
+        Assert.True(IlmHealth.Evaluate("T", stats, 0, null,
+            new IlmHealthThresholds { MaxFailureRatePercent = 20, MinSuccessRatePercent = 80 }).Passed);
         Assert.Throws<InvalidRequestException>(() => IlmHealth.Evaluate("T", stats, 0, null, new IlmHealthThresholds { WindowDays = 0 }));
     }
 }
@@ -178,7 +186,8 @@ public sealed class IlmMonitoringTests
 public sealed class IlmSimulationTests
 {
     private static PartitionLayout TwoYearsOfMonths() =>
-        Layouts.Of([Layouts.Yearly(2022, new(2023, 1, 1), rows: 12_000), .. Layouts.Months(2023, 1, 12, rows: 1000), .. Layouts.Months(2024, 1, 12, rows: 1000),
+        Layouts.Of([Layouts.Yearly(2022, new(2023, 1, 1), rows: 12_000), .. Layouts.Months(2023, 1, 12, rows: 1000),
+            .. Layouts.Months(2024, 1, 12, rows: 1000),
             new PartitionInfo { Name = "P_MAX", Tablespace = "TBS_HOT", Compression = "NONE", RowEstimate = 0 }]);
 
     [Fact]
@@ -256,7 +265,8 @@ public sealed class IlmSimulationTests
             Provider = PostgreSqlProvider.Instance,
             Strategies = [MergeStrategy.YearComplete, MergeStrategy.Incremental],
         });
-        double Ratio(int strategy, MergeMethod method) => result.Strategies[strategy].Methods.Single(m => m.Method == method).RowsWrittenPerAgedRow!.Value;
+        double Ratio(int strategy, MergeMethod method) => result.Strategies[strategy].Methods.Single(m => m.Method == method)
+            .RowsWrittenPerAgedRow!.Value;
         var (completeRebuild, completeInPlace) = (Ratio(0, MergeMethod.Rebuild), Ratio(0, MergeMethod.InPlace));
         var (incrementalRebuild, incrementalInPlace) = (Ratio(1, MergeMethod.Rebuild), Ratio(1, MergeMethod.InPlace));
         Assert.True(completeRebuild is > 1.8 and < 2.0, $"year_complete rebuild: {completeRebuild}");
@@ -293,7 +303,8 @@ public sealed class IlmSimulationTests
     [Fact]
     public void To_before_from_is_bad_input()
     {
-        var e = Assert.Throws<InvalidRequestException>(() => new IlmService().Simulate(new IlmSimulateRequest(TwoYearsOfMonths(), new(2025, 1, 1), new(2024, 1, 1))));
+        var e = Assert.Throws<InvalidRequestException>(() => new IlmService()
+            .Simulate(new IlmSimulateRequest(TwoYearsOfMonths(), new(2025, 1, 1), new(2024, 1, 1))));
         Assert.Equal("To", e.Parameter);
     }
 }
@@ -317,7 +328,8 @@ public sealed class IlmOfflinePlanTests
             var step = Assert.Single(result.Steps);
             Assert.Equal(
             [
-                "ALTER TABLE \"CMR\".\"SALES_PART\" MERGE PARTITIONS \"P_2023\", \"P_2023_11\", \"P_2023_12\" INTO PARTITION \"P_2023_12\" TABLESPACE \"TBS_WARM\" ROW STORE COMPRESS BASIC UPDATE INDEXES",
+                "ALTER TABLE \"CMR\".\"SALES_PART\" MERGE PARTITIONS \"P_2023\", \"P_2023_11\", \"P_2023_12\" INTO PARTITION " +
+                    "\"P_2023_12\" TABLESPACE \"TBS_WARM\" ROW STORE COMPRESS BASIC UPDATE INDEXES",
                 "ALTER TABLE \"CMR\".\"SALES_PART\" RENAME PARTITION \"P_2023_12\" TO \"P_2023\"",
             ], step.Statements.Select(s => s.Text));
             Assert.Equal("ALTER SESSION SET DDL_LOCK_TIMEOUT = 30", Assert.Single(result.SessionSetup).Text);
@@ -350,14 +362,16 @@ public sealed class IlmOfflinePlanTests
     [Fact]
     public async Task Offline_plan_without_provider_is_bad_input()
     {
-        var e = await Assert.ThrowsAsync<InvalidRequestException>(() => new IlmService().PlanAsync(new IlmPlanRequest { Layout = Layouts.Of(Layouts.Monthly(2023, 1)) }));
+        var e = await Assert.ThrowsAsync<InvalidRequestException>(() => new IlmService()
+            .PlanAsync(new IlmPlanRequest { Layout = Layouts.Of(Layouts.Monthly(2023, 1)) }));
         Assert.Equal("Provider", e.Parameter);
     }
 
     [Fact]
     public void Plans_serialize_to_json_with_their_kind()
     {
-        var plan = IlmPlanner.Plan(Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1)), Layouts.Monthly(2023, 11)), IlmPolicy.Default, new DateOnly(2026, 1, 1));
+        var plan = IlmPlanner.Plan(Layouts.Of(Layouts.Yearly(2023, new(2023, 11, 1)), Layouts.Monthly(2023, 11)), IlmPolicy.Default,
+            new DateOnly(2026, 1, 1));
         var json = System.Text.Json.JsonSerializer.Serialize(plan.Actions, LayoutJson.Options);
         Assert.Contains("\"action\": \"merge\"", json);
         Assert.Contains("\"tier\": \"warm\"", json);

@@ -72,7 +72,8 @@ public sealed class MergeReconcilerTests
     [Fact]
     public void One_month_whose_month_vanished_while_the_target_did_not_grow_is_unclear()
     {
-        var d = Decide(Layouts.Of(P("P_2022", "2023-01-01"), P("P_2023", "2023-11-01"), P("P_2023_12", "2024-01-01", "2023-12-01")), OneMonth);
+        var d = Decide(Layouts.Of(P("P_2022", "2023-01-01"), P("P_2023", "2023-11-01"), P("P_2023_12", "2024-01-01", "2023-12-01")),
+            OneMonth);
         Assert.Equal(ReconcileOutcome.Unclear, d.Outcome);
         Assert.Contains("P_2023 [2023-01-01, 2023-11-01)", d.Message);
     }

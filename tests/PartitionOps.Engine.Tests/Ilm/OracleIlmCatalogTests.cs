@@ -53,9 +53,11 @@ public sealed class OracleIlmCatalogTests
     public async Task A_23ai_layout_comes_from_the_json_and_falls_back_to_the_clob_text()
     {
         var connection = Server(version: 23, iot: false,
-            ("P_2023", "{\"high_value\":\"2023-11-01T00:00:00\"}", "TO_DATE(' 2023-11-01 00:00:00', 'SYYYY-MM-DD HH24:MI:SS', 'NLS_CALENDAR=GREGORIAN')"),
+            ("P_2023", "{\"high_value\":\"2023-11-01T00:00:00\"}",
+                "TO_DATE(' 2023-11-01 00:00:00', 'SYYYY-MM-DD HH24:MI:SS', 'NLS_CALENDAR=GREGORIAN')"),
             // A shape the parser does not know: the CLOB (the same SQL text as the LONG) decides.
-            ("P_2023_11", "{\"high_value\":{\"date\":\"2023-12-01\"}}", "TO_DATE(' 2023-12-01 00:00:00', 'SYYYY-MM-DD HH24:MI:SS', 'NLS_CALENDAR=GREGORIAN')"),
+            ("P_2023_11", "{\"high_value\":{\"date\":\"2023-12-01\"}}",
+                "TO_DATE(' 2023-12-01 00:00:00', 'SYYYY-MM-DD HH24:MI:SS', 'NLS_CALENDAR=GREGORIAN')"),
             ("P_MAX", "{\"high_value\":\"MAXVALUE\"}", "MAXVALUE"));
         var layout = await IlmCatalog.ReadAsync(connection, OracleProvider.Instance, "CMR", "SALES_PART", CancellationToken.None);
 
@@ -104,7 +106,8 @@ public sealed class OracleIlmCatalogTests
         Assert.Equal(["P_2023", "P_2023_11"], merges[0].Sources);
         Assert.Equal(["P_2023", "P_2023_12"], merges[1].Sources);
         // The same table as a heap table: one statement for both months.
-        var heap = IlmPlanner.Plan(layout with { IsIndexOrganized = false }, IlmPolicy.Default, DateOnly.Parse("2026-01-01"), new IlmPlanOptions());
+        var heap = IlmPlanner.Plan(layout with { IsIndexOrganized = false }, IlmPolicy.Default, DateOnly.Parse("2026-01-01"),
+            new IlmPlanOptions());
         Assert.Equal(["P_2023", "P_2023_11", "P_2023_12"], Assert.Single(heap.Work.OfType<MergeAction>()).Sources);
     }
 
@@ -133,7 +136,8 @@ public sealed class OracleIlmCatalogTests
         Assert.Contains("ORA-14808", System.Text.Json.JsonSerializer.Serialize<IlmAction>(steps[0].Action));
 
         // The same table as a heap table: ONLINE is used and there is nothing to note.
-        var heap = IlmService.PlanOffline(layout with { IsIndexOrganized = false }, online, DateOnly.Parse("2026-06-15"), OracleProvider.Instance);
+        var heap = IlmService.PlanOffline(layout with { IsIndexOrganized = false }, online, DateOnly.Parse("2026-06-15"),
+            OracleProvider.Instance);
         Assert.All(heap.Steps.Where(s => s.Action is MoveAction or MergeAction), s =>
         {
             Assert.Null(s.Action.Note);
@@ -155,14 +159,17 @@ public sealed class OracleIlmCatalogTests
     }
 
     /// <summary>Answers the catalog queries IlmCatalog sends, as an Oracle server of <paramref name="version"/> would.</summary>
-    private static ScriptedConnection Server(int version, bool iot, params (string Name, string Bound, string? Fallback)[] partitions) => new(c =>
+    private static ScriptedConnection Server(int version, bool iot, params (string Name, string Bound, string? Fallback)[] partitions) =>
+        new(c =>
     {
         var text = c.CommandText;
         if (text.Contains("product_component_version")) return version;
         if (text.Contains("FROM all_tables t"))
         {
-            var info = ScriptedConnection.Table(("table_owner", typeof(string)), ("table_name", typeof(string)), ("partitioning_type", typeof(string)),
-                ("key_count", typeof(decimal)), ("partition_key", typeof(string)), ("is_interval", typeof(decimal)), ("is_composite", typeof(decimal)),
+            var info = ScriptedConnection.Table(("table_owner", typeof(string)), ("table_name", typeof(string)),
+                ("partitioning_type", typeof(string)),
+                ("key_count", typeof(decimal)), ("partition_key", typeof(string)), ("is_interval", typeof(decimal)),
+                    ("is_composite", typeof(decimal)),
                 ("is_iot", typeof(decimal)));
             info.Rows.Add("CMR", "SALES_PART", "RANGE", 1m, "SALE_DATE", 0m, 0m, iot ? 1m : 0m);
             return info;
@@ -170,9 +177,11 @@ public sealed class OracleIlmCatalogTests
         if (text.Contains("FROM all_tab_partitions p"))
         {
             var json = text.Contains("high_value_json");
-            var columns = new List<(string, Type)> { ("partition_name", typeof(string)), ("partition_position", typeof(decimal)), ("bound_text", typeof(string)) };
+            var columns = new List<(string, Type)> { ("partition_name", typeof(string)), ("partition_position", typeof(decimal)),
+                ("bound_text", typeof(string)) };
             if (json) columns.Add(("bound_text_fallback", typeof(string)));
-            columns.AddRange([("tablespace_name", typeof(string)), ("compression", typeof(string)), ("row_estimate", typeof(decimal)), ("is_interval", typeof(decimal))]);
+            columns.AddRange([("tablespace_name", typeof(string)), ("compression", typeof(string)), ("row_estimate", typeof(decimal)),
+                ("is_interval", typeof(decimal))]);
             var rows = ScriptedConnection.Table([.. columns]);
             var position = 0;
             foreach (var (name, bound, fallback) in partitions)

@@ -31,15 +31,18 @@ public sealed class OracleIlmDialectTests
     {
         var move = new MoveAction("P_2023_11", "TBS_HOT", "TBS_WARM", "BASIC", IlmTier.Warm, 100);
         Assert.Equal(
-            "ALTER TABLE \"CMR\".\"SALES_PART\" MOVE PARTITION \"P_2023_11\" TABLESPACE \"TBS_WARM\" ROW STORE COMPRESS BASIC UPDATE INDEXES",
+            "ALTER TABLE \"CMR\".\"SALES_PART\" MOVE PARTITION \"P_2023_11\" TABLESPACE \"TBS_WARM\" ROW STORE COMPRESS BASIC UPDATE " +
+                "INDEXES",
             Assert.Single(D.Move(Table(), move, online: false)).Text);
         Assert.Equal(
-            "ALTER TABLE \"CMR\".\"SALES_PART\" MOVE PARTITION \"P_2023_11\" TABLESPACE \"TBS_WARM\" ROW STORE COMPRESS BASIC UPDATE INDEXES ONLINE",
+            "ALTER TABLE \"CMR\".\"SALES_PART\" MOVE PARTITION \"P_2023_11\" TABLESPACE \"TBS_WARM\" ROW STORE COMPRESS BASIC UPDATE " +
+                "INDEXES ONLINE",
             Assert.Single(D.Move(Table(19), move, online: true)).Text);
         // 12.2 has no ONLINE merge: the switch stays off below 18c.
         Assert.DoesNotContain("ONLINE", Assert.Single(D.Move(Table(12), move, online: true)).Text);
         Assert.Contains(" NOCOMPRESS ", Assert.Single(D.Move(Table(), move with { Compression = "NONE" }, false)).Text);
-        Assert.Contains(" ROW STORE COMPRESS ADVANCED ", Assert.Single(D.Move(Table(), move with { Compression = "ADVANCED" }, false)).Text);
+        Assert.Contains(" ROW STORE COMPRESS ADVANCED ",
+            Assert.Single(D.Move(Table(), move with { Compression = "ADVANCED" }, false)).Text);
     }
 
     [Fact]
@@ -50,7 +53,8 @@ public sealed class OracleIlmDialectTests
         Assert.Empty(script.Lock);
         Assert.Equal(
         [
-            "ALTER TABLE \"CMR\".\"SALES_PART\" MERGE PARTITIONS \"P_2023\", \"P_2023_11\", \"P_2023_12\" INTO PARTITION \"P_2023_12\" TABLESPACE \"TBS_WARM\" ROW STORE COMPRESS BASIC UPDATE INDEXES",
+            "ALTER TABLE \"CMR\".\"SALES_PART\" MERGE PARTITIONS \"P_2023\", \"P_2023_11\", \"P_2023_12\" INTO PARTITION \"P_2023_12\" " +
+                "TABLESPACE \"TBS_WARM\" ROW STORE COMPRESS BASIC UPDATE INDEXES",
             "ALTER TABLE \"CMR\".\"SALES_PART\" RENAME PARTITION \"P_2023_12\" TO \"P_2023\"",
         ], script.Merge.Select(s => s.Text));
     }
@@ -60,7 +64,8 @@ public sealed class OracleIlmDialectTests
     {
         var script = D.Merge(Table(23), Merge("P_2023", "P_2023", "P_2023_11"), online: true);
         Assert.Equal(
-            "ALTER TABLE \"CMR\".\"SALES_PART\" MERGE PARTITIONS \"P_2023\", \"P_2023_11\" INTO PARTITION \"P_2023_11\" TABLESPACE \"TBS_WARM\" ROW STORE COMPRESS BASIC ONLINE",
+            "ALTER TABLE \"CMR\".\"SALES_PART\" MERGE PARTITIONS \"P_2023\", \"P_2023_11\" INTO PARTITION \"P_2023_11\" TABLESPACE " +
+                "\"TBS_WARM\" ROW STORE COMPRESS BASIC ONLINE",
             script.Merge[0].Text);
         Assert.EndsWith("UPDATE INDEXES", D.Merge(Table(12), Merge("P_2023", "P_2023", "P_2023_11"), online: true).Merge[0].Text);
     }
@@ -72,13 +77,16 @@ public sealed class OracleIlmDialectTests
         var iot = Table(23) with { IsIndexOrganized = true };
         var move = new MoveAction("P_2023_11", "TBS_HOT", "TBS_WARM", "BASIC", IlmTier.Warm, 100);
         Assert.Equal(
-            "ALTER TABLE \"CMR\".\"SALES_PART\" MOVE PARTITION \"P_2023_11\" TABLESPACE \"TBS_WARM\" ROW STORE COMPRESS BASIC UPDATE INDEXES",
+            "ALTER TABLE \"CMR\".\"SALES_PART\" MOVE PARTITION \"P_2023_11\" TABLESPACE \"TBS_WARM\" ROW STORE COMPRESS BASIC UPDATE " +
+                "INDEXES",
             Assert.Single(D.Move(iot, move, online: true)).Text);
         Assert.Equal(
-            "ALTER TABLE \"CMR\".\"SALES_PART\" MERGE PARTITIONS \"P_2023\", \"P_2023_11\" INTO PARTITION \"P_2023_11\" TABLESPACE \"TBS_WARM\" ROW STORE COMPRESS BASIC UPDATE INDEXES",
+            "ALTER TABLE \"CMR\".\"SALES_PART\" MERGE PARTITIONS \"P_2023\", \"P_2023_11\" INTO PARTITION \"P_2023_11\" TABLESPACE " +
+                "\"TBS_WARM\" ROW STORE COMPRESS BASIC UPDATE INDEXES",
             D.Merge(iot, Merge("P_2023", "P_2023", "P_2023_11"), online: true).Merge[0].Text);
         // The same table as a heap table keeps ONLINE.
-        Assert.EndsWith(" ONLINE", D.Merge(iot with { IsIndexOrganized = false }, Merge("P_2023", "P_2023", "P_2023_11"), online: true).Merge[0].Text);
+        Assert.EndsWith(" ONLINE", D.Merge(iot with { IsIndexOrganized = false }, Merge("P_2023", "P_2023", "P_2023_11"), online: true)
+            .Merge[0].Text);
     }
 
     [Fact]
@@ -96,7 +104,8 @@ public sealed class OracleIlmDialectTests
     {
         var move = new MoveAction("p_2023_11", "tbs_hot", "tbs_warm", "BASIC", IlmTier.Warm, 100);
         var layout = Table() with { Schema = "cmr", Table = "sales_part" };
-        Assert.StartsWith("ALTER TABLE \"CMR\".\"SALES_PART\" MOVE PARTITION \"P_2023_11\" TABLESPACE \"TBS_WARM\"", D.Move(layout, move, false)[0].Text);
+        Assert.StartsWith("ALTER TABLE \"CMR\".\"SALES_PART\" MOVE PARTITION \"P_2023_11\" TABLESPACE \"TBS_WARM\"",
+            D.Move(layout, move, false)[0].Text);
         var info = D.TableInfo("cmr", "sales_part");
         Assert.Equal([("owner", "CMR"), ("table_name", "SALES_PART")], info.Parameters.Select(p => (p.Name, p.Value as string)));
     }
@@ -139,9 +148,11 @@ public sealed class OracleIlmDialectTests
         var ddl = D.CreateControlTables(null);
         Assert.Equal(4, ddl.Count);
         Assert.StartsWith("BEGIN\n  EXECUTE IMMEDIATE 'CREATE TABLE \"DWH_ILM_PARTITION_MERGES\" (", ddl[0].Text);
-        Assert.Contains("CONSTRAINT chk_merge_status CHECK (merge_status IN (''SUCCESS'', ''FAILED'', ''SKIPPED'', ''IN_PROGRESS''))", ddl[0].Text);
+        Assert.Contains("CONSTRAINT chk_merge_status CHECK (merge_status IN (''SUCCESS'', ''FAILED'', ''SKIPPED'', ''IN_PROGRESS''))",
+            ddl[0].Text);
         Assert.EndsWith("EXCEPTION WHEN OTHERS THEN\n  IF SQLCODE != -955 THEN RAISE; END IF;\nEND;", ddl[0].Text);
-        foreach (var column in new[] { "merge_id", "merge_date", "table_owner", "table_name", "source_partition", "target_partition", "merge_status", "error_message", "duration_seconds", "rows_merged" })
+        foreach (var column in new[] { "merge_id", "merge_date", "table_owner", "table_name", "source_partition", "target_partition",
+            "merge_status", "error_message", "duration_seconds", "rows_merged" })
             Assert.Contains(column, ddl[0].Text);
         Assert.Contains("search_condition_vc NOT LIKE '%IN_PROGRESS%'", ddl[1].Text);
         Assert.Contains("\"DWH_ILM_CONFIG\"", ddl[2].Text);
@@ -155,8 +166,10 @@ public sealed class OracleIlmDialectTests
         var stats = D.MergeStatistics(null, "sales_part", 7);
         Assert.Equal(
             "SELECT COUNT(*) AS total_merges, SUM(CASE WHEN merge_status = 'SUCCESS' THEN 1 ELSE 0 END) AS succeeded, " +
-            "SUM(CASE WHEN merge_status = 'FAILED' THEN 1 ELSE 0 END) AS failed, ROUND(AVG(CASE WHEN merge_status = 'SUCCESS' THEN duration_seconds END), 3) AS avg_success_seconds, " +
-            "ROUND(MAX(duration_seconds), 3) AS max_seconds FROM \"DWH_ILM_PARTITION_MERGES\" WHERE merge_status IN ('SUCCESS', 'FAILED') " +
+            "SUM(CASE WHEN merge_status = 'FAILED' THEN 1 ELSE 0 END) AS failed, ROUND(AVG(CASE WHEN merge_status = 'SUCCESS' THEN " +
+                "duration_seconds END), 3) AS avg_success_seconds, " +
+            "ROUND(MAX(duration_seconds), 3) AS max_seconds FROM \"DWH_ILM_PARTITION_MERGES\" WHERE merge_status IN ('SUCCESS', " +
+                "'FAILED') " +
             "AND merge_date > SYSTIMESTAMP - NUMTODSINTERVAL(:days, 'DAY') AND table_name = :table_name",
             stats.Text);
         Assert.DoesNotContain("FILTER", stats.Text);
@@ -169,8 +182,10 @@ public sealed class OracleIlmDialectTests
     {
         var insert = D.InsertMergeAudit("CMR", new MergeAuditEntry("CMR", "SALES_PART", "P_2023_11", "P_2023", "IN_PROGRESS"));
         Assert.Equal(
-            "INSERT INTO \"CMR\".\"DWH_ILM_PARTITION_MERGES\" (table_owner, table_name, source_partition, target_partition, merge_status, error_message, duration_seconds, rows_merged) " +
-            "VALUES (:table_owner, :table_name, :source_partition, :target_partition, :merge_status, :error_message, :duration_seconds, :rows_merged)",
+            "INSERT INTO \"CMR\".\"DWH_ILM_PARTITION_MERGES\" (table_owner, table_name, source_partition, target_partition, " +
+                "merge_status, error_message, duration_seconds, rows_merged) " +
+            "VALUES (:table_owner, :table_name, :source_partition, :target_partition, :merge_status, :error_message, :duration_seconds, " +
+                ":rows_merged)",
             insert.Text);
         Assert.Contains(insert.Parameters, p => p is { Name: "merge_status", Value: "IN_PROGRESS" });
         var seed = D.SeedConfig(null, "MAX_MERGES_PER_RUN", "50", "Maximum number of partition merges per ILM execution");
@@ -246,7 +261,8 @@ public sealed class OracleProviderTests
     {
         var classifier = new OracleErrorClassifier();
         Assert.Equal(expected, classifier.Classify(new Oracle.ManagedDataAccess.Client.OracleException(number)));
-        Assert.Equal(expected, classifier.Classify(new InvalidOperationException("wrapped", new Oracle.ManagedDataAccess.Client.OracleException(number))));
+        Assert.Equal(expected, classifier.Classify(
+            new InvalidOperationException("wrapped", new Oracle.ManagedDataAccess.Client.OracleException(number))));
         Assert.Equal(expected.IsRetryable(), number is 54 or 30006 or 60 or 3113);
     }
 

@@ -45,7 +45,8 @@ public sealed class OracleIlmLockTests
     public void Unlock_releases_the_same_lock_and_tolerates_not_holding_it()
     {
         var statement = D.UnlockTable("CMR", "SALES_PART")!;
-        Assert.Contains("DBMS_LOCK.ALLOCATE_UNIQUE_AUTONOMOUS(lockname => :name, lockhandle => handle); :result := DBMS_LOCK.RELEASE(lockhandle => handle);", statement.Text);
+        Assert.Contains("DBMS_LOCK.ALLOCATE_UNIQUE_AUTONOMOUS(lockname => :name, lockhandle => handle); :result := " +
+            "DBMS_LOCK.RELEASE(lockhandle => handle);", statement.Text);
         Assert.Contains("IF release_result NOT IN (0, 4) THEN", statement.Text);
         Assert.Contains("GRANT EXECUTE ON SYS.DBMS_LOCK TO ' || USER", statement.Text);
         Assert.Equal([new SqlParameter("lock_name", "PARTITIONOPS.ILM.CMR.SALES_PART")], statement.Parameters);

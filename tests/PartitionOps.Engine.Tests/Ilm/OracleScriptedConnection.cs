@@ -62,7 +62,8 @@ internal sealed class ScriptedCommand(Func<ScriptedCommand, object?> answer) : D
     protected override DbParameter CreateDbParameter() => new ScriptedParameter();
 
     protected override DbDataReader ExecuteDbDataReader(CommandBehavior behavior) =>
-        answer(this) is DataTable table ? table.CreateDataReader() : throw new InvalidOperationException("no rows scripted for: " + CommandText);
+        answer(this) is DataTable table ? table.CreateDataReader() : throw new InvalidOperationException(
+            "no rows scripted for: " + CommandText);
 
     public override object? ExecuteScalar() => answer(this) switch
     {

@@ -133,7 +133,8 @@ public class CmdletBaseTests
     [Fact]
     public void Secrets_of_parameters_and_of_a_piped_connection_are_scrubbed()
     {
-        var withPassword = new ProbeCmdlet { ConnectionString = "Host=pg01;Username=po;Password=Hunter2xyz", Provider = "postgresql", AccessToken = Secure("eyJ.token.sig") };
+        var withPassword = new ProbeCmdlet { ConnectionString = "Host=pg01;Username=po;Password=Hunter2xyz", Provider = "postgresql",
+            AccessToken = Secure("eyJ.token.sig") };
         Assert.Equal("login *** failed for *** on pg01", withPassword.ScrubText("login Hunter2xyz failed for eyJ.token.sig on pg01"));
 
         var connection = withPassword.Resolve();

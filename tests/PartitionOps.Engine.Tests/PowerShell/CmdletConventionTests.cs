@@ -26,7 +26,8 @@ public class CmdletConventionTests
     [Theory]
     [MemberData(nameof(ModuleFacts.CmdletNames), MemberType = typeof(ModuleFacts))]
     public void Uses_an_approved_verb(string name) =>
-        Assert.True(ApprovedVerbs.All.Contains(ModuleFacts.Cmdlet(name).Verb), $"{name}: '{ModuleFacts.Cmdlet(name).Verb}' is not an approved verb (Get-Verb)");
+        Assert.True(ApprovedVerbs.All.Contains(ModuleFacts.Cmdlet(name).Verb),
+            $"{name}: '{ModuleFacts.Cmdlet(name).Verb}' is not an approved verb (Get-Verb)");
 
     [Theory]
     [MemberData(nameof(ModuleFacts.CmdletNames), MemberType = typeof(ModuleFacts))]
@@ -44,7 +45,8 @@ public class CmdletConventionTests
     {
         var cmdlet = ModuleFacts.Cmdlet(name);
         if (!ApprovedVerbs.StateChanging.Contains(cmdlet.Verb) || ApprovedVerbs.InMemoryCmdlets.Contains(name)) return;
-        Assert.True(cmdlet.SupportsShouldProcess, $"{name} changes state: declare [Cmdlet(..., SupportsShouldProcess = true)] and call ShouldProcessPlan");
+        Assert.True(cmdlet.SupportsShouldProcess,
+            $"{name} changes state: declare [Cmdlet(..., SupportsShouldProcess = true)] and call ShouldProcessPlan");
     }
 
     [Theory]
@@ -62,7 +64,8 @@ public class CmdletConventionTests
     public void Database_cmdlets_derive_from_the_base_and_default_to_a_known_parameter_set(string name)
     {
         var cmdlet = ModuleFacts.Cmdlet(name);
-        Assert.True(typeof(PartitionOpsCmdletBase).IsAssignableFrom(cmdlet.Type), $"{name}: derive from PartitionOpsCmdlet (or PartitionOpsCmdletBase)");
+        Assert.True(typeof(PartitionOpsCmdletBase).IsAssignableFrom(cmdlet.Type),
+            $"{name}: derive from PartitionOpsCmdlet (or PartitionOpsCmdletBase)");
         var sets = cmdlet.Parameters.SelectMany(p => p.SetNames).Where(s => s != "__AllParameterSets").Distinct().ToList();
         if (sets.Count > 1)
             Assert.True(cmdlet.DefaultParameterSetName != null && sets.Contains(cmdlet.DefaultParameterSetName),
@@ -130,7 +133,8 @@ public class CmdletConventionTests
         var text = File.ReadAllText(path);
         Assert.Contains("# " + name, text);
         foreach (var section in new[] { "SYNOPSIS", "SYNTAX", "DESCRIPTION", "EXAMPLES", "PARAMETERS", "OUTPUTS" })
-            Assert.True(Regex.IsMatch(text, $@"^## {section}\s*\r?\n\s*\S", RegexOptions.Multiline), $"{name}.md: section ## {section} is missing or empty");
+            Assert.True(Regex.IsMatch(text, $@"^## {section}\s*\r?\n\s*\S", RegexOptions.Multiline),
+                $"{name}.md: section ## {section} is missing or empty");
         Assert.True(Regex.Matches(text, @"^### Example \d", RegexOptions.Multiline).Count >= 2, $"{name}.md: give at least two examples");
 
         var documented = Regex.Matches(text, @"^### -(\w+)", RegexOptions.Multiline).Select(m => m.Groups[1].Value).ToHashSet();
@@ -155,10 +159,12 @@ public class CmdletConventionTests
             var yaml = Regex.Match(text[block.Index..], @"```yaml(.*?)```", RegexOptions.Singleline).Groups[1].Value;
             var type = Regex.Match(yaml, @"^Type:\s*(.+?)\s*$", RegexOptions.Multiline).Groups[1].Value;
             var expectedType = Nullable.GetUnderlyingType(parameter.Type) ?? parameter.Type;
-            Assert.True(ShortTypeName(type) == expectedType.Name, $"{name}.md: -{parameter.Name} is a {expectedType.Name}, the help says '{type}'");
+            Assert.True(ShortTypeName(type) == expectedType.Name,
+                $"{name}.md: -{parameter.Name} is a {expectedType.Name}, the help says '{type}'");
 
             var sets = Regex.Match(yaml, @"^Parameter Sets:\s*(.+?)\s*$", RegexOptions.Multiline).Groups[1].Value;
-            var documented = sets == "(All)" ? ["__AllParameterSets"] : sets.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).OrderBy(s => s).ToArray();
+            var documented = sets == "(All)" ? ["__AllParameterSets"] : sets.Split(',',
+                StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).OrderBy(s => s).ToArray();
             Assert.True(parameter.SetNames.OrderBy(s => s).SequenceEqual(documented),
                 $"{name}.md: -{parameter.Name} is in sets {string.Join(", ", parameter.SetNames)}, the help says '{sets}'");
         }
@@ -194,7 +200,8 @@ public class CmdletConventionTests
 public static class NounRules
 {
     // Words ending in s that are singular (or uncountable) in cmdlet nouns.
-    private static readonly HashSet<string> SingularS = new(StringComparer.Ordinal) { "Ops", "Status", "Alias", "Analysis", "Statistics", "Bus", "Process" };
+    private static readonly HashSet<string> SingularS = new(StringComparer.Ordinal) { "Ops", "Status", "Alias", "Analysis", "Statistics",
+        "Bus", "Process" };
 
     public static bool IsSingular(string word) =>
         !word.EndsWith('s') || word.EndsWith("ss", StringComparison.Ordinal) || word.EndsWith("us", StringComparison.Ordinal)

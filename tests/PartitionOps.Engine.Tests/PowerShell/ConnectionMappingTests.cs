@@ -33,7 +33,8 @@ public class ConnectionMappingTests
     [Fact]
     public void ConnectionString_defaults_to_sqlserver()
     {
-        var c = ConnectionMapping.ToConnection(new ConnectionRequest { ConnectionString = "Server=sql01;Database=fhir;Integrated Security=true" });
+        var c = ConnectionMapping.ToConnection(
+            new ConnectionRequest { ConnectionString = "Server=sql01;Database=fhir;Integrated Security=true" });
         Assert.Equal("sqlserver", c.Provider);
         Assert.Equal("Integrated", c.Authentication);
     }
@@ -78,7 +79,8 @@ public class ConnectionMappingTests
     [Fact]
     public void SqlInstance_without_credential_uses_integrated_security_on_sqlserver()
     {
-        var (cs, provider, auth) = ConnectionMapping.BuildConnectionString(new ConnectionRequest { SqlInstance = @"sql01\prod,1433", Database = "fhir" });
+        var (cs, provider, auth) = ConnectionMapping.BuildConnectionString(
+            new ConnectionRequest { SqlInstance = @"sql01\prod,1433", Database = "fhir" });
         var b = Parse(cs);
         Assert.Equal("sqlserver", provider.Name);
         Assert.Equal(@"sql01\prod,1433", b["Data Source"]);
@@ -100,7 +102,8 @@ public class ConnectionMappingTests
         Assert.False(b.ContainsKey("Integrated Security"));
         Assert.Equal("Password", auth);
         // And the engine's SqlClient accepts it.
-        Assert.Equal("sqlserver", ConnectionMapping.ToTarget(new ConnectionRequest { SqlInstance = "sql01", UserName = "po", Password = Secure("p;w='x") }).Provider.Name);
+        Assert.Equal("sqlserver", ConnectionMapping.ToTarget(
+            new ConnectionRequest { SqlInstance = "sql01", UserName = "po", Password = Secure("p;w='x") }).Provider.Name);
     }
 
     [Theory]
@@ -129,7 +132,8 @@ public class ConnectionMappingTests
     [Fact]
     public void AccessToken_on_sqlserver_goes_to_the_connection_not_the_string()
     {
-        var c = ConnectionMapping.ToConnection(new ConnectionRequest { SqlInstance = "srv.database.windows.net", Database = "fhir", AccessToken = Secure("eyJtoken") });
+        var c = ConnectionMapping.ToConnection(
+            new ConnectionRequest { SqlInstance = "srv.database.windows.net", Database = "fhir", AccessToken = Secure("eyJtoken") });
         Assert.Equal("AccessToken", c.Authentication);
         Assert.DoesNotContain("eyJtoken", c.Target.ConnectionString);
         Assert.DoesNotContain("Integrated Security", c.Target.ConnectionString, StringComparison.OrdinalIgnoreCase);
@@ -171,9 +175,11 @@ public class ConnectionMappingTests
         Assert.Equal("Active Directory Password", Parse(cs)["Authentication"]);
         Assert.Equal("Active Directory Password", auth);
         // On-premises, a login with @ in its name stays a SQL login.
-        var (onPrem, _, _) = ConnectionMapping.BuildConnectionString(new ConnectionRequest { SqlInstance = "sql01", UserName = "odd@name", Password = Secure("pw") });
+        var (onPrem, _, _) = ConnectionMapping.BuildConnectionString(
+            new ConnectionRequest { SqlInstance = "sql01", UserName = "odd@name", Password = Secure("pw") });
         Assert.False(Parse(onPrem).ContainsKey("Authentication"));
-        ConnectionMapping.ToTarget(new ConnectionRequest { SqlInstance = "srv.database.windows.net", UserName = "dba@contoso.com", Password = Secure("pw") });
+        ConnectionMapping.ToTarget(new ConnectionRequest { SqlInstance = "srv.database.windows.net", UserName = "dba@contoso.com",
+            Password = Secure("pw") });
     }
 
     [Theory]
@@ -182,7 +188,8 @@ public class ConnectionMappingTests
     [InlineData("Server=srv;Authentication=Active Directory Managed Identity")]
     public void AccessToken_conflicts_with_other_sign_in_keys_on_sqlserver(string cs)
     {
-        var e = Assert.Throws<InvalidRequestException>(() => ConnectionMapping.ToConnection(new ConnectionRequest { ConnectionString = cs, AccessToken = Secure("eyJtoken") }));
+        var e = Assert.Throws<InvalidRequestException>(() =>
+            ConnectionMapping.ToConnection(new ConnectionRequest { ConnectionString = cs, AccessToken = Secure("eyJtoken") }));
         Assert.Equal("-AccessToken", e.Parameter);
     }
 
@@ -202,7 +209,9 @@ public class ConnectionMappingTests
     {
         // No Oracle driver here: the mapping is checked on the string; the provider is registered at run time.
         ProviderRegistry.Register("oracle-test", () => new FakeOracle());
-        var (cs, _, _) = ConnectionMapping.BuildConnectionString(new ConnectionRequest { SqlInstance = "ora01:1521", Database = "DWH", Provider = "oracle-test", UserName = "ilm", Password = Secure("pw") });
+        var (cs, _, _) = ConnectionMapping.BuildConnectionString(
+            new ConnectionRequest { SqlInstance = "ora01:1521", Database = "DWH", Provider = "oracle-test", UserName = "ilm",
+            Password = Secure("pw") });
         var b = Parse(cs);
         Assert.Equal("ora01:1521/DWH", b["Data Source"]);
         Assert.Equal("ilm", b["User Id"]);
@@ -221,21 +230,26 @@ public class ConnectionMappingTests
     [InlineData("Server=x", "sql01")]
     public void Needs_exactly_one_source(string? connectionString, string? instance)
     {
-        var e = Assert.Throws<InvalidRequestException>(() => ConnectionMapping.ToConnection(new ConnectionRequest { ConnectionString = connectionString, SqlInstance = instance }));
+        var e = Assert.Throws<InvalidRequestException>(() =>
+            ConnectionMapping.ToConnection(new ConnectionRequest { ConnectionString = connectionString, SqlInstance = instance }));
         Assert.Equal("-SqlInstance", e.Parameter);
     }
 
     [Fact]
     public void Unknown_provider_is_invalid_input()
     {
-        Assert.Throws<InvalidRequestException>(() => ConnectionMapping.ToConnection(new ConnectionRequest { SqlInstance = "x", Provider = "db2" }));
+        Assert.Throws<InvalidRequestException>(() =>
+            ConnectionMapping.ToConnection(new ConnectionRequest { SqlInstance = "x", Provider = "db2" }));
     }
 
     [Fact]
     public void Malformed_connection_string_is_invalid_input()
     {
-        Assert.Throws<InvalidRequestException>(() => ConnectionMapping.ToConnection(new ConnectionRequest { ConnectionString = "Server=x;Bogus Keyword=1;Password=S3cret", Provider = "sqlserver" }));
-        Assert.Throws<InvalidRequestException>(() => ConnectionMapping.ToConnection(new ConnectionRequest { ConnectionString = "=;=", Provider = "sqlserver" }));
+        Assert.Throws<InvalidRequestException>(() =>
+            ConnectionMapping.ToConnection(
+            new ConnectionRequest { ConnectionString = "Server=x;Bogus Keyword=1;Password=S3cret", Provider = "sqlserver" }));
+        Assert.Throws<InvalidRequestException>(() =>
+            ConnectionMapping.ToConnection(new ConnectionRequest { ConnectionString = "=;=", Provider = "sqlserver" }));
     }
 
     private sealed class FakeOracle : IDatabaseProvider

@@ -12,14 +12,16 @@ public class ErrorMappingTests
 {
     [Fact]
     public void Bad_input_is_InvalidArgument() =>
-        Assert.Equal((ErrorCategory.InvalidArgument, "InvalidRequest"), ErrorMapping.Classify(new InvalidRequestException("-Table", "x", "is bad")));
+        Assert.Equal((ErrorCategory.InvalidArgument, "InvalidRequest"),
+            ErrorMapping.Classify(new InvalidRequestException("-Table", "x", "is bad")));
 
     [Fact]
     public void Cancellation_is_OperationStopped()
     {
         Assert.Equal(ErrorCategory.OperationStopped, ErrorMapping.Classify(new OperationCanceledException()).Category);
         Assert.Equal(ErrorCategory.OperationStopped, ErrorMapping.Classify(new TaskCanceledException()).Category);
-        Assert.Equal(ErrorCategory.OperationStopped, ErrorMapping.Classify(new PartitionOpsException("batch stopped", new OperationCanceledException())).Category);
+        Assert.Equal(ErrorCategory.OperationStopped,
+            ErrorMapping.Classify(new PartitionOpsException("batch stopped", new OperationCanceledException())).Category);
         Assert.Equal("OperationStopped", ErrorMapping.Classify(new AggregateException(new OperationCanceledException())).ErrorId);
     }
 
@@ -28,7 +30,8 @@ public class ErrorMappingTests
     {
         Assert.Equal((ErrorCategory.ConnectionError, "ConnectionFailed"),
             ErrorMapping.Classify(new ConnectionFailedException("could not connect to postgresql at Host=x: refused")));
-        Assert.Equal(ErrorCategory.ConnectionError, ErrorMapping.Classify(new InvalidOperationException("x", new SocketException(111))).Category);
+        Assert.Equal(ErrorCategory.ConnectionError,
+            ErrorMapping.Classify(new InvalidOperationException("x", new SocketException(111))).Category);
         Assert.Equal(ErrorCategory.ConnectionError,
             ErrorMapping.Classify(new NpgsqlException("broken", new TimeoutException()), PostgreSqlProvider.Instance).Category);
     }
@@ -64,7 +67,8 @@ public class ErrorMappingTests
         Assert.Null(safe.InnerException);
         Assert.DoesNotContain("Sup3rSecretPw", safe.Message);
 
-        var bad = ErrorMapping.Sanitize(new InvalidRequestException("-ConnectionString", "Password=Sup3rSecretPw", "is bad"), ["Sup3rSecretPw"]);
+        var bad = ErrorMapping.Sanitize(new InvalidRequestException("-ConnectionString", "Password=Sup3rSecretPw", "is bad"),
+            ["Sup3rSecretPw"]);
         Assert.IsType<ArgumentException>(bad);
         Assert.Contains("Password=***", bad.Message);
     }

@@ -33,7 +33,8 @@ public class ImportOrderTests
             Assert.Contains(types, t => t.Name == "NewPartitionOpsConnectionCommand");
 
             // Proof that the engine really is unavailable here.
-            var target = types.Single(t => t.Name == "PartitionOpsConnection").GetProperty("Target", BindingFlags.NonPublic | BindingFlags.Instance)!;
+            var target = types.Single(t => t.Name == "PartitionOpsConnection")
+                .GetProperty("Target", BindingFlags.NonPublic | BindingFlags.Instance)!;
             Assert.ThrowsAny<Exception>(() => target.PropertyType);
         }
         finally

@@ -50,11 +50,13 @@ public static class ModuleFacts
     }
 }
 
-public sealed record CmdletParameter(string Name, Type Type, IReadOnlyList<CustomAttributeData> ParameterAttributes, IReadOnlyList<string> Aliases)
+public sealed record CmdletParameter(string Name, Type Type, IReadOnlyList<CustomAttributeData> ParameterAttributes,
+    IReadOnlyList<string> Aliases)
 {
     public IEnumerable<string> SetNames => ParameterAttributes.Select(a => Named<string>(a, "ParameterSetName") ?? "__AllParameterSets");
 
-    public bool Mandatory(string set) => ParameterAttributes.Any(a => (Named<string>(a, "ParameterSetName") ?? "__AllParameterSets") == set && Named<bool>(a, "Mandatory"));
+    public bool Mandatory(string set) =>
+        ParameterAttributes.Any(a => (Named<string>(a, "ParameterSetName") ?? "__AllParameterSets") == set && Named<bool>(a, "Mandatory"));
 
     public bool FromPipelineByPropertyName => ParameterAttributes.Any(a => Named<bool>(a, "ValueFromPipelineByPropertyName"));
 
@@ -88,7 +90,8 @@ public sealed record CmdletInfo(Type Type, string Verb, string Noun, bool Suppor
                 Attributes = p.GetCustomAttributesData().Where(a => a.AttributeType == typeof(ParameterAttribute)).ToList(),
                 Aliases = p.GetCustomAttributesData().Where(a => a.AttributeType == typeof(AliasAttribute))
                     .SelectMany(a => a.ConstructorArguments)
-                    .SelectMany(arg => arg.Value is IEnumerable<CustomAttributeTypedArgument> many ? many.Select(m => (string)m.Value!) : [(string)arg.Value!])
+                    .SelectMany(arg => arg.Value is IEnumerable<CustomAttributeTypedArgument> many ? many.Select(m =>
+                        (string)m.Value!) : [(string)arg.Value!])
                     .ToList(),
             })
             .Where(p => p.Attributes.Count > 0)

@@ -31,7 +31,8 @@ public class PlanTextTests
     {
         var plan = Enumerable.Range(1, 30).SelectMany(i => new[]
         {
-            new SqlStatement($"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS \"IX_{i:x8}\" ON \"s\".\"Resource_{i}\" (\"ResourceTypeId\") WHERE \"PartitionId\" = 1"),
+            new SqlStatement($"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS \"IX_{i:x8}\" ON \"s\".\"Resource_{i}\" " +
+                $"(\"ResourceTypeId\") WHERE \"PartitionId\" = 1"),
             new SqlStatement($"ALTER INDEX \"s\".\"IX\" ATTACH PARTITION \"s\".\"IX_{i:x8}\""),
         }).ToList();
         var text = PlanText.Describe("s.Resource", "Start backfill", plan, ["index: build IX (60 statements)"]);
@@ -68,7 +69,8 @@ public sealed class PlanTextInjectionTests
     {
         var statement = PartitionOps.Engine.Providers.SqlStatement.Of("UPDATE t SET a = 1 WHERE b = @b",
             new PartitionOps.Engine.Providers.SqlParameter("b", "v\nDROP TABLE public.sales; */ --\u2028x"));
-        var text = PartitionOps.PowerShell.Infrastructure.PlanText.Sql([statement, new PartitionOps.Engine.Providers.SqlStatement("SELECT 1")]);
+        var text = PartitionOps.PowerShell.Infrastructure.PlanText.Sql(
+            [statement, new PartitionOps.Engine.Providers.SqlStatement("SELECT 1")]);
         var lines = text.Split(Environment.NewLine);
         Assert.Equal(["UPDATE t SET a = 1 WHERE b = @b", "", "SELECT 1"], lines.Where(l => !l.StartsWith("-- ", StringComparison.Ordinal)));
         var note = Assert.Single(lines, l => l.StartsWith("-- ", StringComparison.Ordinal));

@@ -27,17 +27,20 @@ public sealed class SecretAliasTests
             if (property.Name is not ("Password" or "SslPassword")) continue;
             keys.Add(property.GetCustomAttribute<DisplayNameAttribute>()?.DisplayName ?? property.Name);
             keys.Add(property.Name);
-            var attribute = property.GetCustomAttributes().FirstOrDefault(a => a.GetType().Name == "NpgsqlConnectionStringPropertyAttribute");
+            var attribute = property.GetCustomAttributes()
+                .FirstOrDefault(a => a.GetType().Name == "NpgsqlConnectionStringPropertyAttribute");
             if (attribute?.GetType().GetProperty("Synonyms")?.GetValue(attribute) is string[] synonyms) keys.AddRange(synonyms);
         }
         return keys.Distinct(StringComparer.OrdinalIgnoreCase).ToList();
     }
 
-    /// <summary>SqlClient's Password and its synonym PWD (learn.microsoft.com/dotnet/api/microsoft.data.sqlclient.sqlconnection.connectionstring).</summary>
+    /// <summary>SqlClient's Password and its synonym PWD
+    /// (learn.microsoft.com/dotnet/api/microsoft.data.sqlclient.sqlconnection.connectionstring).</summary>
     public static readonly IReadOnlyList<string> SqlClientSecretKeys = ["Password", "PWD"];
 
     /// <summary>Each key as typed: as declared, lower case, upper case, with spaces around it.</summary>
-    private static IEnumerable<string> Spellings(string key) => new[] { key, key.ToLowerInvariant(), key.ToUpperInvariant(), $" {key} " }.Distinct();
+    private static IEnumerable<string> Spellings(string key) =>
+        new[] { key, key.ToLowerInvariant(), key.ToUpperInvariant(), $" {key} " }.Distinct();
 
     public static TheoryData<string, string> Aliases()
     {
@@ -55,7 +58,8 @@ public sealed class SecretAliasTests
         Assert.Contains("PWD", NpgsqlSecretKeys(), StringComparer.OrdinalIgnoreCase);
         Assert.Contains("SSL Password", NpgsqlSecretKeys(), StringComparer.OrdinalIgnoreCase);
         foreach (var key in NpgsqlSecretKeys())
-            Assert.Equal("x", new NpgsqlConnectionStringBuilder($"{key}=x") is var b && key.Contains("Ssl", StringComparison.OrdinalIgnoreCase) ? b.SslPassword : b.Password);
+            Assert.Equal("x", new NpgsqlConnectionStringBuilder($"{key}=x") is var b
+                && key.Contains("Ssl", StringComparison.OrdinalIgnoreCase) ? b.SslPassword : b.Password);
         foreach (var key in SqlClientSecretKeys) Assert.Equal("x", new SqlConnectionStringBuilder($"{key}=x").Password);
     }
 
@@ -65,7 +69,8 @@ public sealed class SecretAliasTests
     {
         var p = ProviderRegistry.Get(provider);
         var valid = provider == "postgresql" ? $"Host=pg01;Database=fhir;{key}={Secret}" : $"Server=sql01;Database=fhir;{key}={Secret}";
-        var malformed = provider == "postgresql" ? $"Host=pg01;Port=abc;{key}={Secret}" : $"Server=sql01;Connect Timeout=abc;{key}={Secret}";
+        var malformed = provider == "postgresql" ? $"Host=pg01;Port=abc;{key}={Secret}" : $"Server=sql01;Connect " +
+            $"Timeout=abc;{key}={Secret}";
 
         Assert.DoesNotContain(Secret, ConnectionStrings.Redact(valid, p));
         Assert.DoesNotContain(Secret, ConnectionStrings.Redact(valid));
@@ -83,7 +88,8 @@ public sealed class SecretAliasTests
     [MemberData(nameof(Aliases))]
     public void Every_alias_stays_out_of_the_ErrorRecord(string provider, string key)
     {
-        var malformed = provider == "postgresql" ? $"Host=pg01;Port=abc;{key}={Secret}" : $"Server=sql01;Connect Timeout=abc;{key}={Secret}";
+        var malformed = provider == "postgresql" ? $"Host=pg01;Port=abc;{key}={Secret}" : $"Server=sql01;Connect " +
+            $"Timeout=abc;{key}={Secret}";
         var cmdlet = new ProbeCmdlet { ConnectionString = malformed, Provider = provider };
         var e = Assert.ThrowsAny<Exception>(() => cmdlet.Resolve());
         Assert.NotNull(cmdlet.Record(e, malformed));
@@ -97,7 +103,8 @@ public sealed class SecretAliasTests
         foreach (var key in NpgsqlSecretKeys())
         {
             // Nothing listens on port 1: the driver's own failure, with the alias in the string it was given.
-            var target = new DatabaseTarget(PostgreSqlProvider.Instance, $"Host=127.0.0.1;Port=1;Timeout=2;Database=none;Username=u;{key}={Secret}");
+            var target = new DatabaseTarget(PostgreSqlProvider.Instance,
+                $"Host=127.0.0.1;Port=1;Timeout=2;Database=none;Username=u;{key}={Secret}");
             var e = await Assert.ThrowsAsync<ConnectionFailedException>(() => target.OpenAsync(CancellationToken.None));
             Assert.DoesNotContain(Secret, e.Message);
             var cmdlet = new ProbeCmdlet { ConnectionString = target.ConnectionString, Provider = "postgresql" };

@@ -11,16 +11,21 @@ public class SecretTests
     private const string Password = "Pw_7f3c9a_Secret";
     private const string Token = "eyJ0eXAi.TokenBody7f3c.Signature";
 
-    public static TheoryData<string> Requests() => new() { "sql-credential", "sql-connection-string", "pg-credential", "pg-connection-string", "sql-token", "pg-token" };
+    public static TheoryData<string> Requests() =>
+        new() { "sql-credential", "sql-connection-string", "pg-credential", "pg-connection-string", "sql-token", "pg-token" };
 
     private static ConnectionRequest Request(string kind) => kind switch
     {
         "sql-credential" => new() { SqlInstance = "sql01", Database = "fhir", UserName = "po", Password = Secure(Password) },
-        "sql-connection-string" => new() { ConnectionString = $"Server=sql01;Database=fhir;User ID=po;Password={Password}", Provider = "sqlserver" },
-        "pg-credential" => new() { SqlInstance = "pg01", Database = "fhir", Provider = "postgresql", UserName = "po", Password = Secure(Password) },
-        "pg-connection-string" => new() { ConnectionString = $"Host=pg01;Database=fhir;Username=po;Password={Password}", Provider = "postgresql" },
+        "sql-connection-string" => new() { ConnectionString = $"Server=sql01;Database=fhir;User ID=po;Password={Password}",
+            Provider = "sqlserver" },
+        "pg-credential" => new() { SqlInstance = "pg01", Database = "fhir", Provider = "postgresql", UserName = "po",
+            Password = Secure(Password) },
+        "pg-connection-string" => new() { ConnectionString = $"Host=pg01;Database=fhir;Username=po;Password={Password}",
+            Provider = "postgresql" },
         "sql-token" => new() { SqlInstance = "sql01", Database = "fhir", AccessToken = Secure(Token) },
-        "pg-token" => new() { SqlInstance = "pg01", Database = "fhir", Provider = "postgresql", UserName = "po", Password = new(), AccessToken = Secure(Token) },
+        "pg-token" => new() { SqlInstance = "pg01", Database = "fhir", Provider = "postgresql", UserName = "po", Password = new(),
+            AccessToken = Secure(Token) },
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
@@ -30,7 +35,8 @@ public class SecretTests
     {
         var request = Request(kind);
         var connection = ConnectionMapping.ToConnection(request);
-        var shown = new List<string?> { connection.ToString(), connection.Target.ToString(), connection.Target.DisplayName, request.ToString() };
+        var shown = new List<string?> { connection.ToString(), connection.Target.ToString(), connection.Target.DisplayName,
+            request.ToString() };
         shown.AddRange(typeof(PartitionOpsConnection).GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .Select(p => p.GetValue(connection)?.ToString()));
         foreach (var text in shown)
@@ -55,7 +61,8 @@ public class SecretTests
     [InlineData("sqlserver", "Server=sql01;Password=Pw_7f3c9a_Secret;Connect Timeout=abc")]
     public void Invalid_connection_strings_are_reported_without_the_password(string provider, string cs)
     {
-        var e = Assert.Throws<InvalidRequestException>(() => ConnectionMapping.ToConnection(new ConnectionRequest { ConnectionString = cs, Provider = provider }));
+        var e = Assert.Throws<InvalidRequestException>(() =>
+            ConnectionMapping.ToConnection(new ConnectionRequest { ConnectionString = cs, Provider = provider }));
         Assert.DoesNotContain(Password, e.Message);
         Assert.DoesNotContain(Password, e.Value?.ToString() ?? "");
     }
@@ -79,12 +86,16 @@ public class SecretTests
             if (type.HasElementType) queue.Enqueue((type.GetElementType()!, path + "[]"));
             foreach (var argument in type.IsGenericType ? type.GetGenericArguments() : [])
                 queue.Enqueue((argument, $"{path}<{argument.Name}>"));
-            if (!seen.Add(type) || type.IsPrimitive || type == typeof(string) || type.Namespace?.StartsWith("System", StringComparison.Ordinal) == true) continue;
+            if (!seen.Add(type) || type.IsPrimitive || type == typeof(string)
+                || type.Namespace?.StartsWith("System", StringComparison.Ordinal) == true) continue;
             foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
             {
                 var where = $"{path}.{property.Name}";
-                Assert.False(forbiddenNames.Contains(property.Name, StringComparer.OrdinalIgnoreCase), $"{name} outputs {where}, which may carry a secret");
-                Assert.False(property.PropertyType == typeof(DatabaseTarget), $"{name} outputs {where}: a DatabaseTarget exposes its connection string; output a PartitionOpsConnection or DisplayName");
+                Assert.False(forbiddenNames.Contains(property.Name, StringComparer.OrdinalIgnoreCase),
+                    $"{name} outputs {where}, which may carry a secret");
+                Assert.False(property.PropertyType == typeof(DatabaseTarget),
+                    $"{name} outputs {where}: a DatabaseTarget exposes its connection string; output a PartitionOpsConnection or " +
+                    $"DisplayName");
                 queue.Enqueue((property.PropertyType, where));
             }
         }

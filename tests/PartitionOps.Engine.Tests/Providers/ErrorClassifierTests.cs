@@ -89,13 +89,15 @@ public sealed class ErrorClassifierTests
             {
                 "infoNumber" => number,
                 "errorMessage" => $"error {number}",
-                _ => p.ParameterType == typeof(string) ? "x" : p.ParameterType.IsValueType ? Activator.CreateInstance(p.ParameterType) : null,
+                _ => p.ParameterType == typeof(string) ? "x" : p.ParameterType.IsValueType ? Activator.CreateInstance(
+                    p.ParameterType) : null,
             }).ToArray();
             add.Invoke(collection, [ctor.Invoke(args)]);
         }
         var create = typeof(SqlException).GetMethods(any).Where(m => m.Name == "CreateException")
             .OrderBy(m => m.GetParameters().Length).First(m => m.GetParameters()[0].ParameterType == typeof(SqlErrorCollection));
-        var createArgs = create.GetParameters().Select((p, i) => i == 0 ? collection : p.ParameterType == typeof(string) ? (object?)"15.0" : null).ToArray();
+        var createArgs = create.GetParameters()
+            .Select((p, i) => i == 0 ? collection : p.ParameterType == typeof(string) ? (object?)"15.0" : null).ToArray();
         return (SqlException)create.Invoke(null, createArgs)!;
     }
 }

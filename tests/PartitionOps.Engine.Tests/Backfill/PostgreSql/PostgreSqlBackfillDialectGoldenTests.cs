@@ -23,7 +23,8 @@ public sealed class PostgreSqlBackfillDialectGoldenTests
     [Fact]
     public void A_plain_table_gets_one_concurrent_partial_unique_index() =>
         Assert.Equal(
-            ["""CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version" ON "public"."Resource" ("ResourceTypeId", "ResourceId", "Version") WHERE "PartitionId" = 1"""],
+            ["""CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version" """ +
+                """ON "public"."Resource" ("ResourceTypeId", "ResourceId", "Version") WHERE "PartitionId" = 1"""],
             Dialect.BuildFilteredIndex(Fhir, SystemIndex, [], [], new IndexBuildOptions()).Select(s => s.Text));
 
     [Fact]
@@ -33,7 +34,8 @@ public sealed class PostgreSqlBackfillDialectGoldenTests
         Assert.Equal(
             [
                 """DROP INDEX CONCURRENTLY IF EXISTS "public"."IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version" """.TrimEnd(),
-                """CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version" ON "public"."Resource" ("ResourceTypeId", "ResourceId", "Version") WHERE "PartitionId" = 1""",
+                """CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version" """ +
+                    """ON "public"."Resource" ("ResourceTypeId", "ResourceId", "Version") WHERE "PartitionId" = 1""",
             ],
             Dialect.BuildFilteredIndex(Fhir, SystemIndex, [invalid], [], new IndexBuildOptions()).Select(s => s.Text));
     }
@@ -165,7 +167,8 @@ public sealed class PostgreSqlBackfillDialectGoldenTests
     public void The_sweep_matches_the_source_value_so_the_filtered_index_finds_stragglers()
     {
         var sweep = Dialect.SweepText(Fhir).Text;
-        Assert.Contains("""WHERE "ResourceTypeId" = @type_id AND "ResourceSurrogateId" <= @upto_key AND "PartitionId" = @source_value""", sweep);
+        Assert.Contains("""WHERE "ResourceTypeId" = @type_id AND "ResourceSurrogateId" <= @upto_key AND "PartitionId" = @source_value""",
+            sweep);
         Assert.Contains("""SET "PartitionId" = @target_value""", sweep);
         Assert.Contains("LIMIT @batch_size", sweep);
         Assert.Contains("counted.rows_updated > 0", sweep);
@@ -196,7 +199,8 @@ public sealed class PostgreSqlBackfillDialectGoldenTests
         var statements = Dialect.CreateControlTables("partitionops");
         var ddl = statements.Select(s => s.Text).ToList();
         // First a transaction-level advisory lock on the schema's name: concurrent creators go one at a time.
-        Assert.Equal("SELECT pg_advisory_xact_lock(hashtextextended(@resource, 0)), set_config('partitionops.control_schema', @control_schema, true)", ddl[0]);
+        Assert.Equal("SELECT pg_advisory_xact_lock(hashtextextended(@resource, 0)), set_config('partitionops.control_schema', " +
+            "@control_schema, true)", ddl[0]);
         Assert.Equal([new SqlParameter("resource", "partitionops.control.partitionops"),
             new SqlParameter("control_schema", "partitionops")], statements[0].Parameters);
         // The schema only when missing (IF NOT EXISTS alone would demand CREATE on the database), named from the setting.

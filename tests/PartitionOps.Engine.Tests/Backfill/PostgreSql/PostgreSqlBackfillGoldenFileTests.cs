@@ -101,5 +101,6 @@ public sealed class PostgreSqlBackfillGoldenFileTests
         Assert.Empty(methods.Except(covered));
     }
 
-    private static string SourceDirectory([System.Runtime.CompilerServices.CallerFilePath] string file = "") => Path.GetDirectoryName(file)!;
+    private static string SourceDirectory([System.Runtime.CompilerServices.CallerFilePath] string file = "") =>
+        Path.GetDirectoryName(file)!;
 }

@@ -537,10 +537,14 @@ public sealed class SqlServerBackfillDialectGoldenTests
             new FilteredIndex(Fhir.Profile.DefaultIndexName, Fhir.Profile.IndexColumns, Fhir.Profile.DefaultValue),
             [], [], new IndexBuildOptions());
         Golden(
-            "CREATE UNIQUE NONCLUSTERED INDEX [IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version] ON [dbo].[Resource] ([ResourceTypeId], [ResourceId], [Version]) WHERE [PartitionId] = 1 WITH (ONLINE = ON, MAXDOP = 4, DATA_COMPRESSION = PAGE)",
+            "CREATE UNIQUE NONCLUSTERED INDEX [IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version] ON [dbo].[Resource] " +
+                "([ResourceTypeId], [ResourceId], [Version]) WHERE [PartitionId] = 1 WITH (ONLINE = ON, MAXDOP = 4, DATA_COMPRESSION = " +
+                "PAGE)",
             Assert.Single(system));
         Golden(
-            "CREATE UNIQUE NONCLUSTERED INDEX [IX_Resource_DefaultPartition_ResourceTypeId_ResourceId_Version] ON [dbo].[Resource] ([ResourceTypeId], [ResourceId], [Version]) WHERE [PartitionId] = 2 WITH (ONLINE = ON, MAXDOP = 4, DATA_COMPRESSION = PAGE)",
+            "CREATE UNIQUE NONCLUSTERED INDEX [IX_Resource_DefaultPartition_ResourceTypeId_ResourceId_Version] ON [dbo].[Resource] " +
+                "([ResourceTypeId], [ResourceId], [Version]) WHERE [PartitionId] = 2 WITH (ONLINE = ON, MAXDOP = 4, DATA_COMPRESSION = " +
+                "PAGE)",
             Assert.Single(@default));
     }
 
@@ -552,10 +556,18 @@ public sealed class SqlServerBackfillDialectGoldenTests
             .Select(i => Assert.Single(Dialect.BuildFilteredIndex(table, i, [], [], new IndexBuildOptions())).Text).ToList();
         Assert.Equal(
         [
-            "CREATE UNIQUE NONCLUSTERED INDEX [IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version] ON [dbo].[Resource] ([ResourceTypeId], [ResourceId], [Version]) WHERE [PartitionId] = 1 WITH (ONLINE = ON, MAXDOP = 4, DATA_COMPRESSION = PAGE)",
-            "CREATE UNIQUE NONCLUSTERED INDEX [IX_Resource_DefaultPartition_ResourceTypeId_ResourceId_Version] ON [dbo].[Resource] ([ResourceTypeId], [ResourceId], [Version]) WHERE [PartitionId] = 2 WITH (ONLINE = ON, MAXDOP = 4, DATA_COMPRESSION = PAGE)",
-            "CREATE UNIQUE NONCLUSTERED INDEX [IX_Resource_SystemPartition_ResourceTypeId_ResourceId] ON [dbo].[Resource] ([ResourceTypeId], [ResourceId]) INCLUDE ([Version], [IsDeleted]) WHERE [PartitionId] = 1 AND [IsHistory] = 0 WITH (ONLINE = ON, MAXDOP = 4, DATA_COMPRESSION = PAGE)",
-            "CREATE UNIQUE NONCLUSTERED INDEX [IX_Resource_DefaultPartition_ResourceTypeId_ResourceId] ON [dbo].[Resource] ([ResourceTypeId], [ResourceId]) INCLUDE ([Version], [IsDeleted]) WHERE [PartitionId] = 2 AND [IsHistory] = 0 WITH (ONLINE = ON, MAXDOP = 4, DATA_COMPRESSION = PAGE)",
+            "CREATE UNIQUE NONCLUSTERED INDEX [IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version] ON [dbo].[Resource] " +
+                "([ResourceTypeId], [ResourceId], [Version]) WHERE [PartitionId] = 1 WITH (ONLINE = ON, MAXDOP = 4, DATA_COMPRESSION = " +
+                "PAGE)",
+            "CREATE UNIQUE NONCLUSTERED INDEX [IX_Resource_DefaultPartition_ResourceTypeId_ResourceId_Version] ON [dbo].[Resource] " +
+                "([ResourceTypeId], [ResourceId], [Version]) WHERE [PartitionId] = 2 WITH (ONLINE = ON, MAXDOP = 4, DATA_COMPRESSION = " +
+                "PAGE)",
+            "CREATE UNIQUE NONCLUSTERED INDEX [IX_Resource_SystemPartition_ResourceTypeId_ResourceId] ON [dbo].[Resource] " +
+                "([ResourceTypeId], [ResourceId]) INCLUDE ([Version], [IsDeleted]) WHERE [PartitionId] = 1 AND [IsHistory] = 0 WITH " +
+                "(ONLINE = ON, MAXDOP = 4, DATA_COMPRESSION = PAGE)",
+            "CREATE UNIQUE NONCLUSTERED INDEX [IX_Resource_DefaultPartition_ResourceTypeId_ResourceId] ON [dbo].[Resource] " +
+                "([ResourceTypeId], [ResourceId]) INCLUDE ([Version], [IsDeleted]) WHERE [PartitionId] = 2 AND [IsHistory] = 0 WITH " +
+                "(ONLINE = ON, MAXDOP = 4, DATA_COMPRESSION = PAGE)",
         ], texts);
     }
 
@@ -566,7 +578,8 @@ public sealed class SqlServerBackfillDialectGoldenTests
         var statement = Assert.Single(Dialect.BuildFilteredIndex(Fhir,
             new FilteredIndex(Fhir.Profile.SystemIndexName, Fhir.Profile.IndexColumns, 1),
             [paused], [], new IndexBuildOptions { MaxDop = 8 }));
-        Golden("ALTER INDEX [IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version] ON [dbo].[Resource] RESUME WITH (MAXDOP = 2, MAX_DURATION = 240 MINUTES)",
+        Golden("ALTER INDEX [IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version] ON [dbo].[Resource] RESUME WITH (MAXDOP = 2, " +
+            "MAX_DURATION = 240 MINUTES)",
             statement);
     }
 

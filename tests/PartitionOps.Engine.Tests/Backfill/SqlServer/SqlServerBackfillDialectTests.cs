@@ -55,7 +55,8 @@ public sealed class SqlServerBackfillDialectTests
     {
         var statements = Build(new IndexBuildOptions { MaxDurationMinutes = 90, MaxDop = 2 }, State(valid: false, paused: true));
         Assert.Equal(
-            "ALTER INDEX [IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version] ON [dbo].[Resource] RESUME WITH (MAXDOP = 2, MAX_DURATION = 90 MINUTES)",
+            "ALTER INDEX [IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version] ON [dbo].[Resource] RESUME WITH (MAXDOP = 2, " +
+                "MAX_DURATION = 90 MINUTES)",
             Assert.Single(statements).Text);
     }
 

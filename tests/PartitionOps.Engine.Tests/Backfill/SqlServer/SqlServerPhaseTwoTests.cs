@@ -105,7 +105,8 @@ public sealed class SqlServerPhaseTwoTests
         var result = await new BackfillService().StartAsync(Request(server) with { DryRun = true });
         var steps = result.Plan!.Steps.Where(s => s.Phase == "index").ToList();
         Assert.Equal(4, steps.Count);
-        Assert.All(steps, s => Assert.Contains("cannot be paused or resumed: SQL Server cannot pause or resume the build of a filtered index", s.Description));
+        Assert.All(steps, s => Assert.Contains(
+            "cannot be paused or resumed: SQL Server cannot pause or resume the build of a filtered index", s.Description));
         Assert.All(steps, s => Assert.Contains("estimated 30 min (90,000,000 rows at 50,000 rows/s)", s.Description));
         Assert.Empty(server.Executed);
     }
@@ -119,7 +120,8 @@ public sealed class SqlServerPhaseTwoTests
         var result = await new BackfillService().StartAsync(request);
 
         Assert.Equal(2, result.IndexesBuilt.Count);
-        Assert.Contains("ALTER INDEX [IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version] ON [dbo].[Resource] RESUME WITH (MAXDOP = 2, MAX_DURATION = 240 MINUTES)",
+        Assert.Contains("ALTER INDEX [IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version] ON [dbo].[Resource] RESUME WITH " +
+            "(MAXDOP = 2, MAX_DURATION = 240 MINUTES)",
             server.Executed);
         Assert.Contains(server.Executed,
             t => t.Contains("DefaultPartition", StringComparison.Ordinal) && t.Contains("MAXDOP = 8", StringComparison.Ordinal));

@@ -100,7 +100,8 @@ public sealed class SqlServerScriptDomTests
                 new(table.Schema, table.Table, index.Name, valid, paused) { PausedMaxDop = paused ? 2 : null };
             foreach (var existing in new IndexState[][] { [], [State(false, false)], [State(false, true)], [State(true, false)] })
             foreach (var statement in Dialect.BuildFilteredIndex(table, index, existing, [], options))
-                yield return ($"BuildFilteredIndex {index.Name} online={online} resumable={resumable} {compression} maxdop={maxDop} minutes={minutes}", statement);
+                yield return ($"BuildFilteredIndex {index.Name} online={online} resumable={resumable} {compression} maxdop={maxDop} " +
+                    $"minutes={minutes}", statement);
         }
     }
 
@@ -191,7 +192,8 @@ public sealed class SqlServerScriptDomTests
     public void The_rules_find_what_the_server_would_refuse_in_the_spec_s_statement_and_nothing_in_ours()
     {
         // The spec's phase-2 statement parses (the grammar allows it) but breaks the documented limits.
-        var spec = Parse("CREATE UNIQUE NONCLUSTERED INDEX [IX] ON [dbo].[Resource] ([ResourceTypeId], [ResourceId], [Version]) WHERE [PartitionId] = 1 " +
+        var spec = Parse("CREATE UNIQUE NONCLUSTERED INDEX [IX] ON [dbo].[Resource] ([ResourceTypeId], [ResourceId], [Version]) WHERE " +
+            "[PartitionId] = 1 " +
                          "WITH (ONLINE = ON, RESUMABLE = ON, MAX_DURATION = 20000 MINUTES, MAXDOP = 65, DATA_COMPRESSION = PAGE)", "spec");
         Assert.Equal(["RESUMABLE on a filtered index", "MAX_DURATION outside 1..10080 minutes", "MAXDOP outside 0..64"],
             Violations(Statements<CreateIndexStatement>(spec).Single()));
@@ -284,7 +286,8 @@ public sealed class SqlServerScriptDomTests
                  { Dialect.TryAcquireAppLockText(), Dialect.ReleaseAppLockText(), Dialect.CreateControlTables(Control)[0] })
         {
             var script = Parse(statement.Text, "applock");
-            var declared = Statements<DeclareVariableStatement>(script).SelectMany(d => d.Declarations).Single(d => d.VariableName.Value == "@lock_name");
+            var declared = Statements<DeclareVariableStatement>(script).SelectMany(d => d.Declarations)
+                .Single(d => d.VariableName.Value == "@lock_name");
             var type = Assert.IsType<SqlDataTypeReference>(declared.DataType);
             Assert.Equal(SqlDataTypeOption.NVarChar, type.SqlDataTypeOption);
             Assert.Equal("255", ((Literal)type.Parameters.Single()).Value);

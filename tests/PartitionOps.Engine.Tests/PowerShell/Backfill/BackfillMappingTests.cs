@@ -126,7 +126,8 @@ public class BackfillMappingTests
     [Fact]
     public void Undo_maps_the_run_parameters_and_leaves_index_options_alone()
     {
-        var cmdlet = new UndoPartitionBackfillCommand { ResourceType = ["SearchParameter"], BatchSize = 300, Parallel = 2, MaxDuration = TimeSpan.FromMinutes(5), DelayMilliseconds = 100 };
+        var cmdlet = new UndoPartitionBackfillCommand { ResourceType = ["SearchParameter"], BatchSize = 300, Parallel = 2,
+            MaxDuration = TimeSpan.FromMinutes(5), DelayMilliseconds = 100 };
         var r = BackfillMapping.ToRequest(Pg, cmdlet.GetParameters());
         Assert.Equal(["SearchParameter"], r.Scope.ResourceTypes);
         Assert.Equal(300, r.BatchSize);
@@ -148,7 +149,8 @@ public class BackfillMappingTests
     [Fact]
     public void Progress_and_integrity_map_the_scope()
     {
-        foreach (BackfillScopeCmdlet cmdlet in new BackfillScopeCmdlet[] { new GetBackfillProgressCommand(), new TestBackfillIntegrityCommand() })
+        foreach (BackfillScopeCmdlet cmdlet in new BackfillScopeCmdlet[] { new GetBackfillProgressCommand(),
+            new TestBackfillIntegrityCommand() })
         {
             cmdlet.Schema = "s1";
             cmdlet.ControlSchema = "c1";
@@ -167,7 +169,8 @@ public class BackfillMappingTests
         var path = Path.Combine(Path.GetTempPath(), $"po-profile-{Guid.NewGuid():N}.json");
         try
         {
-            File.WriteAllText(path, """{ "table": "Item", "system_types": ["A"], "system_index_name": "IX_A", "default_index_name": "IX_B" }""");
+            File.WriteAllText(path,
+                """{ "table": "Item", "system_types": ["A"], "system_index_name": "IX_A", "default_index_name": "IX_B" }""");
             var scope = BackfillMapping.ToScope(Pg, new BackfillParameters { Profile = path });
             Assert.Equal("Item", scope.Profile.Table);
             Assert.Equal(["A"], scope.Profile.SystemTypes);
@@ -246,7 +249,8 @@ public class BackfillMappingTests
     public void Engine_errors_raised_while_running_name_the_cmdlet_parameter()
     {
         // E.g. BackfillContext checks -ResourceType against the profile once it has read the catalog.
-        var e = BackfillMapping.Translate(new InvalidRequestException("ResourceTypes", "Patient", "is not one of the profile's system types (X)"));
+        var e = BackfillMapping.Translate(
+            new InvalidRequestException("ResourceTypes", "Patient", "is not one of the profile's system types (X)"));
         Assert.Equal("-ResourceType", e.Parameter);
         Assert.Equal("-ResourceType 'Patient' is not one of the profile's system types (X)", e.Message);
         var online = BackfillMapping.Translate(new InvalidRequestException("AllowOffline", "off", "is required on Standard Edition"));
@@ -273,12 +277,16 @@ public class BackfillMappingTests
         var ok = EngineDefaults(Pg);
         return new()
         {
-            ok with { BatchSize = 0 }, ok with { TargetBatchTime = TimeSpan.FromMilliseconds(-1) }, ok with { Delay = TimeSpan.FromMilliseconds(-1) },
+            ok with { BatchSize = 0 }, ok with { TargetBatchTime = TimeSpan.FromMilliseconds(-1) },
+                ok with { Delay = TimeSpan.FromMilliseconds(-1) },
             ok with { Parallelism = 0 }, ok with { MaxDuration = TimeSpan.Zero }, ok with { BatchLockTimeout = TimeSpan.Zero },
-            ok with { Index = new IndexBuildOptions { MaxDop = -1 } }, ok with { Index = new IndexBuildOptions { DataCompression = "ZIP" } },
+            ok with { Index = new IndexBuildOptions { MaxDop = -1 } },
+                ok with { Index = new IndexBuildOptions { DataCompression = "ZIP" } },
             ok with { Index = new IndexBuildOptions { MaxDurationMinutes = 0 } },
-            ok with { Throttle = new ThrottleOptions { MaxReplicaLagSeconds = -1 } }, ok with { Throttle = new ThrottleOptions { MaxLogUsedPercent = 101 } },
-            ok with { Throttle = new ThrottleOptions { MaxBlockedSessions = -1 } }, ok with { Throttle = new ThrottleOptions { CustomQuery = " " } },
+            ok with { Throttle = new ThrottleOptions { MaxReplicaLagSeconds = -1 } },
+                ok with { Throttle = new ThrottleOptions { MaxLogUsedPercent = 101 } },
+            ok with { Throttle = new ThrottleOptions { MaxBlockedSessions = -1 } },
+                ok with { Throttle = new ThrottleOptions { CustomQuery = " " } },
         };
     }
 
@@ -287,7 +295,8 @@ public class BackfillMappingTests
     public void Every_option_the_engine_rejects_has_a_cmdlet_parameter_to_name(BackfillRequest bad)
     {
         var e = Assert.Throws<InvalidRequestException>(() => bad.Validated());
-        Assert.True(BackfillMapping.ParameterNames.ContainsKey(e.Parameter), $"{e.Parameter} has no cmdlet parameter in BackfillMapping.ParameterNames");
+        Assert.True(BackfillMapping.ParameterNames.ContainsKey(e.Parameter),
+            $"{e.Parameter} has no cmdlet parameter in BackfillMapping.ParameterNames");
         Assert.StartsWith(BackfillMapping.ParameterNames[e.Parameter] + " '", BackfillMapping.Translate(e).Message);
     }
 
@@ -332,9 +341,11 @@ public class BackfillMappingTests
             Table = "dbo.Resource", Column = "PartitionId", ControlSchema = "partitionops", RequestedBy = "h:1",
             RunId = 12, RunStatus = BackfillStatus.Running,
         };
-        Assert.Equal("dbo.Resource.PartitionId: stop requested (flag in partitionops.backfill_control); run 12 is running: its workers pause after their current batch",
+        Assert.Equal("dbo.Resource.PartitionId: stop requested (flag in partitionops.backfill_control); run 12 is running: its workers " +
+            "pause after their current batch",
             stop.Summary);
-        Assert.Contains("run 3 is done, not running: nothing to pause now", (stop with { RunId = 3, RunStatus = BackfillStatus.Done }).Summary);
+        Assert.Contains("run 3 is done, not running: nothing to pause now",
+            (stop with { RunId = 3, RunStatus = BackfillStatus.Done }).Summary);
         Assert.Contains("no run has started on this table", (stop with { RunId = null, RunStatus = null }).Summary);
         // What Write-Host sends (the stub's HostInformationMessage keeps no text, so only the shape is checked here).
         Assert.IsType<System.Management.Automation.HostInformationMessage>(BackfillMapping.HostMessage(stop.Summary));
@@ -350,7 +361,8 @@ public class BackfillMappingTests
             StopReason = "CodeSystem failed: frozen; ValueSet failed: frozen",
         };
         Assert.Equal("Start backfill failed for CodeSystem, ValueSet (run 9): CodeSystem failed: frozen; ValueSet failed: frozen. " +
-                     "Run it again to retry the failed types; finished work is kept.", BackfillMapping.FailureMessage("Start backfill", result));
+                     "Run it again to retry the failed types; finished work is kept.",
+                         BackfillMapping.FailureMessage("Start backfill", result));
     }
 
     [Fact]

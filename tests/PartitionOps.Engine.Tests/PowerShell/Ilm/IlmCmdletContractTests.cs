@@ -85,19 +85,23 @@ public class IlmCmdletContractTests
         var invoke = Info("Invoke-IlmPartitionMerge");
         var candidate = typeof(IlmMergeCandidate).GetProperties(BindingFlags.Public | BindingFlags.Instance).ToDictionary(p => p.Name);
         var byName = invoke.Parameters.Where(p => p.FromPipelineByPropertyName).ToList();
-        Assert.Equal(["Action", "AsOf", "Connection", "ControlSchema", "Partition", "Policy", "Schema", "SourcePartition", "Table", "TargetPartition"],
+        Assert.Equal(["Action", "AsOf", "Connection", "ControlSchema", "Partition", "Policy", "Schema", "SourcePartition", "Table",
+            "TargetPartition"],
             byName.Select(p => p.Name).OrderBy(n => n, StringComparer.Ordinal));
         foreach (var parameter in byName.Where(p => p.Name != "Partition"))
         {
             Assert.True(candidate.TryGetValue(parameter.Name, out var property), $"IlmMergeCandidate lacks {parameter.Name}");
             var target = Nullable.GetUnderlyingType(parameter.Type) ?? parameter.Type;
-            Assert.True(target.IsAssignableFrom(property!.PropertyType), $"{parameter.Name}: {property.PropertyType} does not bind to {parameter.Type}");
+            Assert.True(target.IsAssignableFrom(property!.PropertyType),
+                $"{parameter.Name}: {property.PropertyType} does not bind to {parameter.Type}");
         }
         foreach (var name in new[] { "Partition" }.Concat(Parameter("Invoke-IlmPartitionMerge", "Partition").Aliases))
-            Assert.False(candidate.ContainsKey(name), $"a candidate must not carry {name}: it would switch Invoke-IlmPartitionMerge to the manual merge");
+            Assert.False(candidate.ContainsKey(name),
+                $"a candidate must not carry {name}: it would switch Invoke-IlmPartitionMerge to the manual merge");
         Assert.Equal(typeof(PartitionOpsConnection), candidate["Connection"].PropertyType);
         // The Action values a candidate carries are the ValidateSet of -Action.
-        var set = typeof(InvokeIlmPartitionMergeCommand).GetProperty("Action")!.GetCustomAttributesData().Single(a => a.AttributeType == typeof(ValidateSetAttribute));
+        var set = typeof(InvokeIlmPartitionMergeCommand).GetProperty("Action")!.GetCustomAttributesData()
+            .Single(a => a.AttributeType == typeof(ValidateSetAttribute));
         var values = ((IEnumerable<CustomAttributeTypedArgument>)set.ConstructorArguments[0].Value!).Select(v => (string)v.Value!);
         Assert.Equal(Enum.GetNames<PartitionOps.Engine.Ilm.Planning.IlmActionKind>(), values);
     }
@@ -119,7 +123,8 @@ public class IlmCmdletContractTests
         Assert.Equal(typeof(int?), Parameter("Get-IlmMergeHistory", "MaxRows").Type);
         foreach (var t in new[] { "WindowDays", "MaxWarmMonthlyPartitions", "FailedNotRetriedDays" })
             Assert.Equal(typeof(int?), Parameter("Test-IlmHealth", t).Type);
-        foreach (var t in new[] { "MaxFailureRatePercent", "MaxMergeSeconds", "MaxWarmMonthlyPercent", "MinSuccessRatePercent", "MaxAverageMergeSeconds" })
+        foreach (var t in new[] { "MaxFailureRatePercent", "MaxMergeSeconds", "MaxWarmMonthlyPercent", "MinSuccessRatePercent",
+            "MaxAverageMergeSeconds" })
             Assert.Equal(typeof(decimal?), Parameter("Test-IlmHealth", t).Type);
         Assert.True(Parameter("Set-IlmConfig", "Key").Mandatory("__AllParameterSets"));
         Assert.True(Parameter("Set-IlmConfig", "Value").FromPipelineByPropertyName); // Get-IlmConfig | ... | Set-IlmConfig
@@ -145,7 +150,8 @@ public class IlmCmdletContractTests
         foreach (var field in type.GetFields(BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public))
         {
             var t = Nullable.GetUnderlyingType(field.FieldType) ?? field.FieldType;
-            Assert.False(t.Assembly.GetName().Name == "PartitionOps.Engine" && t.IsValueType, $"{type.Name}.{field.Name} is an engine value type");
+            Assert.False(t.Assembly.GetName().Name == "PartitionOps.Engine" && t.IsValueType,
+                $"{type.Name}.{field.Name} is an engine value type");
         }
     }
 

@@ -60,9 +60,11 @@ public class IlmMappingTests
         Assert.Equal(IlmPolicy.Default, health.Policy);
         Assert.False(health.VerifyIndexes);
         // The PowerShellStandard stub's SwitchParameter ignores its value: the switch's IsPresent read is covered by Pester.
-        Assert.True(IlmMapping.ToHealthRequest(Pg, new TestIlmHealthCommand { Table = "sales" }.GetParameters() with { VerifyIndexes = true }).VerifyIndexes);
+        Assert.True(IlmMapping.ToHealthRequest(Pg,
+            new TestIlmHealthCommand { Table = "sales" }.GetParameters() with { VerifyIndexes = true }).VerifyIndexes);
         var t = health.Thresholds;
-        Assert.Equal((7, 10m, 300m, 100, 7, 20m, 95m, 30m), (t.WindowDays, t.MaxFailureRatePercent, t.MaxMergeSeconds, t.MaxWarmMonthlyPartitions,
+        Assert.Equal((7, 10m, 300m, 100, 7, 20m, 95m, 30m),
+            (t.WindowDays, t.MaxFailureRatePercent, t.MaxMergeSeconds, t.MaxWarmMonthlyPartitions,
             t.FailedNotRetriedDays, t.MaxWarmMonthlyPercent, t.MinSuccessRatePercent, t.MaxAverageMergeSeconds));
 
         var (summary, policy) = IlmMapping.ToSummaryRequest(Pg, new GetIlmPartitionSummaryCommand { Table = "SALES_PART" }.GetParameters());
@@ -83,7 +85,8 @@ public class IlmMappingTests
             MaxMerges = 5, LockTimeoutSeconds = 12, MaxDuration = TimeSpan.FromHours(2),
         };
         var r = IlmMapping.ToRunRequest(Pg, cmdlet.GetParameters());
-        Assert.Equal(("sales", "dwh", "ilm", new DateOnly(2025, 11, 1), TimeSpan.FromHours(2)), (r.Table, r.Schema, r.ControlSchema, r.AsOf, r.MaxDuration));
+        Assert.Equal(("sales", "dwh", "ilm", new DateOnly(2025, 11, 1), TimeSpan.FromHours(2)),
+            (r.Table, r.Schema, r.ControlSchema, r.AsOf, r.MaxDuration));
         Assert.Equal(new IlmConfigOverrides { MaxMerges = 5, LockTimeoutSeconds = 12 }, r.Overrides);
         Assert.False(r.DryRun);
         Assert.True(IlmMapping.ToRunRequest(Pg, cmdlet.GetParameters(), dryRun: true).DryRun);
@@ -93,7 +96,8 @@ public class IlmMappingTests
     public void A_policy_file_is_loaded()
     {
         var path = Path.Combine(Path.GetTempPath(), $"po-ilm-{Guid.NewGuid():N}.json");
-        File.WriteAllText(path, """{ "tier_config": { "hot": { "age_months": 12 }, "warm": { "age_months": 36, "tablespace": "WARM2" } } }""");
+        File.WriteAllText(path,
+            """{ "tier_config": { "hot": { "age_months": 12 }, "warm": { "age_months": 36, "tablespace": "WARM2" } } }""");
         try
         {
             var p = new GetIlmMergeCandidateCommand { Table = "sales" }.GetParameters() with { Policy = path };
@@ -124,7 +128,8 @@ public class IlmMappingTests
         var p = new InvokeIlmPartitionMergeCommand { Table = "sales", Partition = "p_2023_11", LockTimeoutSeconds = 5 }.GetParameters();
         Assert.True(p.ExplicitMerge);
         Assert.Equal(new IlmConfigOverrides { LockTimeoutSeconds = 5 }, IlmMapping.ToRunRequest(Pg, p).Overrides);
-        var piped = new InvokeIlmPartitionMergeCommand { Table = "sales", Action = "Merge", SourcePartition = ["p_2023", "p_2023_11"] }.GetParameters();
+        var piped = new InvokeIlmPartitionMergeCommand { Table = "sales", Action = "Merge",
+            SourcePartition = ["p_2023", "p_2023_11"] }.GetParameters();
         Assert.False(piped.ExplicitMerge);
         Assert.Equal(new IlmConfigOverrides(), IlmMapping.ToRunRequest(Pg, piped).Overrides);
     }
@@ -149,7 +154,8 @@ public class IlmMappingTests
     [Fact]
     public void History_takes_table_schema_and_max_rows()
     {
-        var r = IlmMapping.ToHistoryRequest(Pg, new GetIlmMergeHistoryCommand { Table = "sales", Schema = "dwh", ControlSchema = "ilm", MaxRows = 10 }.GetParameters());
+        var r = IlmMapping.ToHistoryRequest(Pg,
+            new GetIlmMergeHistoryCommand { Table = "sales", Schema = "dwh", ControlSchema = "ilm", MaxRows = 10 }.GetParameters());
         Assert.Equal(new IlmHistoryRequest(Pg) { Table = "sales", Schema = "dwh", ControlSchema = "ilm", MaxRows = 10 }, r);
     }
 
@@ -164,7 +170,8 @@ public class IlmMappingTests
     [InlineData("MAX_MERGES_PER_RUN", "0", "MAX_MERGES_PER_RUN", "0")]
     public void Set_IlmConfig_normalises_the_key_and_the_value_as_stored(string key, string value, string storedKey, string storedValue)
     {
-        var r = IlmMapping.ToSetConfigRequest(Pg, new SetIlmConfigCommand { Key = key, Value = value, ControlSchema = "ilm" }.GetParameters());
+        var r = IlmMapping.ToSetConfigRequest(Pg,
+            new SetIlmConfigCommand { Key = key, Value = value, ControlSchema = "ilm" }.GetParameters());
         Assert.Equal(new IlmSetConfigRequest(Pg, storedKey, storedValue) { ControlSchema = "ilm" }, r);
         var sql = Assert.Single(IlmMapping.SetConfigPlan(r));
         Assert.Contains("dwh_ilm_config", sql.Text);
@@ -176,7 +183,8 @@ public class IlmMappingTests
     {
         var set = typeof(SetIlmConfigCommand).GetProperty("Key")!.GetCustomAttributesData()
             .Single(a => a.AttributeType == typeof(System.Management.Automation.ValidateSetAttribute));
-        var values = ((IEnumerable<System.Reflection.CustomAttributeTypedArgument>)set.ConstructorArguments[0].Value!).Select(v => (string)v.Value!);
+        var values = ((IEnumerable<System.Reflection.CustomAttributeTypedArgument>)set.ConstructorArguments[0].Value!)
+            .Select(v => (string)v.Value!);
         Assert.Equal(IlmMapping.ConfigKeys, values);
         Assert.Equal(IlmConfig.Defaults.Select(d => d.Key), IlmMapping.ConfigKeys);
     }
@@ -185,35 +193,56 @@ public class IlmMappingTests
 
     public static TheoryData<string, Func<object>> BadInput() => new()
     {
-        { "-MaxMerges", () => IlmMapping.ToRunRequest(Pg, new InvokeIlmMaintenanceCommand { Table = "sales", MaxMerges = -1 }.GetParameters()) },
-        { "-MaxMerges", () => IlmMapping.ToPlanRequest(Pg, new GetIlmMergeCandidateCommand { Table = "sales", MaxMerges = -1 }.GetParameters()) },
-        { "-LockTimeoutSeconds", () => IlmMapping.ToRunRequest(Pg, new InvokeIlmMaintenanceCommand { Table = "sales", LockTimeoutSeconds = 0 }.GetParameters()) },
-        { "-LockTimeoutSeconds", () => IlmMapping.ToRunRequest(Pg, new InvokeIlmPartitionMergeCommand { Table = "sales", Partition = "p_2023_11", LockTimeoutSeconds = -3 }.GetParameters()) },
-        { "-MaxDuration", () => IlmMapping.ToRunRequest(Pg, new InvokeIlmMaintenanceCommand { Table = "sales", MaxDuration = TimeSpan.FromMinutes(-1) }.GetParameters()) },
-        { "-AsOf", () => IlmMapping.ToPlanRequest(Pg, new GetIlmMergeCandidateCommand { Table = "sales", AsOf = "yesterday" }.GetParameters()) },
-        { "-AsOf", () => IlmMapping.ToRunRequest(Pg, new InvokeIlmMaintenanceCommand { Table = "sales", AsOf = "2025-13-01" }.GetParameters()) },
-        { "-AsOf", () => IlmMapping.ToRunRequest(Pg, new InvokeIlmPartitionMergeCommand { Table = "sales", Partition = "p_2023_11", AsOf = 20251101 }.GetParameters()) },
+        { "-MaxMerges", () => IlmMapping.ToRunRequest(Pg,
+            new InvokeIlmMaintenanceCommand { Table = "sales", MaxMerges = -1 }.GetParameters()) },
+        { "-MaxMerges", () => IlmMapping.ToPlanRequest(Pg,
+            new GetIlmMergeCandidateCommand { Table = "sales", MaxMerges = -1 }.GetParameters()) },
+        { "-LockTimeoutSeconds", () =>
+            IlmMapping.ToRunRequest(Pg, new InvokeIlmMaintenanceCommand { Table = "sales", LockTimeoutSeconds = 0 }.GetParameters()) },
+        { "-LockTimeoutSeconds", () =>
+            IlmMapping.ToRunRequest(Pg, new InvokeIlmPartitionMergeCommand { Table = "sales", Partition = "p_2023_11",
+            LockTimeoutSeconds = -3 }.GetParameters()) },
+        { "-MaxDuration", () => IlmMapping.ToRunRequest(Pg,
+            new InvokeIlmMaintenanceCommand { Table = "sales", MaxDuration = TimeSpan.FromMinutes(-1) }.GetParameters()) },
+        { "-AsOf", () => IlmMapping.ToPlanRequest(Pg,
+            new GetIlmMergeCandidateCommand { Table = "sales", AsOf = "yesterday" }.GetParameters()) },
+        { "-AsOf", () => IlmMapping.ToRunRequest(Pg,
+            new InvokeIlmMaintenanceCommand { Table = "sales", AsOf = "2025-13-01" }.GetParameters()) },
+        { "-AsOf", () => IlmMapping.ToRunRequest(Pg,
+            new InvokeIlmPartitionMergeCommand { Table = "sales", Partition = "p_2023_11", AsOf = 20251101 }.GetParameters()) },
         { "-Table", () => IlmMapping.ToPlanRequest(Pg, new GetIlmMergeCandidateCommand { Table = "sales; drop table x" }.GetParameters()) },
         { "-Table", () => IlmMapping.ToRunRequest(Pg, new InvokeIlmMaintenanceCommand { Table = " " }.GetParameters()) },
-        { "-Schema", () => IlmMapping.ToPlanRequest(Pg, new GetIlmMergeCandidateCommand { Table = "sales", Schema = "a.b" }.GetParameters()) },
+        { "-Schema", () => IlmMapping.ToPlanRequest(Pg,
+            new GetIlmMergeCandidateCommand { Table = "sales", Schema = "a.b" }.GetParameters()) },
         { "-ControlSchema", () => IlmMapping.ToConfigRequest(Pg, new GetIlmConfigCommand { ControlSchema = "x y" }.GetParameters()) },
-        { "-Policy", () => IlmMapping.ToPlanRequest(Pg, new GetIlmMergeCandidateCommand { Table = "sales" }.GetParameters() with { Policy = "/nonexistent/policy.json" }) },
+        { "-Policy", () => IlmMapping.ToPlanRequest(Pg,
+            new GetIlmMergeCandidateCommand { Table = "sales" }.GetParameters() with { Policy = "/nonexistent/policy.json" }) },
         { "-Provider", () => IlmMapping.ToPlanRequest(Sql, new GetIlmMergeCandidateCommand { Table = "sales" }.GetParameters()) },
         { "-MaxRows", () => IlmMapping.ToHistoryRequest(Pg, new GetIlmMergeHistoryCommand { MaxRows = 0 }.GetParameters()) },
         { "-WindowDays", () => IlmMapping.ToHealthRequest(Pg, new TestIlmHealthCommand { WindowDays = 0 }.GetParameters()) },
-        { "-FailedNotRetriedDays", () => IlmMapping.ToHealthRequest(Pg, new TestIlmHealthCommand { FailedNotRetriedDays = -1 }.GetParameters()) },
-        { "-MaxFailureRatePercent", () => IlmMapping.ToHealthRequest(Pg, new TestIlmHealthCommand { MaxFailureRatePercent = 101 }.GetParameters()) },
-        { "-MinSuccessRatePercent", () => IlmMapping.ToHealthRequest(Pg, new TestIlmHealthCommand { MinSuccessRatePercent = -5 }.GetParameters()) },
-        { "-MaxWarmMonthlyPercent", () => IlmMapping.ToHealthRequest(Pg, new TestIlmHealthCommand { MaxWarmMonthlyPercent = 200 }.GetParameters()) },
+        { "-FailedNotRetriedDays", () =>
+            IlmMapping.ToHealthRequest(Pg, new TestIlmHealthCommand { FailedNotRetriedDays = -1 }.GetParameters()) },
+        { "-MaxFailureRatePercent", () =>
+            IlmMapping.ToHealthRequest(Pg, new TestIlmHealthCommand { MaxFailureRatePercent = 101 }.GetParameters()) },
+        { "-MinSuccessRatePercent", () =>
+            IlmMapping.ToHealthRequest(Pg, new TestIlmHealthCommand { MinSuccessRatePercent = -5 }.GetParameters()) },
+        { "-MaxWarmMonthlyPercent", () =>
+            IlmMapping.ToHealthRequest(Pg, new TestIlmHealthCommand { MaxWarmMonthlyPercent = 200 }.GetParameters()) },
         { "-MaxMergeSeconds", () => IlmMapping.ToHealthRequest(Pg, new TestIlmHealthCommand { MaxMergeSeconds = -1 }.GetParameters()) },
-        { "-MaxWarmMonthlyPartitions", () => IlmMapping.ToHealthRequest(Pg, new TestIlmHealthCommand { MaxWarmMonthlyPartitions = -1 }.GetParameters()) },
-        { "-MaxAverageMergeSeconds", () => IlmMapping.ToHealthRequest(Pg, new TestIlmHealthCommand { MaxAverageMergeSeconds = -1 }.GetParameters()) },
+        { "-MaxWarmMonthlyPartitions",
+            () => IlmMapping.ToHealthRequest(Pg, new TestIlmHealthCommand { MaxWarmMonthlyPartitions = -1 }.GetParameters()) },
+        { "-MaxAverageMergeSeconds", () =>
+            IlmMapping.ToHealthRequest(Pg, new TestIlmHealthCommand { MaxAverageMergeSeconds = -1 }.GetParameters()) },
         { "-Key", () => IlmMapping.ToSetConfigRequest(Pg, new SetIlmConfigCommand { Key = "NOT_A_KEY", Value = "1" }.GetParameters()) },
         { "-Key", () => IlmMapping.ToSetConfigRequest(Pg, new SetIlmConfigCommand { Key = "", Value = "1" }.GetParameters()) },
-        { "-Value", () => IlmMapping.ToSetConfigRequest(Pg, new SetIlmConfigCommand { Key = "AUTO_MERGE_PARTITIONS", Value = "maybe" }.GetParameters()) },
-        { "-Value", () => IlmMapping.ToSetConfigRequest(Pg, new SetIlmConfigCommand { Key = "MERGE_LOCK_TIMEOUT", Value = "0" }.GetParameters()) },
-        { "-Value", () => IlmMapping.ToSetConfigRequest(Pg, new SetIlmConfigCommand { Key = "MAX_MERGES_PER_RUN", Value = "-1" }.GetParameters()) },
-        { "-Value", () => IlmMapping.ToSetConfigRequest(Pg, new SetIlmConfigCommand { Key = "MERGE_RETRY_FAILED", Value = " " }.GetParameters()) },
+        { "-Value", () => IlmMapping.ToSetConfigRequest(Pg,
+            new SetIlmConfigCommand { Key = "AUTO_MERGE_PARTITIONS", Value = "maybe" }.GetParameters()) },
+        { "-Value", () => IlmMapping.ToSetConfigRequest(Pg,
+            new SetIlmConfigCommand { Key = "MERGE_LOCK_TIMEOUT", Value = "0" }.GetParameters()) },
+        { "-Value", () => IlmMapping.ToSetConfigRequest(Pg,
+            new SetIlmConfigCommand { Key = "MAX_MERGES_PER_RUN", Value = "-1" }.GetParameters()) },
+        { "-Value", () => IlmMapping.ToSetConfigRequest(Pg,
+            new SetIlmConfigCommand { Key = "MERGE_RETRY_FAILED", Value = " " }.GetParameters()) },
         { "-Partition", () => InvokeIlmPartitionMergeCommand.Selection(null, null, null, null)! },
     };
 
@@ -230,7 +259,8 @@ public class IlmMappingTests
     [Fact]
     public void A_bad_config_value_keeps_its_key_in_the_message()
     {
-        var e = Bad(() => IlmMapping.ToSetConfigRequest(Pg, new SetIlmConfigCommand { Key = "MAX_MERGES_PER_RUN", Value = "lots" }.GetParameters()));
+        var e = Bad(() => IlmMapping.ToSetConfigRequest(Pg,
+            new SetIlmConfigCommand { Key = "MAX_MERGES_PER_RUN", Value = "lots" }.GetParameters()));
         Assert.Equal("-Value 'lots' for MAX_MERGES_PER_RUN must be a whole number from 0 to 100,000", e.Message);
         var key = Bad(() => IlmMapping.ToSetConfigRequest(Pg, new SetIlmConfigCommand { Key = "MAX_MERGES", Value = "1" }.GetParameters()));
         Assert.Contains("AUTO_MERGE_PARTITIONS, MERGE_LOCK_TIMEOUT, MERGE_RETRY_FAILED, MAX_MERGES_PER_RUN", key.Message);

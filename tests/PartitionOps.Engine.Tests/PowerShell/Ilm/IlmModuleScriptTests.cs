@@ -43,7 +43,8 @@ public class IlmModuleScriptTests
     public void Runbook_sign_in_default_follows_the_provider()
     {
         var text = Read("Runbooks", "Invoke-IlmMaintenanceRunbook.ps1");
-        var parameters = text[text.IndexOf("param(", StringComparison.Ordinal)..text.IndexOf("$ErrorActionPreference", StringComparison.Ordinal)];
+        var parameters = text[text.IndexOf("param(", StringComparison.Ordinal)..text.IndexOf("$ErrorActionPreference",
+            StringComparison.Ordinal)];
         // The default provider is Oracle, which PartitionOps signs in to with a user and password only (OracleProvider
         // refuses an access token): no token resource or AccessToken default in the parameters...
         Assert.Matches(@"\[string\]\s*\$Provider\s*=\s*'oracle'", parameters);
@@ -52,7 +53,8 @@ public class IlmModuleScriptTests
         Assert.DoesNotContain("ossrdbms", parameters);
         // ...but a default: a connection string alone signs in by itself (no Azure; tests/Pester/Runbooks.Tests.ps1 runs
         // it), else by provider: a credential asset for Oracle, the managed identity's token for PostgreSQL.
-        Assert.Matches(@"\$Authentication\s*=\s*if\s*\(\$ConnectionString\s*-and\s*-not\s*\$CredentialName\)\s*\{\s*'ConnectionString'\s*\}\s*" +
+        Assert.Matches(@"\$Authentication\s*=\s*if\s*\(\$ConnectionString\s*-and\s*-not\s*\$CredentialName\)\s*" +
+            @"\{\s*'ConnectionString'\s*\}\s*" +
             @"elseif\s*\(\$Provider\s*-eq\s*'postgresql'\)\s*\{\s*'AccessToken'\s*\}\s*else\s*\{\s*'Credential'\s*\}", text);
         Assert.Contains("$TokenResourceUrl = 'https://ossrdbms-aad.database.windows.net'", text);
         Assert.Contains("-Authentication AccessToken is not supported for Oracle", text);

@@ -44,7 +44,8 @@ public class IlmSelectionTests
         IlmService.PlanOffline(layout, IlmPolicy.Default, AsOf, PostgreSqlProvider.Instance);
 
     private static IReadOnlyList<IlmSelectedAction> Piped(IEnumerable<IlmMergeCandidate> candidates) =>
-        candidates.Select(c => InvokeIlmPartitionMergeCommand.Selection(null, c.Action, c.SourcePartition, c.TargetPartition)).OfType<IlmSelectedAction>().ToList();
+        candidates.Select(c => InvokeIlmPartitionMergeCommand.Selection(null, c.Action, c.SourcePartition, c.TargetPartition))
+            .OfType<IlmSelectedAction>().ToList();
 
     private static IlmPlan Run(IReadOnlyList<IlmSelectedAction> selection) =>
         IlmActionSelector.Select(Sales, IlmPolicy.Default, AsOf, new IlmPlanOptions(), IlmSelection.Keys(selection));
@@ -89,7 +90,8 @@ public class IlmSelectionTests
     [Fact]
     public void A_partition_that_is_not_due_or_does_not_exist_is_refused_with_the_reason()
     {
-        var e = Assert.Throws<InvalidRequestException>(() => Run([IlmSelectedAction.MergeOf("p_2024_06"), IlmSelectedAction.MergeOf("p_1999_01"), IlmSelectedAction.MergeOf("p_2023")]));
+        var e = Assert.Throws<InvalidRequestException>(() =>
+            Run([IlmSelectedAction.MergeOf("p_2024_06"), IlmSelectedAction.MergeOf("p_1999_01"), IlmSelectedAction.MergeOf("p_2023")]));
         Assert.Contains("p_2024_06 is still HOT", e.Message);
         Assert.Contains("sales has no partition p_1999_01", e.Message);
         Assert.Contains("p_2023 is the partition others merge into", e.Message);
@@ -128,7 +130,8 @@ public class IlmSelectionTests
         var full = Plan(Sales);
         var candidates = IlmMergeCandidate.From(full, IlmPolicy.Default, null, "ilm", "/policies/p.json", includeSkipped: true).ToList();
         var merge = candidates.Single(c => c.Action == "Merge");
-        Assert.Equal(("public", "sales", "ilm", "/policies/p.json", new DateTime(2026, 1, 1)), (merge.Schema, merge.Table, merge.ControlSchema, merge.Policy, merge.AsOf));
+        Assert.Equal(("public", "sales", "ilm", "/policies/p.json", new DateTime(2026, 1, 1)),
+            (merge.Schema, merge.Table, merge.ControlSchema, merge.Policy, merge.AsOf));
         Assert.Equal(["p_2023", "p_2023_11", "p_2023_12"], merge.SourcePartition);
         Assert.Equal(("p_2023", "WARM", "TBS_WARM"), (merge.TargetPartition, merge.Tier, merge.Tablespace));
         Assert.Equal(full.Steps.Single(s => s.Action is MergeAction).Statements, merge.Statements);
@@ -150,11 +153,14 @@ public class IlmSelectionTests
         var move = (MoveAction)planned.Steps[0].Action;
         var merge = planned.Steps[1].Action;
         var run = new IlmRunResult(planned,
-            [new ActionOutcome(move, IlmStatus.Success, null, null, TimeSpan.FromSeconds(1.5), null, null, planned.Steps[0].Statements) { RowsMovedEstimate = move.RowEstimate }],
+            [new ActionOutcome(move, IlmStatus.Success, null, null, TimeSpan.FromSeconds(1.5), null, null,
+                planned.Steps[0].Statements) { RowsMovedEstimate = move.RowEstimate }],
             [], DryRun: false) { NotStarted = [merge] };
         var results = IlmActionResult.From(run, IlmPolicy.Default).ToList();
         Assert.Collection(results,
-            r => Assert.Equal(("Move", "SUCCESS", 1.5, "COLD", (long?)100), (r.Action, r.Status, r.DurationSeconds, r.Tier, r.RowsMovedEstimate)),
-            r => Assert.Equal(("Merge", IlmActionResult.NotStarted, "p_2023", (long?)null), (r.Action, r.Status, r.TargetPartition, r.RowsMerged)));
+            r => Assert.Equal(("Move", "SUCCESS", 1.5, "COLD", (long?)100),
+                (r.Action, r.Status, r.DurationSeconds, r.Tier, r.RowsMovedEstimate)),
+            r => Assert.Equal(("Merge", IlmActionResult.NotStarted, "p_2023", (long?)null),
+                (r.Action, r.Status, r.TargetPartition, r.RowsMerged)));
     }
 }
