@@ -21,7 +21,8 @@ public sealed class BackfillConcurrentStartTests(PostgresFixture postgres)
         var request = db.Request(batchSize: 200) with { TargetBatchTime = TimeSpan.Zero, Parallelism = 2 };
 
         // Neither fails on the other's DDL (before: a raw 23505 or 2BP01 from the catalog in phase 2).
-        var results = await Task.WhenAll(Task.Run(() => _service.StartAsync(request, first)), Task.Run(() => _service.StartAsync(request, second)));
+        var results = await Task.WhenAll(Task.Run(() => _service.StartAsync(request, first)),
+            Task.Run(() => _service.StartAsync(request, second)));
 
         Assert.All(results, r => Assert.NotEqual(BackfillStatus.Failed, r.Status));
         // One ran phases 1 and 2; the other waited for it, said so, and found nothing left to build.
@@ -40,6 +41,7 @@ public sealed class BackfillConcurrentStartTests(PostgresFixture postgres)
         Assert.Equal(0, await db.ScalarAsync<long>("SELECT count(*) FROM pg_index WHERE NOT indisvalid"));
         var p = BackfillProfile.Fhir;
         Assert.Equal(2, await db.ScalarAsync<long>(
-            $"SELECT count(*) FROM pg_class WHERE relname IN ('{p.SystemIndexName}', '{p.DefaultIndexName}') AND relnamespace = 'public'::regnamespace"));
+            $"SELECT count(*) FROM pg_class WHERE relname IN ('{p.SystemIndexName}', '{p.DefaultIndexName}') AND relnamespace = " +
+                $"'public'::regnamespace"));
     }
 }

@@ -96,7 +96,8 @@ public sealed class BackfillConnectionFaultTests(PostgresFixture postgres)
         await AssertRunDoneAndRowsPlacedAsync(db, result, system);
     }
 
-    /// <summary>Terminates this database's partitionops sessions: the runner's main one (no advisory lock held in phase 3), or all.</summary>
+    /// <summary>Terminates this database's partitionops sessions: the runner's main one (no advisory lock held in phase 3), or
+    /// all.</summary>
     private static int Terminate(BackfillHarness db, bool mainOnly)
     {
         using var c = db.OpenAsync().GetAwaiter().GetResult();

@@ -53,13 +53,15 @@ public sealed class BackfillDdlLockTests(PostgresFixture postgres)
             if (e.Phase == "index" && e.Message.Contains("lock not granted") && Interlocked.Increment(ref retries) == 2)
             {
                 // An invalid index exists now (left by the attempt that timed out); then the writer commits.
-                Assert.True(InvalidIndexesAsync(db).GetAwaiter().GetResult() > 0, "expected the timed-out build to have left an invalid index");
+                Assert.True(InvalidIndexesAsync(db).GetAwaiter().GetResult() > 0,
+                    "expected the timed-out build to have left an invalid index");
                 tx.Commit();
             }
         });
         try
         {
-            var result = await _service.StartAsync(db.Request() with { SkipBackfill = true, DdlLockTimeout = TimeSpan.FromMilliseconds(300) }, progress);
+            var result = await _service.StartAsync(
+                db.Request() with { SkipBackfill = true, DdlLockTimeout = TimeSpan.FromMilliseconds(300) }, progress);
 
             Assert.Equal(BackfillStatus.Done, result.Status);
             Assert.True(retries >= 2, $"expected lock retries, saw {retries}");

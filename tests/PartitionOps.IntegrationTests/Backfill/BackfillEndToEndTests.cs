@@ -34,7 +34,8 @@ public sealed class BackfillEndToEndTests(PostgresFixture postgres)
         Assert.Equal(2L, await db.ScalarAsync<long>("""
             SELECT count(*) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
             WHERE x.indrelid = '"Resource"'::regclass AND x.indisvalid AND x.indisunique
-              AND i.relname IN ('IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version', 'IX_Resource_DefaultPartition_ResourceTypeId_ResourceId_Version')
+              AND i.relname IN ('IX_Resource_SystemPartition_ResourceTypeId_ResourceId_Version',
+                                'IX_Resource_DefaultPartition_ResourceTypeId_ResourceId_Version')
             """));
 
         var integrity = await _service.ValidateAsync(db.Scope);

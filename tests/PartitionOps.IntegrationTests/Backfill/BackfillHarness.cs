@@ -22,11 +22,13 @@ internal sealed class BackfillHarness
     public DatabaseTarget Target { get; }
     public BackfillScope Scope => new() { Target = Target };
 
-    public static async Task<BackfillHarness> CreateAsync(PostgresFixture postgres, long rows = 20_000, int types = 20, bool partitioned = true) =>
+    public static async Task<BackfillHarness> CreateAsync(PostgresFixture postgres, long rows = 20_000, int types = 20,
+        bool partitioned = true) =>
         await CreateOnAsync(await postgres.CreateDatabaseAsync("bf"), rows, types, partitioned);
 
     /// <summary>The FHIR sample in an existing empty database (e.g. on a cluster of a test's own, to restart it).</summary>
-    public static async Task<BackfillHarness> CreateOnAsync(string connectionString, long rows = 20_000, int types = 20, bool partitioned = true)
+    public static async Task<BackfillHarness> CreateOnAsync(string connectionString, long rows = 20_000, int types = 20,
+        bool partitioned = true)
     {
         var options = new FhirSampleOptions { Rows = rows, TypeCount = types, Partitioned = partitioned, PayloadBytes = 20 };
         await FhirSample.CreateAsync(connectionString, options);
@@ -63,7 +65,8 @@ internal sealed class BackfillHarness
             CREATE TABLE "Resource_sys_h1" PARTITION OF "Resource_sys" FOR VALUES WITH (MODULUS 2, REMAINDER 1);
             CREATE TABLE "Resource_user" PARTITION OF "Resource" DEFAULT PARTITION BY RANGE ("ResourceTypeId");
             CREATE TABLE "Resource_user_low" PARTITION OF "Resource_user" FOR VALUES FROM (MINVALUE) TO (30);
-            CREATE TABLE "Resource_user_high" PARTITION OF "Resource_user" FOR VALUES FROM (30) TO (MAXVALUE) PARTITION BY HASH ("ResourceTypeId");
+            CREATE TABLE "Resource_user_high" PARTITION OF "Resource_user" FOR VALUES FROM (30) TO (MAXVALUE)
+                PARTITION BY HASH ("ResourceTypeId");
             CREATE TABLE "Resource_user_high_h0" PARTITION OF "Resource_user_high" FOR VALUES WITH (MODULUS 2, REMAINDER 0);
             CREATE TABLE "Resource_user_high_h1" PARTITION OF "Resource_user_high" FOR VALUES WITH (MODULUS 2, REMAINDER 1);
             INSERT INTO "Resource" SELECT * FROM staging."Resource";
@@ -104,7 +107,9 @@ internal sealed class BackfillHarness
         await cmd.ExecuteNonQueryAsync();
     }
 
-    private const string SystemList = "('SearchParameter','OperationDefinition','StructureDefinition','ValueSet','CodeSystem','CapabilityStatement','CompartmentDefinition')";
+    private const string SystemList =
+        "('SearchParameter','OperationDefinition','StructureDefinition','ValueSet'," +
+        "'CodeSystem','CapabilityStatement','CompartmentDefinition')";
 
     /// <summary>Rows in the wrong partition, counted independently of the engine's SQL.</summary>
     public Task<long> MisplacedAsync() => ScalarAsync<long>($"""

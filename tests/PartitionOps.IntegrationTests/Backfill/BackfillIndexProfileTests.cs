@@ -34,7 +34,8 @@ public sealed class BackfillIndexProfileTests(PostgresFixture postgres)
             SELECT c.oid, c.relkind FROM pg_class c
             WHERE c.oid = '"public"."{index}"'::regclass OR c.oid IN (SELECT relid FROM pg_partition_tree('"public"."{index}"'::regclass))
             """;
-        Assert.Equal(0, await db.ScalarAsync<long>($"SELECT count(*) FROM ({tree}) t JOIN pg_index x ON x.indexrelid = t.oid WHERE NOT x.indisvalid"));
+        Assert.Equal(0, await db.ScalarAsync<long>(
+            $"SELECT count(*) FROM ({tree}) t JOIN pg_index x ON x.indexrelid = t.oid WHERE NOT x.indisvalid"));
         // bt_index_check with heapallindexed: every heap row the predicate admits is in the index (leaf indexes only).
         return await db.ScalarAsync<long>($"SELECT count(bt_index_check(t.oid, true)) FROM ({tree}) t WHERE t.relkind = 'i'");
     }
@@ -45,9 +46,11 @@ public sealed class BackfillIndexProfileTests(PostgresFixture postgres)
         var db = await BackfillHarness.CreateAsync(postgres, rows: 6_000, types: 12, partitioned: true);
         await AddHistoryAsync(db);
         var total = await db.TotalRowsAsync();
-        var leaves = await db.ScalarAsync<long>("""SELECT count(*) FROM pg_partition_tree('"Resource"') t JOIN pg_class c ON c.oid = t.relid WHERE c.relkind = 'r'""");
+        var leaves = await db.ScalarAsync<long>(
+            """SELECT count(*) FROM pg_partition_tree('"Resource"') t JOIN pg_class c ON c.oid = t.relid WHERE c.relkind = 'r'""");
 
-        var result = await _service.StartAsync(db.Request() with { Scope = db.Scope with { Profile = BackfillProfile.Load("fhir-prototype") } });
+        var result = await _service.StartAsync(
+            db.Request() with { Scope = db.Scope with { Profile = BackfillProfile.Load("fhir-prototype") } });
 
         Assert.Equal(BackfillStatus.Done, result.Status);
         Assert.Equal(4, result.IndexesBuilt.Count);
@@ -55,7 +58,8 @@ public sealed class BackfillIndexProfileTests(PostgresFixture postgres)
         Assert.Equal(total, await db.TotalRowsAsync());
         foreach (var name in PrototypeNames) Assert.Equal(leaves, await CheckedIndexesAsync(db, name));
 
-        var definition = await db.ScalarAsync<string>("""SELECT pg_get_indexdef('"public"."IX_Resource_DefaultPartition_ResourceTypeId_ResourceId"'::regclass)""");
+        var definition = await db.ScalarAsync<string>(
+            """SELECT pg_get_indexdef('"public"."IX_Resource_DefaultPartition_ResourceTypeId_ResourceId"'::regclass)""");
         Assert.Contains("UNIQUE INDEX", definition);
         Assert.Contains("(\"ResourceTypeId\", \"ResourceId\") INCLUDE (\"Version\", \"IsDeleted\")", definition);
         Assert.Contains("WHERE ((\"PartitionId\" = 2) AND (\"IsHistory\" = false))", definition);
@@ -78,7 +82,8 @@ public sealed class BackfillIndexProfileTests(PostgresFixture postgres)
     {
         await using var c = await db.OpenAsync();
         await using var cmd = new NpgsqlCommand("""
-            SELECT r."ResourceTypeId", r."ResourceId" FROM "Resource" r WHERE r."PartitionId" = 2 AND NOT r."IsHistory" ORDER BY 1, 2 LIMIT 1
+            SELECT r."ResourceTypeId", r."ResourceId" FROM "Resource" r
+            WHERE r."PartitionId" = 2 AND NOT r."IsHistory" ORDER BY 1, 2 LIMIT 1
             """, c);
         await using var reader = await cmd.ExecuteReaderAsync();
         Assert.True(await reader.ReadAsync());
@@ -146,7 +151,8 @@ public sealed class BackfillIndexProfileTests(PostgresFixture postgres)
             finally { File.Delete(path); }
         }
         Assert.Equal(0, await db.ScalarAsync<long>("""
-            SELECT count(*) FROM (SELECT * FROM "CurrentResources" UNION ALL SELECT * FROM "HistoryResources") r JOIN "ResourceType" t USING ("ResourceTypeId")
+            SELECT count(*) FROM (SELECT * FROM "CurrentResources" UNION ALL SELECT * FROM "HistoryResources") r
+            JOIN "ResourceType" t USING ("ResourceTypeId")
             WHERE (t."Name" IN ('SearchParameter','OperationDefinition','StructureDefinition','ValueSet','CodeSystem','CapabilityStatement',
                                 'CompartmentDefinition')) <> (r."PartitionId" = 1)
             """));
@@ -156,7 +162,8 @@ public sealed class BackfillIndexProfileTests(PostgresFixture postgres)
     public async Task The_pre_flight_on_postgresql_names_the_builds_that_cannot_be_paused()
     {
         var db = await BackfillHarness.CreateAsync(postgres, rows: 2_000, types: 8, partitioned: true);
-        var report = await _service.TestPrerequisitesAsync(db.Request() with { Scope = db.Scope with { Profile = BackfillProfile.FhirPrototype } });
+        var report = await _service.TestPrerequisitesAsync(
+            db.Request() with { Scope = db.Scope with { Profile = BackfillProfile.FhirPrototype } });
         var check = Assert.Single(report.Checks, c => c.Name == "index builds that cannot be paused");
         Assert.Contains("CONCURRENTLY build cannot be paused", check.Detail);
         // The leaves' catalog rows (the sample ANALYZEs them): on a table this small, exactly its rows.

@@ -85,12 +85,14 @@ public sealed class BackfillPhase2WritersTests(PostgresFixture postgres)
 
         Assert.Equal(BackfillStatus.Done, result.Status);
         Assert.True(lockRetries >= 4, $"expected phase 2 to wait for the idle writer, saw {lockRetries} lock retries");
-        Assert.True(samplesBlockedByUs > 0, "expected the inserts to have queued behind our DDL at least once (else this test proves nothing)");
+        Assert.True(samplesBlockedByUs > 0,
+            "expected the inserts to have queued behind our DDL at least once (else this test proves nothing)");
         Assert.True(longestWait < ToleratedInsertWaitSeconds, $"an application insert waited {longestWait:0.0} s for a lock");
         Assert.True(Interlocked.Read(ref inserts) > 0);
         Assert.Equal(0, await db.ScalarAsync<long>("SELECT count(*) FROM pg_index WHERE NOT indisvalid"));
         var p = BackfillProfile.Fhir;
         Assert.Equal(2, await db.ScalarAsync<long>(
-            $"SELECT count(*) FROM pg_class WHERE relname IN ('{p.SystemIndexName}', '{p.DefaultIndexName}') AND relnamespace = 'public'::regnamespace"));
+            $"SELECT count(*) FROM pg_class WHERE relname IN ('{p.SystemIndexName}', '{p.DefaultIndexName}') AND relnamespace = " +
+                $"'public'::regnamespace"));
     }
 }

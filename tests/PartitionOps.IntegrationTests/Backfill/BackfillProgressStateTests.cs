@@ -5,7 +5,8 @@ using PartitionOps.IntegrationTests.Infrastructure;
 
 namespace PartitionOps.IntegrationTests.Backfill;
 
-/// <summary>What progress and stop report in the states an operator sees: paused and resumed, a rerun's catch-up, a partial undo, two runners.</summary>
+/// <summary>What progress and stop report in the states an operator sees: paused and resumed, a rerun's catch-up, a partial undo, two
+/// runners.</summary>
 [Collection(PostgresCollection.Name)]
 public sealed class BackfillProgressStateTests(PostgresFixture postgres)
 {
@@ -18,7 +19,8 @@ public sealed class BackfillProgressStateTests(PostgresFixture postgres)
         // 200 ms between batches of 50 rows: the first session cannot finish in its 1.5 s, however fast the machine.
         var request = db.Request(batchSize: 50) with { TargetBatchTime = TimeSpan.Zero, Delay = TimeSpan.FromMilliseconds(200) };
         Assert.Equal(BackfillStatus.Done, (await _service.StartAsync(request with { SkipBackfill = true })).Status);
-        var first = await _service.StartAsync(request with { MaxDuration = TimeSpan.FromSeconds(1.5), SkipColumn = true, SkipIndexes = true });
+        var first = await _service.StartAsync(
+            request with { MaxDuration = TimeSpan.FromSeconds(1.5), SkipColumn = true, SkipIndexes = true });
         Assert.Equal(BackfillStatus.Paused, first.Status);
         Assert.True(first.RowsScanned > 0, "expected the first session to have walked some rows before its pause");
 
@@ -30,7 +32,8 @@ public sealed class BackfillProgressStateTests(PostgresFixture postgres)
         // Each type's working time (completed_at - started_at) leaves the 4 s pause out: it is at most both sessions' own time.
         var worked = TimeSpan.FromSeconds(await db.ScalarAsync<double>(
             "SELECT max(extract(epoch FROM completed_at - started_at))::float8 FROM partitionops.backfill_checkpoint"));
-        Assert.True(worked < first.Elapsed + second.Elapsed, $"a type worked {worked} against {first.Elapsed} + {second.Elapsed} of running");
+        Assert.True(worked < first.Elapsed + second.Elapsed,
+            $"a type worked {worked} against {first.Elapsed} + {second.Elapsed} of running");
         // So progress's rate is the working rate, not one diluted by the pause.
         var report = await _service.GetProgressAsync(db.Scope);
         var slowest = report.Types.Where(t => t.RowsScanned > 0).Min(t => t.RowsPerSecond!.Value);
@@ -65,7 +68,8 @@ public sealed class BackfillProgressStateTests(PostgresFixture postgres)
     {
         var db = await BackfillHarness.CreateAsync(postgres);
         Assert.Equal(BackfillStatus.Done, (await _service.StartAsync(db.Request())).Status);
-        Assert.Equal(BackfillStatus.Done, (await _service.UndoAsync(db.Request() with { Scope = db.Scope with { ResourceTypes = ["ValueSet", "CodeSystem"] } })).Status);
+        Assert.Equal(BackfillStatus.Done,
+            (await _service.UndoAsync(db.Request() with { Scope = db.Scope with { ResourceTypes = ["ValueSet", "CodeSystem"] } })).Status);
 
         var report = await _service.GetProgressAsync(db.Scope);
 

@@ -25,7 +25,8 @@ public sealed class BackfillResilienceTests(PostgresFixture postgres)
         await using var blocker = await db.OpenAsync();
         await using var tx = await blocker.BeginTransactionAsync();
         await using (var lockRows = new NpgsqlCommand("""
-            SELECT 1 FROM "Resource" WHERE "ResourceTypeId" = (SELECT "ResourceTypeId" FROM "ResourceType" WHERE "Name" = 'ValueSet') FOR UPDATE
+            SELECT 1 FROM "Resource"
+            WHERE "ResourceTypeId" = (SELECT "ResourceTypeId" FROM "ResourceType" WHERE "Name" = 'ValueSet') FOR UPDATE
             """, blocker, tx))
             await lockRows.ExecuteNonQueryAsync();
         // Released once a batch has been seen waiting for these rows and its 100 ms lock timeout has surely fired: a
@@ -50,7 +51,8 @@ public sealed class BackfillResilienceTests(PostgresFixture postgres)
         await release;
 
         AssertDone(result);
-        Assert.True(result.Types.Single(t => t.TypeName == "ValueSet").LockWaits > 0, "expected the ValueSet batches to have waited for the lock");
+        Assert.True(result.Types.Single(t => t.TypeName == "ValueSet").LockWaits > 0,
+            "expected the ValueSet batches to have waited for the lock");
         Assert.Equal(system, result.RowsUpdated);
         Assert.Equal(0, await db.MisplacedAsync());
     }
@@ -99,7 +101,8 @@ public sealed class BackfillResilienceTests(PostgresFixture postgres)
         var request = db.Request(batchSize: 50) with { TargetBatchTime = TimeSpan.Zero, Delay = TimeSpan.FromMilliseconds(20) };
         AssertDone(await _service.StartAsync(request with { SkipBackfill = true }));
 
-        var first = await _service.StartAsync(request with { MaxDuration = TimeSpan.FromMilliseconds(400), SkipColumn = true, SkipIndexes = true });
+        var first = await _service.StartAsync(
+            request with { MaxDuration = TimeSpan.FromMilliseconds(400), SkipColumn = true, SkipIndexes = true });
         Assert.Equal(BackfillStatus.Paused, first.Status);
         Assert.Contains("max duration", first.StopReason);
         Assert.InRange(first.RowsUpdated, 1, system - 1);
@@ -166,7 +169,9 @@ public sealed class BackfillResilienceTests(PostgresFixture postgres)
             {
                 // Kill the workers' sessions (they hold the type locks), as a failover would.
                 using var c = db.OpenAsync().GetAwaiter().GetResult();
-                using var kill = new NpgsqlCommand("SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid() AND database = (SELECT oid FROM pg_database WHERE datname = current_database())", c);
+                using var kill = new NpgsqlCommand(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid() AND " +
+                    "database = (SELECT oid FROM pg_database WHERE datname = current_database())", c);
                 kill.ExecuteScalar();
             }
         });
@@ -192,7 +197,8 @@ public sealed class BackfillResilienceTests(PostgresFixture postgres)
         var db = await BackfillHarness.CreateAsync(postgres, rows: 40_000);
         var system = await db.SystemRowsAsync();
         AssertDone(await _service.StartAsync(db.Request() with { SkipBackfill = true }));
-        var request = db.Request(batchSize: 100) with { TargetBatchTime = TimeSpan.Zero, Delay = TimeSpan.FromMilliseconds(2), Parallelism = 3 };
+        var request = db.Request(batchSize: 100) with { TargetBatchTime = TimeSpan.Zero, Delay = TimeSpan.FromMilliseconds(2),
+            Parallelism = 3 };
 
         var results = await Task.WhenAll(_service.StartAsync(request), _service.StartAsync(request));
 
@@ -214,7 +220,8 @@ public sealed class BackfillResilienceTests(PostgresFixture postgres)
         AssertDone(await _service.StartAsync(db.Request() with { SkipBackfill = true }));
         // The two smallest types go first and cannot be updated today: a real, permanent error of theirs alone.
         await db.ExecAsync("""
-            CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '% is frozen today', TG_TABLE_NAME; END $$;
+            CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql
+                AS $$ BEGIN RAISE EXCEPTION '% is frozen today', TG_TABLE_NAME; END $$;
             CREATE TRIGGER refuse BEFORE UPDATE ON "Resource_6" FOR EACH ROW EXECUTE FUNCTION refuse();
             CREATE TRIGGER refuse BEFORE UPDATE ON "Resource_7" FOR EACH ROW EXECUTE FUNCTION refuse();
             """);

@@ -19,7 +19,8 @@ public sealed class BackfillSchedulingTests(PostgresFixture postgres)
         var db = await BackfillHarness.CreateAsync(postgres);
         await _service.StartAsync(db.Request() with { SkipBackfill = true });
         var plan = await _service.StartAsync(db.Request() with { DryRun = true, SkipColumn = true, SkipIndexes = true });
-        var expected = plan.Types.OrderBy(t => t.EstimatedRows).ThenBy(t => t.TypeName, StringComparer.Ordinal).Select(t => t.TypeName).ToList();
+        var expected = plan.Types.OrderBy(t => t.EstimatedRows).ThenBy(t => t.TypeName, StringComparer.Ordinal).Select(t => t.TypeName)
+            .ToList();
         Assert.Equal(7, expected.Count);
         Assert.True(plan.Types.Select(t => t.EstimatedRows).Distinct().Count() > 1, "the sample's types should differ in size");
 
@@ -52,7 +53,8 @@ public sealed class BackfillSchedulingTests(PostgresFixture postgres)
             }
         });
 
-        var result = await _service.StartAsync(db.Request(batchSize: 50) with { TargetBatchTime = TimeSpan.Zero, Parallelism = parallel }, progress);
+        var result = await _service.StartAsync(db.Request(batchSize: 50) with { TargetBatchTime = TimeSpan.Zero, Parallelism = parallel },
+            progress);
 
         Assert.Equal(BackfillStatus.Done, result.Status);
         Assert.InRange(most, 1, parallel);
@@ -67,7 +69,8 @@ public sealed class BackfillSchedulingTests(PostgresFixture postgres)
         await _service.StartAsync(db.Request() with { SkipBackfill = true });
         var delay = TimeSpan.FromMilliseconds(40);
 
-        var result = await _service.StartAsync(db.Request(batchSize: 50) with { TargetBatchTime = TimeSpan.Zero, Delay = delay, Parallelism = 1 });
+        var result = await _service.StartAsync(
+            db.Request(batchSize: 50) with { TargetBatchTime = TimeSpan.Zero, Delay = delay, Parallelism = 1 });
 
         Assert.Equal(BackfillStatus.Done, result.Status);
         Assert.True(result.Batches >= 5, $"only {result.Batches} batches");

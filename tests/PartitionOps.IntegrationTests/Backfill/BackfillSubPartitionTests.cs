@@ -36,17 +36,23 @@ public sealed class BackfillSubPartitionTests(PostgresFixture postgres)
         {
             foreach (var (partition, isLeaf, _) in BackfillHarness.SubPartitionTree)
             {
-                var create = Assert.Single(statements, s => s.StartsWith("CREATE", StringComparison.Ordinal) && s.Contains($" ON ONLY \"public\".\"{partition}\" (") | s.Contains($" ON \"public\".\"{partition}\" ("));
+                var create = Assert.Single(statements,
+                    s => s.StartsWith("CREATE", StringComparison.Ordinal)
+                    && s.Contains($" ON ONLY \"public\".\"{partition}\" (") | s.Contains($" ON \"public\".\"{partition}\" ("));
                 Assert.Equal(isLeaf, create.Contains("CONCURRENTLY"));
                 Assert.Equal(!isLeaf, create.Contains("ON ONLY"));
                 Assert.Contains($"ATTACH PARTITION \"public\".\"{ChildIndex(name, partition)}\"", string.Join('\n', statements));
             }
             // Bottom-up: the deepest sub-partitioned index joins its parent's before that one joins the table's.
-            int Attach(string partition) => statements.FindIndex(s => s.EndsWith($"ATTACH PARTITION \"public\".\"{ChildIndex(name, partition)}\"", StringComparison.Ordinal));
+            int Attach(string partition) =>
+                statements.FindIndex(s => s.EndsWith($"ATTACH PARTITION \"public\".\"{ChildIndex(name, partition)}\"",
+                StringComparison.Ordinal));
             Assert.True(Attach("Resource_user_high_h1") < Attach("Resource_user_high"));
             Assert.True(Attach("Resource_user_high") < Attach("Resource_user"));
-            Assert.Contains($"ALTER INDEX \"public\".\"{ChildIndex(name, "Resource_user")}\" ATTACH PARTITION \"public\".\"{ChildIndex(name, "Resource_user_high")}\"", statements);
-            Assert.Contains($"ALTER INDEX \"public\".\"{name}\" ATTACH PARTITION \"public\".\"{ChildIndex(name, "Resource_user")}\"", statements);
+            Assert.Contains($"ALTER INDEX \"public\".\"{ChildIndex(name, "Resource_user")}\" ATTACH PARTITION " +
+                $"\"public\".\"{ChildIndex(name, "Resource_user_high")}\"", statements);
+            Assert.Contains($"ALTER INDEX \"public\".\"{name}\" ATTACH PARTITION \"public\".\"{ChildIndex(name, "Resource_user")}\"",
+                statements);
         }
 
         var result = await _service.StartAsync(db.Request());
@@ -80,8 +86,11 @@ public sealed class BackfillSubPartitionTests(PostgresFixture postgres)
         Assert.Equal("23505", failure.SqlState);
         var defaultIndex = BackfillProfile.Fhir.DefaultIndexName;
         var broken = ChildIndex(defaultIndex, leaf);
-        Assert.Equal(0L, await db.ScalarAsync<long>($"""SELECT count(*) FROM pg_index WHERE indexrelid = '"public"."{broken}"'::regclass AND indisvalid"""));
-        Assert.Equal(1L, await db.ScalarAsync<long>($"""SELECT count(*) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid WHERE i.relname = '{defaultIndex}' AND NOT x.indisvalid"""));
+        Assert.Equal(0L, await db.ScalarAsync<long>(
+            $"""SELECT count(*) FROM pg_index WHERE indexrelid = '"public"."{broken}"'::regclass AND indisvalid"""));
+        Assert.Equal(1L, await db.ScalarAsync<long>(
+            $"""SELECT count(*) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid """ +
+            $"""WHERE i.relname = '{defaultIndex}' AND NOT x.indisvalid"""));
 
         // The plan repairs only what is missing: the invalid leaf index is dropped and built again, nothing is
         // created twice, and the levels above it are attached.
@@ -90,8 +99,10 @@ public sealed class BackfillSubPartitionTests(PostgresFixture postgres)
         Assert.Contains($"DROP INDEX CONCURRENTLY IF EXISTS \"public\".\"{broken}\"", repair);
         Assert.DoesNotContain(repair, s => s.Contains($"ON ONLY \"public\".\"Resource\" "));
         Assert.DoesNotContain(repair, s => s.StartsWith("CREATE", StringComparison.Ordinal) && s.Contains("\"Resource_user_low\""));
-        Assert.Contains(repair, s => s.StartsWith("CREATE UNIQUE INDEX CONCURRENTLY", StringComparison.Ordinal) && s.Contains($"\"{leaf}\""));
-        Assert.Contains($"ALTER INDEX \"public\".\"{defaultIndex}\" ATTACH PARTITION \"public\".\"{ChildIndex(defaultIndex, "Resource_user")}\"", repair);
+        Assert.Contains(repair, s => s.StartsWith("CREATE UNIQUE INDEX CONCURRENTLY", StringComparison.Ordinal)
+            && s.Contains($"\"{leaf}\""));
+        Assert.Contains($"ALTER INDEX \"public\".\"{defaultIndex}\" ATTACH PARTITION " +
+            $"\"public\".\"{ChildIndex(defaultIndex, "Resource_user")}\"", repair);
 
         await db.ExecAsync($"""DELETE FROM "Resource" WHERE "RawResource" = 'duplicate'""");
         var rerun = await _service.StartAsync(db.Request());

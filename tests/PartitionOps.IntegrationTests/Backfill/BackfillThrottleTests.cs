@@ -54,7 +54,8 @@ public sealed class BackfillThrottleTests(PostgresFixture postgres)
                 // Another session asks for the lock our ValueSet worker holds; back to the worker once it waits.
                 (blocker, blockerPid) = BlockOnValueSetLock(db);
             }
-            if (e.Type?.Waiting?.StartsWith("blocked_by_us", StringComparison.Ordinal) == true && Interlocked.Exchange(ref sawBlocked, 1) == 0)
+            if (e.Type?.Waiting?.StartsWith("blocked_by_us", StringComparison.Ordinal) == true
+                && Interlocked.Exchange(ref sawBlocked, 1) == 0)
                 db.ExecAsync($"SELECT pg_cancel_backend({blockerPid})").GetAwaiter().GetResult();
         });
 
@@ -99,7 +100,8 @@ public sealed class BackfillThrottleTests(PostgresFixture postgres)
                 db.ExecAsync($"SELECT pg_cancel_backend({blockerPid})").GetAwaiter().GetResult();
             }
         });
-        bool Waiting() => db.ScalarAsync<long>($"SELECT count(*) FROM pg_stat_activity WHERE pid = {blockerPid} AND wait_event_type = 'Lock'").GetAwaiter().GetResult() > 0;
+        bool Waiting() => db.ScalarAsync<long>(
+            $"SELECT count(*) FROM pg_stat_activity WHERE pid = {blockerPid} AND wait_event_type = 'Lock'").GetAwaiter().GetResult() > 0;
 
         var result = await new BackfillService().StartAsync(request, progress);
         await blocker!;
@@ -120,7 +122,8 @@ public sealed class BackfillThrottleTests(PostgresFixture postgres)
         var blocker = Task.Run(async () =>
         {
             await using var c = await db.OpenAsync();
-            await using (var pid = new Npgsql.NpgsqlCommand("SELECT pg_backend_pid()", c)) ready.SetResult((int)(await pid.ExecuteScalarAsync())!);
+            await using (var pid = new Npgsql.NpgsqlCommand("SELECT pg_backend_pid()", c)) ready.SetResult(
+                (int)(await pid.ExecuteScalarAsync())!);
             try
             {
                 await using var wait = new Npgsql.NpgsqlCommand(
@@ -130,7 +133,8 @@ public sealed class BackfillThrottleTests(PostgresFixture postgres)
             catch (Npgsql.PostgresException x) when (x.SqlState == "57014") { /* cancelled by the test, as intended */ }
         });
         var pid = ready.Task.GetAwaiter().GetResult();
-        for (var i = 0; i < 100 && db.ScalarAsync<long>($"SELECT count(*) FROM pg_stat_activity WHERE pid = {pid} AND wait_event_type = 'Lock'").GetAwaiter().GetResult() == 0; i++)
+        for (var i = 0; i < 100 && db.ScalarAsync<long>(
+            $"SELECT count(*) FROM pg_stat_activity WHERE pid = {pid} AND wait_event_type = 'Lock'").GetAwaiter().GetResult() == 0; i++)
             Thread.Sleep(50);
         return (blocker, pid);
     }

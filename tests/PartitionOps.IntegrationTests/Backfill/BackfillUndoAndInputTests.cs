@@ -19,7 +19,9 @@ public sealed class BackfillUndoAndInputTests(PostgresFixture postgres)
         var scoped = db.Request() with { Scope = db.Scope with { ResourceTypes = ["ValueSet"] } };
         var one = await _service.UndoAsync(scoped);
         Assert.Equal(BackfillStatus.Done, one.Status);
-        var valueSetRows = await db.ScalarAsync<long>("""SELECT count(*) FROM "Resource" WHERE "ResourceTypeId" = (SELECT "ResourceTypeId" FROM "ResourceType" WHERE "Name" = 'ValueSet')""");
+        var valueSetRows = await db.ScalarAsync<long>(
+            """SELECT count(*) FROM "Resource" """ +
+            """WHERE "ResourceTypeId" = (SELECT "ResourceTypeId" FROM "ResourceType" WHERE "Name" = 'ValueSet')""");
         Assert.Equal(valueSetRows, one.RowsUpdated);
         Assert.Equal(system - valueSetRows, await db.RowsAtAsync(1));
         var integrity = await _service.ValidateAsync(db.Scope);
@@ -36,7 +38,8 @@ public sealed class BackfillUndoAndInputTests(PostgresFixture postgres)
         Assert.Equal(system - valueSetRows, all.RowsUpdated);
         Assert.Equal(0, await db.RowsAtAsync(1));
         // The column and indexes stay: undo only moves rows.
-        Assert.Equal(1L, await db.ScalarAsync<long>("""SELECT count(*) FROM information_schema.columns WHERE table_name = 'Resource' AND column_name = 'PartitionId'"""));
+        Assert.Equal(1L, await db.ScalarAsync<long>(
+            """SELECT count(*) FROM information_schema.columns WHERE table_name = 'Resource' AND column_name = 'PartitionId'"""));
 
         // And a backfill after an undo walks again rather than trusting old checkpoints.
         var again = await _service.StartAsync(db.Request());
@@ -120,7 +123,8 @@ public sealed class BackfillUndoAndInputTests(PostgresFixture postgres)
     {
         var target = new PartitionOps.Engine.Providers.DatabaseTarget(PartitionOps.Engine.Providers.PostgreSql.PostgreSqlProvider.Instance,
             "Host=/nonexistent-partitionops;Port=5999;Username=u;Password=secret-pw;Database=x;Timeout=2");
-        var error = await Assert.ThrowsAsync<ConnectionFailedException>(() => _service.StartAsync(new BackfillRequest { Scope = new BackfillScope { Target = target } }));
+        var error = await Assert.ThrowsAsync<ConnectionFailedException>(() =>
+            _service.StartAsync(new BackfillRequest { Scope = new BackfillScope { Target = target } }));
         Assert.Contains("could not connect", error.Message);
         Assert.Contains("/nonexistent-partitionops", error.Message); // the host, so the reader knows which server
         Assert.DoesNotContain("secret-pw", error.Message);

@@ -40,7 +40,8 @@ public sealed class ControlSchemaPermissionTests(PostgresFixture postgres)
         // Without CREATE on the schema the check fails and says what to grant; so does the creation.
         var other = new BackfillScope { Target = scope.Target, ControlSchema = "ops2" };
         await db.ExecAsync($"CREATE SCHEMA ops2; GRANT USAGE ON SCHEMA ops2 TO {role};");
-        var denied = (await service.TestPrerequisitesAsync(new BackfillRequest { Scope = other })).Checks.Single(c => c.Name == "permission create_control_schema");
+        var denied = (await service.TestPrerequisitesAsync(new BackfillRequest { Scope = other }))
+            .Checks.Single(c => c.Name == "permission create_control_schema");
         Assert.False(denied.Passed);
         Assert.Equal("missing: the login needs USAGE and CREATE on schema ops2 (it exists)", denied.Detail);
         await Assert.ThrowsAsync<PostgresException>(() => service.RequestStopAsync(other));

@@ -45,7 +45,8 @@ public sealed class ControlTableRaceTests(PostgresFixture postgres)
         }
 
         // And through the public API: concurrent stop requests on a fresh schema each set the flag.
-        var stops = await Task.WhenAll(Enumerable.Range(0, creators).Select(_ => new BackfillService().RequestStopAsync(db.Scope with { ControlSchema = "race_api" })));
+        var stops = await Task.WhenAll(Enumerable.Range(0, creators)
+            .Select(_ => new BackfillService().RequestStopAsync(db.Scope with { ControlSchema = "race_api" })));
         Assert.All(stops, s => Assert.Equal("race_api", s.ControlSchema));
         Assert.Equal(1L, await db.ScalarAsync<long>("SELECT count(*) FROM race_api.backfill_control WHERE stop_requested"));
     }
@@ -80,16 +81,20 @@ public sealed class ControlTableRaceTests(PostgresFixture postgres)
                     start.SignalAndWait();
                     try
                     {
-                        await new IlmService().SetConfigAsync(new IlmSetConfigRequest(db.Target, "MAX_MERGES_PER_RUN", $"{10 + i}") { ControlSchema = schema });
+                        await new IlmService().SetConfigAsync(
+                            new IlmSetConfigRequest(db.Target, "MAX_MERGES_PER_RUN", $"{10 + i}") { ControlSchema = schema });
                         return null;
                     }
                     catch (Exception e) { return (Exception?)e; }
                 }));
                 var results = await Task.WhenAll(backfill.Concat(ilm));
                 Assert.All(results, e => Assert.True(e is null, $"round {round}: {e}"));
-                Assert.Equal(1L, await db.ScalarAsync<long>($"SELECT count(*) FROM pg_tables WHERE schemaname = '{schema}' AND tablename = 'backfill_run'"));
-                Assert.Equal(1L, await db.ScalarAsync<long>($"SELECT count(*) FROM pg_tables WHERE schemaname = '{schema}' AND tablename = 'dwh_ilm_config'"));
-                Assert.Equal(1L, await db.ScalarAsync<long>($"SELECT count(*) FROM {schema}.dwh_ilm_config WHERE config_key = 'MAX_MERGES_PER_RUN'"));
+                Assert.Equal(1L, await db.ScalarAsync<long>(
+                    $"SELECT count(*) FROM pg_tables WHERE schemaname = '{schema}' AND tablename = 'backfill_run'"));
+                Assert.Equal(1L, await db.ScalarAsync<long>(
+                    $"SELECT count(*) FROM pg_tables WHERE schemaname = '{schema}' AND tablename = 'dwh_ilm_config'"));
+                Assert.Equal(1L, await db.ScalarAsync<long>(
+                    $"SELECT count(*) FROM {schema}.dwh_ilm_config WHERE config_key = 'MAX_MERGES_PER_RUN'"));
             }
             finally
             {
@@ -112,7 +117,8 @@ public sealed class ControlTableRaceTests(PostgresFixture postgres)
         await using var tx = await other.BeginTransactionAsync();
         await using (var create = new Npgsql.NpgsqlCommand("CREATE SCHEMA race_retry", other, tx)) await create.ExecuteNonQueryAsync();
         var ours = BackfillService.EnsureControlTablesAsync(connection, context, CancellationToken.None);
-        for (var i = 0; i < 100 && await db.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name = 'partitionops'") == 0; i++)
+        for (var i = 0; i < 100 && await db.ScalarAsync<long>(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name = 'partitionops'") == 0; i++)
             await Task.Delay(50);
         Assert.False(ours.IsCompleted);
         await tx.CommitAsync();

@@ -29,7 +29,9 @@ public sealed class RunnerKilledTests(PostgresFixture postgres)
         // Kill it once it has committed some batches of the second run; at 100 ms between batches the run
         // needs seconds more, so the kill always lands mid-run.
         var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (await db.ScalarAsync<long>("SELECT COALESCE(sum(batches), 0) FROM partitionops.backfill_checkpoint WHERE run_id = (SELECT max(run_id) FROM partitionops.backfill_run)") < 5)
+        while (await db.ScalarAsync<long>(
+            "SELECT COALESCE(sum(batches), 0) FROM partitionops.backfill_checkpoint WHERE run_id = (SELECT max(run_id) FROM " +
+            "partitionops.backfill_run)") < 5)
         {
             Assert.True(DateTime.UtcNow < deadline && !runner.HasExited, "the runner made no progress");
             await Task.Delay(50);
@@ -51,6 +53,7 @@ public sealed class RunnerKilledTests(PostgresFixture postgres)
         Assert.True(resumed.ExitCode == 0, resumed.ToString());
         Assert.Equal(0, await db.MisplacedAsync());
         Assert.Equal(system, await db.ScalarAsync<long>("SELECT sum(rows_updated) FROM partitionops.backfill_checkpoint"));
-        Assert.Equal(BackfillStatus.Done, await db.ScalarAsync<string>("SELECT status FROM partitionops.backfill_run ORDER BY run_id DESC LIMIT 1"));
+        Assert.Equal(BackfillStatus.Done,
+            await db.ScalarAsync<string>("SELECT status FROM partitionops.backfill_run ORDER BY run_id DESC LIMIT 1"));
     }
 }

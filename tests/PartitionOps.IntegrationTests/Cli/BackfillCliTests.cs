@@ -73,7 +73,8 @@ public sealed class BackfillCliTests(PostgresFixture postgres)
     public async Task Check_reports_the_pre_flight_changes_nothing_and_is_exit_3_when_a_check_fails()
     {
         var db = await BackfillHarness.CreateAsync(postgres);
-        const string columnExists = """SELECT count(*) FROM information_schema.columns WHERE table_name = 'Resource' AND column_name = 'PartitionId'""";
+        const string columnExists =
+            """SELECT count(*) FROM information_schema.columns WHERE table_name = 'Resource' AND column_name = 'PartitionId'""";
         var columnBefore = await db.ScalarAsync<long>(columnExists);
 
         Assert.Equal(0L, columnBefore);
@@ -151,7 +152,8 @@ public sealed class BackfillCliTests(PostgresFixture postgres)
         Assert.Equal("paused", flagged.GetProperty("runStatus").GetString());
         var humanStop = await CliRun.BackfillAsync("stop", db.ConnectionString);
         Assert.True(humanStop.ExitCode == 0, humanStop.ToString());
-        Assert.Contains($"public.Resource.PartitionId: stop requested (flag in partitionops.backfill_control); run {first.GetProperty("runId").GetInt64()} is paused, not running",
+        Assert.Contains($"public.Resource.PartitionId: stop requested (flag in partitionops.backfill_control); run " +
+            $"{first.GetProperty("runId").GetInt64()} is paused, not running",
             humanStop.Stdout);
 
         var resumed = await CliRun.BackfillAsync("start", db.ConnectionString, "--json", "--skip-indexes", "--batch-size", "2000");
@@ -210,7 +212,8 @@ public sealed class BackfillCliTests(PostgresFixture postgres)
         var result = run.Json();
         Assert.Equal("failed", result.GetProperty("status").GetString());
         Assert.Contains("read-only", result.GetProperty("stopReason").GetString());
-        var types = result.GetProperty("types").EnumerateArray().ToDictionary(t => t.GetProperty("typeName").GetString()!, t => t.GetProperty("status").GetString());
+        var types = result.GetProperty("types").EnumerateArray()
+            .ToDictionary(t => t.GetProperty("typeName").GetString()!, t => t.GetProperty("status").GetString());
         Assert.Equal("failed", types["ValueSet"]);
         Assert.Equal(["ValueSet"], result.GetProperty("failedTypes").EnumerateArray().Select(t => t.GetString()));
         // One type failing does not stop the others: they all finish.
@@ -243,7 +246,8 @@ public sealed class BackfillCliTests(PostgresFixture postgres)
                 (["backfill", "start", "--provider", "postgresql", "--connection", cs, "--schema", "nosuch"], "nosuch"),
                 (["backfill", "start", "--provider", "postgresql", "--connection", cs, "--profile", missingTable], "NoSuchTable"),
                 (["backfill", "start", "--provider", "postgresql", "--connection", cs, "--profile", missingColumn], "NoSuchKey"),
-                (["backfill", "start", "--provider", "postgresql", "--connection", cs, "--profile", Path.Combine(dir.FullName, "absent.json")], "absent.json"),
+                (["backfill", "start", "--provider", "postgresql", "--connection", cs, "--profile",
+                    Path.Combine(dir.FullName, "absent.json")], "absent.json"),
                 (["backfill", "start", "--provider", "postgresql", "--connection", cs, "--resource-type", "Patientt"], "Patientt"),
                 (["backfill", "start", "--provider", "postgresql", "--connection", cs, "--schema", injection], injection),
                 (["backfill", "start", "--provider", "postgresql", "--connection", cs, "--control-schema", "bad name"], "bad name"),
@@ -271,7 +275,8 @@ public sealed class BackfillCliTests(PostgresFixture postgres)
                 var json = await CliRun.RunAsync([.. args, "--json"]);
                 Assert.True(json.ExitCode == 2, $"{label} --json: {json}");
                 var error = json.Json().GetProperty("error");
-                Assert.True(error.GetProperty("message").GetString()!.Contains(value) || error.GetProperty("value").GetString() == value, $"{label}: {json}");
+                Assert.True(error.GetProperty("message").GetString()!.Contains(value) || error.GetProperty("value").GetString() == value,
+                    $"{label}: {json}");
             }
             await AssertUntouchedAsync(db);
 
@@ -331,7 +336,8 @@ public sealed class BackfillCliTests(PostgresFixture postgres)
         var db = await BackfillHarness.CreateAsync(postgres, rows: 2_000, types: 10);
         var start = await CliRun.BackfillAsync("start", db.ConnectionString, "--skip-indexes");
         Assert.True(start.ExitCode == 0, start.ToString());
-        await db.ExecAsync("""UPDATE "Resource" SET "PartitionId" = 1 WHERE "ResourceTypeId" = (SELECT max("ResourceTypeId") FROM "ResourceType") """);
+        await db.ExecAsync(
+            """UPDATE "Resource" SET "PartitionId" = 1 WHERE "ResourceTypeId" = (SELECT max("ResourceTypeId") FROM "ResourceType") """);
 
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { dll, "backfill", "validate", "--provider", "postgresql", "--json" }) psi.ArgumentList.Add(a);

@@ -22,7 +22,8 @@ public sealed class BackfillMaxDurationCliTests(PostgresFixture postgres)
         await using var tx = await blocker.BeginTransactionAsync();
         await using (var lockRows = new NpgsqlCommand("""
             SELECT 1 FROM "Resource" r JOIN "ResourceType" t ON t."ResourceTypeId" = r."ResourceTypeId"
-            WHERE t."Name" IN ('SearchParameter','OperationDefinition','StructureDefinition','ValueSet','CodeSystem','CapabilityStatement','CompartmentDefinition')
+            WHERE t."Name" IN ('SearchParameter','OperationDefinition','StructureDefinition','ValueSet','CodeSystem','CapabilityStatement',
+                               'CompartmentDefinition')
             FOR UPDATE OF r
             """, blocker, tx))
             await lockRows.ExecuteNonQueryAsync();
@@ -63,17 +64,20 @@ public sealed class BackfillMaxDurationCliTests(PostgresFixture postgres)
     [Theory]
     [InlineData(1, "ACCESS SHARE")]
     [InlineData(2, "ROW EXCLUSIVE")]
-    public async Task Max_duration_reached_while_ddl_waits_for_a_lock_is_a_clean_pause_before_any_further_attempt(int phase, string heldMode)
+    public async Task Max_duration_reached_while_ddl_waits_for_a_lock_is_a_clean_pause_before_any_further_attempt(int phase,
+        string heldMode)
     {
         var db = await BackfillHarness.CreateAsync(postgres, rows: 2_000, types: 10, partitioned: true);
         if (phase == 2)
-            Assert.Equal(BackfillStatus.Done, (await new BackfillService().StartAsync(db.Request() with { SkipIndexes = true, SkipBackfill = true })).Status);
+            Assert.Equal(BackfillStatus.Done,
+                (await new BackfillService().StartAsync(db.Request() with { SkipIndexes = true, SkipBackfill = true })).Status);
         await using var blocker = await db.OpenAsync();
         await using var tx = await blocker.BeginTransactionAsync();
         await using (var hold = new NpgsqlCommand($"""LOCK TABLE "Resource" IN {heldMode} MODE""", blocker, tx))
             await hold.ExecuteNonQueryAsync();
 
-        var run = await CliRun.BackfillAsync("start", db.ConnectionString, "--json", "--max-duration", "00:00:02", "--ddl-lock-timeout-ms", "300");
+        var run = await CliRun.BackfillAsync("start", db.ConnectionString, "--json", "--max-duration", "00:00:02", "--ddl-lock-timeout-ms",
+            "300");
 
         Assert.True(run.ExitCode == 0, run.ToString());
         var result = run.Json();
@@ -87,7 +91,8 @@ public sealed class BackfillMaxDurationCliTests(PostgresFixture postgres)
         Assert.InRange(attempts, 1, 6);
         // Nothing half done: phase 1 left no column; phase 2 left no run row (the walk never started).
         if (phase == 1)
-            Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM information_schema.columns WHERE table_name = 'Resource' AND column_name = 'PartitionId'"));
+            Assert.Equal(0L, await db.ScalarAsync<long>(
+                "SELECT count(*) FROM information_schema.columns WHERE table_name = 'Resource' AND column_name = 'PartitionId'"));
         Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM partitionops.backfill_run"));
 
         await tx.CommitAsync();

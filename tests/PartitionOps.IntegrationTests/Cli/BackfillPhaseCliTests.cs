@@ -3,7 +3,8 @@ using PartitionOps.IntegrationTests.Infrastructure;
 
 namespace PartitionOps.IntegrationTests.Cli;
 
-/// <summary>`backfill start --phase`, `--index-build-rate` and the index-limit options through the command line, on a real PostgreSQL.</summary>
+/// <summary>`backfill start --phase`, `--index-build-rate` and the index-limit options through the command line, on a real
+/// PostgreSQL.</summary>
 [Collection(PostgresCollection.Name)]
 public sealed class BackfillPhaseCliTests(PostgresFixture postgres)
 {
@@ -15,17 +16,20 @@ public sealed class BackfillPhaseCliTests(PostgresFixture postgres)
         Assert.True(column.ExitCode == 0, column.ToString());
         Assert.True(column.Json().GetProperty("columnAdded").GetBoolean());
 
-        var plan = await CliRun.BackfillAsync("start", db.ConnectionString, "--phase", "indexes", "--profile", "fhir-prototype", "--dry-run",
+        var plan = await CliRun.BackfillAsync("start", db.ConnectionString, "--phase", "indexes", "--profile", "fhir-prototype",
+            "--dry-run",
             "--index-build-rate", "1000");
         Assert.True(plan.ExitCode == 0, plan.ToString());
         Assert.Contains("cannot be paused or resumed", plan.Stdout);
         Assert.Contains("rows at 1,000 rows/s", plan.Stdout);
         Assert.DoesNotContain("UPDATE", plan.Stdout); // phase 2 alone: no batch in the plan
 
-        var indexes = await CliRun.BackfillAsync("start", db.ConnectionString, "--phase", "indexes", "--profile", "fhir-prototype", "--json");
+        var indexes = await CliRun.BackfillAsync("start", db.ConnectionString, "--phase", "indexes", "--profile", "fhir-prototype",
+            "--json");
         Assert.True(indexes.ExitCode == 0, indexes.ToString());
         Assert.Equal(4, indexes.Json().GetProperty("indexesBuilt").GetArrayLength());
-        Assert.Equal(4, await db.ScalarAsync<long>("""SELECT count(*) FROM pg_indexes WHERE tablename = 'Resource' AND indexname LIKE 'IX_Resource_%'"""));
+        Assert.Equal(4, await db.ScalarAsync<long>(
+            """SELECT count(*) FROM pg_indexes WHERE tablename = 'Resource' AND indexname LIKE 'IX_Resource_%'"""));
         Assert.Equal(0, await db.RowsAtAsync(1)); // no row moved
     }
 

@@ -41,7 +41,8 @@ internal sealed record CliRun(int ExitCode, string Stdout, string Stderr)
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir != null && !File.Exists(Path.Combine(dir.FullName, "PartitionOps.sln"))) dir = dir.Parent;
         Assert.NotNull(dir);
-        var candidates = Directory.GetFiles(Path.Combine(dir.FullName, "src", "PartitionOps.Cli", "bin"), "partitionops.dll", SearchOption.AllDirectories);
+        var candidates = Directory.GetFiles(Path.Combine(dir.FullName, "src", "PartitionOps.Cli", "bin"), "partitionops.dll",
+            SearchOption.AllDirectories);
         Assert.NotEmpty(candidates);
         return candidates.OrderByDescending(File.GetLastWriteTimeUtc).First();
     }

@@ -45,7 +45,8 @@ public sealed class OutputTests
     public void Json_is_camel_case_with_enums_as_strings_and_durations_as_hh_mm_ss()
     {
         var (output, stdout, stderr) = Create(json: true);
-        output.Result(new { Direction = BackfillDirection.Undo, Elapsed = TimeSpan.FromHours(26.5), Eta = (TimeSpan?)null }, _ => throw new InvalidOperationException());
+        output.Result(new { Direction = BackfillDirection.Undo, Elapsed = TimeSpan.FromHours(26.5), Eta = (TimeSpan?)null },
+            _ => throw new InvalidOperationException());
         using var doc = JsonDocument.Parse(stdout.ToString());
         Assert.Equal("undo", doc.RootElement.GetProperty("direction").GetString());
         Assert.Equal("26:30:00", doc.RootElement.GetProperty("elapsed").GetString());

@@ -97,7 +97,8 @@ public sealed class SqlServerBackfillDialectTests
         Assert.Equal("pending", checkpoint["status"]);
 
         // A row of the type inserted behind the walk keeps the default value until the sweep.
-        await db.ExecAsync($"INSERT INTO [{db.Schema}].[Resource] ([ResourceTypeId], [ResourceSurrogateId], [ResourceId], [Version]) VALUES ({ValueSet}, 50, 'late', 1)");
+        await db.ExecAsync($"INSERT INTO [{db.Schema}].[Resource] ([ResourceTypeId], [ResourceSurrogateId], [ResourceId], [Version]) " +
+            $"VALUES ({ValueSet}, 50, 'late', 1)");
         Param[] SweepParams() =>
         [
             new("run_id", runId), new("type_id", (int)ValueSet), new("upto_key", hwm),

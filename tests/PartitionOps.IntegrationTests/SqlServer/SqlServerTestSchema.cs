@@ -97,7 +97,8 @@ internal sealed class SqlServerTestSchema : IAsyncDisposable
             {
                 var s = Provider.Quote(schema);
                 var drops = string.Concat(tables.Select(t => $"    DROP TABLE IF EXISTS {s}.{Provider.Quote(t)};\n"));
-                await ExecAsync($"IF SCHEMA_ID(@name) IS NOT NULL\nBEGIN\n{drops}    EXEC(N'DROP SCHEMA {s}');\nEND", new Param("name", schema));
+                await ExecAsync($"IF SCHEMA_ID(@name) IS NOT NULL\nBEGIN\n{drops}    EXEC(N'DROP SCHEMA {s}');\nEND",
+                    new Param("name", schema));
             }
         }
         finally

@@ -66,7 +66,8 @@ public sealed class CliBadInputTests(PostgresFixture postgres, ITestOutputHelper
                         problem = "the database changed";
                     if (problem != null)
                     {
-                        failures.Add($"{string.Join(" ", path)} {option.Name} [{cls}] {InvalidRequestException.ShowValue(value)}: {problem}\n{run}");
+                        failures.Add($"{string.Join(" ", path)} {option.Name} [{cls}] {InvalidRequestException.ShowValue(value)}: " +
+                            $"{problem}\n{run}");
                         // Later cases must start from the same database.
                         if (problem == "the database changed") break;
                     }
@@ -80,12 +81,15 @@ public sealed class CliBadInputTests(PostgresFixture postgres, ITestOutputHelper
                     if (argument.Name == "VALUE" && value == "NOT_A_KEY") continue;
                     cases++;
                     var run = await CliRun.RunAsync(Arguments(path, command, db.ConnectionString, (argument.Name, value)));
-                    if (Judge(run, value) is { } problem) failures.Add($"{string.Join(" ", path)} {argument.Name} '{value}': {problem}\n{run}");
+                    if (Judge(run, value) is { } problem) failures.Add(
+                        $"{string.Join(" ", path)} {argument.Name} '{value}': {problem}\n{run}");
                 }
             }
         }
         output.WriteLine($"{cases} bad values tried");
-        Assert.True(failures.Count == 0, $"{failures.Count} of {cases} bad values were not refused cleanly:\n\n" + string.Join("\n\n", failures.Take(15)) + "\n\nAll:\n" + string.Join("\n", failures.Select(f => f.Split('\n')[0])));
+        Assert.True(failures.Count == 0,
+            $"{failures.Count} of {cases} bad values were not refused cleanly:\n\n" + string.Join("\n\n",
+            failures.Take(15)) + "\n\nAll:\n" + string.Join("\n", failures.Select(f => f.Split('\n')[0])));
         Assert.True(cases > 300, $"only {cases} cases: the command tree walk lost options");
         Assert.Equal(before, await DatabaseFingerprint.ReadAsync(db.ConnectionString));
     }
@@ -95,7 +99,8 @@ public sealed class CliBadInputTests(PostgresFixture postgres, ITestOutputHelper
     {
         if (run.ExitCode != 2) return $"exit {run.ExitCode}, not 2";
         var shown = InvalidRequestException.Escape(value);
-        if (!run.Stderr.Contains(shown.Length == 0 ? "''" : shown, StringComparison.OrdinalIgnoreCase)) return "the message does not show the value";
+        if (!run.Stderr.Contains(shown.Length == 0 ? "''" : shown,
+            StringComparison.OrdinalIgnoreCase)) return "the message does not show the value";
         if (run.Stderr.Contains("   at ", StringComparison.Ordinal) || run.Stderr.Contains("Exception", StringComparison.Ordinal))
             return "the message shows an exception";
         return null;
@@ -150,20 +155,25 @@ public sealed class CliBadInputTests(PostgresFixture postgres, ITestOutputHelper
             return [("negative", "-1"), ("zero", "0"), ("huge", "99999999999999"), ("nan", "NaN"), ("infinite", "1e400"), ("empty", ""),
                     ("newline", "5\n"), ("injection", injection)];
         if (help.Contains("|off", StringComparison.Ordinal))
-            return [("negative", "-1"), ("huge", "99999999999999"), ("empty", ""), ("newline", "5\n"), ("unicode", "٥"), ("injection", injection), ("word", "of")];
+            return [("negative", "-1"), ("huge", "99999999999999"), ("empty", ""), ("newline", "5\n"), ("unicode", "٥"),
+                ("injection", injection), ("word", "of")];
         if (help == "hh:mm:ss")
             return [("negative", "-00:00:01"), ("zero", "00:00:00"), ("huge", "3650.00:00:00"), ("overflow", "99999999.00:00:00"),
-                    ("empty", ""), ("newline", "01:00:00\n"), ("unicode", "٠١:00:00"), ("injection", "01:00:00; DROP TABLE public.sales"), ("bare", "5")];
+                    ("empty", ""), ("newline", "01:00:00\n"), ("unicode", "٠١:00:00"), ("injection", "01:00:00; DROP TABLE public.sales"),
+                    ("bare", "5")];
         if (help == "YYYY-MM-DD")
             return [("impossible", "2024-02-30"), ("first-day", "0001-01-01"), ("last-day", "9999-12-31"), ("empty", ""),
-                    ("newline", "2024-01-01\n"), ("unicode", "２０２４-01-01"), ("injection", "2024-01-01'; DROP TABLE public.sales; --"), ("other-format", "01/02/2024")];
+                    ("newline", "2024-01-01\n"), ("unicode", "２０２４-01-01"), ("injection", "2024-01-01'; DROP TABLE public.sales; --"),
+                    ("other-format", "01/02/2024")];
         if (name == "--output")
-            return [("empty", ""), ("folder", folder), ("missing-folder", Path.Combine(folder, "no", "such", "x.json")), ("newline", "x\n.json")];
+            return [("empty", ""), ("folder", folder), ("missing-folder", Path.Combine(folder, "no", "such", "x.json")),
+                ("newline", "x\n.json")];
         if (help.Contains("FILE", StringComparison.Ordinal))
             return [("empty", ""), ("folder", folder), ("missing", Path.Combine(folder, "missing.json")), ("newline", "x\n.json"),
                     ("unicode", Path.Combine(folder, "ünï.json"))];
         if (name is "--schema" or "--control-schema")
-            return [("empty", ""), ("newline", "partitionops\n"), ("system", "pg_catalog"), ("system", "information_schema"), ("system", "pg_toast"),
+            return [("empty", ""), ("newline", "partitionops\n"), ("system", "pg_catalog"), ("system", "information_schema"),
+                ("system", "pg_toast"),
                     ("unicode", "ünï"), ("injection", "x\"; DROP TABLE public.sales; --"), ("long", new string('s', 200))];
         if (name is "--table" or "--only-partition" or "--resource-type")
             return [("empty", ""), ("newline", "sales\n"), ("unicode", "ünï"), ("injection", "sales\"; DROP TABLE public.sales; --"),

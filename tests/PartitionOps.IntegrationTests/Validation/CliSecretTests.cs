@@ -24,7 +24,8 @@ public sealed class CliSecretTests(PostgresFixture postgres)
         foreach (var property in typeof(NpgsqlConnectionStringBuilder).GetProperties().Where(p => p.Name is "Password" or "SslPassword"))
         {
             keys.Add(property.GetCustomAttribute<DisplayNameAttribute>()?.DisplayName ?? property.Name);
-            var attribute = property.GetCustomAttributes().FirstOrDefault(a => a.GetType().Name == "NpgsqlConnectionStringPropertyAttribute");
+            var attribute = property.GetCustomAttributes()
+                .FirstOrDefault(a => a.GetType().Name == "NpgsqlConnectionStringPropertyAttribute");
             if (attribute?.GetType().GetProperty("Synonyms")?.GetValue(attribute) is string[] synonyms) keys.AddRange(synonyms);
         }
         Assert.Contains("PSW", keys, StringComparer.OrdinalIgnoreCase);
@@ -57,10 +58,14 @@ public sealed class CliSecretTests(PostgresFixture postgres)
 
         foreach (var key in NpgsqlSecretKeys().SelectMany(Spellings))
         {
-            var missing = new NpgsqlConnectionStringBuilder(db.ConnectionString) { Database = "no_such_database_x" }.ConnectionString + $";{key}={Secret}";
-            await Check($"postgresql missing database, {key}", 1, "backfill", "progress", "--provider", "postgresql", "--connection", missing);
-            await Check($"postgresql missing database, ilm, {key}", 1, "ilm", "history", "--provider", "postgresql", "--connection", missing);
-            await Check($"postgresql Port=abc, {key}", 2, "backfill", "progress", "--provider", "postgresql", "--connection", $"Host=localhost;Port=abc;{key}={Secret}");
+            var missing = new NpgsqlConnectionStringBuilder(
+                db.ConnectionString) { Database = "no_such_database_x" }.ConnectionString + $";{key}={Secret}";
+            await Check($"postgresql missing database, {key}", 1, "backfill", "progress", "--provider", "postgresql", "--connection",
+                missing);
+            await Check($"postgresql missing database, ilm, {key}", 1, "ilm", "history", "--provider", "postgresql", "--connection",
+                missing);
+            await Check($"postgresql Port=abc, {key}", 2, "backfill", "progress", "--provider", "postgresql", "--connection",
+                $"Host=localhost;Port=abc;{key}={Secret}");
             await Check($"postgresql bad option after a good string, {key}", 2, "backfill", "start", "--provider", "postgresql",
                 "--connection", db.ConnectionString + $";{key}={Secret}", "--batch-size", "-1");
             // The environment variable is a channel in too.
@@ -76,7 +81,8 @@ public sealed class CliSecretTests(PostgresFixture postgres)
                 "--connection", $"Server=tcp:127.0.0.1,1;Connect Timeout=1;Encrypt=false;User ID=u;{key}={Secret}");
         }
         // A run that works (trust auth ignores the password) writes the connection nowhere either.
-        await Check("postgresql working run", 0, "backfill", "progress", "--provider", "postgresql", "--connection", db.ConnectionString + $";PSW={Secret}");
+        await Check("postgresql working run", 0, "backfill", "progress", "--provider", "postgresql", "--connection",
+            db.ConnectionString + $";PSW={Secret}");
 
         Assert.True(runs > 50, $"only {runs} runs");
         Assert.True(failures.Count == 0, string.Join("\n\n", failures.Take(10)));

@@ -74,13 +74,18 @@ public sealed class FileFieldBadInputTests(PostgresFixture postgres, ITestOutput
     /// <summary>(layout JSON, text the message must hold): ilm plan --layout reads it offline.</summary>
     public static readonly (string Json, string[] Shown)[] Layouts =
     [
-        (Layout(Part("P_2023", "2023-01-01", "2023-12-01") + ", " + Part("P_2023_11", "2023-11-01", "2023-12-01")), ["P_2023_11", "overlaps"]),
-        (Layout(Part("P_2023", "2023-01-01", "2023-12-01") + ", " + Part("P_2023_11", "2023-10-01", "2024-01-01")), ["P_2023_11", "overlaps"]),
-        (Layout("""{"name": "P_2023_11", "lower_bound": "2023-12-01T00:00:00", "upper_bound": "2023-11-01T00:00:00"}"""), ["P_2023_11", "lower bound"]),
-        (Layout("""{"name": "P_2023_11", "upper_bound": "2023-12-01T00:00:00"}, {"name": "p_2023_11", "upper_bound": "2024-01-01T00:00:00"}"""),
+        (Layout(Part("P_2023", "2023-01-01", "2023-12-01") + ", " + Part("P_2023_11", "2023-11-01", "2023-12-01")),
+            ["P_2023_11", "overlaps"]),
+        (Layout(Part("P_2023", "2023-01-01", "2023-12-01") + ", " + Part("P_2023_11", "2023-10-01", "2024-01-01")),
+            ["P_2023_11", "overlaps"]),
+        (Layout("""{"name": "P_2023_11", "lower_bound": "2023-12-01T00:00:00", "upper_bound": "2023-11-01T00:00:00"}"""),
+            ["P_2023_11", "lower bound"]),
+        (Layout("""{"name": "P_2023_11", "upper_bound": "2023-12-01T00:00:00"}, """ +
+                """{"name": "p_2023_11", "upper_bound": "2024-01-01T00:00:00"}"""),
             ["P_2023_11", "twice"]),
         (Layout("""{"name": "P_MAX1"}, {"name": "P_MAX2"}"""), ["P_MAX2", "MAXVALUE"]),
-        (Layout("""{"name": "P_2023_11", "upper_bound": "2023-12-01T00:00:00", "row_estimat": 5}"""), ["row_estimat", "did you mean row_estimate?"]),
+        (Layout("""{"name": "P_2023_11", "upper_bound": "2023-12-01T00:00:00", "row_estimat": 5}"""),
+            ["row_estimat", "did you mean row_estimate?"]),
         (Layout("""{"name": "P_2023_11", "upper_bound": "2023-12-01T00:00:00", "row_estimate": -5}"""), ["row_estimate", "-5"]),
         (Layout("""{"name": "", "upper_bound": "2023-12-01T00:00:00"}"""), ["no name"]),
         (Layout("""{"name": "P_2023_11", "upper_bound": "not a date"}"""), ["partitions[0].upper_bound"]),
@@ -92,7 +97,8 @@ public sealed class FileFieldBadInputTests(PostgresFixture postgres, ITestOutput
         $$"""{"name": "{{name}}", "lower_bound": "{{from}}T00:00:00", "upper_bound": "{{to}}T00:00:00"}""";
 
     private static string Layout(string partitions) =>
-        $$"""{"provider": "postgresql", "schema": "public", "table": "sales", "partition_key": "sale_date", "columns": ["id", "sale_date"], "partitions": [{{partitions}}]}""";
+        """{"provider": "postgresql", "schema": "public", "table": "sales", "partition_key": "sale_date",""" +
+        $$""" "columns": ["id", "sale_date"], "partitions": [{{partitions}}]}""";
 
     [Fact]
     public async Task Every_bad_field_of_a_policy_profile_or_layout_file_is_exit_2_naming_it_and_changes_nothing()

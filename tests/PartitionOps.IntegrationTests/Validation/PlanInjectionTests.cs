@@ -46,16 +46,19 @@ public sealed class PlanInjectionTests(PostgresFixture postgres, ITestOutputHelp
         }
         var policyFile = Path.Combine(Path.GetTempPath(), $"policy-{Guid.NewGuid():N}.json");
         await File.WriteAllTextAsync(policyFile, "{\"tier_config\": {" +
-            $"\"hot\": {{\"tablespace\": \"{db.Hot}\"}}, \"warm\": {{\"tablespace\": \"{db.Warm}\"}}, \"cold\": {{\"tablespace\": \"{db.Cold}\"}}" + "}}");
+            $"\"hot\": {{\"tablespace\": \"{db.Hot}\"}}, \"warm\": {{\"tablespace\": \"{db.Warm}\"}}, \"cold\": {{\"tablespace\": " +
+                $"\"{db.Cold}\"}}" + "}}");
         var asOf = new DateOnly(2025, 6, 1);
-        var meant = await new IlmService().PlanAsync(new IlmPlanRequest { Target = db.Target, Table = "sales", Policy = db.Policy, AsOf = asOf });
+        var meant = await new IlmService()
+            .PlanAsync(new IlmPlanRequest { Target = db.Target, Table = "sales", Policy = db.Policy, AsOf = asOf });
         var expected = meant.Steps.SelectMany(s => s.Statements).Select(s => PostgresScript.Normalize(s.Text)).ToList();
         Assert.NotEmpty(expected);
         Assert.Equal(EvilNames.Length, meant.Plan.Actions.Count(a => EvilNames.Contains(a.Partition)));
 
         foreach (var verb in new[] { new[] { "plan" }, new[] { "run", "--dry-run" } })
         {
-            var run = await CliRun.RunAsync(["ilm", .. verb, "--provider", "postgresql", "--connection", db.ConnectionString, "--table", "sales",
+            var run = await CliRun.RunAsync(
+                ["ilm", .. verb, "--provider", "postgresql", "--connection", db.ConnectionString, "--table", "sales",
                 "--policy", policyFile, "--as-of", "2025-06-01"]);
             Assert.True(run.ExitCode == 0, run.ToString());
             AssertOnlyTheseStatements(run.Stdout, expected);

@@ -26,7 +26,8 @@ public sealed class IlmCliTests(PostgresFixture postgres, ITestOutputHelper outp
             // the spec's template shape
             { "tier_config": { "enabled": true, "auto_merge": true,
                 "hot":  { "interval": "MONTHLY", "tablespace": "{{db.Hot}}", "compression": "NONE", "age_months": 24 },
-                "warm": { "interval": "YEARLY", "tablespace": "{{warm ?? db.Warm}}", "compression": "BASIC", "age_months": 60, "merge_monthly": true },
+                "warm": { "interval": "YEARLY", "tablespace": "{{warm ?? db.Warm}}", "compression": "BASIC", "age_months": 60,
+                          "merge_monthly": true },
                 "cold": { "interval": "YEARLY", "tablespace": "{{db.Cold}}", "compression": "BASIC", "merge_monthly": true } } }
             """);
         return path;
@@ -104,7 +105,8 @@ public sealed class IlmCliTests(PostgresFixture postgres, ITestOutputHelper outp
         Assert.True(history.ExitCode == 0, history.ToString());
         var merge = Assert.Single(history.Json().GetProperty("merges").EnumerateArray());
         Assert.Equal(("p_2023_11", "p_2023", "SUCCESS"),
-            (merge.GetProperty("sourcePartition").GetString(), merge.GetProperty("targetPartition").GetString(), merge.GetProperty("mergeStatus").GetString()));
+            (merge.GetProperty("sourcePartition").GetString(), merge.GetProperty("targetPartition").GetString(),
+                merge.GetProperty("mergeStatus").GetString()));
         Assert.Contains("SUCCESS", (await IlmAsync("history", db)).Stdout);
 
         // summary per tier
@@ -134,7 +136,8 @@ public sealed class IlmCliTests(PostgresFixture postgres, ITestOutputHelper outp
         Assert.Contains("\"partition_key\": \"sale_date\"", File.ReadAllText(layoutFile));
 
         // simulate from the file, offline: both strategies, month by month.
-        var simulate = await CliRun.RunAsync("ilm", "simulate", "--layout", layoutFile, "--policy", policy, "--from", "2026-01-01", "--to", "2027-12-01", "--json");
+        var simulate = await CliRun.RunAsync("ilm", "simulate", "--layout", layoutFile, "--policy", policy, "--from", "2026-01-01", "--to",
+            "2027-12-01", "--json");
         Assert.True(simulate.ExitCode == 0, simulate.ToString());
         var strategies = simulate.Json().GetProperty("strategies").EnumerateArray().ToList();
         Assert.Equal(["incremental", "year_complete"], strategies.Select(s => s.GetProperty("strategy").GetString()));
@@ -144,7 +147,8 @@ public sealed class IlmCliTests(PostgresFixture postgres, ITestOutputHelper outp
         Assert.Equal(0, incremental.GetProperty("warmMonthly").GetInt32());
         Assert.True(incremental.GetProperty("warmYearly").GetInt32() >= 2);
         Assert.True(strategies[0].GetProperty("rowsRewritten").GetInt64() > 0);
-        var simulateHuman = await IlmAsync("simulate", db, "--table", "sales", "--policy", policy, "--from", "2026-01-01", "--to", "2026-06-01");
+        var simulateHuman = await IlmAsync("simulate", db, "--table", "sales", "--policy", policy, "--from", "2026-01-01", "--to",
+            "2026-06-01");
         Assert.True(simulateHuman.ExitCode == 0, simulateHuman.ToString());
         Assert.Contains("comparison", simulateHuman.Stdout);
         Assert.Contains("year_complete", simulateHuman.Stdout);
@@ -164,11 +168,16 @@ public sealed class IlmCliTests(PostgresFixture postgres, ITestOutputHelper outp
             ServerMajorVersion = 19,
             Partitions =
             [
-                new() { Name = "P_2023", UpperBound = new DateTime(2023, 11, 1), Tablespace = "TBS_WARM", Compression = "BASIC", RowEstimate = 3000 },
-                new() { Name = "P_2023_11", UpperBound = new DateTime(2023, 12, 1), Tablespace = "TBS_HOT", Compression = "NONE", RowEstimate = 300 },
-                new() { Name = "P_2023_12", UpperBound = new DateTime(2024, 1, 1), Tablespace = "TBS_HOT", Compression = "NONE", RowEstimate = 300 },
-                new() { Name = "P_2024_01", UpperBound = new DateTime(2024, 2, 1), Tablespace = "TBS_HOT", Compression = "NONE", RowEstimate = 300 },
-                new() { Name = "P_2024_02", UpperBound = new DateTime(2024, 3, 1), Tablespace = "TBS_HOT", Compression = "NONE", RowEstimate = 300 },
+                new() { Name = "P_2023", UpperBound = new DateTime(2023, 11, 1), Tablespace = "TBS_WARM", Compression = "BASIC",
+                    RowEstimate = 3000 },
+                new() { Name = "P_2023_11", UpperBound = new DateTime(2023, 12, 1), Tablespace = "TBS_HOT", Compression = "NONE",
+                    RowEstimate = 300 },
+                new() { Name = "P_2023_12", UpperBound = new DateTime(2024, 1, 1), Tablespace = "TBS_HOT", Compression = "NONE",
+                    RowEstimate = 300 },
+                new() { Name = "P_2024_01", UpperBound = new DateTime(2024, 2, 1), Tablespace = "TBS_HOT", Compression = "NONE",
+                    RowEstimate = 300 },
+                new() { Name = "P_2024_02", UpperBound = new DateTime(2024, 3, 1), Tablespace = "TBS_HOT", Compression = "NONE",
+                    RowEstimate = 300 },
             ],
         };
         var file = Path.Combine(_folder, "oracle.layout.json");
@@ -187,11 +196,13 @@ public sealed class IlmCliTests(PostgresFixture postgres, ITestOutputHelper outp
 
             var online = Path.Combine(_folder, "online.json");
             File.WriteAllText(online, """{ "tier_config": { "online": true } }""");
-            var json = await CliRun.RunAsync("ilm", "plan", "--layout", file, "--provider", "oracle", "--policy", online, "--as-of", "2026-02-01", "--json");
+            var json = await CliRun.RunAsync("ilm", "plan", "--layout", file, "--provider", "oracle", "--policy", online, "--as-of",
+                "2026-02-01", "--json");
             Assert.True(json.ExitCode == 0, json.ToString());
             var doc = json.Json();
             Assert.Equal("oracle", doc.GetProperty("provider").GetString());
-            var statements = doc.GetProperty("steps").EnumerateArray().SelectMany(s => s.GetProperty("statements").EnumerateArray()).Select(s => s.GetString()!).ToList();
+            var statements = doc.GetProperty("steps").EnumerateArray().SelectMany(s => s.GetProperty("statements").EnumerateArray())
+                .Select(s => s.GetString()!).ToList();
             Assert.Contains(statements, s => s.Contains("MERGE PARTITIONS") && s.EndsWith("ONLINE", StringComparison.Ordinal));
 
             // Whose SQL: --provider is needed with --layout.
@@ -219,7 +230,8 @@ public sealed class IlmCliTests(PostgresFixture postgres, ITestOutputHelper outp
             await using var tx = await other.BeginTransactionAsync();
             await using (var lockCommand = new NpgsqlCommand("LOCK TABLE public.p_2023 IN ACCESS SHARE MODE", other, tx))
                 await lockCommand.ExecuteNonQueryAsync();
-            blocked = await IlmAsync("run", db, "--table", "sales", "--policy", policy, "--as-of", "2025-12-01", "--lock-timeout", "1", "--json");
+            blocked = await IlmAsync("run", db, "--table", "sales", "--policy", policy, "--as-of", "2025-12-01", "--lock-timeout", "1",
+                "--json");
             await tx.RollbackAsync();
         }
         Assert.True(blocked.ExitCode == 1, blocked.ToString());
@@ -230,13 +242,15 @@ public sealed class IlmCliTests(PostgresFixture postgres, ITestOutputHelper outp
         Assert.Equal("FAILED", outcome.GetProperty("status").GetString());
         Assert.Equal("LockTimeout", outcome.GetProperty("errorKind").GetString());
         Assert.Equal(("move", "p_2023_11", "SUCCESS"),
-            (outcomes[1].GetProperty("action").GetString(), outcomes[1].GetProperty("partition").GetString(), outcomes[1].GetProperty("status").GetString()));
+            (outcomes[1].GetProperty("action").GetString(), outcomes[1].GetProperty("partition").GetString(),
+                outcomes[1].GetProperty("status").GetString()));
 
         var health = await IlmAsync("health", db, "--table", "sales", "--policy", policy, "--json");
         Assert.True(health.ExitCode == 3, health.ToString());
         var report = health.Json();
         Assert.False(report.GetProperty("passed").GetBoolean());
-        var failureRate = report.GetProperty("checks").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "merge failure rate");
+        var failureRate = report.GetProperty("checks").EnumerateArray()
+            .Single(c => c.GetProperty("name").GetString() == "merge failure rate");
         Assert.False(failureRate.GetProperty("passed").GetBoolean());
         var humanHealth = await IlmAsync("health", db);
         Assert.Equal(3, humanHealth.ExitCode);
@@ -271,7 +285,8 @@ public sealed class IlmCliTests(PostgresFixture postgres, ITestOutputHelper outp
         var doc = dry.Json();
         Assert.Equal(["partition p_2023_11"], doc.GetProperty("only").EnumerateArray().Select(e => e.GetString()));
         var step = Assert.Single(doc.GetProperty("outcomes").EnumerateArray());
-        Assert.Equal(["p_2023", "p_2023_11"], step.GetProperty("detail").GetProperty("sources").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["p_2023", "p_2023_11"],
+            step.GetProperty("detail").GetProperty("sources").EnumerateArray().Select(e => e.GetString()));
         Assert.DoesNotContain("p_2023_12", string.Join("\n", step.GetProperty("statements").EnumerateArray().Select(e => e.GetString())));
         var human = await IlmAsync(run[0], db, [.. run[1..], "--only-partition", "p_2023_11", "--dry-run"]);
         Assert.Contains("(only partition p_2023_11)", human.Stdout);
@@ -309,31 +324,40 @@ public sealed class IlmCliTests(PostgresFixture postgres, ITestOutputHelper outp
         Assert.True(health.ExitCode == 0, health.ToString());
         Assert.False(await db.ControlSchemaExistsAsync());
 
-        var set = await CliRun.RunAsync("ilm", "config", "set", "max_merges_per_run", "5", "--provider", "postgresql", "--connection", db.ConnectionString, "--json");
+        var set = await CliRun.RunAsync("ilm", "config", "set", "max_merges_per_run", "5", "--provider", "postgresql", "--connection",
+            db.ConnectionString, "--json");
         Assert.True(set.ExitCode == 0, set.ToString());
         Assert.Equal(5, set.Json().GetProperty("effective").GetProperty("maxMergesPerRun").GetInt32());
-        Assert.Equal("5", await db.ScalarAsync<string>("SELECT config_value FROM partitionops.dwh_ilm_config WHERE config_key = 'MAX_MERGES_PER_RUN'"));
+        Assert.Equal("5", await db.ScalarAsync<string>(
+            "SELECT config_value FROM partitionops.dwh_ilm_config WHERE config_key = 'MAX_MERGES_PER_RUN'"));
 
         // Y/N switches accept YES/TRUE/1/NO/FALSE/0 and are stored as the spec's Y / N.
-        var yes = await CliRun.RunAsync("ilm", "config", "set", "merge_retry_failed", "false", "--provider", "postgresql", "--connection", db.ConnectionString);
+        var yes = await CliRun.RunAsync("ilm", "config", "set", "merge_retry_failed", "false", "--provider", "postgresql", "--connection",
+            db.ConnectionString);
         Assert.True(yes.ExitCode == 0, yes.ToString());
-        Assert.Equal("N", await db.ScalarAsync<string>("SELECT config_value FROM partitionops.dwh_ilm_config WHERE config_key = 'MERGE_RETRY_FAILED'"));
-        var one = await CliRun.RunAsync("ilm", "config", "set", "AUTO_MERGE_PARTITIONS", "YES", "--provider", "postgresql", "--connection", db.ConnectionString);
+        Assert.Equal("N", await db.ScalarAsync<string>(
+            "SELECT config_value FROM partitionops.dwh_ilm_config WHERE config_key = 'MERGE_RETRY_FAILED'"));
+        var one = await CliRun.RunAsync("ilm", "config", "set", "AUTO_MERGE_PARTITIONS", "YES", "--provider", "postgresql", "--connection",
+            db.ConnectionString);
         Assert.True(one.ExitCode == 0, one.ToString());
-        Assert.Equal("Y", await db.ScalarAsync<string>("SELECT config_value FROM partitionops.dwh_ilm_config WHERE config_key = 'AUTO_MERGE_PARTITIONS'"));
+        Assert.Equal("Y", await db.ScalarAsync<string>(
+            "SELECT config_value FROM partitionops.dwh_ilm_config WHERE config_key = 'AUTO_MERGE_PARTITIONS'"));
 
         var human = await CliRun.RunAsync("ilm", "config", "get", "--provider", "postgresql", "--connection", db.ConnectionString);
         Assert.True(human.ExitCode == 0, human.ToString());
         Assert.Contains("MAX_MERGES_PER_RUN", human.Stdout);
         Assert.Contains("at most 5 merges per run", human.Stdout);
 
-        var bad = await CliRun.RunAsync("ilm", "config", "set", "MERGE_LOCK_TIMEOUT", "soon", "--provider", "postgresql", "--connection", db.ConnectionString, "--json");
+        var bad = await CliRun.RunAsync("ilm", "config", "set", "MERGE_LOCK_TIMEOUT", "soon", "--provider", "postgresql", "--connection",
+            db.ConnectionString, "--json");
         Assert.True(bad.ExitCode == 2, bad.ToString());
         Assert.Equal("soon", bad.Json().GetProperty("error").GetProperty("value").GetString());
-        var unknown = await CliRun.RunAsync("ilm", "config", "set", "NO_SUCH_KEY", "1", "--provider", "postgresql", "--connection", db.ConnectionString, "--json");
+        var unknown = await CliRun.RunAsync("ilm", "config", "set", "NO_SUCH_KEY", "1", "--provider", "postgresql", "--connection",
+            db.ConnectionString, "--json");
         Assert.True(unknown.ExitCode == 2, unknown.ToString());
         Assert.Equal("NO_SUCH_KEY", unknown.Json().GetProperty("error").GetProperty("value").GetString());
-        Assert.Equal("30", await db.ScalarAsync<string>("SELECT config_value FROM partitionops.dwh_ilm_config WHERE config_key = 'MERGE_LOCK_TIMEOUT'"));
+        Assert.Equal("30", await db.ScalarAsync<string>(
+            "SELECT config_value FROM partitionops.dwh_ilm_config WHERE config_key = 'MERGE_LOCK_TIMEOUT'"));
     }
 
     [Fact]
@@ -365,8 +389,10 @@ public sealed class IlmCliTests(PostgresFixture postgres, ITestOutputHelper outp
             (["run", "--table", "sales", "--policy", policy, "--lock-timeout", "0"], "--lock-timeout", "0"),
             (["run", "--table", "sales", "--policy", policy, "--max-merges", "many"], "--max-merges", "many"),
             (["run", "--policy", policy], "--table", ""),
-            (["run", "--table", "sales", "--policy", policy, "--as-of", "2025-12-01", "--only-partition", "p_2023_12"], "--only-partition", "p_2023_12"),
-            (["run", "--table", "sales", "--policy", policy, "--as-of", "2025-12-01", "--only-partition", "p_2023_12", "--dry-run"], "--only-partition", "p_2023_12"),
+            (["run", "--table", "sales", "--policy", policy, "--as-of", "2025-12-01", "--only-partition", "p_2023_12"], "--only-partition",
+                "p_2023_12"),
+            (["run", "--table", "sales", "--policy", policy, "--as-of", "2025-12-01", "--only-partition", "p_2023_12", "--dry-run"],
+                "--only-partition", "p_2023_12"),
             (["run", "--table", "sales", "--policy", policy, "--only-partition", "p;drop"], "--only-partition", "p;drop"),
             (["summary", "--table", "nosuch"], "--table", "nosuch"),
             (["snapshot", "--table", "sales", "--output", Path.Combine(_folder, "no", "such", "dir", "x.json")], "--output", "x.json"),
@@ -410,21 +436,28 @@ public sealed class IlmCliTests(PostgresFixture postgres, ITestOutputHelper outp
         var policy = PolicyFile(db);
 
         // AUTO_MERGE_PARTITIONS = N in the table; --auto-merge Y wins for this run, and the other way round.
-        Assert.Equal(0, (await CliRun.RunAsync("ilm", "config", "set", "AUTO_MERGE_PARTITIONS", "N", "--provider", "postgresql", "--connection", db.ConnectionString)).ExitCode);
+        Assert.Equal(0, (await CliRun.RunAsync("ilm", "config", "set", "AUTO_MERGE_PARTITIONS", "N", "--provider", "postgresql",
+            "--connection", db.ConnectionString)).ExitCode);
         var configOff = await IlmAsync("run", db, "--table", "sales", "--policy", policy, "--as-of", "2025-12-01", "--dry-run", "--json");
         Assert.True(configOff.ExitCode == 0, configOff.ToString());
-        Assert.DoesNotContain(configOff.Json().GetProperty("outcomes").EnumerateArray(), o => o.GetProperty("action").GetString() == "merge");
-        var forcedOn = await IlmAsync("run", db, "--table", "sales", "--policy", policy, "--as-of", "2025-12-01", "--dry-run", "--auto-merge", "Y", "--json");
+        Assert.DoesNotContain(configOff.Json().GetProperty("outcomes").EnumerateArray(),
+            o => o.GetProperty("action").GetString() == "merge");
+        var forcedOn = await IlmAsync("run", db, "--table", "sales", "--policy", policy, "--as-of", "2025-12-01", "--dry-run",
+            "--auto-merge", "Y", "--json");
         Assert.True(forcedOn.ExitCode == 0, forcedOn.ToString());
         Assert.Contains(forcedOn.Json().GetProperty("outcomes").EnumerateArray(), o => o.GetProperty("action").GetString() == "merge");
 
-        Assert.Equal(0, (await CliRun.RunAsync("ilm", "config", "set", "AUTO_MERGE_PARTITIONS", "Y", "--provider", "postgresql", "--connection", db.ConnectionString)).ExitCode);
-        var forcedOff = await IlmAsync("run", db, "--table", "sales", "--policy", policy, "--as-of", "2025-12-01", "--dry-run", "--auto-merge", "N", "--json");
+        Assert.Equal(0, (await CliRun.RunAsync("ilm", "config", "set", "AUTO_MERGE_PARTITIONS", "Y", "--provider", "postgresql",
+            "--connection", db.ConnectionString)).ExitCode);
+        var forcedOff = await IlmAsync("run", db, "--table", "sales", "--policy", policy, "--as-of", "2025-12-01", "--dry-run",
+            "--auto-merge", "N", "--json");
         Assert.True(forcedOff.ExitCode == 0, forcedOff.ToString());
-        Assert.DoesNotContain(forcedOff.Json().GetProperty("outcomes").EnumerateArray(), o => o.GetProperty("action").GetString() == "merge");
+        Assert.DoesNotContain(forcedOff.Json().GetProperty("outcomes").EnumerateArray(),
+            o => o.GetProperty("action").GetString() == "merge");
 
         // --retry-failed N is accepted for a dry run (no FAILED rows here: the merge is still planned).
-        var noRetry = await IlmAsync("run", db, "--table", "sales", "--policy", policy, "--as-of", "2025-12-01", "--dry-run", "--retry-failed", "N", "--json");
+        var noRetry = await IlmAsync("run", db, "--table", "sales", "--policy", policy, "--as-of", "2025-12-01", "--dry-run",
+            "--retry-failed", "N", "--json");
         Assert.True(noRetry.ExitCode == 0, noRetry.ToString());
         Assert.Contains(noRetry.Json().GetProperty("outcomes").EnumerateArray(), o => o.GetProperty("action").GetString() == "merge");
     }

@@ -45,8 +45,11 @@ public sealed class IlmOptionMappingTests : IDisposable
         var t = Health("--max-warm-monthly-percent", "10", "--min-success-rate", "99.5", "--max-average-merge-seconds", "12");
         Assert.Equal((10m, 99.5m, 12m), (t.MaxWarmMonthlyPercent, t.MinSuccessRatePercent, t.MaxAverageMergeSeconds));
         // The alerts' options are unchanged.
-        var alerts = Health("--window-days", "30", "--max-failure-rate", "5", "--max-merge-seconds", "60", "--max-warm-monthly", "12", "--failed-not-retried-days", "3");
-        Assert.Equal((30, 5m, 60m, 12, 3), (alerts.WindowDays, alerts.MaxFailureRatePercent, alerts.MaxMergeSeconds, alerts.MaxWarmMonthlyPartitions, alerts.FailedNotRetriedDays));
+        var alerts = Health("--window-days", "30", "--max-failure-rate", "5", "--max-merge-seconds", "60", "--max-warm-monthly", "12",
+            "--failed-not-retried-days", "3");
+        Assert.Equal((30, 5m, 60m, 12, 3),
+            (alerts.WindowDays, alerts.MaxFailureRatePercent, alerts.MaxMergeSeconds, alerts.MaxWarmMonthlyPartitions,
+            alerts.FailedNotRetriedDays));
     }
 
     [Theory]
@@ -90,11 +93,13 @@ public sealed class IlmOptionMappingTests : IDisposable
     public async Task A_bad_threshold_is_exit_2_before_any_connection()
     {
         var run = await CliRun.RunAsync("ilm", "health", "--provider", "postgresql",
-            "--connection", "Host=127.0.0.1;Port=1;Database=none;Username=none;Password=none;Timeout=3", "--min-success-rate", "150", "--json");
+            "--connection", "Host=127.0.0.1;Port=1;Database=none;Username=none;Password=none;Timeout=3", "--min-success-rate", "150",
+                "--json");
         Assert.True(run.ExitCode == 2, run.ToString());
         Assert.Equal("--min-success-rate", run.Json().GetProperty("error").GetProperty("parameter").GetString());
         var bad = await CliRun.RunAsync("ilm", "run", "--table", "sales", "--provider", "postgresql",
-            "--connection", "Host=127.0.0.1;Port=1;Database=none;Username=none;Password=none;Timeout=3", "--auto-merge", "perhaps", "--json");
+            "--connection", "Host=127.0.0.1;Port=1;Database=none;Username=none;Password=none;Timeout=3", "--auto-merge", "perhaps",
+                "--json");
         Assert.True(bad.ExitCode == 2, bad.ToString());
         Assert.Equal(("--auto-merge", "perhaps"), (bad.Json().GetProperty("error").GetProperty("parameter").GetString(),
             bad.Json().GetProperty("error").GetProperty("value").GetString()));
@@ -111,9 +116,12 @@ public sealed class IlmOptionMappingTests : IDisposable
             Table = "SALES_PART",
             Partitions =
             [
-                new PartitionInfo { Name = "P_2023", Position = 1, UpperBound = new DateTime(2023, 11, 1), Tablespace = "TBS_WARM", RowEstimate = 1000 },
-                new PartitionInfo { Name = "P_2023_11", Position = 2, UpperBound = new DateTime(2023, 12, 1), Tablespace = "TBS_HOT", RowEstimate = 100 },
-                new PartitionInfo { Name = "P_2023_12", Position = 3, UpperBound = new DateTime(2024, 1, 1), Tablespace = "TBS_HOT", RowEstimate = 100 },
+                new PartitionInfo { Name = "P_2023", Position = 1, UpperBound = new DateTime(2023, 11, 1), Tablespace = "TBS_WARM",
+                    RowEstimate = 1000 },
+                new PartitionInfo { Name = "P_2023_11", Position = 2, UpperBound = new DateTime(2023, 12, 1), Tablespace = "TBS_HOT",
+                    RowEstimate = 100 },
+                new PartitionInfo { Name = "P_2023_12", Position = 3, UpperBound = new DateTime(2024, 1, 1), Tablespace = "TBS_HOT",
+                    RowEstimate = 100 },
             ],
         };
         var path = Path.Combine(_folder, $"layout-{provider ?? "none"}.json");
@@ -127,11 +135,14 @@ public sealed class IlmOptionMappingTests : IDisposable
         var file = LayoutFile("postgresql");
         var run = await CliRun.RunAsync("ilm", "simulate", "--layout", file, "--from", "2025-12-01", "--to", "2026-02-01", "--json");
         Assert.True(run.ExitCode == 0, run.ToString());
-        Assert.Equal(("postgresql", "the layout file"), (run.Json().GetProperty("provider").GetString(), run.Json().GetProperty("costsFrom").GetString()));
+        Assert.Equal(("postgresql", "the layout file"),
+            (run.Json().GetProperty("provider").GetString(), run.Json().GetProperty("costsFrom").GetString()));
 
-        var chosen = await CliRun.RunAsync("ilm", "simulate", "--layout", file, "--provider", "oracle", "--from", "2025-12-01", "--to", "2026-02-01", "--json");
+        var chosen = await CliRun.RunAsync("ilm", "simulate", "--layout", file, "--provider", "oracle", "--from", "2025-12-01", "--to",
+            "2026-02-01", "--json");
         Assert.True(chosen.ExitCode == 0, chosen.ToString());
-        Assert.Equal(("oracle", "--provider"), (chosen.Json().GetProperty("provider").GetString(), chosen.Json().GetProperty("costsFrom").GetString()));
+        Assert.Equal(("oracle", "--provider"),
+            (chosen.Json().GetProperty("provider").GetString(), chosen.Json().GetProperty("costsFrom").GetString()));
 
         var human = await CliRun.RunAsync("ilm", "simulate", "--layout", file, "--from", "2025-12-01", "--to", "2026-02-01");
         Assert.True(human.ExitCode == 0, human.ToString());
@@ -148,7 +159,8 @@ public sealed class IlmOptionMappingTests : IDisposable
         Assert.Equal("--provider", error.GetProperty("parameter").GetString());
         Assert.Contains("oracle or postgresql", run.Stderr);
 
-        var fixedUp = await CliRun.RunAsync("ilm", "simulate", "--layout", file, "--provider", "postgresql", "--from", "2025-12-01", "--to", "2026-02-01", "--json");
+        var fixedUp = await CliRun.RunAsync("ilm", "simulate", "--layout", file, "--provider", "postgresql", "--from", "2025-12-01", "--to",
+            "2026-02-01", "--json");
         Assert.True(fixedUp.ExitCode == 0, fixedUp.ToString());
     }
 }
