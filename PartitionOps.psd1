@@ -44,7 +44,8 @@
 
     PrivateData          = @{
         PSData = @{
-            Tags         = @('SQLServer', 'AzureSQL', 'PostgreSQL', 'Oracle', 'Partitioning', 'Partition', 'ILM', 'Backfill', 'DBA', 'AzureAutomation', 'PSEdition_Core', 'Linux', 'Windows', 'MacOS')
+            Tags         = @('SQLServer', 'AzureSQL', 'PostgreSQL', 'Oracle', 'Partitioning', 'Partition', 'ILM', 'Backfill', 'DBA',
+                'AzureAutomation', 'PSEdition_Core', 'Linux', 'Windows', 'MacOS')
             LicenseUri   = 'https://github.com/partitionops/partitionops/blob/main/LICENSE'
             ProjectUri   = 'https://github.com/partitionops/partitionops'
             ReleaseNotes = @'

@@ -70,8 +70,9 @@ function Invoke-BuildTask {
 }
 
 function Invoke-TestTask {
-    # The same single command README and CI run: the xunit suites, and through tests/PartitionOps.IntegrationTests (PowerShell/PesterSuiteTests)
-    # the Pester suites in a pinned pwsh (.config/dotnet-tools.json) with Pester 5.7.1 from NuGet.
+    # The same single command README and CI run: the xunit suites, and through
+    # tests/PartitionOps.IntegrationTests (PowerShell/PesterSuiteTests) the Pester suites in a pinned pwsh
+    # (.config/dotnet-tools.json) with Pester 5.7.1 from NuGet.
     Invoke-Dotnet @('test', $Solution, '-c', $Configuration, '--nologo')
 }
 
@@ -90,7 +91,8 @@ function Find-OracleClient {
     }
     $local = Join-Path $ModuleSource 'lib/Oracle.ManagedDataAccess.dll'
     if (Test-Path $local) { return $local }
-    $cache = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages' }
+    $cache = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES }
+             else { Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages' }
     $candidates = foreach ($package in 'oracle.manageddataaccess.core') {
         $packageRoot = Join-Path $cache $package
         if (-not (Test-Path $packageRoot)) { continue }
@@ -99,7 +101,8 @@ function Find-OracleClient {
                 $dll = Join-Path $versionDir.FullName "lib/$tfm/Oracle.ManagedDataAccess.dll"
                 if (Test-Path $dll) {
                     $parsed = $null
-                    $version = if ([version]::TryParse(($versionDir.Name -replace '-.*$', ''), [ref]$parsed)) { $parsed } else { [version]'0.0' }
+                    $version = if ([version]::TryParse(($versionDir.Name -replace '-.*$', ''), [ref]$parsed)) { $parsed }
+                               else { [version]'0.0' }
                     [pscustomobject]@{ Path = $dll; Version = $version }
                     break
                 }
@@ -142,7 +145,9 @@ function Invoke-PackageTask {
     # Help: about_PartitionOps and the cmdlets' MAML, which the build makes from module/docs (build/MamlHelpTask.cs).
     # Get-Help looks in <module base>/en-US; bin/en-US already holds a copy next to the assembly.
     $helpSource = Join-Path $Root 'en-US'
-    if (-not (Test-Path (Join-Path $helpSource 'PartitionOps.PowerShell.dll-Help.xml'))) { throw "The build did not produce the MAML help in $helpSource" }
+    if (-not (Test-Path (Join-Path $helpSource 'PartitionOps.PowerShell.dll-Help.xml'))) {
+        throw "The build did not produce the MAML help in $helpSource"
+    }
     Copy-Item $helpSource -Destination $staging -Recurse -Force
 
     if ($IncludeOracleClient) {

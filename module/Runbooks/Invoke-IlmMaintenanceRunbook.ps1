@@ -89,7 +89,8 @@
 
 .EXAMPLE
     Start-AzAutomationRunbook -AutomationAccountName aa-dba -ResourceGroupName rg-dba -Name Invoke-IlmMaintenanceRunbook `
-        -Parameters @{ Table = 'sales,orders'; SqlInstance = 'pg-dwh.postgres.database.azure.com'; Database = 'dwh'; Provider = 'postgresql'; DatabaseUser = 'aa-dba' }
+        -Parameters @{ Table = 'sales,orders'; SqlInstance = 'pg-dwh.postgres.database.azure.com'; Database = 'dwh'; Provider = 'postgresql'
+                       DatabaseUser = 'aa-dba' }
 
 .EXAMPLE
     ./Invoke-IlmMaintenanceRunbook.ps1 -Table SALES_PART -ConnectionString 'Data Source=ora01/DWH' -CredentialName ilm -MaxDuration 00:20:00
@@ -132,7 +133,9 @@ $started = Get-Date
 # token), and to Azure Database for PostgreSQL with the managed identity's token for the ossrdbms resource.
 # A connection string alone carries its own sign-in (a Hybrid Runbook Worker with local credentials): no Azure needed.
 if (-not $Authentication) {
-    $Authentication = if ($ConnectionString -and -not $CredentialName) { 'ConnectionString' } elseif ($Provider -eq 'postgresql') { 'AccessToken' } else { 'Credential' }
+    $Authentication = if ($ConnectionString -and -not $CredentialName) { 'ConnectionString' }
+                      elseif ($Provider -eq 'postgresql') { 'AccessToken' }
+                      else { 'Credential' }
 }
 if (-not $TokenResourceUrl) { $TokenResourceUrl = 'https://ossrdbms-aad.database.windows.net' }
 
@@ -143,7 +146,10 @@ function Write-VerboseLine([string] $Message) {
     # (the cmdlet's -WhatIf shows that).
     if ($Message -like 'Performing the operation *') {
         foreach ($line in $Message -split '\r?\n') {
-            if ($line -match '^([\d,]+) SQL statements?') { Write-Output "  $($Matches[1]) SQL statement(s); -WhatIf on the cmdlet shows them"; break }
+            if ($line -match '^([\d,]+) SQL statements?') {
+                Write-Output "  $($Matches[1]) SQL statement(s); -WhatIf on the cmdlet shows them"
+                break
+            }
             Write-Output "  $line"
         }
         return
@@ -160,7 +166,8 @@ function Assert-AzureCommand([string] $Name, [string] $Why) {
 
 function New-RunbookConnection {
     if ($Authentication -eq 'AccessToken' -and $Provider -eq 'oracle') {
-        throw '-Authentication AccessToken is not supported for Oracle: PartitionOps takes no Entra ID token for Oracle. Use -Authentication Credential (the default for oracle) with -CredentialName.'
+        throw ('-Authentication AccessToken is not supported for Oracle: PartitionOps takes no Entra ID token for Oracle. ' +
+            'Use -Authentication Credential (the default for oracle) with -CredentialName.')
     }
     $target = if ($ConnectionString) { @{ ConnectionString = $ConnectionString } }
     elseif ($SqlInstance) { $t = @{ SqlInstance = $SqlInstance }; if ($Database) { $t.Database = $Database }; $t }
@@ -179,7 +186,8 @@ function New-RunbookConnection {
     }
     Assert-AzureCommand Connect-AzAccount ('-Authentication AccessToken signs in with the managed identity through Az.Accounts: ' +
         'import Az.Accounts into the Automation account, or give a -ConnectionString that carries the sign-in.')
-    $null = if ($ManagedIdentityClientId) { Connect-AzAccount -Identity -AccountId $ManagedIdentityClientId } else { Connect-AzAccount -Identity }
+    $null = if ($ManagedIdentityClientId) { Connect-AzAccount -Identity -AccountId $ManagedIdentityClientId }
+            else { Connect-AzAccount -Identity }
     $token = (Get-AzAccessToken -ResourceUrl $TokenResourceUrl -AsSecureString).Token
     $user = @{}
     if ($DatabaseUser) { $user.SqlCredential = [pscredential]::new($DatabaseUser, [securestring]::new()) }
@@ -192,11 +200,13 @@ try {
     $connection = New-RunbookConnection
     $timeBox = [timespan]::Parse($MaxDuration, [cultureinfo]::InvariantCulture)
     if ($timeBox -ge [timespan]::FromHours(3)) { throw "-MaxDuration $MaxDuration is not under Azure Automation's 3-hour limit." }
-    Write-Output "PartitionOps ILM on $($connection.Provider) $($connection.Server)/$($connection.Database) as $($connection.Authentication); time box $MaxDuration"
+    Write-Output ("PartitionOps ILM on $($connection.Provider) $($connection.Server)/$($connection.Database) " +
+        "as $($connection.Authentication); time box $MaxDuration")
 
     $tables = @($Table -split ',' | ForEach-Object Trim | Where-Object { $_ } | ForEach-Object {
             $parts = $_ -split '\.', 2
-            if ($parts.Count -eq 2) { [pscustomobject]@{ Schema = $parts[0]; Table = $parts[1] } } else { [pscustomobject]@{ Table = $parts[0] } }
+            if ($parts.Count -eq 2) { [pscustomobject]@{ Schema = $parts[0]; Table = $parts[1] } }
+            else { [pscustomobject]@{ Table = $parts[0] } }
         })
     if ($tables.Count -eq 0) { throw '-Table names no table.' }
     $common = @{}
@@ -215,12 +225,16 @@ try {
     $results = [System.Collections.Generic.List[object]]::new()
     $errors = $null
     # Failed actions are non-terminating errors (one per table) so that every table runs; collected below.
-    $tables | Invoke-IlmMaintenance -Connection $connection @common @policy @run -ErrorAction Continue -ErrorVariable errors 4>&1 3>&1 | ForEach-Object {
+    $maintenance = @{ Connection = $connection; ErrorAction = 'Continue'; ErrorVariable = 'errors' }
+    $tables | Invoke-IlmMaintenance @maintenance @common @policy @run 4>&1 3>&1 | ForEach-Object {
         if ($_ -is [System.Management.Automation.VerboseRecord]) { Write-VerboseLine $_.Message }
         elseif ($_ -is [System.Management.Automation.WarningRecord]) { Write-Output "  WARNING: $($_.Message)" }
         else { $results.Add($_) }
     }
-    if ($results.Count -gt 0) { Write-Table ($results | Select-Object Table, Action, @{ n = 'Source'; e = { $_.SourcePartition -join ',' } }, TargetPartition, Status, DurationSeconds, RowsMerged, Error) }
+    if ($results.Count -gt 0) {
+        $source = @{ n = 'Source'; e = { $_.SourcePartition -join ',' } }
+        Write-Table ($results | Select-Object Table, Action, $source, TargetPartition, Status, DurationSeconds, RowsMerged, Error)
+    }
     else { Write-Output 'Nothing to do.' }
     $notStarted = @($results | Where-Object Status -eq 'NOT_STARTED').Count
     if ($notStarted -gt 0) { Write-Output "$notStarted action(s) not started within the time box: the next scheduled job does them." }
@@ -236,7 +250,8 @@ try {
 
     $failed = @($results | Where-Object Status -eq 'FAILED')
     if ($errors -or $failed.Count -gt 0) {
-        $messages = @($errors | ForEach-Object { $_.Exception.Message }) + @($failed | ForEach-Object { "$($_.Table) $($_.Reason): $($_.Error)" })
+        $messages = @($errors | ForEach-Object { $_.Exception.Message }) +
+            @($failed | ForEach-Object { "$($_.Table) $($_.Reason): $($_.Error)" })
         $failure = "$($failed.Count) action(s) failed: $(($messages | Select-Object -Unique) -join ' | ')"
     }
 }

@@ -113,7 +113,10 @@ function Write-VerboseLine([string] $Message) {
     # (the cmdlet's -WhatIf shows that).
     if ($Message -like 'Performing the operation *') {
         foreach ($line in $Message -split '\r?\n') {
-            if ($line -match '^([\d,]+) SQL statements?') { Write-Output "  $($Matches[1]) SQL statement(s); -WhatIf on the cmdlet shows them"; break }
+            if ($line -match '^([\d,]+) SQL statements?') {
+                Write-Output "  $($Matches[1]) SQL statement(s); -WhatIf on the cmdlet shows them"
+                break
+            }
             Write-Output "  $line"
         }
         return
@@ -131,7 +134,8 @@ function New-RunbookConnection {
         if (-not $SqlInstance) { throw '-Authentication AccessToken needs -SqlInstance and -Database.' }
         Assert-AzureCommand Connect-AzAccount ('-Authentication AccessToken signs in with the managed identity through Az.Accounts: ' +
             'import Az.Accounts into the Automation account, or use -Authentication ManagedIdentity or -ConnectionString.')
-        $account = if ($ManagedIdentityClientId) { Connect-AzAccount -Identity -AccountId $ManagedIdentityClientId } else { Connect-AzAccount -Identity }
+        $account = if ($ManagedIdentityClientId) { Connect-AzAccount -Identity -AccountId $ManagedIdentityClientId }
+                   else { Connect-AzAccount -Identity }
         $null = $account
         $resource = if ($Provider -eq 'postgresql') { 'https://ossrdbms-aad.database.windows.net' } else { 'https://database.windows.net' }
         $token = (Get-AzAccessToken -ResourceUrl $resource -AsSecureString).Token
@@ -140,12 +144,15 @@ function New-RunbookConnection {
             if (-not $DatabaseUser) { throw 'PostgreSQL with an access token needs -DatabaseUser (the role of the managed identity).' }
             $credential.SqlCredential = [pscredential]::new($DatabaseUser, [securestring]::new())
         }
-        return New-PartitionOpsConnection -SqlInstance $SqlInstance -Database $Database -Provider $Provider -AccessToken $token @credential -EnableException
+        $target = @{ SqlInstance = $SqlInstance; Database = $Database; Provider = $Provider }
+        return New-PartitionOpsConnection @target -AccessToken $token @credential -EnableException
     }
     $cs = $ConnectionString
     if (-not $cs) {
         if (-not $SqlInstance -or -not $Database) { throw 'Give -ConnectionString, or -SqlInstance and -Database.' }
-        if ($Provider -ne 'sqlserver') { throw 'Managed identity through the connection string is a SqlClient feature: use -Authentication AccessToken for PostgreSQL.' }
+        if ($Provider -ne 'sqlserver') {
+            throw 'Managed identity through the connection string is a SqlClient feature: use -Authentication AccessToken for PostgreSQL.'
+        }
         $server = if ($SqlInstance -like 'tcp:*') { $SqlInstance } else { "tcp:$SqlInstance" }
         $cs = "Server=$server;Database=$Database;Authentication=Active Directory Managed Identity;Encrypt=True"
         if ($ManagedIdentityClientId) { $cs += ";User Id=$ManagedIdentityClientId" }
@@ -157,12 +164,16 @@ $failure = $null
 try {
     Import-Module PartitionOps -ErrorAction Stop
     $connection = New-RunbookConnection
-    Write-Output "PartitionOps backfill on $($connection.Provider) $($connection.Server)/$($connection.Database) as $($connection.Authentication); time box $MaxDuration"
+    Write-Output ("PartitionOps backfill on $($connection.Provider) $($connection.Server)/$($connection.Database) " +
+        "as $($connection.Authentication); time box $MaxDuration")
 
     $scope = @{ Profile = $BackfillProfile }
     $types = @{}
     if ($ResourceType) { $types.ResourceType = @($ResourceType -split ',' | ForEach-Object Trim | Where-Object { $_ }) }
-    $run = @{ MaxDuration = [timespan]::Parse($MaxDuration, [cultureinfo]::InvariantCulture); Confirm = $false; EnableException = $true; Verbose = $true }
+    $run = @{
+        MaxDuration = [timespan]::Parse($MaxDuration, [cultureinfo]::InvariantCulture)
+        Confirm = $false; EnableException = $true; Verbose = $true
+    }
     if ($Parallel -gt 0) { $run.Parallel = $Parallel }
     if ($BatchSize -gt 0) { $run.BatchSize = $BatchSize }
     if ($DelayMilliseconds -gt 0) { $run.DelayMilliseconds = $DelayMilliseconds }
@@ -187,7 +198,8 @@ try {
             $integrity = $connection | Test-BackfillIntegrity @scope @types -EnableException
             $integrity | Format-Table -AutoSize | Out-String -Width 220 | Write-Output
             if (-not $integrity.Passed) {
-                $failure = "integrity check failed: $($integrity.MisplacedSystemRows) system rows and $($integrity.MisplacedUserRows) other rows are misplaced"
+                $failure = "integrity check failed: $($integrity.MisplacedSystemRows) system rows and " +
+                    "$($integrity.MisplacedUserRows) other rows are misplaced"
             }
         }
         'paused' { Write-Output "Paused ($($result.StopReason)): the next scheduled job resumes the run." }

@@ -67,7 +67,8 @@ BeforeAll {
 
 Describe 'Connection' -Tag 'Connection' {
     It 'the database accepts a connection' {
-        { New-PartitionOpsConnection -ConnectionString $ConnectionString -Provider $Provider -Validate -EnableException } | Should -Not -Throw
+        { New-PartitionOpsConnection -ConnectionString $ConnectionString -Provider $Provider -Validate -EnableException } |
+            Should -Not -Throw
     }
 }
 
@@ -107,16 +108,20 @@ Describe 'Backfill integrity' -Tag 'Backfill', 'Integrity' -Skip:(-not $backfill
 
     It 'no row of a finished system type is left in the default partition' {
         $done = ($progress.Types | Where-Object Status -eq 'done').TypeName
-        $misplaced = $integrity.Types | Where-Object { $_.IsSystemType -and $_.MisplacedRows -gt 0 -and ($RequireBackfillComplete -or $done -contains $_.TypeName) }
+        $misplaced = $integrity.Types | Where-Object {
+            $_.IsSystemType -and $_.MisplacedRows -gt 0 -and ($RequireBackfillComplete -or $done -contains $_.TypeName)
+        }
         $misplaced | ForEach-Object { "$($_.TypeName): $($_.MisplacedRows)" } | Should -BeNullOrEmpty
     }
 
     It 'no row of another type is in the system partition' {
-        $integrity.MisplacedUserRows | Should -Be 0 -Because (($integrity.Types | Where-Object { -not $_.IsSystemType }).TypeName -join ', ')
+        $others = ($integrity.Types | Where-Object { -not $_.IsSystemType }).TypeName -join ', '
+        $integrity.MisplacedUserRows | Should -Be 0 -Because $others
     }
 
     It 'Test-BackfillIntegrity passes' -Skip:(-not $RequireBackfillComplete) {
-        $integrity.Passed | Should -BeTrue -Because "$($integrity.MisplacedSystemRows) system rows and $($integrity.MisplacedUserRows) other rows are misplaced"
+        $integrity.Passed | Should -BeTrue -Because ("$($integrity.MisplacedSystemRows) system rows and " +
+            "$($integrity.MisplacedUserRows) other rows are misplaced")
     }
 }
 
@@ -138,7 +143,8 @@ Describe 'ILM health' -Tag 'Ilm' -Skip:(-not $ilmTarget) {
     }
 
     It 'no failed merge is left unretried' {
-        $audit.FailedNotRetried | Should -Be 0 -Because 'MERGE_RETRY_FAILED retries failed merges on the next run; run Invoke-IlmMaintenance or Invoke-IlmPartitionMerge -Partition'
+        $audit.FailedNotRetried | Should -Be 0 -Because ('MERGE_RETRY_FAILED retries failed merges on the next run; ' +
+            'run Invoke-IlmMaintenance or Invoke-IlmPartitionMerge -Partition')
     }
 
     Context 'Table <Table>' -ForEach $ilmTables {
