@@ -60,19 +60,22 @@ function New-BackfillTestSchema {
     $optionsType.GetProperty('PayloadBytes').SetValue($options, 20)
     $create = $demo.GetType('PartitionOps.Demo.FhirSample', $true).GetMethod('CreateAsync')
     # $null =: a Task's GetResult() writes nothing, but an uncaptured call still adds to the function's output.
-    $null = $create.Invoke($null, [object[]]@($ConnectionString, $options, $null, [System.Threading.CancellationToken]::None)).GetAwaiter().GetResult()
+    $arguments = [object[]]@($ConnectionString, $options, $null, [System.Threading.CancellationToken]::None)
+    $null = $create.Invoke($null, $arguments).GetAwaiter().GetResult()
     $schema
 }
 
 function Remove-BackfillTestSchema {
     param([Parameter(Mandatory)] [string] $ConnectionString, [Parameter(Mandatory)] [string] $Schema)
-    $null = Invoke-BackfillTestSql -ConnectionString $ConnectionString -Sql "DROP SCHEMA IF EXISTS `"$Schema`" CASCADE; DROP SCHEMA IF EXISTS `"${Schema}_ctl`" CASCADE"
+    $drop = "DROP SCHEMA IF EXISTS `"$Schema`" CASCADE; DROP SCHEMA IF EXISTS `"${Schema}_ctl`" CASCADE"
+    $null = Invoke-BackfillTestSql -ConnectionString $ConnectionString -Sql $drop
 }
 
 function Get-ShouldProcessContract {
     <# SupportsShouldProcess and ConfirmImpact as declared by the cmdlet class. #>
     param([Parameter(Mandatory)] [System.Management.Automation.CommandInfo] $Command)
-    $attribute = $Command.ImplementingType.GetCustomAttributes([System.Management.Automation.CmdletAttribute], $true) | Select-Object -First 1
+    $attribute = $Command.ImplementingType.GetCustomAttributes([System.Management.Automation.CmdletAttribute], $true) |
+        Select-Object -First 1
     [pscustomobject]@{ SupportsShouldProcess = $attribute.SupportsShouldProcess; ConfirmImpact = $attribute.ConfirmImpact }
 }
 
@@ -87,7 +90,8 @@ function New-BackfillTestDatabase {
 
 function Remove-BackfillTestDatabase {
     param([Parameter(Mandatory)] [string] $ConnectionString, [Parameter(Mandatory)] [string] $DatabaseConnectionString)
-    $name = ($DatabaseConnectionString -split ';' | Where-Object { $_ -like 'Database=*' } | Select-Object -Last 1) -replace '^Database=', ''
+    $setting = $DatabaseConnectionString -split ';' | Where-Object { $_ -like 'Database=*' } | Select-Object -Last 1
+    $name = $setting -replace '^Database=', ''
     $null = Invoke-BackfillTestSql -ConnectionString $ConnectionString -Sql "DROP DATABASE IF EXISTS `"$name`" WITH (FORCE)"
 }
 

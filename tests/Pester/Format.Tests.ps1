@@ -77,7 +77,8 @@ Describe 'Views of live objects at 80 columns (PostgreSQL)' {
         $after = Get-BackfillProgress -Connection $conn @scope -EnableException
         $text = Assert-Fits80 $after -Header 'TypeName', 'Status', 'Progress', 'Moved', 'Rows/s', 'ETA'
         foreach ($type in $after) {
-            $text | Should -Match ("{0}\s+done\s+\[##########\] 100\.0%\s+{1}\b" -f $type.TypeName, [regex]::Escape('{0:N0}' -f $type.RowsUpdated))
+            $rows = [regex]::Escape('{0:N0}' -f $type.RowsUpdated)
+            $text | Should -Match ("{0}\s+done\s+\[##########\] 100\.0%\s+{1}\b" -f $type.TypeName, $rows)
         }
     }
 
@@ -111,7 +112,8 @@ Describe 'Views of live objects at 80 columns (PostgreSQL)' {
         Assert-ListShowsProperties $candidates | Should -Match 'Sql\s+: '
         $merged = Invoke-IlmMaintenance -Connection $conn -Table sales @ilm -AsOf $IlmAsOf -Confirm:$false -EnableException
         Assert-Fits80 $merged -Header 'Status', 'Seconds', 'Rows' | Should -Match 'SUCCESS'
-        Assert-Fits80 (Get-IlmMergeHistory -Connection $conn -Table sales -Schema $ilmSchema -ControlSchema $ilm.ControlSchema) -Header 'MergeDate', 'Source', 'Rows' | Out-Null
+        $history = Get-IlmMergeHistory -Connection $conn -Table sales -Schema $ilmSchema -ControlSchema $ilm.ControlSchema
+        Assert-Fits80 $history -Header 'MergeDate', 'Source', 'Rows' | Out-Null
         Assert-Fits80 (Get-IlmPartitionSummary -Connection $conn -Table sales @ilm) -Header 'Tier', 'Monthly%' | Out-Null
         $health = Test-IlmHealth -Connection $conn -Table sales @ilm -EnableException
         Assert-Fits80 $health -Header 'Passed', 'Merges', 'Success%' | Out-Null

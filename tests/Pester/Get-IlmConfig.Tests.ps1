@@ -1,5 +1,6 @@
 #Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0.0' }
-# Pester 5 tests of Get-IlmConfig: the parameter contract and (with PARTITIONOPS_TEST_POSTGRES) the spec's defaults, read without creating anything.
+# Pester 5 tests of Get-IlmConfig: the parameter contract and (with PARTITIONOPS_TEST_POSTGRES) the spec's defaults,
+# read without creating anything.
 
 BeforeAll {
     $repoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
@@ -24,7 +25,8 @@ Describe 'Get-IlmConfig' {
 
     Context 'Input errors (no database needed)' {
         It 'an invalid -ControlSchema is an InvalidArgument error naming it' {
-            $null = Get-IlmConfig -SqlInstance 127.0.0.1:1 -Provider postgresql -ControlSchema 'a b' -ErrorVariable err -ErrorAction SilentlyContinue
+            $bad = @{ SqlInstance = '127.0.0.1:1'; Provider = 'postgresql'; ControlSchema = 'a b' }
+            $null = Get-IlmConfig @bad -ErrorVariable err -ErrorAction SilentlyContinue
             $err[0].FullyQualifiedErrorId | Should -Be "InvalidRequest,$fqidSuffix"
             $err[0].Exception.Message | Should -BeLike '-ControlSchema*'
         }

@@ -30,7 +30,8 @@ Describe 'Get-IlmMergeCandidate' {
         }
 
         It '-Table is mandatory and takes TableName too' {
-            $command.Parameters['Table'].Attributes.Where({ $_ -is [System.Management.Automation.ParameterAttribute] }).Mandatory | Should -Not -Contain $false
+            $command.Parameters['Table'].Attributes.Where({ $_ -is [System.Management.Automation.ParameterAttribute] }).Mandatory |
+                Should -Not -Contain $false
             $command.Parameters['Table'].Aliases | Should -Contain 'TableName'
         }
 
@@ -45,7 +46,8 @@ Describe 'Get-IlmMergeCandidate' {
 
     Context 'Input errors (no database needed)' {
         It 'a bad -AsOf is an InvalidArgument error naming -AsOf' {
-            $null = Get-IlmMergeCandidate -SqlInstance 127.0.0.1:1 -Provider postgresql -Table sales -AsOf 'yesterday' -ErrorVariable err -ErrorAction SilentlyContinue
+            $bad = @{ SqlInstance = '127.0.0.1:1'; Provider = 'postgresql'; Table = 'sales'; AsOf = 'yesterday' }
+            $null = Get-IlmMergeCandidate @bad -ErrorVariable err -ErrorAction SilentlyContinue
             $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
             $err[0].FullyQualifiedErrorId | Should -Be "InvalidRequest,$fqidSuffix"
             $err[0].Exception.Message | Should -BeLike '-AsOf*'
@@ -86,7 +88,8 @@ Describe 'Get-IlmMergeCandidate' {
 
         It '-MaxMerges 0 holds the merge back; -IncludeSkipped shows it with the reason' {
             @(Get-IlmMergeCandidate -Connection $conn -Table sales @scope -MaxMerges 0) | Should -BeNullOrEmpty
-            $skip = Get-IlmMergeCandidate -Connection $conn -Table sales @scope -MaxMerges 0 -IncludeSkipped | Where-Object Action -eq 'Skip'
+            $skip = Get-IlmMergeCandidate -Connection $conn -Table sales @scope -MaxMerges 0 -IncludeSkipped |
+                Where-Object Action -eq 'Skip'
             $skip.SourcePartition | Should -Be 'p_2023_11'
             $skip.TargetPartition | Should -Be 'p_2023'
             $skip.Reason | Should -Match 'MAX_MERGES_PER_RUN'
@@ -96,7 +99,8 @@ Describe 'Get-IlmMergeCandidate' {
         It 'tables pipe in from a CSV' {
             $csv = Join-Path $TestDrive 'tables.csv'
             [pscustomobject]@{ Table = 'sales'; Schema = $schema } | Export-Csv -Path $csv -NoTypeInformation
-            $candidates = @(Import-Csv $csv | Get-IlmMergeCandidate -Connection $conn -ControlSchema "${schema}_ctl" -Policy $policy -AsOf $IlmAsOf)
+            $candidates = @(Import-Csv $csv |
+                Get-IlmMergeCandidate -Connection $conn -ControlSchema "${schema}_ctl" -Policy $policy -AsOf $IlmAsOf)
             ($candidates | Where-Object Action -eq 'Merge').TargetPartition | Should -Be 'p_2023'
         }
 

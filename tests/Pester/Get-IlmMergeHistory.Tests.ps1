@@ -23,7 +23,8 @@ Describe 'Get-IlmMergeHistory' {
         }
 
         It '-Table is optional (every table without it)' {
-            $command.Parameters['Table'].Attributes.Where({ $_ -is [System.Management.Automation.ParameterAttribute] }).Mandatory | Should -Not -Contain $true
+            $command.Parameters['Table'].Attributes.Where({ $_ -is [System.Management.Automation.ParameterAttribute] }).Mandatory |
+                Should -Not -Contain $true
         }
 
         It 'declares MergeAuditRecord as its output type' {
@@ -33,7 +34,8 @@ Describe 'Get-IlmMergeHistory' {
 
     Context 'Input errors (no database needed)' {
         It 'a -MaxRows of 0 is an InvalidArgument error naming -MaxRows' {
-            $null = Get-IlmMergeHistory -SqlInstance 127.0.0.1:1 -Provider postgresql -MaxRows 0 -ErrorVariable err -ErrorAction SilentlyContinue
+            $bad = @{ SqlInstance = '127.0.0.1:1'; Provider = 'postgresql'; MaxRows = 0 }
+            $null = Get-IlmMergeHistory @bad -ErrorVariable err -ErrorAction SilentlyContinue
             $err[0].FullyQualifiedErrorId | Should -Be "InvalidRequest,$fqidSuffix"
             $err[0].Exception.Message | Should -BeLike '-MaxRows*'
         }
@@ -53,11 +55,13 @@ Describe 'Get-IlmMergeHistory' {
 
         It 'is empty before any merge, and creates no control table' {
             Get-IlmMergeHistory -Connection $conn -Table sales @control -EnableException | Should -BeNullOrEmpty
-            Invoke-BackfillTestSql -ConnectionString $cs -Sql "SELECT count(*) FROM pg_namespace WHERE nspname = '${schema}_ctl'" | Should -Be 0
+            Invoke-BackfillTestSql -ConnectionString $cs -Sql "SELECT count(*) FROM pg_namespace WHERE nspname = '${schema}_ctl'" |
+                Should -Be 0
         }
 
         It 'shows the merge as SUCCESS with its rows; pipes from its own rows by TableName' {
-            $null = Invoke-IlmMaintenance -Connection $conn -Table sales @control -Policy $policy -AsOf $IlmAsOf -Confirm:$false -EnableException
+            $run = @{ Connection = $conn; Table = 'sales'; Policy = $policy; AsOf = $IlmAsOf }
+            $null = Invoke-IlmMaintenance @run @control -Confirm:$false -EnableException
             $row = Get-IlmMergeHistory -Connection $conn -Table sales @control -EnableException
             ($row.SourcePartition, $row.TargetPartition, $row.MergeStatus) | Should -Be @('p_2023_11', 'p_2023', 'SUCCESS')
             $row.RowsMerged | Should -Be 300

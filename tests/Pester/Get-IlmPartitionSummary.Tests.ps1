@@ -29,7 +29,8 @@ Describe 'Get-IlmPartitionSummary' {
 
     Context 'Input errors (no database needed)' {
         It 'a missing -Policy file is an InvalidArgument error naming -Policy' {
-            $null = Get-IlmPartitionSummary -SqlInstance 127.0.0.1:1 -Provider postgresql -Table sales -Policy (Join-Path $TestDrive 'none.json') -ErrorVariable err -ErrorAction SilentlyContinue
+            $bad = @{ SqlInstance = '127.0.0.1:1'; Provider = 'postgresql'; Table = 'sales'; Policy = (Join-Path $TestDrive 'none.json') }
+            $null = Get-IlmPartitionSummary @bad -ErrorVariable err -ErrorAction SilentlyContinue
             $err[0].FullyQualifiedErrorId | Should -Be "InvalidRequest,$fqidSuffix"
             $err[0].Exception.Message | Should -BeLike '-Policy*'
         }
@@ -50,7 +51,9 @@ Describe 'Get-IlmPartitionSummary' {
             $before = Get-IlmPartitionSummary -Connection $conn -Table sales -Schema $schema -Policy $policy -EnableException
             ($before | Measure-Object Yearly -Sum).Sum | Should -Be 1
             ($before | Measure-Object Monthly -Sum).Sum | Should -Be 3
-            $null = Invoke-IlmMaintenance -Connection $conn -Table sales -Schema $schema -ControlSchema "${schema}_ctl" -Policy $policy -AsOf $IlmAsOf -Confirm:$false -EnableException
+            $run = @{ Connection = $conn; Table = 'sales'; Schema = $schema; ControlSchema = "${schema}_ctl"; Policy = $policy
+                      AsOf = $IlmAsOf }
+            $null = Invoke-IlmMaintenance @run -Confirm:$false -EnableException
             $after = Get-IlmPartitionSummary -Connection $conn -Table sales -Schema $schema -Policy $policy -EnableException
             ($after | Measure-Object Monthly -Sum).Sum | Should -Be 2
         }

@@ -69,7 +69,8 @@ Describe 'about_PartitionOps' {
     It 'and cmdlet help are found in the package that build.ps1 -Task Package makes, in a new session' {
         $out = Join-Path ([IO.Path]::GetTempPath()) ('po-package-' + [guid]::NewGuid().ToString('N').Substring(0, 8))
         try {
-            $build = & (Get-PwshPath) -NoProfile -NonInteractive -File (Join-Path $repoRoot 'build.ps1') -Task Package -NoBuild -OutputPath $out 2>&1
+            $buildScript = Join-Path $repoRoot 'build.ps1'
+            $build = & (Get-PwshPath) -NoProfile -NonInteractive -File $buildScript -Task Package -NoBuild -OutputPath $out 2>&1
             $LASTEXITCODE | Should -Be 0 -Because ($build -join "`n")
             $found = Invoke-ChildPwsh -Arguments (Join-Path $out 'PartitionOps') -ScriptBlock {
                 param([string] $Package)

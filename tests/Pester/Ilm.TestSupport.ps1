@@ -12,7 +12,8 @@ function New-IlmTestTable {
     $schema = 'po_pester_ilm_' + [guid]::NewGuid().ToString('N').Substring(0, 8)
     $sql = @"
 CREATE SCHEMA "$schema";
-CREATE TABLE "$schema".sales (id bigint GENERATED ALWAYS AS IDENTITY, sale_date date NOT NULL, amount numeric(12,2)) PARTITION BY RANGE (sale_date);
+CREATE TABLE "$schema".sales (id bigint GENERATED ALWAYS AS IDENTITY, sale_date date NOT NULL, amount numeric(12,2))
+    PARTITION BY RANGE (sale_date);
 CREATE TABLE "$schema".p_2023 PARTITION OF "$schema".sales FOR VALUES FROM ('2023-01-01') TO ('2023-11-01');
 CREATE TABLE "$schema".p_2023_11 PARTITION OF "$schema".sales FOR VALUES FROM ('2023-11-01') TO ('2023-12-01');
 CREATE TABLE "$schema".p_2023_12 PARTITION OF "$schema".sales FOR VALUES FROM ('2023-12-01') TO ('2024-01-01');
@@ -41,7 +42,8 @@ function New-IlmTestPolicy {
 
 function Remove-IlmTestSchema {
     param([Parameter(Mandatory)] [string] $ConnectionString, [Parameter(Mandatory)] [string] $Schema)
-    $null = Invoke-BackfillTestSql -ConnectionString $ConnectionString -Sql "DROP SCHEMA IF EXISTS `"$Schema`" CASCADE; DROP SCHEMA IF EXISTS `"${Schema}_ctl`" CASCADE"
+    $drop = "DROP SCHEMA IF EXISTS `"$Schema`" CASCADE; DROP SCHEMA IF EXISTS `"${Schema}_ctl`" CASCADE"
+    $null = Invoke-BackfillTestSql -ConnectionString $ConnectionString -Sql $drop
 }
 
 function Get-IlmTestPartition {

@@ -41,20 +41,23 @@ Describe 'Invoke-IlmMaintenance' {
 
     Context 'Input errors (no database needed)' {
         It 'a negative -MaxMerges is an InvalidArgument error naming -MaxMerges' {
-            $null = Invoke-IlmMaintenance -SqlInstance 127.0.0.1:1 -Provider postgresql -Table sales -MaxMerges -1 -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+            $bad = @{ SqlInstance = '127.0.0.1:1'; Provider = 'postgresql'; Table = 'sales'; MaxMerges = -1 }
+            $null = Invoke-IlmMaintenance @bad -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
             $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
             $err[0].FullyQualifiedErrorId | Should -Be "InvalidRequest,$fqidSuffix"
             $err[0].Exception.Message | Should -BeLike '-MaxMerges*'
         }
 
         It 'a zero -LockTimeoutSeconds throws with -EnableException' {
-            { Invoke-IlmMaintenance -SqlInstance 127.0.0.1:1 -Provider postgresql -Table sales -LockTimeoutSeconds 0 -Confirm:$false -EnableException } |
+            $bad = @{ SqlInstance = '127.0.0.1:1'; Provider = 'postgresql'; Table = 'sales'; LockTimeoutSeconds = 0 }
+            { Invoke-IlmMaintenance @bad -Confirm:$false -EnableException } |
                 Should -Throw -ErrorId "InvalidRequest,$fqidSuffix"
         }
 
         It 'an unreachable server is a ConnectionError' {
-            $null = Invoke-IlmMaintenance -ConnectionString 'Host=127.0.0.1;Port=1;Username=po;Password=pw;Timeout=3' -Provider postgresql -Table sales `
-                -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+            $unreachable = @{ ConnectionString = 'Host=127.0.0.1;Port=1;Username=po;Password=pw;Timeout=3'; Provider = 'postgresql'
+                              Table = 'sales' }
+            $null = Invoke-IlmMaintenance @unreachable -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
             $err[0].CategoryInfo.Category | Should -Be 'ConnectionError'
         }
     }
@@ -77,7 +80,8 @@ Describe 'Invoke-IlmMaintenance' {
         }
 
         It '-MaxDuration 0 starts nothing' {
-            $null = Invoke-IlmMaintenance -Connection $conn -Table sales @scope -MaxDuration 0 -Confirm:$false -WarningVariable warn -WarningAction SilentlyContinue
+            $quiet = @{ WarningVariable = 'warn'; WarningAction = 'SilentlyContinue' }
+            $null = Invoke-IlmMaintenance -Connection $conn -Table sales @scope -MaxDuration 0 -Confirm:$false @quiet
             $warn | Should -Not -BeNullOrEmpty
             Get-IlmTestPartition -ConnectionString $cs -Schema $schema | Should -Be 'p_2023,p_2023_11,p_2023_12,p_2024_01'
         }

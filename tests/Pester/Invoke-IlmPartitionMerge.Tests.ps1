@@ -46,7 +46,9 @@ Describe 'Invoke-IlmPartitionMerge' {
         It 'a candidate object binds every parameter it carries by property name' {
             $candidateType = $command.ImplementingType.Assembly.GetType('PartitionOps.PowerShell.Ilm.IlmMergeCandidate', $true)
             $properties = $candidateType.GetProperties().Name
-            $byName = $command.Parameters.Values | Where-Object { $_.ParameterSets.Values.ValueFromPipelineByPropertyName -contains $true } | ForEach-Object Name
+            $byName = $command.Parameters.Values |
+                Where-Object { $_.ParameterSets.Values.ValueFromPipelineByPropertyName -contains $true } |
+                ForEach-Object Name
             foreach ($name in $byName | Where-Object { $_ -ne 'Partition' }) { $properties | Should -Contain $name }
             $properties | Should -Not -Contain 'Partition'
         }
@@ -58,14 +60,16 @@ Describe 'Invoke-IlmPartitionMerge' {
 
     Context 'Input errors (no database needed)' {
         It 'neither -Partition nor a candidate is an InvalidArgument error naming -Partition' {
-            $null = Invoke-IlmPartitionMerge -SqlInstance 127.0.0.1:1 -Provider postgresql -Table sales -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+            $bad = @{ SqlInstance = '127.0.0.1:1'; Provider = 'postgresql'; Table = 'sales' }
+            $null = Invoke-IlmPartitionMerge @bad -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
             $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
             $err[0].FullyQualifiedErrorId | Should -Be "InvalidRequest,$fqidSuffix"
             $err[0].Exception.Message | Should -BeLike '-Partition*'
         }
 
         It 'a bad -AsOf throws with -EnableException' {
-            { Invoke-IlmPartitionMerge -SqlInstance 127.0.0.1:1 -Provider postgresql -Table sales -Partition p_2023_11 -AsOf 2025-13-01 -Confirm:$false -EnableException } |
+            $bad = @{ SqlInstance = '127.0.0.1:1'; Provider = 'postgresql'; Table = 'sales'; Partition = 'p_2023_11'; AsOf = '2025-13-01' }
+            { Invoke-IlmPartitionMerge @bad -Confirm:$false -EnableException } |
                 Should -Throw -ErrorId "InvalidRequest,$fqidSuffix"
         }
 
@@ -93,12 +97,14 @@ Describe 'Invoke-IlmPartitionMerge' {
         }
 
         It 'merges the piped candidates and audits them' {
-            $results = @(Get-IlmMergeCandidate -Connection $conn -Table sales @scope | Invoke-IlmPartitionMerge -Confirm:$false -EnableException)
+            $results = @(Get-IlmMergeCandidate -Connection $conn -Table sales @scope |
+                Invoke-IlmPartitionMerge -Confirm:$false -EnableException)
             $results.Status | Should -Be 'SUCCESS'
             $results.RowsAfter | Should -Be $results.RowsBefore
             $results.RowsMerged | Should -Be 300
             Get-IlmTestPartition -ConnectionString $cs -Schema $schema | Should -Be 'p_2023,p_2023_12,p_2024_01'
-            (Get-IlmMergeHistory -Connection $conn -Table sales -Schema $schema -ControlSchema "${schema}_ctl").MergeStatus | Should -Be 'SUCCESS'
+            (Get-IlmMergeHistory -Connection $conn -Table sales -Schema $schema -ControlSchema "${schema}_ctl").MergeStatus |
+                Should -Be 'SUCCESS'
         }
 
         It 'merges one named monthly partition (the manual merge)' {
@@ -108,7 +114,8 @@ Describe 'Invoke-IlmPartitionMerge' {
         }
 
         It 'a partition that is not due is an InvalidArgument error naming -Partition with the reason, and nothing changes' {
-            $null = Invoke-IlmPartitionMerge -Connection $conn -Table sales -Partition p_2024_01 @scope -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+            $quiet = @{ ErrorVariable = 'err'; ErrorAction = 'SilentlyContinue' }
+            $null = Invoke-IlmPartitionMerge -Connection $conn -Table sales -Partition p_2024_01 @scope -Confirm:$false @quiet
             $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
             $err[0].Exception.Message | Should -BeLike '-Partition*'
             $err[0].Exception.Message | Should -Match 'still HOT'
@@ -126,7 +133,8 @@ Describe 'Invoke-IlmPartitionMerge' {
 
         It 'a later month without the earlier one names what it needs, and nothing changes' {
             $later = $scope.Clone(); $later.AsOf = '2026-01-01'
-            $null = Invoke-IlmPartitionMerge -Connection $conn -Table sales -Partition p_2023_12 @later -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+            $quiet = @{ ErrorVariable = 'err'; ErrorAction = 'SilentlyContinue' }
+            $null = Invoke-IlmPartitionMerge -Connection $conn -Table sales -Partition p_2023_12 @later -Confirm:$false @quiet
             $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
             $err[0].Exception.Message | Should -Match 'needs merge p_2023_11 into p_2023'
             Get-IlmTestPartition -ConnectionString $cs -Schema $schema | Should -Be 'p_2023,p_2023_11,p_2023_12,p_2024_01'

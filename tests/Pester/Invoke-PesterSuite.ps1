@@ -33,7 +33,8 @@ param(
 $ErrorActionPreference = 'Stop'
 
 if (-not $PesterManifest) {
-    $cache = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages' }
+    $cache = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES }
+             else { Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages' }
     $PesterManifest = Join-Path $cache 'pester/5.7.1/tools/Pester.psd1'
 }
 if (-not (Test-Path $PesterManifest)) {
@@ -83,5 +84,6 @@ $broken = foreach ($container in $result.Containers) {
 $all = @($rows) + @($broken)
 if ($ResultPath) { ConvertTo-Json -InputObject $all -Depth 4 | Set-Content -Path $ResultPath -Encoding utf8NoBOM }
 
-Write-Host ("Pester: {0} passed, {1} failed, {2} skipped, {3} not run" -f $result.PassedCount, $result.FailedCount, $result.SkippedCount, $result.NotRunCount)
+Write-Host ("Pester: {0} passed, {1} failed, {2} skipped, {3} not run" -f
+    $result.PassedCount, $result.FailedCount, $result.SkippedCount, $result.NotRunCount)
 exit ([int]($result.FailedCount -gt 0 -or $result.FailedContainersCount -gt 0 -or $result.FailedBlocksCount -gt 0))

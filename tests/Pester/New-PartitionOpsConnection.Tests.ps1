@@ -58,7 +58,8 @@ Describe 'New-PartitionOpsConnection' {
         It 'every exported cmdlet with -Connection binds it by property name from the pipeline' {
             $withConnection = Get-Command -Module PartitionOps | Where-Object { $_.Parameters -and $_.Parameters.ContainsKey('Connection') }
             foreach ($cmd in $withConnection) {
-                $cmd.Parameters['Connection'].ParameterSets.Values.ValueFromPipelineByPropertyName | Should -Contain $true -Because $cmd.Name
+                $cmd.Parameters['Connection'].ParameterSets.Values.ValueFromPipelineByPropertyName |
+                    Should -Contain $true -Because $cmd.Name
             }
         }
     }
@@ -82,7 +83,8 @@ Describe 'New-PartitionOpsConnection' {
         }
 
         It 'accepts a managed identity connection string' {
-            $c = New-PartitionOpsConnection -ConnectionString 'Server=tcp:srv.database.windows.net;Database=fhir;Authentication=Active Directory Managed Identity'
+            $connectionString = 'Server=tcp:srv.database.windows.net;Database=fhir;Authentication=Active Directory Managed Identity'
+            $c = New-PartitionOpsConnection -ConnectionString $connectionString
             $c.Authentication | Should -Be 'Active Directory Managed Identity'
         }
 
@@ -91,7 +93,8 @@ Describe 'New-PartitionOpsConnection' {
             @{ Keyword = 'Active Directory Managed Identity' }
             @{ Keyword = 'Active Directory MSI' }
         ) {
-            $c = New-PartitionOpsConnection -ConnectionString "Server=tcp:srv.database.windows.net;Database=fhir;Authentication=$Keyword" -EnableException
+            $connectionString = "Server=tcp:srv.database.windows.net;Database=fhir;Authentication=$Keyword"
+            $c = New-PartitionOpsConnection -ConnectionString $connectionString -EnableException
             $c.Authentication | Should -Be $Keyword
             $c.Provider | Should -Be 'sqlserver'
         }
@@ -136,7 +139,8 @@ Describe 'New-PartitionOpsConnection' {
         }
 
         It 'writes a non-terminating InvalidArgument error for a malformed connection string' {
-            $result = New-PartitionOpsConnection -ConnectionString 'Server=x;Nonsense Keyword=1' -ErrorVariable err -ErrorAction SilentlyContinue
+            $quiet = @{ ErrorVariable = 'err'; ErrorAction = 'SilentlyContinue' }
+            $result = New-PartitionOpsConnection -ConnectionString 'Server=x;Nonsense Keyword=1' @quiet
             $result | Should -BeNullOrEmpty
             $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
             $err[0].FullyQualifiedErrorId | Should -Be "InvalidRequest,$fqidSuffix"
@@ -167,12 +171,14 @@ Describe 'New-PartitionOpsConnection' {
 
     Context 'Live PostgreSQL (PARTITIONOPS_TEST_POSTGRES)' -Skip:(-not $env:PARTITIONOPS_TEST_POSTGRES) {
         It '-Validate opens a connection' {
-            $c = New-PartitionOpsConnection -ConnectionString $env:PARTITIONOPS_TEST_POSTGRES -Provider postgresql -Validate -EnableException
+            $pg = @{ ConnectionString = $env:PARTITIONOPS_TEST_POSTGRES; Provider = 'postgresql' }
+            $c = New-PartitionOpsConnection @pg -Validate -EnableException
             $c.Provider | Should -Be 'postgresql'
         }
 
         It '-Validate writes what it connected to as verbose text, redacted' {
-            $verbose = New-PartitionOpsConnection -ConnectionString $env:PARTITIONOPS_TEST_POSTGRES -Provider postgresql -Validate -Verbose 4>&1 |
+            $pg = @{ ConnectionString = $env:PARTITIONOPS_TEST_POSTGRES; Provider = 'postgresql' }
+            $verbose = New-PartitionOpsConnection @pg -Validate -Verbose 4>&1 |
                 Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
             $verbose.Message | Should -Match 'Connected to'
             $verbose.Message | Should -Not -Match 'Password=(?!\*\*\*)'

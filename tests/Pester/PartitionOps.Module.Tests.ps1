@@ -47,14 +47,17 @@ Describe 'PartitionOps module' {
 
     It 'builds SQL Server connections with the runtime-specific SqlClient' {
         $null = New-PartitionOpsConnection -SqlInstance sql01 -Database fhir
-        $sqlClient = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'Microsoft.Data.SqlClient' -and $_.Location -like '*dependencies*' }
+        $sqlClient = [AppDomain]::CurrentDomain.GetAssemblies() |
+            Where-Object { $_.GetName().Name -eq 'Microsoft.Data.SqlClient' -and $_.Location -like '*dependencies*' }
         $sqlClient | Should -Not -BeNullOrEmpty
         $sqlClient[0].Location | Should -BeLike '*runtimes*'
     }
 
-    It 'keeps its own Npgsql and SqlClient when a session loaded older ones first (as dbatools or SqlServer do)' -Skip:(-not $env:PARTITIONOPS_TEST_POSTGRES) {
+    It 'keeps its own Npgsql and SqlClient when a session loaded older ones first (as dbatools or SqlServer do)' -Skip:(
+        -not $env:PARTITIONOPS_TEST_POSTGRES) {
         # tests/PartitionOps.IntegrationTests downloads Npgsql 9.0.3 and SqlClient 5.2.2 for this test.
-        $cache = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages' }
+        $cache = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES }
+                 else { Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages' }
         $olderNpgsql = Join-Path $cache 'npgsql/9.0.3/lib/net8.0/Npgsql.dll'
         $olderSqlClient = Join-Path $cache 'microsoft.data.sqlclient/5.2.2/runtimes/unix/lib/net8.0/Microsoft.Data.SqlClient.dll'
         if ($IsWindows) { $olderSqlClient = $olderSqlClient -replace '/unix/', '/win/' }
@@ -67,7 +70,9 @@ Describe 'PartitionOps module' {
             $pg = New-PartitionOpsConnection -ConnectionString $ConnectionString -Provider postgresql -Validate -EnableException
             $null = New-PartitionOpsConnection -SqlInstance sql01 -Database fhir -EnableException
             [pscustomobject]@{ Validated = [bool]$pg }
-            foreach ($a in [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -in 'Npgsql', 'Microsoft.Data.SqlClient' }) {
+            $drivers = [AppDomain]::CurrentDomain.GetAssemblies() |
+                Where-Object { $_.GetName().Name -in 'Npgsql', 'Microsoft.Data.SqlClient' }
+            foreach ($a in $drivers) {
                 [pscustomobject]@{
                     Name    = $a.GetName().Name
                     Major   = $a.GetName().Version.Major
@@ -78,7 +83,8 @@ Describe 'PartitionOps module' {
         $loaded[0].Validated | Should -BeTrue
         $assemblies = $loaded | Select-Object -Skip 1
         $summary = ($assemblies | Sort-Object Name, Context | ForEach-Object { "$($_.Name) $($_.Major) $($_.Context)" }) -join '; '
-        $summary | Should -Be 'Microsoft.Data.SqlClient 5 Default; Microsoft.Data.SqlClient 6 PartitionOps; Npgsql 9 Default; Npgsql 10 PartitionOps'
+        $summary | Should -Be ('Microsoft.Data.SqlClient 5 Default; Microsoft.Data.SqlClient 6 PartitionOps; ' +
+            'Npgsql 9 Default; Npgsql 10 PartitionOps')
     }
 
     It 'can be removed and imported again' {

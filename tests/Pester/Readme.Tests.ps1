@@ -53,7 +53,8 @@ Describe "README's backfill walk-through in pwsh" {
             # alone in a dot-sourced script block (so that $c = ... stays set): its trailing "# comment" must not
             # swallow the pipe to Out-String.
             $marker = '>>> ' + $line.Replace("'", "''")
-            $null = $script.AppendLine("Write-Output '$marker'").AppendLine(". {").AppendLine($run).AppendLine("} | Out-String -Width 80 | Write-Output")
+            $null = $script.AppendLine("Write-Output '$marker'").AppendLine(". {").AppendLine($run).
+                AppendLine("} | Out-String -Width 80 | Write-Output")
         }
         $scriptFile = Join-Path $work 'walk-through.ps1'
         Set-Content -Path $scriptFile -Value $script.ToString()
@@ -81,7 +82,9 @@ Describe "README's backfill walk-through in pwsh" {
     It 'shows help, the plan summary, progress bars and a passing integrity check' {
         $text | Should -Match 'Start-PartitionBackfill -Connection' -Because 'Get-Help -Examples prints the examples'
         $text | Should -Match '\[#{10}\] 100\.0%' -Because $text
-        $integrity = [array]::IndexOf($console, '>>> (Test-BackfillIntegrity -Connection $c).Passed                              # plus MisplacedSystemRows, MisplacedUserRows, per type')
+        $integrityLine = '>>> (Test-BackfillIntegrity -Connection $c).Passed                              ' +
+            '# plus MisplacedSystemRows, MisplacedUserRows, per type'
+        $integrity = [array]::IndexOf($console, $integrityLine)
         $integrity | Should -BeGreaterOrEqual 0 -Because 'the integrity line ran'
         ($console[($integrity + 1)..($integrity + 3)] -join ' ') | Should -Match 'True'
     }

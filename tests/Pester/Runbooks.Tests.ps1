@@ -12,7 +12,8 @@ BeforeAll {
     $runbooks = Join-Path $repoRoot 'module/Runbooks'
 
     $packageRoot = Join-Path ([IO.Path]::GetTempPath()) ('po-runbook-' + [guid]::NewGuid().ToString('N').Substring(0, 8))
-    $build = & (Get-PwshPath) -NoProfile -NonInteractive -File (Join-Path $repoRoot 'build.ps1') -Task Package -NoBuild -OutputPath $packageRoot 2>&1
+    $buildScript = Join-Path $repoRoot 'build.ps1'
+    $build = & (Get-PwshPath) -NoProfile -NonInteractive -File $buildScript -Task Package -NoBuild -OutputPath $packageRoot 2>&1
     if ($LASTEXITCODE -ne 0) { throw "build.ps1 -Task Package failed:`n$($build -join "`n")" }
 
     function Invoke-Runbook {
@@ -47,7 +48,9 @@ Describe 'Start-BackfillRunbook.ps1 against PostgreSQL' {
             ConnectionString = $databaseCs; Provider = 'postgresql'; MaxDuration = '00:00:01'; Parallel = 1; BatchSize = 10
             DelayMilliseconds = 200
         }
-        $second = Invoke-Runbook Start-BackfillRunbook.ps1 @{ ConnectionString = $databaseCs; Provider = 'postgresql'; MaxDuration = '00:10:00' }
+        $second = Invoke-Runbook Start-BackfillRunbook.ps1 @{
+            ConnectionString = $databaseCs; Provider = 'postgresql'; MaxDuration = '00:10:00'
+        }
     }
     AfterAll {
         if ($databaseCs) { Remove-BackfillTestDatabase -ConnectionString $cs -DatabaseConnectionString $databaseCs }
@@ -64,7 +67,8 @@ Describe 'Start-BackfillRunbook.ps1 against PostgreSQL' {
         $second.ExitCode | Should -Be 0 -Because ($second.Lines -join "`n")
         $second.Lines | Where-Object { $_ -like '==== Integrity*' } | Should -Not -BeNullOrEmpty
         ($second.Lines -join "`n") | Should -Match 'Resource\s+True\s+0\s+0\s+7'
-        $runs = Invoke-BackfillTestSql -ConnectionString $databaseCs -Sql "SELECT string_agg(run_id || ':' || status, ',') FROM partitionops.backfill_run"
+        $runsSql = "SELECT string_agg(run_id || ':' || status, ',') FROM partitionops.backfill_run"
+        $runs = Invoke-BackfillTestSql -ConnectionString $databaseCs -Sql $runsSql
         $runs | Should -Be '1:done' -Because ($first.Lines + $second.Lines -join "`n")
     }
 
@@ -84,9 +88,13 @@ Describe 'Start-BackfillRunbook.ps1 against PostgreSQL' {
     }
 
     It '-Authentication AccessToken outside Azure says Az.Accounts is missing, before connecting' {
-        $azure = Invoke-Runbook Start-BackfillRunbook.ps1 @{ SqlInstance = 'myserver.database.windows.net'; Database = 'fhir'; Authentication = 'AccessToken' }
+        $azure = Invoke-Runbook Start-BackfillRunbook.ps1 @{
+            SqlInstance = 'myserver.database.windows.net'; Database = 'fhir'; Authentication = 'AccessToken'
+        }
         $azure.ExitCode | Should -Be 1
-        $azure.Lines -join "`n" | Should -Match 'Connect-AzAccount is not available here: -Authentication AccessToken signs in with the managed identity through Az.Accounts'
+        $azure.Lines -join "`n" |
+            Should -Match ('Connect-AzAccount is not available here: ' +
+                '-Authentication AccessToken signs in with the managed identity through Az.Accounts')
     }
 }
 
@@ -122,10 +130,14 @@ Describe 'Invoke-IlmMaintenanceRunbook.ps1 with -ConnectionString (no Azure sign
     }
 
     It 'the Azure-only sign-ins fail with what is missing: <Name>' -ForEach @(
-        @{ Name = 'managed identity token'; Parameters = @{ Table = 'sales'; SqlInstance = 'pg.postgres.database.azure.com'; Database = 'dwh'; Provider = 'postgresql' }
-            Message = 'Connect-AzAccount is not available here: -Authentication AccessToken signs in with the managed identity through Az.Accounts' }
-        @{ Name = 'credential asset'; Parameters = @{ Table = 'SALES_PART'; ConnectionString = 'Data Source=ora01/DWH'; CredentialName = 'ilm' }
-            Message = 'Get-AutomationPSCredential is not available here: credential assets exist in Azure Automation and on Hybrid Runbook Workers only' }
+        @{ Name = 'managed identity token'
+            Parameters = @{ Table = 'sales'; SqlInstance = 'pg.postgres.database.azure.com'; Database = 'dwh'; Provider = 'postgresql' }
+            Message = 'Connect-AzAccount is not available here: ' +
+                '-Authentication AccessToken signs in with the managed identity through Az.Accounts' }
+        @{ Name = 'credential asset'
+            Parameters = @{ Table = 'SALES_PART'; ConnectionString = 'Data Source=ora01/DWH'; CredentialName = 'ilm' }
+            Message = 'Get-AutomationPSCredential is not available here: ' +
+                'credential assets exist in Azure Automation and on Hybrid Runbook Workers only' }
         @{ Name = 'token for Oracle'; Parameters = @{ Table = 'SALES_PART'; SqlInstance = 'ora01'; Authentication = 'AccessToken' }
             Message = '-Authentication AccessToken is not supported for Oracle' }
     ) {

@@ -45,7 +45,8 @@ Describe 'Set-IlmConfig' {
             @{ Key = 'MERGE_LOCK_TIMEOUT'; Value = '0' }
             @{ Key = 'MAX_MERGES_PER_RUN'; Value = '-1' }
         ) {
-            $null = Set-IlmConfig -SqlInstance 127.0.0.1:1 -Provider postgresql -Key $Key -Value $Value -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+            $bad = @{ SqlInstance = '127.0.0.1:1'; Provider = 'postgresql'; Key = $Key; Value = $Value }
+            $null = Set-IlmConfig @bad -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
             $err[0].FullyQualifiedErrorId | Should -Be "InvalidRequest,$fqidSuffix"
             $err[0].Exception.Message | Should -BeLike "-Value*$Key*"
         }
@@ -63,11 +64,13 @@ Describe 'Set-IlmConfig' {
 
         It '-WhatIf writes nothing' {
             Set-IlmConfig -Connection $conn -ControlSchema $control -Key MAX_MERGES_PER_RUN -Value 7 -WhatIf
-            Invoke-BackfillTestSql -ConnectionString $cs -Sql "SELECT count(*) FROM information_schema.tables WHERE table_schema = '$control'" | Should -Be 0
+            $tablesSql = "SELECT count(*) FROM information_schema.tables WHERE table_schema = '$control'"
+            Invoke-BackfillTestSql -ConnectionString $cs -Sql $tablesSql | Should -Be 0
         }
 
         It 'writes the value; -PassThru outputs the row; Get-IlmConfig reads it back' {
-            $row = Set-IlmConfig -Connection $conn -ControlSchema $control -Key max_merges_per_run -Value ' 7 ' -PassThru -Confirm:$false -EnableException
+            $set = @{ Connection = $conn; ControlSchema = $control; Key = 'max_merges_per_run'; Value = ' 7 ' }
+            $row = Set-IlmConfig @set -PassThru -Confirm:$false -EnableException
             ($row.Key, $row.Value) | Should -Be @('MAX_MERGES_PER_RUN', '7')
             (Get-IlmConfig -Connection $conn -ControlSchema $control | Where-Object Key -eq 'MAX_MERGES_PER_RUN').Value | Should -Be '7'
         }
@@ -75,7 +78,8 @@ Describe 'Set-IlmConfig' {
         It 'stores a Y/N switch given as YES, TRUE, 1, NO, FALSE or 0 as Y or N' {
             Set-IlmConfig -Connection $conn -ControlSchema $control -Key MERGE_RETRY_FAILED -Value false -Confirm:$false -EnableException
             (Get-IlmConfig -Connection $conn -ControlSchema $control | Where-Object Key -eq 'MERGE_RETRY_FAILED').Value | Should -Be 'N'
-            $row = Set-IlmConfig -Connection $conn -ControlSchema $control -Key MERGE_RETRY_FAILED -Value YES -PassThru -Confirm:$false -EnableException
+            $set = @{ Connection = $conn; ControlSchema = $control; Key = 'MERGE_RETRY_FAILED'; Value = 'YES' }
+            $row = Set-IlmConfig @set -PassThru -Confirm:$false -EnableException
             $row.Value | Should -Be 'Y'
         }
 

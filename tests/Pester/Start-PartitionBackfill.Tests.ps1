@@ -50,12 +50,14 @@ Describe 'Start-PartitionBackfill' {
         }
 
         It '-DataCompression accepts NONE, ROW and PAGE' {
-            $set = $command.Parameters['DataCompression'].Attributes | Where-Object { $_ -is [System.Management.Automation.ValidateSetAttribute] }
+            $set = $command.Parameters['DataCompression'].Attributes |
+                Where-Object { $_ -is [System.Management.Automation.ValidateSetAttribute] }
             $set.ValidValues -join ',' | Should -Be 'NONE,ROW,PAGE'
         }
 
         It '-DisableThrottle accepts ReplicaLag, LogUsed and BlockedSessions' {
-            $set = $command.Parameters['DisableThrottle'].Attributes | Where-Object { $_ -is [System.Management.Automation.ValidateSetAttribute] }
+            $set = $command.Parameters['DisableThrottle'].Attributes |
+                Where-Object { $_ -is [System.Management.Automation.ValidateSetAttribute] }
             $set.ValidValues -join ',' | Should -Be 'ReplicaLag,LogUsed,BlockedSessions'
         }
 
@@ -71,14 +73,16 @@ Describe 'Start-PartitionBackfill' {
 
     Context 'Input errors (no database needed)' {
         It 'a limit both set and switched off is an InvalidArgument error naming -DisableThrottle' {
-            $result = Start-PartitionBackfill -SqlInstance 127.0.0.1:1 -Provider postgresql -MaxReplicaLagSeconds 10 -DisableThrottle ReplicaLag -ErrorVariable err -ErrorAction SilentlyContinue
+            $bad = @{ SqlInstance = '127.0.0.1:1'; Provider = 'postgresql'; MaxReplicaLagSeconds = 10; DisableThrottle = 'ReplicaLag' }
+            $result = Start-PartitionBackfill @bad -ErrorVariable err -ErrorAction SilentlyContinue
             $result | Should -BeNullOrEmpty
             $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
             $err[0].Exception.Message | Should -BeLike "-DisableThrottle 'ReplicaLag'*"
         }
 
         It 'a negative -BatchSize is an InvalidArgument error naming -BatchSize' {
-            $result = Start-PartitionBackfill -SqlInstance 127.0.0.1:1 -Provider postgresql -BatchSize -5 -ErrorVariable err -ErrorAction SilentlyContinue
+            $bad = @{ SqlInstance = '127.0.0.1:1'; Provider = 'postgresql'; BatchSize = -5 }
+            $result = Start-PartitionBackfill @bad -ErrorVariable err -ErrorAction SilentlyContinue
             $result | Should -BeNullOrEmpty
             $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
             $err[0].FullyQualifiedErrorId | Should -Be "InvalidRequest,$fqidSuffix"
@@ -96,8 +100,8 @@ Describe 'Start-PartitionBackfill' {
         }
 
         It 'an unreachable server is a ConnectionError' {
-            $null = Start-PartitionBackfill -ConnectionString 'Host=127.0.0.1;Port=1;Username=po;Password=pw;Timeout=3' -Provider postgresql `
-                -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+            $unreachable = @{ ConnectionString = 'Host=127.0.0.1;Port=1;Username=po;Password=pw;Timeout=3'; Provider = 'postgresql' }
+            $null = Start-PartitionBackfill @unreachable -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
             $err[0].CategoryInfo.Category | Should -Be 'ConnectionError'
         }
     }
@@ -116,8 +120,8 @@ Describe 'Start-PartitionBackfill' {
         It '-WhatIf outputs nothing and changes nothing' {
             $result = $conn | Start-PartitionBackfill @scope -WhatIf
             $result | Should -BeNullOrEmpty
-            Invoke-BackfillTestSql -ConnectionString $cs -Sql "SELECT count(*) FROM information_schema.columns WHERE table_schema = '$schema' AND column_name = 'PartitionId'" |
-                Should -Be 0
+            $columnSql = "SELECT count(*) FROM information_schema.columns WHERE table_schema = '$schema' AND column_name = 'PartitionId'"
+            Invoke-BackfillTestSql -ConnectionString $cs -Sql $columnSql | Should -Be 0
         }
 
         It 'runs the three phases and outputs a done result' {
@@ -126,7 +130,8 @@ Describe 'Start-PartitionBackfill' {
             $result.Status | Should -Be 'done'
             $result.ColumnAdded | Should -BeTrue
             $result.Types.Count | Should -Be 7
-            ($verbose | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message -join "`n" | Should -Match '\[column\]'
+            ($verbose | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message -join "`n" |
+                Should -Match '\[column\]'
             (Test-BackfillIntegrity -Connection $conn @scope).Passed | Should -BeTrue
         }
 
@@ -137,7 +142,8 @@ Describe 'Start-PartitionBackfill' {
         }
 
         It 'an unknown -ResourceType is an InvalidArgument error naming -ResourceType' {
-            $null = Start-PartitionBackfill -Connection $conn @scope -ResourceType Patient -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+            $quiet = @{ ErrorVariable = 'err'; ErrorAction = 'SilentlyContinue' }
+            $null = Start-PartitionBackfill -Connection $conn @scope -ResourceType Patient -Confirm:$false @quiet
             $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
             $err[0].Exception.Message | Should -BeLike '-ResourceType*'
         }

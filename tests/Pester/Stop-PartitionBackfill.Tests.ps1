@@ -42,14 +42,16 @@ Describe 'Stop-PartitionBackfill' {
 
         It '-WhatIf sets no flag (no control tables are created)' {
             $conn | Stop-PartitionBackfill @scope -WhatIf
-            Invoke-BackfillTestSql -ConnectionString $cs -Sql "SELECT count(*) FROM information_schema.tables WHERE table_schema = '${schema}_ctl'" |
+            $tablesSql = "SELECT count(*) FROM information_schema.tables WHERE table_schema = '${schema}_ctl'"
+            Invoke-BackfillTestSql -ConnectionString $cs -Sql $tablesSql |
                 Should -Be 0
         }
 
         It 'sets the flag; -PassThru outputs the run report' {
             $report = $conn | Stop-PartitionBackfill @scope -PassThru -Confirm:$false -EnableException
             $report.Table | Should -Be "$schema.Resource"
-            Invoke-BackfillTestSql -ConnectionString $cs -Sql "SELECT count(*) FROM `"${schema}_ctl`".backfill_control WHERE stop_requested" |
+            $stopSql = "SELECT count(*) FROM `"${schema}_ctl`".backfill_control WHERE stop_requested"
+            Invoke-BackfillTestSql -ConnectionString $cs -Sql $stopSql |
                 Should -Be 1
         }
 
@@ -63,7 +65,8 @@ Describe 'Stop-PartitionBackfill' {
         It 'the next start clears the flag and runs to the end' {
             $result = Start-PartitionBackfill -Connection $conn @scope -Confirm:$false -EnableException
             $result.Status | Should -Be 'done'
-            Invoke-BackfillTestSql -ConnectionString $cs -Sql "SELECT count(*) FROM `"${schema}_ctl`".backfill_control WHERE stop_requested" |
+            $stopSql = "SELECT count(*) FROM `"${schema}_ctl`".backfill_control WHERE stop_requested"
+            Invoke-BackfillTestSql -ConnectionString $cs -Sql $stopSql |
                 Should -Be 0
         }
     }

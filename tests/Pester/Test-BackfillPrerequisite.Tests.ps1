@@ -32,7 +32,8 @@ Describe 'Test-BackfillPrerequisite' {
 
     Context 'Input errors (no database needed)' {
         It '-BatchSize 0 is an InvalidArgument error naming -BatchSize' {
-            $null = Test-BackfillPrerequisite -SqlInstance 127.0.0.1:1 -Provider postgresql -BatchSize 0 -ErrorVariable err -ErrorAction SilentlyContinue
+            $bad = @{ SqlInstance = '127.0.0.1:1'; Provider = 'postgresql'; BatchSize = 0 }
+            $null = Test-BackfillPrerequisite @bad -ErrorVariable err -ErrorAction SilentlyContinue
             $err[0].FullyQualifiedErrorId | Should -Be "InvalidRequest,$fqidSuffix"
             $err[0].Exception.Message | Should -BeLike '-BatchSize*'
         }
@@ -60,10 +61,11 @@ Describe 'Test-BackfillPrerequisite' {
         It 'samples one batch once the column exists, and leaves no trace' {
             $null = Start-PartitionBackfill -Connection $conn @scope -SkipIndexes -Confirm:$false -EnableException
             $null = Undo-PartitionBackfill -Connection $conn @scope -Confirm:$false -EnableException
-            $before = Invoke-BackfillTestSql -ConnectionString $cs -Sql "SELECT count(*) FROM `"$schema`".`"Resource`" WHERE `"PartitionId`" = 1"
+            $systemRowsSql = "SELECT count(*) FROM `"$schema`".`"Resource`" WHERE `"PartitionId`" = 1"
+            $before = Invoke-BackfillTestSql -ConnectionString $cs -Sql $systemRowsSql
             $report = Test-BackfillPrerequisite -Connection $conn @scope -BatchSize 100 -EnableException
             $report.SampleRowsPerSecond | Should -BeGreaterThan 0
-            Invoke-BackfillTestSql -ConnectionString $cs -Sql "SELECT count(*) FROM `"$schema`".`"Resource`" WHERE `"PartitionId`" = 1" |
+            Invoke-BackfillTestSql -ConnectionString $cs -Sql $systemRowsSql |
                 Should -Be $before
         }
 

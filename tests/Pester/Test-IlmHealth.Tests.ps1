@@ -42,13 +42,15 @@ Describe 'Test-IlmHealth' {
 
     Context 'Input errors (no database needed)' {
         It 'a -WindowDays of 0 is an InvalidArgument error naming -WindowDays' {
-            $null = Test-IlmHealth -SqlInstance 127.0.0.1:1 -Provider postgresql -WindowDays 0 -ErrorVariable err -ErrorAction SilentlyContinue
+            $bad = @{ SqlInstance = '127.0.0.1:1'; Provider = 'postgresql'; WindowDays = 0 }
+            $null = Test-IlmHealth @bad -ErrorVariable err -ErrorAction SilentlyContinue
             $err[0].FullyQualifiedErrorId | Should -Be "InvalidRequest,$fqidSuffix"
             $err[0].Exception.Message | Should -BeLike '-WindowDays*'
         }
 
         It '-VerifyIndexes without -Table is an InvalidArgument error naming -VerifyIndexes' {
-            $null = Test-IlmHealth -SqlInstance 127.0.0.1:1 -Provider postgresql -VerifyIndexes -ErrorVariable err -ErrorAction SilentlyContinue
+            $bad = @{ SqlInstance = '127.0.0.1:1'; Provider = 'postgresql'; VerifyIndexes = $true }
+            $null = Test-IlmHealth @bad -ErrorVariable err -ErrorAction SilentlyContinue
             $err[0].FullyQualifiedErrorId | Should -Be "InvalidRequest,$fqidSuffix"
             $err[0].Exception.Message | Should -BeLike '-VerifyIndexes*'
         }

@@ -52,7 +52,8 @@ Describe 'Undo-PartitionBackfill' {
 
     Context 'Input errors (no database needed)' {
         It 'a negative -DelayMilliseconds is an InvalidArgument error naming it' {
-            $null = Undo-PartitionBackfill -SqlInstance 127.0.0.1:1 -Provider postgresql -DelayMilliseconds -1 -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+            $bad = @{ SqlInstance = '127.0.0.1:1'; Provider = 'postgresql'; DelayMilliseconds = -1 }
+            $null = Undo-PartitionBackfill @bad -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
             $err[0].FullyQualifiedErrorId | Should -Be "InvalidRequest,$fqidSuffix"
             $err[0].Exception.Message | Should -BeLike '-DelayMilliseconds*'
         }
@@ -66,7 +67,8 @@ Describe 'Undo-PartitionBackfill' {
             $scope = @{ Schema = $schema; ControlSchema = "${schema}_ctl" }
             $null = Start-PartitionBackfill -Connection $conn @scope -Confirm:$false -EnableException
             $csv = Join-Path ([System.IO.Path]::GetTempPath()) "po-types-$([guid]::NewGuid().ToString('N')).csv"
-            [pscustomobject]@{ ResourceType = 'ValueSet' }, [pscustomobject]@{ ResourceType = 'CodeSystem' } | Export-Csv -Path $csv -NoTypeInformation
+            [pscustomobject]@{ ResourceType = 'ValueSet' }, [pscustomobject]@{ ResourceType = 'CodeSystem' } |
+                Export-Csv -Path $csv -NoTypeInformation
         }
         AfterAll {
             if ($schema) { Remove-BackfillTestSchema -ConnectionString $cs -Schema $schema }

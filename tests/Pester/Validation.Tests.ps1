@@ -31,7 +31,9 @@ BeforeAll {
                     Message = ($test.ErrorRecord | ForEach-Object { $_.ToString() }) -join '; '
                 }
             }
-            if ($run.FailedContainersCount) { [pscustomobject]@{ Name = '(container)'; Result = 'Failed'; Message = "$($run.Containers.ErrorRecord)" } }
+            if ($run.FailedContainersCount) {
+                [pscustomobject]@{ Name = '(container)'; Result = 'Failed'; Message = "$($run.Containers.ErrorRecord)" }
+            }
         }
     }
 
@@ -51,7 +53,8 @@ Describe 'module/Validation' {
         BeforeAll {
             $databaseCs = New-BackfillTestDatabase -ConnectionString $cs
             $null = New-BackfillTestSchema -ConnectionString $databaseCs -Schema public
-            $null = Start-PartitionBackfill -Connection (New-PartitionOpsConnection -ConnectionString $databaseCs -Provider postgresql) -Confirm:$false -EnableException
+            $databaseConnection = New-PartitionOpsConnection -ConnectionString $databaseCs -Provider postgresql
+            $null = Start-PartitionBackfill -Connection $databaseConnection -Confirm:$false -EnableException
             $rows = Invoke-Validation -Data @{ ConnectionString = $databaseCs; Provider = 'postgresql' }
         }
         AfterAll {
@@ -78,7 +81,8 @@ Describe 'module/Validation' {
             $null = New-Item -ItemType Directory -Path $policyDir
             $policy = New-IlmTestPolicy -Directory $policyDir
             $conn = New-PartitionOpsConnection -ConnectionString $cs -Provider postgresql
-            $null = Start-PartitionBackfill -Connection $conn -Schema $schema -ControlSchema "${schema}_ctl" -Confirm:$false -EnableException
+            $backfillScope = @{ Schema = $schema; ControlSchema = "${schema}_ctl" }
+            $null = Start-PartitionBackfill -Connection $conn @backfillScope -Confirm:$false -EnableException
             $ilmScope = @{ Schema = $ilmSchema; ControlSchema = "${ilmSchema}_ctl"; Policy = $policy }
             $null = Invoke-IlmMaintenance -Connection $conn -Table sales @ilmScope -AsOf $IlmAsOf -Confirm:$false -EnableException
             $data = @{

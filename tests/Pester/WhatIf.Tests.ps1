@@ -43,12 +43,15 @@ Describe '-WhatIf on a partitioned table (PostgreSQL)' {
     }
 
     It 'then the SQL, every kind of statement once or twice and the repeats counted' {
-        $firstSql = [array]::FindIndex([string[]]$whatIf, [Predicate[string]] { param($l) $l -match '^(CREATE|ALTER|SELECT|DO|INSERT|SET)' })
-        $countLine = [array]::FindIndex([string[]]$whatIf, [Predicate[string]] { param($l) $l -match '^[\d,]+ SQL statements; repeated ones are counted' })
+        $firstSql = [array]::FindIndex([string[]]$whatIf,
+            [Predicate[string]] { param($l) $l -match '^(CREATE|ALTER|SELECT|DO|INSERT|SET)' })
+        $countLine = [array]::FindIndex([string[]]$whatIf,
+            [Predicate[string]] { param($l) $l -match '^[\d,]+ SQL statements; repeated ones are counted' })
         $countLine | Should -BeGreaterThan 2
         $firstSql | Should -BeGreaterThan $countLine
         @($whatIf | Where-Object { $_ -match 'ATTACH PARTITION' }).Count | Should -BeLessOrEqual 4
-        $whatIf | Where-Object { $_ -match '^-- \d+ more statements like the ones above \(-Verbose prints them\)$' } | Should -Not -BeNullOrEmpty
+        $whatIf | Where-Object { $_ -match '^-- \d+ more statements like the ones above \(-Verbose prints them\)$' } |
+            Should -Not -BeNullOrEmpty
         $whatIf.Count | Should -BeLessThan 150
     }
 
@@ -58,7 +61,7 @@ Describe '-WhatIf on a partitioned table (PostgreSQL)' {
     }
 
     It 'changes nothing' {
-        Invoke-BackfillTestSql -ConnectionString $cs -Sql "SELECT count(*) FROM information_schema.columns WHERE table_schema = '$schema' AND column_name = 'PartitionId'" |
-            Should -Be 0
+        $columnSql = "SELECT count(*) FROM information_schema.columns WHERE table_schema = '$schema' AND column_name = 'PartitionId'"
+        Invoke-BackfillTestSql -ConnectionString $cs -Sql $columnSql | Should -Be 0
     }
 }
