@@ -90,6 +90,7 @@ static class IlmBenchmark
         foreach (var size in sizes)
         {
             if (monthScenarios.Count == 0) break;
+            var sizeWatch = Stopwatch.StartNew();
             var template = await TemplateAsync(cluster, size, headMonths);
             var setup = new Setup(template, size, TotalRows: (headMonths + 3) * size, YearlyRows: (headMonths + 2) * size,
                 HeadRows: headMonths * size, AgedRows: 2 * size, Year: null);
@@ -112,10 +113,12 @@ static class IlmBenchmark
                             (cs, run) => ReferenceAsync(cs, run, variant, strategy)));
                 }
             await DropDatabaseAsync(cluster, template);
+            Log($"months of {size:N0} rows: template and all runs in {sizeWatch.Elapsed.TotalMinutes:0.0} min");
         }
         var yearScenarios = scenarios.Where(s => s is YearMoved or YearWaits).ToList();
         if (yearRows > 0 && yearScenarios.Count > 0)
         {
+            var yearWatch = Stopwatch.StartNew();
             var template = await YearTemplateAsync(cluster, yearRows);
             var setup = new Setup(template, yearRows, TotalRows: 14 * yearRows, YearlyRows: 12 * yearRows, HeadRows: 0,
                 AgedRows: 12 * yearRows, Year: true);
@@ -132,6 +135,7 @@ static class IlmBenchmark
                             (cs, run) => ReferenceAsync(cs, run, Floor, "year")));
                 }
             await DropDatabaseAsync(cluster, template);
+            Log($"year's life, months of {yearRows:N0} rows: template and all runs in {yearWatch.Elapsed.TotalMinutes:0.0} min");
         }
         Directory.Delete(folderForPolicies, recursive: true);
         Log($"all runs done in {total.Elapsed.TotalMinutes:0.0} min");
@@ -433,9 +437,9 @@ static class IlmBenchmark
         var hot = await hotWriter;
         var mergedStats = mergedWriter is null ? null : await mergedWriter;
         NpgsqlConnection.ClearAllPools(); // sessions that end flush their statistics
-        await Task.Delay(500);
+        var insertsAfter = await SettledInsertsAsync(cs);
         var writersInserted = hot.Inserted + (mergedStats?.Inserted ?? 0);
-        var written = await InsertsAsync(cs) - insertsBefore + run.NotInserted - writersInserted;
+        var written = insertsAfter - insertsBefore + run.NotInserted - writersInserted;
 
         // Nothing lost: every row still there (the writers' too), every update kept, and the yearly partition holds its
         // own and the merged months' rows (the floor: the copies hold the months' rows, the yearly partition is untouched).
@@ -520,6 +524,9 @@ static class IlmBenchmark
             {
                 run.Watch.Stop();
             }
+            // The merge's session ends here (not timed), which flushes its statistics: a pooled session reused by the next
+            // run kept the first run's inserts pending, and the end's count missed them.
+            NpgsqlConnection.ClearAllPools();
             foreach (var o in result.Outcomes)
             {
                 foreach (var s in o.Statements)
@@ -624,6 +631,23 @@ static class IlmBenchmark
     private static Task<long> InsertsAsync(string cs) =>
         ScalarAsync(cs, "SELECT (SELECT tup_inserted FROM pg_stat_database WHERE datname = current_database()) " +
                         "- (SELECT coalesce(sum(n_tup_ins), 0) FROM pg_stat_user_tables WHERE schemaname = 'partitionops')");
+
+    /// <summary>
+    /// <see cref="InsertsAsync"/> once the ended sessions' statistics are in: the same count twice, 300 ms apart (at most 10 s).
+    /// </summary>
+    private static async Task<long> SettledInsertsAsync(string cs)
+    {
+        var last = -1L;
+        for (var i = 0; i < 33; i++)
+        {
+            await Task.Delay(300);
+            var now = await InsertsAsync(cs);
+            NpgsqlConnection.ClearAllPools(); // the counting session's own statistics are not what is counted
+            if (now == last) return now;
+            last = now;
+        }
+        return last;
+    }
 
     private static async Task<Dictionary<string, long>> PartitionRowsAsync(string cs)
     {
