@@ -10,7 +10,8 @@ using PartitionOps.Engine.Providers.PostgreSql;
 // [-- --rows 5000000] [--flatness: only the 1M-vs-5M batch-time comparison, three rounds, per type] [--no-autovacuum]
 // [--whole: only the whole command, cold, against the in-server loop, plain and partitioned, and a rerun's cost]
 // ILM merge benchmark: dotnet run -c Release --project tests/PartitionOps.Benchmarks -- ilm [--sizes 100000,1000000,5000000]
-// [--head-months 2] (IlmBenchmark.cs).
+// [--head-months 2] [--year-rows 100000] [--methods rebuild,in_place] [--variants naive,one_statement,floor]
+// [--scenarios incremental,year_complete,year_moved,year_waits] [--writers hot,merged] (IlmBenchmark.cs).
 if (args.Length > 0 && args[0] == "ilm") return await IlmBenchmark.RunAsync(args[1..]);
 
 var rowsAt = Array.IndexOf(args, "--rows");
@@ -21,7 +22,11 @@ var smallRows = Math.Max(rows / 5, 100_000);
 var systemTypes = $"({string.Join(", ", BackfillProfile.FhirSystemTypes.Select(t => $"'{t}'"))})";
 
 // Buffers that hold the big table, as a production server's would: batch times then measure the algorithm, not cache misses.
-await using var cluster = await ThrowawayPostgres.StartAsync(settings: new Dictionary<string, string> { ["autovacuum"] = args.Contains("--no-autovacuum") ? "off" : "on", ["shared_buffers"] = "3GB" });
+await using var cluster = await ThrowawayPostgres.StartAsync(settings: new Dictionary<string, string>
+{
+    ["autovacuum"] = args.Contains("--no-autovacuum") ? "off" : "on",
+    ["shared_buffers"] = "3GB",
+});
 if (wholeOnly) return await WholeCommandAsync();
 Console.WriteLine($"PostgreSQL at {cluster.Root}; building templates ({rows:N0} and {smallRows:N0} rows)...");
 var big = await TemplateAsync("tpl_big", rows);
@@ -43,12 +48,14 @@ if (!flatnessOnly)
     Console.WriteLine();
     Console.WriteLine($"{"method",-52} {"rows",10} {"seconds",8} {"rows/s",10} {"p50 ms",8} {"p99 ms",8} {"max lock ms",11}");
     foreach (var r in results)
-        Console.WriteLine($"{r.Name,-52} {r.Rows,10:N0} {r.Seconds,8:0.0} {r.Rows / r.Seconds,10:N0} {Pct(r.BatchMs, 50),8:0} {Pct(r.BatchMs, 99),8:0} {r.BatchMs.DefaultIfEmpty(r.Seconds * 1000).Max(),11:0}");
+        Console.WriteLine($"{r.Name,-52} {r.Rows,10:N0} {r.Seconds,8:0.0} {r.Rows / r.Seconds,10:N0} " +
+                          $"{Pct(r.BatchMs, 50),8:0} {Pct(r.BatchMs, 99),8:0} {r.BatchMs.DefaultIfEmpty(r.Seconds * 1000).Max(),11:0}");
     var ours = results[0].Rows / results[0].Seconds;
     Console.WriteLine();
     Console.WriteLine($"ours / spec loop        = {ours / (results[1].Rows / results[1].Seconds):0.00}x   (target >= 10x)");
     Console.WriteLine($"in-server keyset / ours = {(results[3].Rows / results[3].Seconds) / ours:0.00}x   (target <= 1.5x)");
-    Console.WriteLine($"single UPDATE / ours    = {(results[2].Rows / results[2].Seconds) / ours:0.00}x   (holds every row lock for {results[2].Seconds:0.0} s)");
+    Console.WriteLine($"single UPDATE / ours    = {(results[2].Rows / results[2].Seconds) / ours:0.00}x   " +
+                      $"(holds every row lock for {results[2].Seconds:0.0} s)");
     Console.WriteLine($"ours p99 batch          = {Pct(results[0].BatchMs, 99):0} ms   (target < 1000 ms, twice the 500 ms target)");
     specBig = results[1].BatchMs;
 }
@@ -59,7 +66,8 @@ if (!flatnessOnly)
 Console.WriteLine();
 var byType = new Dictionary<string, List<(string Type, double Ms)>>();
 var flat = new Dictionary<string, List<double>>();
-async Task PoolAsync(string label, string template, Func<string, List<double>, List<(string, double)>, Task<long>> run, Func<NpgsqlConnection, Task>? prepare = null)
+async Task PoolAsync(string label, string template, Func<string, List<double>, List<(string, double)>, Task<long>> run,
+    Func<NpgsqlConnection, Task>? prepare = null)
 {
     var samples = flat.TryGetValue(label, out var list) ? list : flat[label] = [];
     var typed = byType.TryGetValue(label, out var t) ? t : byType[label] = [];
@@ -85,10 +93,12 @@ if (!flatnessOnly) specSmall = (await MeasureAsync($"spec loop, {smallRows:N0} r
 Console.WriteLine();
 Console.WriteLine($"{"full batches, p50 ms",-36} {smallRows,12:N0} {rows,12:N0} {"ratio",6}");
 void Flat(string name, List<double> a, List<double> b, string note) =>
-    Console.WriteLine($"{name,-36} {Pct(a, 50),7:0.0} ({a.Count,3}) {Pct(b, 50),7:0.0} ({b.Count,3}) {Pct(b, 50) / Pct(a, 50),6:0.00}  {note}");
+    Console.WriteLine($"{name,-36} {Pct(a, 50),7:0.0} ({a.Count,3}) {Pct(b, 50),7:0.0} ({b.Count,3}) " +
+                      $"{Pct(b, 50) / Pct(a, 50),6:0.00}  {note}");
 Flat("partitionops, 5000/batch", flat[Ours(smallRows)], flat[Ours(rows)], "(target within 1.20)");
 Flat("in-server keyset, 5000/batch", flat[Server(smallRows)], flat[Server(rows)], "(the same batches run inside the server)");
-Flat("partitionops, no system index", flat[Walk(smallRows)], flat[Walk(rows)], "(the walk alone: the spec's random-key filtered index dropped)");
+Flat("partitionops, no system index", flat[Walk(smallRows)], flat[Walk(rows)],
+    "(the walk alone: the spec's random-key filtered index dropped)");
 if (specBig.Count > 0) Flat("spec loop, 10000/batch", specSmall, specBig, "");
 if (flatnessOnly)
 {
@@ -140,7 +150,8 @@ async Task<int> WholeCommandAsync()
             return first.GetProperty("rowsUpdated").GetInt64();
         });
         var ratioWhole = (whole.Seconds - rerunSeconds) / server.Seconds;
-        lines.Add($"{shape,-20} {whole.Rows,10:N0} rows: in-server loop {server.Seconds,6:0.0}s, whole command {whole.Seconds - rerunSeconds,6:0.0}s " +
+        lines.Add($"{shape,-20} {whole.Rows,10:N0} rows: in-server loop {server.Seconds,6:0.0}s, " +
+                  $"whole command {whole.Seconds - rerunSeconds,6:0.0}s " +
                   $"({ratioWhole:0.00}x, target <= 1.3x), phase 3 {phase3,6:0.0}s ({phase3 / server.Seconds:0.00}x, target <= 1.1x); " +
                   $"rerun with {rerunRows:N0} new rows {rerunSeconds:0.0}s");
     }
@@ -159,13 +170,15 @@ static string FindCli()
         "src", "PartitionOps.Cli", "bin", configuration);
     var found = Directory.Exists(bin) ? Directory.GetFiles(bin, "partitionops.dll", SearchOption.AllDirectories) : [];
     return found.OrderByDescending(File.GetLastWriteTimeUtc).FirstOrDefault()
-        ?? throw new InvalidOperationException($"build the command line first: dotnet build -c {configuration} src/PartitionOps.Cli (looked in {bin})");
+        ?? throw new InvalidOperationException(
+            $"build the command line first: dotnet build -c {configuration} src/PartitionOps.Cli (looked in {bin})");
 }
 
 static async Task<(System.Text.Json.JsonElement Result, double Seconds)> RunCliAsync(string dll, string cs)
 {
     var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-    foreach (var a in new[] { dll, "backfill", "start", "--provider", "postgresql", "--json", "--max-blocked-sessions", "off", "--max-replica-lag", "off" })
+    foreach (var a in new[] { dll, "backfill", "start", "--provider", "postgresql", "--json", "--max-blocked-sessions", "off",
+                 "--max-replica-lag", "off" })
         psi.ArgumentList.Add(a);
     psi.Environment["PARTITIONOPS_CONNECTION"] = cs;
     var watch = Stopwatch.StartNew();
@@ -197,7 +210,11 @@ async Task<string> TemplateAsync(string name, long count, bool partitioned = tru
     await FhirSample.CreateAsync(cs, new FhirSampleOptions { Rows = count, Partitioned = partitioned });
     // Phases 1 and 2 as a real migration would have them before phase 3: the column and both filtered indexes.
     var result = await new BackfillService().StartAsync(new BackfillRequest { Scope = Scope(cs), SkipBackfill = true });
-    await using (var c = new NpgsqlConnection(cs)) { await c.OpenAsync(); await new NpgsqlCommand("VACUUM ANALYZE", c) { CommandTimeout = 0 }.ExecuteNonQueryAsync(); }
+    await using (var c = new NpgsqlConnection(cs))
+    {
+        await c.OpenAsync();
+        await new NpgsqlCommand("VACUUM ANALYZE", c) { CommandTimeout = 0 }.ExecuteNonQueryAsync();
+    }
     NpgsqlConnection.ClearAllPools(); // a template must have no open sessions to be copied
     Console.WriteLine($"  {name}: {count:N0} rows, column + {result.IndexesBuilt.Count} indexes in {watch.Elapsed.TotalSeconds:0}s");
     return name;
