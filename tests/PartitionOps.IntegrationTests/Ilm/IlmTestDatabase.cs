@@ -44,7 +44,8 @@ internal sealed class IlmTestDatabase
     {
         if (postgres.Cluster is null)
         {
-            output.WriteLine("SKIPPED: PARTITIONOPS_TEST_POSTGRES names an external server; ILM tests need tablespace folders of the local throwaway cluster.");
+            output.WriteLine("SKIPPED: PARTITIONOPS_TEST_POSTGRES names an external server; " +
+                "ILM tests need tablespace folders of the local throwaway cluster.");
             return null;
         }
         var suffix = Guid.NewGuid().ToString("N")[..8];
@@ -55,7 +56,8 @@ internal sealed class IlmTestDatabase
             var folder = await postgres.Cluster.CreateServerOwnedDirectoryAsync(tablespace);
             await db.ExecuteAsync($"CREATE TABLESPACE {tablespace} LOCATION '{folder}'");
         }
-        await db.ExecuteAsync("CREATE TABLE public.sales (id bigint NOT NULL, sale_date date NOT NULL, amount numeric(12,2)) PARTITION BY RANGE (sale_date)");
+        await db.ExecuteAsync(
+            "CREATE TABLE public.sales (id bigint NOT NULL, sale_date date NOT NULL, amount numeric(12,2)) PARTITION BY RANGE (sale_date)");
         await db.ExecuteAsync("CREATE INDEX sales_sale_date ON public.sales (sale_date)");
         return db;
     }
@@ -81,7 +83,8 @@ internal sealed class IlmTestDatabase
     /// <summary>Adds a partition [from, to) in a tablespace and fills it with <see cref="RowsPerDay"/> rows a day.</summary>
     public async Task AddPartitionAsync(string name, string from, string to, string tablespace)
     {
-        await ExecuteAsync($"CREATE TABLE public.{name} PARTITION OF public.sales FOR VALUES FROM ('{from}') TO ('{to}') TABLESPACE {tablespace}");
+        await ExecuteAsync(
+            $"CREATE TABLE public.{name} PARTITION OF public.sales FOR VALUES FROM ('{from}') TO ('{to}') TABLESPACE {tablespace}");
         await ExecuteAsync($"""
             INSERT INTO public.sales (id, sale_date, amount)
             SELECT row_number() OVER () + (SELECT coalesce(max(id), 0) FROM public.sales), d::date, 1.5
@@ -95,7 +98,10 @@ internal sealed class IlmTestDatabase
         return AddPartitionAsync($"p_{year:D4}_{month:D2}", Date(start), Date(start.AddMonths(1)), tablespace);
     }
 
-    /// <summary>The spec's scenario 1: P_2023 (January to October) in WARM, and November 2023 as a month in <paramref name="novemberTablespace"/>.</summary>
+    /// <summary>
+    /// The spec's scenario 1: P_2023 (January to October) in WARM, and November 2023 as a month in
+    /// <paramref name="novemberTablespace"/>.
+    /// </summary>
     public async Task AddWarm2023WithNovemberAsync(string novemberTablespace)
     {
         await AddPartitionAsync("p_2023", "2023-01-01", "2023-11-01", Warm);
@@ -105,7 +111,8 @@ internal sealed class IlmTestDatabase
     public static string Date(DateTime d) => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
     public static long DaysRows(string from, string to) =>
-        (long)(DateTime.Parse(to, CultureInfo.InvariantCulture) - DateTime.Parse(from, CultureInfo.InvariantCulture)).TotalDays * RowsPerDay;
+        (long)(DateTime.Parse(to, CultureInfo.InvariantCulture) - DateTime.Parse(from, CultureInfo.InvariantCulture)).TotalDays
+        * RowsPerDay;
 
     public async Task AnalyzeAsync() => await ExecuteAsync("ANALYZE public.sales");
 
@@ -148,7 +155,9 @@ internal sealed class IlmTestDatabase
         await using var connection = new NpgsqlConnection(ConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(
-            "SELECT source_partition, target_partition, merge_status, rows_merged::bigint, error_message FROM partitionops.dwh_ilm_partition_merges ORDER BY merge_id", connection);
+            "SELECT source_partition, target_partition, merge_status, rows_merged::bigint, error_message " +
+            "FROM partitionops.dwh_ilm_partition_merges ORDER BY merge_id",
+            connection);
         await using var reader = await command.ExecuteReaderAsync();
         var rows = new List<(string, string, string, long?, string?)>();
         while (await reader.ReadAsync())

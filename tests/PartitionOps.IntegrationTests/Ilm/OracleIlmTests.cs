@@ -69,7 +69,8 @@ public sealed class OracleIlmTests
             """);
         try
         {
-            await ExecuteAsync(target, $"INSERT INTO {table} SELECT LEVEL, DATE '2023-01-01' + MOD(LEVEL, 365), 1 FROM dual CONNECT BY LEVEL <= 3650");
+            await ExecuteAsync(
+                target, $"INSERT INTO {table} SELECT LEVEL, DATE '2023-01-01' + MOD(LEVEL, 365), 1 FROM dual CONNECT BY LEVEL <= 3650");
             await ExecuteAsync(target, "COMMIT");
             var total = await CountAsync(target, $"SELECT COUNT(*) FROM {table}");
             var ilm = new IlmService();
@@ -83,13 +84,16 @@ public sealed class OracleIlmTests
             var merge = Assert.Single(result.Outcomes, o => o.Action is MergeAction);
             Assert.Equal(IlmStatus.Success, merge.Status);
             Assert.Equal(total, merge.RowsAfter);
-            Assert.Equal(1, await CountAsync(target, $"SELECT COUNT(*) FROM user_tab_partitions WHERE table_name = '{table}' AND partition_name = 'P_2023'"));
+            Assert.Equal(1, await CountAsync(
+                target, $"SELECT COUNT(*) FROM user_tab_partitions WHERE table_name = '{table}' AND partition_name = 'P_2023'"));
             Assert.Equal(2, await CountAsync(target, $"SELECT COUNT(*) FROM user_tab_partitions WHERE table_name = '{table}'"));
             Assert.Equal(total, await CountAsync(target, $"SELECT COUNT(*) FROM {table}"));
 
-            var again = await ilm.PlanAsync(new IlmPlanRequest { Target = target, Table = table, Policy = Policy(), AsOf = new DateOnly(2026, 1, 1) });
+            var again = await ilm.PlanAsync(
+                new IlmPlanRequest { Target = target, Table = table, Policy = Policy(), AsOf = new DateOnly(2026, 1, 1) });
             Assert.DoesNotContain(again.Plan.Work, a => a is MergeAction or RenameAction);
-            Assert.Equal(2, (await ilm.HistoryAsync(new IlmHistoryRequest(target) { Table = table })).Count(h => h.MergeStatus == IlmStatus.Success));
+            var history = await ilm.HistoryAsync(new IlmHistoryRequest(target) { Table = table });
+            Assert.Equal(2, history.Count(h => h.MergeStatus == IlmStatus.Success));
         }
         finally
         {

@@ -25,7 +25,8 @@ public sealed class PostgreSqlIlmConcurrencyTests(PostgresFixture postgres, ITes
         Overrides = new IlmConfigOverrides { LockTimeoutSeconds = lockTimeoutSeconds },
     };
 
-    private async Task<(IlmTestDatabase Db, SortedDictionary<string, (long, decimal)> Months, List<(DateTime?, DateTime?)> Coverage)?> ScenarioAsync()
+    private async Task<(IlmTestDatabase Db, SortedDictionary<string, (long, decimal)> Months, List<(DateTime?, DateTime?)> Coverage)?>
+        ScenarioAsync()
     {
         var db = await IlmTestDatabase.CreateAsync(postgres, output);
         if (db is null) return null;
@@ -36,10 +37,17 @@ public sealed class PostgreSqlIlmConcurrencyTests(PostgresFixture postgres, ITes
     }
 
     [Theory]
-    [InlineData("CREATE VIEW public.november AS SELECT * FROM public.p_2023_11", "view november depends on p_2023_11", "DROP VIEW public.november")]
-    [InlineData("ALTER TABLE public.p_2023_11 ADD PRIMARY KEY (id); CREATE TABLE public.refund (sale_id bigint REFERENCES public.p_2023_11 (id))",
-        "foreign key refund_sale_id_fkey of refund references p_2023_11", "DROP TABLE public.refund")]
-    public async Task A_dependent_object_fails_the_merge_before_any_copy_naming_it_and_the_next_run_converges(string create, string named, string drop)
+    [InlineData(
+        "CREATE VIEW public.november AS SELECT * FROM public.p_2023_11",
+        "view november depends on p_2023_11",
+        "DROP VIEW public.november")]
+    [InlineData(
+        "ALTER TABLE public.p_2023_11 ADD PRIMARY KEY (id); " +
+        "CREATE TABLE public.refund (sale_id bigint REFERENCES public.p_2023_11 (id))",
+        "foreign key refund_sale_id_fkey of refund references p_2023_11",
+        "DROP TABLE public.refund")]
+    public async Task A_dependent_object_fails_the_merge_before_any_copy_naming_it_and_the_next_run_converges(
+        string create, string named, string drop)
     {
         if (await ScenarioAsync() is not var (db, months, coverage)) return;
         await db.ExecuteAsync(create);
@@ -83,7 +91,8 @@ public sealed class PostgreSqlIlmConcurrencyTests(PostgresFixture postgres, ITes
         Assert.Equal((rows, rows), (merge.RowsWritten, result.RowsWritten));
         Assert.Equal(IlmTestDatabase.DaysRows("2023-11-01", "2023-12-01"), merge.RowsMerged);
         Assert.Equal(indexBefore, await db.ScalarAsync<string>(
-            "SELECT c.relname::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_inherits h ON h.inhrelid = i.indexrelid " +
+            "SELECT c.relname::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid " +
+            "JOIN pg_inherits h ON h.inhrelid = i.indexrelid " +
             "WHERE i.indrelid = 'public.p_2023'::regclass AND h.inhparent = 'public.sales_sale_date'::regclass"));
         Assert.Equal((float)rows, await db.ScalarAsync<float>("SELECT reltuples FROM pg_class WHERE relname = 'p_2023'"));
         await IlmInvariants.AssertIntactAsync(db, months, coverage, "merged");
@@ -197,7 +206,8 @@ public sealed class PostgreSqlIlmConcurrencyTests(PostgresFixture postgres, ITes
             await c.OpenAsync();
             while (!stop.IsCancellationRequested)
             {
-                await using var write = new NpgsqlCommand("INSERT INTO public.sales (id, sale_date, amount) VALUES (-1, '2025-11-15', 1)", c);
+                await using var write = new NpgsqlCommand(
+                    "INSERT INTO public.sales (id, sale_date, amount) VALUES (-1, '2025-11-15', 1)", c);
                 await write.ExecuteNonQueryAsync();
                 writes++;
                 await Task.Delay(50);
@@ -236,7 +246,8 @@ public sealed class PostgreSqlIlmConcurrencyTests(PostgresFixture postgres, ITes
         {
             await report.OpenAsync();
             await using var tx = await report.BeginTransactionAsync();
-            await using (var hold = new NpgsqlCommand("LOCK TABLE public.p_2023 IN ACCESS SHARE MODE", report, tx)) await hold.ExecuteNonQueryAsync();
+            await using (var hold = new NpgsqlCommand("LOCK TABLE public.p_2023 IN ACCESS SHARE MODE", report, tx))
+                await hold.ExecuteNonQueryAsync();
             held = await new IlmService(hook: pid).RunAsync(Request(db, lockTimeoutSeconds: 3));
             await tx.RollbackAsync();
         }
@@ -252,7 +263,8 @@ public sealed class PostgreSqlIlmConcurrencyTests(PostgresFixture postgres, ITes
 
         Assert.Equal(IlmStatus.Success, Assert.Single(merged.Outcomes, o => o.Action is MergeAction).Status);
         Assert.True(reads > 20 && writes > 20, $"{reads} reads, {writes} writes");
-        output.WriteLine($"longest lock wait behind the merge: {longestWhileHeld.TotalMilliseconds:N0} ms while held, {longest.TotalMilliseconds:N0} ms overall");
+        output.WriteLine($"longest lock wait behind the merge: {longestWhileHeld.TotalMilliseconds:N0} ms while held, " +
+            $"{longest.TotalMilliseconds:N0} ms overall");
         Assert.True(longest < TimeSpan.FromSeconds(1), $"a backend waited {longest.TotalMilliseconds:N0} ms on a lock of the merge");
         Assert.Equal(months.Values.Sum(m => m.Item1) + 300000 + writes, await db.TotalRowsAsync());
     }

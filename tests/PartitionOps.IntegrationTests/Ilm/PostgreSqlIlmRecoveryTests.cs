@@ -30,7 +30,8 @@ public sealed class PostgreSqlIlmRecoveryTests(PostgresFixture postgres, ITestOu
         var db = await IlmTestDatabase.CreateAsync(postgres, output);
         if (db is null) return;
         await db.AddWarm2023WithNovemberAsync(db.Hot);
-        await _ilm.SetConfigAsync(new IlmSetConfigRequest(db.Target, "MAX_MERGES_PER_RUN", "50")); // creates the control tables (reading does not)
+        // Setting a value creates the control tables (reading does not).
+        await _ilm.SetConfigAsync(new IlmSetConfigRequest(db.Target, "MAX_MERGES_PER_RUN", "50"));
         await InProgressAsync(db, "p_2023_11", "p_2023");            // the runner died inside the transaction
         var total = await db.TotalRowsAsync();
 
@@ -108,7 +109,8 @@ public sealed class PostgreSqlIlmRecoveryTests(PostgresFixture postgres, ITestOu
         await using var other = new NpgsqlConnection(db.ConnectionString);
         await other.OpenAsync();
         var lockStatement = PostgreSqlIlmDialect.Instance.TryLockTable("public", "sales")!;
-        await using (var take = new NpgsqlCommand(lockStatement.Text.Replace("@lock_name", "'" + lockStatement.Parameters[0].Value + "'"), other))
+        var takeSql = lockStatement.Text.Replace("@lock_name", "'" + lockStatement.Parameters[0].Value + "'");
+        await using (var take = new NpgsqlCommand(takeSql, other))
             Assert.True((bool)(await take.ExecuteScalarAsync())!);
 
         var e = await Assert.ThrowsAsync<PartitionOpsException>(() => RunAsync(db, "2025-12-01"));
@@ -124,7 +126,8 @@ public sealed class PostgreSqlIlmRecoveryTests(PostgresFixture postgres, ITestOu
         var db = await IlmTestDatabase.CreateAsync(postgres, output);
         if (db is null) return;
         await db.AddWarm2023WithNovemberAsync(db.Warm);
-        var plan = await _ilm.PlanAsync(new IlmPlanRequest { Target = db.Target, Table = "sales", Policy = db.Policy, AsOf = new DateOnly(2025, 12, 1) });
+        var plan = await _ilm.PlanAsync(
+            new IlmPlanRequest { Target = db.Target, Table = "sales", Policy = db.Policy, AsOf = new DateOnly(2025, 12, 1) });
         var merge = Assert.IsType<MergeAction>(Assert.Single(plan.Steps).Action);
         var script = PostgreSqlIlmDialect.Instance.Merge(plan.Layout, merge, online: false, method);
 
@@ -182,7 +185,8 @@ public sealed class PostgreSqlIlmRecoveryTests(PostgresFixture postgres, ITestOu
             while (!stop.IsCancellationRequested)
             {
                 var date = new DateTime(2023, 8, 1).AddDays(day++ % 180);
-                await using var insert = new NpgsqlCommand("INSERT INTO public.sales (id, sale_date, amount) VALUES (-1, @d, 2)", connection);
+                await using var insert = new NpgsqlCommand(
+                    "INSERT INTO public.sales (id, sale_date, amount) VALUES (-1, @d, 2)", connection);
                 insert.Parameters.AddWithValue("d", DateOnly.FromDateTime(date));
                 await insert.ExecuteNonQueryAsync();
                 inserted++;
@@ -236,7 +240,10 @@ public sealed class PostgreSqlIlmRecoveryTests(PostgresFixture postgres, ITestOu
         await db.AddPartitionAsync("p_2019", "2019-01-01", "2020-01-01", db.Warm);
         await db.AddWarm2023WithNovemberAsync(db.Hot);
 
-        var stopped = await _ilm.RunAsync(new IlmRunRequest(db.Target, "sales") { Policy = db.Policy, AsOf = new DateOnly(2025, 12, 1), MaxDuration = TimeSpan.Zero });
+        var stopped = await _ilm.RunAsync(new IlmRunRequest(db.Target, "sales")
+        {
+            Policy = db.Policy, AsOf = new DateOnly(2025, 12, 1), MaxDuration = TimeSpan.Zero,
+        });
         Assert.Empty(stopped.Outcomes);
         Assert.True(stopped.StoppedEarly);
         Assert.Equal(2, stopped.NotStarted.Count);

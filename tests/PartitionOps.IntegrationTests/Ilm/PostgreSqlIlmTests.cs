@@ -50,15 +50,21 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
         Assert.Equal(db.Warm, parts["p_2023"].Tablespace);
         Assert.Equal(total, await db.TotalRowsAsync());
         var audit = Assert.Single(await db.AuditAsync());
-        Assert.Equal(("p_2023_11", "p_2023", "SUCCESS", (long?)IlmTestDatabase.DaysRows("2023-11-01", "2023-12-01")), (audit.Source, audit.Target, audit.Status, audit.Rows));
+        Assert.Equal(
+            ("p_2023_11", "p_2023", "SUCCESS", (long?)IlmTestDatabase.DaysRows("2023-11-01", "2023-12-01")),
+            (audit.Source, audit.Target, audit.Status, audit.Rows));
         // The temporary CHECK constraint is gone and the index is attached again.
         Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM pg_constraint WHERE conname = 'partitionops_ilm_bound'"));
-        Assert.Equal(2L, await db.ScalarAsync<long>("SELECT count(*) FROM pg_inherits WHERE inhparent = 'public.sales_sale_date'::regclass"));
+        Assert.Equal(2L, await db.ScalarAsync<long>(
+            "SELECT count(*) FROM pg_inherits WHERE inhparent = 'public.sales_sale_date'::regclass"));
 
         // Rerun: nothing left to do, nothing changes.
         var again = await RunAsync(db, "2025-12-01");
         Assert.Empty(again.Outcomes);
-        Assert.False((await _ilm.PlanAsync(new IlmPlanRequest { Target = db.Target, Table = "sales", Policy = db.Policy, AsOf = new DateOnly(2025, 12, 1) })).Plan.HasWork);
+        Assert.False((await _ilm.PlanAsync(new IlmPlanRequest
+        {
+            Target = db.Target, Table = "sales", Policy = db.Policy, AsOf = new DateOnly(2025, 12, 1),
+        })).Plan.HasWork);
         Assert.Single(await db.AuditAsync());
         Assert.Equal(total, await db.TotalRowsAsync());
     }
@@ -114,7 +120,8 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
         Assert.Equal(["p_2023", "p_2024_01"], parts.Keys.Order());
         Assert.Equal(db.Warm, parts["p_2024_01"].Tablespace);
         Assert.Empty(await db.AuditAsync());
-        Assert.Equal(1L, await db.ScalarAsync<long>("SELECT count(*) FROM partitionops.dwh_ilm_execution_log WHERE action = 'MOVE' AND status = 'SUCCESS'"));
+        Assert.Equal(1L, await db.ScalarAsync<long>(
+            "SELECT count(*) FROM partitionops.dwh_ilm_execution_log WHERE action = 'MOVE' AND status = 'SUCCESS'"));
         Assert.Equal(total, await db.TotalRowsAsync());
     }
 
@@ -141,12 +148,17 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
         var total = await db.TotalRowsAsync();
         var before = await db.PartitionsAsync();
 
-        var blocked = await WhileYearlyIsLockedAsync(db, () => RunAsync(db, "2025-12-01", new IlmConfigOverrides { LockTimeoutSeconds = 1 }));
+        var blocked = await WhileYearlyIsLockedAsync(
+            db, () => RunAsync(db, "2025-12-01", new IlmConfigOverrides { LockTimeoutSeconds = 1 }));
 
         // The due HOT month had no move of its own (the merge places it): when the merge fails it is moved on its own,
         // as the spec's recovery section says ("remains unmerged but moved to correct tier").
         Assert.Equal(
-            [(IlmActionKind.Move, "p_2019", IlmStatus.Success), (IlmActionKind.Merge, "p_2023", IlmStatus.Failed), (IlmActionKind.Move, "p_2023_11", IlmStatus.Success)],
+            [
+                (IlmActionKind.Move, "p_2019", IlmStatus.Success),
+                (IlmActionKind.Merge, "p_2023", IlmStatus.Failed),
+                (IlmActionKind.Move, "p_2023_11", IlmStatus.Success),
+            ],
             blocked.Outcomes.Select(o => (o.Action.Kind, o.Action.Partition, o.Status)));
         Assert.Equal(ErrorKind.LockTimeout, blocked.Outcomes[1].ErrorKind);
         var fallback = Assert.IsType<MoveAction>(blocked.Outcomes[2].Action);
@@ -155,9 +167,11 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
         var failed = Assert.Single(await db.AuditAsync());
         Assert.Equal(("p_2023_11", "FAILED"), (failed.Source, failed.Status));
         Assert.StartsWith("LockTimeout", failed.Error);
-        Assert.Equal(2L, await db.ScalarAsync<long>("SELECT count(*) FROM partitionops.dwh_ilm_execution_log WHERE action = 'MOVE' AND status = 'SUCCESS'"));
+        Assert.Equal(2L, await db.ScalarAsync<long>(
+            "SELECT count(*) FROM partitionops.dwh_ilm_execution_log WHERE action = 'MOVE' AND status = 'SUCCESS'"));
         Assert.Equal(1L, await db.ScalarAsync<long>(
-            $"SELECT count(*) FROM partitionops.dwh_ilm_execution_log WHERE partition_name = 'p_2023_11' AND action = 'MOVE' AND source_tablespace = '{db.Hot}' AND target_tablespace = '{db.Warm}'"));
+            "SELECT count(*) FROM partitionops.dwh_ilm_execution_log WHERE partition_name = 'p_2023_11' AND action = 'MOVE' " +
+            $"AND source_tablespace = '{db.Hot}' AND target_tablespace = '{db.Warm}'"));
         var afterFailure = await db.PartitionsAsync();
         Assert.Equal(db.Cold, afterFailure["p_2019"].Tablespace);
         Assert.Equal(before["p_2023"], afterFailure["p_2023"]);
@@ -165,7 +179,8 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
         Assert.Equal(total, await db.TotalRowsAsync());
 
         // MERGE_RETRY_FAILED = Y (the default): the next run retries the merge, with nothing left to move, and succeeds.
-        var plan = await _ilm.PlanAsync(new IlmPlanRequest { Target = db.Target, Table = "sales", Policy = db.Policy, AsOf = new DateOnly(2025, 12, 1) });
+        var plan = await _ilm.PlanAsync(
+            new IlmPlanRequest { Target = db.Target, Table = "sales", Policy = db.Policy, AsOf = new DateOnly(2025, 12, 1) });
         Assert.Empty(Assert.IsType<MergeAction>(Assert.Single(plan.Steps).Action).MovesIfFailed);
         var retried = await RunAsync(db, "2025-12-01");
         var outcome = Assert.Single(retried.Outcomes);
@@ -183,7 +198,10 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
         await db.AddWarm2023WithNovemberAsync(db.Hot);
         var before = await db.PartitionsAsync();
 
-        var dry = await _ilm.RunAsync(new IlmRunRequest(db.Target, "sales") { Policy = db.Policy, AsOf = new DateOnly(2025, 12, 1), DryRun = true });
+        var dry = await _ilm.RunAsync(new IlmRunRequest(db.Target, "sales")
+        {
+            Policy = db.Policy, AsOf = new DateOnly(2025, 12, 1), DryRun = true,
+        });
 
         var step = Assert.Single(dry.Plan.Steps);
         Assert.EndsWith($"; if the merge fails, p_2023_11 is moved to {db.Warm} on its own", step.Describe());
@@ -200,11 +218,17 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
         var clock = new SteppedTime();
         var ilm = new IlmService(clock);
         // The clock jumps past --max-duration as soon as the merge has ended.
-        var progress = new SynchronousProgress<IlmProgress>(p => { if (p.Outcome?.Action is MergeAction) clock.Advance(TimeSpan.FromHours(2)); });
+        var progress = new SynchronousProgress<IlmProgress>(p =>
+        {
+            if (p.Outcome?.Action is MergeAction) clock.Advance(TimeSpan.FromHours(2));
+        });
 
         var result = await WhileYearlyIsLockedAsync(db, () => ilm.RunAsync(new IlmRunRequest(db.Target, "sales")
         {
-            Policy = db.Policy, AsOf = new DateOnly(2025, 12, 1), MaxDuration = TimeSpan.FromHours(1), Overrides = new IlmConfigOverrides { LockTimeoutSeconds = 1 },
+            Policy = db.Policy,
+            AsOf = new DateOnly(2025, 12, 1),
+            MaxDuration = TimeSpan.FromHours(1),
+            Overrides = new IlmConfigOverrides { LockTimeoutSeconds = 1 },
         }, progress));
 
         Assert.Equal((IlmActionKind.Merge, IlmStatus.Failed), (Assert.Single(result.Outcomes).Action.Kind, result.Outcomes[0].Status));
@@ -237,7 +261,8 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
             await using var tx = await other.BeginTransactionAsync();
             await using (var lockCommand = new NpgsqlCommand("LOCK TABLE public.p_2023 IN ACCESS SHARE MODE", other, tx))
                 await lockCommand.ExecuteNonQueryAsync();
-            Assert.Equal(IlmStatus.Failed, Assert.Single((await RunAsync(db, "2025-12-01", new IlmConfigOverrides { LockTimeoutSeconds = 1 })).Outcomes).Status);
+            var blocked = await RunAsync(db, "2025-12-01", new IlmConfigOverrides { LockTimeoutSeconds = 1 });
+            Assert.Equal(IlmStatus.Failed, Assert.Single(blocked.Outcomes).Status);
         }
         await _ilm.SetConfigAsync(new IlmSetConfigRequest(db.Target, "MERGE_RETRY_FAILED", "N"));
 
@@ -284,7 +309,9 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
 
         var first = await RunAsync(db, "2026-01-01", new IlmConfigOverrides { MaxMerges = 2 });
 
-        Assert.Equal([IlmActionKind.Merge, IlmActionKind.Move, IlmActionKind.Move, IlmActionKind.Move], first.Outcomes.Select(o => o.Action.Kind));
+        Assert.Equal(
+            [IlmActionKind.Merge, IlmActionKind.Move, IlmActionKind.Move, IlmActionKind.Move],
+            first.Outcomes.Select(o => o.Action.Kind));
         Assert.All(first.Outcomes, o => Assert.Equal(IlmStatus.Success, o.Status));
         Assert.Equal(["SUCCESS", "SUCCESS", "SKIPPED", "SKIPPED", "SKIPPED"], (await db.AuditAsync()).Select(a => a.Status));
         var parts = await db.PartitionsAsync();
@@ -327,12 +354,16 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
         await db.AddWarm2023WithNovemberAsync(db.Hot);
         var before = await db.PartitionsAsync();
 
-        var dry = await _ilm.RunAsync(new IlmRunRequest(db.Target, "sales") { Policy = db.Policy, AsOf = new DateOnly(2025, 12, 1), DryRun = true });
+        var dry = await _ilm.RunAsync(new IlmRunRequest(db.Target, "sales")
+        {
+            Policy = db.Policy, AsOf = new DateOnly(2025, 12, 1), DryRun = true,
+        });
 
         var planned = Assert.Single(dry.Outcomes);
         Assert.Equal(IlmStatus.Planned, planned.Status);
         Assert.Contains(planned.Statements, s => s.Text ==
-            "ALTER TABLE \"public\".\"sales\" ATTACH PARTITION \"public\".\"p_2023_ilm_rebuild\" FOR VALUES FROM ('2023-01-01') TO ('2023-12-01')");
+            "ALTER TABLE \"public\".\"sales\" ATTACH PARTITION \"public\".\"p_2023_ilm_rebuild\" " +
+            "FOR VALUES FROM ('2023-01-01') TO ('2023-12-01')");
         Assert.Equal(before, await db.PartitionsAsync());
         Assert.False(await db.ControlSchemaExistsAsync());
     }
@@ -375,9 +406,18 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
         Assert.True(snapshot.ServerMajorVersion >= 15);
 
         // The snapshot plans offline exactly like the live table.
-        var offline = await _ilm.PlanAsync(new IlmPlanRequest { Layout = LayoutJson.Deserialize(LayoutJson.Serialize(snapshot)), Provider = db.Target.Provider, Policy = db.Policy, AsOf = new DateOnly(2025, 12, 1) });
-        var live = await _ilm.PlanAsync(new IlmPlanRequest { Target = db.Target, Table = "sales", Policy = db.Policy, AsOf = new DateOnly(2025, 12, 1) });
-        Assert.Equal(live.Steps.SelectMany(s => s.Statements).Select(s => s.Text), offline.Steps.SelectMany(s => s.Statements).Select(s => s.Text));
+        var offline = await _ilm.PlanAsync(new IlmPlanRequest
+        {
+            Layout = LayoutJson.Deserialize(LayoutJson.Serialize(snapshot)),
+            Provider = db.Target.Provider,
+            Policy = db.Policy,
+            AsOf = new DateOnly(2025, 12, 1),
+        });
+        var live = await _ilm.PlanAsync(
+            new IlmPlanRequest { Target = db.Target, Table = "sales", Policy = db.Policy, AsOf = new DateOnly(2025, 12, 1) });
+        Assert.Equal(
+            live.Steps.SelectMany(s => s.Statements).Select(s => s.Text),
+            offline.Steps.SelectMany(s => s.Statements).Select(s => s.Text));
 
         await RunAsync(db, "2025-12-01");
         var history = await _ilm.HistoryAsync(new IlmHistoryRequest(db.Target) { Table = "sales" });
@@ -480,13 +520,18 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
         Assert.DoesNotContain("TBS_", sql);
 
         var result = await _ilm.RunAsync(request);
-        Assert.Equal([(IlmActionKind.Move, IlmStatus.Success), (IlmActionKind.Merge, IlmStatus.Success)], result.Outcomes.Select(o => (o.Action.Kind, o.Status)));
+        Assert.Equal(
+            [(IlmActionKind.Move, IlmStatus.Success), (IlmActionKind.Merge, IlmStatus.Success)],
+            result.Outcomes.Select(o => (o.Action.Kind, o.Status)));
         var parts = await db.PartitionsAsync();
-        Assert.Equal(("tbs_cold", "tbs_warm", "tbs_hot"), (parts["p_2019"].Tablespace, parts["p_2023"].Tablespace, parts["p_2025_11"].Tablespace));
+        Assert.Equal(
+            ("tbs_cold", "tbs_warm", "tbs_hot"),
+            (parts["p_2019"].Tablespace, parts["p_2023"].Tablespace, parts["p_2025_11"].Tablespace));
         Assert.False(parts.ContainsKey("p_2023_11"));
         Assert.Equal(total, await db.TotalRowsAsync());
         // The plan compares the resolved names with the partitions' tablespaces: nothing is left to do.
-        Assert.False((await _ilm.PlanAsync(new IlmPlanRequest { Target = db.Target, Table = "sales", AsOf = new DateOnly(2025, 12, 1) })).Plan.HasWork);
+        Assert.False((await _ilm.PlanAsync(
+            new IlmPlanRequest { Target = db.Target, Table = "sales", AsOf = new DateOnly(2025, 12, 1) })).Plan.HasWork);
     }
 
     [Fact]
@@ -502,11 +547,13 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
         var policy = db.Policy with { Cold = db.Policy.Cold with { Tablespace = $"TBS_TWIN_{suffix.ToUpperInvariant()}" } };
         var asOf = new DateOnly(2025, 12, 1);
 
-        var run = await Assert.ThrowsAsync<InvalidRequestException>(() => _ilm.RunAsync(new IlmRunRequest(db.Target, "sales") { Policy = policy, AsOf = asOf }));
+        var run = await Assert.ThrowsAsync<InvalidRequestException>(
+            () => _ilm.RunAsync(new IlmRunRequest(db.Target, "sales") { Policy = policy, AsOf = asOf }));
         Assert.Equal(("Policy", $"TBS_TWIN_{suffix.ToUpperInvariant()}"), (run.Parameter, run.Value));
         Assert.Contains($"tbs_twin_{suffix}", run.Message);
         Assert.Contains($"Tbs_Twin_{suffix}", run.Message);
-        await Assert.ThrowsAsync<InvalidRequestException>(() => _ilm.PlanAsync(new IlmPlanRequest { Target = db.Target, Table = "sales", Policy = policy, AsOf = asOf }));
+        await Assert.ThrowsAsync<InvalidRequestException>(
+            () => _ilm.PlanAsync(new IlmPlanRequest { Target = db.Target, Table = "sales", Policy = policy, AsOf = asOf }));
         Assert.Equal(before, await db.PartitionsAsync());
         Assert.False(await db.ControlSchemaExistsAsync());
 
@@ -537,7 +584,10 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
         Assert.True(health.Passed, string.Join("; ", health.Checks.Where(c => !c.Passed).Select(c => c.Message)));
         Assert.Equal(0, health.Statistics.TotalMerges);
         Assert.True((await _ilm.HealthAsync(new IlmHealthRequest(db.Target))).Passed);
-        Assert.True((await _ilm.PlanAsync(new IlmPlanRequest { Target = db.Target, Table = "sales", Policy = db.Policy, AsOf = new DateOnly(2025, 12, 1) })).Plan.HasWork);
+        Assert.True((await _ilm.PlanAsync(new IlmPlanRequest
+        {
+            Target = db.Target, Table = "sales", Policy = db.Policy, AsOf = new DateOnly(2025, 12, 1),
+        })).Plan.HasWork);
         Assert.False(await db.ControlSchemaExistsAsync());
         // A custom control schema is not created either.
         Assert.False((await _ilm.GetConfigAsync(new IlmConfigRequest(db.Target) { ControlSchema = "ilm_ctl" })).TableExists);
@@ -574,15 +624,27 @@ public sealed class PostgreSqlIlmTests(PostgresFixture postgres, ITestOutputHelp
         await Refused(new IlmRunRequest(db.Target, "missing_table") { Policy = db.Policy, AsOf = asOf }, "Table", "missing_table");
         await Refused(new IlmRunRequest(db.Target, "plain") { Policy = db.Policy, AsOf = asOf }, "Table", "is not a partitioned table");
         await db.ExecuteAsync("CREATE TABLE public.nested (id int, d date) PARTITION BY RANGE (d)");
-        await db.ExecuteAsync("CREATE TABLE public.nested_2023 PARTITION OF public.nested FOR VALUES FROM ('2023-01-01') TO ('2024-01-01') PARTITION BY LIST (id)");
+        await db.ExecuteAsync(
+            "CREATE TABLE public.nested_2023 PARTITION OF public.nested " +
+            "FOR VALUES FROM ('2023-01-01') TO ('2024-01-01') PARTITION BY LIST (id)");
         await Refused(new IlmRunRequest(db.Target, "nested") { Policy = db.Policy, AsOf = asOf }, "Table", "is subpartitioned");
         await db.ExecuteAsync("CREATE TABLE public.by_id (id int) PARTITION BY RANGE (id)");
         await db.ExecuteAsync("CREATE TABLE public.by_id_1 PARTITION OF public.by_id FOR VALUES FROM (1) TO (100)");
-        await Refused(new IlmRunRequest(db.Target, "by_id") { Policy = db.Policy, AsOf = asOf }, "Table", "is not range partitioned by date");
-        await Refused(new IlmRunRequest(db.Target, "sales; drop table sales") { Policy = db.Policy, AsOf = asOf }, "Table", "sales; drop table sales");
+        await Refused(
+            new IlmRunRequest(db.Target, "by_id") { Policy = db.Policy, AsOf = asOf }, "Table", "is not range partitioned by date");
+        await Refused(
+            new IlmRunRequest(db.Target, "sales; drop table sales") { Policy = db.Policy, AsOf = asOf },
+            "Table",
+            "sales; drop table sales");
         var unknownTablespace = db.Policy with { Warm = db.Policy.Warm with { Tablespace = "tbs_nowhere" } };
         await Refused(new IlmRunRequest(db.Target, "sales") { Policy = unknownTablespace, AsOf = asOf }, "Policy", "tbs_nowhere");
-        await Refused(new IlmRunRequest(db.Target, "sales") { Policy = db.Policy, AsOf = asOf, Overrides = new IlmConfigOverrides { LockTimeoutSeconds = -5 } }, "LockTimeoutSeconds", "-5");
+        await Refused(
+            new IlmRunRequest(db.Target, "sales")
+            {
+                Policy = db.Policy, AsOf = asOf, Overrides = new IlmConfigOverrides { LockTimeoutSeconds = -5 },
+            },
+            "LockTimeoutSeconds",
+            "-5");
 
         var policyFile = Path.Combine(Path.GetTempPath(), $"broken-{Guid.NewGuid():N}.json");
         await File.WriteAllTextAsync(policyFile, "{ \"tier_config\": { \"warm\": ");
