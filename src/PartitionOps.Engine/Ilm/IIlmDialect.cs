@@ -46,12 +46,16 @@ public sealed record MergeScript(
     public IReadOnlyDictionary<string, string> Copies { get; init; } = new Dictionary<string, string>();
 
     /// <summary>
-    /// Change capture setup (PostgreSQL rebuild of a keyed table), run after <see cref="Prepare"/>: each statement in a
-    /// transaction of its own, under <see cref="Retry"/>'s short lock tries. When not empty, <see cref="Merge"/> (the copy)
-    /// commits on its own, <see cref="CatchUp"/> runs in transactions of its own, and the swap's transaction is
+    /// Change capture setup (PostgreSQL rebuild of a keyed table), run after <see cref="Prepare"/>: each step in a
+    /// transaction of its own, under <see cref="Retry"/>'s short lock tries (a step is one statement, or an object and the
+    /// comment that marks it as ours: never one without the other). When not empty, <see cref="Merge"/> (the copy) commits
+    /// on its own, <see cref="CatchUp"/> runs in transactions of its own, and the swap's transaction is
     /// <see cref="SwapLock"/>, <see cref="Drain"/>, <see cref="Swap"/>; a <see cref="SwapGuard"/> is not used.
     /// </summary>
-    public IReadOnlyList<SqlStatement> Capture { get; init; } = [];
+    public IReadOnlyList<IReadOnlyList<SqlStatement>> CaptureSteps { get; init; } = [];
+
+    /// <summary>The statements of <see cref="CaptureSteps"/>, in order.</summary>
+    public IReadOnlyList<SqlStatement> Capture => CaptureSteps.SelectMany(step => step).ToList();
 
     /// <summary>
     /// One catch-up batch, run in a transaction of its own and repeated until a batch's last statement (the log entries it

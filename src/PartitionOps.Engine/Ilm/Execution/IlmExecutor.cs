@@ -240,7 +240,7 @@ internal sealed class IlmExecutor(
         try
         {
             await SimpleAsync(action, "prepare", script.Prepare, ct).ConfigureAwait(false);
-            if (script.Capture.Count > 0) return await CapturedAsync(action, script, ct).ConfigureAwait(false);
+            if (script.CaptureSteps.Count > 0) return await CapturedAsync(action, script, ct).ConfigureAwait(false);
             return new ScriptRows(await RetriedTransactionAsync(action, script, ct).ConfigureAwait(false), null);
         }
         catch when (script.Cleanup.Count > 0)
@@ -261,19 +261,21 @@ internal sealed class IlmExecutor(
     }
 
     /// <summary>
-    /// A rebuild with change capture (<see cref="MergeScript.Capture"/>): the capture set up, each statement committed on
+    /// A rebuild with change capture (<see cref="MergeScript.Capture"/>): the capture set up, each step committed on
     /// its own under the short lock tries; the copy committed in its own transaction; the log caught up in batches, each
     /// its own transaction; then the swap transaction, whose lock step is retried (the copy is never redone). Any failure
     /// leaves the live partitions as they were: <see cref="MergeScript.Cleanup"/> then drops what the capture created.
     /// </summary>
     private async Task<ScriptRows> CapturedAsync(IlmAction action, MergeScript script, CancellationToken ct)
     {
-        for (var i = 0; i < script.Capture.Count; i++)
+        var index = 0;
+        foreach (var step in script.CaptureSteps)
         {
-            var statement = script.Capture[i];
+            var first = index;
             await InTransactionAsync(action, commitPoint: false, tx =>
-                LockAsync(action, "capture", [statement], script.Retry, null, tx, Stopwatch.StartNew(), ct, first: i), ct)
+                LockAsync(action, "capture", step, script.Retry, null, tx, Stopwatch.StartNew(), ct, first), ct)
                 .ConfigureAwait(false);
+            index += step.Count;
         }
 
         var copied = new Dictionary<string, long>(StringComparer.OrdinalIgnoreCase);

@@ -62,8 +62,8 @@ public sealed partial class PostgreSqlIlmDialect
         """);
 
     /// <summary>
-    /// The rebuild with change capture. (1) Capture setup, each statement committed on its own: the log table, the trigger
-    /// function and, on each source, a row trigger logging to_jsonb(OLD) / to_jsonb(NEW) and a TRUNCATE trigger that
+    /// The rebuild with change capture. (1) Capture setup, each step committed on its own: the log table, the trigger
+    /// function (each with the comment marking it as ours, in the same transaction) and, on each source, a row trigger logging to_jsonb(OLD) / to_jsonb(NEW) and a TRUNCATE trigger that
     /// raises (a TRUNCATE is not a row change: it would never reach the copy). CREATE TRIGGER takes SHARE ROW EXCLUSIVE on
     /// that partition only (https://www.postgresql.org/docs/15/explicit-locking.html, table-level locks: "Acquired by
     /// CREATE TRIGGER"), tried with the short lock timeout: readers never queue, writers wait at most one attempt.
@@ -86,10 +86,18 @@ public sealed partial class PostgreSqlIlmDialect
         var capture = Table(table.Schema, target + CaptureSuffix);
         var columns = string.Join(", ", table.Columns.Select(Q));
 
-        var setup = new List<SqlStatement>
+        // Each object is created and marked in one transaction: an unmarked one (a kill between the two) would never be
+        // found by the leftover sweep and would block every later run.
+        var setup = new List<IReadOnlyList<SqlStatement>>
         {
-            new($"CREATE TABLE {log} (id bigserial PRIMARY KEY, old_row jsonb, new_row jsonb)"),
-            new($"COMMENT ON TABLE {log} IS {Literal(LogMarker(table.Schema, table.Table))}"),
+            new SqlStatement[]
+            {
+                new($"CREATE TABLE {log} (id bigserial PRIMARY KEY, old_row jsonb, new_row jsonb)"),
+                new($"COMMENT ON TABLE {log} IS {Literal(LogMarker(table.Schema, table.Table))}"),
+            },
+        };
+        setup.Add(new SqlStatement[]
+        {
             // SECURITY DEFINER: the application's roles write the log through the trigger without rights on it.
             new($$"""
                 CREATE FUNCTION {{capture}}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
@@ -107,13 +115,13 @@ public sealed partial class PostgreSqlIlmDialect
                 $partitionops$
                 """),
             new($"COMMENT ON FUNCTION {capture}() IS {Literal(CaptureMarker(table.Schema, table.Table))}"),
-        };
+        });
         foreach (var source in sources)
         {
-            setup.Add(new($"CREATE TRIGGER {Q(CaptureTrigger)} AFTER INSERT OR UPDATE OR DELETE ON {Partition(table, source)} " +
-                $"FOR EACH ROW EXECUTE FUNCTION {capture}()"));
-            setup.Add(new($"CREATE TRIGGER {Q(TruncateTrigger)} BEFORE TRUNCATE ON {Partition(table, source)} " +
-                $"FOR EACH STATEMENT EXECUTE FUNCTION {capture}()"));
+            setup.Add([new($"CREATE TRIGGER {Q(CaptureTrigger)} AFTER INSERT OR UPDATE OR DELETE ON {Partition(table, source)} " +
+                $"FOR EACH ROW EXECUTE FUNCTION {capture}()")]);
+            setup.Add([new($"CREATE TRIGGER {Q(TruncateTrigger)} BEFORE TRUNCATE ON {Partition(table, source)} " +
+                $"FOR EACH STATEMENT EXECUTE FUNCTION {capture}()")]);
         }
 
         var merge = new List<SqlStatement>
@@ -142,7 +150,7 @@ public sealed partial class PostgreSqlIlmDialect
         return new MergeScript([], [], merge)
         {
             Checks = [Blockers(table, sources)],
-            Capture = setup,
+            CaptureSteps = setup,
             CatchUp = catchUp,
             CatchUpThreshold = CatchUpThreshold,
             MaxCatchUpRounds = MaxCatchUpRounds,

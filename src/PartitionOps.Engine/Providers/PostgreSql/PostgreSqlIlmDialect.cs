@@ -237,6 +237,8 @@ public sealed partial class PostgreSqlIlmDialect : IIlmDialect
     /// the CHECK constraint already valid and skips its scan, and the indexes created by LIKE ... INCLUDING INDEXES
     /// match the parent's, so ATTACH attaches them instead of building them (same page, ATTACH PARTITION).
     /// No relation changes tablespace: a new one is created in it, and a rollback (or a crash) discards it whole.
+    /// That is the method for a table without a key; with one (<see cref="PartitionLayout.KeyColumns"/>, from the catalog)
+    /// the copy takes no SHARE lock and the changes written meanwhile are captured instead (<see cref="Captured"/>).
     /// </summary>
     private MergeScript Rebuild(PartitionLayout table, IReadOnlyList<string> sources, string target, DateTime? lower, DateTime? upper,
         string tablespace)
