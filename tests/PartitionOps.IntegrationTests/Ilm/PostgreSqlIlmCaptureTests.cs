@@ -112,6 +112,8 @@ public sealed class PostgreSqlIlmCaptureTests(PostgresFixture postgres, ITestOut
             "SELECT count(*) FROM (SELECT * FROM public.mirror EXCEPT SELECT * FROM public.p_2023) missing"));
         Assert.Equal(await db.ScalarAsync<long>("SELECT count(*) FROM public.mirror"),
             await db.ScalarAsync<long>("SELECT count(*) FROM public.p_2023"));
+        // rows_merged stays the rows copied per source; the note says how many captured changes came on top.
+        Assert.All(await db.AuditAsync(), a => Assert.Contains("change capture:", a.Error));
         await IlmInvariants.AssertNoLeftoversAsync(db, "after the merge");
         output.WriteLine($"{transactions} writer transactions; longest writer statement {longest.TotalMilliseconds:N0} ms; " +
             $"copy {timer.Copy.TotalMilliseconds:N0} ms; {merge.Error}");
@@ -196,6 +198,35 @@ public sealed class PostgreSqlIlmCaptureTests(PostgresFixture postgres, ITestOut
         Assert.Equal(IlmTestDatabase.DaysRows("2023-01-01", "2024-01-01"),
             await db.ScalarAsync<long>("SELECT count(*) FROM public.p_2023"));
         await db.ExecuteAsync("TRUNCATE public.p_2023");
+    }
+
+    /// <summary>
+    /// The dry run shows every statement in the order it runs: capture setup, copy, catch-up, swap locks, the rest of the
+    /// log, the swap and the capture's removal; a table without a key shows the SHARE-lock copy.
+    /// </summary>
+    [Fact]
+    public async Task The_dry_run_shows_the_capture_statements_in_order_and_a_table_without_a_key_the_share_lock_copy()
+    {
+        var db = await KeyedAsync(extraRows: 0);
+        if (db is null) return;
+        var keyed = await new IlmService().RunAsync(Request(db) with { DryRun = true });
+        var texts = Assert.Single(keyed.Outcomes, o => o.Action is MergeAction).Statements.Select(s => s.Text).ToList();
+        int At(string text) => texts.FindIndex(t => t.Contains(text, StringComparison.Ordinal));
+        var order = new[]
+        {
+            "CREATE TABLE \"public\".\"p_2023_ilm_log\"", "CREATE FUNCTION", "CREATE TRIGGER", "REPEATABLE READ",
+            "INSERT INTO \"public\".\"p_2023_ilm_rebuild\"", "repeated, each time its own transaction", "IN ACCESS EXCLUSIVE MODE",
+            "ATTACH PARTITION", "DROP FUNCTION", "DROP TABLE \"public\".\"p_2023_ilm_log\"",
+        }.Select(At).ToList();
+        Assert.DoesNotContain(-1, order);
+        Assert.Equal(order.Order(), order);
+        Assert.DoesNotContain(texts, t => t.Contains("IN SHARE MODE", StringComparison.Ordinal));
+
+        await db.ExecuteAsync("ALTER TABLE public.sales DROP CONSTRAINT sales_pkey");
+        var plain = await new IlmService().RunAsync(Request(db) with { DryRun = true });
+        var plainTexts = Assert.Single(plain.Outcomes, o => o.Action is MergeAction).Statements.Select(s => s.Text).ToList();
+        Assert.Contains(plainTexts, t => t.EndsWith("IN SHARE MODE", StringComparison.Ordinal));
+        Assert.DoesNotContain(plainTexts, t => t.Contains("CREATE TRIGGER", StringComparison.Ordinal));
     }
 
     /// <summary>Runs an action once, before the first statement point of a phase.</summary>
