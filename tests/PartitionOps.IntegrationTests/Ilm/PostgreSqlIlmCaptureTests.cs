@@ -229,6 +229,55 @@ public sealed class PostgreSqlIlmCaptureTests(PostgresFixture postgres, ITestOut
         Assert.DoesNotContain(plainTexts, t => t.Contains("CREATE TRIGGER", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// A report holds the yearly partition for a few seconds: the swap cannot get its locks, so it is rolled back and
+    /// retried, with a catch-up batch in between (the log it applies under its locks stays short); the copy is not
+    /// redone; rows written meanwhile are applied; the merge succeeds once the report ends.
+    /// </summary>
+    [Fact]
+    public async Task A_swap_held_back_by_a_report_retries_the_swap_only_with_catch_up_in_between()
+    {
+        var db = await KeyedAsync(extraRows: 0);
+        if (db is null) return;
+        var points = new PhaseCounter();
+        await using var report = new NpgsqlConnection(db.ConnectionString);
+        await report.OpenAsync();
+        var tx = await report.BeginTransactionAsync();
+        await using (var hold = new NpgsqlCommand("LOCK TABLE public.p_2023 IN ACCESS SHARE MODE", report, tx))
+            await hold.ExecuteNonQueryAsync();
+
+        var run = Task.Run(() => new IlmService(hook: points).RunAsync(Request(db)));
+        for (var i = 0; i < 600 && points.Count("swap-lock") == 0; i++) await Task.Delay(25);
+        for (var n = 1; n <= 5; n++)
+            await db.ExecuteAsync($"INSERT INTO public.sales (id, sale_date, amount) VALUES ({90000000 + n}, '2023-11-15', 1)");
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        await tx.RollbackAsync();
+        var result = await run;
+
+        var merge = Assert.Single(result.Outcomes, o => o.Action is MergeAction);
+        Assert.True(merge.Status == IlmStatus.Success, merge.Error);
+        Assert.Equal(1, points.Count("merge"));
+        Assert.True(points.Count("catch-up") >= 2, "no catch-up between swap attempts");
+        Assert.Equal(IlmTestDatabase.DaysRows("2023-01-01", "2024-01-01") + 5,
+            await db.ScalarAsync<long>("SELECT count(*) FROM public.p_2023"));
+        Assert.Contains("change capture: 5 change(s)", merge.Error);
+        await IlmInvariants.AssertNoLeftoversAsync(db, "after the merge");
+    }
+
+    /// <summary>How many times each phase started (its first statement point), read safely while the run goes on.</summary>
+    private sealed class PhaseCounter : IIlmStatementHook
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _starts = new();
+
+        public int Count(string phase) => _starts.GetValueOrDefault(phase);
+
+        public Task BeforeAsync(IlmStatementPoint point, CancellationToken ct)
+        {
+            if (point.Index == 0) _starts.AddOrUpdate(point.Phase, 1, (_, n) => n + 1);
+            return Task.CompletedTask;
+        }
+    }
+
     /// <summary>Runs an action once, before the first statement point of a phase.</summary>
     private sealed class AtHook(string phase, Func<Task> action) : IIlmStatementHook
     {

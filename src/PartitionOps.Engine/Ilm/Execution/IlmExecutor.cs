@@ -290,7 +290,7 @@ internal sealed class IlmExecutor(
         }, ct).ConfigureAwait(false);
 
         long applied = 0;
-        for (var round = 1; script.CatchUp.Count > 0; round++)
+        async Task<long> CatchUpAsync()
         {
             long batch = 0;
             await InTransactionAsync(action, commitPoint: true, async tx =>
@@ -300,20 +300,42 @@ internal sealed class IlmExecutor(
                         i == script.CatchUp.Count - 1 ? n => batch = n : null).ConfigureAwait(false);
             }, ct).ConfigureAwait(false);
             applied += batch;
-            if (batch < script.CatchUpThreshold || round >= script.MaxCatchUpRounds) break;
+            return batch;
         }
+        for (var round = 1; script.CatchUp.Count > 0; round++)
+            if (await CatchUpAsync().ConfigureAwait(false) < script.CatchUpThreshold || round >= script.MaxCatchUpRounds) break;
 
-        await InTransactionAsync(action, commitPoint: true, async tx =>
+        // The swap only is retried: a transaction whose lock tries found no opening within SwapAttempt is rolled back, one
+        // catch-up batch keeps the log (what the swap applies under its locks) short, and the swap is tried again, until
+        // MERGE_LOCK_TIMEOUT. The copy is never redone.
+        var started = Stopwatch.StartNew();
+        while (true)
         {
-            await LockAsync(action, "swap-lock", script.SwapLock, script.Retry, null, tx, Stopwatch.StartNew(), ct).ConfigureAwait(false);
-            for (var i = 0; i < script.Drain.Count; i++)
-                await SendAsync(action, "drain", i, script.Drain[i], tx, ct,
-                    i == script.Drain.Count - 1 ? n => applied += n : null).ConfigureAwait(false);
-            for (var i = 0; i < script.Swap.Count; i++)
-                await SendAsync(action, "swap", i, script.Swap[i], tx, ct).ConfigureAwait(false);
-        }, ct).ConfigureAwait(false);
-        return new ScriptRows(copied, applied);
+            try
+            {
+                await InTransactionAsync(action, commitPoint: true, async tx =>
+                {
+                    var budget = started.Elapsed + SwapAttempt < LockWait ? SwapAttempt : LockWait - started.Elapsed;
+                    await LockAsync(action, "swap-lock", script.SwapLock, script.Retry, null, tx, Stopwatch.StartNew(), ct,
+                        budget: budget).ConfigureAwait(false);
+                    for (var i = 0; i < script.Drain.Count; i++)
+                        await SendAsync(action, "drain", i, script.Drain[i], tx, ct,
+                            i == script.Drain.Count - 1 ? n => applied += n : null).ConfigureAwait(false);
+                    for (var i = 0; i < script.Swap.Count; i++)
+                        await SendAsync(action, "swap", i, script.Swap[i], tx, ct).ConfigureAwait(false);
+                }, ct).ConfigureAwait(false);
+                return new ScriptRows(copied, applied);
+            }
+            catch (Exception e) when (provider.Errors.Classify(e) == ErrorKind.LockTimeout
+                                      && started.Elapsed + SwapAttempt / 4 < LockWait && script.CatchUp.Count > 0)
+            {
+                await CatchUpAsync().ConfigureAwait(false);
+            }
+        }
     }
+
+    /// <summary>How long one swap transaction of a captured rebuild keeps trying its locks before a catch-up batch runs.</summary>
+    private static readonly TimeSpan SwapAttempt = TimeSpan.FromSeconds(2);
 
     /// <summary>Runs <paramref name="body"/> in a transaction of its own and commits it (a hook point before the commit).</summary>
     private async Task InTransactionAsync(IlmAction action, bool commitPoint, Func<DbTransaction, Task> body, CancellationToken ct)
@@ -409,7 +431,7 @@ internal sealed class IlmExecutor(
     /// the action. A <paramref name="guard"/> is asked before each attempt; an answer makes the transaction yield.
     /// </summary>
     private async Task LockAsync(IlmAction action, string phase, IReadOnlyList<SqlStatement> locks, LockRetry? retry, SqlStatement? guard,
-        DbTransaction? transaction, Stopwatch started, CancellationToken ct, int first = 0)
+        DbTransaction? transaction, Stopwatch started, CancellationToken ct, int first = 0, TimeSpan? budget = null)
     {
         if (locks.Count == 0) return;
         if (retry is null)
@@ -432,7 +454,8 @@ internal sealed class IlmExecutor(
                 await connection.ExecuteAsync(provider, retry.Done, ct, transaction).ConfigureAwait(false);
                 return;
             }
-            catch (Exception e) when (provider.Errors.Classify(e) == ErrorKind.LockTimeout && started.Elapsed + pause < LockWait)
+            catch (Exception e) when (provider.Errors.Classify(e) == ErrorKind.LockTimeout
+                                      && started.Elapsed + pause < (budget ?? LockWait))
             {
                 await connection.ExecuteAsync(provider, retry.Undo, ct, transaction).ConfigureAwait(false);
                 var jitter = TimeSpan.FromMilliseconds(Random.Shared.Next(0, (int)pause.TotalMilliseconds + 1));

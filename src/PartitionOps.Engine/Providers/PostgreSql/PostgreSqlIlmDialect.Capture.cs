@@ -70,8 +70,9 @@ public sealed partial class PostgreSqlIlmDialect
     /// (2) The copy in one REPEATABLE READ transaction (one snapshot): the log entries visible in it are changes the copy
     /// already holds and are deleted; no lock on the sources beyond reading. (3) Catch-up: the log applied in batches,
     /// each its own REPEATABLE READ transaction. (4) The swap: the usual lock tries, then the rest of the log (no writer
-    /// can add to it under those locks), the swap, and the capture objects dropped; a swap that cannot get its locks
-    /// fails having changed nothing in the live table, and the copy is never redone inside a run.
+    /// can add to it under those locks), the swap, and the capture objects dropped; a swap that cannot get its locks is
+    /// rolled back and retried after a catch-up batch (the executor), then fails having changed nothing in the live
+    /// table; the copy is never redone.
     /// Applying a batch: every key the batch touched (old or new row) is deleted from the rebuilt table, then each key's
     /// last state is inserted when the last change that touched it left a row there. The key is unique on the whole
     /// table, so two changes to one key are serialized by its row lock or its unique index entry: their log ids follow
