@@ -311,6 +311,7 @@ internal sealed class IlmExecutor(
         var started = Stopwatch.StartNew();
         while (true)
         {
+            long drained = 0; // counted once committed: a rolled-back swap leaves its entries in the log
             try
             {
                 await InTransactionAsync(action, commitPoint: true, async tx =>
@@ -320,11 +321,11 @@ internal sealed class IlmExecutor(
                         budget: budget).ConfigureAwait(false);
                     for (var i = 0; i < script.Drain.Count; i++)
                         await SendAsync(action, "drain", i, script.Drain[i], tx, ct,
-                            i == script.Drain.Count - 1 ? n => applied += n : null).ConfigureAwait(false);
+                            i == script.Drain.Count - 1 ? n => drained = n : null).ConfigureAwait(false);
                     for (var i = 0; i < script.Swap.Count; i++)
                         await SendAsync(action, "swap", i, script.Swap[i], tx, ct).ConfigureAwait(false);
                 }, ct).ConfigureAwait(false);
-                return new ScriptRows(copied, applied);
+                return new ScriptRows(copied, applied + drained);
             }
             catch (Exception e) when (provider.Errors.Classify(e) == ErrorKind.LockTimeout
                                       && started.Elapsed + SwapAttempt / 4 < LockWait && script.CatchUp.Count > 0)
