@@ -45,7 +45,34 @@ public sealed record MergeScript(
     /// </summary>
     public IReadOnlyDictionary<string, string> Copies { get; init; } = new Dictionary<string, string>();
 
-    public IEnumerable<SqlStatement> All => Checks.Concat(Prepare).Concat(Lock).Concat(Merge).Concat(SwapLock).Concat(Swap);
+    /// <summary>
+    /// Change capture setup (PostgreSQL rebuild of a keyed table), run after <see cref="Prepare"/>: each step in a
+    /// transaction of its own, under <see cref="Retry"/>'s short lock tries (a step is one statement, or an object and the
+    /// comment that marks it as ours: never one without the other). When not empty, <see cref="Merge"/> (the copy) commits
+    /// on its own, <see cref="CatchUp"/> runs in transactions of its own, and the swap's transaction is
+    /// <see cref="SwapLock"/>, <see cref="Drain"/>, <see cref="Swap"/>; a <see cref="SwapGuard"/> is not used.
+    /// </summary>
+    public IReadOnlyList<IReadOnlyList<SqlStatement>> CaptureSteps { get; init; } = [];
+
+    /// <summary>The statements of <see cref="CaptureSteps"/>, in order.</summary>
+    public IReadOnlyList<SqlStatement> Capture => CaptureSteps.SelectMany(step => step).ToList();
+
+    /// <summary>
+    /// One catch-up batch, run in a transaction of its own and repeated until a batch's last statement (the log entries it
+    /// applied and deleted) counts fewer than <see cref="CatchUpThreshold"/>, or <see cref="MaxCatchUpRounds"/> batches ran.
+    /// </summary>
+    public IReadOnlyList<SqlStatement> CatchUp { get; init; } = [];
+
+    public int CatchUpThreshold { get; init; }
+
+    public int MaxCatchUpRounds { get; init; } = 1;
+
+    /// <summary>The rest of the log applied under <see cref="SwapLock"/>'s locks; its last statement counts the entries applied.</summary>
+    public IReadOnlyList<SqlStatement> Drain { get; init; } = [];
+
+    /// <summary>Every statement in the order it runs (a catch-up batch once; <see cref="Cleanup"/> runs only after a failure).</summary>
+    public IEnumerable<SqlStatement> All => Checks.Concat(Prepare).Concat(Capture).Concat(Lock).Concat(Merge).Concat(CatchUp)
+        .Concat(SwapLock).Concat(Drain).Concat(Swap);
 }
 
 /// <summary>
@@ -137,6 +164,12 @@ public interface IIlmDialect
 
     /// <summary>column_name of the columns a merge copies, in order; null when merges do not copy rows.</summary>
     SqlStatement? Columns(string owner, string table);
+
+    /// <summary>
+    /// column_name of the columns of the table's primary key (or of a unique index on NOT NULL columns), in key order; no
+    /// rows when it has none; null when this engine's merges need no key.
+    /// </summary>
+    SqlStatement? KeyColumns(string owner, string table) => null;
 
     /// <summary>
     /// tablespace_name of every tablespace the connected user can use, spelled as the catalog stores it: the policy's

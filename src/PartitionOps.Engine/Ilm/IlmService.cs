@@ -452,8 +452,9 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
     }
 
     /// <summary>
-    /// Drops what failed runs of ours left on the table (under the run lock, so no run of ours is using it): a rebuild
-    /// table (marked by its comment, never a partition) or the temporary CHECK constraint of an in_place merge.
+    /// Drops what failed runs of ours left on the table (under the run lock, so no run of ours is using it): a change
+    /// capture function (with its triggers) and log table, a rebuild table (each marked by its comment, never a partition)
+    /// or the temporary CHECK constraint of an in_place merge, in the order the dialect gives.
     /// </summary>
     private static async Task<IReadOnlyList<string>> DropLeftoversAsync(DbConnection connection, IDatabaseProvider provider,
         IIlmDialect dialect, PartitionLayout layout, CancellationToken ct)
@@ -464,7 +465,7 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
         foreach (var (kind, name) in found)
             await connection.ExecuteAsync(provider, dialect.DropLeftover(layout.Schema, layout.Table, kind, name), ct)
                 .ConfigureAwait(false);
-        return found.Select(f => f.Kind == "table" ? $"table {f.Name}" : $"temporary {f.Kind} on {f.Name}").ToList();
+        return found.Select(f => f.Kind == "constraint" ? $"temporary {f.Kind} on {f.Name}" : $"{f.Kind} {f.Name}").ToList();
     }
 
     private static async Task<IReadOnlyList<ReconcileDecision>> ReconcileAsync(

@@ -73,7 +73,8 @@ internal static class IlmInvariants
         await connection.OpenAsync();
 
         var parts = (await LayoutAsync(db)).InBoundOrder().ToList();
-        Assert.True(coverage.SequenceEqual(Coverage(parts)), $"{context}: the partitions no longer cover the same ranges (a gap or a lost range)");
+        Assert.True(coverage.SequenceEqual(Coverage(parts)),
+            $"{context}: the partitions no longer cover the same ranges (a gap or a lost range)");
 
         await Execute(connection, "CREATE EXTENSION IF NOT EXISTS amcheck");
         Assert.Equal(0L, await Scalar<long>(connection, """
@@ -91,7 +92,8 @@ internal static class IlmInvariants
         Assert.True(checkedIndexes >= parts.Count, $"{context}: amcheck looked at {checkedIndexes} indexes for {parts.Count} partitions");
 
         await using var tx = await connection.BeginTransactionAsync();
-        await Execute(connection, "SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_indexonlyscan = off", tx);
+        await Execute(connection,
+            "SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_indexonlyscan = off", tx);
         await using var viaIndex = new NpgsqlCommand(
             "SELECT count(*), coalesce(sum(amount), 0) FROM public.sales WHERE sale_date >= '1900-01-01'", connection, tx);
         await using var reader = await viaIndex.ExecuteReaderAsync();
@@ -118,15 +120,23 @@ internal static class IlmInvariants
         return ranges;
     }
 
-    /// <summary>Nothing of ours left: no rebuild table, no marked table, no temporary constraint.</summary>
+    /// <summary>
+    /// Nothing of ours left: no rebuild or log table, no marked table, no temporary constraint, no capture trigger, no
+    /// capture function.
+    /// </summary>
     public static async Task AssertNoLeftoversAsync(IlmTestDatabase db, string context)
     {
         var left = await db.ScalarAsync<long>($"""
             SELECT (SELECT count(*) FROM pg_class WHERE relname LIKE '%{PostgreSqlIlmDialect.RebuildSuffix}'
-                    OR obj_description(oid, 'pg_class') LIKE 'partitionops ILM rebuild%')
+                    OR relname LIKE '%{PostgreSqlIlmDialect.LogSuffix}'
+                    OR obj_description(oid, 'pg_class') LIKE 'partitionops ILM%')
                  + (SELECT count(*) FROM pg_constraint WHERE conname = '{PostgreSqlIlmDialect.BoundConstraint}')
+                 + (SELECT count(*) FROM pg_trigger
+                    WHERE tgname IN ('{PostgreSqlIlmDialect.CaptureTrigger}', '{PostgreSqlIlmDialect.TruncateTrigger}'))
+                 + (SELECT count(*) FROM pg_proc WHERE proname LIKE '%{PostgreSqlIlmDialect.CaptureSuffix}'
+                    OR obj_description(oid, 'pg_proc') LIKE 'partitionops ILM%')
             """);
-        Assert.True(left == 0, $"{context}: {left} table(s) or constraint(s) of ours left behind");
+        Assert.True(left == 0, $"{context}: {left} table(s), constraint(s), trigger(s) or function(s) of ours left behind");
     }
 
     public static async Task<List<(string Source, string Status)>> AuditAsync(IlmTestDatabase db) =>
@@ -140,7 +150,8 @@ internal static class IlmInvariants
         await using var connection = new NpgsqlConnection(db.ConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(
-            "SELECT partition_name, status FROM partitionops.dwh_ilm_execution_log WHERE action = 'MOVE' ORDER BY execution_id", connection);
+            "SELECT partition_name, status FROM partitionops.dwh_ilm_execution_log WHERE action = 'MOVE' ORDER BY execution_id",
+            connection);
         await using var reader = await command.ExecuteReaderAsync();
         var rows = new List<(string, string)>();
         while (await reader.ReadAsync()) rows.Add((reader.GetString(0), reader.GetString(1)));

@@ -12,7 +12,9 @@ public enum IlmFault
 {
     /// <summary>The runner fails there (an exception in the runner): it rolls back and writes FAILED.</summary>
     Throw,
-    /// <summary>The runner's backend is terminated there (pg_terminate_backend): as if the runner died, nothing written after.</summary>
+    /// <summary>
+    /// The runner's backend is terminated there (pg_terminate_backend): as if the runner died, nothing written after.
+    /// </summary>
     Terminate,
 }
 
@@ -20,14 +22,18 @@ public enum IlmFault
 /// A fault at every statement boundary of a merge and of a move, for both methods, on the real PostgreSQL: the runner
 /// fails there, or its backend is terminated there. After each: every row in place (per-month counts and sums), bounds
 /// contiguous, every index valid and readable (amcheck, forced index scans), the audit truthful (no SUCCESS that did not
-/// happen), nothing of ours left behind once the next run started, and the next run converges to the planned layout.
+/// happen), nothing of ours left behind once the next run started (capture triggers, functions and log tables included),
+/// the application's writes into the partitions working after each fault, and the next run converging to the planned
+/// layout.
 /// </summary>
 [Collection(PostgresCollection.Name)]
 public sealed class PostgreSqlIlmFaultInjectionTests(PostgresFixture postgres, ITestOutputHelper output)
 {
     private const string AsOf = "2025-12-01";
 
-    /// <summary>p_2023 (Jan-Oct, in HOT: its tier is WARM, so the merge also relocates it) and November 2023 merge into p_2023.</summary>
+    /// <summary>
+    /// p_2023 (Jan-Oct, in HOT: its tier is WARM, so the merge also relocates it) and November 2023 merge into p_2023.
+    /// </summary>
     private static async Task MergeSetupAsync(IlmTestDatabase db)
     {
         await db.AddPartitionAsync("p_2023", "2023-01-01", "2023-11-01", db.Hot);
@@ -45,19 +51,33 @@ public sealed class PostgreSqlIlmFaultInjectionTests(PostgresFixture postgres, I
     private static IlmRunRequest Request(IlmTestDatabase db, MergeMethod method) =>
         new(db.Target, "sales") { Policy = db.Policy with { MergeMethod = method }, AsOf = DateOnly.Parse(AsOf) };
 
+    /// <summary>
+    /// keyed: the table has a primary key, so the rebuild captures changes (trigger, function, log table) instead of
+    /// holding writers back with a SHARE lock; in_place is the same either way.
+    /// </summary>
     [Theory]
-    [InlineData("merge", MergeMethod.Rebuild, IlmFault.Throw)]
-    [InlineData("merge", MergeMethod.Rebuild, IlmFault.Terminate)]
-    [InlineData("merge", MergeMethod.InPlace, IlmFault.Throw)]
-    [InlineData("merge", MergeMethod.InPlace, IlmFault.Terminate)]
-    [InlineData("move", MergeMethod.Rebuild, IlmFault.Throw)]
-    [InlineData("move", MergeMethod.Rebuild, IlmFault.Terminate)]
-    [InlineData("move", MergeMethod.InPlace, IlmFault.Throw)]
-    [InlineData("move", MergeMethod.InPlace, IlmFault.Terminate)]
+    [InlineData("merge", MergeMethod.Rebuild, false, IlmFault.Throw)]
+    [InlineData("merge", MergeMethod.Rebuild, false, IlmFault.Terminate)]
+    [InlineData("merge", MergeMethod.Rebuild, true, IlmFault.Throw)]
+    [InlineData("merge", MergeMethod.Rebuild, true, IlmFault.Terminate)]
+    [InlineData("merge", MergeMethod.InPlace, false, IlmFault.Throw)]
+    [InlineData("merge", MergeMethod.InPlace, false, IlmFault.Terminate)]
+    [InlineData("move", MergeMethod.Rebuild, false, IlmFault.Throw)]
+    [InlineData("move", MergeMethod.Rebuild, false, IlmFault.Terminate)]
+    [InlineData("move", MergeMethod.Rebuild, true, IlmFault.Throw)]
+    [InlineData("move", MergeMethod.Rebuild, true, IlmFault.Terminate)]
+    [InlineData("move", MergeMethod.InPlace, false, IlmFault.Throw)]
+    [InlineData("move", MergeMethod.InPlace, false, IlmFault.Terminate)]
     public async Task A_fault_at_any_statement_boundary_loses_nothing_corrupts_nothing_and_the_next_run_converges(
-        string operation, MergeMethod method, IlmFault fault)
+        string operation, MergeMethod method, bool keyed, IlmFault fault)
     {
-        Func<IlmTestDatabase, Task> setup = operation == "merge" ? MergeSetupAsync : MoveSetupAsync;
+        Func<IlmTestDatabase, Task> setup = async db =>
+        {
+            if (keyed) await db.ExecuteAsync("ALTER TABLE public.sales ADD PRIMARY KEY (id, sale_date)");
+            await (operation == "merge" ? MergeSetupAsync(db) : MoveSetupAsync(db));
+        };
+        // The application writes into a partition the action works on after each fault, before the next run.
+        var (written, day) = operation == "merge" ? ("2023-11", "2023-11-15") : ("2019-06", "2019-06-15");
 
         // A clean run first: the statement points to fault, and the layout every faulted table must converge to.
         var reference = await IlmTestDatabase.CreateAsync(postgres, output);
@@ -80,22 +100,28 @@ public sealed class PostgreSqlIlmFaultInjectionTests(PostgresFixture postgres, I
             var coverage = IlmInvariants.Coverage(before.InBoundOrder());
             var hook = new FaultHook(at, async (point, pid) =>
             {
-                if (fault == IlmFault.Throw) throw new InvalidOperationException($"injected failure before {point.Phase}[{point.Index}]");
+                if (fault == IlmFault.Throw)
+                    throw new InvalidOperationException($"injected failure before {point.Phase}[{point.Index}]");
                 await IlmInvariants.TerminateAsync(db, pid);
             });
 
             IlmRunResult? faulted = null;
             try { faulted = await new IlmService(hook: hook).RunAsync(Request(db, method)); }
-            catch (Exception e) when (fault == IlmFault.Terminate) { output.WriteLine($"point {at}: the run ended with {e.GetType().Name}"); }
+            catch (Exception e) when (fault == IlmFault.Terminate)
+            {
+                output.WriteLine($"point {at}: the run ended with {e.GetType().Name}");
+            }
             NpgsqlConnection.ClearAllPools();
 
             var point = hook.FiredAt ?? throw new InvalidOperationException($"point {at} was never reached");
-            var context = $"{operation}/{method}/{fault} before {point.Phase}[{point.Index}] {Short(point.Statement.Text)}";
+            var context = $"{operation}/{method}/{(keyed ? "keyed" : "no key")}/{fault} before {point.Phase}[{point.Index}] " +
+                Short(point.Statement.Text);
             await IlmInvariants.AssertIntactAsync(db, months, coverage, context);
 
             // Nothing took effect: every partition keeps its bounds (an in_place tablespace change may have committed on its own).
             var after = await IlmInvariants.LayoutAsync(db);
-            Assert.True(Bounds(before).SequenceEqual(Bounds(after)), $"{context}: partition bounds changed although the action failed");
+            Assert.True(Bounds(before).SequenceEqual(Bounds(after)),
+                $"{context}: partition bounds changed although the action failed");
             // The audit says what happened: no SUCCESS for the failed action; FAILED when the runner lived to write it.
             var audit = await IlmInvariants.AuditAsync(db);
             Assert.DoesNotContain(audit, a => a.Status == IlmStatus.Success);
@@ -110,9 +136,14 @@ public sealed class PostgreSqlIlmFaultInjectionTests(PostgresFixture postgres, I
                 await IlmInvariants.AssertNoLeftoversAsync(db, context);
             }
 
+            // Whatever the fault left (a capture trigger included), the application's writes go on working.
+            await db.ExecuteAsync($"INSERT INTO public.sales (id, sale_date, amount) VALUES (90000001, '{day}', 1)");
+            months[written] = (months[written].Rows + 1, months[written].Sum + 1);
+
             // The next run reconciles what is left and converges.
             var next = await new IlmService().RunAsync(Request(db, method));
-            Assert.All(next.Outcomes, o => Assert.True(o.Status == IlmStatus.Success, $"{context}: next run: {o.Action.Describe()} {o.Error}"));
+            Assert.All(next.Outcomes,
+                o => Assert.True(o.Status == IlmStatus.Success, $"{context}: next run: {o.Action.Describe()} {o.Error}"));
             await IlmInvariants.AssertIntactAsync(db, months, coverage, context + " (next run)");
             await IlmInvariants.AssertNoLeftoversAsync(db, context + " (next run)");
             Assert.Equal(converged, Shape(db, await IlmInvariants.LayoutAsync(db)));
@@ -136,5 +167,6 @@ public sealed class PostgreSqlIlmFaultInjectionTests(PostgresFixture postgres, I
     /// <summary>Names, bounds and tiers (tablespace names carry a per-database suffix).</summary>
     private static List<string> Shape(IlmTestDatabase db, Engine.Ilm.Model.PartitionLayout layout) =>
         layout.InBoundOrder().Select(p => $"{p.Name} [{p.LowerBound:yyyy-MM-dd}, {p.UpperBound:yyyy-MM-dd}) " +
-            (p.Tablespace == db.Hot ? "hot" : p.Tablespace == db.Warm ? "warm" : p.Tablespace == db.Cold ? "cold" : p.Tablespace)).ToList();
+            (p.Tablespace == db.Hot ? "hot" : p.Tablespace == db.Warm ? "warm" : p.Tablespace == db.Cold ? "cold" : p.Tablespace))
+            .ToList();
 }

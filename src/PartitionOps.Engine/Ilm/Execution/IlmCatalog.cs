@@ -81,6 +81,13 @@ public static class IlmCatalog
         if (dialect.Columns(t.Owner, t.Name) is { } columnQuery)
             columns = await connection.QueryAsync(provider, columnQuery, r => r.Get<string>("column_name")!, ct).ConfigureAwait(false);
 
+        List<string>? keys = null;
+        if (dialect.KeyColumns(t.Owner, t.Name) is { } keyQuery)
+        {
+            keys = await connection.QueryAsync(provider, keyQuery, r => r.Get<string>("column_name")!, ct).ConfigureAwait(false);
+            if (keys.Count == 0) keys = null;
+        }
+
         var layout = new PartitionLayout
         {
             Provider = dialect.ProviderName,
@@ -88,6 +95,7 @@ public static class IlmCatalog
             Table = t.Name,
             PartitionKey = t.Key,
             Columns = columns,
+            KeyColumns = keys,
             IsIntervalPartitioned = t.Interval,
             IsIndexOrganized = t.IndexOrganized,
             ServerMajorVersion = version,

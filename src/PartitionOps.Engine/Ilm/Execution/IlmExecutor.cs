@@ -197,7 +197,7 @@ internal sealed class IlmExecutor(
         var clock = Stopwatch.StartNew();
         string? error = null;
         ErrorKind? errorKind = null;
-        Dictionary<string, long>? copied = null;
+        ScriptRows? copied = null;
         try
         {
             copied = await RunScriptAsync(move, script, ct).ConfigureAwait(false);
@@ -208,15 +208,16 @@ internal sealed class IlmExecutor(
             error = $"{errorKind}: {e.Message}";
         }
         var status = error is null ? IlmStatus.Success : IlmStatus.Failed;
+        if (error is null && copied?.ChangesApplied is { } applied) error = CaptureNote(applied);
         await connection.ExecuteAsync(provider, dialect.InsertExecutionLog(controlSchema, new ExecutionLogEntry(
             layout.Schema, layout.Table, move.Partition, "MOVE", move.FromTablespace, move.ToTablespace, status, error,
             Seconds(clock.Elapsed),
             string.Join(";\n", statements.Select(s => s.Text)))), CancellationToken.None).ConfigureAwait(false);
-        long? rows = copied is null ? null : copied.Values.Sum();
+        long? rows = copied is null ? null : copied.Copied.Values.Sum();
         return new ActionOutcome(move, status, error, errorKind, clock.Elapsed, rows, rows, statements)
         {
             RowsMovedEstimate = move.RowEstimate,
-            RowsWritten = status == IlmStatus.Success ? rows : null,
+            RowsWritten = status == IlmStatus.Success ? copied?.Written : null,
         };
     }
 
@@ -227,7 +228,7 @@ internal sealed class IlmExecutor(
     /// whole, letting the waiting writers through, and run again after a pause, until <c>lockWait</c> has passed.
     /// Returns the rows each copy statement wrote, by source partition.
     /// </summary>
-    private async Task<Dictionary<string, long>> RunScriptAsync(IlmAction action, MergeScript script, CancellationToken ct)
+    private async Task<ScriptRows> RunScriptAsync(IlmAction action, MergeScript script, CancellationToken ct)
     {
         for (var i = 0; i < script.Checks.Count; i++)
         {
@@ -239,7 +240,8 @@ internal sealed class IlmExecutor(
         try
         {
             await SimpleAsync(action, "prepare", script.Prepare, ct).ConfigureAwait(false);
-            return await RetriedTransactionAsync(action, script, ct).ConfigureAwait(false);
+            if (script.CaptureSteps.Count > 0) return await CapturedAsync(action, script, ct).ConfigureAwait(false);
+            return new ScriptRows(await RetriedTransactionAsync(action, script, ct).ConfigureAwait(false), null);
         }
         catch when (script.Cleanup.Count > 0)
         {
@@ -249,6 +251,113 @@ internal sealed class IlmExecutor(
                 catch (Exception e) when (e is DbException or InvalidOperationException) { break; /* the next run drops it */ }
             }
             throw;
+        }
+    }
+
+    /// <summary>The rows each copy statement wrote, by source partition, and the captured changes applied (null: no capture).</summary>
+    private sealed record ScriptRows(Dictionary<string, long> Copied, long? ChangesApplied)
+    {
+        public long Written => Copied.Values.Sum() + (ChangesApplied ?? 0);
+    }
+
+    /// <summary>
+    /// A rebuild with change capture (<see cref="MergeScript.Capture"/>): the capture set up, each step committed on
+    /// its own under the short lock tries; the copy committed in its own transaction; the log caught up in batches, each
+    /// its own transaction; then the swap transaction, whose lock step is retried (the copy is never redone). Any failure
+    /// leaves the live partitions as they were: <see cref="MergeScript.Cleanup"/> then drops what the capture created.
+    /// </summary>
+    private async Task<ScriptRows> CapturedAsync(IlmAction action, MergeScript script, CancellationToken ct)
+    {
+        var index = 0;
+        foreach (var step in script.CaptureSteps)
+        {
+            var first = index;
+            await InTransactionAsync(action, commitPoint: false, tx =>
+                LockAsync(action, "capture", step, script.Retry, null, tx, Stopwatch.StartNew(), ct, first), ct)
+                .ConfigureAwait(false);
+            index += step.Count;
+        }
+
+        var copied = new Dictionary<string, long>(StringComparer.OrdinalIgnoreCase);
+        await InTransactionAsync(action, commitPoint: true, async tx =>
+        {
+            for (var i = 0; i < script.Merge.Count; i++)
+            {
+                var s = script.Merge[i];
+                await SendAsync(action, "merge", i, s, tx, ct,
+                    script.Copies.TryGetValue(s.Text, out var source) ? n => copied[source] = n : null).ConfigureAwait(false);
+            }
+        }, ct).ConfigureAwait(false);
+
+        long applied = 0;
+        async Task<long> CatchUpAsync()
+        {
+            long batch = 0;
+            await InTransactionAsync(action, commitPoint: true, async tx =>
+            {
+                for (var i = 0; i < script.CatchUp.Count; i++)
+                    await SendAsync(action, "catch-up", i, script.CatchUp[i], tx, ct,
+                        i == script.CatchUp.Count - 1 ? n => batch = n : null).ConfigureAwait(false);
+            }, ct).ConfigureAwait(false);
+            applied += batch;
+            return batch;
+        }
+        for (var round = 1; script.CatchUp.Count > 0; round++)
+            if (await CatchUpAsync().ConfigureAwait(false) < script.CatchUpThreshold || round >= script.MaxCatchUpRounds) break;
+
+        // The swap only is retried: a transaction whose lock tries found no opening within SwapAttempt is rolled back, one
+        // catch-up batch keeps the log (what the swap applies under its locks) short, and the swap is tried again, until
+        // MERGE_LOCK_TIMEOUT. The copy is never redone.
+        var started = Stopwatch.StartNew();
+        while (true)
+        {
+            long drained = 0; // counted once committed: a rolled-back swap leaves its entries in the log
+            try
+            {
+                await InTransactionAsync(action, commitPoint: true, async tx =>
+                {
+                    var budget = started.Elapsed + SwapAttempt < LockWait ? SwapAttempt : LockWait - started.Elapsed;
+                    await LockAsync(action, "swap-lock", script.SwapLock, script.Retry, null, tx, Stopwatch.StartNew(), ct,
+                        budget: budget).ConfigureAwait(false);
+                    for (var i = 0; i < script.Drain.Count; i++)
+                        await SendAsync(action, "drain", i, script.Drain[i], tx, ct,
+                            i == script.Drain.Count - 1 ? n => drained = n : null).ConfigureAwait(false);
+                    for (var i = 0; i < script.Swap.Count; i++)
+                        await SendAsync(action, "swap", i, script.Swap[i], tx, ct).ConfigureAwait(false);
+                }, ct).ConfigureAwait(false);
+                return new ScriptRows(copied, applied + drained);
+            }
+            catch (Exception e) when (provider.Errors.Classify(e) == ErrorKind.LockTimeout
+                                      && started.Elapsed + SwapAttempt / 4 < LockWait && script.CatchUp.Count > 0)
+            {
+                await CatchUpAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>How long one swap transaction of a captured rebuild keeps trying its locks before a catch-up batch runs.</summary>
+    private static readonly TimeSpan SwapAttempt = TimeSpan.FromSeconds(2);
+
+    /// <summary>Runs <paramref name="body"/> in a transaction of its own and commits it (a hook point before the commit).</summary>
+    private async Task InTransactionAsync(IlmAction action, bool commitPoint, Func<DbTransaction, Task> body, CancellationToken ct)
+    {
+        var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+        try
+        {
+            await body(transaction).ConfigureAwait(false);
+            if (hook != null && commitPoint)
+                await hook.BeforeAsync(new IlmStatementPoint(action, "commit", 0, new SqlStatement("COMMIT"), connection), ct)
+                    .ConfigureAwait(false);
+            await transaction.CommitAsync(ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            await SafeRollbackAsync(transaction).ConfigureAwait(false);
+            throw;
+        }
+        finally
+        {
+            await transaction.DisposeAsync().ConfigureAwait(false);
         }
     }
 
@@ -323,12 +432,13 @@ internal sealed class IlmExecutor(
     /// the action. A <paramref name="guard"/> is asked before each attempt; an answer makes the transaction yield.
     /// </summary>
     private async Task LockAsync(IlmAction action, string phase, IReadOnlyList<SqlStatement> locks, LockRetry? retry, SqlStatement? guard,
-        DbTransaction? transaction, Stopwatch started, CancellationToken ct)
+        DbTransaction? transaction, Stopwatch started, CancellationToken ct, int first = 0, TimeSpan? budget = null)
     {
         if (locks.Count == 0) return;
         if (retry is null)
         {
-            for (var i = 0; i < locks.Count; i++) await SendAsync(action, phase, i, locks[i], transaction, ct).ConfigureAwait(false);
+            for (var i = 0; i < locks.Count; i++)
+                await SendAsync(action, phase, first + i, locks[i], transaction, ct).ConfigureAwait(false);
             return;
         }
         var pause = TimeSpan.FromMilliseconds(50);
@@ -340,11 +450,13 @@ internal sealed class IlmExecutor(
             foreach (var b in retry.Begin) await connection.ExecuteAsync(provider, b, ct, transaction).ConfigureAwait(false);
             try
             {
-                for (var i = 0; i < locks.Count; i++) await SendAsync(action, phase, i, locks[i], transaction, ct).ConfigureAwait(false);
+                for (var i = 0; i < locks.Count; i++)
+                    await SendAsync(action, phase, first + i, locks[i], transaction, ct).ConfigureAwait(false);
                 await connection.ExecuteAsync(provider, retry.Done, ct, transaction).ConfigureAwait(false);
                 return;
             }
-            catch (Exception e) when (provider.Errors.Classify(e) == ErrorKind.LockTimeout && started.Elapsed + pause < LockWait)
+            catch (Exception e) when (provider.Errors.Classify(e) == ErrorKind.LockTimeout
+                                      && started.Elapsed + pause < (budget ?? LockWait))
             {
                 await connection.ExecuteAsync(provider, retry.Undo, ct, transaction).ConfigureAwait(false);
                 var jitter = TimeSpan.FromMilliseconds(Random.Shared.Next(0, (int)pause.TotalMilliseconds + 1));
@@ -368,6 +480,7 @@ internal sealed class IlmExecutor(
         public long? After { get; set; }
         public long? RowsMerged { get; set; }
         public long? Written { get; set; }
+        public long? ChangesApplied { get; set; }
         public bool Started { get; set; }
     }
 
@@ -388,10 +501,12 @@ internal sealed class IlmExecutor(
             if (script.Copies.Count > 0)
             {
                 // Rows counted by the copies themselves (the INSERTs' row counts), never estimated.
-                counts.PerSource = await RunScriptAsync(merge, script, ct).ConfigureAwait(false);
+                var rows = await RunScriptAsync(merge, script, ct).ConfigureAwait(false);
+                counts.PerSource = rows.Copied;
                 counts.RowsMerged = merged.Sum(source => counts.PerSource.GetValueOrDefault(source));
-                counts.Written = counts.PerSource.Values.Sum();
-                if (merge.Sources.All(counts.PerSource.ContainsKey)) counts.Before = counts.After = counts.Written;
+                counts.Written = rows.Written;
+                counts.ChangesApplied = rows.ChangesApplied;
+                if (merge.Sources.All(counts.PerSource.ContainsKey)) counts.Before = counts.After = counts.PerSource.Values.Sum();
             }
             else
             {
@@ -424,6 +539,7 @@ internal sealed class IlmExecutor(
         var note = counts.After == counts.Before
             ? null
             : $"row count {counts.Before} before the merge, {counts.After} after (concurrent DML?)";
+        if (counts.ChangesApplied is { } applied) note = note is null ? CaptureNote(applied) : $"{note}; {CaptureNote(applied)}";
         await CompleteAsync(merge, IlmStatus.Success, note, clock.Elapsed, counts.PerSource).ConfigureAwait(false);
         return new ActionOutcome(merge, IlmStatus.Success, note, null, clock.Elapsed, counts.Before, counts.After, statements)
         {
@@ -496,6 +612,10 @@ internal sealed class IlmExecutor(
         try { await transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false); }
         catch (Exception e) when (e is DbException or InvalidOperationException) { /* connection already broken: the server rolls back */ }
     }
+
+    /// <summary>The note of a rebuild with change capture: rows_merged stays the copied rows, this says what came on top.</summary>
+    internal static string CaptureNote(long applied) =>
+        $"change capture: {applied} change(s) written to the partitions during the copy were applied after it";
 
     internal static decimal Seconds(TimeSpan t) => Math.Round((decimal)t.TotalSeconds, 3);
 }

@@ -51,6 +51,13 @@ public sealed record PartitionLayout
     /// <summary>Columns copied by a PostgreSQL merge (INSERT .. SELECT); empty on Oracle.</summary>
     public IReadOnlyList<string> Columns { get; init; } = [];
 
+    /// <summary>
+    /// PostgreSQL: the columns of the partitioned table's primary key (else of a unique index on NOT NULL columns), read
+    /// from the catalog; null when it has none (or the layout came from a file without them). With them, a rebuild
+    /// captures concurrent changes instead of holding writers back for its copy.
+    /// </summary>
+    public IReadOnlyList<string>? KeyColumns { get; init; }
+
     /// <summary>Oracle INTERVAL partitioning: multi-partition merges are not allowed, merges go pairwise.</summary>
     public bool IsIntervalPartitioned { get; init; }
 

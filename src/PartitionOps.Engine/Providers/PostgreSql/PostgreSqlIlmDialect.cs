@@ -237,6 +237,8 @@ public sealed partial class PostgreSqlIlmDialect : IIlmDialect
     /// the CHECK constraint already valid and skips its scan, and the indexes created by LIKE ... INCLUDING INDEXES
     /// match the parent's, so ATTACH attaches them instead of building them (same page, ATTACH PARTITION).
     /// No relation changes tablespace: a new one is created in it, and a rollback (or a crash) discards it whole.
+    /// That is the method for a table without a key; with one (<see cref="PartitionLayout.KeyColumns"/>, from the catalog)
+    /// the copy takes no SHARE lock and the changes written meanwhile are captured instead (<see cref="Captured"/>).
     /// </summary>
     private MergeScript Rebuild(PartitionLayout table, IReadOnlyList<string> sources, string target, DateTime? lower, DateTime? upper,
         string tablespace)
@@ -247,6 +249,13 @@ public sealed partial class PostgreSqlIlmDialect : IIlmDialect
             throw new InvalidRequestException(nameof(IlmTableRequest.Table), target,
                 $"is too long a partition name for the rebuild table {newName} (PostgreSQL names hold 63 bytes)");
         var rebuilt = Table(table.Schema, newName);
+        if (table.KeyColumns is { Count: > 0 })
+        {
+            foreach (var suffix in new[] { LogSuffix, CaptureSuffix })
+                if (System.Text.Encoding.UTF8.GetByteCount(target + suffix) > 63)
+                    throw new InvalidRequestException(nameof(IlmTableRequest.Table), target,
+                        $"is too long a partition name for the change capture's {target + suffix} (PostgreSQL names hold 63 bytes)");
+        }
         var head = Partition(table, sources[0]);
         var columns = string.Join(", ", table.Columns.Select(Q));
         var sourceList = string.Join(", ", sources.Select(s => Partition(table, s)));
@@ -278,6 +287,9 @@ public sealed partial class PostgreSqlIlmDialect : IIlmDialect
         swap.Add(new($"ALTER TABLE {rebuilt} DROP CONSTRAINT {Q(BoundConstraint)}"));
         swap.Add(new($"COMMENT ON TABLE {rebuilt} IS NULL"));
         swap.Add(new($"ALTER TABLE {rebuilt} RENAME TO {Q(target)}"));
+
+        if (table.KeyColumns is { Count: > 0 } keys)
+            return Captured(table, sources, target, keys, merge, swap, copies);
 
         return new MergeScript([], [new($"LOCK TABLE {sourceList} IN SHARE MODE")], merge)
         {
@@ -395,27 +407,45 @@ public sealed partial class PostgreSqlIlmDialect : IIlmDialect
         };
     }
 
+    /// <summary>
+    /// What failed runs left, in the order it is dropped: capture functions first (CASCADE drops their triggers: a trigger
+    /// whose log table were gone would fail the application's writes), then log tables, rebuild tables, constraints.
+    /// </summary>
     public SqlStatement? Leftovers(string owner, string table) => SqlStatement.Of("""
-        SELECT 'table' AS leftover_kind, c.relname AS leftover_name
-        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = @schema AND c.relkind = 'r' AND NOT c.relispartition
-          AND obj_description(c.oid, 'pg_class') = @marker
-        UNION ALL
-        SELECT 'constraint', c.relname
-        FROM pg_constraint k
-        JOIN pg_class c ON c.oid = k.conrelid
-        JOIN pg_inherits i ON i.inhrelid = c.oid
-        JOIN pg_class p ON p.oid = i.inhparent
-        JOIN pg_namespace n ON n.oid = p.relnamespace
-        WHERE n.nspname = @schema AND p.relname = @table_name AND k.conname = @constraint_name
-        ORDER BY 1, 2
-        """, P("schema", owner), P("table_name", table), P("marker", RebuildMarker(owner, table)), P("constraint_name", BoundConstraint));
+        SELECT leftover_kind, leftover_name FROM (
+            SELECT 1 AS rank, 'function' AS leftover_kind, p.proname::text AS leftover_name
+            FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+            WHERE n.nspname = @schema AND obj_description(p.oid, 'pg_proc') = @capture_marker
+            UNION ALL
+            SELECT 2, 'log table', c.relname::text
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = @schema AND c.relkind = 'r' AND NOT c.relispartition
+              AND obj_description(c.oid, 'pg_class') = @log_marker
+            UNION ALL
+            SELECT 3, 'table', c.relname::text
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = @schema AND c.relkind = 'r' AND NOT c.relispartition
+              AND obj_description(c.oid, 'pg_class') = @marker
+            UNION ALL
+            SELECT 4, 'constraint', c.relname::text
+            FROM pg_constraint k
+            JOIN pg_class c ON c.oid = k.conrelid
+            JOIN pg_inherits i ON i.inhrelid = c.oid
+            JOIN pg_class p ON p.oid = i.inhparent
+            JOIN pg_namespace n ON n.oid = p.relnamespace
+            WHERE n.nspname = @schema AND p.relname = @table_name AND k.conname = @constraint_name
+        ) found
+        ORDER BY rank, leftover_name
+        """, P("schema", owner), P("table_name", table), P("marker", RebuildMarker(owner, table)),
+        P("log_marker", LogMarker(owner, table)), P("capture_marker", CaptureMarker(owner, table)),
+        P("constraint_name", BoundConstraint));
 
     public SqlStatement DropLeftover(string owner, string table, string kind, string name) => kind switch
     {
-        "table" => new($"DROP TABLE IF EXISTS {Table(owner, name)}"),
+        "function" => Tried($"DROP FUNCTION IF EXISTS {Table(owner, name)}() CASCADE"),
+        "log table" or "table" => new($"DROP TABLE IF EXISTS {Table(owner, name)}"),
         "constraint" => new($"ALTER TABLE {Table(owner, name)} DROP CONSTRAINT IF EXISTS {Q(BoundConstraint)}"),
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "a leftover is a table or a constraint"),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "a leftover is a function, a table or a constraint"),
     };
 
     public IReadOnlyList<SqlStatement> Rename(PartitionLayout table, RenameAction rename) =>
