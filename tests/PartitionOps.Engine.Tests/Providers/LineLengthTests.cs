@@ -43,18 +43,6 @@ public sealed partial class LineLengthTests
             "a module manifest is a data file: no + to join strings, and a line break would go into the Gallery description"),
     ];
 
-    /// <summary>
-    /// Being edited on another branch, wrapped at merge: these paths are left alone here so that the merge does not
-    /// conflict. Remove each entry when its branch is merged and its lines are wrapped.
-    /// </summary>
-    private static readonly string[] ExcludedPrefixes =
-    [
-        "tests/PartitionOps.IntegrationTests/Ilm/", // being edited on another branch, wrapped at merge
-        "tests/PartitionOps.Benchmarks/", // being edited on another branch, wrapped at merge
-        "tests/PartitionOps.Engine.Tests/Ilm/PostgreSqlIlmDialectTests.cs", // being edited on another branch, wrapped at merge
-        "src/PartitionOps.Engine/Providers/PostgreSql/PostgreSqlIlmDialect", // being edited on another branch, wrapped at merge
-        "src/PartitionOps.Engine/Ilm/", // being edited on another branch, wrapped at merge
-    ];
 
     /// <summary>A line that is only a URL (in a comment or not) cannot be wrapped without breaking the link.</summary>
     [GeneratedRegex(@"^\s*(//+|#|\*)?\s*[(<]?https?://\S+?[)>]?[,.;]?\s*$")]
@@ -68,8 +56,6 @@ public sealed partial class LineLengthTests
         var found = new List<string>();
         foreach (var file in files)
         {
-            if (ExcludedPrefixes.Any(p => file.StartsWith(p, StringComparison.Ordinal)))
-                continue;
             var goldenSql = GoldenRawSql.ContainsKey(file);
             var inRaw = false;
             var number = 0;

@@ -47,6 +47,19 @@ internal sealed class FaultHook(int at, Func<IlmStatementPoint, int, Task> fault
 /// <summary>The checks every fault test ends with, written in our own SQL (not through the engine under test).</summary>
 internal static class IlmInvariants
 {
+    /// <summary>A statement's first 70 characters, for a test's failure context.</summary>
+    public static string Short(string text) => text.Length <= 70 ? text : text[..70] + "...";
+
+    /// <summary>Each partition's name and bounds, in bound order.</summary>
+    public static List<string> Bounds(PartitionLayout layout) =>
+        layout.InBoundOrder().Select(p => $"{p.Name} [{p.LowerBound:yyyy-MM-dd}, {p.UpperBound:yyyy-MM-dd})").ToList();
+
+    /// <summary>Names, bounds and tiers (tablespace names carry a per-database suffix): what a converged run must show.</summary>
+    public static List<string> Shape(IlmTestDatabase db, PartitionLayout layout) =>
+        layout.InBoundOrder().Select(p => $"{p.Name} [{p.LowerBound:yyyy-MM-dd}, {p.UpperBound:yyyy-MM-dd}) " +
+            (p.Tablespace == db.Hot ? "hot" : p.Tablespace == db.Warm ? "warm" : p.Tablespace == db.Cold ? "cold" : p.Tablespace))
+            .ToList();
+
     /// <summary>rows and sum(amount) per month of data.</summary>
     public static async Task<SortedDictionary<string, (long Rows, decimal Sum)>> MonthsAsync(IlmTestDatabase db)
     {

@@ -87,7 +87,7 @@ public sealed class PostgreSqlIlmFaultInjectionTests(PostgresFixture postgres, I
         var clean = await new IlmService(hook: recorder).RunAsync(Request(reference, method));
         Assert.All(clean.Outcomes, o => Assert.Equal(IlmStatus.Success, o.Status));
         Assert.Contains(clean.Outcomes, o => operation == "merge" ? o.Action is MergeAction : o.Action is MoveAction);
-        var converged = Shape(reference, await IlmInvariants.LayoutAsync(reference));
+        var converged = IlmInvariants.Shape(reference, await IlmInvariants.LayoutAsync(reference));
         output.WriteLine($"{recorder.Points.Count} statement points: " +
             string.Join(", ", recorder.Points.Select(p => $"{p.Phase}[{p.Index}]")));
 
@@ -115,12 +115,12 @@ public sealed class PostgreSqlIlmFaultInjectionTests(PostgresFixture postgres, I
 
             var point = hook.FiredAt ?? throw new InvalidOperationException($"point {at} was never reached");
             var context = $"{operation}/{method}/{(keyed ? "keyed" : "no key")}/{fault} before {point.Phase}[{point.Index}] " +
-                Short(point.Statement.Text);
+                IlmInvariants.Short(point.Statement.Text);
             await IlmInvariants.AssertIntactAsync(db, months, coverage, context);
 
             // Nothing took effect: every partition keeps its bounds (an in_place tablespace change may have committed on its own).
             var after = await IlmInvariants.LayoutAsync(db);
-            Assert.True(Bounds(before).SequenceEqual(Bounds(after)),
+            Assert.True(IlmInvariants.Bounds(before).SequenceEqual(IlmInvariants.Bounds(after)),
                 $"{context}: partition bounds changed although the action failed");
             // The audit says what happened: no SUCCESS for the failed action; FAILED when the runner lived to write it.
             var audit = await IlmInvariants.AuditAsync(db);
@@ -146,7 +146,7 @@ public sealed class PostgreSqlIlmFaultInjectionTests(PostgresFixture postgres, I
                 o => Assert.True(o.Status == IlmStatus.Success, $"{context}: next run: {o.Action.Describe()} {o.Error}"));
             await IlmInvariants.AssertIntactAsync(db, months, coverage, context + " (next run)");
             await IlmInvariants.AssertNoLeftoversAsync(db, context + " (next run)");
-            Assert.Equal(converged, Shape(db, await IlmInvariants.LayoutAsync(db)));
+            Assert.Equal(converged, IlmInvariants.Shape(db, await IlmInvariants.LayoutAsync(db)));
             var finalAudit = await IlmInvariants.AuditAsync(db);
             Assert.DoesNotContain(finalAudit, a => a.Status == IlmStatus.InProgress);
             foreach (var source in finalAudit.Select(a => a.Source).Distinct())
@@ -158,15 +158,4 @@ public sealed class PostgreSqlIlmFaultInjectionTests(PostgresFixture postgres, I
             Assert.False(again.Plan.HasWork, $"{context}: still work after the next run");
         }
     }
-
-    private static string Short(string text) => text.Length <= 70 ? text : text[..70] + "...";
-
-    private static List<string> Bounds(Engine.Ilm.Model.PartitionLayout layout) =>
-        layout.InBoundOrder().Select(p => $"{p.Name} [{p.LowerBound:yyyy-MM-dd}, {p.UpperBound:yyyy-MM-dd})").ToList();
-
-    /// <summary>Names, bounds and tiers (tablespace names carry a per-database suffix).</summary>
-    private static List<string> Shape(IlmTestDatabase db, Engine.Ilm.Model.PartitionLayout layout) =>
-        layout.InBoundOrder().Select(p => $"{p.Name} [{p.LowerBound:yyyy-MM-dd}, {p.UpperBound:yyyy-MM-dd}) " +
-            (p.Tablespace == db.Hot ? "hot" : p.Tablespace == db.Warm ? "warm" : p.Tablespace == db.Cold ? "cold" : p.Tablespace))
-            .ToList();
 }

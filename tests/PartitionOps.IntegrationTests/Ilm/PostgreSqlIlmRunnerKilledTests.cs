@@ -15,9 +15,9 @@ namespace PartitionOps.IntegrationTests.Ilm;
 /// operator's kill -9, an OOM kill or a stopped Azure Automation job brings. The runner is a process of its own
 /// (tests/PartitionOps.IlmKillRunner) that waits, alive and holding what the run holds, before the chosen statement;
 /// the kill lands there, deterministically. After each kill: every row in place, bounds unchanged, every index valid
-/// and readable (amcheck), no SUCCESS that did not happen; then the next run reconciles, leaves nothing of ours behind
-/// and converges to the layout of a run that was never killed. With a primary key and without (the rebuild's paths
-/// differ on that).
+/// and readable (amcheck), no SUCCESS that did not happen, the application's writes working; then the next run
+/// reconciles, leaves nothing of ours behind and converges to the layout of a run that was never killed. With a primary
+/// key (the rebuild captures changes with a trigger) and without (it holds SHARE locks for the copy).
 /// </summary>
 [Collection(PostgresCollection.Name)]
 public sealed class PostgreSqlIlmRunnerKilledTests(PostgresFixture postgres, ITestOutputHelper output)
@@ -36,7 +36,7 @@ public sealed class PostgreSqlIlmRunnerKilledTests(PostgresFixture postgres, ITe
         var recorder = new RecordingHook();
         var clean = await new IlmService(hook: recorder).RunAsync(Request(reference));
         Assert.All(clean.Outcomes, o => Assert.Equal(IlmStatus.Success, o.Status));
-        var converged = Shape(reference, await IlmInvariants.LayoutAsync(reference));
+        var converged = IlmInvariants.Shape(reference, await IlmInvariants.LayoutAsync(reference));
         output.WriteLine($"{recorder.Points.Count} statement points: " +
                          string.Join(", ", recorder.Points.Select(p => $"{p.Phase}[{p.Index}]")));
 
@@ -48,26 +48,33 @@ public sealed class PostgreSqlIlmRunnerKilledTests(PostgresFixture postgres, ITe
             var coverage = IlmInvariants.Coverage(before.InBoundOrder());
             var point = recorder.Points[at];
             var context = $"{operation} (primary key: {primaryKey}) killed before {point.Phase}[{point.Index}] " +
-                          Short(point.Statement.Text);
+                          IlmInvariants.Short(point.Statement.Text);
 
             await KillRunnerBeforeAsync(db, at, context);
 
             await IlmInvariants.AssertIntactAsync(db, months, coverage, context);
-            Assert.True(Bounds(before).SequenceEqual(Bounds(await IlmInvariants.LayoutAsync(db))),
+            Assert.True(IlmInvariants.Bounds(before).SequenceEqual(IlmInvariants.Bounds(await IlmInvariants.LayoutAsync(db))),
                 $"{context}: partition bounds changed although the runner died before its swap committed");
             Assert.DoesNotContain(await IlmInvariants.AuditAsync(db), a => a.Status == IlmStatus.Success);
             Assert.DoesNotContain(await IlmInvariants.MoveLogAsync(db), m => m.Status == IlmStatus.Success);
+
+            // Whatever the killed run left (a capture trigger, a log table), the application's writes go on working.
+            var (month, day) = operation == "merge" ? ("2023-11", "2023-11-15") : ("2019-06", "2019-06-15");
+            await db.ExecuteAsync($"INSERT INTO public.sales (id, sale_date, amount) VALUES (90000001, '{day}', 1)");
+            months[month] = (months[month].Rows + 1, months[month].Sum + 1);
 
             var next = await new IlmService().RunAsync(Request(db));
             Assert.All(next.Outcomes, o => Assert.True(o.Status == IlmStatus.Success,
                 $"{context}: next run: {o.Action.Describe()} {o.Error}"));
             await IlmInvariants.AssertIntactAsync(db, months, coverage, context + " (next run)");
             await IlmInvariants.AssertNoLeftoversAsync(db, context + " (next run)");
-            Assert.Equal(converged, Shape(db, await IlmInvariants.LayoutAsync(db)));
+            Assert.Equal(converged, IlmInvariants.Shape(db, await IlmInvariants.LayoutAsync(db)));
             var audit = await IlmInvariants.AuditAsync(db);
             Assert.DoesNotContain(audit, a => a.Status == IlmStatus.InProgress);
             foreach (var source in audit.Select(a => a.Source).Distinct())
                 Assert.Equal(IlmStatus.Success, audit.Last(a => a.Source == source).Status);
+            // Each point has its own database: idle pooled sessions to the old ones would use up max_connections.
+            NpgsqlConnection.ClearAllPools();
         }
     }
 
@@ -163,14 +170,4 @@ public sealed class PostgreSqlIlmRunnerKilledTests(PostgresFixture postgres, ITe
         Assert.True(File.Exists(path), $"{path} is missing: build the solution first");
         return path;
     }
-
-    private static string Short(string text) => text.Length <= 70 ? text : text[..70] + "...";
-
-    private static List<string> Bounds(Engine.Ilm.Model.PartitionLayout layout) =>
-        layout.InBoundOrder().Select(p => $"{p.Name} [{p.LowerBound:yyyy-MM-dd}, {p.UpperBound:yyyy-MM-dd})").ToList();
-
-    /// <summary>Names, bounds and tiers (tablespace names carry a per-database suffix).</summary>
-    private static List<string> Shape(IlmTestDatabase db, Engine.Ilm.Model.PartitionLayout layout) =>
-        layout.InBoundOrder().Select(p => $"{p.Name} [{p.LowerBound:yyyy-MM-dd}, {p.UpperBound:yyyy-MM-dd}) " +
-            (p.Tablespace == db.Hot ? "hot" : p.Tablespace == db.Warm ? "warm" : p.Tablespace == db.Cold ? "cold" : "other")).ToList();
 }

@@ -63,10 +63,11 @@ public sealed partial class PostgreSqlIlmDialect
 
     /// <summary>
     /// The rebuild with change capture. (1) Capture setup, each step committed on its own: the log table, the trigger
-    /// function (each with the comment marking it as ours, in the same transaction) and, on each source, a row trigger logging to_jsonb(OLD) / to_jsonb(NEW) and a TRUNCATE trigger that
-    /// raises (a TRUNCATE is not a row change: it would never reach the copy). CREATE TRIGGER takes SHARE ROW EXCLUSIVE on
-    /// that partition only (https://www.postgresql.org/docs/15/explicit-locking.html, table-level locks: "Acquired by
-    /// CREATE TRIGGER"), tried with the short lock timeout: readers never queue, writers wait at most one attempt.
+    /// function (each with the comment marking it as ours, in the same transaction) and, on each source, a row trigger
+    /// logging to_jsonb(OLD) / to_jsonb(NEW) and a TRUNCATE trigger that raises (a TRUNCATE is not a row change: it
+    /// would never reach the copy). CREATE TRIGGER takes SHARE ROW EXCLUSIVE on that partition only
+    /// (https://www.postgresql.org/docs/15/explicit-locking.html, table-level locks: "Acquired by CREATE TRIGGER"), tried
+    /// with the short lock timeout: readers never queue, writers wait at most one attempt.
     /// (2) The copy in one REPEATABLE READ transaction (one snapshot): the log entries visible in it are changes the copy
     /// already holds and are deleted; no lock on the sources beyond reading. (3) Catch-up: the log applied in batches,
     /// each its own REPEATABLE READ transaction. (4) The swap: the usual lock tries, then the rest of the log (no writer
