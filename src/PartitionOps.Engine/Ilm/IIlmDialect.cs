@@ -205,6 +205,12 @@ public interface IIlmDialect
     /// </summary>
     SqlStatement? Leftovers(string owner, string table) => null;
 
+    /// <summary>
+    /// Single value, true when a session holds the table's run lock (<see cref="TryLockTable"/>), i.e. a run of ours is working
+    /// on the table now, read without taking it; null when the engine cannot tell.
+    /// </summary>
+    SqlStatement? TableLockHeld(string owner, string table) => null;
+
     /// <summary>The statement that drops one leftover found by <see cref="Leftovers"/>.</summary>
     SqlStatement DropLeftover(string owner, string table, string kind, string name) =>
         throw new NotSupportedException($"{ProviderName} leaves no {kind} behind");

@@ -203,6 +203,8 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
         await using var connection = await request.Target.OpenAsync(ct).ConfigureAwait(false);
         IlmSummary? summary = null;
         IndexVerification? indexes = null;
+        IReadOnlyList<IlmLeftover> leftovers = [];
+        var runInProgress = false;
         if (request.Table != null)
         {
             var layout = await IlmCatalog.ReadAsync(connection, provider, names.Schema, names.Table, ct).ConfigureAwait(false);
@@ -210,10 +212,14 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
             if (request.VerifyIndexes)
                 indexes = await IndexVerifier.VerifyAsync(connection, provider, names.Dialect.IndexChecks, names.Dialect.ProviderName,
                     layout.Schema, layout.Table, ct).ConfigureAwait(false);
+            leftovers = await FindLeftoversAsync(connection, provider, names.Dialect, layout, ct).ConfigureAwait(false);
+            if (leftovers.Count > 0 && names.Dialect.TableLockHeld(layout.Schema, layout.Table) is { } held)
+                runInProgress = await connection.ScalarAsync<bool>(provider, held, ct).ConfigureAwait(false);
         }
         var table = request.Table is null ? null : names.Table;
         if (!await ControlTableExistsAsync(connection, provider, names, MergesTable, ct).ConfigureAwait(false))
-            return IlmHealth.Evaluate(table, new MergeStatistics(0, 0, 0, null, null), 0, summary, request.Thresholds, indexes);
+            return IlmHealth.Evaluate(table, new MergeStatistics(0, 0, 0, null, null), 0, summary, request.Thresholds, indexes,
+                leftovers, runInProgress);
         var stats = (await connection.QueryAsync(provider,
             names.Dialect.MergeStatistics(names.ControlSchema, table, request.Thresholds.WindowDays), r =>
             new MergeStatistics(
@@ -224,7 +230,7 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
                 r.Get<decimal?>("max_seconds")), ct).ConfigureAwait(false)).Single();
         var stale = await connection.ScalarAsync<long>(provider,
             names.Dialect.StaleFailedMerges(names.ControlSchema, table, request.Thresholds.FailedNotRetriedDays), ct).ConfigureAwait(false);
-        return IlmHealth.Evaluate(table, stats, stale, summary, request.Thresholds, indexes);
+        return IlmHealth.Evaluate(table, stats, stale, summary, request.Thresholds, indexes, leftovers, runInProgress);
     }
 
 
@@ -459,13 +465,21 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
     private static async Task<IReadOnlyList<string>> DropLeftoversAsync(DbConnection connection, IDatabaseProvider provider,
         IIlmDialect dialect, PartitionLayout layout, CancellationToken ct)
     {
+        var found = await FindLeftoversAsync(connection, provider, dialect, layout, ct).ConfigureAwait(false);
+        foreach (var leftover in found)
+            await connection.ExecuteAsync(provider, leftover.Drop, ct).ConfigureAwait(false);
+        return found.Select(f => f.Kind == "constraint" ? $"temporary {f.Kind} on {f.Name}" : $"{f.Kind} {f.Name}").ToList();
+    }
+
+    /// <summary>Objects of ours on the table, in the order they are dropped, each with the statement that drops it.</summary>
+    private static async Task<IReadOnlyList<IlmLeftover>> FindLeftoversAsync(DbConnection connection, IDatabaseProvider provider,
+        IIlmDialect dialect, PartitionLayout layout, CancellationToken ct)
+    {
         if (dialect.Leftovers(layout.Schema, layout.Table) is not { } query) return [];
         var found = await connection.QueryAsync(provider, query,
             r => (Kind: r.Get<string>("leftover_kind")!, Name: r.Get<string>("leftover_name")!), ct).ConfigureAwait(false);
-        foreach (var (kind, name) in found)
-            await connection.ExecuteAsync(provider, dialect.DropLeftover(layout.Schema, layout.Table, kind, name), ct)
-                .ConfigureAwait(false);
-        return found.Select(f => f.Kind == "constraint" ? $"temporary {f.Kind} on {f.Name}" : $"{f.Kind} {f.Name}").ToList();
+        return found.Select(f => new IlmLeftover(f.Kind, f.Name, dialect.DropLeftover(layout.Schema, layout.Table, f.Kind, f.Name)))
+            .ToList();
     }
 
     private static async Task<IReadOnlyList<ReconcileDecision>> ReconcileAsync(

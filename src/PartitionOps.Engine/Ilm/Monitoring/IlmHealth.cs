@@ -101,6 +101,16 @@ public sealed record IlmHealthReport(
     /// <summary>With --verify-indexes: every index looked at (ok, damaged, invalid, not verified), each problem's fix; else null.</summary>
     public IndexVerification? Indexes { get; init; }
 
+    /// <summary>
+    /// Objects of ours on the table (a change capture function with its triggers, a change log, a rebuild table, a temporary
+    /// constraint): a failed run's leftovers, or a running one's work when <see cref="RunInProgress"/>. Empty when none, or when
+    /// no table was named.
+    /// </summary>
+    public IReadOnlyList<IlmLeftover> Leftovers { get; init; } = [];
+
+    /// <summary>A run of ours holds the table's run lock now (its objects are in use, not left behind).</summary>
+    public bool RunInProgress { get; init; }
+
     public IEnumerable<IlmCheck> Alerts => Checks.Where(c => c.Kind == "alert" && !c.Passed);
     public IEnumerable<IlmCheck> MissedCriteria => Checks.Where(c => c.Kind == "criterion" && !c.Passed);
 }
@@ -109,7 +119,8 @@ public static class IlmHealth
 {
     /// <summary>Pure evaluation; <paramref name="summary"/> is null when no table was named (no partition counts).</summary>
     public static IlmHealthReport Evaluate(string? table, MergeStatistics stats, long failedNotRetried, IlmSummary? summary,
-        IlmHealthThresholds? thresholds = null, IndexVerification? indexes = null)
+        IlmHealthThresholds? thresholds = null, IndexVerification? indexes = null, IReadOnlyList<IlmLeftover>? leftovers = null,
+        bool runInProgress = false)
     {
         var t = thresholds ?? new IlmHealthThresholds();
         t.Validate();
@@ -141,10 +152,14 @@ public static class IlmHealth
             " seconds per successful merge on average", strict: false));
 
         if (indexes != null) checks.AddRange(IndexChecks(indexes));
+        leftovers ??= [];
+        if (table != null) checks.AddRange(LeftoverChecks(leftovers, runInProgress));
 
         return new IlmHealthReport(table, checks.All(c => c.Passed), checks, stats, failedNotRetried, warmMonthly, warmTotal, t)
         {
             Indexes = indexes,
+            Leftovers = leftovers,
+            RunInProgress = runInProgress,
         };
     }
 
@@ -165,6 +180,41 @@ public static class IlmHealth
                 $"{f.Index} (partition {f.Partition}) {f.Problem}" + (f.Fix is { } fix ? $". Fix: {fix}" : ""));
         yield return new IlmCheck("damaged indexes", "alert", problems.Count == 0, problems.Count, 0,
             $"{problems.Count} of {indexes.Findings.Count} B-tree indexes of the partitions have a problem (wanted at most 0)");
+    }
+
+    /// <summary>
+    /// What a failed run left costs the application until the next run drops it: a capture trigger logs every write into
+    /// the partitions it was merging and refuses their TRUNCATE. One alert per object, with the statement that drops it now;
+    /// none while a run holds the table (its objects are in use: dropping them would fail that run).
+    /// </summary>
+    private static IEnumerable<IlmCheck> LeftoverChecks(IReadOnlyList<IlmLeftover> leftovers, bool runInProgress)
+    {
+        if (runInProgress)
+        {
+            yield return new IlmCheck("objects left by failed runs", "alert", true, null, 0,
+                $"a run is working on the table now: its {leftovers.Count} object(s) of ours are in use, not left behind");
+            yield break;
+        }
+        foreach (var l in leftovers)
+            yield return new IlmCheck($"left behind: {l.Kind} {l.Name}", "alert", false, null, 0,
+                $"{l.Kind} {l.Name} was left by a failed run" +
+                (l.Kind == "function" ? " (its triggers log every write into the partitions it was merging and refuse TRUNCATE)" : "") +
+                $"; the next run drops it first. Fix now: {FixText(l.Drop)}");
+        yield return new IlmCheck("objects left by failed runs", "alert", leftovers.Count == 0, leftovers.Count, 0,
+            $"{leftovers.Count} object(s) of ours left by failed runs (wanted at most 0)");
+    }
+
+    /// <summary>
+    /// The statement a DBA runs: a drop tried under short lock timeouts is a DO block around one DDL statement; that
+    /// statement is shown (run by hand, it waits for its lock like any DDL).
+    /// </summary>
+    private static string FixText(Providers.SqlStatement drop)
+    {
+        var text = drop.Text.Trim();
+        if (!text.Contains('\n', StringComparison.Ordinal)) return text;
+        var ddl = text.Split('\n').Select(line => line.Trim())
+            .FirstOrDefault(line => line.StartsWith("DROP ", StringComparison.Ordinal) || line.StartsWith("ALTER ", StringComparison.Ordinal));
+        return ddl is null ? text : ddl.TrimEnd(';') + ";";
     }
 
     /// <summary>

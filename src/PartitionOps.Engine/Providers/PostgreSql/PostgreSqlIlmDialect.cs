@@ -458,6 +458,18 @@ public sealed partial class PostgreSqlIlmDialect : IIlmDialect
     public SqlStatement? UnlockTable(string owner, string table) =>
         SqlStatement.Of("SELECT pg_advisory_unlock(hashtext(@lock_name))", P("lock_name", $"partitionops.ilm:{owner}.{table}"));
 
+    // "A bigint key is displayed with its high-order half in the classid column, its low-order half in the objid column,
+    // and objsubid equal to 1" (https://www.postgresql.org/docs/15/view-pg-locks.html). Read from pg_locks, not tried:
+    // a health check must never hold the lock a starting run needs.
+    public SqlStatement? TableLockHeld(string owner, string table) => SqlStatement.Of("""
+        SELECT EXISTS (
+            SELECT 1 FROM pg_locks
+            WHERE locktype = 'advisory' AND granted AND objsubid = 1
+              AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+              AND classid = ((hashtext(@lock_name)::bigint >> 32) & 4294967295)::oid
+              AND objid = (hashtext(@lock_name)::bigint & 4294967295)::oid)
+        """, P("lock_name", $"partitionops.ilm:{owner}.{table}"));
+
     public SqlStatement CountRows(PartitionLayout table, string partition) => new($"SELECT count(*) FROM {Partition(table, partition)}");
 
     // ---- control tables ----
