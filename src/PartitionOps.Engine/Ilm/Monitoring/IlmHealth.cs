@@ -213,7 +213,8 @@ public static class IlmHealth
         var text = drop.Text.Trim();
         if (!text.Contains('\n', StringComparison.Ordinal)) return text;
         var ddl = text.Split('\n').Select(line => line.Trim())
-            .FirstOrDefault(line => line.StartsWith("DROP ", StringComparison.Ordinal) || line.StartsWith("ALTER ", StringComparison.Ordinal));
+            .FirstOrDefault(line =>
+                line.StartsWith("DROP ", StringComparison.Ordinal) || line.StartsWith("ALTER ", StringComparison.Ordinal));
         return ddl is null ? text : ddl.TrimEnd(';') + ";";
     }
 
