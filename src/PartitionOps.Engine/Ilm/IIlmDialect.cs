@@ -82,8 +82,11 @@ public sealed record MergeScript(
 /// </summary>
 public sealed record LockRetry(IReadOnlyList<SqlStatement> Begin, SqlStatement Undo, SqlStatement Done, TimeSpan AttemptTimeout);
 
-/// <summary>An object a failed run of ours left behind (a rebuild table, a temporary constraint), and how to drop it.</summary>
-public sealed record IlmLeftover(string Kind, string Name, SqlStatement Drop);
+/// <summary>
+/// An object a failed run of ours left behind (a rebuild table, a temporary constraint), and how to drop it: <see cref="Drop"/>
+/// as a run sends it, <see cref="ByHand"/> as a DBA would type it (the same DDL without the run's lock tries).
+/// </summary>
+public sealed record IlmLeftover(string Kind, string Name, SqlStatement Drop, string ByHand);
 
 /// <summary>A partition's range as read from the catalog: null lower = first/MINVALUE, null upper = MAXVALUE.</summary>
 public sealed record PartitionBound(DateTime? Lower, DateTime? Upper);
@@ -214,6 +217,9 @@ public interface IIlmDialect
     /// <summary>The statement that drops one leftover found by <see cref="Leftovers"/>.</summary>
     SqlStatement DropLeftover(string owner, string table, string kind, string name) =>
         throw new NotSupportedException($"{ProviderName} leaves no {kind} behind");
+
+    /// <summary>The DDL of <see cref="DropLeftover"/> as a DBA runs it by hand (what ilm health shows as the fix).</summary>
+    string DropLeftoverByHand(string owner, string table, string kind, string name) => DropLeftover(owner, table, kind, name).Text;
 
     /// <summary>The read-only index checks of <c>ilm health --verify-indexes</c>; null when this database kind has none.</summary>
     Monitoring.IIlmIndexChecks? IndexChecks => null;

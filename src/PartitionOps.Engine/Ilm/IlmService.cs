@@ -478,8 +478,8 @@ public sealed class IlmService(TimeProvider? time = null, IIlmStatementHook? hoo
         if (dialect.Leftovers(layout.Schema, layout.Table) is not { } query) return [];
         var found = await connection.QueryAsync(provider, query,
             r => (Kind: r.Get<string>("leftover_kind")!, Name: r.Get<string>("leftover_name")!), ct).ConfigureAwait(false);
-        return found.Select(f => new IlmLeftover(f.Kind, f.Name, dialect.DropLeftover(layout.Schema, layout.Table, f.Kind, f.Name)))
-            .ToList();
+        return found.Select(f => new IlmLeftover(f.Kind, f.Name, dialect.DropLeftover(layout.Schema, layout.Table, f.Kind, f.Name),
+            dialect.DropLeftoverByHand(layout.Schema, layout.Table, f.Kind, f.Name))).ToList();
     }
 
     private static async Task<IReadOnlyList<ReconcileDecision>> ReconcileAsync(

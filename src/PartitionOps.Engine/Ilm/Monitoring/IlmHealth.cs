@@ -199,23 +199,9 @@ public static class IlmHealth
             yield return new IlmCheck($"left behind: {l.Kind} {l.Name}", "alert", false, null, 0,
                 $"{l.Kind} {l.Name} was left by a failed run" +
                 (l.Kind == "function" ? " (its triggers log every write into the partitions it was merging and refuse TRUNCATE)" : "") +
-                $"; the next run drops it first. Fix now: {FixText(l.Drop)}");
+                $"; the next run drops it first. Fix now: {l.ByHand};");
         yield return new IlmCheck("objects left by failed runs", "alert", leftovers.Count == 0, leftovers.Count, 0,
             $"{leftovers.Count} object(s) of ours left by failed runs (wanted at most 0)");
-    }
-
-    /// <summary>
-    /// The statement a DBA runs: a drop tried under short lock timeouts is a DO block around one DDL statement; that
-    /// statement is shown (run by hand, it waits for its lock like any DDL).
-    /// </summary>
-    private static string FixText(Providers.SqlStatement drop)
-    {
-        var text = drop.Text.Trim();
-        if (!text.Contains('\n', StringComparison.Ordinal)) return text;
-        var ddl = text.Split('\n').Select(line => line.Trim())
-            .FirstOrDefault(line =>
-                line.StartsWith("DROP ", StringComparison.Ordinal) || line.StartsWith("ALTER ", StringComparison.Ordinal));
-        return ddl is null ? text : ddl.TrimEnd(';') + ";";
     }
 
     /// <summary>

@@ -440,11 +440,16 @@ public sealed partial class PostgreSqlIlmDialect : IIlmDialect
         P("log_marker", LogMarker(owner, table)), P("capture_marker", CaptureMarker(owner, table)),
         P("constraint_name", BoundConstraint));
 
-    public SqlStatement DropLeftover(string owner, string table, string kind, string name) => kind switch
+    // Dropping a capture function takes ACCESS EXCLUSIVE on each partition its triggers are on: a run tries it under short
+    // lock timeouts (a DO block); by hand it is the plain statement.
+    public SqlStatement DropLeftover(string owner, string table, string kind, string name) =>
+        kind == "function" ? Tried(DropLeftoverByHand(owner, table, kind, name)) : new(DropLeftoverByHand(owner, table, kind, name));
+
+    public string DropLeftoverByHand(string owner, string table, string kind, string name) => kind switch
     {
-        "function" => Tried($"DROP FUNCTION IF EXISTS {Table(owner, name)}() CASCADE"),
-        "log table" or "table" => new($"DROP TABLE IF EXISTS {Table(owner, name)}"),
-        "constraint" => new($"ALTER TABLE {Table(owner, name)} DROP CONSTRAINT IF EXISTS {Q(BoundConstraint)}"),
+        "function" => $"DROP FUNCTION IF EXISTS {Table(owner, name)}() CASCADE",
+        "log table" or "table" => $"DROP TABLE IF EXISTS {Table(owner, name)}",
+        "constraint" => $"ALTER TABLE {Table(owner, name)} DROP CONSTRAINT IF EXISTS {Q(BoundConstraint)}",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "a leftover is a function, a table or a constraint"),
     };
 
